@@ -1,0 +1,119 @@
+"""Domain errors: a stable code and a bilingual message, Vietnamese first.
+
+Entry points map them to HTTP problem+json (``services.api``) or to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+
+class ThiduaError(Exception):
+    """Base of every refusal the product explains: a stable ``code``, a Vietnamese and an English message."""
+
+    code = "THIDUA_ERROR"
+    http_status = 400
+
+    def __init__(self, message_vi: str, message_en: str, **details: Any) -> None:
+        self.message_vi = unicodedata.normalize("NFC", message_vi)
+        self.message_en = message_en
+        self.details = details
+        super().__init__(f"[{self.code}] {self.message_vi} / {self.message_en}")
+
+    @property
+    def message(self) -> str:
+        """The bilingual message, Vietnamese first."""
+        return f"{self.message_vi} / {self.message_en}"
+
+
+class VersionConflict(ThiduaError):
+    """The stream's version is not the one the writer expected (optimistic concurrency)."""
+
+    code = "VERSION_CONFLICT"
+    http_status = 409
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"Xung đột phiên bản: luồng {stream_id} đang ở phiên bản {actual}, không phải {expected} như yêu cầu.",
+            f"Version conflict: stream {stream_id} is at version {actual}, not the expected {expected}.",
+            stream_id=stream_id,
+            expected_version=expected,
+            actual_version=actual,
+        )
+
+
+class DuplicateEventConflict(ThiduaError):
+    """Some, but not all, of a batch's event ids are already stored, or stored in another stream."""
+
+    code = "DUPLICATE_EVENT_CONFLICT"
+    http_status = 409
+
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(
+            f"Sự kiện đã tồn tại với nội dung khác: {', '.join(event_ids)}.",
+            f"Events already stored with different content: {', '.join(event_ids)}.",
+            event_ids=event_ids,
+        )
+
+
+class UnknownOrgUnit(ThiduaError):
+    """The org unit named is neither in the official list nor registered."""
+
+    code = "UNKNOWN_ORG_UNIT"
+    http_status = 404
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"Không tìm thấy đơn vị {ref}.",
+            f"Unknown org unit {ref}.",
+            org_unit=ref,
+        )
+
+
+class OrgUnitExists(ThiduaError):
+    """An org unit with this code is already registered on the node."""
+
+    code = "ORG_UNIT_EXISTS"
+    http_status = 409
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"Đơn vị mã {code} đã được đăng ký.",
+            f"Org unit {code} is already registered.",
+            org_unit=code,
+        )
+
+
+class InvalidOrgPath(ThiduaError):
+    """A path does not follow VN/<province>/<commune>/<unit>... ."""
+
+    code = "INVALID_ORG_PATH"
+    http_status = 422
+
+    def __init__(self, path: str, why_vi: str, why_en: str) -> None:
+        super().__init__(
+            f"Đường dẫn đơn vị không hợp lệ '{path}': {why_vi}.",
+            f"Invalid org-unit path '{path}': {why_en}.",
+            path=path,
+        )
+
+
+class DecodeError(ThiduaError):
+    """Bytes that are not a message this node can decode."""
+
+    code = "UNDECODABLE_MESSAGE"
+    http_status = 422
+
+
+class UnknownSchema(DecodeError):
+    """The writer-schema fingerprint of a message is not in the catalog."""
+
+    code = "UNKNOWN_SCHEMA"
+
+    def __init__(self, fingerprint: bytes) -> None:
+        super().__init__(
+            f"Không có lược đồ Avro với dấu vân tay {fingerprint.hex()}.",
+            f"No Avro schema with fingerprint {fingerprint.hex()} in the catalog.",
+            fingerprint=fingerprint.hex(),
+        )

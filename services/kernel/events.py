@@ -1,0 +1,54 @@
+"""Decoded events as Python objects: one class per Avro event type (generated into ``contracts.py``).
+
+An event carries its envelope ``meta`` and its payload ``data`` exactly as the current reader schema reads
+them; the classes exist so projections can dispatch on the type (``functools.singledispatch``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Mapping
+
+from .codec import AvroCodec
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every decoded event."""
+
+    NAME: ClassVar[str] = ""
+
+    meta: Mapping[str, Any]
+    data: Mapping[str, Any]
+    position: int = 0
+
+    @property
+    def event_id(self) -> str:
+        """Globally unique id."""
+        return str(self.meta["event_id"])
+
+    @property
+    def stream_id(self) -> str:
+        """Stream (aggregate) id."""
+        return str(self.meta["stream_id"])
+
+    @property
+    def occurred_at(self) -> datetime:
+        """Business time."""
+        return self.meta["occurred_at"]  # type: ignore[no-any-return]
+
+    @property
+    def org_unit_path(self) -> str:
+        """Path of the org unit the event concerns."""
+        return str(self.meta["org_unit"]["path"])
+
+
+def decode_event(body: bytes, codec: AvroCodec, types: Mapping[str, type[Event]],
+                 position: int = 0) -> Event:
+    """Decode single-object bytes into the event class of their type."""
+    decoded = codec.decode(body)
+    datum = dict(decoded.datum)
+    meta = datum.pop("meta")
+    cls = types.get(decoded.name, Event)
+    return cls(meta=meta, data=datum, position=position)
