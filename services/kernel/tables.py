@@ -1,0 +1,36 @@
+"""The event store's tables (SQLAlchemy Core). Nothing in ``event`` is ever updated or deleted."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, Table
+
+from .db import new_metadata
+
+metadata = new_metadata()
+
+Position = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
+
+event = Table(
+    "event",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True, comment="Global position (commit order)."),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("stream_id", String(200), nullable=False),
+    Column("stream_version", BigInteger, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("schema_fingerprint", LargeBinary(8), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, comment="Business time."),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, comment="System time at the origin node."),
+    Column("org_unit_path", String(200), nullable=False),
+    Column("node_id", String(50), nullable=False, comment="Origin node."),
+    Column("actor_id", String(100), nullable=False),
+    Column("correlation_id", String(100)),
+    Column("causation_id", String(100)),
+    Column("body", LargeBinary, nullable=False, comment="Avro single-object bytes (meta + payload)."),
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False, comment="sha256(prev_hash || body)."),
+    Index(None, "stream_id", "stream_version", unique=True),
+    Index(None, "org_unit_path"),
+    Index(None, "recorded_at"),
+    sqlite_autoincrement=True,
+)

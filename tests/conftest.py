@@ -1,0 +1,90 @@
+"""Shared fixtures: real PostgreSQL and Kafka from the environment (or testcontainers), SQLite in tmp."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from services.kernel.codec import AvroCodec
+from services.kernel.db import make_engine
+from services.kernel.schemas import SchemaCatalog
+from services.kernel.tables import metadata as store_metadata
+from tests.services import docker_answers, unavailable
+
+
+@pytest.fixture(scope="session")
+def catalog() -> SchemaCatalog:
+    return SchemaCatalog.load()
+
+
+@pytest.fixture(scope="session")
+def codec(catalog: SchemaCatalog) -> AvroCodec:
+    return AvroCodec(catalog)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a real PostgreSQL server."""
+    url = os.environ.get("THIDUA_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        yield url
+        return
+    if docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver="psycopg") as pg:
+            yield pg.get_connection_url()
+        return
+    unavailable("PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """host:port of a real Kafka broker."""
+    servers = os.environ.get("THIDUA_KAFKA_BOOTSTRAP_SERVERS")
+    if servers:
+        yield servers
+        return
+    if docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    unavailable("Kafka")
+
+
+def _postgres_engine(url: str) -> Iterator[Engine]:
+    """An engine whose search_path is a fresh schema, dropped afterwards: tests stay isolated."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"}, pool_size=12)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """An empty database on each backend, with the event store's tables."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'thidua.db'}")
+        store_metadata.create_all(eng)
+        yield eng
+        eng.dispose()
+    else:
+        request.applymarker(pytest.mark.integration)
+        url = request.getfixturevalue("postgres_url")
+        for eng in _postgres_engine(url):
+            store_metadata.create_all(eng)
+            yield eng
