@@ -1,0 +1,22 @@
+"""What a projection offers its runners (embedded tail today, Faust workers in the deployment)."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from sqlalchemy import Connection, MetaData
+
+from services.kernel.events import Event
+
+
+class Projection(Protocol):
+    """A read model: its tables, optional reference rows, and how a batch of events changes it."""
+
+    name: str
+    metadata: MetaData
+
+    def setup(self, conn: Connection) -> None:
+        """Create reference rows the read model needs before any event (idempotent)."""
+
+    def apply(self, conn: Connection, events: Sequence[Event]) -> int:
+        """Apply events in the caller's transaction; return how many changed the model."""

@@ -1,0 +1,41 @@
+"""The org-unit projection: pure evolve + thin store, applied by any runner."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import Connection
+
+from services.kernel.adminunits import AdminUnitCatalog
+from services.kernel.events import Event
+
+from . import store
+from .evolve import evolve, target_path
+from .tables import metadata
+
+
+class OrgUnitsProjection:
+    """Maintains ``orgunit_unit``."""
+
+    name = "orgunits"
+    metadata = metadata
+
+    def __init__(self, catalog: AdminUnitCatalog) -> None:
+        self.catalog = catalog
+
+    def setup(self, conn: Connection) -> None:
+        """Seed the official provinces and communes (QĐ 19/2025/QĐ-TTg)."""
+        store.seed_reference(conn, self.catalog)
+
+    def apply(self, conn: Connection, events: Sequence[Event]) -> int:
+        """Apply each event to the row it targets."""
+        changed = 0
+        for event in events:
+            path = target_path(event)
+            if path is None:
+                continue
+            before = store.load(conn, path)
+            after = evolve(event, before)
+            store.save(conn, before, after)
+            changed += after != before
+        return changed

@@ -1,0 +1,93 @@
+"""The node's HTTP application; the embedded default also runs the projection tail in-process."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import select, text
+
+from projections.orgunits.tables import orgunit_unit
+from services.bootstrap import Node
+from services.kernel.errors import UnknownOrgUnit
+
+from . import problems
+
+
+def create_app(node: Node, run_projections: bool = True) -> FastAPI:
+    """Build the FastAPI app for ``node``; with ``run_projections`` the embedded tail runs in a thread."""
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        node.init_db()
+        worker = None
+        if run_projections:
+            worker = threading.Thread(target=node.runner.run_forever,
+                                      args=(stop, node.settings.projection_poll_seconds),
+                                      name="projection-tail", daemon=True)
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            node.runner.wakeup.set()
+            if worker:
+                worker.join(timeout=10)
+            node.close()
+
+    app = FastAPI(title="thidua-sync", version="0.1.0", lifespan=lifespan,
+                  description="Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / "
+                              "Emulation and commendation data sync between administrative levels")
+    problems.install(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "node_id": node.settings.node_id}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """Readiness: the database answers; reports projection lag."""
+        try:
+            with node.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return JSONResponse({"status": "ready", "projection_lag": node.runner.lag()})
+        except Exception as exc:  # the database is down or unreachable
+            return problems.problem(503, "NOT_READY", "Chưa sẵn sàng", f"Cơ sở dữ liệu không phản hồi / "
+                                    f"Database not reachable: {type(exc).__name__}")
+
+    @app.get("/api/v1/org-units/{code}", tags=["org-units"])
+    def get_org_unit(code: str) -> dict[str, Any]:
+        """One org unit by code (official province/commune code, unit code, or VN for central)."""
+        with node.engine.connect() as conn:
+            row = conn.execute(select(orgunit_unit).where(orgunit_unit.c.code == code)).first()
+        if row is None:
+            raise UnknownOrgUnit(code)
+        return _unit_json(row._asdict())
+
+    @app.get("/api/v1/org-units/{code}/children", tags=["org-units"])
+    def get_children(code: str) -> dict[str, Any]:
+        """Direct children of an org unit, ordered by code."""
+        with node.engine.connect() as conn:
+            parent = conn.execute(select(orgunit_unit.c.path).where(orgunit_unit.c.code == code)).scalar()
+            if parent is None:
+                raise UnknownOrgUnit(code)
+            rows = conn.execute(select(orgunit_unit).where(orgunit_unit.c.parent_path == parent)
+                                .order_by(orgunit_unit.c.code)).all()
+        return {"parent_path": parent, "items": [_unit_json(r._asdict()) for r in rows]}
+
+    return app
+
+
+_LEVEL_LABELS = {"CENTRAL": "Trung ương", "PROVINCE": "Cấp tỉnh", "COMMUNE": "Cấp xã", "UNIT": "Cơ quan, đơn vị"}
+
+
+def _unit_json(row: dict[str, Any]) -> dict[str, Any]:
+    row["level_label"] = _LEVEL_LABELS.get(row["level"], row["level"])
+    if row.get("valid_from") is not None:
+        row["valid_from"] = row["valid_from"].isoformat()
+    return row

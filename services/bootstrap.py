@@ -1,0 +1,54 @@
+"""The one place where a node's dependencies are wired (cosmicpython's ``bootstrap``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from projections.base import Projection
+from projections.orgunits import OrgUnitsProjection
+from projections.runner import EmbeddedRunner
+from services.kernel.adminunits import AdminUnitCatalog, load_admin_units
+from services.kernel.codec import AvroCodec
+from services.kernel.contracts import EVENT_TYPES
+from services.kernel.db import make_engine
+from services.kernel.schemas import SchemaCatalog
+from services.kernel.settings import Settings
+from services.kernel.store import EventStore
+from services.kernel.tables import metadata as store_metadata
+
+
+@dataclass
+class Node:
+    """A wired node: settings, database, contracts, store, read models and the embedded runner."""
+
+    settings: Settings
+    engine: Engine
+    catalog: SchemaCatalog
+    codec: AvroCodec
+    store: EventStore
+    official_units: AdminUnitCatalog
+    projections: list[Projection]
+    runner: EmbeddedRunner
+
+    def init_db(self) -> None:
+        """Create the store and read-model tables (idempotent) and seed reference rows."""
+        store_metadata.create_all(self.engine)
+        self.runner.setup()
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
+    """Build a node from ``settings`` (an engine may be passed in by tests)."""
+    engine = engine or make_engine(settings.effective_database_url)
+    catalog = SchemaCatalog.load(settings.schemas_dir)
+    codec = AvroCodec(catalog)
+    store = EventStore(engine, codec, settings.node_id)
+    official = load_admin_units()
+    projections: list[Projection] = [OrgUnitsProjection(official)]
+    runner = EmbeddedRunner(engine, store, codec, EVENT_TYPES, projections, settings.projection_batch_size)
+    return Node(settings, engine, catalog, codec, store, official, projections, runner)

@@ -1,0 +1,114 @@
+"""The ``thidua`` command line: serve the node, manage contracts and the database."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.kernel.codegen import render_contracts
+from services.kernel.compat import check_catalog
+from services.kernel.schemas import SchemaCatalog, freeze
+from services.kernel.settings import Settings
+
+app = typer.Typer(help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.",
+                  no_args_is_help=True)
+schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=True)
+db_app = typer.Typer(help="Database of the node.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(db_app, name="db")
+console = Console()
+CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+          port: int = typer.Option(8000, help="TCP port."),
+          projections: bool = typer.Option(True, help="Run the embedded projection tail in-process.")) -> None:
+    """Run the node's HTTP API (embedded default: SQLite under ./var, projections in-process)."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.bootstrap import bootstrap
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level)
+    node = bootstrap(settings)
+    console.print(f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
+                  f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}")
+    uvicorn.run(create_app(node, run_projections=projections), host=host, port=port, log_level="info")
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the event store and read-model tables and seed the reference data (idempotent)."""
+    from services.bootstrap import bootstrap
+
+    node = bootstrap(Settings())
+    node.init_db()
+    console.print(f"database ready: {node.engine.url.render_as_string(hide_password=True)}")
+    node.close()
+
+
+def _catalog() -> SchemaCatalog:
+    return SchemaCatalog.load(Settings().schemas_dir)
+
+
+@schemas_app.command("list")
+def schemas_list() -> None:
+    """List every contract with its fingerprint and frozen versions."""
+    catalog = _catalog()
+    table = Table("type", "fingerprint", "history")
+    for version in sorted(catalog, key=lambda v: v.fullname):
+        history = ", ".join(f"v{v.version}" for v in catalog.history(version.fullname)) or "-"
+        table.add_row(version.fullname, version.fingerprint.hex(), history)
+    console.print(table)
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Fail unless every schema reads and is read by all its earlier versions, and all are frozen."""
+    catalog = _catalog()
+    failed = False
+    for report in check_catalog(catalog):
+        state = "[green]ok[/]" if report.ok else "[red]BREAKING[/]"
+        if not report.frozen:
+            state += " [yellow](not frozen: run `thidua schemas freeze`)[/]"
+            failed = True
+        console.print(f"{report.fullname}: {state} against {len(report.versions_checked)} earlier version(s)")
+        for error in report.errors:
+            console.print(f"  [red]- {error}[/]")
+        failed |= not report.ok
+    if render_contracts(catalog) != CONTRACTS_PY.read_text(encoding="utf-8"):
+        console.print("[red]services/kernel/contracts.py is stale: run `thidua schemas codegen`[/]")
+        failed = True
+    raise typer.Exit(1 if failed else 0)
+
+
+@schemas_app.command("freeze")
+def schemas_freeze() -> None:
+    """Record every changed schema as its next version in schemas/history (after `check` passes)."""
+    settings = Settings()
+    catalog = SchemaCatalog.load(settings.schemas_dir)
+    breaking = [r for r in check_catalog(catalog) if not r.ok]
+    if breaking:
+        console.print(f"[red]refusing to freeze breaking changes: {[r.fullname for r in breaking]}[/]")
+        raise typer.Exit(1)
+    for version in freeze(catalog, settings.schemas_dir):
+        console.print(f"froze {version.fullname} v{version.version}")
+
+
+@schemas_app.command("codegen")
+def schemas_codegen() -> None:
+    """Regenerate services/kernel/contracts.py from the schemas."""
+    CONTRACTS_PY.write_text(render_contracts(_catalog()), encoding="utf-8")
+    console.print(f"wrote {CONTRACTS_PY}")
+
+
+@schemas_app.command("export")
+def schemas_export(fullname: str) -> None:
+    """Print one schema as self-contained JSON (named types inlined), for other Avro tools."""
+    console.print_json(_catalog().current(fullname).to_json())

@@ -1,0 +1,1 @@
+"""Registry context: org units below the official provinces and communes (sở, agencies, schools, ...)."""

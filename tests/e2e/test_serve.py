@@ -1,0 +1,49 @@
+"""`thidua serve` as `make run` starts it: embedded default, /healthz answers, Ctrl-C stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_embedded_default(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
+    env["THIDUA_DATA_DIR"] = str(tmp_path / "data")
+    thidua = Path(sys.executable).with_name("thidua")
+    proc = subprocess.Popen([str(thidua), "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/org-units/11086").json()["name"] == "Xã Đại Sơn"
+        assert (tmp_path / "data" / "thidua.db").exists()  # THIDUA_DATA_DIR, not ./var
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert "Application shutdown complete" in output
