@@ -1,0 +1,42 @@
+# thidua-sync — the two commands of a fresh machine are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-unit services-up services-down services-env schemas-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create/refresh the virtualenv .venv with the project and its test tools
+
+run: $(STAMP) ## Run the node on the embedded default (SQLite under ./var, projections in-process)
+	$(BIN)/thidua serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unless THIDUA_* say where they are
+	bash infra/with-services.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## Unit and contract tests only (no services)
+	$(BIN)/python -m pytest -m "unit or contract" $(PYTEST_ARGS)
+
+services-up: $(STAMP) ## Start local PostgreSQL + Kafka (no Docker) and print the THIDUA_* variables
+	bash infra/services.sh up
+
+services-down: ## Stop what services-up started
+	bash infra/services.sh down
+
+services-env: ## Print the THIDUA_* variables of running local services
+	bash infra/services.sh env
+
+schemas-check: $(STAMP) ## Compatibility of every Avro contract with its history
+	$(BIN)/thidua schemas check
+
+clean: ## Remove the virtualenv, build outputs and local data
+	rm -rf $(VENV) var infra/kafka/target infra/avro-java/target .pytest_cache .hypothesis
