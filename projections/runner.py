@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Engine
 
@@ -21,8 +21,15 @@ log = logging.getLogger(__name__)
 class EmbeddedRunner:
     """Applies every projection to the store's events in global order; at-least-once reads, exactly-once effect."""
 
-    def __init__(self, engine: Engine, store: EventStore, codec: AvroCodec, types: Mapping[str, type[Event]],
-                 projections: Sequence[Projection], batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: EventStore,
+        codec: AvroCodec,
+        types: Mapping[str, type[Event]],
+        projections: Sequence[Projection],
+        batch_size: int = 500,
+    ) -> None:
         self.engine = engine
         self.store = store
         self.codec = codec

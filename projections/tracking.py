@@ -32,12 +32,15 @@ def set_position(conn: Connection, projection: str, position: int) -> None:
     """Record ``position`` for ``projection`` (insert or update)."""
     dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect(projection_position).values(projection=projection, position=position, updated_at=utcnow())
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["projection"], set_={"position": position, "updated_at": utcnow()}
-    ))
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["projection"], set_={"position": position, "updated_at": utcnow()})
+    )
 
 
 def reset_position(conn: Connection, projection: str) -> None:
     """Forget the position of ``projection`` (before a rebuild)."""
-    conn.execute(update(projection_position).where(projection_position.c.projection == projection)
-                 .values(position=0, updated_at=utcnow()))
+    conn.execute(
+        update(projection_position)
+        .where(projection_position.c.projection == projection)
+        .values(position=0, updated_at=utcnow())
+    )

@@ -14,8 +14,9 @@ from services.kernel.compat import check_catalog
 from services.kernel.schemas import SchemaCatalog, freeze
 from services.kernel.settings import Settings
 
-app = typer.Typer(help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
+)
 schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=True)
 db_app = typer.Typer(help="Database of the node.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
@@ -25,9 +26,11 @@ CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Interface to bind."),
-          port: int = typer.Option(8000, help="TCP port."),
-          projections: bool = typer.Option(True, help="Run the embedded projection tail in-process.")) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="TCP port."),
+    projections: bool = typer.Option(True, help="Run the embedded projection tail in-process."),
+) -> None:
     """Run the node's HTTP API (embedded default: SQLite under ./var, projections in-process)."""
     import uvicorn
 
@@ -37,8 +40,10 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     settings = Settings()
     logging.basicConfig(level=settings.log_level)
     node = bootstrap(settings)
-    console.print(f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
-                  f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}")
+    console.print(
+        f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
+        f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}"
+    )
     uvicorn.run(create_app(node, run_projections=projections), host=host, port=port, log_level="info")
 
 

@@ -33,14 +33,34 @@ def save(conn: Connection, before: OrgUnitRow | None, after: OrgUnitRow | None) 
 
 def reference_rows(catalog: AdminUnitCatalog) -> list[dict[str, object]]:
     """Rows for the central root and the official provinces and communes."""
-    rows: list[dict[str, object]] = [dict(path=ROOT, code=ROOT, parent_path=None, level="CENTRAL",
-                                          unit_type="CENTRAL", name=CENTRAL_NAME, depth=0, source="REFERENCE")]
+    rows: list[dict[str, object]] = [
+        dict(
+            path=ROOT,
+            code=ROOT,
+            parent_path=None,
+            level="CENTRAL",
+            unit_type="CENTRAL",
+            name=CENTRAL_NAME,
+            depth=0,
+            source="REFERENCE",
+        )
+    ]
     for unit in catalog:
         parent = f"{ROOT}/{unit.parent_code}" if unit.parent_code else ROOT
         path = f"{parent}/{unit.code}"
-        rows.append(dict(path=path, code=unit.code, parent_path=parent, level=str(unit.level),
-                         unit_type=str(unit.unit_type), name=unit.name, depth=path.count("/"),
-                         valid_from=unit.valid_from, source="REFERENCE"))
+        rows.append(
+            dict(
+                path=path,
+                code=unit.code,
+                parent_path=parent,
+                level=str(unit.level),
+                unit_type=str(unit.unit_type),
+                name=unit.name,
+                depth=path.count("/"),
+                valid_from=unit.valid_from,
+                source="REFERENCE",
+            )
+        )
     return rows
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from projections.orgunits.tables import orgunit_unit
 from services.bootstrap import Node
@@ -26,9 +28,12 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
         node.init_db()
         worker = None
         if run_projections:
-            worker = threading.Thread(target=node.runner.run_forever,
-                                      args=(stop, node.settings.projection_poll_seconds),
-                                      name="projection-tail", daemon=True)
+            worker = threading.Thread(
+                target=node.runner.run_forever,
+                args=(stop, node.settings.projection_poll_seconds),
+                name="projection-tail",
+                daemon=True,
+            )
             worker.start()
         try:
             yield
@@ -39,9 +44,13 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
                 worker.join(timeout=10)
             node.close()
 
-    app = FastAPI(title="thidua-sync", version="0.1.0", lifespan=lifespan,
-                  description="Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / "
-                              "Emulation and commendation data sync between administrative levels")
+    app = FastAPI(
+        title="thidua-sync",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / "
+        "Emulation and commendation data sync between administrative levels",
+    )
     problems.install(app)
 
     @app.get("/healthz", tags=["ops"])
@@ -56,9 +65,13 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
             with node.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return JSONResponse({"status": "ready", "projection_lag": node.runner.lag()})
-        except Exception as exc:  # the database is down or unreachable
-            return problems.problem(503, "NOT_READY", "Chưa sẵn sàng", f"Cơ sở dữ liệu không phản hồi / "
-                                    f"Database not reachable: {type(exc).__name__}")
+        except SQLAlchemyError as exc:  # the database is down or unreachable
+            return problems.problem(
+                503,
+                "NOT_READY",
+                "Chưa sẵn sàng",
+                f"Cơ sở dữ liệu không phản hồi / Database not reachable: {type(exc).__name__}",
+            )
 
     @app.get("/api/v1/org-units/{code}", tags=["org-units"])
     def get_org_unit(code: str) -> dict[str, Any]:
@@ -76,8 +89,9 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
             parent = conn.execute(select(orgunit_unit.c.path).where(orgunit_unit.c.code == code)).scalar()
             if parent is None:
                 raise UnknownOrgUnit(code)
-            rows = conn.execute(select(orgunit_unit).where(orgunit_unit.c.parent_path == parent)
-                                .order_by(orgunit_unit.c.code)).all()
+            rows = conn.execute(
+                select(orgunit_unit).where(orgunit_unit.c.parent_path == parent).order_by(orgunit_unit.c.code)
+            ).all()
         return {"parent_path": parent, "items": [_unit_json(r._asdict()) for r in rows]}
 
     return app

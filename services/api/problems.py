@@ -16,8 +16,14 @@ PROBLEM_TYPE_BASE = "https://thidua-sync.example/problems/"
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     """A problem+json response with a stable ``code``."""
-    body = {"type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"), "title": title, "status": status,
-            "detail": detail, "code": code, **extra}
+    body = {
+        "type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
@@ -31,8 +37,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        return problem(422, "VALIDATION_FAILED", "Dữ liệu không hợp lệ",
-                       "Dữ liệu không hợp lệ / Invalid request data", errors=errors)
+        return problem(
+            422,
+            "VALIDATION_FAILED",
+            "Dữ liệu không hợp lệ",
+            "Dữ liệu không hợp lệ / Invalid request data",
+            errors=errors,
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:

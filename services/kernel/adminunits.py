@@ -128,9 +128,7 @@ class AdminUnitCatalog:
     """Lookup over administrative-unit versions; without a date, each code resolves to its latest version."""
 
     def __init__(self, units: Iterable[AdminUnit]) -> None:
-        self._units: tuple[AdminUnit, ...] = tuple(
-            sorted(units, key=lambda u: (len(u.code), u.code, u.valid_from))
-        )
+        self._units: tuple[AdminUnit, ...] = tuple(sorted(units, key=lambda u: (len(u.code), u.code, u.valid_from)))
         latest: dict[str, AdminUnit] = {}
         for unit in self._units:
             latest[unit.code] = unit  # sorted by valid_from, so the last one wins

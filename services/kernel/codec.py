@@ -12,7 +12,7 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from .errors import DecodeError, UnknownSchema
+from .errors import DecodeError, SchemaViolation, UnknownSchema
 from .schemas import SchemaCatalog, SchemaVersion
 
 MAGIC = b"\xc3\x01"
@@ -60,7 +60,10 @@ class AvroCodec:
         out = io.BytesIO()
         out.write(MAGIC)
         out.write(version.fingerprint)
-        schemaless_writer(out, version.parsed, datum)
+        try:
+            schemaless_writer(out, version.parsed, datum)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # fastavro's ways of saying "wrong data"
+            raise SchemaViolation(version.fullname, f"{type(exc).__name__}: {exc}") from exc
         return out.getvalue()
 
     def decode(self, data: bytes) -> Decoded:
@@ -74,9 +77,7 @@ class AvroCodec:
         except KeyError:
             reader = writer
         try:
-            datum = schemaless_reader(
-                io.BytesIO(body), writer.parsed, None if reader is writer else reader.parsed
-            )
+            datum = schemaless_reader(io.BytesIO(body), writer.parsed, None if reader is writer else reader.parsed)
         except Exception as exc:  # fastavro raises several types for corrupt bodies
             raise DecodeError(
                 f"Không giải mã được thân thông điệp {writer.name}: {exc}.",

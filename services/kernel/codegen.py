@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from .schemas import SchemaCatalog
 
 HEADER = '''"""Event classes generated from ``schemas/*.avsc`` by ``thidua schemas codegen``. Do not edit."""
@@ -18,7 +20,9 @@ def render_contracts(catalog: SchemaCatalog) -> str:
     parts = [HEADER]
     for version in events:
         doc = str(version.schema.get("doc", version.name)).replace('"""', "'''")
-        parts.append(f'\n\nclass {version.name}(Event):\n    """{doc}"""\n\n    NAME = "{version.name}"\n')
-    names = ", ".join(v.name for v in events)
-    parts.append(f"\n\nEVENT_TYPES: dict[str, type[Event]] = {{c.NAME: c for c in ({names})}}\n")
+        lines = textwrap.wrap(doc, 110)
+        body = lines[0] if len(lines) == 1 else "\n    ".join(lines) + "\n    "
+        parts.append(f'\n\nclass {version.name}(Event):\n    """{body}"""\n\n    NAME = "{version.name}"\n')
+    names = "".join(f"    {v.name},\n" for v in events)
+    parts.append(f"\n\nEVENT_TYPES: dict[str, type[Event]] = {{c.NAME: c for c in (\n{names})}}\n")
     return "".join(parts)

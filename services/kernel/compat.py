@@ -60,14 +60,16 @@ class _Checker:
     reader_names: _Names
     writer_names: _Names
 
-    def check(self, reader: Any, writer: Any, path: str, rns: str | None, wns: str | None,
-              seen: set[tuple[str, str]]) -> list[str]:
+    def check(
+        self, reader: Any, writer: Any, path: str, rns: str | None, wns: str | None, seen: set[tuple[str, str]]
+    ) -> list[str]:
         reader = self.reader_names.resolve(reader, rns)
         writer = self.writer_names.resolve(writer, wns)
         rk, wk = _kind(reader), _kind(writer)
         if wk == "union":
-            return [e for i, b in enumerate(writer)
-                    for e in self.check(reader, b, f"{path}<union:{i}>", rns, wns, seen)]
+            return [
+                e for i, b in enumerate(writer) for e in self.check(reader, b, f"{path}<union:{i}>", rns, wns, seen)
+            ]
         if rk == "union":
             if any(not self.check(b, writer, path, rns, wns, set(seen)) for b in reader):
                 return []
@@ -80,8 +82,7 @@ class _Checker:
             return [f"{path}: reader type {rk} cannot read writer type {wk}"]
         return getattr(self, f"_{rk}")(reader, writer, path, rns, wns, seen)
 
-    def _names_match(self, reader: dict[str, Any], writer: dict[str, Any], rns: str | None,
-                     wns: str | None) -> bool:
+    def _names_match(self, reader: dict[str, Any], writer: dict[str, Any], rns: str | None, wns: str | None) -> bool:
         rname, wname = _fullname(reader, rns), _fullname(writer, wns)
         aliases = set(reader.get("aliases", []))
         return rname == wname or wname in aliases or wname.rsplit(".", 1)[-1] in aliases

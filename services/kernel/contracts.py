@@ -36,7 +36,9 @@ class GuidanceIssued(Event):
 
 
 class OrgUnitRegistered(Event):
-    """An org unit below the official provinces and communes was registered (sở, agency, school, enterprise, co-op, MTTQ, village, ...)."""
+    """An org unit below the official provinces and communes was registered (sở, agency, school, enterprise, co-op,
+    MTTQ, village, ...).
+    """
 
     NAME = "OrgUnitRegistered"
 
@@ -71,4 +73,16 @@ class TargetsRegistered(Event):
     NAME = "TargetsRegistered"
 
 
-EVENT_TYPES: dict[str, type[Event]] = {c.NAME: c for c in (AwardDecided, AwardForwarded, AwardProposed, CriteriaRegistered, GuidanceIssued, OrgUnitRegistered, PlanAmended, PlanIssued, ReportReviewed, ReportSubmitted, TargetsRegistered)}
+EVENT_TYPES: dict[str, type[Event]] = {c.NAME: c for c in (
+    AwardDecided,
+    AwardForwarded,
+    AwardProposed,
+    CriteriaRegistered,
+    GuidanceIssued,
+    OrgUnitRegistered,
+    PlanAmended,
+    PlanIssued,
+    ReportReviewed,
+    ReportSubmitted,
+    TargetsRegistered,
+)}

@@ -99,6 +99,20 @@ class InvalidOrgPath(ThiduaError):
         )
 
 
+class SchemaViolation(ThiduaError):
+    """A datum that its Avro schema cannot encode (a missing field, a wrong type)."""
+
+    code = "SCHEMA_VIOLATION"
+    http_status = 422
+
+    def __init__(self, fullname: str, reason: str) -> None:
+        super().__init__(
+            f"Dữ liệu không khớp lược đồ {fullname}: {reason}.",
+            f"Data does not match schema {fullname}: {reason}.",
+            fullname=fullname,
+        )
+
+
 class DecodeError(ThiduaError):
     """Bytes that are not a message this node can decode."""
 

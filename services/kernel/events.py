@@ -6,9 +6,10 @@ them; the classes exist so projections can dispatch on the type (``functools.sin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from .codec import AvroCodec
 
@@ -44,8 +45,7 @@ class Event:
         return str(self.meta["org_unit"]["path"])
 
 
-def decode_event(body: bytes, codec: AvroCodec, types: Mapping[str, type[Event]],
-                 position: int = 0) -> Event:
+def decode_event(body: bytes, codec: AvroCodec, types: Mapping[str, type[Event]], position: int = 0) -> Event:
     """Decode single-object bytes into the event class of their type."""
     decoded = codec.decode(body)
     datum = dict(decoded.datum)

@@ -24,7 +24,7 @@ class OrgPath:
     value: str
 
     @classmethod
-    def parse(cls, value: str) -> "OrgPath":
+    def parse(cls, value: str) -> OrgPath:
         """Validate ``value`` and return the path; raises InvalidOrgPath."""
         parts = value.split("/")
         if parts[0] != ROOT:
@@ -64,21 +64,21 @@ class OrgPath:
         return "UNIT"
 
     @property
-    def parent(self) -> "OrgPath | None":
+    def parent(self) -> OrgPath | None:
         """The parent path, or None for the root."""
         parts = self.parts
         return OrgPath("/".join(parts[:-1])) if len(parts) > 1 else None
 
-    def ancestors(self) -> list["OrgPath"]:
+    def ancestors(self) -> list[OrgPath]:
         """Ancestors from the root down, excluding this path."""
         parts = self.parts
         return [OrgPath("/".join(parts[:i])) for i in range(1, len(parts))]
 
-    def child(self, code: str) -> "OrgPath":
+    def child(self, code: str) -> OrgPath:
         """The path of a child with ``code``, validated."""
         return OrgPath.parse(f"{self.value}/{code}")
 
-    def contains(self, other: "OrgPath") -> bool:
+    def contains(self, other: OrgPath) -> bool:
         """Whether ``other`` is this path or lies in its subtree."""
         return other.value == self.value or other.value.startswith(self.value + "/")
 

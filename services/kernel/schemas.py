@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from fastavro.schema import load_schema, parse_schema, to_parsing_canonical_form
 
@@ -100,7 +101,7 @@ class SchemaCatalog:
         self._by_event_name = {v.name: v for v in current.values() if v.is_event}
 
     @classmethod
-    def load(cls, directory: Path = DEFAULT_SCHEMAS_DIR) -> "SchemaCatalog":
+    def load(cls, directory: Path = DEFAULT_SCHEMAS_DIR) -> SchemaCatalog:
         """Load ``directory/*.avsc`` and ``directory/history/<fullname>/v<N>.avsc``."""
         current = {}
         for path in sorted(directory.glob("*.avsc")):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +33,7 @@ ANY_VERSION = None
 
 def utcnow() -> datetime:
     """Current time in UTC (the store's default clock)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def link_hash(prev_hash: bytes, body: bytes) -> bytes:
@@ -90,22 +91,21 @@ class AppendResult:
 class EventStore:
     """Append-only event store on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine, codec: AvroCodec, node_id: str,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, engine: Engine, codec: AvroCodec, node_id: str, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.codec = codec
         self.node_id = node_id
         self.clock = clock
         self._postgres = is_postgres(engine)
 
-    def append(self, stream_id: str, expected_version: int | None,
-               events: Sequence[NewEvent]) -> AppendResult:
+    def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
         """Append ``events`` to ``stream_id`` atomically if it is at ``expected_version`` (None: any)."""
         with self.engine.begin() as conn:
             return self.append_in(conn, stream_id, expected_version, events)
 
-    def append_in(self, conn: Connection, stream_id: str, expected_version: int | None,
-                  events: Sequence[NewEvent]) -> AppendResult:
+    def append_in(
+        self, conn: Connection, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> AppendResult:
         """``append`` inside the caller's transaction (e.g. with an idempotency record)."""
         self._lock(conn)
         repeat = self._find_repeat(conn, stream_id, [e.event_id for e in events])
@@ -114,9 +114,7 @@ class EventStore:
         version = self._version(conn, stream_id)
         if expected_version is not None and expected_version != version:
             raise VersionConflict(stream_id, expected_version, version)
-        prev = conn.execute(
-            select(event_table.c.hash).order_by(event_table.c.position.desc()).limit(1)
-        ).scalar()
+        prev = conn.execute(select(event_table.c.hash).order_by(event_table.c.position.desc()).limit(1)).scalar()
         rows = []
         for offset, new in enumerate(events, start=1):
             row = self._row(stream_id, version + offset, new, prev or GENESIS_HASH)
@@ -142,8 +140,9 @@ class EventStore:
         if not event_ids:
             return None
         found = conn.execute(
-            select(event_table.c.event_id, event_table.c.stream_id, event_table.c.position,
-                   event_table.c.stream_version)
+            select(
+                event_table.c.event_id, event_table.c.stream_id, event_table.c.position, event_table.c.stream_version
+            )
             .where(event_table.c.event_id.in_(event_ids))
             .order_by(event_table.c.position)
         ).all()
@@ -151,18 +150,22 @@ class EventStore:
             return None
         if len(found) != len(event_ids) or any(r.stream_id != stream_id for r in found):
             raise DuplicateEventConflict(sorted(r.event_id for r in found))
-        return AppendResult(stream_id, self._version(conn, stream_id), [r.position for r in found],
-                            [r.event_id for r in found], duplicate=True)
+        return AppendResult(
+            stream_id,
+            self._version(conn, stream_id),
+            [r.position for r in found],
+            [r.event_id for r in found],
+            duplicate=True,
+        )
 
     @staticmethod
     def _version(conn: Connection, stream_id: str) -> int:
         return conn.execute(
-            select(func.coalesce(func.max(event_table.c.stream_version), 0))
-            .where(event_table.c.stream_id == stream_id)
+            select(func.coalesce(func.max(event_table.c.stream_version), 0)).where(event_table.c.stream_id == stream_id)
         ).scalar_one()
 
     def _row(self, stream_id: str, version: int, new: NewEvent, prev_hash: bytes) -> dict[str, Any]:
-        recorded_at = self.clock().astimezone(timezone.utc)
+        recorded_at = self.clock().astimezone(UTC)
         occurred_at = _aware(new.occurred_at)
         meta = {
             "event_id": new.event_id,
@@ -206,8 +209,7 @@ class EventStore:
             ).all()
         return [_stored(r) for r in rows]
 
-    def read_all(self, after_position: int = 0, limit: int = 1000,
-                 conn: Connection | None = None) -> list[StoredEvent]:
+    def read_all(self, after_position: int = 0, limit: int = 1000, conn: Connection | None = None) -> list[StoredEvent]:
         """Up to ``limit`` events after ``after_position``, in global order (safe for tailing)."""
         query = (
             select(event_table)
@@ -234,12 +236,12 @@ class EventStore:
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("event times must be timezone-aware")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _stored(row: Any) -> StoredEvent:
     data = row._asdict()
     for key in ("occurred_at", "recorded_at"):
         if data[key].tzinfo is None:  # SQLite returns naive datetimes; the store writes UTC
-            data[key] = data[key].replace(tzinfo=timezone.utc)
+            data[key] = data[key].replace(tzinfo=UTC)
     return StoredEvent(**data)

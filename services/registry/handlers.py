@@ -43,8 +43,7 @@ def register_org_unit(cmd: RegisterOrgUnit, store: EventStore, official: AdminUn
         raise UnknownOrgUnit(parent.value)
     if cmd.code in official:
         raise OrgUnitExists(cmd.code)
-    unit = {"code": cmd.code, "path": path.value, "level": "UNIT",
-            "name": unicodedata.normalize("NFC", cmd.name)}
+    unit = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": unicodedata.normalize("NFC", cmd.name)}
     payload = {
         "unit": unit,
         "parent_path": parent.value,
@@ -54,8 +53,15 @@ def register_org_unit(cmd: RegisterOrgUnit, store: EventStore, official: AdminUn
         "emulation_bloc": cmd.emulation_bloc,
         "valid_from": cmd.valid_from,
     }
-    new = NewEvent("OrgUnitRegistered", payload, unit, cmd.actor, cmd.occurred_at,
-                   **({"event_id": cmd.event_id} if cmd.event_id else {}), correlation_id=cmd.correlation_id)
+    new = NewEvent(
+        "OrgUnitRegistered",
+        payload,
+        unit,
+        cmd.actor,
+        cmd.occurred_at,
+        **({"event_id": cmd.event_id} if cmd.event_id else {}),
+        correlation_id=cmd.correlation_id,
+    )
     try:
         return store.append(org_unit_stream(cmd.code), 0, [new])
     except VersionConflict as exc:

@@ -6,7 +6,7 @@ import json
 import random
 import shutil
 import subprocess
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +18,49 @@ from tests.services import unavailable
 
 pytestmark = [pytest.mark.contract, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 HUE = {"code": "46", "path": "VN/46", "level": "PROVINCE", "name": "Thành phố Huế"}
-META = {"event_id": "0b6f2f0e-5d1c-4c55-9d43-1f0d2f6f8a11", "stream_id": "plan-46-220-2026", "stream_version": 1,
-        "occurred_at": datetime(2026, 4, 15, 2, 0, tzinfo=timezone.utc),
-        "recorded_at": datetime(2026, 4, 15, 2, 0, 1, 123456, tzinfo=timezone.utc), "node_id": "p46",
-        "org_unit": HUE, "actor": {"actor_id": "lgsp-hue", "kind": "CLIENT", "display_name": "LGSP Huế",
-                                   "org_unit_path": "VN/46", "roles": ["submitter"]},
-        "correlation_id": None, "causation_id": None}
-PLAN_220 = {"meta": META, "plan_id": "plan-46-220-2026", "issuer": HUE, "document_number": "220",
-            "document_symbol": "KH-UBND", "issue_date": date(2026, 4, 15),
-            "title": "Triển khai Phong trào thi đua “Đổi mới sáng tạo, phát triển khoa học, công nghệ, chuyển đổi số, "
-                     "chuyển đổi xanh” trên địa bàn thành phố Huế",
-            "signer_name": None, "signer_capacity": "KT. CHỦ TỊCH – PHÓ CHỦ TỊCH", "implements": ["462/QĐ-TTg"],
-            "phases": [{"code": "P1", "name": "Giai đoạn 2026–2027", "start_date": date(2026, 4, 15),
-                        "end_date": date(2027, 12, 31), "review": "SO_KET"}]}
+META = {
+    "event_id": "0b6f2f0e-5d1c-4c55-9d43-1f0d2f6f8a11",
+    "stream_id": "plan-46-220-2026",
+    "stream_version": 1,
+    "occurred_at": datetime(2026, 4, 15, 2, 0, tzinfo=UTC),
+    "recorded_at": datetime(2026, 4, 15, 2, 0, 1, 123456, tzinfo=UTC),
+    "node_id": "p46",
+    "org_unit": HUE,
+    "actor": {
+        "actor_id": "lgsp-hue",
+        "kind": "CLIENT",
+        "display_name": "LGSP Huế",
+        "org_unit_path": "VN/46",
+        "roles": ["submitter"],
+    },
+    "correlation_id": None,
+    "causation_id": None,
+}
+PLAN_220 = {
+    "meta": META,
+    "plan_id": "plan-46-220-2026",
+    "issuer": HUE,
+    "document_number": "220",
+    "document_symbol": "KH-UBND",
+    "issue_date": date(2026, 4, 15),
+    "title": "Triển khai Phong trào thi đua “Đổi mới sáng tạo, phát triển khoa học, công nghệ, chuyển đổi số, "
+    "chuyển đổi xanh” trên địa bàn thành phố Huế",
+    "signer_name": None,
+    "signer_capacity": "KT. CHỦ TỊCH – PHÓ CHỦ TỊCH",
+    "implements": ["462/QĐ-TTg"],
+    "phases": [
+        {
+            "code": "P1",
+            "name": "Giai đoạn 2026–2027",
+            "start_date": date(2026, 4, 15),
+            "end_date": date(2027, 12, 31),
+            "review": "SO_KET",
+        }
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +68,20 @@ def java(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
     """A function running the Avro Java interop CLI."""
     if not (shutil.which("java") and shutil.which("mvn")):
         unavailable("Java 17 + Maven (for the Avro Java interop test)")
-    build = subprocess.run(["bash", str(ROOT / "infra/avro-java/build.sh")], capture_output=True, text=True)
+    build_sh = str(ROOT / "infra/avro-java/build.sh")
+    build = subprocess.run(["bash", build_sh], capture_output=True, text=True, check=False)
     if build.returncode != 0:
         pytest.fail(f"building infra/avro-java failed:\n{build.stderr[-2000:]}")
     classpath = build.stdout.strip().splitlines()[-1]
 
     def run(*args: str) -> str:
-        done = subprocess.run(["java", "-cp", classpath, "vn.thidua.interop.AvroInterop", *args],
-                              capture_output=True, text=True, encoding="utf-8")
+        done = subprocess.run(
+            ["java", "-cp", classpath, "vn.thidua.interop.AvroInterop", *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -100,8 +133,16 @@ def test_python_decodes_what_java_wrote(java, codec: AvroCodec) -> None:  # type
     source = java.tmp / "plan.json"
     source.write_text(json.dumps(plain(PLAN_220), ensure_ascii=False), encoding="utf-8")
     out = java.tmp / "java.bin"
-    java("encode", "--plain-json", "--schema", str(_schema_file(java, codec, "PlanIssued")),
-         "--json", str(source), "--out", str(out))
+    java(
+        "encode",
+        "--plain-json",
+        "--schema",
+        str(_schema_file(java, codec, "PlanIssued")),
+        "--json",
+        str(source),
+        "--out",
+        str(out),
+    )
     data = out.read_bytes()
     assert data == codec.encode("vn.thidua.events.PlanIssued", PLAN_220)  # byte-identical encodings
     decoded = codec.decode(data)

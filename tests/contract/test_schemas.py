@@ -22,9 +22,19 @@ pytestmark = pytest.mark.contract
 
 def test_catalog_has_the_first_events(catalog: SchemaCatalog) -> None:
     names = {v.name for v in catalog.events()}
-    assert names == {"OrgUnitRegistered", "PlanIssued", "PlanAmended", "CriteriaRegistered", "TargetsRegistered",
-                     "ReportSubmitted", "ReportReviewed", "AwardProposed", "AwardForwarded", "AwardDecided",
-                     "GuidanceIssued"}
+    assert names == {
+        "OrgUnitRegistered",
+        "PlanIssued",
+        "PlanAmended",
+        "CriteriaRegistered",
+        "TargetsRegistered",
+        "ReportSubmitted",
+        "ReportReviewed",
+        "AwardProposed",
+        "AwardForwarded",
+        "AwardDecided",
+        "GuidanceIssued",
+    }
     for version in catalog:
         assert version.schema.get("doc"), f"{version.fullname} has no doc"
 
@@ -81,13 +91,18 @@ def test_compatible_evolution_reads_both_ways(catalog: SchemaCatalog) -> None:
     assert can_read(old, promoted)  # but an int reader cannot read long data
 
 
-@pytest.mark.parametrize("change, fragment", [
-    (lambda s: s["fields"].append({"name": "score", "type": "int"}), "no default"),
-    (lambda s: s["fields"].pop(1), "no default"),
-    (lambda s: s["fields"][1].update(type="int"), "cannot read writer type"),
-    (lambda s: s["fields"][0]["type"]["fields"][6]["type"]["fields"][2]["type"].update(name="OrgTier"),
-     "cannot read"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda s: s["fields"].append({"name": "score", "type": "int"}), "no default"),
+        (lambda s: s["fields"].pop(1), "no default"),
+        (lambda s: s["fields"][1].update(type="int"), "cannot read writer type"),
+        (
+            lambda s: s["fields"][0]["type"]["fields"][6]["type"]["fields"][2]["type"].update(name="OrgTier"),
+            "cannot read",
+        ),
+    ],
+)
 def test_breaking_changes_are_detected(catalog: SchemaCatalog, change, fragment: str) -> None:  # type: ignore[no-untyped-def]
     old = catalog.event("ReportReviewed").schema
     new = _evolve(old, change)

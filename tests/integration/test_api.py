@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +18,9 @@ from tests.factories import SYSTEM_ACTOR
 
 @pytest.fixture
 def client(tmp_path):  # type: ignore[no-untyped-def]
-    node = bootstrap(Settings(data_dir=tmp_path, node_id="p15", projection_poll_seconds=0.05))
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/api.db", node_id="p15",
+                        projection_poll_seconds=0.05)
+    node = bootstrap(settings)
     with TestClient(create_app(node)) as test_client:
         test_client.node = node  # type: ignore[attr-defined]
         yield test_client
@@ -48,9 +50,18 @@ def test_unknown_unit_is_a_bilingual_problem(client: TestClient) -> None:
 
 def test_the_tail_serves_new_units(client: TestClient) -> None:
     node = client.node  # type: ignore[attr-defined]
-    register_org_unit(RegisterOrgUnit("VN/15", "SO-KHCN", "Sở Khoa học và Công nghệ tỉnh Lào Cai", "AGENCY",
-                                      datetime(2026, 5, 4, tzinfo=timezone.utc), SYSTEM_ACTOR),
-                      node.store, node.official_units)
+    register_org_unit(
+        RegisterOrgUnit(
+            "VN/15",
+            "SO-KHCN",
+            "Sở Khoa học và Công nghệ tỉnh Lào Cai",
+            "AGENCY",
+            datetime(2026, 5, 4, tzinfo=UTC),
+            SYSTEM_ACTOR,
+        ),
+        node.store,
+        node.official_units,
+    )
     node.runner.wakeup.set()
     deadline = time.monotonic() + 10
     while (response := client.get("/api/v1/org-units/SO-KHCN")).status_code == 404:

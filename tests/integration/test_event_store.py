@@ -8,10 +8,11 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event as sa_event, select
+from sqlalchemy import Engine, select
+from sqlalchemy import event as sa_event
 
 from services.kernel.codec import AvroCodec
-from services.kernel.errors import DuplicateEventConflict, VersionConflict
+from services.kernel.errors import DuplicateEventConflict, SchemaViolation, VersionConflict
 from services.kernel.store import GENESIS_HASH, EventStore, link_hash
 from services.kernel.tables import event as event_table
 from tests.factories import guidance_issued, org_unit_registered
@@ -49,7 +50,7 @@ def test_conflict_writes_nothing(store: EventStore) -> None:
 
 def test_failed_batch_is_atomic(store: EventStore) -> None:
     bad = org_unit_registered("U-1", name=None)  # name is required by the schema: encoding fails
-    with pytest.raises(Exception):
+    with pytest.raises(SchemaViolation):
         store.append("s-2", 0, [guidance_issued(), bad])
     assert store.read_stream("s-2") == [] and store.head_position() == 0
 

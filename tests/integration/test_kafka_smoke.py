@@ -35,8 +35,7 @@ def test_event_round_trip_through_kafka(kafka_bootstrap: str, codec: AvroCodec, 
     producer.send(topic, key=message.key, value=message.value, headers=message.headers).get(timeout=30)
     producer.close()
 
-    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=20_000)
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False, consumer_timeout_ms=20_000)
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek_to_beginning()
     record = next(iter(consumer))

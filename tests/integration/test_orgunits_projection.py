@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -16,7 +16,7 @@ from services.registry.commands import RegisterOrgUnit
 from services.registry.handlers import register_org_unit
 from tests.factories import SYSTEM_ACTOR, guidance_issued
 
-WHEN = datetime(2026, 5, 4, 8, 30, tzinfo=timezone.utc)
+WHEN = datetime(2026, 5, 4, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,8 +27,13 @@ def node(engine: Engine, tmp_path) -> Node:  # type: ignore[no-untyped-def]
 
 
 def register(node: Node, parent: str, code: str, name: str = "Trường Tiểu học Đại Sơn") -> None:
-    register_org_unit(RegisterOrgUnit(parent, code, name, "PUBLIC_SERVICE_UNIT", WHEN, SYSTEM_ACTOR,
-                                      subject_category="AGENCY_LOCALITY"), node.store, node.official_units)
+    register_org_unit(
+        RegisterOrgUnit(
+            parent, code, name, "PUBLIC_SERVICE_UNIT", WHEN, SYSTEM_ACTOR, subject_category="AGENCY_LOCALITY"
+        ),
+        node.store,
+        node.official_units,
+    )
 
 
 def rows(node: Node) -> dict[str, dict]:  # type: ignore[type-arg]

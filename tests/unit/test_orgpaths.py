@@ -10,10 +10,17 @@ from services.kernel.orgpaths import OrgPath
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("value, level", [
-    ("VN", "CENTRAL"), ("VN/46", "PROVINCE"), ("VN/31/11086", "COMMUNE"),
-    ("VN/31/11086/U-00042", "UNIT"), ("VN/15/SO-KHCN", "UNIT"), ("VN/15/SO-KHCN/PHONG-1", "UNIT"),
-])
+@pytest.mark.parametrize(
+    "value, level",
+    [
+        ("VN", "CENTRAL"),
+        ("VN/46", "PROVINCE"),
+        ("VN/31/11086", "COMMUNE"),
+        ("VN/31/11086/U-00042", "UNIT"),
+        ("VN/15/SO-KHCN", "UNIT"),
+        ("VN/15/SO-KHCN/PHONG-1", "UNIT"),
+    ],
+)
 def test_levels(value: str, level: str) -> None:
     assert OrgPath.parse(value).level == level
 

@@ -164,9 +164,7 @@ def test_draft_and_npm_codes_are_not_these_units(catalog: AdminUnitCatalog) -> N
         ("31299", UnitType.XA),  # Xã Phong Điền (Cần Thơ)
     ],
 )
-def test_type_follows_the_official_name_prefix(
-    catalog: AdminUnitCatalog, code: str, unit_type: UnitType
-) -> None:
+def test_type_follows_the_official_name_prefix(catalog: AdminUnitCatalog, code: str, unit_type: UnitType) -> None:
     assert catalog.get(code).unit_type is unit_type
 
 

