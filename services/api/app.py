@@ -9,10 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from projections.orgunits.tables import orgunit_unit
+from projections.orgunits import queries
 from services.bootstrap import Node
 from services.kernel.errors import UnknownOrgUnit
 
@@ -73,26 +73,27 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
                 f"Cơ sở dữ liệu không phản hồi / Database not reachable: {type(exc).__name__}",
             )
 
+    def _unit(conn: Connection, code: str) -> dict[str, Any]:
+        unit = queries.by_code(conn, code)
+        if unit is None:
+            raise UnknownOrgUnit(code)
+        return unit
+
     @app.get("/api/v1/org-units/{code}", tags=["org-units"])
     def get_org_unit(code: str) -> dict[str, Any]:
-        """One org unit by code (official province/commune code, unit code, or VN for central)."""
+        """One org unit by code (official province/commune code, unit code, or VN for central), with ancestors."""
         with node.engine.connect() as conn:
-            row = conn.execute(select(orgunit_unit).where(orgunit_unit.c.code == code)).first()
-        if row is None:
-            raise UnknownOrgUnit(code)
-        return _unit_json(row._asdict())
+            unit = _unit(conn, code)
+            unit["ancestors"] = [_unit_json(a) for a in queries.ancestors(conn, unit["path"])]
+        return _unit_json(unit)
 
     @app.get("/api/v1/org-units/{code}/children", tags=["org-units"])
     def get_children(code: str) -> dict[str, Any]:
         """Direct children of an org unit, ordered by code."""
         with node.engine.connect() as conn:
-            parent = conn.execute(select(orgunit_unit.c.path).where(orgunit_unit.c.code == code)).scalar()
-            if parent is None:
-                raise UnknownOrgUnit(code)
-            rows = conn.execute(
-                select(orgunit_unit).where(orgunit_unit.c.parent_path == parent).order_by(orgunit_unit.c.code)
-            ).all()
-        return {"parent_path": parent, "items": [_unit_json(r._asdict()) for r in rows]}
+            parent = _unit(conn, code)["path"]
+            items = queries.children(conn, parent)
+        return {"parent_path": parent, "items": [_unit_json(r) for r in items]}
 
     return app
 

@@ -73,16 +73,19 @@ class TargetsRegistered(Event):
     NAME = "TargetsRegistered"
 
 
-EVENT_TYPES: dict[str, type[Event]] = {c.NAME: c for c in (
-    AwardDecided,
-    AwardForwarded,
-    AwardProposed,
-    CriteriaRegistered,
-    GuidanceIssued,
-    OrgUnitRegistered,
-    PlanAmended,
-    PlanIssued,
-    ReportReviewed,
-    ReportSubmitted,
-    TargetsRegistered,
-)}
+EVENT_TYPES: dict[str, type[Event]] = {
+    c.NAME: c
+    for c in (
+        AwardDecided,
+        AwardForwarded,
+        AwardProposed,
+        CriteriaRegistered,
+        GuidanceIssued,
+        OrgUnitRegistered,
+        PlanAmended,
+        PlanIssued,
+        ReportReviewed,
+        ReportSubmitted,
+        TargetsRegistered,
+    )
+}

@@ -18,8 +18,9 @@ from tests.factories import SYSTEM_ACTOR
 
 @pytest.fixture
 def client(tmp_path):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/api.db", node_id="p15",
-                        projection_poll_seconds=0.05)
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/api.db", node_id="p15", projection_poll_seconds=0.05
+    )
     node = bootstrap(settings)
     with TestClient(create_app(node)) as test_client:
         test_client.node = node  # type: ignore[attr-defined]
@@ -68,3 +69,8 @@ def test_the_tail_serves_new_units(client: TestClient) -> None:
         assert time.monotonic() < deadline, "the embedded tail did not apply the event"
         time.sleep(0.05)
     assert response.json()["path"] == "VN/15/SO-KHCN"
+
+
+def test_unit_carries_its_ancestors(client: TestClient) -> None:
+    dai_son = client.get("/api/v1/org-units/11086").json()
+    assert [a["name"] for a in dai_son["ancestors"]] == ["Trung ương", "Thành phố Hải Phòng"]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from projections import tracking
+from projections.orgunits import queries
 from projections.orgunits.tables import orgunit_unit
 from services.bootstrap import Node, bootstrap
 from services.kernel.errors import OrgUnitExists, UnknownOrgUnit
@@ -84,3 +85,19 @@ def test_handler_refusals_write_nothing(node: Node) -> None:
     with pytest.raises(OrgUnitExists):
         register(node, "VN/31", "11086")  # an official code cannot be registered again
     assert node.store.head_position() == 1
+
+
+def test_subtree_and_ancestor_queries(node: Node) -> None:
+    register(node, "VN/31/11086", "U-00042")
+    register(node, "VN/31/11086/U-00042", "TO-1", "Tổ chuyên môn 1")
+    register(node, "VN/31", "SO-NV", "Sở Nội vụ thành phố Hải Phòng")
+    node.runner.run_until_idle()
+    with node.engine.connect() as conn:
+        chain = queries.ancestors(conn, "VN/31/11086/U-00042/TO-1")
+        below_dai_son = queries.subtree(conn, "VN/31/11086")
+        hai_phong = queries.subtree(conn, "VN/31", max_depth=1)
+        bac_ninh_dai_son = queries.subtree(conn, "VN/24/07627")
+    assert [a["code"] for a in chain] == ["VN", "31", "11086", "U-00042"]
+    assert [u["path"] for u in below_dai_son] == ["VN/31/11086", "VN/31/11086/U-00042", "VN/31/11086/U-00042/TO-1"]
+    assert len(hai_phong) == 1 + 114 + 1  # the city, its 114 communes and the sở; not the units below communes
+    assert [u["code"] for u in bac_ninh_dai_son] == ["07627"]  # the other "Đại Sơn" has no units
