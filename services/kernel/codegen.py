@@ -23,6 +23,6 @@ def render_contracts(catalog: SchemaCatalog) -> str:
         lines = textwrap.wrap(doc, 110)
         body = lines[0] if len(lines) == 1 else "\n    ".join(lines) + "\n    "
         parts.append(f'\n\nclass {version.name}(Event):\n    """{body}"""\n\n    NAME = "{version.name}"\n')
-    names = "".join(f"    {v.name},\n" for v in events)
-    parts.append(f"\n\nEVENT_TYPES: dict[str, type[Event]] = {{c.NAME: c for c in (\n{names})}}\n")
+    names = "".join(f"        {v.name},\n" for v in events)
+    parts.append(f"\n\nEVENT_TYPES: dict[str, type[Event]] = {{\n    c.NAME: c\n    for c in (\n{names}    )\n}}\n")
     return "".join(parts)
