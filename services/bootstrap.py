@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from projections.base import Projection
 from projections.orgunits import OrgUnitsProjection
 from projections.runner import EmbeddedRunner
+from services.awards import load_authority_matrix
+from services.deps import Deps
 from services.kernel.adminunits import AdminUnitCatalog, load_admin_units
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
@@ -17,6 +19,7 @@ from services.kernel.schemas import SchemaCatalog
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.kernel.tables import metadata as store_metadata
+from services.messagebus import MessageBus
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Node:
     official_units: AdminUnitCatalog
     projections: list[Projection]
     runner: EmbeddedRunner
+    bus: MessageBus
 
     def init_db(self) -> None:
         """Create the store and read-model tables (idempotent) and seed reference rows."""
@@ -51,4 +55,6 @@ def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
     official = load_admin_units()
     projections: list[Projection] = [OrgUnitsProjection(official)]
     runner = EmbeddedRunner(engine, store, codec, EVENT_TYPES, projections, settings.projection_batch_size)
-    return Node(settings, engine, catalog, codec, store, official, projections, runner)
+    bus = MessageBus(store, Deps(official, load_authority_matrix()), EVENT_TYPES)
+    bus.after_commit.append(runner.wakeup.set)
+    return Node(settings, engine, catalog, codec, store, official, projections, runner, bus)

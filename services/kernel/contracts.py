@@ -23,6 +23,12 @@ class AwardProposed(Event):
     NAME = "AwardProposed"
 
 
+class AwardReturned(Event):
+    """A reviewing level returned a proposal to the proposer with a reason."""
+
+    NAME = "AwardReturned"
+
+
 class CriteriaRegistered(Event):
     """A criteria set (bộ tiêu chí) with measurable indicators was registered for a plan."""
 
@@ -55,6 +61,12 @@ class PlanIssued(Event):
     NAME = "PlanIssued"
 
 
+class PlanNumberAssigned(Event):
+    """A draft plan received its document number and issue date (it is now issued)."""
+
+    NAME = "PlanNumberAssigned"
+
+
 class ReportReviewed(Event):
     """The receiving level accepted or returned a report."""
 
@@ -79,11 +91,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AwardDecided,
         AwardForwarded,
         AwardProposed,
+        AwardReturned,
         CriteriaRegistered,
         GuidanceIssued,
         OrgUnitRegistered,
         PlanAmended,
         PlanIssued,
+        PlanNumberAssigned,
         ReportReviewed,
         ReportSubmitted,
         TargetsRegistered,

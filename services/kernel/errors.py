@@ -131,3 +131,24 @@ class UnknownSchema(DecodeError):
             f"No Avro schema with fingerprint {fingerprint.hex()} in the catalog.",
             fingerprint=fingerprint.hex(),
         )
+
+
+class DomainRefusal(ThiduaError):
+    """A rule refused a command: the rule's stable code, a bilingual message and the facts that decided it."""
+
+    def __init__(self, code: str, http_status: int, message_vi: str, message_en: str, **details: Any) -> None:
+        self.code = code
+        self.http_status = http_status
+        super().__init__(message_vi, message_en, **details)
+
+
+def out_of_subtree(actor_path: str, target_path: str) -> DomainRefusal:
+    """The acting unit may act only on its own subtree."""
+    return DomainRefusal(
+        "OUT_OF_SUBTREE",
+        403,
+        f"Đơn vị {actor_path} chỉ được thao tác trong phạm vi của mình; {target_path} nằm ngoài phạm vi.",
+        f"{actor_path} may act only within its own subtree; {target_path} is outside it.",
+        actor_path=actor_path,
+        target_path=target_path,
+    )

@@ -107,7 +107,7 @@ class EventStore:
         self, conn: Connection, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
     ) -> AppendResult:
         """``append`` inside the caller's transaction (e.g. with an idempotency record)."""
-        self._lock(conn)
+        self.lock(conn)
         repeat = self._find_repeat(conn, stream_id, [e.event_id for e in events])
         if repeat is not None:
             return repeat
@@ -131,7 +131,8 @@ class EventStore:
         positions = list(result.scalars())
         return AppendResult(stream_id, version + len(rows), positions, [r["event_id"] for r in rows])
 
-    def _lock(self, conn: Connection) -> None:
+    def lock(self, conn: Connection) -> None:
+        """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant)."""
         if self._postgres:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
         # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.

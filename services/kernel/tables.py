@@ -34,3 +34,12 @@ event = Table(
     Index(None, "recorded_at"),
     sqlite_autoincrement=True,
 )
+
+lookup = Table(
+    "lookup",
+    metadata,
+    Column("kind", String(40), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("ref", String(200), primary_key=True),
+    comment="Write-side lookups kept in the command's transaction (unique document numbers, awards per nominee).",
+)

@@ -4,65 +4,69 @@ from __future__ import annotations
 
 import unicodedata
 
-from services.kernel.adminunits import AdminUnitCatalog
-from services.kernel.contracts import OrgUnitRegistered
-from services.kernel.errors import OrgUnitExists, UnknownOrgUnit, VersionConflict
-from services.kernel.events import decode_event
+from services.deps import Deps
+from services.kernel.errors import DomainRefusal, OrgUnitExists, UnknownOrgUnit
 from services.kernel.orgpaths import OrgPath
-from services.kernel.store import AppendResult, EventStore, NewEvent
+from services.kernel.store import NewEvent
+from services.kernel.uow import UnitOfWork
 
 from .commands import RegisterOrgUnit
+from .lookup import find_org_unit, org_unit_stream
+
+UNIT_KINDS = {
+    "AGENCY": "Cơ quan (sở, ban, ngành, phòng)",
+    "PUBLIC_SERVICE_UNIT": "Đơn vị sự nghiệp công lập",
+    "ENTERPRISE": "Doanh nghiệp",
+    "COOPERATIVE": "Hợp tác xã",
+    "MTTQ": "Ủy ban Mặt trận Tổ quốc",
+    "SOCIO_POLITICAL": "Tổ chức chính trị – xã hội",
+    "VILLAGE": "Thôn, tổ dân phố",
+}
+SUBJECT_CATEGORIES = {
+    "AGENCY_LOCALITY": "Cơ quan, địa phương, đơn vị",
+    "MTTQ_SOCIO_POLITICAL": "Mặt trận Tổ quốc và các tổ chức chính trị – xã hội",
+    "ENTERPRISE": "Doanh nghiệp",
+    "INDIVIDUAL": "Cá nhân",
+}
 
 
-def org_unit_stream(code: str) -> str:
-    """Stream of a registered unit; one per code, so a code is registered once per node."""
-    return f"orgunit-{code}"
+def _invalid(field: str, value: str, allowed: dict[str, str]) -> DomainRefusal:
+    return DomainRefusal(
+        "INVALID_CODE",
+        422,
+        f"Giá trị '{value}' của {field} không hợp lệ; cho phép: {', '.join(allowed)}.",
+        f"'{value}' is not a valid {field}; allowed: {', '.join(allowed)}.",
+        field=field,
+        value=value,
+    )
 
 
-def parent_exists(path: OrgPath, store: EventStore, official: AdminUnitCatalog) -> bool:
-    """Whether ``path`` names the root, an official province/commune at its place, or a registered unit."""
-    if path.level == "CENTRAL":
-        return True
-    if path.level in ("PROVINCE", "COMMUNE"):
-        if path.code not in official:
-            return False
-        unit = official.get(path.code)
-        return (unit.parent_code or None) == (path.parts[1] if path.level == "COMMUNE" else None)
-    events = store.read_stream(org_unit_stream(path.code))
-    if not events:
-        return False
-    first = decode_event(events[0].body, store.codec, {"OrgUnitRegistered": OrgUnitRegistered})
-    return first.data["unit"]["path"] == path.value
-
-
-def register_org_unit(cmd: RegisterOrgUnit, store: EventStore, official: AdminUnitCatalog) -> AppendResult:
-    """Append ``OrgUnitRegistered`` if the parent exists and the code is free on this node."""
+def register_org_unit(cmd: RegisterOrgUnit, uow: UnitOfWork, deps: Deps) -> None:
+    """Append ``OrgUnitRegistered`` if the parent exists, the code is free and the categories are known."""
+    official = deps.official
     parent = OrgPath.parse(cmd.parent_path)
     path = parent.child(cmd.code)
-    if not parent_exists(parent, store, official):
+    if cmd.unit_kind not in UNIT_KINDS:
+        raise _invalid("unit_kind", cmd.unit_kind, UNIT_KINDS)
+    if cmd.subject_category is not None and cmd.subject_category not in SUBJECT_CATEGORIES:
+        raise _invalid("subject_category", cmd.subject_category, SUBJECT_CATEGORIES)
+    if find_org_unit(uow, official, parent.value) is None:
         raise UnknownOrgUnit(parent.value)
-    if cmd.code in official:
+    if cmd.code in official or uow.stream(org_unit_stream(cmd.code)):
         raise OrgUnitExists(cmd.code)
-    unit = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": unicodedata.normalize("NFC", cmd.name)}
+    name = unicodedata.normalize("NFC", cmd.name)
+    unit = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": name}
     payload = {
         "unit": unit,
         "parent_path": parent.value,
-        "name": unit["name"],
+        "name": name,
         "unit_kind": cmd.unit_kind,
         "subject_category": cmd.subject_category,
         "emulation_bloc": cmd.emulation_bloc,
         "valid_from": cmd.valid_from,
     }
+    extra = {"event_id": cmd.event_id} if cmd.event_id else {}
     new = NewEvent(
-        "OrgUnitRegistered",
-        payload,
-        unit,
-        cmd.actor,
-        cmd.occurred_at,
-        **({"event_id": cmd.event_id} if cmd.event_id else {}),
-        correlation_id=cmd.correlation_id,
+        "OrgUnitRegistered", payload, unit, cmd.actor, cmd.occurred_at, correlation_id=cmd.correlation_id, **extra
     )
-    try:
-        return store.append(org_unit_stream(cmd.code), 0, [new])
-    except VersionConflict as exc:
-        raise OrgUnitExists(cmd.code) from exc
+    uow.append(org_unit_stream(cmd.code), 0, [new])

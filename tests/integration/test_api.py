@@ -12,7 +12,6 @@ from services.api.app import create_app
 from services.bootstrap import bootstrap
 from services.kernel.settings import Settings
 from services.registry.commands import RegisterOrgUnit
-from services.registry.handlers import register_org_unit
 from tests.factories import SYSTEM_ACTOR
 
 
@@ -51,7 +50,7 @@ def test_unknown_unit_is_a_bilingual_problem(client: TestClient) -> None:
 
 def test_the_tail_serves_new_units(client: TestClient) -> None:
     node = client.node  # type: ignore[attr-defined]
-    register_org_unit(
+    node.bus.handle(
         RegisterOrgUnit(
             "VN/15",
             "SO-KHCN",
@@ -59,11 +58,8 @@ def test_the_tail_serves_new_units(client: TestClient) -> None:
             "AGENCY",
             datetime(2026, 5, 4, tzinfo=UTC),
             SYSTEM_ACTOR,
-        ),
-        node.store,
-        node.official_units,
-    )
-    node.runner.wakeup.set()
+        )
+    )  # the bus wakes the embedded tail after the commit
     deadline = time.monotonic() + 10
     while (response := client.get("/api/v1/org-units/SO-KHCN")).status_code == 404:
         assert time.monotonic() < deadline, "the embedded tail did not apply the event"

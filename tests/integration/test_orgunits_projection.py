@@ -14,7 +14,6 @@ from services.bootstrap import Node, bootstrap
 from services.kernel.errors import OrgUnitExists, UnknownOrgUnit
 from services.kernel.settings import Settings
 from services.registry.commands import RegisterOrgUnit
-from services.registry.handlers import register_org_unit
 from tests.factories import SYSTEM_ACTOR, guidance_issued
 
 WHEN = datetime(2026, 5, 4, 8, 30, tzinfo=UTC)
@@ -28,12 +27,10 @@ def node(engine: Engine, tmp_path) -> Node:  # type: ignore[no-untyped-def]
 
 
 def register(node: Node, parent: str, code: str, name: str = "Trường Tiểu học Đại Sơn") -> None:
-    register_org_unit(
+    node.bus.handle(
         RegisterOrgUnit(
             parent, code, name, "PUBLIC_SERVICE_UNIT", WHEN, SYSTEM_ACTOR, subject_category="AGENCY_LOCALITY"
-        ),
-        node.store,
-        node.official_units,
+        )
     )
 
 

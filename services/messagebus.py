@@ -1,0 +1,72 @@
+"""The message bus: one handler per command, each run in its own unit of work (cosmicpython's ``handle``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.awards import handlers as awards
+from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
+from services.deps import Deps
+from services.kernel.events import Event
+from services.kernel.store import EventStore
+from services.kernel.uow import UnitOfWork
+from services.planning import handlers as planning
+from services.planning.commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
+from services.registry.commands import RegisterOrgUnit
+from services.registry.handlers import register_org_unit
+from services.reporting import handlers as reporting
+from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
+
+Handler = Callable[[Any, UnitOfWork, Deps], None]
+HANDLERS: dict[type, Handler] = {
+    RegisterOrgUnit: register_org_unit,
+    IssuePlan: planning.issue_plan,
+    AssignPlanNumber: planning.assign_plan_number,
+    AmendPlan: planning.amend_plan,
+    RegisterCriteria: planning.register_criteria,
+    IssueGuidance: planning.issue_guidance,
+    RegisterTargets: reporting.register_targets,
+    SubmitReport: reporting.submit_report,
+    ReviewReport: reporting.review_report,
+    ProposeAward: awards.propose_award,
+    ForwardAward: awards.forward_award,
+    ReturnAward: awards.return_award,
+    DecideAward: awards.decide_award,
+}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command appended: the stream, its version afterwards, the event ids and positions."""
+
+    stream_id: str
+    version: int
+    event_ids: list[str]
+    positions: list[int]
+
+
+class MessageBus:
+    """Runs commands: rules and appends of one command commit together or not at all."""
+
+    def __init__(self, store: EventStore, deps: Deps, types: Mapping[str, type[Event]]) -> None:
+        self.store = store
+        self.deps = deps
+        self.types = types
+        self.after_commit: list[Callable[[], None]] = []
+
+    def handle(self, command: Any) -> CommandResult:
+        """Run ``command``'s handler in a unit of work; domain refusals propagate and nothing is written."""
+        handler = HANDLERS[type(command)]
+        with UnitOfWork(self.store, self.types) as uow:
+            handler(command, uow, self.deps)
+        for hook in self.after_commit:
+            hook()
+        last = uow.results[-1]
+        return CommandResult(
+            last.stream_id,
+            last.version,
+            [e for r in uow.results for e in r.event_ids],
+            [p for r in uow.results for p in r.positions],
+        )

@@ -1,0 +1,243 @@
+"""Handlers of the planning context: each checks its rules, then appends, in one unit of work."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from services.deps import Deps
+from services.kernel.errors import DomainRefusal, out_of_subtree
+from services.kernel.orgpaths import OrgPath
+from services.kernel.store import NewEvent
+from services.kernel.uow import UnitOfWork
+from services.registry.handlers import SUBJECT_CATEGORIES
+from services.registry.lookup import get_org_unit
+
+from . import rules
+from .commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
+from .model import BY_AUTHORITY, CAP_TREN, HCLD, OCCASIONS, Plan, fold, plan_stream
+
+COMPARATORS = {"GE", "GT", "LE", "LT", "EQ", "RANGE", "ABOUT"}
+
+
+def nfc(value: Any) -> Any:
+    """NFC-normalise every string inside ``value``."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {k: nfc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [nfc(v) for v in value]
+    return value
+
+
+def load_plan(uow: UnitOfWork, plan_id: str) -> Plan:
+    """The plan, or UNKNOWN_PLAN."""
+    plan = fold(uow.stream(plan_stream(plan_id)))
+    if plan is None:
+        raise rules.unknown_plan(plan_id)
+    return plan
+
+
+def _parents(uow: UnitOfWork, cmd: IssuePlan) -> list[Plan]:
+    parents = [load_plan(uow, parent_id) for parent_id in cmd.implements]
+    issuer = OrgPath.parse(cmd.issuer_path)
+    for parent in parents:
+        if not OrgPath(parent.issuer_path).contains(issuer) or parent.issuer_path == issuer.value:
+            raise rules.not_an_ancestor(cmd.plan_id, cmd.issuer_path, parent)
+    return parents
+
+
+def _check_award_forms(cmd: IssuePlan, deps: Deps) -> None:
+    on = cmd.issue_date or cmd.occurred_at.date()
+    known = set(deps.matrix.codes(on)) | {BY_AUTHORITY, CAP_TREN, HCLD}
+    for allowance in cmd.award_forms:
+        if allowance["occasion"] not in OCCASIONS or allowance["form_code"] not in known:
+            raise DomainRefusal(
+                "INVALID_CODE",
+                422,
+                f"Hình thức khen thưởng '{allowance['form_code']}' / dịp '{allowance['occasion']}' "
+                "không có trong danh mục.",
+                f"Unknown award form '{allowance['form_code']}' or occasion '{allowance['occasion']}'.",
+                form_code=allowance["form_code"],
+                occasion=allowance["occasion"],
+            )
+
+
+def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
+    """PlanIssued, if the document, the parents, the phases and the award forms are valid."""
+    issuer = get_org_unit(uow, deps.official, cmd.issuer_path)
+    rules.check_document(cmd.document_number, cmd.document_symbol, cmd.issue_date)
+    if uow.stream(plan_stream(cmd.plan_id)):
+        raise DomainRefusal(
+            "PLAN_EXISTS",
+            409,
+            f"Kế hoạch {cmd.plan_id} đã tồn tại.",
+            f"Plan {cmd.plan_id} already exists.",
+            plan_id=cmd.plan_id,
+        )
+    parents = _parents(uow, cmd)
+    rules.check_phases(cmd.phases, parents)
+    _check_award_forms(cmd, deps)
+    warnings = list(cmd.warnings)
+    if cmd.document_number and cmd.issue_date:
+        key = rules.document_key(cmd.issuer_path, cmd.document_number, cmd.document_symbol, cmd.issue_date)
+        if used := uow.lookup("plan_document", key):
+            raise rules.duplicate_document(
+                cmd.document_number, cmd.document_symbol, cmd.issuer_path, cmd.issue_date.year, used[0]
+            )
+        uow.record("plan_document", key, cmd.plan_id)
+    payload = nfc(
+        {
+            "plan_id": cmd.plan_id,
+            "issuer": issuer.ref,
+            "document_number": cmd.document_number,
+            "document_symbol": cmd.document_symbol,
+            "issue_date": cmd.issue_date,
+            "title": cmd.title,
+            "signer_name": cmd.signer_name,
+            "signer_capacity": cmd.signer_capacity,
+            "implements": list(cmd.implements),
+            "phases": list(cmd.phases),
+            "content_areas": list(cmd.content_areas),
+            "reporting_duties": list(cmd.reporting_duties),
+            "award_forms": list(cmd.award_forms),
+            "criteria_owners": list(cmd.criteria_owners),
+            "plan_deadline": cmd.plan_deadline,
+            "warnings": warnings,
+        }
+    )
+    uow.append(plan_stream(cmd.plan_id), 0, [NewEvent("PlanIssued", payload, issuer.ref, cmd.actor, cmd.occurred_at)])
+
+
+def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> None:
+    """PlanNumberAssigned for a draft, with the same uniqueness rule as an issued plan."""
+    plan = load_plan(uow, cmd.plan_id)
+    if not plan.is_draft:
+        raise DomainRefusal(
+            "PLAN_ALREADY_NUMBERED",
+            409,
+            f"Kế hoạch {cmd.plan_id} đã có số {plan.document_number}/{plan.document_symbol}.",
+            f"Plan {cmd.plan_id} already has number {plan.document_number}.",
+            plan_id=cmd.plan_id,
+        )
+    rules.check_document(cmd.document_number, plan.document_symbol, cmd.issue_date)
+    key = rules.document_key(plan.issuer_path, cmd.document_number, plan.document_symbol, cmd.issue_date)
+    if used := uow.lookup("plan_document", key):
+        raise rules.duplicate_document(
+            cmd.document_number, plan.document_symbol, plan.issuer_path, cmd.issue_date.year, used[0]
+        )
+    uow.record("plan_document", key, cmd.plan_id)
+    payload = {"plan_id": cmd.plan_id, "document_number": cmd.document_number, "issue_date": cmd.issue_date}
+    uow.append(
+        plan_stream(cmd.plan_id),
+        plan.version,
+        [NewEvent("PlanNumberAssigned", payload, plan.issuer, cmd.actor, cmd.occurred_at)],
+    )
+
+
+def amend_plan(cmd: AmendPlan, uow: UnitOfWork, deps: Deps) -> None:
+    """PlanAmended with the next amendment number; new phases must still fit the parents."""
+    plan = load_plan(uow, cmd.plan_id)
+    if cmd.phases is not None:
+        rules.check_phases(cmd.phases, [load_plan(uow, p) for p in plan.implements])
+    expected = plan.version if cmd.expected_version is None else cmd.expected_version
+    payload = nfc(
+        {
+            "plan_id": cmd.plan_id,
+            "amendment_no": plan.amendments + 1,
+            "reason": cmd.reason,
+            "document_number": cmd.document_number,
+            "issue_date": cmd.issue_date,
+            "title": cmd.title,
+            "phases": list(cmd.phases) if cmd.phases is not None else None,
+        }
+    )
+    uow.append(
+        plan_stream(cmd.plan_id), expected, [NewEvent("PlanAmended", payload, plan.issuer, cmd.actor, cmd.occurred_at)]
+    )
+
+
+def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]:
+    existing = plan.indicators()
+    indicators = [i for item in cmd.items for i in item["indicators"]]
+    for ind in indicators:
+        if ind["code"] in existing or sum(i["code"] == ind["code"] for i in indicators) > 1:
+            raise DomainRefusal(
+                "DUPLICATE_INDICATOR",
+                409,
+                f"Mã chỉ tiêu {ind['code']} bị trùng trong kế hoạch.",
+                f"Indicator code {ind['code']} is used twice in the plan.",
+                indicator=ind["code"],
+            )
+        if ind["comparator"] not in COMPARATORS or (ind["comparator"] == "RANGE" and ind.get("threshold_max") is None):
+            raise DomainRefusal(
+                "INVALID_INDICATOR",
+                422,
+                f"Chỉ tiêu {ind['code']}: phép so sánh không hợp lệ.",
+                f"Indicator {ind['code']}: invalid comparator or range.",
+                indicator=ind["code"],
+            )
+    return rules.conflicting_targets([*existing.values(), *indicators])
+
+
+def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> None:
+    """CriteriaRegistered in the plan's stream; conflicting targets are kept, with warnings."""
+    plan = load_plan(uow, cmd.plan_id)
+    owner = get_org_unit(uow, deps.official, cmd.owner_path)
+    if not OrgPath(plan.issuer_path).contains(owner.path):
+        raise out_of_subtree(plan.issuer_path, owner.path.value)
+    if cmd.subject_category not in SUBJECT_CATEGORIES:
+        raise DomainRefusal(
+            "INVALID_CODE",
+            422,
+            f"Đối tượng '{cmd.subject_category}' không hợp lệ.",
+            f"Unknown subject category '{cmd.subject_category}'.",
+            value=cmd.subject_category,
+        )
+    found = [w for w in _check_indicators(cmd, plan) if w not in cmd.warnings]
+    payload = nfc(
+        {
+            "criteria_id": cmd.criteria_id,
+            "plan_id": cmd.plan_id,
+            "owner": owner.ref,
+            "subject_category": cmd.subject_category,
+            "items": list(cmd.items),
+            "warnings": [*cmd.warnings, *found],
+        }
+    )
+    uow.append(
+        plan_stream(cmd.plan_id),
+        plan.version,
+        [NewEvent("CriteriaRegistered", payload, owner.ref, cmd.actor, cmd.occurred_at)],
+    )
+
+
+def issue_guidance(cmd: IssueGuidance, uow: UnitOfWork, deps: Deps) -> None:
+    """GuidanceIssued, addressed only to subtrees of the issuer."""
+    issuer = get_org_unit(uow, deps.official, cmd.issuer_path)
+    for target in cmd.addressed_to:
+        get_org_unit(uow, deps.official, target)
+        if not issuer.path.contains(OrgPath.parse(target)):
+            raise out_of_subtree(issuer.path.value, target)
+    stream = f"guidance-{cmd.guidance_id}"
+    if uow.stream(stream):
+        raise DomainRefusal(
+            "GUIDANCE_EXISTS",
+            409,
+            f"Hướng dẫn {cmd.guidance_id} đã tồn tại.",
+            f"Guidance {cmd.guidance_id} already exists.",
+            guidance_id=cmd.guidance_id,
+        )
+    payload = nfc(
+        {
+            "guidance_id": cmd.guidance_id,
+            "issuer": issuer.ref,
+            "title": cmd.title,
+            "document_number": cmd.document_number,
+            "issue_date": cmd.issue_date,
+            "addressed_to": list(cmd.addressed_to),
+            "summary": cmd.summary,
+        }
+    )
+    uow.append(stream, 0, [NewEvent("GuidanceIssued", payload, issuer.ref, cmd.actor, cmd.occurred_at)])

@@ -1,0 +1,129 @@
+"""The plan aggregate, folded from its stream (PlanIssued, PlanNumberAssigned, PlanAmended, CriteriaRegistered)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import singledispatch
+from typing import Any
+
+from services.kernel.contracts import CriteriaRegistered, PlanAmended, PlanIssued, PlanNumberAssigned
+from services.kernel.events import Event
+
+# Pseudo form codes the seeds use in their award sections (resolved against the authority matrix).
+BY_AUTHORITY = "BY_AUTHORITY"  # "khen thưởng theo thẩm quyền": forms decided at the plan issuer's level or below
+CAP_TREN = "CAP_TREN"  # "đề nghị cấp trên khen thưởng": forms decided above the issuer's level
+HCLD = "HCLD"  # Huân chương Lao động, any class
+OCCASIONS = {
+    "ANNUAL": "Hằng năm",
+    "SO_KET": "Sơ kết",
+    "TONG_KET": "Tổng kết",
+    "THEO_DOT": "Theo đợt, chuyên đề",
+    "DOT_XUAT": "Đột xuất",
+}
+
+
+def plan_stream(plan_id: str) -> str:
+    """Stream id of a plan (its criteria live in the same stream)."""
+    return f"plan-{plan_id}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the rules need to know of a plan."""
+
+    plan_id: str
+    issuer: dict[str, Any]
+    document_number: str | None
+    document_symbol: str
+    issue_date: date | None
+    title: str
+    implements: list[str]
+    phases: list[dict[str, Any]]
+    duties: list[dict[str, Any]]
+    award_forms: list[dict[str, Any]]
+    criteria: list[dict[str, Any]] = field(default_factory=list)
+    amendments: int = 0
+    version: int = 0
+
+    @property
+    def issuer_path(self) -> str:
+        """Path of the issuing org unit."""
+        return str(self.issuer["path"])
+
+    @property
+    def is_draft(self) -> bool:
+        """A draft has no document number yet."""
+        return self.document_number is None
+
+    def span(self) -> tuple[date, date] | None:
+        """First and last day of the plan's phases, if it has any."""
+        if not self.phases:
+            return None
+        return min(p["start_date"] for p in self.phases), max(p["end_date"] for p in self.phases)
+
+    def indicators(self) -> dict[str, dict[str, Any]]:
+        """Every indicator of the plan's criteria, by code."""
+        return {i["code"]: i for c in self.criteria for item in c["items"] for i in item["indicators"]}
+
+
+@singledispatch
+def evolve(event: Event, plan: Plan | None) -> Plan | None:
+    """Events of other aggregates leave the plan as it is."""
+    return plan
+
+
+@evolve.register
+def _issued(event: PlanIssued, plan: Plan | None) -> Plan:
+    d = event.data
+    return Plan(
+        d["plan_id"],
+        d["issuer"],
+        d["document_number"],
+        d["document_symbol"],
+        d["issue_date"],
+        d["title"],
+        list(d["implements"]),
+        list(d["phases"]),
+        list(d["reporting_duties"]),
+        list(d["award_forms"]),
+        version=event.meta["stream_version"],
+    )
+
+
+@evolve.register
+def _numbered(event: PlanNumberAssigned, plan: Plan | None) -> Plan:
+    assert plan is not None
+    return replace(
+        plan,
+        document_number=event.data["document_number"],
+        issue_date=event.data["issue_date"],
+        version=event.meta["stream_version"],
+    )
+
+
+@evolve.register
+def _amended(event: PlanAmended, plan: Plan | None) -> Plan:
+    assert plan is not None
+    d = event.data
+    return replace(
+        plan,
+        amendments=d["amendment_no"],
+        title=d["title"] or plan.title,
+        phases=list(d["phases"]) if d["phases"] is not None else plan.phases,
+        version=event.meta["stream_version"],
+    )
+
+
+@evolve.register
+def _criteria(event: CriteriaRegistered, plan: Plan | None) -> Plan:
+    assert plan is not None
+    return replace(plan, criteria=[*plan.criteria, dict(event.data)], version=event.meta["stream_version"])
+
+
+def fold(events: list[Event]) -> Plan | None:
+    """The plan after its events (None if it does not exist)."""
+    plan: Plan | None = None
+    for event in events:
+        plan = evolve(event, plan)
+    return plan

@@ -1,0 +1,79 @@
+"""Report aggregate and deadline rules (chế độ báo cáo)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from services.kernel.events import Event
+from services.registry.lookup import OrgUnit
+
+PERIOD = re.compile(r"^(?P<year>20\d\d)$|^(?P<review>SO_KET|TONG_KET)_(?P<review_year>20\d\d)$")
+
+
+def report_id(plan_id: str, unit_code: str, period: str) -> str:
+    """One report per unit, plan and period; versions live in its stream."""
+    return f"{plan_id}:{unit_code}:{period}"
+
+
+def report_stream(report: str) -> str:
+    """Stream id of a report."""
+    return f"report-{report}"
+
+
+def period_kind(period: str) -> tuple[str, int] | None:
+    """('ANNUAL'|'SO_KET'|'TONG_KET', year) for a valid period string, else None."""
+    match = PERIOD.match(period)
+    if not match:
+        return None
+    if match["year"]:
+        return "ANNUAL", int(match["year"])
+    return match["review"], int(match["review_year"])
+
+
+def binds(duty: dict[str, Any], unit: OrgUnit) -> bool:
+    """Whether a reporting duty binds ``unit``."""
+    under = duty.get("reporter_under")
+    return (
+        unit.ref["level"] in duty["reporter_levels"]
+        and (under is None or (unit.path.value.startswith(under + "/")))
+        and unit.is_of_kind(list(duty["reporter_kinds"]))
+        and duty.get("reporter_name") in (None, unit.ref.get("name"))
+    )
+
+
+def deadline(duty: dict[str, Any], year: int) -> date | None:
+    """The last day a report for ``year`` is on time, or None when the plan states no date."""
+    kind = duty["deadline_kind"]
+    if kind == "BY_DATE":
+        return duty["deadline_date"]  # type: ignore[no-any-return]
+    if kind in ("BEFORE_DAY_OF_YEAR", "BY_DAY_OF_YEAR"):
+        day = date(year, duty["deadline_month"], duty["deadline_day"])
+        return day - timedelta(days=1) if kind == "BEFORE_DAY_OF_YEAR" else day
+    return None
+
+
+@dataclass(frozen=True)
+class Report:
+    """State of a report: its latest version and whether that version was reviewed."""
+
+    report_id: str
+    unit: dict[str, Any]
+    submitted_to: dict[str, Any] | None
+    version: int
+    outcome: str | None  # None: awaiting review; ACCEPTED or RETURNED
+    stream_version: int
+
+
+def fold(events: list[Event]) -> Report | None:
+    """The report after its events."""
+    report: Report | None = None
+    for event in events:
+        d, v = event.data, event.meta["stream_version"]
+        if event.NAME == "ReportSubmitted":
+            report = Report(d["report_id"], d["unit"], d["submitted_to"], d["version"], None, v)
+        elif event.NAME == "ReportReviewed" and report is not None:
+            report = Report(report.report_id, report.unit, report.submitted_to, report.version, d["outcome"], v)
+    return report
