@@ -50,8 +50,9 @@ def _level_path(level: Level, proposer: OrgPath) -> str:
 
 def _route(cmd: ProposeAward, proposer: OrgUnit, uow: UnitOfWork, deps: Deps, on: date) -> list[dict[str, Any]]:
     level = Level(proposer.ref["level"])
-    above = next(a for a in reversed(proposer.path.ancestors()) if a.level != "UNIT")
-    steps = deps.matrix.route(cmd.form_code, level, on, unit_parent=Level(above.level))
+    above = [a.level for a in proposer.path.ancestors() if a.level != "UNIT"]
+    unit_parent = Level(above[-1]) if level is Level.UNIT else Level.COMMUNE  # the level a unit sits under
+    steps = deps.matrix.route(cmd.form_code, level, on, unit_parent=unit_parent)
     return [
         {
             "org_unit": get_org_unit(uow, deps.official, _level_path(s.level, proposer.path)).ref,
