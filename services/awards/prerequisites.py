@@ -58,16 +58,15 @@ def check(form_code: str, track: str, conferred: list[str], on: date) -> list[di
             continue
         earlier = [ref.split("|") for ref in conferred if ref.split("|")[0] in rule.needs]
         counting = [e for e in earlier if e[1] == "MERIT" or movement_counts]
+        found = f"{len(counting)}/{rule.count} × {'/'.join(rule.needs)}: {', '.join(e[2] for e in counting) or '-'}"
         if len(counting) >= rule.count:
-            results.append(
-                _result(rule, "MET", f"{len(counting)} × {'/'.join(rule.needs)}: {', '.join(e[2] for e in counting)}")
-            )
-        elif earlier:
+            results.append(_result(rule, "MET", found))
+        elif len(earlier) >= rule.count:
             results.append(
                 _result(
                     rule,
                     "NOT_MET",
-                    f"Chỉ có khen thưởng theo phong trào/đột xuất, không làm căn cứ "
+                    f"{found}; khen thưởng theo phong trào/đột xuất không làm căn cứ "
                     f"khen công trạng: {', '.join(e[2] for e in earlier)}",
                 )
             )
@@ -76,7 +75,8 @@ def check(form_code: str, track: str, conferred: list[str], on: date) -> list[di
                 _result(
                     rule,
                     "NOT_CHECKABLE",
-                    "Không có dữ liệu khen thưởng trước đó trong hệ thống / No earlier award recorded here",
+                    f"{found}; khen thưởng trước đó có thể chưa có trong hệ thống "
+                    "/ earlier awards may predate the system",
                 )
             )
     return results
