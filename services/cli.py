@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.domain_cli import register as register_domain
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
 from services.kernel.schemas import SchemaCatalog, freeze
@@ -21,6 +22,7 @@ schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=Tr
 db_app = typer.Typer(help="Database of the node.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(db_app, name="db")
+register_domain(app)  # seeds import, demo
 console = Console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
 

@@ -17,7 +17,7 @@ from services.registry.lookup import OrgUnit, get_org_unit
 from . import prerequisites
 from .authority import AuthorityMatrix
 from .commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
-from .levels import Level
+from .levels import Authority, Level
 from .model import TRACK_OF_OCCASION, Proposal, fold, nominee_key, proposal_stream
 
 
@@ -163,7 +163,7 @@ def _held_by(
             "AUTHORITY_MISMATCH",
             403,
             f"Sai thẩm quyền: {actor.ref['name']} không có thẩm quyền quyết định {proposal.form_code}; "
-            f"người quyết định là {decider['authority']} ({decider['org_unit']['name']}).",
+            f"người quyết định là {Authority(decider['authority']).label_vi} ({decider['org_unit']['name']}).",
             f"Authority mismatch: {actor.path.value} may not decide {proposal.form_code}; "
             f"the decider is {decider['authority']} at {decider['org_unit']['path']}.",
             proposal_id=proposal_id,
