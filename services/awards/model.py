@@ -7,7 +7,7 @@ from functools import singledispatch
 from typing import Any
 
 from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned
-from services.kernel.events import Event
+from services.kernel.events import Event, fold_events
 
 TRACK_OF_OCCASION = {
     "ANNUAL": "MERIT",
@@ -89,8 +89,5 @@ def _decided(event: AwardDecided, proposal: Proposal | None) -> Proposal:
 
 
 def fold(events: list[Event]) -> Proposal | None:
-    """The proposal after its events."""
-    proposal: Proposal | None = None
-    for event in events:
-        proposal = evolve(event, proposal)
-    return proposal
+    """The proposal after its events (None if it does not exist)."""
+    return fold_events(evolve, events)

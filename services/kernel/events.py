@@ -6,12 +6,14 @@ them; the classes exist so projections can dispatch on the type (``functools.sin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .codec import AvroCodec
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,11 @@ def decode_event(body: bytes, codec: AvroCodec, types: Mapping[str, type[Event]]
     meta = datum.pop("meta")
     cls = types.get(decoded.name, Event)
     return cls(meta=meta, data=datum, position=position)
+
+
+def fold_events(evolve: Callable[[Event, S | None], S | None], events: Iterable[Event]) -> S | None:
+    """Fold an aggregate's events with its ``evolve`` (None before its first event)."""
+    state: S | None = None
+    for event in events:
+        state = evolve(event, state)
+    return state

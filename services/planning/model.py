@@ -8,7 +8,7 @@ from functools import singledispatch
 from typing import Any
 
 from services.kernel.contracts import CriteriaRegistered, PlanAmended, PlanIssued, PlanNumberAssigned
-from services.kernel.events import Event
+from services.kernel.events import Event, fold_events
 
 # Pseudo form codes the seeds use in their award sections (resolved against the authority matrix).
 BY_AUTHORITY = "BY_AUTHORITY"  # "khen thưởng theo thẩm quyền": forms decided at the plan issuer's level or below
@@ -123,7 +123,4 @@ def _criteria(event: CriteriaRegistered, plan: Plan | None) -> Plan:
 
 def fold(events: list[Event]) -> Plan | None:
     """The plan after its events (None if it does not exist)."""
-    plan: Plan | None = None
-    for event in events:
-        plan = evolve(event, plan)
-    return plan
+    return fold_events(evolve, events)

@@ -5,7 +5,7 @@ Run by hand, never at runtime. The script installs nothing: it reads the data sh
 into a throwaway virtualenv::
 
     python3.11 -m venv /tmp/vau && /tmp/vau/bin/pip install vietnamadminunits==1.0.4
-    cd /work/main && /tmp/vau/bin/python services/kernel/refdata/build_admin_units.py
+    cd /work/main && /tmp/vau/bin/python -m services.kernel.refdata.build_admin_units
 
 Options:
 
@@ -45,6 +45,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from services.kernel.adminunits import normalize_name
+
 SOURCE_PACKAGE = "vietnamadminunits"
 SOURCE_VERSION = "1.0.4"
 VALID_FROM = "2025-07-01"
@@ -57,27 +59,6 @@ PACKAGE_WARD_TYPES = {"Xã": "XA", "Phường": "PHUONG", "Đặc khu": "DAC_KHU
 
 EXPECTED_PROVINCES = {"THANH_PHO_TW": 6, "TINH": 28}
 EXPECTED_COMMUNES = {"XA": 2621, "PHUONG": 687, "DAC_KHU": 13}
-
-_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (NFD combining marks)
-_MODERN_TONE = re.compile(rf"(?<![qQ])(?:([oO])([aAeE])|([uU])([yY]))([{_TONE_MARKS}])$")
-
-
-def traditional_tone(word: str) -> str:
-    """Move a word-final modern tone mark (hoà, thuỷ) to the traditional place (hòa, thủy)."""
-    decomposed = unicodedata.normalize("NFD", word)
-    m = _MODERN_TONE.search(decomposed)
-    if m:
-        first, second = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-        decomposed = decomposed[: m.start()] + first + m.group(5) + second
-    return unicodedata.normalize("NFC", decomposed)
-
-
-def normalize_name(name: str) -> str:
-    """NFC, ASCII apostrophe, single spaces, traditional tone placement."""
-    text = unicodedata.normalize("NFC", name).replace("\u2019", "'").replace("\u02bc", "'")
-    text = " ".join(text.split())
-    return re.sub(r"\w+", lambda m: traditional_tone(m.group(0)), text)
-
 
 def _split_prefix(name: str, prefixes: dict[str, str]) -> tuple[str, str]:
     for prefix, unit_type in prefixes.items():
