@@ -60,6 +60,36 @@ PLAN_220 = {
             "review": "SO_KET",
         }
     ],
+    "content_areas": [{"code": "II.1", "title": "Thi đua đổi mới sáng tạo, chuyển đổi số"}],
+    "reporting_duties": [
+        {
+            "code": "R1",
+            "who": "Các cơ quan, địa phương, đơn vị",
+            "reporter_levels": ["UNIT", "COMMUNE"],
+            "reporter_under": "VN/46",
+            "reporter_kinds": ["AGENCY", "LOCALITY"],
+            "reporter_name": None,
+            "to": ["Sở Khoa học và Công nghệ", "Sở Nội vụ"],
+            "via": None,
+            "period": "ANNUAL",
+            "deadline_kind": "NONE_STATED",
+            "deadline_month": None,
+            "deadline_day": None,
+            "deadline_date": None,
+            "text": "Định kỳ hằng năm báo cáo kết quả về Sở Khoa học và Công nghệ, Sở Nội vụ",
+        }
+    ],
+    "award_forms": [{"occasion": "SO_KET", "form_code": "BK_TTG", "text": "Bằng khen của Thủ tướng Chính phủ"}],
+    "criteria_owners": ["Sở Khoa học và Công nghệ"],
+    "plan_deadline": date(2026, 6, 30),
+    "warnings": [
+        {
+            "code": "SEED_NUMBER_SPACING",
+            "message_vi": "Số văn bản có khoảng trắng thừa",
+            "message_en": "Spacing",
+            "source_text": "Số: 220 /KH-UBND",
+        }
+    ],
 }
 
 
