@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from projections.base import Projection
-from projections.orgunits import OrgUnitsProjection
+from projections.catalog import all_projections
 from projections.runner import EmbeddedRunner
 from services.awards import load_authority_matrix
 from services.deps import Deps
@@ -53,8 +53,9 @@ def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
     codec = AvroCodec(catalog)
     store = EventStore(engine, codec, settings.node_id)
     official = load_admin_units()
-    projections: list[Projection] = [OrgUnitsProjection(official)]
+    deps = Deps(official, load_authority_matrix())
+    projections = all_projections(deps)
     runner = EmbeddedRunner(engine, store, codec, EVENT_TYPES, projections, settings.projection_batch_size)
-    bus = MessageBus(store, Deps(official, load_authority_matrix()), EVENT_TYPES)
+    bus = MessageBus(store, deps, EVENT_TYPES)
     bus.after_commit.append(runner.wakeup.set)
     return Node(settings, engine, catalog, codec, store, official, projections, runner, bus)

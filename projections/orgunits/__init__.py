@@ -1,5 +1,13 @@
 """Org-unit read model: the official provinces and communes plus the units registered by events."""
 
+from services.deps import Deps
+
 from .projection import OrgUnitsProjection
 
-__all__ = ["OrgUnitsProjection"]
+
+def make_projection(deps: Deps) -> OrgUnitsProjection:
+    """The read model, wired with the official unit list."""
+    return OrgUnitsProjection(deps.official)
+
+
+__all__ = ["OrgUnitsProjection", "make_projection"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,7 +97,17 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
             items = queries.children(conn, parent)
         return {"parent_path": parent, "items": [_unit_json(r) for r in items]}
 
+    for make_router in routers():
+        app.include_router(make_router(node))
     return app
+
+
+def routers() -> list[Any]:
+    """``router(node)`` of every module in ``services/api/routers``, in name order."""
+    from . import routers as package
+
+    modules = sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)
+    return [importlib.import_module(f"{package.__name__}.{m.name}").router for m in modules]
 
 
 _LEVEL_LABELS = {"CENTRAL": "Trung ương", "PROVINCE": "Cấp tỉnh", "COMMUNE": "Cấp xã", "UNIT": "Cơ quan, đơn vị"}
