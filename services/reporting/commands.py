@@ -34,6 +34,7 @@ class SubmitReport:
     values: tuple[Record, ...] = ()
     narrative: str | None = None
     attachments: tuple[str, ...] = ()
+    initiatives: tuple[str, ...] = ()  # mô hình, sáng kiến
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
             "values": list(cmd.values),
             "narrative": cmd.narrative,
             "attachments": list(cmd.attachments),
+            "initiatives": list(cmd.initiatives),
             "duty_code": duty["code"] if duty else None,
             "deadline": due,
             "late": due is not None and cmd.occurred_at.date() > due,

@@ -87,3 +87,12 @@ def test_demo_runs_twice(tmp_path: Path) -> None:
     runner = CliRunner()
     for _ in range(2):  # the demo database is recreated each time
         assert runner.invoke(app, ["demo"], env={"THIDUA_DATA_DIR": str(tmp_path)}).exit_code == 0
+
+
+def test_seeds_import_command(tmp_path: Path) -> None:
+    env = {"THIDUA_DATA_DIR": str(tmp_path), "THIDUA_DATABASE_URL": f"sqlite:///{tmp_path / 'node.db'}"}
+    result = CliRunner().invoke(app, ["seeds", "import"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "6 kế hoạch, 16 bộ tiêu chí" in result.output and "lao-cai-draft-2026-05: 21 cảnh báo" in result.output
+    again = CliRunner().invoke(app, ["seeds", "import"], env=env)
+    assert again.exit_code != 0 and "PLAN_EXISTS" in str(again.exception)  # importing twice is refused, not doubled

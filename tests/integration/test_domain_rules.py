@@ -357,3 +357,34 @@ def test_guidance_goes_only_down_the_issuers_subtree(node: Node) -> None:
     refused(
         node, IssueGuidance("g2", "VN/15", "Sai phạm vi", ("VN/46",), at(2027, 10, 1), SYSTEM_ACTOR), "OUT_OF_SUBTREE"
     )
+
+
+def test_amendments_are_numbered_and_keep_history(node: Node) -> None:
+    from services.planning.commands import AmendPlan
+
+    node.bus.handle(
+        AmendPlan("hue-220-2026", "Điều chỉnh tiến độ", at(2026, 9, 1), SYSTEM_ACTOR, title="Kế hoạch (sửa đổi)")
+    )
+    version = plan(node, "hue-220-2026").version
+    stale = AmendPlan("hue-220-2026", "Lần hai", at(2026, 9, 2), SYSTEM_ACTOR, expected_version=version - 1)
+    refused(node, stale, "VERSION_CONFLICT")
+    node.bus.handle(AmendPlan("hue-220-2026", "Lần hai", at(2026, 9, 2), SYSTEM_ACTOR, expected_version=version))
+    amended = [e.data for e in _events(node, "PlanAmended")]
+    assert [a["amendment_no"] for a in amended] == [1, 2]
+    assert plan(node, "hue-220-2026").title == "Kế hoạch (sửa đổi)" and plan(node, "hue-220-2026").amendments == 2
+    assert _events(node, "PlanIssued")[3].data["title"] != "Kế hoạch (sửa đổi)"  # history is kept
+
+
+def test_reports_carry_models_and_initiatives(node: Node) -> None:
+    school = register(node, DAI_SON, "U-00042", "Trường Tiểu học Đại Sơn")
+    node.bus.handle(
+        SubmitReport(
+            "dai-son-draft-2026-06",
+            school,
+            "2026",
+            at(2026, 11, 2),
+            SYSTEM_ACTOR,
+            initiatives=("Sổ liên lạc điện tử", "Thư viện số"),
+        )
+    )
+    assert _events(node, "ReportSubmitted")[-1].data["initiatives"] == ["Sổ liên lạc điện tử", "Thư viện số"]
