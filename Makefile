@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-unit services-up services-down services-env schemas-check clean
+.PHONY: install run test test-unit lint services-up services-down services-env schemas-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unles
 
 test-unit: $(STAMP) ## Unit and contract tests only (no services)
 	$(BIN)/python -m pytest -m "unit or contract" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, and mypy --strict on the shared kernel and the domain
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/ruff check services projections tests
+	$(BIN)/mypy --strict services/kernel services/awards services/planning services/reporting services/registry
 
 services-up: $(STAMP) ## Start local PostgreSQL + Kafka (no Docker) and print the THIDUA_* variables
 	bash infra/services.sh up

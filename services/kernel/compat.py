@@ -80,7 +80,8 @@ class _Checker:
             return [f"{path}: reader type {rk} cannot read writer type {wk}"]
         if rk != wk:
             return [f"{path}: reader type {rk} cannot read writer type {wk}"]
-        return getattr(self, f"_{rk}")(reader, writer, path, rns, wns, seen)
+        errors: list[str] = getattr(self, f"_{rk}")(reader, writer, path, rns, wns, seen)
+        return errors
 
     def _names_match(self, reader: dict[str, Any], writer: dict[str, Any], rns: str | None, wns: str | None) -> bool:
         rname, wname = _fullname(reader, rns), _fullname(writer, wns)

@@ -70,9 +70,9 @@ class SchemaVersion:
         return fingerprint(self.canonical_form)
 
     @cached_property
-    def parsed(self) -> dict[str, Any]:
+    def parsed(self) -> Any:
         """The schema parsed by fastavro, ready for the reader and writer."""
-        return dict(parse_schema(self.schema, named_schemas={}))
+        return parse_schema(self.schema, named_schemas={})
 
     @property
     def name(self) -> str:
@@ -155,12 +155,12 @@ def _fullname(schema: dict[str, Any]) -> str:
     return name if "." in name or not namespace else f"{namespace}.{name}"
 
 
-def _expanded(schema: Any) -> dict[str, Any]:
+def _expanded(schema: Any) -> Any:
     """fastavro's loaded schema, cleaned of its private keys, as plain JSON-able data."""
     if isinstance(schema, dict):
         return {k: _expanded(v) for k, v in schema.items() if not k.startswith("__")}
     if isinstance(schema, list):
-        return [_expanded(v) for v in schema]  # type: ignore[return-value]
+        return [_expanded(v) for v in schema]
     return schema
 
 

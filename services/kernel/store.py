@@ -161,9 +161,8 @@ class EventStore:
 
     @staticmethod
     def _version(conn: Connection, stream_id: str) -> int:
-        return conn.execute(
-            select(func.coalesce(func.max(event_table.c.stream_version), 0)).where(event_table.c.stream_id == stream_id)
-        ).scalar_one()
+        query = select(func.coalesce(func.max(event_table.c.stream_version), 0))
+        return int(conn.execute(query.where(event_table.c.stream_id == stream_id)).scalar_one())
 
     def _row(self, stream_id: str, version: int, new: NewEvent, prev_hash: bytes) -> dict[str, Any]:
         recorded_at = self.clock().astimezone(UTC)
@@ -226,7 +225,7 @@ class EventStore:
     def head_position(self) -> int:
         """The highest committed position (0 when empty)."""
         with self.engine.connect() as conn:
-            return conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one()
+            return int(conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one())
 
     def stream_version(self, stream_id: str) -> int:
         """Current version of a stream (0 when it does not exist)."""
