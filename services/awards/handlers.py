@@ -7,7 +7,7 @@ from typing import Any
 
 from services.deps import Deps
 from services.kernel.errors import DomainRefusal, out_of_subtree
-from services.kernel.orgpaths import ROOT, OrgPath
+from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
 from services.planning.handlers import load_plan, nfc
@@ -19,6 +19,7 @@ from .authority import AuthorityMatrix
 from .commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from .levels import Authority, Level
 from .model import TRACK_OF_OCCASION, Proposal, fold, nominee_key, proposal_stream
+from .routing import route_from
 
 
 def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatrix, on: date) -> bool:
@@ -37,29 +38,11 @@ def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatr
     return False
 
 
-def _level_path(level: Level, proposer: OrgPath) -> str:
-    parts = proposer.parts
-    if level is Level.CENTRAL:
-        return ROOT
-    if level is Level.PROVINCE:
-        return "/".join(parts[:2])
-    if level is Level.COMMUNE:
-        return "/".join(parts[:3])
-    return proposer.value
-
-
 def _route(cmd: ProposeAward, proposer: OrgUnit, uow: UnitOfWork, deps: Deps, on: date) -> list[dict[str, Any]]:
-    level = Level(proposer.ref["level"])
-    above = [a.level for a in proposer.path.ancestors() if a.level != "UNIT"]
-    unit_parent = Level(above[-1]) if level is Level.UNIT else Level.COMMUNE  # the level a unit sits under
-    steps = deps.matrix.route(cmd.form_code, level, on, unit_parent=unit_parent)
+    steps = route_from(deps.matrix, cmd.form_code, proposer.path.value, proposer.ref["level"], on)
     return [
-        {
-            "org_unit": get_org_unit(uow, deps.official, _level_path(s.level, proposer.path)).ref,
-            "role": str(s.role),
-            "authority": str(s.authority),
-        }
-        for s in steps
+        {"org_unit": get_org_unit(uow, deps.official, path).ref, "role": str(s.role), "authority": str(s.authority)}
+        for s, path in steps
     ]
 
 

@@ -60,6 +60,7 @@ PACKAGE_WARD_TYPES = {"Xã": "XA", "Phường": "PHUONG", "Đặc khu": "DAC_KHU
 EXPECTED_PROVINCES = {"THANH_PHO_TW": 6, "TINH": 28}
 EXPECTED_COMMUNES = {"XA": 2621, "PHUONG": 687, "DAC_KHU": 13}
 
+
 def _split_prefix(name: str, prefixes: dict[str, str]) -> tuple[str, str]:
     for prefix, unit_type in prefixes.items():
         if name.startswith(prefix + " "):

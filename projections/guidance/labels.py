@@ -1,0 +1,76 @@
+"""Vietnamese labels for the codes the guidance view shows (shared ones come from ``services.api.labels``)."""
+
+from __future__ import annotations
+
+from services.api.labels import LEVELS, OCCASIONS, REPORT_STATES, ROLES, label
+from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
+
+DUTY_STATES = {
+    "SUBMITTED": "Đã nộp đúng hạn",
+    "LATE": "Nộp muộn",
+    "RETURNED": "Bị trả lại, chờ nộp lại",
+    "MISSING": "Quá hạn, chưa nộp",
+    "DUE": "Chưa nộp, chưa đến hạn",
+    "NOT_SUBMITTED": "Chưa nộp (kế hoạch không nêu hạn)",
+}
+REVIEW_OUTCOMES = {"ACCEPTED": REPORT_STATES["ACCEPTED"], "RETURNED": REPORT_STATES["RETURNED"]}
+AWAITING_REVIEW = "Chờ xem xét"
+PERIOD_KINDS = {
+    "ANNUAL": "Hằng năm",
+    "SO_KET": "Sơ kết",
+    "TONG_KET": "Tổng kết",
+    "UNSPECIFIED": "Không nêu kỳ báo cáo",
+    "AD_HOC": "Khi phát sinh",
+}
+DEADLINE_KINDS = {
+    "BEFORE_DAY_OF_YEAR": "Trước ngày hằng năm",
+    "BY_DAY_OF_YEAR": "Chậm nhất ngày hằng năm",
+    "BY_DATE": "Hạn cố định",
+    "NONE_STATED": "Không nêu thời hạn",
+    "WITH_ANNUAL_EMULATION_REPORT": "Cùng báo cáo tổng kết công tác thi đua năm",
+    "PER_COMPETENT_GUIDANCE": "Theo hướng dẫn của cấp có thẩm quyền",
+    "ON_OCCURRENCE": "Khi phát sinh",
+    "WITHIN_PHASE": "Trong giai đoạn",
+}
+COMPARATORS = {
+    "GE": "Tối thiểu (≥)",
+    "GT": "Trên (>)",
+    "LE": "Tối đa (≤)",
+    "LT": "Dưới (<)",
+    "EQ": "Bằng (=)",
+    "RANGE": "Trong khoảng",
+    "ABOUT": "Khoảng",
+}
+ALLOWANCE_BASES = {
+    "BY_AUTHORITY": "Khen thưởng theo thẩm quyền",
+    "CAP_TREN": "Đề nghị cấp trên khen thưởng",
+    "HCLD": "Huân chương Lao động (các hạng)",
+    "NAMED": "Hình thức nêu trong kế hoạch",
+}
+SUBJECTS = {
+    "INDIVIDUAL": "Cá nhân",
+    "COLLECTIVE": "Tập thể",
+    "HOUSEHOLD": "Hộ gia đình",
+    "COMMUNE": "Xã, phường, đặc khu",
+    "VILLAGE": "Thôn, tổ dân phố",
+}
+REVIEWS = {"SO_KET": "Sơ kết", "TONG_KET": "Tổng kết"}
+KINDS = {**UNIT_KINDS, "CENTRAL": "Trung ương", "PROVINCE": "Tỉnh, thành phố", "COMMUNE": "Xã, phường, đặc khu"}
+
+__all__ = [
+    "ALLOWANCE_BASES",
+    "AWAITING_REVIEW",
+    "COMPARATORS",
+    "DEADLINE_KINDS",
+    "DUTY_STATES",
+    "KINDS",
+    "LEVELS",
+    "OCCASIONS",
+    "PERIOD_KINDS",
+    "REVIEWS",
+    "REVIEW_OUTCOMES",
+    "ROLES",
+    "SUBJECTS",
+    "SUBJECT_CATEGORIES",
+    "label",
+]

@@ -1,0 +1,80 @@
+"""The org unit a guidance query is about: official units from the reference list, others from the read model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from services.kernel.adminunits import AdminUnitCatalog
+from services.kernel.orgpaths import ROOT, OrgPath
+from services.registry.lookup import CENTRAL_REF, OrgUnit
+
+from . import queries
+
+OFFICIAL_CATEGORY = "AGENCY_LOCALITY"  # provinces and communes are judged as "cơ quan, địa phương, đơn vị"
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """What guidance needs to know of a unit: where it sits, its kind and its subject category."""
+
+    path: str
+    code: str
+    level: str
+    kind: str
+    name: str
+    subject_category: str | None
+    emulation_bloc: str | None = None
+
+    @property
+    def lineage(self) -> list[str]:
+        """Paths from the root down to the unit itself."""
+        return [*(a.value for a in OrgPath(self.path).ancestors()), self.path]
+
+    def as_org_unit(self) -> OrgUnit:
+        """The write side's view of the unit (for ``services.reporting.model.binds``)."""
+        ref = {"code": self.code, "path": self.path, "level": self.level, "name": self.name}
+        return OrgUnit(ref, self.kind, self.subject_category, self.emulation_bloc)
+
+
+def official(catalog: AdminUnitCatalog, code: str) -> UnitFacts | None:
+    """Central (VN), a province or a commune of the reference list (QĐ 19/2025/QĐ-TTg), as the write side sees it."""
+    if code == ROOT:
+        return UnitFacts(ROOT, ROOT, "CENTRAL", "CENTRAL", CENTRAL_REF["name"], None)
+    if code not in catalog:
+        return None
+    unit = catalog.get(code)
+    path = f"{ROOT}/{unit.parent_code}/{unit.code}" if unit.parent_code else f"{ROOT}/{unit.code}"
+    level = str(unit.level)
+    return UnitFacts(path, unit.code, level, level, unit.name, OFFICIAL_CATEGORY)
+
+
+def resolve(conn: Connection, catalog: AdminUnitCatalog, code: str) -> UnitFacts | None:
+    """The unit with ``code``, official or registered, or None."""
+    found = official(catalog, code)
+    if found is not None:
+        return found
+    row = queries.unit_by_code(conn, code)
+    return _registered(row) if row else None
+
+
+def _registered(row: dict[str, Any]) -> UnitFacts:
+    return UnitFacts(
+        row["path"],
+        row["code"],
+        row["level"],
+        row["unit_kind"],
+        row["name"],
+        row["subject_category"],
+        row["emulation_bloc"],
+    )
+
+
+def name_at(catalog: AdminUnitCatalog, path: str, unit: UnitFacts) -> str | None:
+    """Display name of an org unit on ``unit``'s lineage (official names from the list, else the unit's own)."""
+    if path == unit.path:
+        return unit.name
+    found = official(catalog, OrgPath(path).code)
+    return found.name if found is not None and found.path == path else None

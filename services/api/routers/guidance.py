@@ -1,0 +1,37 @@
+"""GET /api/v1/org-units/{code}/guidance: what a unit must do, by when, under which criteria, what it may propose."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from projections.guidance.compose import guidance
+from services.awards import load_authority_matrix
+from services.bootstrap import Node
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+OnDay = Annotated[
+    date | None, Query(description="Ngày tham chiếu (hạn báo cáo, ma trận thẩm quyền); mặc định hôm nay, giờ Việt Nam.")
+]
+
+
+def router(node: Node) -> APIRouter:
+    """The guidance endpoint of ``node``."""
+    api = APIRouter(prefix="/api/v1", tags=["guidance"])
+    matrix = load_authority_matrix()
+
+    @api.get("/org-units/{code}/guidance")
+    def get_guidance(code: str, on: OnDay = None) -> dict[str, Any]:
+        """The chain of plans above the unit, its criteria, targets, reporting duties, award forms and guidance.
+
+        ``on`` picks the current reporting period, judges deadlines and selects the authority matrix version; the
+        facts shown are those recorded now (not a snapshot as of ``on``).
+        """
+        day = on or datetime.now(VN_TZ).date()
+        with node.engine.connect() as conn:
+            return guidance(conn, node.official_units, matrix, code, day)
+
+    return api
