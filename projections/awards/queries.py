@@ -1,0 +1,94 @@
+"""Read queries of the award pipeline: proposals (filtered, paged), one proposal's history, what waits where,
+and the registry of conferred awards."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select, true
+
+from .store import aware
+from .tables import awards_conferred, awards_proposal, awards_step
+
+P = awards_proposal.c
+
+
+def proposals(
+    conn: Connection, filters: dict[str, str | None], after: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` proposals after the id ``after``, ordered by id; ``filters`` on columns, None ignored."""
+    query = select(awards_proposal)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(awards_proposal.c[column] == value)
+    if after is not None:
+        query = query.where(P.proposal_id > after)
+    return [aware(r._asdict()) for r in conn.execute(query.order_by(P.proposal_id).limit(limit))]
+
+
+def proposal(conn: Connection, proposal_id: str) -> dict[str, Any] | None:
+    """One proposal with its history steps (oldest first)."""
+    row = conn.execute(select(awards_proposal).where(P.proposal_id == proposal_id)).first()
+    if row is None:
+        return None
+    found = aware(row._asdict())
+    steps = select(awards_step).where(awards_step.c.proposal_id == proposal_id).order_by(awards_step.c.seq)
+    found["steps"] = [aware(s._asdict()) for s in conn.execute(steps)]
+    return found
+
+
+_ROLE_COUNTS = (("DECIDE", "to_decide"), ("REVIEW", "to_review"), ("PROPOSE", "at_proposer"))
+
+
+def _in_subtree(column: Any, path: str | None) -> Any:
+    if path is None:
+        return true()
+    return or_(column == path, column.startswith(path + "/", autoescape=True))
+
+
+def waiting_groups(conn: Connection, under: str | None = None) -> list[dict[str, Any]]:
+    """Pending proposals per holder (org unit and authority) in ``under``'s subtree: counts by role, oldest."""
+    keys = (P.holder_path, P.holder_authority)
+    query = (
+        select(
+            *keys,
+            func.min(P.holder_code).label("holder_code"),
+            func.min(P.holder_name).label("holder_name"),
+            func.min(P.holder_level).label("holder_level"),
+            func.count().label("count"),
+            *(func.sum(case((P.holder_role == role, 1), else_=0)).label(name) for role, name in _ROLE_COUNTS),
+            func.min(P.held_since).label("oldest_held_since"),
+        )
+        .where(P.state == "PENDING", _in_subtree(P.holder_path, under))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [aware(r._asdict()) for r in conn.execute(query)]
+
+
+def waiting_items(conn: Connection, under: str | None = None, per_group: int = 20) -> list[dict[str, Any]]:
+    """The ``per_group`` longest-waiting pending proposals of each holder in ``under``'s subtree."""
+    rank = (
+        func.row_number()
+        .over(partition_by=(P.holder_path, P.holder_authority), order_by=(P.held_since, P.proposal_id))
+        .label("rank")
+    )
+    ranked = select(awards_proposal, rank).where(P.state == "PENDING", _in_subtree(P.holder_path, under)).subquery()
+    query = (
+        select(ranked)
+        .where(ranked.c.rank <= per_group)
+        .order_by(ranked.c.holder_path, ranked.c.holder_authority, ranked.c.rank)
+    )
+    return [aware(r._asdict()) for r in conn.execute(query)]
+
+
+def conferred(conn: Connection, after: tuple[date, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Registry entries after ``(decision_date, proposal_id)``, in that order."""
+    c = awards_conferred.c
+    query = select(awards_conferred)
+    if after is not None:
+        day, pid = after
+        query = query.where(or_(c.decision_date > day, and_(c.decision_date == day, c.proposal_id > pid)))
+    query = query.order_by(c.decision_date, c.proposal_id).limit(limit)
+    return [aware(r._asdict()) for r in conn.execute(query)]

@@ -1,0 +1,116 @@
+"""Award pipeline and registry (quy trình đề nghị, sổ khen thưởng): proposals, what waits where, conferred awards."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from projections.awards import queries, views
+from projections.orgunits import queries as orgunits
+from projections.plans import queries as plans
+from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.awards import Authority
+from services.bootstrap import Node
+from services.kernel.errors import DomainRefusal, UnknownOrgUnit
+
+State = Literal["PENDING", "APPROVED", "REJECTED", "RETURNED"]
+AsNow = Annotated[
+    datetime | None, Query(description="Thời điểm tính thời gian chờ (ISO 8601; không múi giờ: giờ Việt Nam).")
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def _registry_cursor(cursor: str | None) -> tuple[date, str] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        return date.fromisoformat(str(key[0])), str(key[1])
+    except (ValueError, IndexError) as exc:
+        raise DomainRefusal(
+            "INVALID_CURSOR", 422, "Con trỏ phân trang không hợp lệ.", "Invalid pagination cursor.", cursor=cursor
+        ) from exc
+
+
+def _unknown_proposal(proposal_id: str) -> DomainRefusal:
+    return DomainRefusal(
+        "UNKNOWN_PROPOSAL",
+        404,
+        f"Không tìm thấy đề nghị khen thưởng {proposal_id}.",
+        f"Unknown award proposal {proposal_id}.",
+        proposal_id=proposal_id,
+    )
+
+
+def _decider_filter(decider: str | None) -> dict[str, str | None]:
+    """``decider`` names an authority (THU_TUONG) or the deciding org unit's code (15, 11086, VN)."""
+    if decider is None:
+        return {}
+    return {"decider_authority": decider} if decider in Authority.__members__ else {"decider_code": decider}
+
+
+def router(node: Node) -> APIRouter:
+    """The award endpoints of ``node`` (read models ``awards``, ``plans`` and ``orgunits`` only)."""
+    api = APIRouter(prefix="/api/v1/awards", tags=["awards"])
+
+    @api.get("")
+    def list_awards(
+        state: State | None = None,
+        form: str | None = None,
+        decider: str | None = None,
+        holder: str | None = None,
+        plan: str | None = None,
+        as_now: AsNow = None,
+        cursor: str | None = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> dict[str, Any]:
+        """Proposals by id: route holder, state and time in state; filter by state, form, decider, holder, plan."""
+        key = decode_cursor(cursor)
+        filters = {"state": state, "form_code": form, "holder_code": holder, "plan_id": plan}
+        with node.engine.connect() as conn:
+            rows = queries.proposals(conn, filters | _decider_filter(decider), str(key[0]) if key else None, limit + 1)
+        now = views.now_of(as_now)
+        return page([views.summary(r, now) for r in rows], limit, ("proposal_id",))
+
+    @api.get("/waiting")
+    def waiting(
+        at: Annotated[str | None, Query(description="Mã đơn vị: chỉ hồ sơ đang chờ trong phạm vi đơn vị này.")] = None,
+        as_now: AsNow = None,
+        per_group: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    ) -> dict[str, Any]:
+        """Pending proposals grouped by holder (org unit and authority), longest waiting first within a group."""
+        now = views.now_of(as_now)
+        with node.engine.connect() as conn:
+            unit = orgunits.by_code(conn, at) if at is not None else None
+            if at is not None and unit is None:
+                raise UnknownOrgUnit(at)
+            under = unit["path"] if unit else None
+            groups = queries.waiting_groups(conn, under)
+            items = queries.waiting_items(conn, under, per_group)
+        return {
+            "at": views.unit(unit["code"], unit["path"], unit["name"], unit["level"]) if unit else None,
+            "as_now": now,
+            "total": sum(g["count"] for g in groups),
+            "groups": views.waiting(groups, items, now),
+        }
+
+    @api.get("/conferred")
+    def conferred(cursor: str | None = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+        """The registry of conferred awards, ordered by decision date then proposal id."""
+        with node.engine.connect() as conn:
+            rows = queries.conferred(conn, _registry_cursor(cursor), limit + 1)
+        return page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"))
+
+    @api.get("/{proposal_id}")
+    def get_award(proposal_id: str, as_now: AsNow = None) -> dict[str, Any]:
+        """One proposal: route with the step holding it, history, prerequisites, decision."""
+        with node.engine.connect() as conn:
+            found = queries.proposal(conn, proposal_id)
+            if found is None:
+                raise _unknown_proposal(proposal_id)
+            plan = plans.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None
+        return views.detail(found, plan, views.now_of(as_now))
+
+    return api

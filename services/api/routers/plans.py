@@ -1,0 +1,56 @@
+"""Plans (kế hoạch): a filtered page of plans, and one plan with its criteria, warnings and parent chain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from projections.plans import queries, views
+from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.bootstrap import Node
+from services.kernel.errors import DomainRefusal
+
+Status = Literal["DRAFT", "ISSUED"]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def _unknown_plan(plan_id: str) -> DomainRefusal:
+    return DomainRefusal(
+        "UNKNOWN_PLAN",
+        404,
+        f"Không tìm thấy kế hoạch {plan_id}.",
+        f"Unknown plan {plan_id}.",
+        plan_id=plan_id,
+    )
+
+
+def router(node: Node) -> APIRouter:
+    """The plan endpoints of ``node`` (read model ``plans`` only)."""
+    api = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+
+    @api.get("")
+    def list_plans(
+        issuer: Annotated[str | None, Query(description="Mã đơn vị ban hành, ví dụ 46, 11086, VN.")] = None,
+        status: Status | None = None,
+        cursor: str | None = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> dict[str, Any]:
+        """Plans ordered by id, filtered by issuer and status (DRAFT dự thảo, ISSUED đã ban hành)."""
+        key = decode_cursor(cursor)
+        with node.engine.connect() as conn:
+            rows = queries.plans(conn, issuer, status, str(key[0]) if key else None, limit + 1)
+        return page([views.summary(r) for r in rows], limit, ("plan_id",))
+
+    @api.get("/{plan_id}")
+    def get_plan(plan_id: str) -> dict[str, Any]:
+        """One plan: document, phases, duties, award forms, criteria with indicators and warnings, parent chain."""
+        with node.engine.connect() as conn:
+            found = queries.plan(conn, plan_id)
+            if found is None:
+                raise _unknown_plan(plan_id)
+            chain = queries.parent_chain(conn, plan_id)
+            children = queries.children(conn, plan_id)
+        return views.detail(found, chain, children)
+
+    return api
