@@ -16,9 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from projections.orgunits import queries
 from services.bootstrap import Node
+from services.kernel.adminunits import UnitType
 from services.kernel.errors import UnknownOrgUnit
+from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import problems
+from .labels import LEVELS, label
 
 
 def create_app(node: Node, run_projections: bool = True) -> FastAPI:
@@ -110,11 +113,13 @@ def routers() -> list[Any]:
     return [importlib.import_module(f"{package.__name__}.{m.name}").router for m in modules]
 
 
-_LEVEL_LABELS = {"CENTRAL": "Trung ương", "PROVINCE": "Cấp tỉnh", "COMMUNE": "Cấp xã", "UNIT": "Cơ quan, đơn vị"}
+UNIT_TYPE_LABELS = {**{t.value: t.label for t in UnitType}, **UNIT_KINDS, "CENTRAL": "Trung ương"}
 
 
 def _unit_json(row: dict[str, Any]) -> dict[str, Any]:
-    row["level_label"] = _LEVEL_LABELS.get(row["level"], row["level"])
+    row["level_label"] = label(LEVELS, row["level"])
+    row["unit_type_label"] = label(UNIT_TYPE_LABELS, row["unit_type"])
+    row["subject_category_label"] = label(SUBJECT_CATEGORIES, row.get("subject_category"))
     if row.get("valid_from") is not None:
         row["valid_from"] = row["valid_from"].isoformat()
     return row

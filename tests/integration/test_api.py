@@ -36,6 +36,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 def test_official_units_and_children(client: TestClient) -> None:
     lao_cai = client.get("/api/v1/org-units/15").json()
     assert (lao_cai["name"], lao_cai["path"], lao_cai["level_label"]) == ("Tỉnh Lào Cai", "VN/15", "Cấp tỉnh")
+    assert lao_cai["unit_type_label"] == "Tỉnh"
     children = client.get("/api/v1/org-units/15/children").json()["items"]
     assert len(children) == 99 and all(c["parent_path"] == "VN/15" for c in children)
 
