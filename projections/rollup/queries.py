@@ -1,0 +1,130 @@
+"""Read queries of the rollup: each is a key lookup or one index range, never a scan of the subtree."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from . import facts
+from .evolve import ALL_PLANS, COUNTERS, LATE, ON_TIME, RETURNED, SUBMITTED
+from .store import below, slot_from_row
+from .tables import rollup_count, rollup_indicator_count, rollup_plan, rollup_slot, rollup_unit
+from .tally import contribution
+
+ZERO = dict.fromkeys(COUNTERS, 0)
+STATUS_FILTERS = {
+    "missing": rollup_slot.c.status == "MISSING",
+    "late": rollup_slot.c.status == LATE,
+    "on_time": rollup_slot.c.status == ON_TIME,
+    "submitted": rollup_slot.c.status.in_([ON_TIME, LATE, SUBMITTED]),
+    "returned": rollup_slot.c.outcome == RETURNED,
+}
+
+
+def unit_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
+    """The org unit with ``code`` (VN, a province or commune code, or a unit code)."""
+    row = conn.execute(select(rollup_unit).where(rollup_unit.c.code == code)).first()
+    return row._asdict() if row else None
+
+
+def counts(conn: Connection, paths: list[str], period: str, plan_id: str = ALL_PLANS) -> dict[str, dict[str, int]]:
+    """Counters of each subtree in ``paths`` (primary-key lookups; zeros where nothing is due)."""
+    query = select(rollup_count).where(
+        rollup_count.c.node_path.in_(paths), rollup_count.c.period == period, rollup_count.c.plan_id == plan_id
+    )
+    found = {r.node_path: {c: int(getattr(r, c)) for c in COUNTERS} for r in conn.execute(query)}
+    return {p: found.get(p, dict(ZERO)) for p in paths}
+
+
+def own_counts(conn: Connection, path: str, period: str, plan_id: str = ALL_PLANS) -> dict[str, int]:
+    """Counters of the unit's own reports only (a handful of slots: one per plan)."""
+    query = select(rollup_slot).where(rollup_slot.c.period == period, rollup_slot.c.unit_path == path)
+    if plan_id != ALL_PLANS:
+        query = query.where(rollup_slot.c.plan_id == plan_id)
+    total: Counter[str] = Counter(dict(ZERO))
+    for row in conn.execute(query):
+        total.update(contribution(slot_from_row(row)))
+    return {c: total[c] for c in COUNTERS}
+
+
+def children(conn: Connection, path: str, level: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """Direct children of ``path`` (of one level if given), by path, after the cursor; ``limit + 1`` rows."""
+    query = select(rollup_unit).where(rollup_unit.c.parent_path == path)
+    if level is not None:
+        query = query.where(rollup_unit.c.level == level)
+    if after is not None:
+        query = query.where(rollup_unit.c.path > after)
+    return [r._asdict() for r in conn.execute(query.order_by(rollup_unit.c.path).limit(limit + 1))]
+
+
+def indicators(conn: Connection, path: str, period: str, plan_id: str = ALL_PLANS) -> list[dict[str, Any]]:
+    """Indicator counters of the subtree, with the definition each plan's reports resolve the code to."""
+    query = select(rollup_indicator_count).where(
+        rollup_indicator_count.c.node_path == path, rollup_indicator_count.c.period == period
+    )
+    if plan_id != ALL_PLANS:
+        query = query.where(rollup_indicator_count.c.plan_id == plan_id)
+    rows = [r._asdict() for r in conn.execute(query.order_by("plan_id", "indicator_code"))]
+    definitions = {p: facts.definitions(conn, p) for p in {r["plan_id"] for r in rows}}
+    for row in rows:
+        row["definition"] = definitions[row["plan_id"]].get(row["indicator_code"])
+    return rows
+
+
+def reports(
+    conn: Connection,
+    path: str,
+    period: str,
+    status: str | None,
+    plan_id: str | None,
+    after: list[str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Report slots of the subtree for the period (optionally one status or plan), by unit then plan: the node's
+    own slots, then one index range below it, each read from the cursor on (keyset pagination)."""
+    own = [] if after and after[0] > path else _report_rows(conn, period, status, plan_id, limit, own=path, after=after)
+    below = _report_rows(
+        conn, period, status, plan_id, limit, below=path, after=after if after and after[0] > path else None
+    )
+    return (own + below)[: limit + 1]
+
+
+def _report_rows(
+    conn: Connection, period: str, status: str | None, plan_id: str | None, limit: int, **where: Any
+) -> list[dict[str, Any]]:
+    s, u = rollup_slot, rollup_unit
+    query = select(s, u.c.code, u.c.name, u.c.level, u.c.kind).join_from(s, u, u.c.path == s.c.unit_path, isouter=True)
+    query = query.where(s.c.period == period)
+    if "own" in where:
+        query = query.where(s.c.unit_path == where["own"])
+    else:
+        query = query.where(below(s.c.unit_path, where["below"]))
+    if status is not None:
+        query = query.where(STATUS_FILTERS[status])
+    if plan_id is not None:
+        query = query.where(s.c.plan_id == plan_id)
+    if (after := where["after"]) is not None:  # (unit_path, plan_id) > cursor, as a range on the index
+        query = query.where(s.c.unit_path >= after[0], or_(s.c.unit_path != after[0], s.c.plan_id > after[1]))
+    query = query.order_by(s.c.unit_path, s.c.plan_id).limit(limit + 1)
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def child_plans(conn: Connection, path: str) -> list[dict[str, Any]]:
+    """Plans issued (or drafted) by direct children of ``path`` that implement a plan above them."""
+    rows = [r._asdict() for r in conn.execute(select(rollup_plan).where(rollup_plan.c.issuer_parent_path == path))]
+    rows = [r for r in rows if r["implements"]]
+    parent_ids = sorted({p for r in rows for p in r["implements"]})
+    query = select(rollup_plan.c.plan_id, rollup_plan.c.plan_deadline).where(rollup_plan.c.plan_id.in_(parent_ids))
+    deadlines = {r.plan_id: r.plan_deadline for r in conn.execute(query)}
+    for row in rows:
+        due = [deadlines[p] for p in row["implements"] if deadlines.get(p) is not None]
+        row["deadline"] = min(due) if due else None
+    return sorted(rows, key=lambda r: (r["issuer_path"], r["plan_id"]))
+
+
+def official_children(conn: Connection, path: str) -> int:
+    """How many official units (provinces of VN, communes of a province) sit directly under ``path``."""
+    query = select(func.count()).where(rollup_unit.c.parent_path == path, rollup_unit.c.source == "REFERENCE")
+    return int(conn.execute(query).scalar_one())

@@ -1,0 +1,178 @@
+"""Aggregation upward: a subtree's reporting numbers for a period, drill-down one level, and the report list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Connection
+
+from projections.rollup import present, queries
+from projections.rollup.evolve import ALL_PLANS
+from services.api.labels import LEVELS, REPORT_STATES, label
+from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.bootstrap import Node
+from services.kernel.errors import DomainRefusal, UnknownOrgUnit
+from services.kernel.orgpaths import OrgPath
+from services.reporting.model import period_kind
+
+LEVEL_RANK = {"CENTRAL": 0, "PROVINCE": 1, "COMMUNE": 2, "UNIT": 3}
+STATUS_LABELS = {**REPORT_STATES, "NONE": "Không thuộc diện phải báo cáo"}
+BELOW = "PROVINCE, COMMUNE, UNIT (below the unit)"
+PERIOD_HELP = "Kỳ báo cáo / period: 2026, SO_KET_2027, TONG_KET_2030"
+
+
+def _refusal(code: str, what: tuple[str, str], value: str, allowed: str) -> DomainRefusal:
+    vi, en = what
+    message_en = f"Invalid {en} '{value}'; allowed: {allowed}."
+    return DomainRefusal(code, 422, f"{vi} '{value}' không hợp lệ; cho phép: {allowed}.", message_en, value=value)
+
+
+def _period(period: str) -> str:
+    if period_kind(period) is None:
+        raise _refusal("INVALID_PERIOD", ("Kỳ báo cáo", "period"), period, "2026, SO_KET_2027, TONG_KET_2030")
+    return period
+
+
+def _unit(conn: Connection, code: str) -> dict[str, Any]:
+    unit = queries.unit_by_code(conn, code)
+    if unit is None:
+        raise UnknownOrgUnit(code)
+    return unit
+
+
+def _unit_json(unit: dict[str, Any]) -> dict[str, Any]:
+    keys = ("code", "path", "name", "level", "kind")
+    return {**{k: unit.get(k) for k in keys}, "level_label": label(LEVELS, unit.get("level"))}
+
+
+def _drill_level(unit: dict[str, Any], level: str) -> str | None:
+    """None for every direct child; else a level below the unit's (units may sit under units)."""
+    if level.lower() == "children":
+        return None
+    wanted = level.upper()
+    if wanted not in LEVEL_RANK or (LEVEL_RANK[wanted] <= LEVEL_RANK[unit["level"]] and wanted != "UNIT"):
+        raise _refusal("INVALID_LEVEL", ("Cấp xem chi tiết", "drill-down level"), level, "children, " + BELOW)
+    return wanted
+
+
+def _numbers(counts: dict[str, int], period: str) -> dict[str, Any]:
+    return {
+        "reports": present.reporting(counts),
+        "registration": present.registration(counts, period),
+        "own_targets": present.own_targets(counts),
+    }
+
+
+def _child_plans(conn: Connection, path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Plans of the direct children and each child's best state; official children without one are not issued."""
+    plans = [present.child_plan(p) for p in queries.child_plans(conn, path)]
+    by_child: dict[str, list[dict[str, Any]]] = {}
+    for plan in plans:
+        by_child.setdefault(plan["issuer_path"], []).append(plan)
+    states = {child: present.best_state(found) for child, found in by_child.items()}
+    official = [c for c, s in states.items() if OrgPath(c).level != "UNIT" and s in present.ISSUED_STATES]
+    expected = queries.official_children(conn, path)
+    summary = {
+        "children": expected,
+        "issued": sum(s in present.ISSUED_STATES for s in states.values()),
+        "on_time": sum(s == "ON_TIME" for s in states.values()),
+        "late": sum(s == "LATE" for s in states.values()),
+        "drafts": sum(s == "DRAFT" for s in states.values()),
+        "not_issued": max(expected - len(official), 0),
+    }
+    return {**summary, "items": plans}, states
+
+
+def _drill_down(
+    conn: Connection, unit: dict[str, Any], period: str, plan: str, level: str, states: dict[str, str], paging: Any
+) -> dict[str, Any]:
+    after, limit = paging
+    rows = queries.children(conn, unit["path"], _drill_level(unit, level), after[0] if after else None, limit)
+    counts = queries.counts(conn, [r["path"] for r in rows], period, plan)
+    items = []
+    for row in rows:
+        state = states.get(row["path"], "NOT_ISSUED")
+        plan_state = {"plan_state": state, "plan_state_label": present.PLAN_STATES[state]}
+        items.append({**_unit_json(row), **_numbers(counts[row["path"]], period), **plan_state})
+    return {"level": level, **page(items, limit, ("path",))}
+
+
+def router(node: Node) -> APIRouter:
+    """GET /org-units/{code}/rollup and /org-units/{code}/reports."""
+    api = APIRouter(prefix="/api/v1", tags=["rollup"])
+
+    @api.get("/org-units/{code}/rollup")
+    def get_rollup(
+        code: str,
+        period: str = Query(..., description=PERIOD_HELP),
+        level: str | None = Query(None, description="Xem chi tiết một cấp / drill-down: children, COMMUNE, UNIT…"),
+        plan_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    ) -> dict[str, Any]:
+        """The subtree's numbers for the period (all plans, or one), with one row per direct child on drill-down."""
+        plan = plan_id or ALL_PLANS
+        with node.engine.connect() as conn:
+            unit = _unit(conn, code)
+            path = unit["path"]
+            counts = queries.counts(conn, [path], _period(period), plan)[path]
+            child_plans, states = _child_plans(conn, path)
+            body = {
+                "org_unit": _unit_json(unit),
+                "period": period,
+                "period_label": present.period_label(period),
+                "plan_id": plan_id,
+                **_numbers(counts, period),
+                "own": present.reporting(queries.own_counts(conn, path, period, plan)),
+                "indicators": [present.indicator(r) for r in queries.indicators(conn, path, period, plan)],
+                "child_plans": child_plans,
+            }
+            if level is not None:
+                paging = (decode_cursor(cursor), limit)
+                body["drill_down"] = _drill_down(conn, unit, period, plan, level, states, paging)
+        return body
+
+    @api.get("/org-units/{code}/reports")
+    def get_reports(
+        code: str,
+        period: str = Query(..., description=PERIOD_HELP),
+        status: str | None = Query(None, description="missing | late | on_time | submitted | returned"),
+        plan_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    ) -> dict[str, Any]:
+        """Units of the subtree and the state of their report for the period, by unit path then plan."""
+        if status is not None and status not in queries.STATUS_FILTERS:
+            raise _refusal("INVALID_STATUS", ("Trạng thái", "status"), status, ", ".join(queries.STATUS_FILTERS))
+        with node.engine.connect() as conn:
+            unit = _unit(conn, code)
+            rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, decode_cursor(cursor), limit)
+        body = page([_report_json(r) for r in rows], limit, ("unit_path", "plan_id"))
+        return {"org_unit": _unit_json(unit), "period": period, "status": status, **body}
+
+    return api
+
+
+def _report_json(row: dict[str, Any]) -> dict[str, Any]:
+    deadline = row["report_deadline"] if row["version"] is not None else row["due_date"]
+    return {
+        "unit_path": row["unit_path"],
+        "plan_id": row["plan_id"],
+        "org_unit": _unit_json(
+            {**row, "path": row["unit_path"], "code": row["code"] or row["unit_path"].rsplit("/")[-1]}
+        ),
+        "period": row["period"],
+        "report_id": row["report_id"],
+        "expected": row["expected"],
+        "duty_code": row["duty_code"],
+        "deadline": deadline.isoformat() if deadline else None,
+        "status": row["status"],
+        "status_label": label(STATUS_LABELS, row["status"]),
+        "version": row["version"],
+        "submitted_at": row["submitted_at"].isoformat() if row["submitted_at"] else None,
+        "review": row["outcome"],
+        "review_label": label(REPORT_STATES, row["outcome"]),
+        "registered": row["targets"] is not None,
+        "own_targets_met": row["own_met"],
+    }
