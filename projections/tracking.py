@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, String, Table, select, update
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -44,3 +59,110 @@ def reset_position(conn: Connection, projection: str) -> None:
         .where(projection_position.c.projection == projection)
         .values(position=0, updated_at=utcnow())
     )
+
+
+# --- Kafka path (services.pipeline.worker) --------------------------------------------------------------------
+# A worker does not know store positions. It records, per projection, the last Kafka offset applied on each
+# partition it consumed, and the ids of the events it applied, in the same transaction as the read-model rows:
+# an offset at or below the recorded one is a redelivery (skipped without a lookup), and an event id already
+# recorded is a duplicate published twice by the relay (skipped by lookup). Kafka's own committed offsets are
+# only advisory (committed after this transaction); on assignment the worker seeks back to these offsets.
+
+projection_kafka_offset = Table(
+    "projection_kafka_offset",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, nullable=False, comment="Last offset applied (-1: none yet)."),
+    Column("applied", BigInteger, nullable=False, comment="Events applied from this partition (metrics)."),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+projection_event = Table(
+    "projection_event",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    comment="Event ids a projection has applied from Kafka: duplicates (same event_id) have no effect.",
+)
+
+TopicPartitionKey = tuple[str, int]
+
+
+def _insert(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def lock_kafka_offsets(
+    conn: Connection, projections: Collection[str], partitions: Iterable[TopicPartitionKey]
+) -> dict[tuple[str, str, int], int]:
+    """Last applied offset per (projection, topic, partition) (-1 if none), locking the rows until the transaction
+    ends.
+
+    Two workers that both believe they own a partition (during a rebalance) are serialised here: the second
+    waits for the first to commit and then sees its offsets.
+    """
+    keys = sorted({(name, t, p) for name in projections for t, p in partitions})
+    if not keys:
+        return {}
+    now = utcnow()
+    rows = [
+        {"projection": name, "topic": t, "partition": p, "offset": -1, "applied": 0, "updated_at": now}
+        for name, t, p in keys
+    ]
+    conn.execute(_insert(conn)(projection_kafka_offset).values(rows).on_conflict_do_nothing())
+    table = projection_kafka_offset
+    query = select(table.c.projection, table.c.topic, table.c.partition, table.c.offset).where(
+        tuple_(table.c.projection, table.c.topic, table.c.partition).in_(keys)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.order_by(table.c.projection, table.c.topic, table.c.partition).with_for_update()
+    found = {(r.projection, r.topic, r.partition): int(r.offset) for r in conn.execute(query)}
+    return {key: found.get(key, -1) for key in keys}
+
+
+def get_kafka_offsets(conn: Connection, projection: str | None = None) -> dict[tuple[str, str, int], int]:
+    """Last applied offset per (projection, topic, partition), without locking."""
+    query = select(projection_kafka_offset)
+    if projection is not None:
+        query = query.where(projection_kafka_offset.c.projection == projection)
+    return {(r.projection, r.topic, r.partition): int(r.offset) for r in conn.execute(query)}
+
+
+def advance_kafka_offsets(
+    conn: Connection,
+    projection: str,
+    offsets: Mapping[TopicPartitionKey, int],
+    applied: Mapping[TopicPartitionKey, int],
+) -> None:
+    """Move the recorded offsets forward (never back) and add to the applied counters (rows must exist)."""
+    now = utcnow()
+    table = projection_kafka_offset
+    for (topic, partition), offset in offsets.items():
+        conn.execute(
+            update(table)
+            .where(
+                table.c.projection == projection,
+                table.c.topic == topic,
+                table.c.partition == partition,
+                table.c.offset < offset,
+            )
+            .values(offset=offset, applied=table.c.applied + applied.get((topic, partition), 0), updated_at=now)
+        )
+
+
+def seen_event_ids(conn: Connection, projections: Collection[str], event_ids: Collection[str]) -> set[tuple[str, str]]:
+    """Which (projection, event id) pairs, of ``projections`` × ``event_ids``, were already applied from Kafka."""
+    if not event_ids or not projections:
+        return set()
+    query = select(projection_event.c.projection, projection_event.c.event_id).where(
+        projection_event.c.projection.in_(list(projections)), projection_event.c.event_id.in_(list(event_ids))
+    )
+    return {(r.projection, r.event_id) for r in conn.execute(query)}
+
+
+def record_event_ids(conn: Connection, applied: Collection[tuple[str, str]]) -> None:
+    """Remember the (projection, event id) pairs applied (they are new: checked by ``seen_event_ids``)."""
+    if applied:
+        conn.execute(insert(projection_event), [{"projection": p, "event_id": e} for p, e in applied])

@@ -14,6 +14,7 @@ from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
 from services.kernel.schemas import SchemaCatalog, freeze
 from services.kernel.settings import Settings
+from services.pipeline.cli import register as register_pipeline
 
 app = typer.Typer(
     help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
@@ -22,6 +23,7 @@ schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=Tr
 db_app = typer.Typer(help="Database of the node.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(db_app, name="db")
+register_pipeline(app)  # topics, relay, worker, pipeline
 register_domain(app)  # seeds import, demo
 console = Console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .schemas import DEFAULT_SCHEMAS_DIR
@@ -25,6 +25,40 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(500, description="Events per projection transaction.")
     projection_poll_seconds: float = Field(0.2, description="Idle poll interval of the embedded tail.")
     log_level: str = Field("INFO", description="Logging level.")
+    log_json: bool = Field(True, description="Relay and workers log one JSON object per line (with correlation ids).")
+
+    # Kafka pipeline (issue 4): topics, relay, projection workers. Names of topics live in services.pipeline.topics.
+    kafka_topic_partitions: int = Field(3, description="Partitions of each event topic (key = stream id).")
+    kafka_replication_factor: int = Field(1, description="Replication factor of every topic (3 in production).")
+    kafka_min_insync_replicas: int | None = Field(
+        None, description="min.insync.replicas of the topics (2 in production)."
+    )
+    kafka_dead_letter_retention_ms: int = Field(
+        30 * 24 * 3600 * 1000, description="Retention of the dead-letter topic; event topics keep history forever."
+    )
+    kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
+    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
+    kafka_sasl_username: str | None = Field(None, description="SASL user of this node's processes.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
+    relay_batch_size: int = Field(1000, description="Events the relay reads and publishes per acknowledged batch.")
+    relay_poll_seconds: float = Field(0.2, description="Idle poll interval of the relay.")
+    relay_delivery_timeout_ms: int = Field(120_000, description="How long a batch may wait for the broker's ack.")
+    relay_metrics_port: int = Field(9101, description="Port of the relay's /metrics (0: off).")
+    worker_app_id: str | None = Field(
+        None, description="Faust app id = consumer group; default thidua-<node>-projections."
+    )
+    worker_projections: str | None = Field(
+        None,
+        description="Comma-separated read models this worker group applies (default: all); one app id per group.",
+    )
+    worker_batch_size: int = Field(500, description="Messages per projection transaction of a worker.")
+    worker_batch_seconds: float = Field(0.5, description="Longest wait to fill a worker batch.")
+    worker_session_timeout_seconds: float = Field(30.0, description="Consumer-group session timeout of a worker.")
+    worker_heartbeat_seconds: float = Field(3.0, description="Consumer-group heartbeat interval of a worker.")
+    worker_commit_seconds: float = Field(1.0, description="How often a worker commits acknowledged offsets to Kafka.")
+    worker_web_port: int = Field(6066, description="Port of the worker's web server (/metrics).")
+    worker_web_enabled: bool = Field(True, description="Serve the worker's /metrics.")
 
     @property
     def effective_database_url(self) -> str:
@@ -32,3 +66,8 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'thidua.db').resolve()}"
+
+    @property
+    def effective_worker_app_id(self) -> str:
+        """The Faust app id (and consumer group) of this node's projection workers."""
+        return self.worker_app_id or f"thidua-{self.node_id}-projections"

@@ -74,6 +74,10 @@ public final class AvroInterop {
           "      (looked up by fingerprint), resolved to --reader if given, else to the writer",
           "      schema; print the datum as JSON (GenericData.toString, unions unwrapped; with",
           "      --avro-json: Avro JSON encoding via JsonEncoder, unions wrapped)",
+          "  kafka-decode --bootstrap HOST:PORT --catalog-topic T --in IN.bin [--avro-json]",
+          "      read every schema from thidua's compacted schema-catalog topic T with the Kafka",
+          "      Java consumer (key = fingerprint hex, value = schema JSON; keys are verified), then",
+          "      decode IN.bin with the writer schema its header names; print as decode does",
           "",
           "options accept both '--opt value' and '--opt=value'; files and stdout are UTF-8.",
           "exit codes: 0 ok, 2 usage error, 1 other failure (message on stderr)");
@@ -232,6 +236,27 @@ public final class AvroInterop {
           byte[] bytes = new byte[buf.remaining()];
           buf.get(bytes);
           Files.write(outPath, bytes);
+          return EXIT_OK;
+        }
+      case "kafka-decode":
+        {
+          Options o =
+              Options.parse(
+                  argv, 1, Set.of("bootstrap", "catalog-topic", "in"), Set.of("avro-json"));
+          byte[] data = Files.readAllBytes(Path.of(o.one("in", true)));
+          List<Schema> writers =
+              new ArrayList<>(
+                  CatalogTopic.read(
+                          o.one("bootstrap", true),
+                          o.one("catalog-topic", true),
+                          java.time.Duration.ofSeconds(30))
+                      .values());
+          Object datum = decode(data, writers, null);
+          if (o.flags.contains("avro-json")) {
+            out.println(toAvroJson(writerFor(data, writers), datum));
+          } else {
+            out.println(GenericData.get().toString(datum));
+          }
           return EXIT_OK;
         }
       case "decode":

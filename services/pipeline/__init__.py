@@ -1,0 +1,1 @@
+"""The Kafka pipeline of a node: topics, the outbox relay, Faust projection workers, dead letters, metrics."""

@@ -1,0 +1,134 @@
+"""``thidua topics``, ``thidua relay``, ``thidua worker`` and ``thidua pipeline``: the Kafka deployment's commands."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.kernel.settings import Settings
+
+console = Console()
+topics_app = typer.Typer(help="Kafka topics of the node (names in services/pipeline/topics.py).", no_args_is_help=True)
+pipeline_app = typer.Typer(help="State and benchmark of the Kafka pipeline.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the pipeline's commands to the ``thidua`` CLI."""
+    app.add_typer(topics_app, name="topics")
+    app.add_typer(pipeline_app, name="pipeline")
+    app.command("relay")(relay)
+    app.command("worker")(worker)
+
+
+def _kafka_settings() -> Settings:
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
+        raise typer.Exit(2)
+    return settings
+
+
+def _servers(settings: Settings) -> str:
+    return settings.kafka_bootstrap_servers or ""
+
+
+@topics_app.command("create")
+def topics_create(
+    catalog: bool = typer.Option(True, help="Also publish every schema to the schema-catalog topic."),
+) -> None:
+    """Create the node's topics (idempotent): partitions, replication and retention from settings."""
+    from kafka.admin import KafkaAdminClient
+
+    from services.kernel.producer import make_producer
+    from services.kernel.schemas import SchemaCatalog
+
+    from .catalog import publish_catalog
+    from .metrics import security_options
+    from .topics import Topics, ensure_topics, topic_specs
+
+    settings = _kafka_settings()
+    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **security_options(settings))
+    try:
+        states = ensure_topics(admin, topic_specs(settings))
+    finally:
+        admin.close()
+    table = Table("topic", "action", "partitions", "note")
+    for state in states:
+        table.add_row(state.name, state.action, str(state.partitions), state.note)
+    console.print(table)
+    if catalog:
+        producer = make_producer(_servers(settings), **security_options(settings))
+        count = publish_catalog(producer, Topics(settings.node_id).schemas, SchemaCatalog.load(settings.schemas_dir))
+        producer.close()
+        console.print(f"published {count} schema versions to {Topics(settings.node_id).schemas}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """The node's topics and their configuration from settings (no broker needed)."""
+    from .topics import CONTEXT_OF_EVENT, topic_specs
+
+    table = Table("topic", "partitions", "replication", "config", "event types")
+    for spec in topic_specs(Settings()):
+        types = sorted(t for t, c in CONTEXT_OF_EVENT.items() if spec.name.endswith(f".{c}"))
+        config = ", ".join(f"{k}={v}" for k, v in spec.config.items())
+        table.add_row(spec.name, str(spec.partitions), str(spec.replication_factor), config, ", ".join(types))
+    console.print(table)
+
+
+def relay(
+    once: bool = typer.Option(False, help="Publish until caught up with the store, then exit."),
+) -> None:
+    """Publish the event store to Kafka (outbox relay), recording the acknowledged position."""
+    from .logs import configure
+    from .relay import run_relay
+
+    settings = _kafka_settings()
+    configure(settings.log_level, settings.log_json, "relay")
+    published = run_relay(settings, once=once)
+    if once:
+        console.print(f"published {published} events")
+
+
+def worker(
+    web_port: int = typer.Option(0, help="Port of /metrics (default: THIDUA_WORKER_WEB_PORT)."),
+) -> None:
+    """Run a Faust projection worker (join the node's consumer group; apply the read models from Kafka)."""
+    from .worker import run_worker
+
+    settings = _kafka_settings()
+    if web_port:
+        settings = settings.model_copy(update={"worker_web_port": web_port})
+    run_worker(settings)
+
+
+@pipeline_app.command("status")
+def status() -> None:
+    """Relay lag, consumer lag per partition, events applied and dead letters, as /metrics reports them."""
+    from services.bootstrap import bootstrap
+
+    from .metrics import PipelineMetrics
+
+    node = bootstrap(Settings())
+    try:
+        families = PipelineMetrics.for_node(node).collect()
+    finally:
+        node.close()
+    table = Table("metric", "labels", "value")
+    for family in families:
+        for labels, value in family.samples:
+            table.add_row(family.name, ", ".join(f"{k}={v}" for k, v in labels.items()), f"{value:g}")
+    console.print(table)
+
+
+@pipeline_app.command("bench")
+def bench(
+    events: int = typer.Option(100_000, help="Events to append, relay and project."),
+    workers: int = typer.Option(1, help="Faust workers in the group."),
+    projections: str = typer.Option("", help="Comma-separated read models (default: all of the node's)."),
+) -> None:
+    """Measure events/s through the relay and through the Faust workers (fresh schema and topics; cleaned up)."""
+    from .bench import run_bench
+
+    run_bench(_kafka_settings(), events, workers, console, projections or None)

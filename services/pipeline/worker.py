@@ -1,0 +1,274 @@
+"""The projection worker: a faust-streaming app whose agent applies the node's projections from Kafka.
+
+One agent consumes every event topic of the node in batches (``take_events``). For each batch:
+1. decode in a thread (the one codec); records that cannot be decoded are sent to the dead-letter topic;
+2. apply to every projection in one database transaction, in a thread (SQLAlchemy is synchronous: the event
+   loop keeps heart-beating and fetching meanwhile); rows, offsets and event ids commit together;
+3. if a projection refuses an event, find which under savepoints, send those to the dead-letter topic, apply
+   the rest;
+4. return: Faust acks the batch and commits the offsets to Kafka after the database has committed.
+A database that is away makes the batch wait and retry (backing off), it never makes a dead letter.
+
+On every (re)assignment the worker seeks each partition back to what the database says is still needed, so the
+database, not Kafka's committed offset, decides what is applied (a dropped read model is rebuilt from Kafka).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import faust
+from aiokafka.errors import KafkaError
+
+from services.bootstrap import Node
+from services.kernel.contracts import EVENT_TYPES
+from services.kernel.settings import Settings
+
+from .deadletters import Record, Rejected, dead_letter_headers
+from .logs import correlated, logging_config
+from .metrics import PipelineMetrics, WorkerStats
+from .projector import Applied, KafkaProjector, is_transient
+from .topics import Topics
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
+
+
+@dataclass
+class ProjectionWorker:
+    """The asynchronous side of the worker: batches in, dead letters out, database work in one thread."""
+
+    projector: KafkaProjector
+    send_dead_letter: Callable[[str, bytes | None, bytes | None, list[tuple[str, bytes]]], Any]  # awaitable send
+    dead_letter_topic: str
+    group: str
+    stats: WorkerStats = field(default_factory=WorkerStats)
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "thidua-db"))
+    max_backoff: float = 30.0
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``fn`` in the database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
+
+    async def handle(self, records: Sequence[Record]) -> Applied:
+        """Decode, dead-letter, apply and record one batch; return when the database has committed it."""
+        decoded, rejected = await self.run(self.projector.decode, records)
+        await self.dead_letter(rejected)
+        try:
+            applied = await self.retrying(self.projector.apply, decoded, records)
+        except Exception as exc:  # a projection refused the batch: find the events it refuses, apply the rest
+            log.warning("a projection refused the batch; isolating the refused events", exc_info=exc)
+            refused = await self.retrying(self.projector.find_rejections, decoded, records)
+            if not refused:  # the batch fails but no event alone does: not a bad event, a bug
+                raise
+            await self.dead_letter(refused)
+            excluded = frozenset((r.projection or "", *r.record.tp, r.record.offset) for r in refused)
+            applied = await self.retrying(self.projector.apply, decoded, records, excluded)
+        self.stats.record(applied, len(records))
+        log.debug("applied batch", extra={"records": len(records), "applied": applied.events})
+        return applied
+
+    async def retrying(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in the database thread, waiting and retrying (backing off) while the database is away."""
+        backoff = 0.5
+        while True:
+            try:
+                return await self.run(fn, *args)
+            except Exception as exc:  # only a database that is away is retried
+                if not is_transient(exc):
+                    raise
+                log.warning("database unavailable; retrying", exc_info=exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def dead_letter(self, rejected: Sequence[Rejected]) -> None:
+        """Publish each rejection to the dead-letter topic and wait for the broker's acknowledgement."""
+        for item in rejected:
+            with correlated(item.correlation_id):
+                log.warning(
+                    "dead letter",
+                    extra={
+                        "reason": item.code,
+                        "stage": item.stage,
+                        "projection": item.projection,
+                        "source": f"{item.record.topic}/{item.record.partition}@{item.record.offset}",
+                        "error": item.error,
+                    },
+                )
+            headers = dead_letter_headers(item, self.group)
+            await self._send_retrying(item.record.key, item.record.value, headers)
+            self.stats.dead_letters[item.code] += 1
+
+    async def _send_retrying(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self.send_dead_letter(self.dead_letter_topic, key, value, headers)
+                return
+            except KafkaError as exc:  # the broker is away: the batch waits, like for the database
+                log.warning("dead-letter topic unavailable; retrying", exc_info=exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+
+def record_of(message: Any) -> Record:
+    """A Faust/aiokafka message as a Record."""
+    headers = message.headers.items() if isinstance(message.headers, dict) else (message.headers or ())
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=tuple((k, v if isinstance(v, bytes) else bytes(v or b"")) for k, v in headers),
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+    )
+
+
+def faust_app(settings: Settings, web_port: int | None = None) -> faust.App:
+    """The Faust app of the node's projection workers (its id is the consumer group)."""
+    broker_credentials = None
+    if settings.kafka_sasl_mechanism:
+        import ssl
+
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        context = ssl.create_default_context(cafile=cafile)
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        broker_credentials = faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context if settings.kafka_security_protocol == "SASL_SSL" else None,
+        )
+    datadir = settings.data_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        settings.effective_worker_app_id,
+        broker=[f"kafka://{s}" for s in (settings.kafka_bootstrap_servers or "").split(",")],
+        broker_credentials=broker_credentials,
+        store="memory://",
+        datadir=str(datadir),
+        autodiscover=False,
+        topic_allow_declare=False,  # topics are created by `thidua topics create`, with their configuration
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=settings.worker_heartbeat_seconds,
+        broker_commit_interval=settings.worker_commit_seconds,
+        producer_acks=-1,
+        web_enabled=settings.worker_web_enabled,
+        web_port=web_port or settings.worker_web_port,
+        web_bind="0.0.0.0",  # noqa: S104 - inside a container; publish the port deliberately
+        worker_redirect_stdouts=False,
+    )
+
+
+def build(node: Node, settings: Settings) -> tuple[faust.App, ProjectionWorker]:
+    """Wire the Faust app, its agent, the seek-on-assignment, /metrics and the dead-letter producer."""
+    app = faust_app(settings)
+    topics = Topics(settings.node_id)
+    projector = KafkaProjector(node.engine, node.codec, EVENT_TYPES, selected_projections(node, settings))
+
+    async def send(topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        await app.maybe_start_producer()
+        await app.producer.send_and_wait(topic, key, value, None, None, headers)
+
+    worker = ProjectionWorker(projector, send, topics.dead_letters, app.conf.id)
+    source = app.topic(*topics.events, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(source, name="projections", concurrency=1)
+    async def project(stream: Any) -> None:  # a faust Stream of raw messages
+        async for events in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_seconds):
+            try:
+                await worker.handle([record_of(e.message) for e in events])
+            except Exception as exc:  # a bug, not a bad event: stop the whole worker (see fail_stop)
+                await fail_stop(app, exc)
+                raise
+
+    _seek_to_database_offsets(app, worker)
+    metrics = PipelineMetrics.for_node(node, extra=worker.stats.families)
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "group": app.conf.id, "assigned": len(app.consumer.assignment())})
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        text = await asyncio.get_running_loop().run_in_executor(None, metrics.render)
+        return web.text(text, content_type=PROMETHEUS_CONTENT_TYPE)
+
+    return app, worker
+
+
+def selected_projections(node: Node, settings: Settings) -> list[Any]:
+    """The node's projections, or those ``THIDUA_WORKER_PROJECTIONS`` names (unknown names are an error)."""
+    if not settings.worker_projections:
+        return list(node.projections)
+    wanted = [name.strip() for name in settings.worker_projections.split(",") if name.strip()]
+    known = {p.name: p for p in node.projections}
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise SystemExit(f"THIDUA_WORKER_PROJECTIONS names unknown read models {unknown}; known: {sorted(known)}")
+    return [known[name] for name in wanted]
+
+
+async def fail_stop(app: faust.App, exc: BaseException) -> None:
+    """Crash the worker process instead of letting Faust restart the agent past an unapplied batch.
+
+    A restarted agent would go on with the next records, later batches would move the recorded offsets past the
+    failed one, and it would never be applied. A restarted process seeks back to the database's offsets instead.
+    """
+    log.critical("a batch failed unexpectedly; stopping the worker (a restart resumes from the database)", exc_info=exc)
+    await app.crash(exc)
+
+
+def _seek_to_database_offsets(app: faust.App, worker: ProjectionWorker) -> None:
+    """After Faust seeks to Kafka's committed offsets, seek back wherever the database needs older records."""
+    consumer = app.consumer
+    seek_to_committed = consumer.perform_seek
+
+    async def perform_seek() -> None:
+        await seek_to_committed()
+        assigned = sorted(consumer.assignment())
+        needed = await worker.run(worker.projector.resume_offsets, [(tp.topic, tp.partition) for tp in assigned])
+        back = {}
+        for tp in assigned:
+            position = await consumer.position(tp)
+            target = needed[(tp.topic, tp.partition)]
+            if position is None or target < position:
+                back[tp] = target
+                log.info(
+                    "seeking back to the database's offset",
+                    extra={"tp": f"{tp.topic}/{tp.partition}", "from": position, "to": target},
+                )
+        if back:
+            await consumer.seek_wait(back)
+        log.info(
+            "positions checked against the database", extra={"partitions": len(assigned), "sought_back": len(back)}
+        )
+
+    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+
+
+def run_worker(settings: Settings) -> None:
+    """Run a projection worker until SIGTERM/SIGINT (the ``thidua worker`` command)."""
+    from services.bootstrap import bootstrap
+
+    from .tables import initialise
+
+    node = bootstrap(settings)
+    initialise(node)
+    app, _ = build(node, settings)
+    config = logging_config(settings.log_level, settings.log_json, "worker")
+    worker = faust.Worker(app, loglevel=settings.log_level, logging_config=config, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        node.close()

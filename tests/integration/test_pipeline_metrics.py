@@ -1,0 +1,60 @@
+"""``GET /metrics`` of a node on the real broker and PostgreSQL: relay lag, consumer lag, applied, dead letters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.kernel.contracts import EVENT_TYPES
+from services.pipeline.deadletters import Record
+from services.pipeline.harness import Rig, append_units, consume_all
+from services.pipeline.metrics import metrics_router
+from services.pipeline.projector import KafkaProjector
+
+pytestmark = pytest.mark.integration
+
+
+def samples(text: str) -> dict[str, float]:
+    """``name{labels}`` → value, for every sample line."""
+    return {m[1]: float(m[2]) for m in re.finditer(r"^([a-z_]+(?:\{[^}]*\})?) (\S+)$", text, re.M)}
+
+
+def test_metrics_report_relay_lag_consumer_lag_applied_events_and_dead_letters(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    with Rig(postgres_url, kafka_bootstrap, tmp_path) as rig:
+        append_units(rig.node.store, 100, per_stream=10)
+        relay = rig.relay()
+        relay.batch_size = 60
+        relay.run_once()  # 60 of 100 published
+        relay.close()
+        app = FastAPI()
+        app.include_router(metrics_router(rig.node))
+        client = TestClient(app)
+
+        response = client.get("/metrics")
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        before = samples(response.text)
+        assert before['thidua_relay_lag_events{relay="kafka"}'] == 40
+        assert before["thidua_store_head_position"] == 100 and before["thidua_kafka_up"] == 1
+        group, registry = rig.settings.effective_worker_app_id, rig.topics.context("registry")
+        lags = {k: v for k, v in before.items() if k.startswith(f'thidua_consumer_lag_messages{{group="{group}"')}
+        assert sum(lags.values()) == 60 and len(lags) == 12  # 4 event topics × 3 partitions, nothing committed yet
+
+        # a worker's transaction, in-process: the 60 consumed records applied to the node's database
+        records = [
+            Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers))
+            for r in consume_all(rig.bootstrap_servers, rig.topics.events)
+        ]
+        projector = KafkaProjector(rig.node.engine, rig.node.codec, EVENT_TYPES, rig.node.projections)
+        projector.apply(projector.decode(records)[0], records)
+        after = samples(client.get("/metrics").text)
+        assert after['thidua_projection_events_applied_total{projection="orgunits",runner="kafka"}'] == 60
+        behind = [v for k, v in after.items() if k.startswith('thidua_projection_lag_messages{projection="orgunits"')]
+        assert behind and set(behind) == {0}
+        assert after[f'thidua_dead_letters_total{{topic="{rig.topics.dead_letters}",partition="0"}}'] == 0
+        assert any(k.startswith(f'thidua_consumer_lag_messages{{group="{group}",topic="{registry}"') for k in after)
