@@ -15,6 +15,7 @@ from services.kernel.compat import check_catalog
 from services.kernel.schemas import SchemaCatalog, freeze
 from services.kernel.settings import Settings
 from services.pipeline.cli import register as register_pipeline
+from services.security_cli import register as register_security
 
 app = typer.Typer(
     help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
@@ -25,6 +26,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(db_app, name="db")
 register_pipeline(app)  # topics, relay, worker, pipeline
 register_domain(app)  # seeds import, demo
+register_security(app)  # clients add|list|revoke, api openapi
 console = Console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from services.awards import handlers as awards
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
@@ -47,6 +47,16 @@ class CommandResult:
     positions: list[int]
 
 
+class Guard(Protocol):
+    """Work an entry point runs inside a command's transaction (the HTTP API: access, If-Match, idempotency)."""
+
+    def check(self, uow: UnitOfWork) -> None:
+        """Before the handler, under the append lock; raising skips the command and writes nothing."""
+
+    def commit(self, uow: UnitOfWork, result: CommandResult) -> None:
+        """After the handler; what it writes commits with the events, or not at all."""
+
+
 class MessageBus:
     """Runs commands: rules and appends of one command commit together or not at all."""
 
@@ -56,17 +66,25 @@ class MessageBus:
         self.types = types
         self.after_commit: list[Callable[[], None]] = []
 
-    def handle(self, command: Any) -> CommandResult:
-        """Run ``command``'s handler in a unit of work; domain refusals propagate and nothing is written."""
+    def handle(self, command: Any, guard: Guard | None = None) -> CommandResult:
+        """Run ``command``'s handler in a unit of work; domain refusals propagate and nothing is written.
+
+        ``guard`` checks before the handler and writes after it, in the same transaction.
+        """
         handler = HANDLERS[type(command)]
         with UnitOfWork(self.store, self.types) as uow:
+            if guard is not None:
+                guard.check(uow)
             handler(command, uow, self.deps)
+            last = uow.results[-1]
+            result = CommandResult(
+                last.stream_id,
+                last.version,
+                [e for r in uow.results for e in r.event_ids],
+                [p for r in uow.results for p in r.positions],
+            )
+            if guard is not None:
+                guard.commit(uow, result)
         for hook in self.after_commit:
             hook()
-        last = uow.results[-1]
-        return CommandResult(
-            last.stream_id,
-            last.version,
-            [e for r in uow.results for e in r.event_ids],
-            [p for r in uow.results for p in r.positions],
-        )
+        return result

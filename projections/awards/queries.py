@@ -15,10 +15,15 @@ P = awards_proposal.c
 
 
 def proposals(
-    conn: Connection, filters: dict[str, str | None], after: str | None = None, limit: int = 50
+    conn: Connection,
+    filters: dict[str, str | None],
+    after: str | None = None,
+    limit: int = 50,
+    under: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` proposals after the id ``after``, ordered by id; ``filters`` on columns, None ignored."""
-    query = select(awards_proposal)
+    """Up to ``limit`` proposals after the id ``after``, ordered by id; ``filters`` on columns, None ignored;
+    ``under``: only nominees in that subtree."""
+    query = select(awards_proposal).where(_in_subtree(P.nominee_path, under))
     for column, value in filters.items():
         if value is not None:
             query = query.where(awards_proposal.c[column] == value)
@@ -83,10 +88,12 @@ def waiting_items(conn: Connection, under: str | None = None, per_group: int = 2
     return [aware(r._asdict()) for r in conn.execute(query)]
 
 
-def conferred(conn: Connection, after: tuple[date, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Registry entries after ``(decision_date, proposal_id)``, in that order."""
+def conferred(
+    conn: Connection, after: tuple[date, str] | None = None, limit: int = 50, under: str | None = None
+) -> list[dict[str, Any]]:
+    """Registry entries after ``(decision_date, proposal_id)``, in that order; ``under``: nominees in that subtree."""
     c = awards_conferred.c
-    query = select(awards_conferred)
+    query = select(awards_conferred).where(_in_subtree(c.nominee_path, under))
     if after is not None:
         day, pid = after
         query = query.where(or_(c.decision_date > day, and_(c.decision_date == day, c.proposal_id > pid)))

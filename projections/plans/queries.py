@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
+
+from services.kernel.orgpaths import OrgPath
 
 from .store import aware
 from .tables import plans_amendment, plans_criteria, plans_parent, plans_plan
@@ -34,10 +36,25 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def plans(
-    conn: Connection, issuer: str | None = None, status: str | None = None, after: str | None = None, limit: int = 50
+    conn: Connection,
+    issuer: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+    visible_to: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` plans after the id ``after``, ordered by id, with their criteria totals."""
+    """Up to ``limit`` plans after the id ``after``, ordered by id, with their criteria totals; ``visible_to``: only
+    plans issued in that path's subtree or above it."""
     query = _with_totals().outerjoin(_TOTALS, _TOTALS.c.plan_id == P.plan_id)
+    if visible_to is not None:
+        above = [a.value for a in OrgPath(visible_to).ancestors()]
+        query = query.where(
+            or_(
+                P.issuer_path == visible_to,
+                P.issuer_path.startswith(visible_to + "/", autoescape=True),
+                P.issuer_path.in_(above),
+            )
+        )
     if issuer is not None:
         query = query.where(P.issuer_code == issuer)
     if status is not None:

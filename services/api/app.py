@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from projections.orgunits import queries
@@ -21,41 +22,75 @@ from services.kernel.errors import UnknownOrgUnit
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import problems
+from .idempotency import metadata as idempotency_metadata
 from .labels import LEVELS, label
+from .limits import BodyLimit
+from .security import Caller, Security, current_principal, require_sees, require_within
+from .security.clients import metadata as clients_metadata
+
+DESCRIPTION = """Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / Emulation and commendation data sync between
+administrative levels.
+
+**Truy cập / access**: lấy mã truy cập tại `POST /api/v1/token` (client credentials: AccessKey = `client_id`,
+SecretKey = `client_secret`), gửi `Authorization: Bearer <token>`. Mỗi bên gọi chỉ đọc và thao tác trong phạm vi
+đơn vị của mình, với các vai trò mã truy cập ghi nhận / get a token at `POST /api/v1/token` and send it as a bearer
+token; a caller reads and acts only within its org unit's subtree, with the roles its token names.
+401: mã truy cập sai, hết hạn / bad or expired token; 403: ngoài phạm vi hoặc thiếu vai trò (quy tắc trong `rule`) /
+outside the subtree or without the role; 429: vượt hạn mức, xem `Retry-After` / over quota.
+
+**Lệnh / commands** trả 201 với mã sự kiện và phiên bản luồng (`ETag`); `If-Match` kiểm tra phiên bản (409 khi
+lệch); `Idempotency-Key` cho phép gửi lại an toàn / answer 201 with the event ids and the stream version (`ETag`);
+`If-Match` checks the version (409 on conflict); `Idempotency-Key` makes retries safe."""
 
 
-def create_app(node: Node, run_projections: bool = True) -> FastAPI:
-    """Build the FastAPI app for ``node``; with ``run_projections`` the embedded tail runs in a thread."""
+def create_tables(engine: Engine) -> None:
+    """Create the API's own tables (clients, idempotency keys, webhooks), idempotently."""
+    from services.webhooks.tables import metadata as webhooks_metadata
+
+    for metadata in (clients_metadata, idempotency_metadata, webhooks_metadata):
+        metadata.create_all(engine)
+
+
+def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | None = None) -> FastAPI:
+    """Build the FastAPI app for ``node``; with ``run_projections`` the embedded tail runs in a thread.
+
+    The webhook reactor (``run_webhooks``, default: the setting ``webhooks_enabled``) runs only while the app
+    serves, never in replays or rebuilds. Building the app touches no file and no database.
+    """
     stop = threading.Event()
+    webhooks = node.settings.webhooks_enabled if run_webhooks is None else run_webhooks
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         node.init_db()
-        worker = None
+        create_tables(node.engine)
+        threads = []
         if run_projections:
-            worker = threading.Thread(
-                target=node.runner.run_forever,
-                args=(stop, node.settings.projection_poll_seconds),
-                name="projection-tail",
-                daemon=True,
+            threads.append(
+                _thread(node.runner.run_forever, stop, node.settings.projection_poll_seconds, "projection-tail")
             )
-            worker.start()
+        dispatcher = _dispatcher(node) if webhooks else None
+        if dispatcher is not None:
+            node.bus.after_commit.append(dispatcher.wakeup.set)
+            threads.append(_thread(dispatcher.run_forever, stop, node.settings.webhook_poll_seconds, "webhooks"))
         try:
             yield
         finally:
             stop.set()
             node.runner.wakeup.set()
-            if worker:
-                worker.join(timeout=10)
+            if dispatcher is not None:
+                dispatcher.wakeup.set()
+                node.bus.after_commit.remove(dispatcher.wakeup.set)
+            for thread in threads:
+                thread.join(timeout=10)
+            if dispatcher is not None:
+                dispatcher.close()
             node.close()
 
-    app = FastAPI(
-        title="thidua-sync",
-        version="0.1.0",
-        lifespan=lifespan,
-        description="Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / "
-        "Emulation and commendation data sync between administrative levels",
-    )
+    app = FastAPI(title="thidua-sync", version="0.1.0", lifespan=lifespan, description=DESCRIPTION)
+    app.state.node = node
+    app.state.security = Security.for_node(node.settings, node.engine)
+    app.add_middleware(BodyLimit, max_bytes=node.settings.api_max_body_bytes)
     problems.install(app)
 
     @app.get("/healthz", tags=["ops"])
@@ -84,25 +119,61 @@ def create_app(node: Node, run_projections: bool = True) -> FastAPI:
             raise UnknownOrgUnit(code)
         return unit
 
-    @app.get("/api/v1/org-units/{code}", tags=["org-units"])
-    def get_org_unit(code: str) -> dict[str, Any]:
-        """One org unit by code (official province/commune code, unit code, or VN for central), with ancestors."""
+    protected = {
+        "tags": ["org-units"],
+        "responses": problems.READ_RESPONSES,
+        "dependencies": [Depends(current_principal)],
+    }
+
+    @app.get("/api/v1/org-units/{code}", **protected)  # type: ignore[arg-type]
+    def get_org_unit(code: str, principal: Caller) -> dict[str, Any]:
+        """One org unit by code (official province/commune code, unit code, or VN for central), with ancestors.
+
+        Readable: the caller's subtree and the units above it.
+        """
         with node.engine.connect() as conn:
             unit = _unit(conn, code)
+            require_sees(principal, unit["path"])
             unit["ancestors"] = [_unit_json(a) for a in queries.ancestors(conn, unit["path"])]
         return _unit_json(unit)
 
-    @app.get("/api/v1/org-units/{code}/children", tags=["org-units"])
-    def get_children(code: str) -> dict[str, Any]:
-        """Direct children of an org unit, ordered by code."""
+    @app.get("/api/v1/org-units/{code}/children", **protected)  # type: ignore[arg-type]
+    def get_children(code: str, principal: Caller) -> dict[str, Any]:
+        """Direct children of an org unit in the caller's subtree, ordered by code."""
         with node.engine.connect() as conn:
             parent = _unit(conn, code)["path"]
+            require_within(principal, parent)
             items = queries.children(conn, parent)
         return {"parent_path": parent, "items": [_unit_json(r) for r in items]}
 
     for make_router in routers():
         app.include_router(make_router(node))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _thread(target: Any, stop: threading.Event, poll: float, name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stop, poll), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _dispatcher(node: Node) -> Any:
+    from services.webhooks.dispatcher import WebhookDispatcher
+
+    return WebhookDispatcher(node.engine, node.store, node.codec, node.settings)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the problem+json schemas the error responses refer to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        found = problems.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(found.pop("$defs", {}))
+        components["Problem"] = found
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def routers() -> list[Any]:

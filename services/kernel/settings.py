@@ -71,3 +71,30 @@ class Settings(BaseSettings):
     def effective_worker_app_id(self) -> str:
         """The Faust app id (and consumer group) of this node's projection workers."""
         return self.worker_app_id or f"thidua-{self.node_id}-projections"
+
+    # LGSP integration API (issue 6): tokens, rate limits, idempotency, request size, webhooks (docs/api.md).
+    api_signing_key_file: Path | None = Field(
+        None, description="PEM private key that signs this node's tokens (RSA: RS256, Ed25519: EdDSA)."
+    )
+    api_dev_signing_key: bool = Field(
+        True, description="Without api_signing_key_file, sign with a dev Ed25519 key generated in <data_dir>."
+    )
+    api_token_issuer: str | None = Field(None, description="iss of the tokens this node signs; default thidua:<node>.")
+    api_token_audience: str = Field("thidua-sync", description="aud every accepted token must carry.")
+    api_token_ttl_seconds: int = Field(900, description="Lifetime of an access token from POST /api/v1/token.")
+    api_trusted_jwks_url: str | None = Field(
+        None, description="JWKS URL of an external issuer (the province's identity provider) whose tokens count too."
+    )
+    api_trusted_issuer: str | None = Field(None, description="iss of the external issuer's tokens.")
+    api_rate_limit_per_minute: int = Field(600, description="Requests per minute per client (token bucket refill).")
+    api_rate_limit_burst: int = Field(60, description="Requests a client may send at once (token bucket size).")
+    api_idempotency_ttl_hours: float = Field(24.0, description="How long an Idempotency-Key and its response live.")
+    api_max_body_bytes: int = Field(1_048_576, description="Largest request body; larger ones get 413.")
+    webhooks_enabled: bool = Field(True, description="thidua serve delivers webhooks (reactor in the API process).")
+    webhook_poll_seconds: float = Field(1.0, description="Idle poll of the webhook reactor.")
+    webhook_timeout_seconds: float = Field(10.0, description="Timeout of one webhook delivery attempt.")
+    webhook_max_attempts: int = Field(10, description="Attempts before a delivery is given up (and recorded FAILED).")
+    webhook_backoff_base_seconds: float = Field(10.0, description="Delay after the first failure; doubles each time.")
+    webhook_backoff_max_seconds: float = Field(3600.0, description="Longest delay between two attempts.")
+    webhook_concurrency: int = Field(4, description="Deliveries sent in parallel.")
+    webhook_require_https: bool = Field(False, description="Refuse subscriptions whose URL is not https.")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .codec import AvroCodec
@@ -209,14 +209,24 @@ class EventStore:
             ).all()
         return [_stored(r) for r in rows]
 
-    def read_all(self, after_position: int = 0, limit: int = 1000, conn: Connection | None = None) -> list[StoredEvent]:
-        """Up to ``limit`` events after ``after_position``, in global order (safe for tailing)."""
-        query = (
-            select(event_table)
-            .where(event_table.c.position > after_position)
-            .order_by(event_table.c.position)
-            .limit(limit)
-        )
+    def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        conn: Connection | None = None,
+        *,
+        under: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` events after ``after_position``, in global order (safe for tailing); optionally only
+        events of org units in the subtree ``under`` and of the event ``types``."""
+        query = select(event_table).where(event_table.c.position > after_position)
+        if under is not None:
+            path = event_table.c.org_unit_path
+            query = query.where(or_(path == under, path.startswith(under + "/", autoescape=True)))
+        if types is not None:
+            query = query.where(event_table.c.event_type.in_(list(types)))
+        query = query.order_by(event_table.c.position).limit(limit)
         if conn is not None:
             return [_stored(r) for r in conn.execute(query)]
         with self.engine.connect() as own:

@@ -52,6 +52,10 @@ class UnitOfWork:
         ).all()
         return [decode_event(r.body, self.store.codec, self.types, r.position) for r in rows]
 
+    def version(self, stream_id: str) -> int:
+        """Current version of a stream in this transaction (0 when it does not exist)."""
+        return self.store._version(self.conn, stream_id)
+
     def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
         """Append in this transaction; VersionConflict if the stream moved."""
         result = self.store.append_in(self.conn, stream_id, expected_version, events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -46,7 +47,27 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert response.status_code == 200 and response.json()["status"] == "ok"
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/org-units/11086").json()["name"] == "Xã Đại Sơn"
+        unit_url = f"http://127.0.0.1:{port}/api/v1/org-units/11086"
+        refused = httpx.get(unit_url)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+        # docs/api.md: credentials with `thidua clients add`, a token from POST /api/v1/token, signed by the dev key
+        added = subprocess.run(
+            [str(thidua), "clients", "add", "--name", "dev", "--org-unit", "VN/31", "--roles", "auditor", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        credentials = json.loads(added.stdout)
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/token",
+            data={"grant_type": "client_credentials"},
+            auth=(credentials["client_id"], credentials["client_secret"]),
+        ).json()["access_token"]
+        answer = httpx.get(unit_url, headers={"Authorization": f"Bearer {token}"})
+        assert answer.json()["name"] == "Xã Đại Sơn"
+        assert (tmp_path / "data" / "api-dev-signing-key.pem").exists()
         assert (tmp_path / "data" / "thidua.db").exists()  # THIDUA_DATA_DIR, not ./var
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends

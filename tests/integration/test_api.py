@@ -12,6 +12,7 @@ from services.api.app import create_app
 from services.bootstrap import bootstrap
 from services.kernel.settings import Settings
 from services.registry.commands import RegisterOrgUnit
+from tests.api_auth import authorize
 from tests.factories import SYSTEM_ACTOR
 
 
@@ -23,7 +24,7 @@ def client(tmp_path):  # type: ignore[no-untyped-def]
     node = bootstrap(settings)
     with TestClient(create_app(node)) as test_client:
         test_client.node = node  # type: ignore[attr-defined]
-        yield test_client
+        yield authorize(test_client)
 
 
 def test_health_and_readiness(client: TestClient) -> None:

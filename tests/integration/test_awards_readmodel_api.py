@@ -19,6 +19,7 @@ from services.demo import run_demo
 from services.demo_data import UNITS
 from services.kernel.settings import Settings
 from services.kernel.tables import metadata as store_metadata
+from tests.api_auth import authorize
 
 NAMES = {code: name for _, code, name, *_ in UNITS}
 CLOCK = {"as_now": "2027-12-15T09:00:00+07:00"}
@@ -33,8 +34,8 @@ def demo_client(folder: Path) -> Iterator[TestClient]:
     runner.setup()
     run_demo(node)
     runner.run_until_idle()
-    with TestClient(create_app(node, run_projections=False)) as client:
-        yield client
+    with TestClient(create_app(node, run_projections=False, run_webhooks=False)) as client:
+        yield authorize(client)
 
 
 @pytest.fixture(scope="module")

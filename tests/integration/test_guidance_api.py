@@ -11,6 +11,7 @@ from services.api.app import create_app
 from services.bootstrap import bootstrap
 from services.demo import run_demo
 from services.kernel.settings import Settings
+from tests.api_auth import authorize
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     node.init_db()
     run_demo(node)
     node.runner.run_until_idle()
-    with TestClient(create_app(node, run_projections=False)) as test_client:
-        yield test_client
+    with TestClient(create_app(node, run_projections=False, run_webhooks=False)) as test_client:
+        yield authorize(test_client)
 
 
 def test_guidance_of_a_dai_son_school(client: TestClient) -> None:

@@ -15,6 +15,7 @@ from services.demo_data import DAI_SON, DAI_SON_REPORTS, UNITS
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
 from services.kernel.tables import metadata as store_metadata
+from tests.api_auth import authorize
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     runner = EmbeddedRunner(node.engine, node.store, node.codec, EVENT_TYPES, mine)
     runner.setup()
     runner.run_until_idle()
-    yield TestClient(create_app(node, run_projections=False))  # no lifespan: only the rollup's tables are read
+    yield authorize(TestClient(create_app(node, run_projections=False)))  # no lifespan: only the rollup's tables
     node.close()
 
 

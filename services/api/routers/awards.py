@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from projections.awards import queries, views
 from projections.orgunits import queries as orgunits
 from projections.plans import queries as plans
+from services.api.commanding import etag
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.api.problems import READ_RESPONSES
+from services.api.security import Caller, current_principal, require_within
 from services.awards import Authority
 from services.bootstrap import Node
 from services.kernel.errors import DomainRefusal, UnknownOrgUnit
@@ -52,11 +55,18 @@ def _decider_filter(decider: str | None) -> dict[str, str | None]:
 
 
 def router(node: Node) -> APIRouter:
-    """The award endpoints of ``node`` (read models ``awards``, ``plans`` and ``orgunits`` only)."""
-    api = APIRouter(prefix="/api/v1/awards", tags=["awards"])
+    """The award endpoints of ``node`` (read models ``awards``, ``plans`` and ``orgunits`` only).
+
+    A caller reads the proposals whose nominee lies in its subtree (the route of such a proposal is the proposer
+    and units above it, so a deciding level sees what it decides).
+    """
+    api = APIRouter(
+        prefix="/api/v1/awards", tags=["awards"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]
+    )
 
     @api.get("")
     def list_awards(
+        principal: Caller,
         state: State | None = None,
         form: str | None = None,
         decider: str | None = None,
@@ -70,12 +80,14 @@ def router(node: Node) -> APIRouter:
         key = decode_cursor(cursor)
         filters = {"state": state, "form_code": form, "holder_code": holder, "plan_id": plan}
         with node.engine.connect() as conn:
-            rows = queries.proposals(conn, filters | _decider_filter(decider), str(key[0]) if key else None, limit + 1)
+            after = str(key[0]) if key else None
+            rows = queries.proposals(conn, filters | _decider_filter(decider), after, limit + 1, principal.path)
         now = views.now_of(as_now)
         return page([views.summary(r, now) for r in rows], limit, ("proposal_id",))
 
     @api.get("/waiting")
     def waiting(
+        principal: Caller,
         at: Annotated[str | None, Query(description="Mã đơn vị: chỉ hồ sơ đang chờ trong phạm vi đơn vị này.")] = None,
         as_now: AsNow = None,
         per_group: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
@@ -86,7 +98,8 @@ def router(node: Node) -> APIRouter:
             unit = orgunits.by_code(conn, at) if at is not None else None
             if at is not None and unit is None:
                 raise UnknownOrgUnit(at)
-            under = unit["path"] if unit else None
+            under = unit["path"] if unit else principal.path
+            require_within(principal, under)
             groups = queries.waiting_groups(conn, under)
             items = queries.waiting_items(conn, under, per_group)
         return {
@@ -97,19 +110,24 @@ def router(node: Node) -> APIRouter:
         }
 
     @api.get("/conferred")
-    def conferred(cursor: str | None = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+    def conferred(principal: Caller, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
         """The registry of conferred awards, ordered by decision date then proposal id."""
         with node.engine.connect() as conn:
-            rows = queries.conferred(conn, _registry_cursor(cursor), limit + 1)
+            rows = queries.conferred(conn, _registry_cursor(cursor), limit + 1, principal.path)
         return page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"))
 
     @api.get("/{proposal_id}")
-    def get_award(proposal_id: str, as_now: AsNow = None) -> dict[str, Any]:
-        """One proposal: route with the step holding it, history, prerequisites, decision."""
+    def get_award(proposal_id: str, principal: Caller, response: Response, as_now: AsNow = None) -> dict[str, Any]:
+        """One proposal: route with the step holding it, history, prerequisites, decision.
+
+        ETag: the proposal's stream version as the read model has it (send it as If-Match with a command).
+        """
         with node.engine.connect() as conn:
             found = queries.proposal(conn, proposal_id)
             if found is None:
                 raise _unknown_proposal(proposal_id)
+            require_within(principal, found["nominee_path"])
+            response.headers["ETag"] = etag(found["version"])
             plan = plans.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None
         return views.detail(found, plan, views.now_of(as_now))
 

@@ -6,11 +6,15 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from projections.guidance import units
 from projections.guidance.compose import guidance
+from services.api.problems import READ_RESPONSES
+from services.api.security import Caller, current_principal, require_within
 from services.awards import load_authority_matrix
 from services.bootstrap import Node
+from services.kernel.errors import UnknownOrgUnit
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OnDay = Annotated[
@@ -20,11 +24,13 @@ OnDay = Annotated[
 
 def router(node: Node) -> APIRouter:
     """The guidance endpoint of ``node``."""
-    api = APIRouter(prefix="/api/v1", tags=["guidance"])
+    api = APIRouter(
+        prefix="/api/v1", tags=["guidance"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]
+    )
     matrix = load_authority_matrix()
 
     @api.get("/org-units/{code}/guidance")
-    def get_guidance(code: str, on: OnDay = None) -> dict[str, Any]:
+    def get_guidance(code: str, principal: Caller, on: OnDay = None) -> dict[str, Any]:
         """The chain of plans above the unit, its criteria, targets, reporting duties, award forms and guidance.
 
         ``on`` picks the current reporting period, judges deadlines and selects the authority matrix version; the
@@ -32,6 +38,10 @@ def router(node: Node) -> APIRouter:
         """
         day = on or datetime.now(VN_TZ).date()
         with node.engine.connect() as conn:
+            unit = units.resolve(conn, node.official_units, code)
+            if unit is None:
+                raise UnknownOrgUnit(code)
+            require_within(principal, unit.path)
             return guidance(conn, node.official_units, matrix, code, day)
 
     return api

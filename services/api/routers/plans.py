@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from projections.plans import queries, views
+from services.api.commanding import etag
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.api.problems import READ_RESPONSES
+from services.api.security import Caller, current_principal, require_sees
 from services.bootstrap import Node
 from services.kernel.errors import DomainRefusal
 
@@ -26,11 +29,17 @@ def _unknown_plan(plan_id: str) -> DomainRefusal:
 
 
 def router(node: Node) -> APIRouter:
-    """The plan endpoints of ``node`` (read model ``plans`` only)."""
-    api = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+    """The plan endpoints of ``node`` (read model ``plans`` only).
+
+    A caller reads the plans issued in its subtree and those issued above it (the plans it must carry out).
+    """
+    api = APIRouter(
+        prefix="/api/v1/plans", tags=["plans"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]
+    )
 
     @api.get("")
     def list_plans(
+        principal: Caller,
         issuer: Annotated[str | None, Query(description="Mã đơn vị ban hành, ví dụ 46, 11086, VN.")] = None,
         status: Status | None = None,
         cursor: str | None = None,
@@ -39,18 +48,23 @@ def router(node: Node) -> APIRouter:
         """Plans ordered by id, filtered by issuer and status (DRAFT dự thảo, ISSUED đã ban hành)."""
         key = decode_cursor(cursor)
         with node.engine.connect() as conn:
-            rows = queries.plans(conn, issuer, status, str(key[0]) if key else None, limit + 1)
+            rows = queries.plans(conn, issuer, status, str(key[0]) if key else None, limit + 1, principal.path)
         return page([views.summary(r) for r in rows], limit, ("plan_id",))
 
     @api.get("/{plan_id}")
-    def get_plan(plan_id: str) -> dict[str, Any]:
-        """One plan: document, phases, duties, award forms, criteria with indicators and warnings, parent chain."""
+    def get_plan(plan_id: str, principal: Caller, response: Response) -> dict[str, Any]:
+        """One plan: document, phases, duties, award forms, criteria with indicators and warnings, parent chain.
+
+        ETag: the plan's stream version as the read model has it (send it as If-Match with a command).
+        """
         with node.engine.connect() as conn:
             found = queries.plan(conn, plan_id)
             if found is None:
                 raise _unknown_plan(plan_id)
+            require_sees(principal, found["issuer_path"])
+            response.headers["ETag"] = etag(found["version"])
             chain = queries.parent_chain(conn, plan_id)
-            children = queries.children(conn, plan_id)
+            children = [c for c in queries.children(conn, plan_id) if principal.sees(c["issuer_path"])]
         return views.detail(found, chain, children)
 
     return api

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
 from projections.rollup import present, queries
 from projections.rollup.evolve import ALL_PLANS
 from services.api.labels import LEVELS, REPORT_STATES, label
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.api.problems import READ_RESPONSES
+from services.api.security import Caller, Principal, current_principal, require_within
 from services.bootstrap import Node
 from services.kernel.errors import DomainRefusal, UnknownOrgUnit
 from services.kernel.orgpaths import OrgPath
@@ -34,10 +36,11 @@ def _period(period: str) -> str:
     return period
 
 
-def _unit(conn: Connection, code: str) -> dict[str, Any]:
+def _unit(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
     unit = queries.unit_by_code(conn, code)
     if unit is None:
         raise UnknownOrgUnit(code)
+    require_within(principal, unit["path"])
     return unit
 
 
@@ -100,11 +103,14 @@ def _drill_down(
 
 def router(node: Node) -> APIRouter:
     """GET /org-units/{code}/rollup and /org-units/{code}/reports."""
-    api = APIRouter(prefix="/api/v1", tags=["rollup"])
+    api = APIRouter(
+        prefix="/api/v1", tags=["rollup"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]
+    )
 
     @api.get("/org-units/{code}/rollup")
     def get_rollup(
         code: str,
+        principal: Caller,
         period: str = Query(..., description=PERIOD_HELP),
         level: str | None = Query(None, description="Xem chi tiết một cấp / drill-down: children, COMMUNE, UNIT…"),
         plan_id: str | None = None,
@@ -114,7 +120,7 @@ def router(node: Node) -> APIRouter:
         """The subtree's numbers for the period (all plans, or one), with one row per direct child on drill-down."""
         plan = plan_id or ALL_PLANS
         with node.engine.connect() as conn:
-            unit = _unit(conn, code)
+            unit = _unit(conn, code, principal)
             path = unit["path"]
             counts = queries.counts(conn, [path], _period(period), plan)[path]
             child_plans, states = _child_plans(conn, path)
@@ -136,6 +142,7 @@ def router(node: Node) -> APIRouter:
     @api.get("/org-units/{code}/reports")
     def get_reports(
         code: str,
+        principal: Caller,
         period: str = Query(..., description=PERIOD_HELP),
         status: str | None = Query(None, description="missing | late | on_time | submitted | returned"),
         plan_id: str | None = None,
@@ -146,7 +153,7 @@ def router(node: Node) -> APIRouter:
         if status is not None and status not in queries.STATUS_FILTERS:
             raise _refusal("INVALID_STATUS", ("Trạng thái", "status"), status, ", ".join(queries.STATUS_FILTERS))
         with node.engine.connect() as conn:
-            unit = _unit(conn, code)
+            unit = _unit(conn, code, principal)
             rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, decode_cursor(cursor), limit)
         body = page([_report_json(r) for r in rows], limit, ("unit_path", "plan_id"))
         return {"org_unit": _unit_json(unit), "period": period, "status": status, **body}

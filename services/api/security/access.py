@@ -1,0 +1,102 @@
+"""The access layer of the API: who calls (bearer token), whether it may still (client not revoked), how often.
+
+``Security`` is built once per app and kept on ``app.state.security``; ``current_principal`` is the dependency
+every protected route declares (it also shows the bearer scheme in OpenAPI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from services.kernel.settings import Settings
+
+from .clients import ClientStore
+from .errors import RateLimited, Unauthenticated
+from .keys import KeyRing
+from .ratelimit import RateLimiter
+from .scopes import Principal
+from .tokens import TokenIssuer
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="Mã truy cập từ POST /api/v1/token / access token from POST /api/v1/token",
+)
+
+
+@dataclass
+class Security:
+    """Tokens, clients and quotas of one node."""
+
+    tokens: TokenIssuer
+    clients: ClientStore
+    limiter: RateLimiter
+
+    @classmethod
+    def for_node(cls, settings: Settings, engine: Engine) -> Security:
+        """Wire the access layer from settings (no file or database is touched until first use)."""
+        dev_dir = settings.data_dir if settings.api_dev_signing_key else None
+        keyring = KeyRing(settings.api_signing_key_file, dev_dir)
+        trusted = jwt.PyJWKClient(settings.api_trusted_jwks_url) if settings.api_trusted_jwks_url else None
+        tokens = TokenIssuer(
+            keyring,
+            settings.node_id,
+            settings.api_token_issuer or f"thidua:{settings.node_id}",
+            settings.api_token_audience,
+            settings.api_token_ttl_seconds,
+            trusted,
+            settings.api_trusted_issuer,
+        )
+        limiter = RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        return cls(tokens, ClientStore(engine), limiter)
+
+    def authenticate(self, token: str) -> Principal:
+        """The caller, if the token is valid and its client (when this node issued it) is not revoked."""
+        principal, own = self.tokens.verify(token)
+        quota = None
+        if own:
+            client = self.clients.get(principal.client_id)
+            if client is None or not client.active:
+                raise Unauthenticated(
+                    "TOKEN_REVOKED",
+                    f"Ứng dụng {principal.client_id} đã bị thu hồi quyền truy cập.",
+                    f"Client {principal.client_id} has been revoked.",
+                )
+            quota = client.rate_limit_per_minute
+        self.throttle(principal.client_id, quota)
+        return principal
+
+    def throttle(self, client_id: str, per_minute: int | None = None) -> None:
+        """429 when ``client_id`` has used up its quota."""
+        wait = self.limiter.take(client_id, per_minute)
+        if wait > 0:
+            raise RateLimited(client_id, wait, per_minute or self.limiter.per_minute)
+
+
+def security_of(request: Request) -> Security:
+    """The app's access layer."""
+    return request.app.state.security  # type: ignore[no-any-return]
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    """The authenticated, not throttled caller of this request (401 / 429 otherwise)."""
+    if credentials is None:
+        raise Unauthenticated(
+            "MISSING_TOKEN",
+            "Thiếu mã truy cập: gửi 'Authorization: Bearer <token>' (lấy tại POST /api/v1/token).",
+            "Missing bearer token: send 'Authorization: Bearer <token>' (get one at POST /api/v1/token).",
+        )
+    principal = security_of(request).authenticate(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(current_principal)]

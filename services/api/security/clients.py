@@ -1,0 +1,178 @@
+"""API clients (the LGSP's AppName / AccessKey / SecretKey): an org unit, roles, a quota, a hashed secret.
+
+Secrets are shown once, when the client is added, and stored only as scrypt hashes (salted, N=2^14, r=8, p=1).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, Text, insert, select, update
+
+from services.kernel.db import new_metadata
+from services.kernel.orgpaths import OrgPath
+from services.kernel.store import utcnow
+
+from .scopes import ROLES
+
+metadata = new_metadata()
+
+api_client = Table(
+    "api_client",
+    metadata,
+    Column("client_id", String(64), primary_key=True, comment="AccessKey: the public half of the credentials."),
+    Column("name", Text, nullable=False, comment="AppName: who the client is, e.g. LGSP tỉnh Lào Cai."),
+    Column("secret_hash", String(200), nullable=False, comment="scrypt$N$r$p$salt$hash of the SecretKey."),
+    Column("org_unit_path", String(200), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("rate_limit_per_minute", Integer, comment="Quota; null: the node's default."),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$hash`` of ``secret``."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    """Whether ``secret`` matches the stored hash (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        found = hashlib.scrypt(
+            secret.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(found, base64.b64decode(digest))
+
+
+_DUMMY_HASH = hash_secret("not-a-secret")  # compared against for unknown clients: no timing oracle on client ids
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered client (never its secret)."""
+
+    client_id: str
+    name: str
+    org_unit_path: str
+    roles: tuple[str, ...]
+    rate_limit_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        row.client_id,
+        row.name,
+        row.org_unit_path,
+        tuple(row.roles),
+        row.rate_limit_per_minute,
+        row.created_at,
+        row.revoked_at,
+    )
+
+
+class UnknownRole(ValueError):
+    """A role this product does not know."""
+
+
+class ClientStore:
+    """Adds, lists, revokes and authenticates clients."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        name: str,
+        org_unit_path: str,
+        roles: Iterable[str],
+        rate_limit_per_minute: int | None = None,
+        client_id: str | None = None,
+    ) -> tuple[Client, str]:
+        """Register a client; returns it and its secret (shown this once)."""
+        roles = sorted(set(roles))
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise UnknownRole(f"unknown roles {unknown}; known: {sorted(ROLES)}")
+        path = OrgPath.parse(org_unit_path).value
+        client_id = client_id or f"c-{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        row = {
+            "client_id": client_id,
+            "name": name,
+            "secret_hash": hash_secret(secret),
+            "org_unit_path": path,
+            "roles": roles,
+            "rate_limit_per_minute": rate_limit_per_minute,
+            "created_at": utcnow(),
+            "revoked_at": None,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(insert(api_client).values(row))
+        return _client(_Row(row)), secret
+
+    def get(self, client_id: str) -> Client | None:
+        """The client, revoked or not."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_client).where(api_client.c.client_id == client_id)).first()
+        return _client(row) if row else None
+
+    def list(self) -> list[Client]:
+        """Every client, by id."""
+        with self.engine.connect() as conn:
+            return [_client(r) for r in conn.execute(select(api_client).order_by(api_client.c.client_id))]
+
+    def revoke(self, client_id: str) -> bool:
+        """Revoke a client (its tokens stop working at once); False if unknown or already revoked."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(api_client)
+                .where(api_client.c.client_id == client_id, api_client.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        return done.rowcount == 1
+
+    def authenticate(self, client_id: str, secret: str) -> Client | None:
+        """The active client with this id and secret, else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(api_client.c.secret_hash, api_client.c.revoked_at).where(api_client.c.client_id == client_id)
+            ).first()
+        matches = verify_secret(secret, row.secret_hash if row else _DUMMY_HASH)
+        if row is None or not matches or row.revoked_at is not None:
+            return None
+        return self.get(client_id)
+
+
+class _Row:
+    """Attribute access over a dict (a row just inserted)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.__dict__.update(data)

@@ -1,0 +1,140 @@
+"""``thidua clients add|list|revoke`` (API credentials, the LGSP's AppName / AccessKey / SecretKey) and
+``thidua api openapi`` (the OpenAPI document committed at docs/openapi.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.kernel.settings import Settings
+
+console = Console()
+clients_app = typer.Typer(
+    help="API clients (ứng dụng kết nối): credentials for POST /api/v1/token.", no_args_is_help=True
+)
+api_app = typer.Typer(help="The HTTP API's documents.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``clients`` and ``api`` to the ``thidua`` CLI."""
+    app.add_typer(clients_app, name="clients")
+    app.add_typer(api_app, name="api")
+
+
+def _store() -> Any:
+    from services.api.app import create_tables
+    from services.api.security.clients import ClientStore
+    from services.bootstrap import bootstrap
+
+    node = bootstrap(Settings())
+    node.init_db()
+    create_tables(node.engine)
+    return node, ClientStore(node.engine)
+
+
+def _known_unit(node: Any, path: str) -> bool:
+    from services.kernel.uow import UnitOfWork
+    from services.registry.lookup import find_org_unit
+
+    with UnitOfWork(node.store, node.bus.types) as uow:
+        return find_org_unit(uow, node.official_units, path) is not None
+
+
+Roles = Annotated[str, typer.Option(help="Comma-separated: submitter, reviewer, council, decider, auditor, operator.")]
+
+
+@clients_app.command("add")
+def clients_add(
+    name: Annotated[str, typer.Option(help="AppName: who the client is, e.g. 'LGSP tỉnh Lào Cai'.")],
+    org_unit: Annotated[str, typer.Option(help="Org-unit path the client acts for, e.g. VN/15 or VN/31/11086.")],
+    roles: Roles,
+    rate_limit: Annotated[int | None, typer.Option(help="Requests per minute (default: the node's).")] = None,
+    client_id: Annotated[str | None, typer.Option(help="AccessKey to use (default: generated).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
+) -> None:
+    """Register a client and print its client_id (AccessKey) and client_secret (SecretKey, shown once)."""
+    from services.api.security.clients import UnknownRole
+    from services.kernel.errors import ThiduaError
+
+    node, store = _store()
+    try:
+        if not _known_unit(node, org_unit):
+            console.print(
+                f"[red]unknown org unit {org_unit}[/] (an official province/commune path or a registered unit)"
+            )
+            raise typer.Exit(2)
+        client, secret = store.add(
+            name, org_unit, [r.strip() for r in roles.split(",") if r.strip()], rate_limit, client_id
+        )
+    except (UnknownRole, ThiduaError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    finally:
+        node.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "client_secret": secret,
+                    "org_unit": client.org_unit_path,
+                    "roles": list(client.roles),
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    console.print(f"client_id (AccessKey):     [bold]{client.client_id}[/]")
+    console.print(f"client_secret (SecretKey): [bold]{secret}[/]  — shown once, stored hashed")
+    console.print(
+        "token: curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials http://127.0.0.1:8000/api/v1/token"
+    )
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List clients: id, name, org unit, roles, quota, state."""
+    node, store = _store()
+    table = Table("name", "org unit", "roles", "quota/min", "state")
+    table.add_column("client_id", no_wrap=True)
+    for client in store.list():
+        state = "active" if client.active else f"revoked {client.revoked_at:%Y-%m-%d %H:%M}"
+        quota = str(client.rate_limit_per_minute or "default")
+        table.add_row(client.name, client.org_unit_path, ", ".join(client.roles), quota, state, client.client_id)
+    node.close()
+    console.print(table)
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: str) -> None:
+    """Revoke a client: its tokens stop working at once."""
+    node, store = _store()
+    done = store.revoke(client_id)
+    node.close()
+    if not done:
+        console.print(f"[red]no active client {client_id}[/]")
+        raise typer.Exit(1)
+    console.print(f"revoked {client_id}")
+
+
+def render_openapi() -> str:
+    """The API's OpenAPI document as committed (independent of settings and of any database)."""
+    from sqlalchemy import create_engine
+
+    from services.api.app import create_app
+    from services.bootstrap import bootstrap
+
+    node = bootstrap(Settings(node_id="local"), engine=create_engine("sqlite://"))
+    document = create_app(node, run_projections=False, run_webhooks=False).openapi()
+    node.close()
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+@api_app.command("openapi")
+def api_openapi() -> None:
+    """Print the OpenAPI document (regenerate the committed one: thidua api openapi > docs/openapi.json)."""
+    typer.echo(render_openapi(), nl=False)
