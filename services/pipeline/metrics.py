@@ -278,7 +278,7 @@ def metrics_router(node: Node) -> APIRouter:
     metrics = PipelineMetrics.for_node(node)
     router = APIRouter()
 
-    @router.get("/metrics", tags=["ops"], response_class=Response)
+    @router.get("/metrics", tags=["ops"], response_class=Response, response_model=None)
     def get_metrics() -> Response:
         """Prometheus metrics: relay lag, consumer lag per partition, events applied, dead letters."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
