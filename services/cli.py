@@ -16,6 +16,7 @@ from services.kernel.schemas import SchemaCatalog, freeze
 from services.kernel.settings import Settings
 from services.pipeline.cli import register as register_pipeline
 from services.security_cli import register as register_security
+from services.sync.cli import register as register_sync
 
 app = typer.Typer(
     help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="Database of the node.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(db_app, name="db")
 register_pipeline(app)  # topics, relay, worker, pipeline
+register_sync(app)  # sync, sync reconcile, sync rules
 register_domain(app)  # seeds import, demo
 register_security(app)  # clients add|list|revoke, api openapi
 console = Console()

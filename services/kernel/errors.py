@@ -152,3 +152,20 @@ def out_of_subtree(actor_path: str, target_path: str) -> DomainRefusal:
         actor_path=actor_path,
         target_path=target_path,
     )
+
+
+class StreamConflict(ThiduaError):
+    """A foreign event claims a stream version that this node already holds with another event."""
+
+    code = "STREAM_CONFLICT"
+    http_status = 409
+
+    def __init__(self, stream_id: str, version: int, event_id: str, held_by: str | None) -> None:
+        super().__init__(
+            f"Xung đột luồng {stream_id}: phiên bản {version} đã có sự kiện {held_by}, không nhận {event_id}.",
+            f"Stream conflict on {stream_id}: version {version} already holds {held_by}; {event_id} refused.",
+            stream_id=stream_id,
+            stream_version=version,
+            event_id=event_id,
+            held_by=held_by,
+        )

@@ -98,3 +98,21 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(3600.0, description="Longest delay between two attempts.")
     webhook_concurrency: int = Field(4, description="Deliveries sent in parallel.")
     webhook_require_https: bool = Field(False, description="Refuse subscriptions whose URL is not https.")
+
+    # Sync between levels (issue 7, docs/sync.md): the node's place in the tree, the routing rules, receipts.
+    parent_node: str | None = Field(None, description="Node id of the parent (a province: central; central: none).")
+    child_nodes: str = Field("", description="Comma-separated node ids of the children (central: the provinces).")
+    sync_rules_file: Path | None = Field(
+        None, description="YAML routing rules; default: services/sync/rules.yaml (what goes up, what goes down)."
+    )
+    sync_remote_topic_prefix: str = Field(
+        "", description="Prefix of other nodes' topics here; {source} = their node id (MirrorMaker 2: '{source}.')."
+    )
+    sync_receipt_period: str = Field("month", description="Period of a receipt: month (YYYY-MM) or day (YYYY-MM-DD).")
+    sync_batch_size: int = Field(500, description="Events the sync sender reads per batch; records per import poll.")
+    sync_poll_seconds: float = Field(0.2, description="Idle poll interval of the sync loop.")
+
+    @property
+    def children(self) -> list[str]:
+        """The child node ids."""
+        return [c.strip() for c in self.child_nodes.split(",") if c.strip()]

@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 
 from .codec import AvroCodec
 from .db import is_postgres
-from .errors import DuplicateEventConflict, VersionConflict
+from .errors import DuplicateEventConflict, StreamConflict, VersionConflict
 from .schemas import EVENT_NAMESPACE
 from .tables import event as event_table
+from .tables import foreign_event as foreign_table
 
 GENESIS_HASH = bytes(32)
 APPEND_LOCK_KEY = 0x7468_6964_7561  # "thidua": the PostgreSQL advisory lock that serialises appends
@@ -242,6 +243,69 @@ class EventStore:
         with self.engine.connect() as conn:
             return self._version(conn, stream_id)
 
+    # Import of events written by other nodes (issue 7, services/sync).
+
+    def import_foreign(
+        self,
+        conn: Connection,
+        body: bytes,
+        source_node: str,
+        origin_hash: bytes | None = None,
+        origin_position: int | None = None,
+    ) -> ForeignImport:
+        """Append another node's event with its original bytes, event id, stream id and version, origin node and
+        business time, inside the caller's transaction. The local hash chain links it at a local position; the
+        origin's hash and position are kept in ``foreign_event``. Idempotent by event id; a version that is taken
+        by another event raises StreamConflict; a version ahead of the stream returns GAP and writes nothing."""
+        self.lock(conn)
+        row = foreign_row(self.codec, body)
+        stream_id, version, event_id = row["stream_id"], row["stream_version"], row["event_id"]
+
+        def found(outcome: str, position: int | None = None) -> ForeignImport:
+            return ForeignImport(outcome, event_id, stream_id, version, row["node_id"], position)
+
+        held = conn.execute(
+            select(event_table.c.position, event_table.c.stream_id, event_table.c.stream_version).where(
+                event_table.c.event_id == event_id
+            )
+        ).first()
+        if held is not None:
+            if (held.stream_id, held.stream_version) != (stream_id, version):
+                raise StreamConflict(stream_id, version, event_id, f"{held.stream_id}@{held.stream_version}")
+            return found(DUPLICATE, held.position)
+        current = self._version(conn, stream_id)
+        if version > current + 1:
+            return found(GAP)
+        if version <= current:
+            other = conn.execute(
+                select(event_table.c.event_id).where(
+                    event_table.c.stream_id == stream_id, event_table.c.stream_version == version
+                )
+            ).scalar()
+            raise StreamConflict(stream_id, version, event_id, other)
+        prev = conn.execute(select(event_table.c.hash).order_by(event_table.c.position.desc()).limit(1)).scalar()
+        row["prev_hash"] = prev or GENESIS_HASH
+        row["hash"] = link_hash(row["prev_hash"], body)
+        position: int = conn.execute(insert(event_table).returning(event_table.c.position), [row]).scalar_one()
+        conn.execute(
+            insert(foreign_table).values(
+                event_id=event_id,
+                position=position,
+                origin_node=row["node_id"],
+                source_node=source_node,
+                origin_position=origin_position,
+                origin_hash=origin_hash,
+                imported_at=self.clock().astimezone(UTC),
+            )
+        )
+        return found(IMPORTED, position)
+
+    def first_event(self, conn: Connection, stream_id: str) -> StoredEvent | None:
+        """The first event of ``stream_id`` with its origin node (None when the stream is not here)."""
+        c = event_table.c
+        row = conn.execute(select(event_table).where(c.stream_id == stream_id, c.stream_version == 1)).first()
+        return _stored(row) if row is not None else None
+
 
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
@@ -255,3 +319,42 @@ def _stored(row: Any) -> StoredEvent:
         if data[key].tzinfo is None:  # SQLite returns naive datetimes; the store writes UTC
             data[key] = data[key].replace(tzinfo=UTC)
     return StoredEvent(**data)
+
+
+# --- Import of events written by other nodes (issue 7: sync between levels) -------------------------------------
+
+IMPORTED, DUPLICATE, GAP = "IMPORTED", "DUPLICATE", "GAP"
+
+
+@dataclass(frozen=True)
+class ForeignImport:
+    """What ``import_foreign`` did with one event: IMPORTED (at ``position``), DUPLICATE (already held at
+    ``position``) or GAP (its stream lacks the previous version here: the caller parks it and retries)."""
+
+    outcome: str
+    event_id: str
+    stream_id: str
+    stream_version: int
+    origin_node: str
+    position: int | None = None
+
+
+def foreign_row(codec: AvroCodec, body: bytes) -> dict[str, Any]:
+    """The ``event`` row of another node's event, read from its body (meta), before the local hash link."""
+    decoded = codec.decode(body)
+    meta = decoded.datum["meta"]
+    return {
+        "event_id": meta["event_id"],
+        "stream_id": meta["stream_id"],
+        "stream_version": int(meta["stream_version"]),
+        "event_type": decoded.name,
+        "schema_fingerprint": decoded.writer_fingerprint,
+        "occurred_at": _aware(meta["occurred_at"]),
+        "recorded_at": _aware(meta["recorded_at"]),
+        "org_unit_path": meta["org_unit"]["path"],
+        "node_id": meta["node_id"],
+        "actor_id": meta["actor"]["actor_id"],
+        "correlation_id": meta.get("correlation_id"),
+        "causation_id": meta.get("causation_id"),
+        "body": body,
+    }

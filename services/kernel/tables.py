@@ -43,3 +43,17 @@ lookup = Table(
     Column("ref", String(200), primary_key=True),
     comment="Write-side lookups kept in the command's transaction (unique document numbers, awards per nominee).",
 )
+
+foreign_event = Table(
+    "foreign_event",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("position", Position, nullable=False, unique=True, comment="Local position of the imported event."),
+    Column("origin_node", String(50), nullable=False, comment="Node that wrote the event (meta.node_id)."),
+    Column("source_node", String(50), nullable=False, comment="Node whose sync topic delivered it."),
+    Column("origin_position", BigInteger, comment="Position at the origin node (ce_sequence)."),
+    Column("origin_hash", LargeBinary(32), comment="Hash of the event in the origin node's chain."),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Index(None, "source_node", "imported_at"),
+    comment="Events imported from other nodes (issue 7): the local chain links them; the origin's facts stay here.",
+)

@@ -94,6 +94,17 @@ class Topics:
         """The node's compacted schema-catalog topic."""
         return f"{self.prefix}.{self.node_id}.schemas"
 
+    def sync_to(self, target: str) -> str:
+        """What this node routes to node ``target`` (issue 7), e.g. ``thidua.p15.sync.central``."""
+        if not _LEGAL.match(target):
+            raise ValueError(f"node id {target!r} cannot be part of a Kafka topic name ([A-Za-z0-9._-])")
+        return f"{self.prefix}.{self.node_id}.sync.{target}"
+
+    @property
+    def receipts(self) -> str:
+        """The node's compacted topic of sync receipts (what it imported, per source node and period)."""
+        return f"{self.prefix}.{self.node_id}.receipts"
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -166,3 +177,23 @@ def _align(admin: KafkaAdminClient, spec: TopicSpec, partitions: int, current: M
     admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=ops)])
     changed = ", ".join(f"{k}={v}" for k, v in changes.items())
     return TopicState(spec.name, "updated", partitions, "; ".join(filter(None, [changed, note])))
+
+
+def mirrored(topic: str, owner: str, prefix: str = "") -> str:
+    """The name of node ``owner``'s ``topic`` on this cluster: ``prefix`` (``{source}`` is replaced by the owner,
+    e.g. ``{source}.`` for MirrorMaker 2's default replication policy with cluster aliases = node ids) + topic."""
+    return prefix.format(source=owner) + topic
+
+
+def sync_topic_specs(settings: Settings) -> list[TopicSpec]:
+    """The sync topics a node writes (to its parent and children) and its receipts topic (issue 7)."""
+    topics = Topics(settings.node_id)
+    common = {}
+    if settings.kafka_min_insync_replicas:
+        common["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    rf = settings.kafka_replication_factor
+    forever = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1", **common}
+    peers = [p for p in [settings.parent_node, *settings.children] if p]
+    specs = [TopicSpec(topics.sync_to(p), settings.kafka_topic_partitions, rf, forever) for p in peers]
+    compacted = {"cleanup.policy": "compact", "retention.ms": "-1", **common}
+    return [*specs, TopicSpec(topics.receipts, 1, rf, compacted)]

@@ -1,0 +1,104 @@
+"""``thidua sync`` (run the node's sync) and ``thidua sync reconcile`` / ``thidua sync rules`` (docs/sync.md)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.kernel.settings import Settings
+
+console = Console()
+sync_app = typer.Typer(
+    help="Sync between levels: send routed events, import other nodes' events, receipts, reconciliation.",
+    invoke_without_command=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``thidua sync`` to the CLI."""
+    app.add_typer(sync_app, name="sync")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
+        raise typer.Exit(2)
+    return settings
+
+
+@sync_app.callback()
+def run(ctx: typer.Context) -> None:
+    """Run this node's sync until SIGTERM: send what the rules route to the parent and children, import what they
+    route here as foreign streams, publish receipts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from services.pipeline.logs import configure
+
+    from .service import run_sync
+
+    settings = _settings()
+    configure(settings.log_level, settings.log_json, "sync")
+    counts = run_sync(settings)
+    console.print(f"sync stopped: {counts}")
+
+
+@sync_app.command("reconcile")
+def reconcile_command(
+    show_ids: bool = typer.Option(False, "--ids", help="List the missing and extra event ids."),
+) -> None:
+    """For this node and each peer, both directions, per period: sent, received, missing, extra (exit 1 unless
+    every row is OK)."""
+    from kafka import KafkaConsumer
+
+    from services.kernel.codec import AvroCodec
+    from services.kernel.schemas import SchemaCatalog
+    from services.pipeline.metrics import security_options
+
+    from .reconcile import reconcile
+    from .rules import Topology
+
+    settings = _settings()
+    consumer = KafkaConsumer(
+        bootstrap_servers=(settings.kafka_bootstrap_servers or "").split(","),
+        enable_auto_commit=False,
+        group_id=None,
+        **security_options(settings),
+    )
+    codec = AvroCodec(SchemaCatalog.load(settings.schemas_dir))
+    try:
+        rows = reconcile(
+            consumer,
+            codec,
+            Topology.from_settings(settings),
+            settings.sync_receipt_period,
+            settings.sync_remote_topic_prefix,
+        )
+    finally:
+        consumer.close()
+    table = Table("source", "target", "period", "sent", "received", "missing", "extra", "status")
+    for row in rows:
+        received = "-" if row.received is None else str(row.received)
+        missing = ", ".join(row.missing) if show_ids else str(len(row.missing))
+        extra = ", ".join(row.extra) if show_ids else str(len(row.extra))
+        colour = "green" if row.status == "OK" else "red"
+        table.add_row(
+            row.source, row.target, row.period, str(row.sent), received, missing, extra, f"[{colour}]{row.status}[/]"
+        )
+    console.print(table)
+    raise typer.Exit(0 if all(r.status == "OK" for r in rows) else 1)
+
+
+@sync_app.command("rules")
+def rules_command() -> None:
+    """The routing rules in force (THIDUA_SYNC_RULES_FILE or the packaged rules) and this node's peers."""
+    from .rules import Topology, load_rules
+
+    settings = Settings()
+    topology = Topology.from_settings(settings)
+    console.print(f"node {topology.node_id} · parent {topology.parent or '-'} · children {list(topology.children)}")
+    table = Table("rule", "to", "events", "when")
+    for rule in load_rules(settings.sync_rules_file):
+        table.add_row(rule.name, rule.to, ", ".join(sorted(rule.events)), str(dict(rule.when) or ""))
+    console.print(table)

@@ -1,0 +1,184 @@
+"""The importer: what other nodes route to this node becomes foreign streams in the local store.
+
+Per record, in one transaction: validate (undecodable, unknown schema, not an event, ``ce_type`` contradicting the
+schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, stream id and version, origin node
+and business time; the origin's hash and position kept in ``foreign_event``), park it if its stream lacks the
+previous version (another source has not delivered it yet) and import the parked successors once it is there,
+mark the receipt of its (source, period) due, and record the partition's next offset. A version already held by
+another event (two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
+Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kafka import KafkaProducer
+from sqlalchemy import Connection, Engine, delete, select
+
+from services.kernel.errors import DecodeError, StreamConflict, ThiduaError
+from services.kernel.events import Event
+from services.kernel.messaging import sequence_of
+from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport, foreign_row
+from services.pipeline.deadletters import Record, Rejected, dead_letter_headers, decode_record
+from services.pipeline.topics import Topics, mirrored
+
+from . import tables
+from .outbound import ORIGIN_HASH_HEADER
+from .receipts import period_of
+from .rules import Topology
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a foreign event came from: the delivering node and the origin's hash and position."""
+
+    source: str
+    origin_hash: bytes | None
+    origin_position: int | None
+
+
+class OriginMismatch(ThiduaError):
+    """A sync topic carried an event that its source node did not write (nodes never forward foreign events)."""
+
+    code = "ORIGIN_MISMATCH"
+    http_status = 422
+
+    def __init__(self, source: str, origin: str, event_id: str) -> None:
+        super().__init__(
+            f"Sự kiện {event_id} do nút {origin} ghi, nhưng đến từ chủ đề của nút {source}.",
+            f"Event {event_id} was written by node {origin} but came from node {source}'s sync topic.",
+            source=source,
+            origin=origin,
+            event_id=event_id,
+        )
+
+
+class Importer:
+    """Imports records of the sync topics addressed to this node."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: EventStore,
+        types: Mapping[str, type[Event]],
+        topology: Topology,
+        producer: KafkaProducer,
+        remote_prefix: str = "",
+        period: str = "month",
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.types = types
+        self.topology = topology
+        self.producer = producer
+        self.remote_prefix = remote_prefix
+        self.period = period
+        self.own = Topics(topology.node_id)
+        self.counts: dict[str, int] = {}
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """{topic: source node} of every sync topic addressed to this node."""
+        me = self.topology.node_id
+        return {mirrored(Topics(p).sync_to(me), p, self.remote_prefix): p for p in self.topology.peers}
+
+    def handle(self, record: Record) -> str:
+        """Import one record (or dead-letter it) and record its offset, atomically; return the outcome."""
+        source = self.sources.get(record.topic, record.topic)
+        with self.engine.begin() as conn:
+            try:
+                event = decode_record(record, self.store.codec, self.types)
+                if event.meta["node_id"] != source:
+                    raise OriginMismatch(source, event.meta["node_id"], event.event_id)
+                with conn.begin_nested():
+                    outcome = self._import(conn, record.value or b"", _origin(record, source))
+            except (DecodeError, StreamConflict, OriginMismatch) as exc:
+                self.dead_letter(Rejected.of(record, "decode" if isinstance(exc, DecodeError) else "apply", exc))
+                outcome = exc.code
+            tables.set_offset(conn, record.topic, record.partition, record.offset + 1)
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        return outcome
+
+    def _import(self, conn: Connection, body: bytes, origin: Origin) -> str:
+        result = self.store.import_foreign(conn, body, origin.source, origin.origin_hash, origin.origin_position)
+        if result.outcome == GAP:
+            self._park(conn, body, origin, result)
+        elif result.outcome == IMPORTED:
+            self._imported(conn, body, origin.source)
+            self._drain(conn, result.stream_id, result.stream_version)
+        return result.outcome
+
+    def _imported(self, conn: Connection, body: bytes, source: str) -> None:
+        period = period_of(foreign_row(self.store.codec, body)["occurred_at"], self.period)
+        tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)
+
+    def _park(self, conn: Connection, body: bytes, origin: Origin, result: ForeignImport) -> None:
+        tables.upsert_ignore(
+            conn,
+            tables.sync_parked,
+            event_id=result.event_id,
+            stream_id=result.stream_id,
+            stream_version=result.stream_version,
+            source_node=origin.source,
+            body=body,
+            origin_hash=origin.origin_hash,
+            origin_position=origin.origin_position,
+            parked_at=datetime.now(UTC),
+        )
+        log.info("parked until its stream catches up", extra={"event_id": result.event_id, "stream": result.stream_id})
+
+    def _drain(self, conn: Connection, stream_id: str, version: int) -> None:
+        """Import the parked events that now follow the stream's head, in version order."""
+        parked = tables.sync_parked
+        while True:
+            row = conn.execute(
+                select(parked).where(parked.c.stream_id == stream_id, parked.c.stream_version == version + 1)
+            ).first()
+            if row is None:
+                return
+            conn.execute(delete(parked).where(parked.c.event_id == row.event_id))
+            try:
+                with conn.begin_nested():
+                    result = self.store.import_foreign(
+                        conn, row.body, row.source_node, row.origin_hash, row.origin_position
+                    )
+            except StreamConflict as exc:  # its slot was taken meanwhile: it is reported, the stream stays as is
+                log.error("parked event conflicts with its stream", extra={"event_id": row.event_id, "error": str(exc)})
+                return
+            if result.outcome == IMPORTED:
+                self._imported(conn, row.body, row.source_node)
+            version += 1
+
+    def dead_letter(self, rejected: Rejected) -> None:
+        """Send a rejected record to this node's dead-letter topic and wait for the broker's ack."""
+        group = f"thidua-{self.topology.node_id}-sync"
+        record = rejected.record
+        future = self.producer.send(
+            self.own.dead_letters, key=record.key, value=record.value, headers=dead_letter_headers(rejected, group)
+        )
+        self.producer.flush()
+        future.get(timeout=0)
+        log.warning(
+            "sync dead letter",
+            extra={
+                "reason": rejected.code,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
+        )
+
+
+def _origin(record: Record, source: str) -> Origin:
+    headers = record.header_text()
+    try:
+        origin_hash = bytes.fromhex(headers.get(ORIGIN_HASH_HEADER, "")) or None
+    except ValueError:
+        origin_hash = None
+    return Origin(source, origin_hash, sequence_of(headers) or None)

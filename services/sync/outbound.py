@@ -1,0 +1,110 @@
+"""The sync sender: routes this node's own events to its parent and children, like the relay does for its topics.
+
+One batch: read the store after the recorded position (``relay_position`` row ``sync``), ask the rules where each
+event goes, send it to ``thidua.<node>.sync.<target>`` (key = stream id, the stored Avro bytes unchanged, the
+CloudEvents headers plus ``ce_originhash``: its hash in this node's chain), wait for every acknowledgement, then
+record the batch's last position. A crash in between sends the batch again: receivers drop duplicates by event id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from kafka import KafkaProducer
+from sqlalchemy import Connection, Engine
+
+from services.kernel.codec import AvroCodec
+from services.kernel.messaging import to_message
+from services.kernel.store import EventStore, StoredEvent
+from services.pipeline import tables as pipeline_tables
+from services.pipeline.topics import Topics
+
+from .rules import EventFacts, Rule, Topology, targets
+
+log = logging.getLogger(__name__)
+OUTBOUND_NAME = "sync"
+ORIGIN_HASH_HEADER = "ce_originhash"
+
+
+def decider_path(codec: AvroCodec, first: StoredEvent) -> str | None:
+    """The path of a proposal's deciding step, from the first event of its stream (None for other streams)."""
+    if first.event_type != "AwardProposed":
+        return None
+    route = codec.decode(first.body).datum["route"]
+    return str(route[-1]["org_unit"]["path"]) if route else None
+
+
+class Outbound:
+    """Sends what the rules route from the store to the sync topics of the targets."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: EventStore,
+        topology: Topology,
+        rules: Sequence[Rule],
+        producer_factory: Callable[[], KafkaProducer],
+        batch_size: int = 500,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.topology = topology
+        self.rules = rules
+        self.producer_factory = producer_factory
+        self.batch_size = batch_size
+        self.topics = Topics(topology.node_id)
+        self._streams: dict[str, tuple[str, str | None]] = {}  # stream id -> (origin node, decider path)
+        self._producer: KafkaProducer | None = None
+        self.sent = 0
+
+    def position(self) -> int:
+        """The last store position whose routed events the broker acknowledged."""
+        with self.engine.connect() as conn:
+            return pipeline_tables.get_published(conn, OUTBOUND_NAME)
+
+    def run_once(self) -> int:
+        """Route and send one batch; return the number of store events looked at."""
+        batch = self.store.read_all(self.position(), self.batch_size)
+        if not batch:
+            return 0
+        with self.engine.connect() as conn:
+            routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
+        producer = self.producer()
+        futures = []
+        for topic, stored in routed:
+            message = to_message(stored)
+            headers = [*message.headers, (ORIGIN_HASH_HEADER, stored.hash.hex().encode())]
+            futures.append(producer.send(topic, key=message.key, value=message.value, headers=headers))
+        producer.flush()
+        for future in futures:
+            future.get(timeout=0)
+        with self.engine.begin() as conn:
+            pipeline_tables.set_published(conn, OUTBOUND_NAME, batch[-1].position)
+        self.sent += len(routed)
+        if routed:
+            log.info("sync sent", extra={"events": len(routed), "last_position": batch[-1].position})
+        return len(batch)
+
+    def targets(self, conn: Connection, stored: StoredEvent) -> list[str]:
+        """The nodes ``stored`` goes to."""
+        if stored.node_id != self.topology.node_id:
+            return []  # imported: never forwarded again
+        origin, decider = self._stream_facts(conn, stored)
+        return targets(EventFacts(stored.event_type, stored.node_id, origin, decider), self.rules, self.topology)
+
+    def _stream_facts(self, conn: Connection, stored: StoredEvent) -> tuple[str, str | None]:
+        known = self._streams.get(stored.stream_id)
+        if known is None:
+            first = stored if stored.stream_version == 1 else self.store.first_event(conn, stored.stream_id)
+            known = (first.node_id, decider_path(self.store.codec, first)) if first else (stored.node_id, None)
+            if len(self._streams) > 100_000:
+                self._streams.clear()
+            self._streams[stored.stream_id] = known
+        return known
+
+    def producer(self) -> KafkaProducer:
+        """The current producer (built on first use and after a failure)."""
+        if self._producer is None:
+            self._producer = self.producer_factory()
+        return self._producer

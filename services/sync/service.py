@@ -1,0 +1,178 @@
+"""The ``thidua sync`` process: one loop that sends (``Outbound``), imports (``Importer``) and issues receipts.
+
+kafka-python rather than Faust: the importer needs no stream processing, only the records of a few topics in
+order, one database transaction each, and offsets that the database decides. So the consumer has no group: it
+is assigned every partition of the sync topics addressed to this node and seeks to the offsets recorded with the
+imports (``sync_offset``); nothing is ever committed to Kafka and there is no rebalance to wait for at start.
+Run one sync process per node (a second one would be safe, as imports are idempotent under the store's lock,
+but useless).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from services.kernel.contracts import EVENT_TYPES
+from services.kernel.producer import make_producer
+from services.kernel.settings import Settings
+from services.pipeline import tables as pipeline_tables
+from services.pipeline.deadletters import Record
+from services.pipeline.metrics import security_options
+from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored, sync_topic_specs, topic_specs
+
+from . import tables
+from .importer import Importer
+from .outbound import Outbound
+from .receipts import publish_due
+from .rules import Topology, load_rules
+
+if TYPE_CHECKING:
+    from services.bootstrap import Node
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncService:
+    """A node's sync: sender, importer and receipts over one producer and one group-less consumer."""
+
+    node: Node
+    settings: Settings
+    topology: Topology
+    outbound: Outbound
+    importer: Importer
+    producer: KafkaProducer
+    consumer: KafkaConsumer
+
+    def assign(self) -> None:
+        """Take every partition of the inbound sync topics and seek to the offsets the database recorded."""
+        with self.node.engine.connect() as conn:
+            done = tables.offsets(conn)
+        partitions = []
+        for topic in self.importer.sources:
+            partitions += [TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or [])]
+        self.consumer.assign(partitions)
+        for tp in partitions:
+            if (tp.topic, tp.partition) in done:
+                self.consumer.seek(tp, done[(tp.topic, tp.partition)])
+            else:
+                self.consumer.seek_to_beginning(tp)
+
+    def run_once(self, poll_ms: int = 200) -> tuple[int, int]:
+        """One round: send a batch, import what arrived, publish due receipts; (events looked at, records)."""
+        looked = self.outbound.run_once()
+        batch = self.consumer.poll(timeout_ms=0 if looked else poll_ms, max_records=self.settings.sync_batch_size)
+        records = 0
+        for chunk in batch.values():
+            for r in chunk:
+                record = Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
+                self.importer.handle(record)
+                records += 1
+        topic = Topics(self.topology.node_id).receipts
+        publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
+        return looked, records
+
+    def run_forever(self, stop: threading.Event, max_backoff: float = 10.0) -> None:
+        """Run rounds until ``stop``; after a failure, back off and restart from what the database recorded."""
+        backoff = 0.5
+        poll_ms = int(self.settings.sync_poll_seconds * 1000)
+        while not stop.is_set():
+            try:
+                self.run_once(poll_ms)
+                backoff = 0.5
+            except Exception as exc:  # broker or database away: log, wait, resume from the recorded positions
+                log.error("sync round failed; resuming from the recorded positions", exc_info=exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                with suppress(Exception):
+                    self.assign()
+
+    def close(self) -> None:
+        """Close the Kafka clients."""
+        with suppress(KafkaError):
+            self.producer.flush(timeout=10)
+        self.producer.close(timeout=5)
+        self.consumer.close()
+
+
+def inbound_specs(settings: Settings, topology: Topology) -> list[TopicSpec]:
+    """The sync topics addressed to this node (created here too, so the consumer can be assigned before a peer
+    starts; with MirrorMaker 2 they are the mirrored names)."""
+    forever = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+    return [
+        TopicSpec(
+            mirrored(Topics(peer).sync_to(topology.node_id), peer, settings.sync_remote_topic_prefix),
+            settings.kafka_topic_partitions,
+            settings.kafka_replication_factor,
+            forever,
+        )
+        for peer in topology.peers
+    ]
+
+
+def build_service(node: Node, settings: Settings) -> SyncService:
+    """Wire the sync of a bootstrapped node: tables, topics, clients."""
+    pipeline_tables.initialise(node)
+    tables.create_tables(node.engine)
+    topology = Topology.from_settings(settings)
+    servers = (settings.kafka_bootstrap_servers or "").split(",")
+    security = security_options(settings)
+    admin = KafkaAdminClient(bootstrap_servers=servers, **security)
+    try:
+        ensure_topics(admin, [*topic_specs(settings), *sync_topic_specs(settings), *inbound_specs(settings, topology)])
+    finally:
+        admin.close()
+    client = f"thidua-{settings.node_id}-sync"
+
+    def producer_factory() -> KafkaProducer:
+        return make_producer(",".join(servers), client_id=client, max_block_ms=30_000, **security)
+
+    producer = producer_factory()
+    rules = load_rules(settings.sync_rules_file)
+    outbound = Outbound(node.engine, node.store, topology, rules, lambda: producer, settings.sync_batch_size)
+    importer = Importer(
+        node.engine,
+        node.store,
+        EVENT_TYPES,
+        topology,
+        producer,
+        settings.sync_remote_topic_prefix,
+        settings.sync_receipt_period,
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=servers, enable_auto_commit=False, group_id=None, client_id=client, **security
+    )
+    service = SyncService(node, settings, topology, outbound, importer, producer, consumer)
+    service.assign()
+    return service
+
+
+def run_sync(settings: Settings, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Run the node's sync until SIGTERM/SIGINT (or ``stop``); return the importer's counts."""
+    import signal
+
+    from services.bootstrap import bootstrap
+
+    if not settings.kafka_bootstrap_servers:
+        raise SystemExit("THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: sync has nothing to exchange over")
+    node = bootstrap(settings)
+    service = build_service(node, settings)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    log.info("sync started", extra={"node": settings.node_id, "peers": service.topology.peers})
+    try:
+        service.run_forever(stop)
+        return dict(service.importer.counts)
+    finally:
+        service.close()
+        node.close()

@@ -1,0 +1,143 @@
+"""Importing foreign events, on SQLite and PostgreSQL: original bytes and facts kept, the local chain intact,
+idempotent, reordering across sources parked and drained, conflicts and poison messages dead-lettered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from services.kernel.codec import AvroCodec
+from services.kernel.contracts import EVENT_TYPES
+from services.kernel.db import make_engine
+from services.kernel.errors import StreamConflict
+from services.kernel.messaging import to_message
+from services.kernel.store import DUPLICATE, GAP, IMPORTED, EventStore, StoredEvent
+from services.kernel.tables import foreign_event
+from services.kernel.tables import metadata as store_metadata
+from services.pipeline.deadletters import Record
+from services.pipeline.harness import unit_registered
+from services.pipeline.topics import Topics
+from services.sync import tables
+from services.sync.importer import Importer
+from services.sync.outbound import ORIGIN_HASH_HEADER
+from services.sync.receipts import build_receipt
+from services.sync.rules import Topology
+from tests.factories import guidance_issued
+
+
+@dataclass
+class FakeProducer:
+    """Records what would go to Kafka (dead letters), acknowledging at once."""
+
+    sent: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
+
+    def send(self, topic: str, key: Any = None, value: Any = None, headers: Any = None) -> Any:
+        self.sent.append((topic, key, value, headers))
+        return self
+
+    def get(self, timeout: float = 0) -> None:
+        return None
+
+    def flush(self, timeout: float | None = None) -> None:
+        return None
+
+
+@pytest.fixture
+def origin(tmp_path: Path, codec: AvroCodec) -> EventStore:
+    """The store of node p15, whose events the node under test imports."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p15.db'}")
+    store_metadata.create_all(engine)
+    return EventStore(engine, codec, "p15")
+
+
+@pytest.fixture
+def store(engine: Engine, codec: AvroCodec) -> EventStore:
+    """The importing node: central."""
+    tables.create_tables(engine)
+    return EventStore(engine, codec, "central")
+
+
+def record(stored: StoredEvent, offset: int, source: str = "p15") -> Record:
+    message = to_message(stored)
+    headers = (*message.headers, (ORIGIN_HASH_HEADER, stored.hash.hex().encode()))
+    return Record(Topics(source).sync_to("central"), 0, offset, message.key, message.value, headers)
+
+
+def importer(store: EventStore, producer: FakeProducer) -> Importer:
+    topology = Topology("central", None, ("p15", "p46"))
+    return Importer(store.engine, store, EVENT_TYPES, topology, producer)  # type: ignore[arg-type]
+
+
+def test_a_foreign_event_keeps_its_bytes_ids_origin_and_time_and_joins_the_local_chain(
+    store: EventStore, origin: EventStore
+) -> None:
+    store.append("guidance-local", 0, [guidance_issued()])
+    origin.append("orgunit-U-1", 0, [unit_registered("U-1", "VN/15/02683")])
+    sent = origin.read_all()[0]
+    with store.engine.begin() as conn:
+        first = store.import_foreign(conn, sent.body, "p15", sent.hash, sent.position)
+        again = store.import_foreign(conn, sent.body, "p15", sent.hash, sent.position)
+    assert (first.outcome, again.outcome, again.position) == (IMPORTED, DUPLICATE, first.position)
+    local, imported = store.read_all()
+    assert imported.body == sent.body and imported.event_id == sent.event_id
+    assert (imported.stream_id, imported.stream_version, imported.node_id) == ("orgunit-U-1", 1, "p15")
+    assert (imported.occurred_at, imported.recorded_at) == (sent.occurred_at, sent.recorded_at)
+    assert imported.prev_hash == local.hash != sent.prev_hash  # the local chain, over local positions
+    with store.engine.connect() as conn:
+        row = conn.execute(select(foreign_event)).one()
+    assert (row.origin_node, row.source_node, row.origin_hash, row.origin_position) == ("p15", "p15", sent.hash, 1)
+
+
+def test_versions_ahead_are_gaps_and_taken_versions_conflict(store: EventStore, origin: EventStore) -> None:
+    origin.append("guidance-g", 0, [guidance_issued("một")])
+    origin.append("guidance-g", 1, [guidance_issued("hai")])
+    one, two = origin.read_all()
+    with store.engine.begin() as conn:
+        assert store.import_foreign(conn, two.body, "p15").outcome == GAP
+    assert store.head_position() == 0
+    store.append("guidance-g", 0, [guidance_issued("của trung ương")])  # the same stream written here
+    with store.engine.begin() as conn, pytest.raises(StreamConflict) as raised:
+        store.import_foreign(conn, one.body, "p15")
+    assert raised.value.code == "STREAM_CONFLICT"
+
+
+def test_reordered_and_redelivered_records_are_parked_drained_and_imported_once(
+    store: EventStore, origin: EventStore
+) -> None:
+    origin.append("guidance-g", 0, [guidance_issued("một"), guidance_issued("hai"), guidance_issued("ba")])
+    events = origin.read_all()
+    producer = FakeProducer()
+    sync = importer(store, producer)
+    outcomes = [sync.handle(record(events[i], offset)) for offset, i in enumerate([2, 1, 0, 0, 2])]
+    assert outcomes == [GAP, GAP, IMPORTED, DUPLICATE, DUPLICATE]
+    assert [e.event_id for e in store.read_stream("guidance-g")] == [e.event_id for e in events]
+    assert [e.stream_version for e in store.read_all()] == [1, 2, 3]  # positions follow the versions
+    with store.engine.connect() as conn:
+        assert conn.execute(select(tables.sync_parked)).all() == []
+        assert tables.offsets(conn) == {(Topics("p15").sync_to("central"), 0): 5}
+        receipt = build_receipt(conn, "p15", "central", "2026-06", datetime.now(UTC))
+    assert receipt["count"] == 3 and receipt["event_ids"] == sorted(e.event_id for e in events)
+    assert producer.sent == []
+
+
+def test_poison_conflicting_and_misattributed_records_go_to_the_dead_letter_topic(
+    store: EventStore, origin: EventStore
+) -> None:
+    origin.append("guidance-g", 0, [guidance_issued()])
+    store.append("guidance-g", 0, [guidance_issued("trung ương")])
+    sent = origin.read_all()[0]
+    producer = FakeProducer()
+    sync = importer(store, producer)
+    garbage = Record(Topics("p15").sync_to("central"), 0, 0, b"k", b"\x00not avro")
+    assert sync.handle(garbage) == "UNDECODABLE_MESSAGE"
+    assert sync.handle(record(sent, 1)) == "STREAM_CONFLICT"
+    assert sync.handle(record(sent, 0, source="p46")) == "ORIGIN_MISMATCH"  # p15's event on p46's topic
+    reasons = [dict(h)["dlt_reason"] for _, _, _, h in producer.sent]
+    assert reasons == [b"UNDECODABLE_MESSAGE", b"STREAM_CONFLICT", b"ORIGIN_MISMATCH"]
+    assert {t for t, *_ in producer.sent} == {"thidua.central.deadletters"}
+    assert store.head_position() == 1  # nothing imported
