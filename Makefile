@@ -45,3 +45,9 @@ schemas-check: $(STAMP) ## Compatibility of every Avro contract with its history
 
 clean: ## Remove the virtualenv, build outputs and local data
 	rm -rf $(VENV) var infra/kafka/target infra/avro-java/target .pytest_cache .hypothesis
+
+.PHONY: bench-quick
+bench-quick: $(STAMP) ## Small benchmarks (append, rebuild) in under two minutes; PostgreSQL rows need make services-up
+	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	$(BIN)/thidua bench append --units 300 --years 2 --repeat 1 --handler-commands 300
+	$(BIN)/thidua bench rebuild --units 200 --years 2 --repeat 1

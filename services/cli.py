@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench.cli import register as register_bench
 from services.domain_cli import register as register_domain
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 register_pipeline(app)  # topics, relay, worker, pipeline
 register_sync(app)  # sync, sync reconcile, sync rules
 register_domain(app)  # seeds import, demo
+register_bench(app)  # bench append|rebuild|generate
 register_security(app)  # clients add|list|revoke, api openapi
 console = Console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"

@@ -1,0 +1,129 @@
+"""``thidua bench append``: events/s through the command handlers (one command per transaction) and the bulk
+import (``store.append_in``, many streams per transaction), against a ceiling (the same rows by raw executemany,
+and COPY on PostgreSQL) and a peer (the ``eventsourcing`` library's recorder writing the same bodies)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import insert
+
+from services.kernel.settings import Settings
+from services.kernel.tables import event as event_table
+from services.kernel.tables import lookup as lookup_table
+
+from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
+from .generator import Scale
+from .memory import Append, history
+
+CHUNK = 500  # appends per transaction in the bulk paths
+COLUMNS = [c.name for c in event_table.columns if c.name != "position"]
+
+
+def dataset(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
+    """The generated history (commands with their appends), materialised once for every stage."""
+    with fresh_node(settings, "sqlite") as (node, *_):
+        return list(history(scale, node))
+
+
+def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
+               console: Console) -> list[Row]:  # fmt: skip
+    """Measure every stage on every backend ``repeat`` times; print and return the rows."""
+    data = dataset(settings, scale)
+    appends = [a for _, group in data for a in group]
+    events = sum(len(a.rows) for a in appends)
+    commands = data[:handler_commands]
+    handled = sum(len(a.rows) for _, group in commands for a in group)
+    rows: list[Row] = []
+    for backend in backends:
+        stages = [
+            ("raw executemany (ceiling)", events, lambda n, e, s: _executemany(e, appends), None),
+            ("bulk import, store.append_in", events, lambda n, e, s: _bulk(n, appends), "raw executemany (ceiling)"),
+            ("eventsourcing recorder (peer)", events, lambda n, e, s, b=backend: _peer(settings, b, s, appends),
+             "raw executemany (ceiling)"),
+            (f"handlers, 1 command/tx ({len(commands):,} cmds)", handled,
+             lambda n, e, s: [n.bus.handle(c) for c, _ in commands], "raw executemany (ceiling)"),
+        ]  # fmt: skip
+        if backend == "postgres":
+            stages.insert(1, ("raw COPY (ceiling)", events, lambda n, e, s: _copy(e, appends), None))
+        for stage, count, work, ceiling in stages:
+            seconds = []
+            for _ in range(repeat):
+                with fresh_node(settings, backend) as (node, engine, _url, schema):
+                    seconds.append(timed(lambda: work(node, engine, schema)))  # noqa: B023
+            rows.append(Row(backend, stage, count, seconds, peak_rss_mb(), ceiling))
+    print_rows(console, f"thidua bench append: {scale.units:,} units x {scale.years} years = {events:,} events", rows)
+    return rows
+
+
+def _chunks(appends: list[Append]) -> list[list[Append]]:
+    return [appends[i : i + CHUNK] for i in range(0, len(appends), CHUNK)]
+
+
+def _bulk(node: Any, appends: list[Append]) -> None:
+    for chunk in _chunks(appends):
+        with node.engine.begin() as conn:
+            for a in chunk:
+                node.store.append_in(conn, a.stream_id, a.expected_version, a.events)
+                for kind, key, ref in a.lookups:
+                    conn.execute(insert(lookup_table).values(kind=kind, key=key, ref=ref))
+
+
+def _executemany(engine: Any, appends: list[Append]) -> None:
+    for chunk in _chunks(appends):
+        with engine.begin() as conn:
+            conn.execute(insert(event_table), [r for a in chunk for r in a.rows])
+
+
+def _copy(engine: Any, appends: list[Append]) -> None:
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for chunk in _chunks(appends):
+            with cur.copy(f"COPY event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for a in chunk:
+                    for r in a.rows:
+                        copy.write_row([r[c] for c in COLUMNS])
+            raw.commit()
+    finally:
+        raw.close()
+
+
+def _peer(settings: Settings, backend: str, schema: str, appends: list[Append]) -> None:
+    from eventsourcing.persistence import StoredEvent
+
+    recorder = _recorder(settings, backend, schema)
+    for chunk in _chunks(appends):
+        batch = [
+            StoredEvent(_uuid(a.stream_id), a.expected_version + i, r["event_type"], r["body"])
+            for a in chunk
+            for i, r in enumerate(a.rows, start=1)
+        ]
+        recorder.insert_events(batch)
+
+
+def _uuid(stream_id: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, stream_id)
+
+
+def _recorder(settings: Settings, backend: str, schema: str) -> Any:
+    if backend == "sqlite":
+        import tempfile
+
+        from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+        path = tempfile.mktemp(prefix="es-bench-", suffix=".db")
+        recorder = SQLiteApplicationRecorder(SQLiteDatastore(path))
+    else:
+        from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.effective_database_url)
+        store = PostgresDatastore(url.database or "", url.host or "", url.port or 5432, url.username or "",
+                                  url.password or "", schema=schema)  # fmt: skip
+        recorder = PostgresApplicationRecorder(store)
+    recorder.create_table()
+    return recorder
