@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from sqlalchemy import Connection, func, insert, select
 
-from sqlalchemy import Connection, func, insert, select, update
-
+from projections.rowstore import RowStore
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
 
@@ -15,20 +14,8 @@ from .tables import orgunit_unit
 CENTRAL_NAME = "Trung ương"  # central level (Chính phủ, Thủ tướng, bộ, ngành)
 
 
-def load(conn: Connection, path: str) -> OrgUnitRow | None:
-    """The row at ``path``, if any."""
-    row = conn.execute(select(orgunit_unit).where(orgunit_unit.c.path == path)).first()
-    return OrgUnitRow(**row._asdict()) if row else None
-
-
-def save(conn: Connection, before: OrgUnitRow | None, after: OrgUnitRow | None) -> None:
-    """Persist the change from ``before`` to ``after``."""
-    if after is None or after == before:
-        return
-    if before is None:
-        conn.execute(insert(orgunit_unit).values(**asdict(after)))
-    else:
-        conn.execute(update(orgunit_unit).where(orgunit_unit.c.path == after.path).values(**asdict(after)))
+_UNITS = RowStore(orgunit_unit, OrgUnitRow, "path", ())
+load, save = _UNITS.load, _UNITS.save
 
 
 def reference_rows(catalog: AdminUnitCatalog) -> list[dict[str, object]]:
