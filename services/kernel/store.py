@@ -129,7 +129,7 @@ class EventStore:
             )
         except IntegrityError as exc:  # backstop: the unique (stream_id, stream_version) index
             raise VersionConflict(stream_id, version, self._version(conn, stream_id)) from exc
-        positions = list(result.scalars())
+        positions: list[int] = list(result.scalars())
         return AppendResult(stream_id, version + len(rows), positions, [r["event_id"] for r in rows])
 
     def lock(self, conn: Connection) -> None:
