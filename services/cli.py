@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.audit.cli import register as register_audit
 from bench.cli import register as register_bench
 from services.domain_cli import register as register_domain
 from services.kernel.codegen import render_contracts
@@ -31,6 +32,7 @@ register_sync(app)  # sync, sync reconcile, sync rules
 register_domain(app)  # seeds import, demo
 register_bench(app)  # bench append|rebuild|generate
 register_security(app)  # clients add|list|revoke, api openapi
+register_audit(app)  # audit checkpoint|verify|export|verify-export|keys, replay
 console = Console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
 

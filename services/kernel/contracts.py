@@ -29,6 +29,14 @@ class AwardReturned(Event):
     NAME = "AwardReturned"
 
 
+class CheckpointSigned(Event):
+    """A node signed the head of its event log (điểm kiểm tra có chữ ký): the position and hash of the last event
+    covered, with an Ed25519 signature, so later tampering with the store is detectable.
+    """
+
+    NAME = "CheckpointSigned"
+
+
 class CriteriaRegistered(Event):
     """A criteria set (bộ tiêu chí) with measurable indicators was registered for a plan."""
 
@@ -92,6 +100,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AwardForwarded,
         AwardProposed,
         AwardReturned,
+        CheckpointSigned,
         CriteriaRegistered,
         GuidanceIssued,
         OrgUnitRegistered,

@@ -116,3 +116,18 @@ class Settings(BaseSettings):
     def children(self) -> list[str]:
         """The child node ids."""
         return [c.strip() for c in self.child_nodes.split(",") if c.strip()]
+
+    # Audit and replay (issue 8, docs/audit.md): signed checkpoints of the log head, exports for auditors.
+    audit_signing_key_file: Path | None = Field(
+        None, description="PEM Ed25519 private key that signs checkpoints; default <data_dir>/audit/node-ed25519.pem."
+    )
+    audit_trusted_keys_dir: Path | None = Field(
+        None, description="Folder of PEM public keys (*.pem) whose checkpoints verify counts (rotated or peers' keys)."
+    )
+    audit_checkpoint_every: int = Field(1000, description="Events between two automatic checkpoints (0: off).")
+    audit_export_dir: Path | None = Field(None, description="Folder of audit exports; default <data_dir>/exports.")
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        """Where the node's checkpoint signing key lives."""
+        return self.audit_signing_key_file or self.data_dir / "audit" / "node-ed25519.pem"

@@ -36,6 +36,7 @@ CONTEXT_OF_EVENT: Mapping[str, str] = {
     "AwardForwarded": "awards",
     "AwardReturned": "awards",
     "AwardDecided": "awards",
+    "CheckpointSigned": "registry",  # issue 8: signed heads of the log travel with the registry (docs/audit.md)
 }
 
 _LEGAL = re.compile(r"^[A-Za-z0-9._-]+$")

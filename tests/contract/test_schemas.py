@@ -36,6 +36,7 @@ def test_catalog_has_the_first_events(catalog: SchemaCatalog) -> None:
         "GuidanceIssued",
         "PlanNumberAssigned",
         "AwardReturned",
+        "CheckpointSigned",
     }
     for version in catalog:
         assert version.schema.get("doc"), f"{version.fullname} has no doc"

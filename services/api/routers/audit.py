@@ -1,0 +1,74 @@
+"""GET /api/v1/audit/keys, /audit/verify, /audit/exports: tamper evidence for auditors (issue 8, docs/audit.md).
+
+Readable by the ``auditor`` and ``operator`` roles. A break found by ``verify`` names its event only when that
+event lies in the caller's subtree; exports are listed when their subtree lies in the caller's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from services.api.problems import READ_RESPONSES
+from services.api.security import Caller, current_principal, require_role
+from services.bootstrap import Node
+from services.kernel.tables import event as event_table
+
+AUDIT_ROLES = frozenset({"auditor", "operator"})
+
+
+def router(node: Node) -> APIRouter:
+    """The audit endpoints of ``node``."""
+    api = APIRouter(
+        prefix="/api/v1/audit", tags=["audit"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]
+    )
+
+    @api.get("/keys")
+    def keys(principal: Caller) -> dict[str, Any]:
+        """Khóa công khai ký điểm kiểm tra / public keys whose signed checkpoints this node accepts (Ed25519)."""
+        from services.audit.cli import node_trusted_keys
+
+        require_role(principal, AUDIT_ROLES, "read audit keys")
+        return {"node_id": node.settings.node_id, "keys": [k.to_json() for k in node_trusted_keys(node.settings)]}
+
+    @api.get("/verify")
+    def verify(
+        principal: Caller,
+        from_position: Annotated[
+            int | None, Query(alias="from", ge=1, description="Vị trí đầu / first position")
+        ] = None,
+        to_position: Annotated[int | None, Query(alias="to", ge=1, description="Vị trí cuối / last position")] = None,
+    ) -> dict[str, Any]:
+        """Kiểm tra chuỗi băm và điểm kiểm tra / walk the hash chain and checkpoints; the first break, if any."""
+        from services.audit.cli import node_trusted_keys
+        from services.audit.verify import verify_chain
+
+        require_role(principal, AUDIT_ROLES, "verify the log")
+        report = verify_chain(node.engine, node.codec, node_trusted_keys(node.settings), from_position, to_position)
+        out = report.to_json()
+        broken = out["first_break"]
+        if broken is not None and not _covers(principal, broken["position"]):
+            out["first_break"] = {"position": broken["position"], "kind": broken["kind"], "outside_subtree": True}
+        return out
+
+    def _covers(principal: Any, position: int) -> bool:
+        with node.engine.connect() as conn:
+            path = conn.execute(select(event_table.c.org_unit_path).where(event_table.c.position == position)).scalar()
+        return path is not None and principal.covers(path)
+
+    @api.get("/exports")
+    def exports(principal: Caller) -> dict[str, Any]:
+        """Các bản kết xuất / audit exports of the caller's subtree, with their manifests."""
+        require_role(principal, AUDIT_ROLES, "list audit exports")
+        folder = node.settings.audit_export_dir or node.settings.data_dir / "exports"
+        items = []
+        for manifest in sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            if principal.covers(data["selection"].get("subtree") or "VN"):
+                items.append({"name": manifest.parent.name, **data})
+        return {"items": items}
+
+    return api

@@ -1,0 +1,234 @@
+"""``thidua audit checkpoint|verify|export|verify-export|keys`` and ``thidua replay`` (docs/audit.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from services.kernel.settings import Settings
+
+console = Console()
+audit_app = typer.Typer(
+    help="Tamper evidence and exports: signed checkpoints, chain verification.", no_args_is_help=True
+)
+
+ExportDir = Annotated[Path | None, typer.Option("--out", help="Folder to write (default <audit_export_dir>/<time>).")]
+PublicKeyFile = Annotated[Path | None, typer.Option("--key", help="PEM public key that must have signed the manifest.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``thidua audit`` and ``thidua replay`` to the CLI."""
+    app.add_typer(audit_app, name="audit")
+    app.command("replay")(replay_command)
+
+
+def _node() -> Any:
+    from services.bootstrap import bootstrap
+
+    node = bootstrap(Settings())
+    node.init_db()
+    return node
+
+
+def node_key(settings: Settings) -> Any:
+    """The node's checkpoint signing key (generated on first use)."""
+    from .keys import load_or_create
+
+    return load_or_create(settings.effective_audit_key_file)
+
+
+def node_trusted_keys(settings: Settings) -> list[Any]:
+    """The keys whose checkpoints this node accepts."""
+    from .keys import trusted_keys
+
+    return trusted_keys(node_key(settings), settings.node_id, settings.audit_trusted_keys_dir)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.0f} ev/s"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    if_due: bool = typer.Option(False, "--if-due", help="Only when audit_checkpoint_every events came since the last."),
+) -> None:
+    """Sign the head of the log with the node key and append it as a CheckpointSigned event."""
+    from .checkpoints import maybe_checkpoint, write_checkpoint
+
+    node = _node()
+    key = node_key(node.settings)
+    done = maybe_checkpoint(node.store, key, node.settings.audit_checkpoint_every) if if_due else None
+    done = done if if_due else write_checkpoint(node.store, key)
+    node.close()
+    if done is None:
+        console.print("no checkpoint due")
+        return
+    console.print(
+        f"checkpoint at position {done.position}: head {done.head_position} {done.head_hash} "
+        f"({done.event_count} events), key {done.key_id}"
+    )
+
+
+@audit_app.command("verify")
+def verify_command(
+    from_position: int = typer.Option(None, "--from", help="First position to check (default 1)."),
+    to_position: int = typer.Option(None, "--to", help="Last position to check (default: the head)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Walk the hash chain, checkpoints and origin links; exit 1 at the first break, naming it."""
+    from .verify import verify_chain
+
+    node = _node()
+    head = node.store.head_position()
+    with _progress() as bar:
+        task = bar.add_task("verify", total=max(head - (from_position or 1) + 1, 0), rate=0.0)
+        started = datetime.now(UTC)
+
+        def advance(n: int) -> None:
+            done = bar.tasks[0].completed + n
+            bar.update(task, advance=n, rate=done / max((datetime.now(UTC) - started).total_seconds(), 1e-6))
+
+        report = verify_chain(
+            node.engine, node.codec, node_trusted_keys(node.settings), from_position, to_position, advance
+        )
+    node.close()
+    if as_json:
+        console.print_json(json.dumps(report.to_json()))
+    else:
+        _print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_report(report: Any) -> None:
+    console.print(
+        f"positions {report.from_position}..{report.to_position}: {report.events} events, {report.checkpoints} "
+        f"checkpoints verified, {report.foreign} imported ({report.origin_links} origin links checked); "
+        f"last signed position {report.last_signed_position}, unsigned tail {report.unsigned_tail}"
+    )
+    broken = report.first_break
+    if broken is None:
+        console.print("[green]chain intact[/]")
+        return
+    console.print(f"[red]BREAK at position {broken.position} (event {broken.event_id}): {broken.kind}[/]")
+    console.print(f"  {broken.message}\n  expected: {broken.expected}\n  found:    {broken.found}")
+
+
+@audit_app.command("keys")
+def keys_command() -> None:
+    """Print the public keys whose checkpoints this node accepts (the first is the node's own)."""
+    settings = Settings()
+    console.print_json(json.dumps([k.to_json() for k in node_trusted_keys(settings)]))
+
+
+@audit_app.command("export")
+def export_command(
+    out: ExportDir = None,
+    subtree: str = typer.Option(None, "--subtree", help="Only events of this org-unit subtree, e.g. VN/46."),
+    from_position: int = typer.Option(1, "--from", help="First position."),
+    to_position: int = typer.Option(None, "--to", help="Last position."),
+    since: str = typer.Option(None, "--since", help="Only events recorded at or after (ISO time)."),
+    until: str = typer.Option(None, "--until", help="Only events recorded at or before (ISO time)."),
+    fmt: str = typer.Option("avro", "--format", help="avro | csv | jsonl."),
+) -> None:
+    """Export events with a manifest (counts, sha256 of each file, chain head), signed with the node key."""
+    from .export import Selection, export
+
+    node = _node()
+    settings = node.settings
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = out or (settings.audit_export_dir or settings.data_dir / "exports") / stamp
+    selection = Selection(subtree, from_position, to_position, _moment(since), _moment(until))
+    manifest = export(node.store, selection, target, fmt, node_key(settings))
+    node.close()
+    console.print(f"exported {manifest['count']} events to {target}: {manifest['counts']}")
+
+
+@audit_app.command("verify-export")
+def verify_export_command(
+    directory: Path,
+    key: PublicKeyFile = None,
+) -> None:
+    """Check an export offline: files, sha256, record counts, every event's hash and links, the signature."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from .export import verify_export
+
+    check = verify_export(directory, load_pem_public_key(key.read_bytes()) if key else None)
+    console.print(f"{check.files} files, {check.events} events, {check.links} links checked")
+    if check.signed_by:
+        console.print(f"manifest signed by key {check.signed_by}")
+    for error in check.errors:
+        console.print(f"[red]- {error}[/]")
+    console.print("[green]export intact[/]" if check.ok else "[red]export altered[/]")
+    raise typer.Exit(0 if check.ok else 1)
+
+
+def replay_command(
+    projection: str = typer.Option("all", "--projection", help="Read model name, or all."),
+    to_position: int = typer.Option(None, "--to-position", help="Replay events up to this position."),
+    until: str = typer.Option(None, "--until", help="Replay events recorded up to this time (ISO)."),
+    compare_: bool = typer.Option(False, "--compare", help="Print row counts, checksums and differing keys."),
+    swap_: bool = typer.Option(False, "--swap", help="Promote the shadow atomically afterwards."),
+) -> None:
+    """Rebuild read models from the store into shadow_ tables, with no side effects; compare; swap."""
+    from services.kernel.contracts import EVENT_TYPES
+
+    from .replay import compare, replay, swap
+
+    node = _node()
+    chosen = [p for p in node.projections if projection in ("all", p.name)]
+    if not chosen:
+        console.print(f"[red]unknown projection {projection}; one of {[p.name for p in node.projections]}[/]")
+        raise typer.Exit(2)
+    head = node.store.head_position()
+    with _progress() as bar:
+        task = bar.add_task("replay", total=min(to_position or head, head), rate=0.0)
+        started = datetime.now(UTC)
+
+        def advance(_n: int, position: int) -> None:
+            elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+            bar.update(task, completed=min(position, bar.tasks[0].total or position), rate=position / elapsed)
+
+        result = replay(
+            node.engine, node.store, node.codec, EVENT_TYPES, chosen, to_position, _moment(until), progress=advance
+        )
+    console.print(f"replayed {result.events} events up to position {result.position} in {result.seconds:.1f} s")
+    differs = False
+    if compare_:
+        table = Table("read model", "table", "live rows", "shadow rows", "live sum", "shadow sum", "differing keys")
+        for chosen_projection in chosen:
+            for diff in compare(node.engine, chosen_projection):
+                differs |= not diff.equal
+                keys = ", ".join(map(str, diff.differing_keys[:5])) or "-"
+                table.add_row(
+                    chosen_projection.name, diff.table, str(diff.live_rows), str(diff.shadow_rows),
+                    diff.live_checksum, diff.shadow_checksum, keys,
+                )  # fmt: skip
+        console.print(table)
+    if swap_:
+        for chosen_projection in chosen:
+            swap(node.engine, chosen_projection, result.position)
+        console.print(f"swapped {[p.name for p in chosen]} (tracking position {result.position})")
+    node.close()
+    raise typer.Exit(1 if compare_ and differs and not swap_ else 0)
