@@ -76,7 +76,8 @@ def test_each_subscribed_event_is_delivered_once_signed_and_replays_fire_nothing
     node.store.append("guidance-x", 0, [guidance_issued()])  # another type
     _drain(dispatcher, lambda: all(d["state"] == "DELIVERED" for d in _deliveries(node)) and len(received) == 2)
     bodies = [json.loads(r.content) for r in received]
-    assert [b["data"]["unit"]["code"] for b in bodies] == ["A1", "A2"]
+    # deliveries run in parallel and are not ordered (docs/api.md): each event once, whatever the arrival order
+    assert sorted(b["data"]["unit"]["code"] for b in bodies) == ["A1", "A2"]
     for request in received:
         assert verify(subscription.secret, request.headers[TIMESTAMP_HEADER], request.content,
                       request.headers[SIGNATURE_HEADER])  # fmt: skip
