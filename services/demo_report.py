@@ -8,14 +8,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from services.api.labels import AWARD_STATES, OCCASIONS, ROLES
 from services.awards import Authority
 from services.bootstrap import Node
 from services.demo import DemoSummary
 from services.kernel.events import decode_event
-from services.planning.model import OCCASIONS
-
-ROLE_VI = {"PROPOSE": "đề nghị", "REVIEW": "thẩm định, trình", "DECIDE": "quyết định"}
-STATE_VI = {"PENDING": "Đang xử lý", "APPROVED": "Đã khen thưởng", "REJECTED": "Không khen", "RETURNED": "Trả lại"}
 
 
 def events_by_type(node: Node) -> dict[str, list[Any]]:
@@ -89,13 +86,13 @@ def render(node: Node, summary: DemoSummary, console: Console) -> None:
     )
     for pid, a in award_states(events).items():
         route = " → ".join(
-            f"{s['org_unit']['name']} ({ROLE_VI[s['role']]}: {Authority(s['authority']).label_vi})"
+            f"{s['org_unit']['name']} ({ROLES[s['role']].lower()}: {Authority(s['authority']).label_vi})"
             + ("*" if i == a["holder"] and a["state"] == "PENDING" else "")
             for i, s in enumerate(a["route"])
         )
         decision = a["decision"]["decision_number"] if a["decision"] and a["decision"]["decision_number"] else ""
         awards.add_row(
-            pid, a["form_code"], OCCASIONS.get(a["occasion"], a["occasion"]), route, STATE_VI[a["state"]], decision
+            pid, a["form_code"], OCCASIONS.get(a["occasion"], a["occasion"]), route, AWARD_STATES[a["state"]], decision
         )
     console.print(awards)
     for code, error in summary.refusals:
