@@ -1,5 +1,5 @@
 """``thidua bench append``: events/s through the command handlers (one command per transaction) and the bulk
-import (``store.append_in``, many streams per transaction), against a ceiling (the same rows by raw executemany,
+import (``store.append_many``, many streams per transaction), against a ceiling (the same rows by raw executemany,
 and COPY on PostgreSQL) and a peer (the ``eventsourcing`` library's recorder writing the same bodies)."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handle
     for backend in backends:
         stages = [
             ("raw executemany (ceiling)", events, lambda n, e, s: _executemany(e, appends), None),
-            ("bulk import, store.append_in", events, lambda n, e, s: _bulk(n, appends), "raw executemany (ceiling)"),
+            ("bulk import, store.append_many", events, lambda n, e, s: _bulk(n, appends), "raw executemany (ceiling)"),
             ("eventsourcing recorder (peer)", events, lambda n, e, s, b=backend: _peer(settings, b, s, appends),
              "raw executemany (ceiling)"),
             (f"handlers, 1 command/tx ({len(commands):,} cmds)", handled,
@@ -66,10 +66,10 @@ def _chunks(appends: list[Append]) -> list[list[Append]]:
 def _bulk(node: Any, appends: list[Append]) -> None:
     for chunk in _chunks(appends):
         with node.engine.begin() as conn:
-            for a in chunk:
-                node.store.append_in(conn, a.stream_id, a.expected_version, a.events)
-                for kind, key, ref in a.lookups:
-                    conn.execute(insert(lookup_table).values(kind=kind, key=key, ref=ref))
+            node.store.append_many(conn, [(a.stream_id, a.expected_version, a.events) for a in chunk])
+            lookups = [dict(kind=kind, key=key, ref=ref) for a in chunk for kind, key, ref in a.lookups]
+            if lookups:
+                conn.execute(insert(lookup_table), lookups)
 
 
 def _executemany(engine: Any, appends: list[Append]) -> None:

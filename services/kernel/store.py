@@ -78,6 +78,9 @@ class StoredEvent:
     hash: bytes
 
 
+Append = tuple[str, int | None, Sequence["NewEvent"]]  # (stream id, expected version or None, events)
+
+
 @dataclass(frozen=True)
 class AppendResult:
     """Positions written (or found, for an idempotent repeat) and the stream's version afterwards."""
@@ -108,29 +111,48 @@ class EventStore:
         self, conn: Connection, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
     ) -> AppendResult:
         """``append`` inside the caller's transaction (e.g. with an idempotency record)."""
+        return self.append_many(conn, [(stream_id, expected_version, events)])[0]
+
+    def append_many(self, conn: Connection, batch: Sequence[Append]) -> list[AppendResult]:
+        """Several appends in the caller's transaction with one lock, one id check, one version query, one read of
+        the head hash and one insert; any conflict fails the whole batch. Each item is (stream, expected, events)."""
         self.lock(conn)
-        repeat = self._find_repeat(conn, stream_id, [e.event_id for e in events])
-        if repeat is not None:
-            return repeat
-        version = self._version(conn, stream_id)
-        if expected_version is not None and expected_version != version:
-            raise VersionConflict(stream_id, expected_version, version)
+        repeats = self._repeats(conn, batch)
+        versions = self._versions(conn, {stream for stream, _, _ in batch})
         prev = conn.execute(select(event_table.c.hash).order_by(event_table.c.position.desc()).limit(1)).scalar()
-        rows = []
-        for offset, new in enumerate(events, start=1):
-            row = self._row(stream_id, version + offset, new, prev or GENESIS_HASH)
-            prev = row["hash"]
-            rows.append(row)
+        prev = prev or GENESIS_HASH
+        rows: list[dict[str, Any]] = []
+        spans: list[tuple[str, int, int] | AppendResult] = []  # (stream, first row, version after) or a repeat
+        for index, (stream_id, expected_version, events) in enumerate(batch):
+            if index in repeats:
+                spans.append(repeats[index])
+                continue
+            version = versions.get(stream_id, 0)
+            if expected_version is not None and expected_version != version:
+                raise VersionConflict(stream_id, expected_version, version)
+            first = len(rows)
+            for offset, new in enumerate(events, start=1):
+                rows.append(self._row(stream_id, version + offset, new, prev))
+                prev = rows[-1]["hash"]
+            versions[stream_id] = version + len(events)
+            spans.append((stream_id, first, versions[stream_id]))
+        positions = self._insert(conn, rows)
+        return [
+            span if isinstance(span, AppendResult) else _result(span, rows, positions, batch[i][2])
+            for i, span in enumerate(spans)
+        ]
+
+    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         if not rows:
-            return AppendResult(stream_id, version, [], [])
+            return []
         try:
             result = conn.execute(
                 insert(event_table).returning(event_table.c.position, sort_by_parameter_order=True), rows
             )
         except IntegrityError as exc:  # backstop: the unique (stream_id, stream_version) index
-            raise VersionConflict(stream_id, version, self._version(conn, stream_id)) from exc
-        positions: list[int] = list(result.scalars())
-        return AppendResult(stream_id, version + len(rows), positions, [r["event_id"] for r in rows])
+            stream_id = rows[0]["stream_id"]
+            raise VersionConflict(stream_id, rows[0]["stream_version"] - 1, self._version(conn, stream_id)) from exc
+        return list(result.scalars())
 
     def lock(self, conn: Connection) -> None:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant)."""
@@ -138,27 +160,41 @@ class EventStore:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
         # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
 
-    def _find_repeat(self, conn: Connection, stream_id: str, event_ids: list[str]) -> AppendResult | None:
-        if not event_ids:
-            return None
-        found = conn.execute(
-            select(
-                event_table.c.event_id, event_table.c.stream_id, event_table.c.position, event_table.c.stream_version
+    def _repeats(self, conn: Connection, batch: Sequence[Append]) -> dict[int, AppendResult]:
+        """Items whose events are all stored already (an idempotent repeat); a partial repeat is a conflict."""
+        ids = [e.event_id for _, _, events in batch for e in events]
+        if not ids:
+            return {}
+        c = event_table.c
+        found = {
+            r.event_id: r
+            for r in conn.execute(
+                select(c.event_id, c.stream_id, c.position, c.stream_version).where(c.event_id.in_(ids))
             )
-            .where(event_table.c.event_id.in_(event_ids))
-            .order_by(event_table.c.position)
-        ).all()
-        if not found:
-            return None
-        if len(found) != len(event_ids) or any(r.stream_id != stream_id for r in found):
-            raise DuplicateEventConflict(sorted(r.event_id for r in found))
-        return AppendResult(
-            stream_id,
-            self._version(conn, stream_id),
-            [r.position for r in found],
-            [r.event_id for r in found],
-            duplicate=True,
-        )
+        }
+        repeats = {}
+        for index, (stream_id, _, events) in enumerate(batch):
+            held = [found[e.event_id] for e in events if e.event_id in found]
+            if not held:
+                continue
+            if len(held) != len(events) or any(r.stream_id != stream_id for r in held):
+                raise DuplicateEventConflict(sorted(r.event_id for r in held))
+            held.sort(key=lambda r: r.position)
+            repeats[index] = AppendResult(
+                stream_id,
+                self._version(conn, stream_id),
+                [r.position for r in held],
+                [r.event_id for r in held],
+                duplicate=True,
+            )
+        return repeats
+
+    @staticmethod
+    def _versions(conn: Connection, streams: set[str]) -> dict[str, int]:
+        """Current version of each stream that exists."""
+        c = event_table.c
+        query = select(c.stream_id, func.max(c.stream_version)).where(c.stream_id.in_(streams)).group_by(c.stream_id)
+        return {str(row[0]): int(row[1]) for row in conn.execute(query)}
 
     @staticmethod
     def _version(conn: Connection, stream_id: str) -> int:
@@ -305,6 +341,14 @@ class EventStore:
         c = event_table.c
         row = conn.execute(select(event_table).where(c.stream_id == stream_id, c.stream_version == 1)).first()
         return _stored(row) if row is not None else None
+
+
+def _result(
+    span: tuple[str, int, int], rows: list[dict[str, Any]], positions: list[int], events: Sequence[NewEvent]
+) -> AppendResult:
+    stream_id, first, version = span
+    last = first + len(events)
+    return AppendResult(stream_id, version, positions[first:last], [r["event_id"] for r in rows[first:last]])
 
 
 def _aware(moment: datetime) -> datetime:

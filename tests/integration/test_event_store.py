@@ -159,3 +159,25 @@ def test_tailing_reader_misses_nothing_under_concurrent_writers(store: EventStor
         stored = [r.position for r in conn.execute(select(event_table.c.position).order_by("position"))]
     assert len(stored) == 320
     assert seen == stored  # every committed event, once, in order: no skipped positions
+
+
+def test_append_many_is_one_atomic_batch(store: EventStore, engine: Engine) -> None:
+    store.append("s-0", 0, [guidance_issued("đã có")])
+    batch = [("s-1", 0, [guidance_issued("a"), guidance_issued("b")]), ("s-2", None, [guidance_issued("c")]),
+             ("s-1", 2, [guidance_issued("d")]), ("s-0", 1, [guidance_issued("e")])]  # fmt: skip
+    with engine.begin() as conn:
+        results = store.append_many(conn, batch)
+    assert [(r.stream_id, r.version, len(r.positions)) for r in results] == [
+        ("s-1", 2, 2), ("s-2", 1, 1), ("s-1", 3, 1), ("s-0", 2, 1)]  # fmt: skip
+    assert [e.stream_version for e in store.read_stream("s-1")] == [1, 2, 3]
+    prev = GENESIS_HASH
+    for stored in store.read_all():  # one chain across the batch
+        assert stored.prev_hash == prev and stored.hash == link_hash(prev, stored.body)
+        prev = stored.hash
+    head = store.head_position()
+    with pytest.raises(VersionConflict), engine.begin() as conn:  # one stale item fails the whole batch
+        store.append_many(conn, [("s-3", 0, [guidance_issued()]), ("s-2", 0, [guidance_issued()])])
+    assert store.head_position() == head and store.read_stream("s-3") == []
+    with engine.begin() as conn:  # repeating a batch is a no-op that answers the first positions
+        again = store.append_many(conn, batch[:2])
+    assert [r.duplicate for r in again] == [True, True] and again[0].positions == results[0].positions
