@@ -197,8 +197,11 @@ def test_restarts_and_a_partition_converge_without_duplicates_and_receipts_recon
 
     hue.kill()  # a partition: Huế's sync is away while both sides keep writing
     _write(fed, 5, "b")
-    rows = fed.reconcile()
-    assert {r.status for r in rows if hue.node_id in (r.source, r.target)} & {"MISSING", "NO_RECEIPT"}
+    # central's sender publishes what Huế now misses asynchronously: wait until reconcile sees the gap
+    wait_for(
+        lambda: {r.status for r in fed.reconcile() if hue.node_id in (r.source, r.target)} & {"MISSING", "NO_RECEIPT"},
+        60, 0.5, "the partition shows in reconcile",
+    )  # fmt: skip
     hue.start()
     _poison(fed)
     wait_for(lambda: _converged(fed), 60, 0.5, "convergence after the partition")
