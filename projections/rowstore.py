@@ -6,13 +6,18 @@ dataclasses; a save writes only what changed (nothing, an insert or an update).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table, insert, select, update
 
+from services.kernel.events import Event
+
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 def utc_aware(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -55,3 +60,38 @@ class RowStore(Generic[R]):
             conn.execute(insert(self.table).values(**values))
         else:
             conn.execute(update(self.table).where(self.table.c[self.key] == values[self.key]).values(**values))
+
+
+def apply_by_key(
+    conn: Connection,
+    events: Sequence[Event],
+    target: Callable[[Event], str | None],
+    evolve: Callable[[Event, R | None], R | None],
+    rows: RowStore[R],
+    changed: Callable[[Event, R], None],
+) -> int:
+    """Fold a batch into one row per key: each row loaded once and saved once; ``changed`` sees every change.
+
+    An event for a key whose row does not exist yet (``evolve`` returns None) is logged and skipped.
+    """
+    loaded: dict[str, R | None] = {}
+    current: dict[str, R | None] = {}
+    count = 0
+    for event in events:
+        key = target(event)
+        if key is None:
+            continue
+        if key not in loaded:
+            loaded[key] = current[key] = rows.load(conn, key)
+        after = evolve(event, current[key])
+        if after is None:
+            log.warning("%s %s for unknown %s %s ignored", event.NAME, event.event_id, rows.key, key)
+            continue
+        if after == current[key]:
+            continue
+        current[key] = after
+        changed(event, after)
+        count += 1
+    for key, after in current.items():
+        rows.save(conn, loaded[key], after)
+    return count

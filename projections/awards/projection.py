@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from projections.rowstore import apply_by_key
 from services.kernel.events import Event
 
 from . import store
@@ -14,8 +14,6 @@ from .evolve import evolve, target
 from .history import conferred_of, step_of
 from .rows import ConferredRow, ProposalRow, StepRow
 from .tables import metadata
-
-log = logging.getLogger(__name__)
 
 
 class AwardsProjection:
@@ -33,26 +31,14 @@ class AwardsProjection:
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
         """Apply each event to its proposal; load each proposal once per batch and save it once."""
-        loaded: dict[str, ProposalRow | None] = {}
-        current: dict[str, ProposalRow | None] = {}
         steps: list[StepRow] = []
         conferred: list[ConferredRow] = []
-        for event in events:
-            pid = target(event)
-            if pid is None:
-                continue
-            if pid not in loaded:
-                loaded[pid] = current[pid] = store.load(conn, pid)
-            after = evolve(event, current[pid])
-            if after is None or after == current[pid]:
-                if after is None:
-                    log.warning("award event %s for unknown proposal %s ignored", event.event_id, pid)
-                continue
-            current[pid] = after
-            steps += [s for s in [step_of(event, after)] if s is not None]
-            conferred += [c for c in [conferred_of(event, after)] if c is not None]
-        for pid, after in current.items():
-            store.save(conn, loaded[pid], after)
+
+        def changed(event: Event, after: ProposalRow) -> None:
+            steps.extend(s for s in [step_of(event, after)] if s is not None)
+            conferred.extend(c for c in [conferred_of(event, after)] if c is not None)
+
+        apply_by_key(conn, events, target, evolve, store.PROPOSALS, changed)
         store.add_steps(conn, steps)
         store.add_conferred(conn, conferred)
         return len(steps)

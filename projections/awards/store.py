@@ -13,8 +13,8 @@ from .rows import ConferredRow, ProposalRow, StepRow
 from .tables import awards_conferred, awards_proposal, awards_step
 
 _DATETIMES = ("proposed_at", "held_since", "state_entered_at", "occurred_at", "decided_at", "oldest_held_since")
-_PROPOSALS = RowStore(awards_proposal, ProposalRow, "proposal_id", _DATETIMES)
-load, save = _PROPOSALS.load, _PROPOSALS.save
+PROPOSALS = RowStore(awards_proposal, ProposalRow, "proposal_id", _DATETIMES)
+load, save = PROPOSALS.load, PROPOSALS.save
 
 
 def aware(row: dict[str, Any]) -> dict[str, Any]:

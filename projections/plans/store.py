@@ -14,8 +14,8 @@ from .tables import plans_amendment, plans_criteria, plans_parent, plans_plan
 
 TABLE_OF: dict[type, Table] = {ParentRow: plans_parent, AmendmentRow: plans_amendment, CriteriaRow: plans_criteria}
 _DATETIMES = ("registered_at", "numbered_at", "amended_at", "occurred_at")
-_PLANS = RowStore(plans_plan, PlanRow, "plan_id", _DATETIMES)
-load, save = _PLANS.load, _PLANS.save
+PLANS = RowStore(plans_plan, PlanRow, "plan_id", _DATETIMES)
+load, save = PLANS.load, PLANS.save
 
 
 def aware(row: dict[str, Any]) -> dict[str, Any]:
