@@ -43,26 +43,28 @@ def _prefixed(prefix: str, name: str) -> str:
 
 
 def _install_rewrite(engine: Engine) -> None:
-    """Once per engine: a connection with the execution option rewrites its statements' table names."""
+    """Once per engine: a connection with the execution option ``(pattern, prefix)`` rewrites its statements'
+    table names."""
     if getattr(engine, "_thidua_shadow_rewrite", False):
         return
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
     def _rewrite(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> Any:
-        pattern = conn.get_execution_options().get(_OPTION)
-        if pattern is not None:
-            statement = pattern.sub(lambda m: PREFIX + m.group(0), statement)
+        option = conn.get_execution_options().get(_OPTION)
+        if option is not None:
+            pattern, prefix = option
+            statement = pattern.sub(lambda m: prefix + m.group(0), statement)
         return statement, params
 
     engine._thidua_shadow_rewrite = True  # type: ignore[attr-defined]
 
 
-def shadow_connection(engine: Engine, projections: Sequence[Projection]) -> Connection:
-    """A connection on which the projections' own SQL reads and writes their shadow tables."""
+def shadow_connection(engine: Engine, projections: Sequence[Projection], prefix: str = PREFIX) -> Connection:
+    """A connection on which the projections' own SQL reads and writes their ``<prefix>`` shadow tables."""
     _install_rewrite(engine)
     names = sorted({t.name for p in projections for t in p.metadata.sorted_tables}, key=len, reverse=True)
     pattern = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, names)) + r")\b")
-    return engine.connect().execution_options(**{_OPTION: pattern})
+    return engine.connect().execution_options(**{_OPTION: (pattern, prefix)})
 
 
 @dataclass
@@ -85,16 +87,17 @@ def replay(
     until: datetime | None = None,
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
+    prefix: str = PREFIX,
 ) -> ReplayResult:
     """Rebuild the shadows of ``projections`` from the store's events up to a position or a recorded time."""
     started = datetime.now(UTC)
     result = ReplayResult([p.name for p in projections])
     for projection in projections:
-        shadow = shadow_metadata(projection)
+        shadow = shadow_metadata(projection, prefix)
         with engine.begin() as conn:
             shadow.drop_all(conn)
             shadow.create_all(conn)
-    with shadow_connection(engine, projections) as conn:
+    with shadow_connection(engine, projections, prefix) as conn:
         for projection in projections:
             with conn.begin():
                 projection.setup(conn)
@@ -195,7 +198,7 @@ def swap(engine: Engine, projection: Projection, position: int) -> None:
         shadow.drop_all(conn)
 
 
-def drop_shadows(engine: Engine, projection: Projection) -> None:
+def drop_shadows(engine: Engine, projection: Projection, prefix: str = PREFIX) -> None:
     """Remove the projection's shadow tables."""
     with engine.begin() as conn:
-        shadow_metadata(projection).drop_all(conn)
+        shadow_metadata(projection, prefix).drop_all(conn)
