@@ -10,6 +10,7 @@ from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
+from services.lookups import award_conferred
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import BY_AUTHORITY, CAP_TREN, HCLD, OCCASIONS, Plan
 from services.registry.lookup import OrgUnit, get_org_unit
@@ -226,12 +227,7 @@ def decide_award(cmd: DecideAward, uow: UnitOfWork, deps: Deps) -> None:
             proposal_id=cmd.proposal_id,
         )
     if approved:
-        n = proposal.nominee
-        uow.record(
-            "award_conferred",
-            nominee_key(n["kind"], n["name"], n["org_unit"]["path"]),
-            prerequisites.conferred_ref(proposal.form_code, TRACK_OF_OCCASION[proposal.occasion], cmd.proposal_id),
-        )
+        uow.record(*award_conferred(proposal))
     payload = nfc(
         {
             "proposal_id": cmd.proposal_id,

@@ -4,7 +4,8 @@ Per record, in one transaction: validate (undecodable, unknown schema, not an ev
 schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, stream id and version, origin node
 and business time; the origin's hash and position kept in ``foreign_event``), park it if its stream lacks the
 previous version (another source has not delivered it yet) and import the parked successors once it is there,
-mark the receipt of its (source, period) due, and record the partition's next offset. A version already held by
+record the write-side lookups its stream now holds (services/lookups.py), mark the receipt of its (source,
+period) due, and record the partition's next offset. A version already held by
 another event (two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
 """
@@ -23,6 +24,7 @@ from services.kernel.errors import DecodeError, StreamConflict, ThiduaError
 from services.kernel.events import Event
 from services.kernel.messaging import sequence_of
 from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport, foreign_row
+from services.lookups import record_imported
 from services.pipeline.deadletters import Record, Rejected, dead_letter_headers, decode_record
 from services.pipeline.topics import Topics, mirrored
 
@@ -115,7 +117,9 @@ class Importer:
         return result.outcome
 
     def _imported(self, conn: Connection, body: bytes, source: str) -> None:
-        period = period_of(foreign_row(self.store.codec, body)["occurred_at"], self.period)
+        row = foreign_row(self.store.codec, body)
+        record_imported(conn, self.store.codec, self.types, row["stream_id"], row["event_type"])
+        period = period_of(row["occurred_at"], self.period)
         tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)
 
     def _park(self, conn: Connection, body: bytes, origin: Origin, result: ForeignImport) -> None:

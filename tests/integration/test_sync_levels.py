@@ -22,6 +22,7 @@ from services.kernel.events import decode_event
 from services.kernel.messaging import header_map, to_message
 from services.kernel.producer import make_producer
 from services.kernel.store import NewEvent
+from services.kernel.tables import lookup
 from services.pipeline.harness import Process, append_units, consume_all, wait_for
 from services.pipeline.topics import Topics
 from services.planning.commands import IssueGuidance
@@ -109,6 +110,12 @@ def test_plans_down_reports_up_and_a_central_award_decided_for_a_lao_cai_commune
     assert row is not None and row["state"] == "APPROVED" and row["decision_number"] == "88/QĐ-TTg"
     assert [c["proposal_id"] for c in conferred] == [pid]
     assert len(laocai.node.store.read_stream(f"award-{pid}")) == version
+    # Lào Cai's write side knows it too (services/lookups.py): the central plan's number is taken, and the award
+    # counts for the commune's later prerequisite checks, although no handler of this node wrote either event.
+    with laocai.node.engine.connect() as conn:
+        held = {(r.kind, r.key, r.ref) for r in conn.execute(select(lookup))}
+    assert ("award_conferred", LAO_CAI_COMMUNE, f"BK_TTG|MOVEMENT|{pid}") in held
+    assert any(kind == "plan_document" and ref == CENTRAL_PLAN for kind, _key, ref in held)
     # The commune's guidance view holds the central plan above its province's and the central guidance.
     with laocai.node.engine.connect() as conn:
         view = guidance(conn, laocai.node.official_units, laocai.node.bus.deps.matrix, "02683", date(2026, 12, 1))
