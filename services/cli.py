@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.audit.cli import register as register_audit
 from bench.cli import register as register_bench
+from services.audit.cli import register as register_audit
 from services.domain_cli import register as register_domain
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
@@ -43,10 +43,14 @@ def serve(
     port: int = typer.Option(8000, help="TCP port."),
     projections: bool = typer.Option(True, help="Run the embedded projection tail in-process."),
 ) -> None:
-    """Run the node's HTTP API (embedded default: SQLite under ./var, projections in-process)."""
+    """Run the node's HTTP API (embedded default: SQLite under ./var, projections in-process), with automatic
+    signed checkpoints in a background thread (audit_checkpoint_every / audit_checkpoint_minutes)."""
+    import threading
+
     import uvicorn
 
     from services.api.app import create_app
+    from services.audit.checkpoints import checkpointer_for, start_checkpoints
     from services.bootstrap import bootstrap
 
     settings = Settings()
@@ -56,7 +60,15 @@ def serve(
         f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
         f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}"
     )
-    uvicorn.run(create_app(node, run_projections=projections), host=host, port=port, log_level="info")
+    stop, checkpoints = threading.Event(), None
+    if (checkpointer := checkpointer_for(node.store, settings)) is not None:
+        checkpoints = start_checkpoints(checkpointer, stop)
+    try:
+        uvicorn.run(create_app(node, run_projections=projections), host=host, port=port, log_level="info")
+    finally:  # uvicorn returns on Ctrl-C / SIGTERM after its own graceful shutdown
+        stop.set()
+        if checkpoints is not None:
+            checkpoints.join(timeout=10)
 
 
 @db_app.command("init")

@@ -71,15 +71,21 @@ def _moment(value: str | None) -> datetime | None:
 
 @audit_app.command("checkpoint")
 def checkpoint_command(
-    if_due: bool = typer.Option(False, "--if-due", help="Only when audit_checkpoint_every events came since the last."),
+    if_due: bool = typer.Option(
+        False, "--if-due", help="Only when due: audit_checkpoint_every events, or audit_checkpoint_minutes passed."
+    ),
 ) -> None:
     """Sign the head of the log with the node key and append it as a CheckpointSigned event."""
-    from .checkpoints import maybe_checkpoint, write_checkpoint
+    from .checkpoints import Checkpointer, write_checkpoint
 
     node = _node()
-    key = node_key(node.settings)
-    done = maybe_checkpoint(node.store, key, node.settings.audit_checkpoint_every) if if_due else None
-    done = done if if_due else write_checkpoint(node.store, key)
+    settings = node.settings
+    key = node_key(settings)
+    if if_due:  # a one-shot run (cron): with no checkpoint yet, any unsigned event is overdue
+        every, minutes = settings.audit_checkpoint_every, settings.audit_checkpoint_minutes
+        done = Checkpointer(node.store, lambda: key, every, minutes, started_at=datetime.min.replace(tzinfo=UTC)).tick()
+    else:
+        done = write_checkpoint(node.store, key)
     node.close()
     if done is None:
         console.print("no checkpoint due")
@@ -186,21 +192,47 @@ def verify_export_command(
 
 def replay_command(
     projection: str = typer.Option("all", "--projection", help="Read model name, or all."),
-    to_position: int = typer.Option(None, "--to-position", help="Replay events up to this position."),
-    until: str = typer.Option(None, "--until", help="Replay events recorded up to this time (ISO)."),
+    source: str = typer.Option("store", "--source", help="store | kafka (the node's event topics)."),
+    to_position: int = typer.Option(None, "--to-position", help="Store: replay events up to this position."),
+    from_offset: int = typer.Option(None, "--from-offset", help="Kafka: start at this offset of every partition."),
+    since: str = typer.Option(None, "--since", help="Kafka: start at the records published at or after (ISO)."),
+    to_offset: int = typer.Option(None, "--to-offset", help="Kafka: stop after this offset of every partition."),
+    until: str = typer.Option(None, "--until", help="Up to this time (ISO): store recorded_at, Kafka timestamp."),
     compare_: bool = typer.Option(False, "--compare", help="Print row counts, checksums and differing keys."),
     swap_: bool = typer.Option(False, "--swap", help="Promote the shadow atomically afterwards."),
 ) -> None:
-    """Rebuild read models from the store into shadow_ tables, with no side effects; compare; swap."""
-    from services.kernel.contracts import EVENT_TYPES
-
-    from .replay import compare, replay, swap
-
+    """Rebuild read models from the store or Kafka into shadow_ tables, with no side effects; compare; swap."""
+    kafka_only = {"--from-offset": from_offset, "--since": since, "--to-offset": to_offset}
+    wrong = [name for name, value in kafka_only.items() if value is not None and source != "kafka"]
+    wrong += ["--to-position"] if to_position is not None and source != "store" else []
+    if source not in ("store", "kafka") or wrong or (from_offset is not None and since is not None):
+        console.print(f"[red]--source store|kafka; options that do not fit this source or each other: {wrong}[/]")
+        raise typer.Exit(2)
     node = _node()
     chosen = [p for p in node.projections if projection in ("all", p.name)]
     if not chosen:
         console.print(f"[red]unknown projection {projection}; one of {[p.name for p in node.projections]}[/]")
         raise typer.Exit(2)
+    if source == "kafka":
+        from .kafka_replay import Window
+
+        window = Window(from_offset, _moment(since), to_offset, _moment(until))
+        swap = _replay_kafka(node, chosen, window, swap_)
+    else:
+        swap = _replay_store(node, chosen, to_position, _moment(until))
+    differs = compare_ and _print_comparison(node, chosen)
+    if swap_:
+        swap()
+    node.close()
+    raise typer.Exit(1 if differs and not swap_ else 0)
+
+
+def _replay_store(node: Any, chosen: list[Any], to_position: int | None, until: datetime | None) -> Any:
+    """Replay from the store; return the swap to run if asked."""
+    from services.kernel.contracts import EVENT_TYPES
+
+    from .replay import replay, swap
+
     head = node.store.head_position()
     with _progress() as bar:
         task = bar.add_task("replay", total=min(to_position or head, head), rate=0.0)
@@ -210,25 +242,89 @@ def replay_command(
             elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
             bar.update(task, completed=min(position, bar.tasks[0].total or position), rate=position / elapsed)
 
-        result = replay(
-            node.engine, node.store, node.codec, EVENT_TYPES, chosen, to_position, _moment(until), progress=advance
-        )
+        result = replay(node.engine, node.store, node.codec, EVENT_TYPES, chosen, to_position, until, progress=advance)
     console.print(f"replayed {result.events} events up to position {result.position} in {result.seconds:.1f} s")
-    differs = False
-    if compare_:
-        table = Table("read model", "table", "live rows", "shadow rows", "live sum", "shadow sum", "differing keys")
-        for chosen_projection in chosen:
-            for diff in compare(node.engine, chosen_projection):
-                differs |= not diff.equal
-                keys = ", ".join(map(str, diff.differing_keys[:5])) or "-"
-                table.add_row(
-                    chosen_projection.name, diff.table, str(diff.live_rows), str(diff.shadow_rows),
-                    diff.live_checksum, diff.shadow_checksum, keys,
-                )  # fmt: skip
-        console.print(table)
-    if swap_:
-        for chosen_projection in chosen:
-            swap(node.engine, chosen_projection, result.position)
+
+    def promote() -> None:
+        for projection in chosen:
+            swap(node.engine, projection, result.position)
         console.print(f"swapped {[p.name for p in chosen]} (tracking position {result.position})")
-    node.close()
-    raise typer.Exit(1 if compare_ and differs and not swap_ else 0)
+
+    return promote
+
+
+def _replay_kafka(node: Any, chosen: list[Any], window: Any, swap_: bool) -> Any:
+    """Replay from the node's event topics; return the swap to run if asked."""
+    from services.kernel.contracts import EVENT_TYPES
+    from services.pipeline.topics import Topics
+
+    from .kafka_replay import drop_event_ids, kafka_replay, make_consumer, swap_from_kafka
+
+    settings = node.settings
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: there is no Kafka to replay from[/]")
+        raise typer.Exit(2)
+    if swap_ and window.partial:
+        console.print("[red]--swap needs the topics from their beginning (no --from-offset, no --since)[/]")
+        raise typer.Exit(2)
+    consumer = make_consumer(settings)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("replay (kafka)", total=None, rate=0.0)
+            started = datetime.now(UTC)
+
+            def advance(result: Any, n: int) -> None:
+                elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+                bar.update(task, total=result.total, advance=n, rate=result.records / elapsed)
+
+            topics = Topics(settings.node_id).events
+            result = kafka_replay(
+                node.engine, consumer, node.codec, EVENT_TYPES, chosen, topics, window, progress=advance
+            )
+    finally:
+        consumer.close()
+    _print_kafka_result(result)
+
+    def promote() -> None:
+        for projection in chosen:
+            swap_from_kafka(node.engine, projection, result)
+        drop_event_ids(node.engine)
+        console.print(
+            f"swapped {[p.name for p in chosen]} (tracking position {result.position}; Kafka offsets and event ids "
+            "of the replay recorded for the worker)"
+        )
+
+    return promote
+
+
+def _print_kafka_result(result: Any) -> None:
+    partitions = len([1 for start, stop in result.offsets.values() if stop > start])
+    console.print(
+        f"replayed {result.events} events from {result.records} records of {partitions} partitions "
+        f"(positions {result.first_position or 0}..{result.position}) in {result.seconds:.1f} s; "
+        f"{result.duplicates} duplicates skipped"
+    )
+    if result.missing_topics:
+        console.print(f"[yellow]topics not found: {result.missing_topics}[/]")
+    if result.undecodable:
+        console.print(f"[yellow]undecodable records skipped: {dict(result.undecodable)}[/]")
+    if result.refused:
+        console.print(f"[yellow]events refused by a read model (skipped): {dict(result.refused)}[/]")
+
+
+def _print_comparison(node: Any, chosen: list[Any]) -> bool:
+    """Print every table of ``chosen`` against its shadow; True when one differs."""
+    from .replay import compare
+
+    differs = False
+    table = Table("read model", "table", "live rows", "shadow rows", "live sum", "shadow sum", "differing keys")
+    for chosen_projection in chosen:
+        for diff in compare(node.engine, chosen_projection):
+            differs |= not diff.equal
+            keys = ", ".join(map(str, diff.differing_keys[:5])) or "-"
+            table.add_row(
+                chosen_projection.name, diff.table, str(diff.live_rows), str(diff.shadow_rows),
+                diff.live_checksum, diff.shadow_checksum, keys,
+            )  # fmt: skip
+    console.print(table)
+    return differs

@@ -1,6 +1,7 @@
 """Replay from the store into shadow read models (same table definitions, ``shadow_`` prefix), with no side
 effects: only the projections' ``apply`` runs (no message bus, no webhook reactor, no tracking record); compare
-the shadows with the live tables; swap a shadow in atomically (one transaction)."""
+the shadows with the live tables; swap a shadow in atomically (one transaction). The shadow tables, the rewriting
+connection, compare and promote are shared with the replay from Kafka (``kafka_replay``)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,18 @@ def shadow_metadata(projection: Projection, prefix: str = PREFIX) -> MetaData:
     """Copies of the projection's tables named ``<prefix><name>`` (indexes and constraints renamed alike)."""
     shadow = new_metadata()
     for table in projection.metadata.sorted_tables:
-        copy = table.to_metadata(shadow, name=prefix + table.name)
-        for item in [*copy.indexes, *copy.constraints]:  # names are per schema: keep the copies' apart
-            name = getattr(item, "name", None)
-            if isinstance(name, str) and not name.startswith(prefix):
-                item.name = conv(_prefixed(prefix, name))  # type: ignore[attr-defined]
+        shadow_table(table, shadow, prefix)
     return shadow
+
+
+def shadow_table(table: Table, metadata: MetaData, prefix: str = PREFIX) -> Table:
+    """A copy of ``table`` in ``metadata`` named ``<prefix><name>``, its indexes and constraints renamed alike."""
+    copy = table.to_metadata(metadata, name=prefix + table.name)
+    for item in [*copy.indexes, *copy.constraints]:  # names are per schema: keep the copies' apart
+        name = getattr(item, "name", None)
+        if isinstance(name, str) and not name.startswith(prefix):
+            item.name = conv(_prefixed(prefix, name))  # type: ignore[attr-defined]
+    return copy
 
 
 def _prefixed(prefix: str, name: str) -> str:
@@ -67,6 +74,19 @@ def shadow_connection(engine: Engine, projections: Sequence[Projection], prefix:
     return engine.connect().execution_options(**{_OPTION: (pattern, prefix)})
 
 
+def prepare_shadows(engine: Engine, projections: Sequence[Projection], prefix: str = PREFIX) -> None:
+    """Empty shadow tables for ``projections`` (dropped and created again), with their reference rows."""
+    for projection in projections:
+        shadow = shadow_metadata(projection, prefix)
+        with engine.begin() as conn:
+            shadow.drop_all(conn)
+            shadow.create_all(conn)
+    with shadow_connection(engine, projections, prefix) as conn:
+        for projection in projections:
+            with conn.begin():
+                projection.setup(conn)
+
+
 @dataclass
 class ReplayResult:
     """What a replay applied."""
@@ -92,15 +112,8 @@ def replay(
     """Rebuild the shadows of ``projections`` from the store's events up to a position or a recorded time."""
     started = datetime.now(UTC)
     result = ReplayResult([p.name for p in projections])
-    for projection in projections:
-        shadow = shadow_metadata(projection, prefix)
-        with engine.begin() as conn:
-            shadow.drop_all(conn)
-            shadow.create_all(conn)
+    prepare_shadows(engine, projections, prefix)
     with shadow_connection(engine, projections, prefix) as conn:
-        for projection in projections:
-            with conn.begin():
-                projection.setup(conn)
         after = 0
         while batch := store.read_all(after, batch_size):
             within = [s for s in batch if to_position is None or s.position <= to_position]
@@ -185,17 +198,22 @@ def swap(engine: Engine, projection: Projection, position: int) -> None:
     """Promote the shadow in one transaction: the live rows become the shadow's, the projection's tracking
     position becomes ``position`` (the replay's last), and the shadow tables are dropped. Stop the projection's
     tail or worker first, or let it continue from ``position``."""
-    shadow = shadow_metadata(projection)
-    tables = projection.metadata.sorted_tables
     with engine.begin() as conn:
-        for table in reversed(tables):
-            conn.execute(delete(table))
-        for table in tables:
-            source = shadow.tables[PREFIX + table.name]
-            columns = [c.name for c in table.columns]
-            conn.execute(insert(table).from_select(columns, select(*[source.c[n] for n in columns])))
+        promote(conn, projection)
         tracking.set_position(conn, projection.name, position)
-        shadow.drop_all(conn)
+
+
+def promote(conn: Connection, projection: Projection, prefix: str = PREFIX) -> None:
+    """In the caller's transaction: replace the live rows of ``projection`` by its shadow's; drop the shadow."""
+    shadow = shadow_metadata(projection, prefix)
+    tables = projection.metadata.sorted_tables
+    for table in reversed(tables):
+        conn.execute(delete(table))
+    for table in tables:
+        source = shadow.tables[prefix + table.name]
+        columns = [c.name for c in table.columns]
+        conn.execute(insert(table).from_select(columns, select(*[source.c[n] for n in columns])))
+    shadow.drop_all(conn)
 
 
 def drop_shadows(engine: Engine, projection: Projection, prefix: str = PREFIX) -> None:

@@ -314,6 +314,8 @@ class Rig:
             THIDUA_WORKER_SESSION_TIMEOUT_SECONDS="6",
             THIDUA_WORKER_HEARTBEAT_SECONDS="1",
             THIDUA_LOG_LEVEL="INFO",
+            THIDUA_AUDIT_CHECKPOINT_EVERY="0",  # no automatic checkpoints: the tests count the relay's events
+            THIDUA_AUDIT_CHECKPOINT_MINUTES="0",
         )
         env.update(overrides)
         return env

@@ -32,6 +32,7 @@ from . import tables
 from .topics import Topics
 
 if TYPE_CHECKING:
+    from services.audit.checkpoints import Checkpointer
     from services.bootstrap import Node
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class RelayStats:
     batches: int = 0
     failures: int = 0
     last_batch_seconds: float = 0.0
+    checkpoints: int = 0
+    checkpoint_failures: int = 0
 
 
 class Relay:
@@ -61,6 +64,8 @@ class Relay:
         producer_factory: Callable[[], KafkaProducer],
         batch_size: int = 1000,
         name: str = RELAY_NAME,
+        checkpointer: Checkpointer | None = None,
+        checkpoint_check_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -71,6 +76,9 @@ class Relay:
         self.stats = RelayStats()
         self._producer: KafkaProducer | None = None
         self._leader: Connection | None = None
+        self.checkpointer = checkpointer
+        self.checkpoint_check_seconds = checkpoint_check_seconds
+        self._next_checkpoint_check = 0.0
 
     def setup(self) -> None:
         """Create the relay's table."""
@@ -138,7 +146,9 @@ class Relay:
         backoff = 0.5
         while not stop.is_set():
             try:
-                if self.run_once() == 0:
+                published = self.run_once()
+                self.checkpoint(published)
+                if published == 0:
                     stop.wait(poll_seconds)
                 backoff = 0.5
             except Exception as exc:  # broker or database away, or an unroutable event: log loudly, retry
@@ -149,6 +159,20 @@ class Relay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff)
         self.close()
+
+    def checkpoint(self, published: int) -> None:
+        """Sign the log's head when due (docs/audit.md), looking after each published batch and every
+        ``checkpoint_check_seconds`` when idle. Only the leader runs this loop; a failure is logged, never raised."""
+        now = time.monotonic()
+        if self.checkpointer is None or (published == 0 and now < self._next_checkpoint_check):
+            return
+        self._next_checkpoint_check = now + self.checkpoint_check_seconds
+        try:
+            if self.checkpointer.tick() is not None:
+                self.stats.checkpoints += 1  # the next batch publishes it (registry topic)
+        except Exception as exc:  # the relay's job is publishing: a checkpoint that failed is retried later
+            self.stats.checkpoint_failures += 1
+            log.error("automatic checkpoint failed; the relay goes on", exc_info=exc)
 
     def wait_for_leadership(self, stop: threading.Event, poll_seconds: float = 2.0) -> None:
         """On PostgreSQL, hold a session lock so that one relay of the node publishes at a time; others wait."""
@@ -179,7 +203,8 @@ class Relay:
 
 
 def build_relay(node: Node, settings: Settings) -> Relay:
-    """The relay of a bootstrapped node, with the idempotent producer from settings."""
+    """The relay of a bootstrapped node, with the idempotent producer and the automatic checkpointer from settings."""
+    from services.audit.checkpoints import checkpointer_for
     from services.kernel.producer import make_producer
 
     from .metrics import security_options
@@ -196,7 +221,15 @@ def build_relay(node: Node, settings: Settings) -> Relay:
             **security_options(settings),
         )
 
-    return Relay(node.engine, node.store, Topics(settings.node_id), producer, settings.relay_batch_size)
+    checkpointer = checkpointer_for(node.store, settings)
+    return Relay(
+        node.engine,
+        node.store,
+        Topics(settings.node_id),
+        producer,
+        settings.relay_batch_size,
+        checkpointer=checkpointer,
+    )
 
 
 def run_relay(settings: Settings, once: bool = False) -> int:

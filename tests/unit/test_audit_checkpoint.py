@@ -1,13 +1,14 @@
-"""Checkpoint statements and signatures (no I/O)."""
+"""Checkpoint statements and signatures, and when an automatic checkpoint is due (no I/O)."""
 
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.checkpoints import check_signature, statement
+from services.audit.checkpoints import Checkpointer, LogState, check_signature, due, statement
 from services.audit.keys import PublicKey, key_id
 
 pytestmark = pytest.mark.unit
@@ -40,3 +41,46 @@ def test_any_changed_fact_breaks_the_signature(change: dict) -> None:  # type: i
 def test_unknown_key_is_refused() -> None:
     other = [PublicKey(Ed25519PrivateKey.generate().public_key(), "p46", "node")]
     assert "not trusted" in (check_signature(signed(), other) or "")
+
+
+# --- automatic checkpoints: the decision (every N events or M minutes, never over nothing new) ----------------
+
+T0 = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
+
+
+def checkpointer(every: int, minutes: float) -> Checkpointer:
+    return Checkpointer(None, lambda: KEY, every, minutes, started_at=T0)  # type: ignore[arg-type]  # no I/O here
+
+
+def test_n_events_since_the_last_checkpoint_make_one_due() -> None:
+    auto = checkpointer(every=5, minutes=0)
+    signed = T0 + timedelta(minutes=1)
+    assert not auto.due(LogState(4, signed), T0 + timedelta(days=30))  # time alone does nothing when M is off
+    assert auto.due(LogState(5, signed), signed)
+    assert auto.due(LogState(7, None), T0)
+
+
+def test_m_minutes_make_one_due_only_when_something_new_came() -> None:
+    auto = checkpointer(every=1000, minutes=10)
+    signed = T0 + timedelta(minutes=3)
+    assert not auto.due(LogState(1, signed), signed + timedelta(minutes=9, seconds=59))
+    assert auto.due(LogState(1, signed), signed + timedelta(minutes=10))
+    assert not auto.due(LogState(0, signed), signed + timedelta(hours=5))  # never a checkpoint over nothing new
+
+
+def test_without_any_checkpoint_the_minutes_count_from_the_start() -> None:
+    auto = checkpointer(every=1000, minutes=10)
+    assert not auto.due(LogState(3, None), T0 + timedelta(minutes=9))
+    assert auto.due(LogState(3, None), T0 + timedelta(minutes=10))
+
+
+def test_nothing_is_ever_due_when_both_triggers_are_off() -> None:
+    auto = checkpointer(every=0, minutes=0)
+    assert not auto.enabled
+    assert not auto.due(LogState(10**6, None), T0 + timedelta(days=365))
+    assert not due(LogState(10**6, None), T0 + timedelta(days=365), 0, 0, T0)
+
+
+@pytest.mark.parametrize("unsigned", [0, -1])
+def test_no_unsigned_event_beats_both_triggers(unsigned: int) -> None:
+    assert not due(LogState(unsigned, None), T0 + timedelta(days=1), every=1, minutes=1, started_at=T0)
