@@ -22,6 +22,7 @@ from services.kernel.errors import UnknownOrgUnit
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import problems
+from .asof import ReadAt, make_cache
 from .idempotency import metadata as idempotency_metadata
 from .labels import LEVELS, label
 from .limits import BodyLimit
@@ -59,11 +60,13 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
     """
     stop = threading.Event()
     webhooks = node.settings.webhooks_enabled if run_webhooks is None else run_webhooks
+    asof = make_cache(node)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         node.init_db()
         create_tables(node.engine)
+        asof.start()  # drops the as-of rebuilds an earlier run left
         threads = []
         if run_projections:
             threads.append(
@@ -85,10 +88,12 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
                 thread.join(timeout=10)
             if dispatcher is not None:
                 dispatcher.close()
+            asof.close()
             node.close()
 
     app = FastAPI(title="thidua-sync", version="0.1.0", lifespan=lifespan, description=DESCRIPTION)
     app.state.node = node
+    app.state.asof = asof
     app.state.security = Security.for_node(node.settings, node.engine)
     app.add_middleware(BodyLimit, max_bytes=node.settings.api_max_body_bytes)
     problems.install(app)
@@ -126,25 +131,25 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
     }
 
     @app.get("/api/v1/org-units/{code}", **protected)  # type: ignore[arg-type]
-    def get_org_unit(code: str, principal: Caller) -> dict[str, Any]:
+    def get_org_unit(code: str, principal: Caller, reading: ReadAt) -> dict[str, Any]:
         """One org unit by code (official province/commune code, unit code, or VN for central), with ancestors.
 
         Readable: the caller's subtree and the units above it.
         """
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             unit = _unit(conn, code)
             require_sees(principal, unit["path"])
             unit["ancestors"] = [_unit_json(a) for a in queries.ancestors(conn, unit["path"])]
-        return _unit_json(unit)
+        return reading.stamp(_unit_json(unit))
 
     @app.get("/api/v1/org-units/{code}/children", **protected)  # type: ignore[arg-type]
-    def get_children(code: str, principal: Caller) -> dict[str, Any]:
+    def get_children(code: str, principal: Caller, reading: ReadAt) -> dict[str, Any]:
         """Direct children of an org unit in the caller's subtree, ordered by code."""
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             parent = _unit(conn, code)["path"]
             require_within(principal, parent)
             items = queries.children(conn, parent)
-        return {"parent_path": parent, "items": [_unit_json(r) for r in items]}
+        return reading.stamp({"parent_path": parent, "items": [_unit_json(r) for r in items]})
 
     for make_router in routers():
         app.include_router(make_router(node))

@@ -125,9 +125,17 @@ class Settings(BaseSettings):
         None, description="Folder of PEM public keys (*.pem) whose checkpoints verify counts (rotated or peers' keys)."
     )
     audit_checkpoint_every: int = Field(1000, description="Events between two automatic checkpoints (0: off).")
+    audit_checkpoint_minutes: float = Field(
+        10.0, description="Minutes after which new events get an automatic checkpoint anyway (0: off)."
+    )
     audit_export_dir: Path | None = Field(None, description="Folder of audit exports; default <data_dir>/exports.")
 
     @property
     def effective_audit_key_file(self) -> Path:
         """Where the node's checkpoint signing key lives."""
         return self.audit_signing_key_file or self.data_dir / "audit" / "node-ed25519.pem"
+
+    # As-of reads (issue 8, docs/audit.md): rebuilds of the read models up to a past position, cached per position.
+    asof_cache_size: int = Field(
+        4, ge=1, description="Rebuilds kept for as_of reads (least recently used dropped, with their asof_ tables)."
+    )

@@ -1,4 +1,5 @@
-"""GET /api/v1/audit/keys, /audit/verify, /audit/exports: tamper evidence for auditors (issue 8, docs/audit.md).
+"""GET /api/v1/audit/keys, /audit/verify, /audit/exports, /audit/as-of: tamper evidence and as-of reads for
+auditors (issue 8, docs/audit.md).
 
 Readable by the ``auditor`` and ``operator`` roles. A break found by ``verify`` names its event only when that
 event lies in the caller's subtree; exports are listed when their subtree lies in the caller's.
@@ -9,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
+from services.api.asof import AS_OF_HELP, cache_of
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_role
 from services.bootstrap import Node
@@ -70,5 +72,28 @@ def router(node: Node) -> APIRouter:
             if principal.covers(data["selection"].get("subtree") or "VN"):
                 items.append({"name": manifest.parent.name, **data})
         return {"items": items}
+
+    @api.get("/as-of")
+    def as_of(
+        principal: Caller, request: Request, as_of: Annotated[str, Query(description=AS_OF_HELP)]
+    ) -> dict[str, Any]:
+        """Vị trí ứng với thời điểm và trạng thái bộ đệm / the store position a time maps to, the head, and whether
+        a rebuild at that position is cached (nothing is built here)."""
+        from services.audit.asof import parse_as_of, prefix_of
+
+        require_role(principal, AUDIT_ROLES, "inspect as-of reads")
+        cache = cache_of(request.app)
+        point = cache.resolve(parse_as_of(as_of, cache.now()))
+        status = cache.status(point.position)
+        entry = status.pop("entry")
+        return {
+            "as_of": point.as_of.isoformat(),
+            "as_of_position": point.position,
+            "head_position": point.head,
+            "source": "live" if point.live else ("cache" if entry and entry["ready"] else "rebuild"),
+            "tables_prefix": None if point.live else prefix_of(point.position),
+            "cached": entry,
+            "cache": status,
+        }
 
     return api

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from projections.awards import queries, views
 from projections.orgunits import queries as orgunits
 from projections.plans import queries as plans
+from services.api.asof import ReadAt, Reading
 from services.api.commanding import etag
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from services.api.problems import READ_RESPONSES
@@ -20,7 +21,11 @@ from services.kernel.errors import DomainRefusal, UnknownOrgUnit
 
 State = Literal["PENDING", "APPROVED", "REJECTED", "RETURNED"]
 AsNow = Annotated[
-    datetime | None, Query(description="Thời điểm tính thời gian chờ (ISO 8601; không múi giờ: giờ Việt Nam).")
+    datetime | None,
+    Query(
+        description="Thời điểm tính thời gian chờ (ISO 8601; không múi giờ: giờ Việt Nam); mặc định: as_of, "
+        "nếu không thì bây giờ / the time durations are measured to; default as_of, else now."
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
@@ -47,6 +52,11 @@ def _unknown_proposal(proposal_id: str) -> DomainRefusal:
     )
 
 
+def _now(as_now: datetime | None, reading: Reading) -> datetime:
+    """Durations are measured to ``as_now``, else to ``as_of`` (how long it had waited then), else to now."""
+    return views.now_of(as_now if as_now is not None else reading.moment)
+
+
 def _decider_filter(decider: str | None) -> dict[str, str | None]:
     """``decider`` names an authority (THU_TUONG) or the deciding org unit's code (15, 11086, VN)."""
     if decider is None:
@@ -67,6 +77,7 @@ def router(node: Node) -> APIRouter:
     @api.get("")
     def list_awards(
         principal: Caller,
+        reading: ReadAt,
         state: State | None = None,
         form: str | None = None,
         decider: str | None = None,
@@ -79,22 +90,23 @@ def router(node: Node) -> APIRouter:
         """Proposals by id: route holder, state and time in state; filter by state, form, decider, holder, plan."""
         key = decode_cursor(cursor)
         filters = {"state": state, "form_code": form, "holder_code": holder, "plan_id": plan}
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             after = str(key[0]) if key else None
             rows = queries.proposals(conn, filters | _decider_filter(decider), after, limit + 1, principal.path)
-        now = views.now_of(as_now)
-        return page([views.summary(r, now) for r in rows], limit, ("proposal_id",))
+        now = _now(as_now, reading)
+        return reading.stamp(page([views.summary(r, now) for r in rows], limit, ("proposal_id",)))
 
     @api.get("/waiting")
     def waiting(
         principal: Caller,
+        reading: ReadAt,
         at: Annotated[str | None, Query(description="Mã đơn vị: chỉ hồ sơ đang chờ trong phạm vi đơn vị này.")] = None,
         as_now: AsNow = None,
         per_group: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     ) -> dict[str, Any]:
         """Pending proposals grouped by holder (org unit and authority), longest waiting first within a group."""
-        now = views.now_of(as_now)
-        with node.engine.connect() as conn:
+        now = _now(as_now, reading)
+        with reading.connect() as conn:
             unit = orgunits.by_code(conn, at) if at is not None else None
             if at is not None and unit is None:
                 raise UnknownOrgUnit(at)
@@ -102,33 +114,39 @@ def router(node: Node) -> APIRouter:
             require_within(principal, under)
             groups = queries.waiting_groups(conn, under)
             items = queries.waiting_items(conn, under, per_group)
-        return {
-            "at": views.unit(unit["code"], unit["path"], unit["name"], unit["level"]) if unit else None,
-            "as_now": now,
-            "total": sum(g["count"] for g in groups),
-            "groups": views.waiting(groups, items, now),
-        }
+        return reading.stamp(
+            {
+                "at": views.unit(unit["code"], unit["path"], unit["name"], unit["level"]) if unit else None,
+                "as_now": now,
+                "total": sum(g["count"] for g in groups),
+                "groups": views.waiting(groups, items, now),
+            }
+        )
 
     @api.get("/conferred")
-    def conferred(principal: Caller, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+    def conferred(
+        principal: Caller, reading: ReadAt, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+    ) -> dict[str, Any]:
         """The registry of conferred awards, ordered by decision date then proposal id."""
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             rows = queries.conferred(conn, _registry_cursor(cursor), limit + 1, principal.path)
-        return page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"))
+        return reading.stamp(page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id")))
 
     @api.get("/{proposal_id}")
-    def get_award(proposal_id: str, principal: Caller, response: Response, as_now: AsNow = None) -> dict[str, Any]:
+    def get_award(
+        proposal_id: str, principal: Caller, response: Response, reading: ReadAt, as_now: AsNow = None
+    ) -> dict[str, Any]:
         """One proposal: route with the step holding it, history, prerequisites, decision.
 
         ETag: the proposal's stream version as the read model has it (send it as If-Match with a command).
         """
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             found = queries.proposal(conn, proposal_id)
             if found is None:
                 raise _unknown_proposal(proposal_id)
             require_within(principal, found["nominee_path"])
             response.headers["ETag"] = etag(found["version"])
             plan = plans.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None
-        return views.detail(found, plan, views.now_of(as_now))
+        return reading.stamp(views.detail(found, plan, _now(as_now, reading)))
 
     return api

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from projections.guidance import units
 from projections.guidance.compose import guidance
+from services.api.asof import ReadAt
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_within
 from services.awards import load_authority_matrix
@@ -30,18 +31,18 @@ def router(node: Node) -> APIRouter:
     matrix = load_authority_matrix()
 
     @api.get("/org-units/{code}/guidance")
-    def get_guidance(code: str, principal: Caller, on: OnDay = None) -> dict[str, Any]:
+    def get_guidance(code: str, principal: Caller, reading: ReadAt, on: OnDay = None) -> dict[str, Any]:
         """The chain of plans above the unit, its criteria, targets, reporting duties, award forms and guidance.
 
         ``on`` picks the current reporting period, judges deadlines and selects the authority matrix version; the
-        facts shown are those recorded now (not a snapshot as of ``on``).
+        facts shown are those recorded now, or by ``as_of`` (whose day in Vietnam is then the default ``on``).
         """
-        day = on or datetime.now(VN_TZ).date()
-        with node.engine.connect() as conn:
+        day = reading.day(on) or datetime.now(VN_TZ).date()
+        with reading.connect() as conn:
             unit = units.resolve(conn, node.official_units, code)
             if unit is None:
                 raise UnknownOrgUnit(code)
             require_within(principal, unit.path)
-            return guidance(conn, node.official_units, matrix, code, day)
+            return reading.stamp(guidance(conn, node.official_units, matrix, code, day))
 
     return api

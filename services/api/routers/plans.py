@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from projections.plans import queries, views
+from services.api.asof import ReadAt
 from services.api.commanding import etag
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from services.api.problems import READ_RESPONSES
@@ -40,6 +41,7 @@ def router(node: Node) -> APIRouter:
     @api.get("")
     def list_plans(
         principal: Caller,
+        reading: ReadAt,
         issuer: Annotated[str | None, Query(description="Mã đơn vị ban hành, ví dụ 46, 11086, VN.")] = None,
         status: Status | None = None,
         cursor: str | None = None,
@@ -47,17 +49,17 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """Plans ordered by id, filtered by issuer and status (DRAFT dự thảo, ISSUED đã ban hành)."""
         key = decode_cursor(cursor)
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             rows = queries.plans(conn, issuer, status, str(key[0]) if key else None, limit + 1, principal.path)
-        return page([views.summary(r) for r in rows], limit, ("plan_id",))
+        return reading.stamp(page([views.summary(r) for r in rows], limit, ("plan_id",)))
 
     @api.get("/{plan_id}")
-    def get_plan(plan_id: str, principal: Caller, response: Response) -> dict[str, Any]:
+    def get_plan(plan_id: str, principal: Caller, response: Response, reading: ReadAt) -> dict[str, Any]:
         """One plan: document, phases, duties, award forms, criteria with indicators and warnings, parent chain.
 
         ETag: the plan's stream version as the read model has it (send it as If-Match with a command).
         """
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             found = queries.plan(conn, plan_id)
             if found is None:
                 raise _unknown_plan(plan_id)
@@ -65,6 +67,6 @@ def router(node: Node) -> APIRouter:
             response.headers["ETag"] = etag(found["version"])
             chain = queries.parent_chain(conn, plan_id)
             children = [c for c in queries.children(conn, plan_id) if principal.sees(c["issuer_path"])]
-        return views.detail(found, chain, children)
+        return reading.stamp(views.detail(found, chain, children))
 
     return api

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from projections.rollup import present, queries
 from projections.rollup.evolve import ALL_PLANS
+from services.api.asof import ReadAt
 from services.api.labels import LEVELS, REPORT_STATES, label
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from services.api.problems import READ_RESPONSES
@@ -111,6 +112,7 @@ def router(node: Node) -> APIRouter:
     def get_rollup(
         code: str,
         principal: Caller,
+        reading: ReadAt,
         period: str = Query(..., description=PERIOD_HELP),
         level: str | None = Query(None, description="Xem chi tiết một cấp / drill-down: children, COMMUNE, UNIT…"),
         plan_id: str | None = None,
@@ -119,7 +121,7 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """The subtree's numbers for the period (all plans, or one), with one row per direct child on drill-down."""
         plan = plan_id or ALL_PLANS
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             unit = _unit(conn, code, principal)
             path = unit["path"]
             counts = queries.counts(conn, [path], _period(period), plan)[path]
@@ -137,12 +139,13 @@ def router(node: Node) -> APIRouter:
             if level is not None:
                 paging = (decode_cursor(cursor), limit)
                 body["drill_down"] = _drill_down(conn, unit, period, plan, level, states, paging)
-        return body
+        return reading.stamp(body)
 
     @api.get("/org-units/{code}/reports")
     def get_reports(
         code: str,
         principal: Caller,
+        reading: ReadAt,
         period: str = Query(..., description=PERIOD_HELP),
         status: str | None = Query(None, description="missing | late | on_time | submitted | returned"),
         plan_id: str | None = None,
@@ -152,11 +155,11 @@ def router(node: Node) -> APIRouter:
         """Units of the subtree and the state of their report for the period, by unit path then plan."""
         if status is not None and status not in queries.STATUS_FILTERS:
             raise _refusal("INVALID_STATUS", ("Trạng thái", "status"), status, ", ".join(queries.STATUS_FILTERS))
-        with node.engine.connect() as conn:
+        with reading.connect() as conn:
             unit = _unit(conn, code, principal)
             rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, decode_cursor(cursor), limit)
         body = page([_report_json(r) for r in rows], limit, ("unit_path", "plan_id"))
-        return {"org_unit": _unit_json(unit), "period": period, "status": status, **body}
+        return reading.stamp({"org_unit": _unit_json(unit), "period": period, "status": status, **body})
 
     return api
 

@@ -1,0 +1,93 @@
+"""``as_of`` on the read endpoints: read the read models as this node had them at a system time (issue 8).
+
+Every read endpoint takes a :data:`ReadAt` parameter and reads through ``reading.connect()``; the query functions
+run unchanged (on the live tables, or on a cached rebuild whose SQL names are rewritten). With ``as_of`` the JSON
+body carries ``as_of`` and ``as_of_position`` at the top level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from sqlalchemy import Connection
+
+from services.audit.asof import EXAMPLE, VN_TZ, AsOfCache, AsOfPoint, parse_as_of
+from services.bootstrap import Node
+from services.kernel.contracts import EVENT_TYPES
+
+AS_OF_HELP = (
+    "Thời điểm hệ thống (ISO 8601; không múi giờ: giờ Việt Nam): trả lời theo những gì nút này đã ghi nhận đến "
+    "lúc đó (sự kiện nhận từ nút khác tính từ lúc nhập về), không phải kỳ nghiệp vụ / system time: answer with what "
+    "this node had recorded by then (events imported from other nodes count from their import), not the business "
+    f"period. Ví dụ / e.g. {EXAMPLE}."
+)
+
+
+def make_cache(node: Node) -> AsOfCache:
+    """The as-of cache of ``node``'s read models (built with the app; touches no database until used)."""
+    return AsOfCache(
+        node.engine,
+        node.store,
+        node.codec,
+        EVENT_TYPES,
+        node.projections,
+        node.settings.asof_cache_size,
+        node.settings.projection_batch_size,
+    )
+
+
+def cache_of(app: FastAPI) -> AsOfCache:
+    """The app's as-of cache."""
+    cache: AsOfCache = app.state.asof
+    return cache
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Where a read endpoint reads: the live read models (``point`` None) or the node's state at ``point``."""
+
+    cache: AsOfCache
+    point: AsOfPoint | None = None
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection on the read models to answer from."""
+        if self.point is None:
+            with self.cache.engine.connect() as conn:
+                yield conn
+        else:
+            with self.cache.connect(self.point) as conn:
+                yield conn
+
+    @property
+    def moment(self) -> datetime | None:
+        """The ``as_of`` time, if given."""
+        return self.point.as_of if self.point else None
+
+    def day(self, given: date | None) -> date | None:
+        """``given``, else the as_of day in Vietnam (a reference day for deadlines), else None."""
+        if given is not None or self.point is None:
+            return given
+        return self.point.as_of.astimezone(VN_TZ).date()
+
+    def stamp(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with ``as_of`` and ``as_of_position`` when the read was as of a time."""
+        if self.point is None:
+            return body
+        return {**body, "as_of": self.point.as_of.isoformat(), "as_of_position": self.point.position}
+
+
+def reading(request: Request, as_of: Annotated[str | None, Query(description=AS_OF_HELP)] = None) -> Reading:
+    """The ``as_of`` query parameter resolved to a store position (422 problem when malformed or in the future)."""
+    cache = cache_of(request.app)
+    if as_of is None:
+        return Reading(cache)
+    return Reading(cache, cache.resolve(parse_as_of(as_of, cache.now())))
+
+
+ReadAt = Annotated[Reading, Depends(reading)]
