@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,19 @@ def test_services_are_consistent(compose: dict) -> None:  # type: ignore[type-ar
 
 def test_dockerfile_copies_what_the_package_needs() -> None:
     dockerfile = (ROOT / "infra/docker/Dockerfile").read_text(encoding="utf-8")
-    for folder in ("schemas", "services", "projections"):
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    folders = [pattern.rstrip("*") for pattern in packages["find"]["include"]]
+    assert "services" in folders
+    for folder in ("schemas", *folders):
         assert f"COPY {folder} ./{folder}" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
+
+
+def test_every_process_that_checkpoints_signs_with_the_one_node_key(compose: dict) -> None:  # type: ignore[type-arg]
+    services = compose["services"]
+    key = services["api"]["environment"]["THIDUA_AUDIT_SIGNING_KEY_FILE"]
+    for name in ("init", "api", "relay"):  # init creates it; serve and the leader relay write checkpoints
+        assert services[name]["environment"]["THIDUA_AUDIT_SIGNING_KEY_FILE"] == key, name
+        mounts = {m.split(":")[1]: m.split(":")[0] for m in services[name].get("volumes", [])}
+        assert mounts.get(str(Path(key).parent)) in compose["volumes"], f"{name} does not share the key volume"
+    assert "thidua audit keys" in " ".join(services["init"]["command"])
