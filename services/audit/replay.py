@@ -45,8 +45,11 @@ def shadow_table(table: Table, metadata: MetaData, prefix: str = PREFIX) -> Tabl
 
 
 def _prefixed(prefix: str, name: str) -> str:
+    """``ix_x`` → ``ix_<prefix>x``; a name the naming convention already derived from the prefixed table stays."""
     kind, _, rest = name.partition("_")
-    return f"{kind}_{prefix}{rest}" if kind in ("ix", "uq", "pk", "ck", "fk") else prefix + name
+    if kind not in ("ix", "uq", "pk", "ck", "fk"):
+        return prefix + name
+    return name if rest.startswith(prefix) else f"{kind}_{prefix}{rest}"
 
 
 def _install_rewrite(engine: Engine) -> None:

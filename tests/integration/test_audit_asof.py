@@ -300,11 +300,13 @@ def test_access_is_unchanged_by_as_of(scenario: Scenario) -> None:
 
 def test_rebuild_table_names_fit_postgresql_identifiers(tmp_path: Path) -> None:
     node = bootstrap(Settings(data_dir=tmp_path))  # no database touched
-    longest = max(
-        len(str(name))
+    prefix = prefix_of(9_999_999_999)
+    names = [
+        str(name)
         for projection in node.projections
-        for table in shadow_metadata(projection, prefix_of(9_999_999_999)).sorted_tables
+        for table in shadow_metadata(projection, prefix).sorted_tables
         for name in [table.name, *(getattr(i, "name", None) for i in [*table.indexes, *table.constraints])]
         if name
-    )
-    assert longest <= 63
+    ]
+    assert max(map(len, names)) <= 63
+    assert all(name.count(prefix) == 1 for name in names), [n for n in names if n.count(prefix) != 1]
