@@ -7,16 +7,19 @@ writer schema in the catalog (current or historical) and resolves it to the curr
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from .avrowriter import Writer, compile_writer
 from .errors import DecodeError, SchemaViolation, UnknownSchema
 from .schemas import SchemaCatalog, SchemaVersion
 
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
+_WRONG_DATA = (TypeError, ValueError, AttributeError, KeyError, OverflowError, struct.error)  # how writers say it
 
 
 @dataclass(frozen=True)
@@ -49,22 +52,28 @@ class AvroCodec:
 
     def __init__(self, catalog: SchemaCatalog) -> None:
         self.catalog = catalog
+        # id(version) -> (version, its compiled writer or None: fastavro); holding the version keeps its id unique
+        self._writers: dict[int, tuple[SchemaVersion, Writer | None]] = {}
 
     def encode(self, fullname: str, datum: dict[str, Any]) -> bytes:
         """Encode ``datum`` with the current schema of ``fullname``."""
         return self.encode_with(self.catalog.current(fullname), datum)
 
-    @staticmethod
-    def encode_with(version: SchemaVersion, datum: dict[str, Any]) -> bytes:
-        """Encode ``datum`` with a given schema version (used by tests of old writers)."""
-        out = io.BytesIO()
-        out.write(MAGIC)
-        out.write(version.fingerprint)
+    def encode_with(self, version: SchemaVersion, datum: dict[str, Any]) -> bytes:
+        """Encode ``datum`` with a given schema version (also used by tests of old writers)."""
+        held = self._writers.get(id(version))
+        if held is None or held[0] is not version:
+            held = self._writers[id(version)] = (version, compile_writer(version.schema, MAGIC + version.fingerprint))
         try:
+            if held[1] is not None:
+                return held[1](datum)
+            out = io.BytesIO()
+            out.write(MAGIC)
+            out.write(version.fingerprint)
             schemaless_writer(out, version.parsed, datum)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # fastavro's ways of saying "wrong data"
+            return out.getvalue()
+        except _WRONG_DATA as exc:
             raise SchemaViolation(version.fullname, f"{type(exc).__name__}: {exc}") from exc
-        return out.getvalue()
 
     def decode(self, data: bytes) -> Decoded:
         """Decode single-object bytes, resolving the writer schema to the current reader schema."""

@@ -5,14 +5,16 @@ the length of its transaction (``pg_advisory_xact_lock`` on PostgreSQL; SQLite's
 ``BEGIN IMMEDIATE``). Positions are therefore allocated *and committed* in the same order, so when a reader
 has seen position N, no transaction can later commit a position below N. Gaps (a rolled-back append burns a
 sequence value) are harmless: readers never wait for a missing number. The same lock gives each event its
-predecessor's hash without races. The cost is one writer at a time; appends are short and batched.
+predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
+lock an append reads the log's state in one statement and writes its rows in one more (COPY for bulk batches on
+PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,12 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from .codec import AvroCodec
 from .db import is_postgres
 from .errors import DuplicateEventConflict, StreamConflict, VersionConflict
-from .schemas import EVENT_NAMESPACE
+from .eventlog import GENESIS_HASH as GENESIS_HASH
+from .eventlog import LogState, read_state, write_rows
 from .tables import event as event_table
 from .tables import foreign_event as foreign_table
 
-GENESIS_HASH = bytes(32)
 APPEND_LOCK_KEY = 0x7468_6964_7561  # "thidua": the PostgreSQL advisory lock that serialises appends
+_LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
 ANY_VERSION = None
 
 
@@ -114,87 +117,52 @@ class EventStore:
         return self.append_many(conn, [(stream_id, expected_version, events)])[0]
 
     def append_many(self, conn: Connection, batch: Sequence[Append]) -> list[AppendResult]:
-        """Several appends in the caller's transaction with one lock, one id check, one version query, one read of
-        the head hash and one insert; any conflict fails the whole batch. Each item is (stream, expected, events)."""
+        """Several appends in the caller's transaction with one lock, one read of the log's state (stored event
+        ids, stream versions, head hash) and one bulk insert; any conflict fails the whole batch and writes
+        nothing. Each item is (stream, expected version or None, events). Conflicts and schema violations are found
+        before anything is written."""
         self.lock(conn)
-        repeats = self._repeats(conn, batch)
-        versions = self._versions(conn, {stream for stream, _, _ in batch})
-        prev = conn.execute(select(event_table.c.hash).order_by(event_table.c.position.desc()).limit(1)).scalar()
-        prev = prev or GENESIS_HASH
-        rows: list[dict[str, Any]] = []
-        spans: list[tuple[str, int, int] | AppendResult] = []  # (stream, first row, version after) or a repeat
-        for index, (stream_id, expected_version, events) in enumerate(batch):
-            if index in repeats:
-                spans.append(repeats[index])
-                continue
-            version = versions.get(stream_id, 0)
-            if expected_version is not None and expected_version != version:
-                raise VersionConflict(stream_id, expected_version, version)
-            first = len(rows)
-            for offset, new in enumerate(events, start=1):
-                rows.append(self._row(stream_id, version + offset, new, prev))
-                prev = rows[-1]["hash"]
-            versions[stream_id] = version + len(events)
-            spans.append((stream_id, first, versions[stream_id]))
-        positions = self._insert(conn, rows)
-        return [
-            span if isinstance(span, AppendResult) else _result(span, rows, positions, batch[i][2])
-            for i, span in enumerate(spans)
-        ]
-
-    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-        if not rows:
-            return []
+        ids = [e.event_id for _, _, events in batch for e in events]
+        state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch})
+        plan = _plan(batch, state)
+        fresh = [(step[0], step[1], batch[i][2]) for i, step in enumerate(plan) if not isinstance(step, AppendResult)]
+        rows = list(self._encode_rows(fresh, state.head_hash, self.clock().astimezone(UTC)))
         try:
-            result = conn.execute(
-                insert(event_table).returning(event_table.c.position, sort_by_parameter_order=True), rows
-            )
-        except IntegrityError as exc:  # backstop: the unique (stream_id, stream_version) index
-            stream_id = rows[0]["stream_id"]
-            raise VersionConflict(stream_id, rows[0]["stream_version"] - 1, self._version(conn, stream_id)) from exc
-        return list(result.scalars())
+            positions = write_rows(conn, self._postgres, rows, state)
+        except IntegrityError as exc:  # backstop: a writer that bypassed the lock took a unique key
+            stream_id, version, _ = fresh[0]
+            raise VersionConflict(stream_id, version, state.versions.get(stream_id, 0)) from exc
+        results, taken = [], 0
+        for step, (_, _, events) in zip(plan, batch, strict=True):
+            if not isinstance(step, AppendResult):
+                stream_id, version = step
+                taken_here, event_ids = positions[taken : taken + len(events)], [e.event_id for e in events]
+                step = AppendResult(stream_id, version + len(events), taken_here, event_ids)
+                taken += len(events)
+            results.append(step)
+        return results
+
+    def _encode_rows(
+        self, fresh: list[tuple[str, int, Sequence[NewEvent]]], prev_hash: bytes, recorded_at: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of ``fresh`` appends (stream, version before, events), hash-linked from ``prev_hash``."""
+        for stream_id, version, events in fresh:
+            for offset, new in enumerate(events, start=1):
+                row = self._encode_row(stream_id, version + offset, new, prev_hash, recorded_at)
+                prev_hash = row["hash"]
+                yield row
 
     def lock(self, conn: Connection) -> None:
-        """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant)."""
-        if self._postgres:
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
-        # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
-
-    def _repeats(self, conn: Connection, batch: Sequence[Append]) -> dict[int, AppendResult]:
-        """Items whose events are all stored already (an idempotent repeat); a partial repeat is a conflict."""
-        ids = [e.event_id for _, _, events in batch for e in events]
-        if not ids:
-            return {}
-        c = event_table.c
-        found = {
-            r.event_id: r
-            for r in conn.execute(
-                select(c.event_id, c.stream_id, c.position, c.stream_version).where(c.event_id.in_(ids))
-            )
-        }
-        repeats = {}
-        for index, (stream_id, _, events) in enumerate(batch):
-            held = [found[e.event_id] for e in events if e.event_id in found]
-            if not held:
-                continue
-            if len(held) != len(events) or any(r.stream_id != stream_id for r in held):
-                raise DuplicateEventConflict(sorted(r.event_id for r in held))
-            held.sort(key=lambda r: r.position)
-            repeats[index] = AppendResult(
-                stream_id,
-                self._version(conn, stream_id),
-                [r.position for r in held],
-                [r.event_id for r in held],
-                duplicate=True,
-            )
-        return repeats
-
-    @staticmethod
-    def _versions(conn: Connection, streams: set[str]) -> dict[str, int]:
-        """Current version of each stream that exists."""
-        c = event_table.c
-        query = select(c.stream_id, func.max(c.stream_version)).where(c.stream_id.in_(streams)).group_by(c.stream_id)
-        return {str(row[0]): int(row[1]) for row in conn.execute(query)}
+        """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
+        round trip per transaction: a lock taken outside a savepoint is remembered for the transaction)."""
+        if not self._postgres:
+            return  # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
+        transaction = conn.get_transaction()
+        if transaction is not None and conn.info.get(_LOCKED_IN) is transaction:
+            return
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+        if not conn.in_nested_transaction():  # a savepoint's rollback would release it
+            conn.info[_LOCKED_IN] = transaction
 
     @staticmethod
     def _version(conn: Connection, stream_id: str) -> int:
@@ -202,7 +170,12 @@ class EventStore:
         return int(conn.execute(query.where(event_table.c.stream_id == stream_id)).scalar_one())
 
     def _row(self, stream_id: str, version: int, new: NewEvent, prev_hash: bytes) -> dict[str, Any]:
-        recorded_at = self.clock().astimezone(UTC)
+        """The ``event`` row of ``new`` at ``version``, linked to ``prev_hash``, recorded now (no position)."""
+        return self._encode_row(stream_id, version, new, prev_hash, self.clock().astimezone(UTC))
+
+    def _encode_row(
+        self, stream_id: str, version: int, new: NewEvent, prev_hash: bytes, recorded_at: datetime
+    ) -> dict[str, Any]:
         occurred_at = _aware(new.occurred_at)
         meta = {
             "event_id": new.event_id,
@@ -211,12 +184,12 @@ class EventStore:
             "occurred_at": occurred_at,
             "recorded_at": recorded_at,
             "node_id": self.node_id,
-            "org_unit": dict(new.org_unit),
-            "actor": dict(new.actor),
+            "org_unit": new.org_unit,
+            "actor": new.actor,
             "correlation_id": new.correlation_id,
             "causation_id": new.causation_id,
         }
-        schema = self.codec.catalog.current(f"{EVENT_NAMESPACE}.{new.event_type}")
+        schema = self.codec.catalog.event(new.event_type)
         body = self.codec.encode_with(schema, {"meta": meta, **new.payload})
         return {
             "event_id": new.event_id,
@@ -300,16 +273,13 @@ class EventStore:
         def found(outcome: str, position: int | None = None) -> ForeignImport:
             return ForeignImport(outcome, event_id, stream_id, version, row["node_id"], position)
 
-        held = conn.execute(
-            select(event_table.c.position, event_table.c.stream_id, event_table.c.stream_version).where(
-                event_table.c.event_id == event_id
-            )
-        ).first()
+        state = read_state(conn, self._postgres, [event_id], [stream_id])
+        held = state.held.get(event_id)
         if held is not None:
             if (held.stream_id, held.stream_version) != (stream_id, version):
                 raise StreamConflict(stream_id, version, event_id, f"{held.stream_id}@{held.stream_version}")
             return found(DUPLICATE, held.position)
-        current = self._version(conn, stream_id)
+        current = state.versions.get(stream_id, 0)
         if version > current + 1:
             return found(GAP)
         if version <= current:
@@ -319,10 +289,9 @@ class EventStore:
                 )
             ).scalar()
             raise StreamConflict(stream_id, version, event_id, other)
-        prev = conn.execute(select(event_table.c.hash).order_by(event_table.c.position.desc()).limit(1)).scalar()
-        row["prev_hash"] = prev or GENESIS_HASH
-        row["hash"] = link_hash(row["prev_hash"], body)
-        position: int = conn.execute(insert(event_table).returning(event_table.c.position), [row]).scalar_one()
+        row["prev_hash"] = state.head_hash
+        row["hash"] = link_hash(state.head_hash, body)
+        [position] = write_rows(conn, self._postgres, [row], state)
         conn.execute(
             insert(foreign_table).values(
                 event_id=event_id,
@@ -343,12 +312,41 @@ class EventStore:
         return _stored(row) if row is not None else None
 
 
-def _result(
-    span: tuple[str, int, int], rows: list[dict[str, Any]], positions: list[int], events: Sequence[NewEvent]
-) -> AppendResult:
-    stream_id, first, version = span
-    last = first + len(events)
-    return AppendResult(stream_id, version, positions[first:last], [r["event_id"] for r in rows[first:last]])
+def _plan(batch: Sequence[Append], state: LogState) -> list[tuple[str, int] | AppendResult]:
+    """Per item: its stream and version before it, or the answer of an idempotent repeat; raises the batch's
+    conflicts (a partial or cross-stream repeat, a stale expected version, one new event id twice)."""
+    repeats = _repeats(batch, state)
+    versions = dict(state.versions)
+    plan: list[tuple[str, int] | AppendResult] = []
+    new_ids: list[str] = []
+    for index, (stream_id, expected_version, events) in enumerate(batch):
+        if index in repeats:
+            plan.append(repeats[index])
+            continue
+        version = versions.get(stream_id, 0)
+        if expected_version is not None and expected_version != version:
+            raise VersionConflict(stream_id, expected_version, version)
+        plan.append((stream_id, version))
+        versions[stream_id] = version + len(events)
+        new_ids += [e.event_id for e in events]
+    if len(set(new_ids)) != len(new_ids):
+        raise DuplicateEventConflict(sorted({i for i in new_ids if new_ids.count(i) > 1}))
+    return plan
+
+
+def _repeats(batch: Sequence[Append], state: LogState) -> dict[int, AppendResult]:
+    """Items whose events are all stored already (an idempotent repeat); a partial repeat is a conflict."""
+    repeats = {}
+    for index, (stream_id, _, events) in enumerate(batch):
+        held = [state.held[e.event_id] for e in events if e.event_id in state.held]
+        if not held:
+            continue
+        if len(held) != len(events) or any(h.stream_id != stream_id for h in held):
+            raise DuplicateEventConflict(sorted(h.event_id for h in held))
+        held.sort(key=lambda h: h.position)
+        positions, ids = [h.position for h in held], [h.event_id for h in held]
+        repeats[index] = AppendResult(stream_id, state.versions.get(stream_id, 0), positions, ids, duplicate=True)
+    return repeats
 
 
 def _aware(moment: datetime) -> datetime:

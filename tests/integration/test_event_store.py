@@ -8,11 +8,13 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy import event as sa_event
 
 from services.kernel.codec import AvroCodec
+from services.kernel.db import is_postgres
 from services.kernel.errors import DuplicateEventConflict, SchemaViolation, VersionConflict
+from services.kernel.eventlog import COPY_FROM_ROWS
 from services.kernel.store import GENESIS_HASH, EventStore, link_hash
 from services.kernel.tables import event as event_table
 from tests.factories import guidance_issued, org_unit_registered
@@ -181,3 +183,219 @@ def test_append_many_is_one_atomic_batch(store: EventStore, engine: Engine) -> N
     with engine.begin() as conn:  # repeating a batch is a no-op that answers the first positions
         again = store.append_many(conn, batch[:2])
     assert [r.duplicate for r in again] == [True, True] and again[0].positions == results[0].positions
+
+
+# --- The bulk write path (COPY on PostgreSQL) and the one position counter every insert shares -----------------
+
+
+def _batch(streams: int, per_stream: int, prefix: str = "b") -> list[Any]:
+    """``streams`` new streams of ``per_stream`` events: enough rows for the bulk path (COPY on PostgreSQL)."""
+    return [
+        (f"{prefix}-{s}", 0, [guidance_issued(f"{prefix}{s}.{i}") for i in range(per_stream)]) for s in range(streams)
+    ]
+
+
+def _positions(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return [r.position for r in conn.execute(select(event_table.c.position).order_by(event_table.c.position))]
+
+
+def _assert_chain(store: EventStore) -> None:
+    prev = GENESIS_HASH
+    for stored in store.read_all(limit=10_000):
+        assert stored.prev_hash == prev and stored.hash == link_hash(prev, stored.body), stored.position
+        prev = stored.hash
+
+
+def test_bulk_single_and_imported_events_share_one_gapless_counter(store: EventStore, engine: Engine) -> None:
+    assert COPY_FROM_ROWS <= 30  # the bulk batches below take the COPY path on PostgreSQL
+    foreign = EventStore(engine, store.codec, "p15")._row("from-p15", 1, guidance_issued("p15"), GENESIS_HASH)
+    written: list[int] = []
+    written += store.append("single-1", 0, [guidance_issued()]).positions
+    with engine.begin() as conn:
+        written += [p for r in store.append_many(conn, _batch(10, 3, "x")) for p in r.positions]
+    written += store.append("single-2", 0, [guidance_issued(), guidance_issued()]).positions
+    with engine.begin() as conn:
+        imported = store.import_foreign(conn, foreign["body"], "p15")
+    written.append(imported.position or 0)
+    with engine.begin() as conn:
+        written += [p for r in store.append_many(conn, _batch(4, 8, "y")) for p in r.positions]
+    written += store.append("single-3", 0, [guidance_issued()]).positions  # the default path after a COPY
+    assert written == list(range(1, 68)) == _positions(engine)
+    assert [e.stream_version for e in store.read_stream("y-3")] == list(range(1, 9))
+    _assert_chain(store)
+    if is_postgres(engine):
+        with engine.connect() as conn:  # the sequence stands where the rows are: the next nextval is 68
+            assert conn.execute(text("SELECT last_value FROM event_position_seq")).scalar_one() == 67
+
+
+def test_bulk_results_match_the_stored_rows(store: EventStore, engine: Engine) -> None:
+    batch = _batch(12, 3) + [("b-0", 3, [guidance_issued("again")])]
+    with engine.begin() as conn:
+        results = store.append_many(conn, batch)
+    for (stream, _, events), result in zip(batch, results, strict=True):
+        stored = {e.event_id: e for e in store.read_stream(stream)}
+        assert [stored[i].position for i in result.event_ids] == result.positions
+        assert result.event_ids == [e.event_id for e in events] and result.stream_id == stream
+    assert results[-1].version == 4 and store.stream_version("b-0") == 4
+
+
+def test_conflict_in_the_middle_of_a_bulk_batch_writes_nothing(store: EventStore, engine: Engine) -> None:
+    store.append("b-20", 0, [guidance_issued()])
+    head = store.head_position()
+    batch = _batch(40, 2)  # b-20 expects version 0 but is at 1
+    with pytest.raises(VersionConflict) as raised, engine.begin() as conn:
+        store.append_many(conn, batch)
+    assert raised.value.details == {"stream_id": "b-20", "expected_version": 0, "actual_version": 1}
+    assert store.head_position() == head and store.read_stream("b-19") == [] and store.stream_version("b-20") == 1
+    batch[20] = ("b-20", 1, batch[20][2])
+    with engine.begin() as conn:
+        results = store.append_many(conn, batch)
+    assert results[0].positions[0] == head + 1  # the refused batch took no numbers
+    assert _positions(engine) == list(range(1, head + 81))
+    _assert_chain(store)
+
+
+def test_schema_violation_in_a_bulk_batch_writes_nothing_and_keeps_the_transaction(
+    store: EventStore, engine: Engine
+) -> None:
+    batch = _batch(15, 2)
+    batch[7] = ("b-7", 0, [guidance_issued(), org_unit_registered("U-1", name=None)])  # name is required
+    with engine.begin() as conn:
+        with pytest.raises(SchemaViolation):
+            store.append_many(conn, batch)
+        assert store.append_many(conn, _batch(15, 2, "c"))[0].positions == [1, 2]  # the transaction goes on
+    assert store.read_stream("b-0") == [] and store.head_position() == 30
+
+
+def test_one_event_id_twice_in_a_batch_is_refused(store: EventStore, engine: Engine) -> None:
+    batch = _batch(15, 2)
+    twice = batch[3][2][1]
+    batch[9] = ("b-9", 0, [guidance_issued(), twice])
+    with pytest.raises(DuplicateEventConflict) as raised, engine.begin() as conn:
+        store.append_many(conn, batch)
+    assert raised.value.details["event_ids"] == [twice.event_id]
+    assert store.head_position() == 0
+
+
+def test_bulk_repeat_is_a_no_op_answering_the_first_positions(store: EventStore, engine: Engine) -> None:
+    batch = _batch(10, 3)
+    with engine.begin() as conn:
+        first = store.append_many(conn, batch)
+    with engine.begin() as conn:
+        again = store.append_many(conn, batch)
+    assert all(r.duplicate for r in again) and [r.positions for r in again] == [r.positions for r in first]
+    assert [r.version for r in again] == [3] * 10 and store.head_position() == 30
+
+
+def test_a_position_is_never_given_twice(store: EventStore, engine: Engine) -> None:
+    with engine.begin() as conn:
+        store.append_many(conn, _batch(10, 3))
+    with engine.begin() as conn:  # tampering removes the head row: its number stays used
+        conn.execute(delete(event_table).where(event_table.c.position == 30))
+    assert store.append("after", 0, [guidance_issued()]).positions == [31]
+    with engine.begin() as conn:
+        assert store.append_many(conn, _batch(10, 3, "c"))[0].positions[0] == 32
+
+
+def test_rolled_back_bulk_append_leaves_the_counter_usable(store: EventStore, engine: Engine) -> None:
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        store.append_many(conn, _batch(10, 3))
+        raise RuntimeError("the caller fails after the append")
+    assert store.head_position() == 0
+    position = store.append("after", 0, [guidance_issued()]).positions[0]
+    assert position == (31 if is_postgres(engine) else 1)  # PostgreSQL burns the numbers (a gap); SQLite reuses
+    with engine.begin() as conn:
+        assert store.append_many(conn, _batch(10, 3))[-1].positions[-1] == position + 30
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_row_written_past_the_lock_fails_the_bulk_append_whole(store: EventStore, engine: Engine) -> None:
+    """A writer that bypassed the lock and the sequence takes a position the COPY needs: the driver's error
+    surfaces as a conflict and the batch writes nothing."""
+    store.append("s-0", 0, [guidance_issued()])
+    intruder = EventStore(engine, store.codec, "p46")._row("intruder", 1, guidance_issued(), GENESIS_HASH)
+    with engine.begin() as conn:
+        conn.execute(insert(event_table).values(position=20, **intruder))
+    with pytest.raises(VersionConflict), engine.begin() as conn:
+        store.append_many(conn, _batch(10, 3))
+    assert _positions(engine) == [1, 20] and store.read_stream("b-0") == []
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_lock_is_taken_once_per_transaction_but_again_after_a_savepoint_rollback(
+    store: EventStore, engine: Engine
+) -> None:
+    locks: list[str] = []
+
+    @sa_event.listens_for(engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            locks.append(statement)
+
+    def held(conn: Any) -> int:
+        query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        return int(conn.execute(text(query)).scalar_one())
+
+    with engine.begin() as conn:
+        store.lock(conn)
+        store.append_in(conn, "s-1", 0, [guidance_issued()])
+        store.append_in(conn, "s-1", 1, [guidance_issued()])
+        assert len(locks) == 1 and held(conn) == 1
+    with engine.begin() as conn:
+        with conn.begin_nested() as savepoint:
+            store.lock(conn)
+            assert held(conn) == 1
+            savepoint.rollback()
+        assert held(conn) == 0  # the savepoint's rollback released it ...
+        store.append_in(conn, "s-2", 0, [guidance_issued()])
+        assert held(conn) == 1 and len(locks) == 3  # ... so the append took it again
+
+
+@pytest.mark.slow
+def test_tailing_reader_misses_nothing_under_concurrent_bulk_and_single_writers(
+    store: EventStore, engine: Engine
+) -> None:
+    """Bulk batches (COPY on PostgreSQL) and single appends at once, commits delayed at random: a tail sees every
+    event once, in order, and the positions are the ones the appends answered."""
+
+    @sa_event.listens_for(engine, "commit")
+    def _slow_commit(_conn: Any) -> None:
+        time.sleep(random.random() / 200)
+
+    stop = threading.Event()
+    seen: list[int] = []
+    answered: list[int] = []
+
+    def tail() -> None:
+        after = 0
+        while True:
+            done = stop.is_set()
+            batch = store.read_all(after, limit=50)
+            seen.extend(e.position for e in batch)
+            after = batch[-1].position if batch else after
+            if done and not batch:
+                return
+
+    def write(writer: int) -> None:
+        for i in range(6):
+            if writer % 2:
+                with engine.begin() as conn:
+                    results = store.append_many(conn, _batch(10, 3, f"w{writer}.{i}"))
+                answered.extend(p for r in results for p in r.positions)
+            else:
+                answered.extend(store.append(f"w{writer}-{i}", 0, [guidance_issued()]).positions)
+
+    reader = threading.Thread(target=tail)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(6)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    reader.join()
+    stored = _positions(engine)
+    assert len(stored) == 3 * 6 * 30 + 3 * 6
+    assert seen == stored == sorted(answered)
+    _assert_chain(store)
