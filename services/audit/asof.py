@@ -188,6 +188,7 @@ class AsOfCache:
         self.stats = CacheStats()
         self._entries: OrderedDict[int, _Entry] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()  # guards the entries' bookkeeping, never held during DDL of one entry
+        self._builds = threading.BoundedSemaphore(1)  # one rebuild at a time: requests cannot pile up full replays
         self._started = False
 
     def now(self) -> datetime:
@@ -272,6 +273,10 @@ class AsOfCache:
     def _build(self, entry: _Entry) -> None:
         """Build ``entry``'s tables (its lock held): copy the nearest smaller cached rebuild and apply the events
         after it, or replay from the start."""
+        with self._builds:
+            self._build_now(entry)
+
+    def _build_now(self, entry: _Entry) -> None:
         started = time.monotonic()
         source = self._pin_source(entry.position)
         try:

@@ -10,6 +10,7 @@ award is proposed for it on 03/12 at 10:00; Lào Cai (node p15) recorded a unit 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -268,6 +269,38 @@ def test_concurrent_requests_for_one_position_build_it_once(scenario: Scenario) 
     with s.node.engine.connect() as conn:
         live = conn.execute(text("SELECT count(*) FROM awards_proposal")).scalar_one()
     assert counts == [live - 1] * 4  # the rewrite read asof_<p>_awards_proposal: the last proposal not yet there
+
+
+def test_rebuilds_for_different_positions_run_one_at_a_time(scenario: Scenario, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    cache, at = scenario.cache, scenario.positions
+    inside, most, guard = [0], [0], threading.Lock()
+    build = cache._build_now
+
+    def counted(entry: Any) -> None:
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.05)  # a build takes a while: without the limit, the three overlap here
+            build(entry)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(cache, "_build_now", counted)
+    points = [cache.resolve(moment) for moment in (T1, T2, T3)]
+    assert [p.position for p in points] == [at["submitted"], at["reviewed"], at["proposed"]]
+    assert not any(p.live for p in points)
+    start = threading.Barrier(3)
+
+    def read(point: Any) -> None:
+        start.wait()
+        with cache.connect(point):
+            pass
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(read, points))
+    assert most[0] == 1 and cache.stats.builds + cache.stats.copies == 3
 
 
 def test_a_bad_as_of_is_a_422_problem(scenario: Scenario) -> None:
