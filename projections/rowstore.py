@@ -1,19 +1,21 @@
-"""What the thin stores of the read models share: UTC datetimes in and out, and load/save of one row by key.
+"""What the thin stores of the read models share: UTC datetimes in and out, rows loaded and saved by key in sets.
 
 SQLite hands back naive datetimes of what was written in UTC; PostgreSQL gives aware ones. Rows are frozen
-dataclasses; a save writes only what changed (nothing, an insert or an update).
+dataclasses; a save writes only what changed (nothing, an insert or an update). A batch reads every row it
+touches with one SELECT per table and writes them back with one statement per kind of change (``bulk``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, fields
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table
 
+from projections.bulk import insert_rows, select_by_keys, update_by_key
 from services.kernel.events import Event
 
 R = TypeVar("R")
@@ -30,8 +32,12 @@ def utc_aware(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def to_columns(row: Any, keys: tuple[str, ...]) -> dict[str, Any]:
-    """A dataclass row as column values, datetimes in UTC."""
-    return utc_aware(asdict(row), keys)
+    """A dataclass row as column values, datetimes in UTC (values are not copied: rows are never mutated)."""
+    names = _NAMES.get(type(row)) or _NAMES.setdefault(type(row), tuple(f.name for f in fields(row)))
+    return utc_aware({name: getattr(row, name) for name in names}, keys)
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}  # field names per row type
 
 
 class RowStore(Generic[R]):
@@ -42,24 +48,35 @@ class RowStore(Generic[R]):
         self.row_type = row_type
         self.key = key
         self.datetimes = datetimes
+        self.names = [f.name for f in fields(row_type)]  # type: ignore[arg-type]
+
+    def _row(self, row: dict[str, Any]) -> R:
+        data = utc_aware(row, self.datetimes)
+        return self.row_type(**{name: data[name] for name in self.names})
 
     def load(self, conn: Connection, value: str) -> R | None:
         """The row whose key is ``value``, if any."""
-        row = conn.execute(select(self.table).where(self.table.c[self.key] == value)).first()
-        if row is None:
-            return None
-        data = utc_aware(row._asdict(), self.datetimes)
-        return self.row_type(**{f.name: data[f.name] for f in fields(self.row_type)})  # type: ignore[arg-type]
+        return self.load_many(conn, [value]).get(value)
+
+    def load_many(self, conn: Connection, keys: Iterable[str]) -> dict[str, R]:
+        """The rows whose keys are among ``keys``, by key (absent keys are left out)."""
+        found = select_by_keys(conn, self.table, [self.key], [(k,) for k in keys])
+        return {row[self.key]: self._row(row) for row in found}
 
     def save(self, conn: Connection, before: R | None, after: R | None) -> None:
         """Persist the change from ``before`` to ``after``."""
-        if after is None or after == before:
-            return
-        values = to_columns(after, self.datetimes)
-        if before is None:
-            conn.execute(insert(self.table).values(**values))
-        else:
-            conn.execute(update(self.table).where(self.table.c[self.key] == values[self.key]).values(**values))
+        self.save_many(conn, [(before, after)])
+
+    def save_many(self, conn: Connection, changes: Iterable[tuple[R | None, R | None]]) -> None:
+        """Persist each change from ``before`` to ``after``: one INSERT and one UPDATE statement at most."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for before, after in changes:
+            if after is None or after == before:
+                continue
+            (inserts if before is None else updates).append(to_columns(after, self.datetimes))
+        insert_rows(conn, self.table, inserts)
+        update_by_key(conn, self.table, [self.key], updates)
 
 
 def apply_by_key(
@@ -70,28 +87,27 @@ def apply_by_key(
     rows: RowStore[R],
     changed: Callable[[Event, R], None],
 ) -> int:
-    """Fold a batch into one row per key: each row loaded once and saved once; ``changed`` sees every change.
+    """Fold a batch into one row per key: the rows read with one SELECT, each saved once; ``changed`` sees every
+    change.
 
     An event for a key whose row does not exist yet (``evolve`` returns None) is logged and skipped.
     """
-    loaded: dict[str, R | None] = {}
+    targets = [(event, target(event)) for event in events]
+    loaded: dict[str, R | None] = dict(rows.load_many(conn, {key for _, key in targets if key is not None}))
     current: dict[str, R | None] = {}
     count = 0
-    for event in events:
-        key = target(event)
+    for event, key in targets:
         if key is None:
             continue
-        if key not in loaded:
-            loaded[key] = current[key] = rows.load(conn, key)
-        after = evolve(event, current[key])
+        state = current[key] if key in current else loaded.setdefault(key, None)
+        after = evolve(event, state)
         if after is None:
             log.warning("%s %s for unknown %s %s ignored", event.NAME, event.event_id, rows.key, key)
             continue
-        if after == current[key]:
+        if after == state:
             continue
         current[key] = after
         changed(event, after)
         count += 1
-    for key, after in current.items():
-        rows.save(conn, loaded[key], after)
+    rows.save_many(conn, [(loaded[key], after) for key, after in current.items()])
     return count

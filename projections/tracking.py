@@ -13,7 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    insert,
+    bindparam,
     select,
     tuple_,
     update,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from projections.bulk import insert_tuples, select_by_keys
 from services.kernel.db import new_metadata
 from services.kernel.store import utcnow
 
@@ -136,33 +137,38 @@ def advance_kafka_offsets(
     offsets: Mapping[TopicPartitionKey, int],
     applied: Mapping[TopicPartitionKey, int],
 ) -> None:
-    """Move the recorded offsets forward (never back) and add to the applied counters (rows must exist)."""
-    now = utcnow()
+    """Move the recorded offsets forward (never back) and add to the applied counters (rows must exist): one
+    executemany UPDATE."""
+    if not offsets:
+        return
     table = projection_kafka_offset
-    for (topic, partition), offset in offsets.items():
-        conn.execute(
-            update(table)
-            .where(
-                table.c.projection == projection,
-                table.c.topic == topic,
-                table.c.partition == partition,
-                table.c.offset < offset,
-            )
-            .values(offset=offset, applied=table.c.applied + applied.get((topic, partition), 0), updated_at=now)
+    moves = [
+        {"k_topic": topic, "k_partition": partition, "k_offset": offset, "added": applied.get((topic, partition), 0)}
+        for (topic, partition), offset in sorted(offsets.items())
+    ]
+    stmt = (
+        update(table)
+        .where(
+            table.c.projection == projection,
+            table.c.topic == bindparam("k_topic"),
+            table.c.partition == bindparam("k_partition"),
+            table.c.offset < bindparam("k_offset"),
         )
+        .values(offset=bindparam("k_offset"), applied=table.c.applied + bindparam("added"), updated_at=utcnow())
+    )
+    conn.execute(stmt, moves)
 
 
 def seen_event_ids(conn: Connection, projections: Collection[str], event_ids: Collection[str]) -> set[tuple[str, str]]:
-    """Which (projection, event id) pairs, of ``projections`` × ``event_ids``, were already applied from Kafka."""
+    """Which (projection, event id) pairs, of ``projections`` × ``event_ids``, were already applied from Kafka (one
+    primary-key probe per pair: an IN list on each column scans every id a projection has applied)."""
     if not event_ids or not projections:
         return set()
-    query = select(projection_event.c.projection, projection_event.c.event_id).where(
-        projection_event.c.projection.in_(list(projections)), projection_event.c.event_id.in_(list(event_ids))
-    )
-    return {(r.projection, r.event_id) for r in conn.execute(query)}
+    pairs = [(p, e) for p in projections for e in event_ids]
+    found = select_by_keys(conn, projection_event, ("projection", "event_id"), pairs)
+    return {(r["projection"], r["event_id"]) for r in found}
 
 
 def record_event_ids(conn: Connection, applied: Collection[tuple[str, str]]) -> None:
     """Remember the (projection, event id) pairs applied (they are new: checked by ``seen_event_ids``)."""
-    if applied:
-        conn.execute(insert(projection_event), [{"projection": p, "event_id": e} for p, e in applied])
+    insert_tuples(conn, projection_event, ("projection", "event_id"), sorted(applied))

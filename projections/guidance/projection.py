@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import Connection
 
 from services.kernel.events import Event
 
 from . import store
-from .evolve import evolve, row_key
+from .evolve import Key, evolve, row_key
 from .rows import Row
 from .tables import metadata
 
@@ -26,19 +25,16 @@ class GuidanceProjection:
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
         """Apply each event to the row it names; return how many events changed a row."""
-        rows: dict[tuple[type, tuple[Any, ...]], tuple[Row | None, Row | None]] = {}
+        keyed = [(event, row_key(event)) for event in events]
+        loaded: dict[Key, Row | None] = dict(store.load_many(conn, {key for _, key in keyed if key is not None}))
+        current: dict[Key, Row | None] = {}
         changed = 0
-        for event in events:
-            key = row_key(event)
+        for event, key in keyed:
             if key is None:
                 continue
-            if key not in rows:
-                loaded = store.load(conn, *key)
-                rows[key] = (loaded, loaded)
-            before, current = rows[key]
-            after = evolve(event, current)
-            changed += after != current
-            rows[key] = (before, after)
-        for before, after in rows.values():
-            store.save(conn, before, after)
+            state = current[key] if key in current else loaded.setdefault(key, None)
+            after = evolve(event, state)
+            changed += after != state
+            current[key] = after
+        store.save_many(conn, [(loaded[key], after) for key, after in current.items()])
         return changed

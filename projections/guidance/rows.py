@@ -7,9 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+_SCALARS = (str, int, float, bool, type(None))
+
 
 def jsonable(value: Any) -> Any:
     """``value`` with dates as ISO strings and mappings as dicts, ready for a JSON column."""
+    kind = type(value)
+    if kind in _SCALARS:  # most leaves: no abstract-class checks
+        return value
+    if kind is dict:  # leaves inline: a call per scalar costs more than the check
+        return {k: v if type(v) in _SCALARS else jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else jsonable(v) for v in value]
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, Mapping):

@@ -1,11 +1,16 @@
-"""Thin store of the guidance read model: load a row by its key, save the change from before to after."""
+"""Thin store of the guidance read model: rows loaded by key (one SELECT per table and batch), changes saved."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, insert, select, update
+from sqlalchemy import Connection, Table, insert
+
+from projections.bulk import insert_rows, select_by_keys, update_by_key
+from projections.rowstore import to_columns
 
 from .rows import CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow
 from .tables import (
@@ -26,34 +31,50 @@ TABLES: dict[type, tuple[Table, tuple[str, ...]]] = {
     ReportRow: (guidance_report, ("report_id",)),
     DocumentRow: (guidance_document, ("guidance_id",)),
 }
+Key = tuple[type, tuple[Any, ...]]
 
 
-def _where(table: Table, columns: tuple[str, ...], key: tuple[Any, ...]) -> Any:
-    return and_(*(table.c[c] == v for c, v in zip(columns, key, strict=True)))
+def _as_row(row_type: type, values: dict[str, Any]) -> Row:
+    return row_type(**{f.name: values[f.name] for f in fields(row_type)})  # type: ignore[no-any-return]
 
 
 def load(conn: Connection, row_type: type, key: tuple[Any, ...]) -> Row | None:
     """The row of ``row_type`` with primary key ``key``, if any."""
-    table, columns = TABLES[row_type]
-    found = conn.execute(select(table).where(_where(table, columns, key))).first()
-    if found is None:
-        return None
-    values = found._asdict()
-    return row_type(**{f.name: values[f.name] for f in fields(row_type)})  # type: ignore[no-any-return]
+    return load_many(conn, [(row_type, key)]).get((row_type, key))
+
+
+def load_many(conn: Connection, keys: Iterable[Key]) -> dict[Key, Row]:
+    """The rows named by ``keys`` (row type, primary key) that exist: one SELECT per table."""
+    wanted: defaultdict[type, set[tuple[Any, ...]]] = defaultdict(set)
+    for row_type, key in keys:
+        wanted[row_type].add(key)
+    found: dict[Key, Row] = {}
+    for row_type, values in wanted.items():
+        table, columns = TABLES[row_type]
+        for row in select_by_keys(conn, table, columns, values):
+            found[(row_type, tuple(row[c] for c in columns))] = _as_row(row_type, row)
+    return found
 
 
 def save(conn: Connection, before: Row | None, after: Row | None) -> None:
     """Persist the change from ``before`` to ``after`` (rows are never deleted)."""
-    if after is None or after == before:
-        return
-    table, columns = TABLES[type(after)]
-    values = asdict(after)
-    if before is None:
-        conn.execute(insert(table).values(**values))
-        if isinstance(after, DocumentRow):
-            targets = [{"path": p, "guidance_id": after.guidance_id} for p in sorted(set(after.addressed_to))]
-            if targets:
-                conn.execute(insert(guidance_document_target), targets)
-        return
-    key = tuple(values[c] for c in columns)
-    conn.execute(update(table).where(_where(table, columns, key)).values(**values))
+    save_many(conn, [(before, after)])
+
+
+def save_many(conn: Connection, changes: Iterable[tuple[Row | None, Row | None]]) -> None:
+    """Persist each change from ``before`` to ``after``: one INSERT and one UPDATE per table at most."""
+    inserts: defaultdict[type, list[dict[str, Any]]] = defaultdict(list)
+    updates: defaultdict[type, list[dict[str, Any]]] = defaultdict(list)
+    targets: list[dict[str, str]] = []
+    for before, after in changes:
+        if after is None or after == before:
+            continue
+        (inserts if before is None else updates)[type(after)].append(to_columns(after, ()))
+        if before is None and isinstance(after, DocumentRow):
+            targets += [{"path": p, "guidance_id": after.guidance_id} for p in sorted(set(after.addressed_to))]
+    for row_type, rows in inserts.items():
+        insert_rows(conn, TABLES[row_type][0], rows)
+    if targets:
+        conn.execute(insert(guidance_document_target), targets)
+    for row_type, rows in updates.items():
+        update_by_key(conn, *TABLES[row_type], rows)

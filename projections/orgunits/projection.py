@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from projections.rowstore import apply_by_key
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
@@ -28,14 +29,5 @@ class OrgUnitsProjection:
         store.seed_reference(conn, self.catalog)
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
-        """Apply each event to the row it targets."""
-        changed = 0
-        for event in events:
-            path = target_path(event)
-            if path is None:
-                continue
-            before = store.load(conn, path)
-            after = evolve(event, before)
-            store.save(conn, before, after)
-            changed += after != before
-        return changed
+        """Apply each event to the row it targets: the batch's rows read with one SELECT and written back at once."""
+        return apply_by_key(conn, events, target_path, evolve, store.UNITS, lambda event, after: None)

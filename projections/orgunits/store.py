@@ -14,8 +14,8 @@ from .tables import orgunit_unit
 CENTRAL_NAME = "Trung ương"  # central level (Chính phủ, Thủ tướng, bộ, ngành)
 
 
-_UNITS = RowStore(orgunit_unit, OrgUnitRow, "path", ())
-load, save = _UNITS.load, _UNITS.save
+UNITS = RowStore(orgunit_unit, OrgUnitRow, "path", ())
+load, save = UNITS.load, UNITS.save
 
 
 def reference_rows(catalog: AdminUnitCatalog) -> list[dict[str, object]]:

@@ -7,7 +7,7 @@ the registered targets — each stored as a value, never as an increment, so any
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import singledispatch
 from typing import Any
@@ -78,6 +78,11 @@ class Slot:
         return self.version is not None and self.outcome != RETURNED
 
 
+def _with(slot: Slot, **changes: Any) -> Slot:
+    """``dataclasses.replace`` for slots, without its per-field checks (settling is on the hot path)."""
+    return Slot(**{**vars(slot), **changes})
+
+
 def slot_key(event: Event) -> tuple[str, str, str] | None:
     """The slot a report or registration event changes (a review is found by its report id)."""
     d = event.data
@@ -101,7 +106,7 @@ def _submitted(event: ReportSubmitted, slot: Slot | None) -> Slot:
     if slot.version is not None and d["version"] <= slot.version:  # a replay: the later facts stand
         return slot
     values = {v["indicator_code"]: float(v["value"]) for v in d["values"]}  # the last value of a code wins
-    return replace(
+    return _with(
         slot,
         report_id=d["report_id"],
         version=d["version"],
@@ -117,7 +122,7 @@ def _submitted(event: ReportSubmitted, slot: Slot | None) -> Slot:
 def _reviewed(event: ReportReviewed, slot: Slot | None) -> Slot | None:
     if slot is None or slot.version != event.data["version"]:
         return slot
-    return replace(slot, outcome=event.data["outcome"])
+    return _with(slot, outcome=event.data["outcome"])
 
 
 @evolve.register
@@ -127,20 +132,20 @@ def _registered(event: TargetsRegistered, slot: Slot | None) -> Slot:
     if slot.registration_version is not None and version <= slot.registration_version:
         return slot
     targets = {t["indicator_code"]: float(t["value"]) for t in d["targets"]}
-    return replace(slot, targets=tuple(targets.items()), registration_version=version)
+    return _with(slot, targets=tuple(targets.items()), registration_version=version)
 
 
 def with_binding(slot: Slot, binding: Binding | None) -> Slot:
     """The slot as the plan's duties and the unit bind it now."""
     if binding is None:
-        return replace(slot, expected=False, duty_code=None, due_date=None)
-    return replace(slot, expected=True, duty_code=binding[0], due_date=binding[1])
+        return _with(slot, expected=False, duty_code=None, due_date=None)
+    return _with(slot, expected=True, duty_code=binding[0], due_date=binding[1])
 
 
 def settle(slot: Slot, definitions: Mapping[str, Mapping[str, Any]]) -> Slot:
     """Derive the status and the judgements from the facts and the indicator definitions known now."""
     values = tuple((code, value, meets_plan(definitions.get(code), value)) for code, value, _ in slot.values)
-    return replace(slot, values=values, status=_status(slot), own_met=_own_met(slot, definitions))
+    return _with(slot, values=values, status=_status(slot), own_met=_own_met(slot, definitions))
 
 
 def _status(slot: Slot) -> str:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
+from projections.bulk import chunked
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
 
 from .binding import duty_from_json
-from .store import below, upsert
+from .store import below
 from .tables import rollup_duty, rollup_indicator, rollup_plan, rollup_plan_link, rollup_unit
 
 
@@ -37,18 +38,6 @@ def seed_reference(conn: Connection, catalog: AdminUnitCatalog) -> int:
         )
     conn.execute(insert(rollup_unit), rows)
     return len(rows)
-
-
-def load_unit(conn: Connection, path: str) -> dict[str, Any] | None:
-    """The unit at ``path``."""
-    row = conn.execute(select(rollup_unit).where(rollup_unit.c.path == path)).first()
-    return row._asdict() if row else None
-
-
-def add_unit(conn: Connection, row: Mapping[str, Any]) -> bool:
-    """Insert a registered unit unless its path is known (the first registration stands)."""
-    result = conn.execute(upsert(conn, rollup_unit).values(**row, source="EVENT").on_conflict_do_nothing())
-    return bool(result.rowcount)
 
 
 def units_under(conn: Connection, scope: str, levels: Iterable[str]) -> list[dict[str, Any]]:
@@ -90,12 +79,6 @@ def load_duties(conn: Connection, plan_id: str) -> list[dict[str, Any]]:
     return [duty_from_json(d) for d in found]
 
 
-def plans_binding_below(conn: Connection, ancestors: list[str]) -> list[str]:
-    """Plans with a duty whose subtree is one of ``ancestors``."""
-    query = select(rollup_duty.c.plan_id).where(rollup_duty.c.scope_path.in_(ancestors)).distinct()
-    return sorted(conn.execute(query).scalars())
-
-
 def descendants(conn: Connection, plan_id: str) -> set[str]:
     """Plans that implement ``plan_id``, directly or down the chain."""
     found: set[str] = set()
@@ -110,17 +93,91 @@ def descendants(conn: Connection, plan_id: str) -> set[str]:
 
 def definitions(conn: Connection, plan_id: str) -> dict[str, dict[str, Any]]:
     """Indicator definitions a plan's reports may use: its own, then its parents' up the chain (nearest wins)."""
+    return definitions_many(conn, [plan_id])[plan_id]
+
+
+def definitions_many(conn: Connection, plan_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``definitions`` of each plan: the link graph above them read level by level, the indicators in one query."""
+    wanted = sorted(set(plan_ids))
+    parents: dict[str, set[str]] = {}
+    todo = wanted
+    while todo:
+        for chunk in chunked(todo):
+            for p in chunk:
+                parents[p] = set()
+            query = select(rollup_plan_link.c.plan_id, rollup_plan_link.c.parent_plan_id)
+            for row in conn.execute(query.where(rollup_plan_link.c.plan_id.in_(list(chunk)))):
+                parents[row.plan_id].add(row.parent_plan_id)
+        todo = sorted({q for p in todo for q in parents[p]} - parents.keys())
+    chains = {plan_id: _chain(plan_id, parents) for plan_id in wanted}
+    by_plan: dict[str, list[Any]] = {}
+    for chunk in chunked(sorted({p for chain in chains.values() for p in chain})):
+        for row in conn.execute(select(rollup_indicator).where(rollup_indicator.c.plan_id.in_(list(chunk)))):
+            by_plan.setdefault(row.plan_id, []).append(row)
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for plan_id, chain in chains.items():
+        merged: dict[str, dict[str, Any]] = {}
+        for ancestor in reversed(chain):  # the farthest first: the nearest plan's definition wins
+            for row in by_plan.get(ancestor, ()):
+                merged[row.code] = row.definition
+        found[plan_id] = merged
+    return found
+
+
+def _chain(plan_id: str, parents: Mapping[str, set[str]]) -> list[str]:
+    """The plan, then its parents level by level (each level sorted, every plan once)."""
     chain, todo = [plan_id], [plan_id]
     while todo:
-        query = select(rollup_plan_link.c.parent_plan_id).where(rollup_plan_link.c.plan_id.in_(todo))
-        todo = sorted(set(conn.execute(query).scalars()) - set(chain))
+        todo = sorted({q for p in todo for q in parents.get(p, ())} - set(chain))
         chain += todo
-    rows = conn.execute(select(rollup_indicator).where(rollup_indicator.c.plan_id.in_(chain))).all()
-    rank = {p: i for i, p in enumerate(chain)}
+    return chain
+
+
+def load_plans(conn: Connection, plan_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The plan rows of ``plan_ids`` that exist, by id."""
     found: dict[str, dict[str, Any]] = {}
-    for row in sorted(rows, key=lambda r: rank[r.plan_id], reverse=True):
-        found[row.code] = row.definition
+    for chunk in chunked(sorted(set(plan_ids))):
+        for row in conn.execute(select(rollup_plan).where(rollup_plan.c.plan_id.in_(list(chunk)))):
+            found[row.plan_id] = row._asdict()
     return found
+
+
+def load_duties_many(conn: Connection, plan_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """``load_duties`` of each plan (an empty list for a plan without duties)."""
+    wanted = sorted(set(plan_ids))
+    found: dict[str, list[dict[str, Any]]] = {p: [] for p in wanted}
+    for chunk in chunked(wanted):
+        query = select(rollup_duty.c.plan_id, rollup_duty.c.duty).where(rollup_duty.c.plan_id.in_(list(chunk)))
+        for row in conn.execute(query.order_by(rollup_duty.c.plan_id, rollup_duty.c.seq)):
+            found[row.plan_id].append(duty_from_json(row.duty))
+    return found
+
+
+def plans_scoped_at(conn: Connection, paths: Iterable[str]) -> dict[str, set[str]]:
+    """For each of ``paths``, the plans with a duty whose subtree is that path."""
+    wanted = sorted(set(paths))
+    found: dict[str, set[str]] = {p: set() for p in wanted}
+    for chunk in chunked(wanted):
+        query = select(rollup_duty.c.scope_path, rollup_duty.c.plan_id).where(rollup_duty.c.scope_path.in_(chunk))
+        for row in conn.execute(query.distinct()):
+            found[row.scope_path].add(row.plan_id)
+    return found
+
+
+def known_units(conn: Connection, paths: Iterable[str], codes: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Which of ``paths`` and which of ``codes`` a unit already holds (the two unique keys of a unit)."""
+    found_paths: set[str] = set()
+    found_codes: set[str] = set()
+    for column, values, found in ((rollup_unit.c.path, paths, found_paths), (rollup_unit.c.code, codes, found_codes)):
+        for chunk in chunked(sorted(set(values))):
+            found.update(conn.execute(select(column).where(column.in_(list(chunk)))).scalars())
+    return found_paths, found_codes
+
+
+def insert_units(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert registered units (checked new by ``known_units``), in one statement."""
+    if rows:
+        conn.execute(insert(rollup_unit), [{**row, "source": "EVENT"} for row in rows])
 
 
 def save_indicators(conn: Connection, plan_id: str, rows: list[dict[str, Any]]) -> None:

@@ -32,16 +32,21 @@ def meets(comparator: str, threshold: float | None, threshold_max: float | None,
         return None
     if comparator in ("RANGE", "ABOUT") and threshold_max is not None:
         return threshold <= value <= threshold_max
-    checks = {
-        "GE": value >= threshold,
-        "GT": value > threshold,
-        "LE": value <= threshold,
-        "LT": value < threshold,
-        "EQ": abs(value - threshold) <= 1e-9 * max(1.0, abs(threshold)),
-        "ABOUT": abs(value - threshold) <= ABOUT_TOLERANCE * abs(threshold),
-        "RANGE": value >= threshold,
-    }
-    return checks.get(comparator)
+    if comparator == "GE":
+        return value >= threshold
+    if comparator == "GT":
+        return value > threshold
+    if comparator == "LE":
+        return value <= threshold
+    if comparator == "LT":
+        return value < threshold
+    if comparator == "EQ":
+        return abs(value - threshold) <= 1e-9 * max(1.0, abs(threshold))
+    if comparator == "ABOUT":
+        return abs(value - threshold) <= ABOUT_TOLERANCE * abs(threshold)
+    if comparator == "RANGE":
+        return value >= threshold
+    return None
 
 
 def meets_plan(definition: Mapping[str, Any] | None, value: float) -> bool | None:

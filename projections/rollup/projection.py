@@ -1,4 +1,5 @@
-"""The rollup projection: facts per key, slots re-settled per event, counters per ancestor flushed per batch."""
+"""The rollup projection: facts per key, slots re-settled per event in memory and written per batch, counters per
+ancestor flushed per batch."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
 from . import facts, store
-from .changes import change
+from .changes import FACT_EVENTS, change
 from .tables import metadata
-from .tally import Tally
+from .work import Work
 
-# "rollup" in ASCII: the transaction lock that serialises this projection's batches on PostgreSQL (READ COMMITTED:
-# statements after it see the previous holder's commit). Two workers applying different streams at once would
-# otherwise each miss the other's uncommitted fact (a unit registered while its plan is issued would never be
-# bound) or overwrite a slot from a stale read. Most batches write the root's counter row anyway, so this costs
-# little more than that row lock already does.
+# "rollup" in ASCII: with the schema's name, the transaction lock that serialises this projection's batches on
+# PostgreSQL (READ COMMITTED: statements after it see the previous holder's commit). Two workers applying different
+# streams at once would otherwise each miss the other's uncommitted fact (a unit registered while its plan is issued
+# would never be bound) or overwrite a slot from a stale read; a batch also reads its slots before writing them.
+# Most batches write the root's counter row anyway, so this costs little more than that row lock already does.
+# Read models in other schemas (other nodes, tests, benchmarks) have their own tables and do not wait for it.
 APPLY_LOCK_KEY = 0x726F_6C6C_7570
+APPLY_LOCK = f"SELECT pg_advisory_xact_lock({APPLY_LOCK_KEY} # hashtextextended(current_schema(), 0))"
 
 
 class RollupProjection:
@@ -37,10 +40,36 @@ class RollupProjection:
         facts.seed_reference(conn, self.catalog)
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
-        """Apply each event, then add the batch's summed counter deltas, in the caller's transaction."""
+        """Apply the events in the caller's transaction: each run of report and unit events read ahead and folded
+        in memory, each plan or criteria event on what the tables hold; slots written back and the summed
+        counter deltas added once."""
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPLY_LOCK_KEY})")
-        tally = Tally()
-        changed = sum(change(event, conn, tally) for event in events)
-        store.flush(conn, tally)
+            conn.exec_driver_sql(APPLY_LOCK)
+        work = Work(conn)
+        changed = 0
+        for run in runs(events):
+            if isinstance(run[0], FACT_EVENTS):
+                work.flush()
+                changed += change(run[0], work)
+                work.forget_facts()
+            else:
+                work.prepare(run)
+                changed += sum(change(event, work) for event in run)
+        work.flush()
+        store.flush(conn, work.tally)
         return changed
+
+
+def runs(events: Sequence[Event]) -> list[Sequence[Event]]:
+    """The batch cut before and after every fact event: runs of other events, and fact events alone."""
+    found: list[Sequence[Event]] = []
+    start = 0
+    for i, event in enumerate(events):
+        if isinstance(event, FACT_EVENTS):
+            if start < i:
+                found.append(events[start:i])
+            found.append(events[i : i + 1])
+            start = i + 1
+    if start < len(events):
+        found.append(events[start:])
+    return found

@@ -1,58 +1,37 @@
-"""Re-deriving slots: bind a plan's units period by period, re-judge slots when definitions change, and
-persist each change with its counter deltas."""
+"""Re-deriving slots: bind a plan's units period by period, re-judge slots when definitions change; every change
+goes through the batch's ``Work`` (which tallies its deltas)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection
-
 from services.reporting.model import period_kind
 
-from . import facts, store
+from . import facts
 from .binding import Binding, bind, duty_scope, unit_view
-from .evolve import Slot, settle, with_binding
-from .tally import Tally
+from .evolve import Slot, with_binding
+from .work import Work
 
 
-def settled(after: Slot | None, defs: dict[str, Any]) -> Slot | None:
-    """``after`` settled against the definitions; None when the slot holds nothing any more."""
-    after = settle(after, defs) if after is not None else None
-    return None if after is not None and after.is_empty else after
-
-
-def resettle(conn: Connection, tally: Tally, before: Slot | None, after: Slot | None, defs: dict[str, Any]) -> bool:
-    """Settle ``after``, persist the change and tally its deltas; False when nothing changed."""
-    after = settled(after, defs)
-    if after == before:
-        return False
-    store.save_slot(conn, before, after)
-    tally.change(before, after)
-    return True
-
-
-def rebind(conn: Connection, tally: Tally, plan_id: str, periods: Iterable[str]) -> None:
+def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
     """Bind every unit the plan's duties reach, period by period (slots no longer bound are released)."""
-    plan, duties = facts.load_plan(conn, plan_id), facts.load_duties(conn, plan_id)
+    plan, duties = facts.load_plan(work.conn, plan_id), facts.load_duties(work.conn, plan_id)
     assert plan is not None
-    defs = facts.definitions(conn, plan_id)
+    defs = facts.definitions(work.conn, plan_id)
     reach: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}  # units under a scope, read once
     for period in periods:
-        desired = _bindings(conn, plan, duties, period, reach)
-        existing = store.load_slots(conn, plan_id, period)
-        new = [
-            settled(with_binding(Slot(plan_id, period, p), b), defs) for p, b in desired.items() if p not in existing
-        ]
-        store.insert_slots(conn, [slot for slot in new if slot is not None])
-        for slot in new:
-            tally.change(None, slot)
+        desired = _bindings(work, plan, duties, period, reach)
+        existing = work.slots_of(plan_id, period)
+        for path, binding in desired.items():
+            if path not in existing:
+                work.resettle(None, with_binding(Slot(plan_id, period, path), binding), defs)
         for path, before in sorted(existing.items()):
-            resettle(conn, tally, before, with_binding(before, desired.get(path)), defs)
+            work.resettle(before, with_binding(before, desired.get(path)), defs)
 
 
 def _bindings(
-    conn: Connection, plan: dict[str, Any], duties: list[dict[str, Any]], period: str, reach: dict[Any, Any]
+    work: Work, plan: dict[str, Any], duties: list[dict[str, Any]], period: str, reach: dict[Any, Any]
 ) -> dict[str, Binding]:
     """Each unit a duty of the period's kind reaches, with the binding that governs it."""
     kind = period_kind(period)
@@ -62,7 +41,7 @@ def _bindings(
     for duty in (d for d in duties if d["period"] == kind[0]):
         scope = (duty_scope(duty, plan["issuer_path"]), tuple(duty["reporter_levels"]))
         if scope not in reach:
-            reach[scope] = facts.units_under(conn, *scope)
+            reach[scope] = work.units_under(*scope)
         for u in reach[scope]:
             if u["path"] not in found:
                 found[u["path"]] = bind(
@@ -71,11 +50,13 @@ def _bindings(
     return {path: binding for path, binding in found.items() if binding is not None}
 
 
-def refresh(conn: Connection, tally: Tally, keys: Iterable[tuple[str, str, str]]) -> None:
+def refresh(work: Work, keys: Iterable[tuple[str, str, str]]) -> None:
     """Re-judge slots against the indicator definitions known now."""
-    defs: dict[str, dict[str, Any]] = {}
+    keys = list(keys)
+    work.prefetch(keys)
+    defs: dict[str, dict[str, dict[str, Any]]] = {}
     for key in keys:
-        if (before := store.load_slot(conn, key)) is not None:
+        if (before := work.slot(key)) is not None:
             if key[0] not in defs:
-                defs[key[0]] = facts.definitions(conn, key[0])
-            resettle(conn, tally, before, before, defs[key[0]])
+                defs[key[0]] = facts.definitions(work.conn, key[0])
+            work.resettle(before, before, defs[key[0]])

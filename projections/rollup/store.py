@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from projections.bulk import add_tuples, delete_tuples, insert_tuples, select_by_keys, upsert_rows
 
 from .evolve import COUNTERS, INDICATOR_COUNTERS, Slot
 from .tables import rollup_count, rollup_indicator_count, rollup_slot, rollup_slot_code
 from .tally import Tally
 
 SlotKey = tuple[str, str, str]
+SLOT_KEY = ("plan_id", "period", "unit_path")
+CODE_KEY = (*SLOT_KEY, "indicator_code")
 
 
 def upsert(conn: Connection, table: Any) -> Any:
@@ -28,8 +32,8 @@ def below(column: Any, path: str) -> Any:
 
 
 def slot_from_row(row: Any) -> Slot:
-    """A slot from its row."""
-    data = row._asdict()
+    """A slot from its row (a result row, or a dict of its columns)."""
+    data = dict(row) if isinstance(row, dict) else row._asdict()
     data["values"] = tuple((c, float(v), m) for c, v, m in data["values"])
     if data["targets"] is not None:
         data["targets"] = tuple((c, float(t)) for c, t in data["targets"])
@@ -37,20 +41,11 @@ def slot_from_row(row: Any) -> Slot:
 
 
 def _row(slot: Slot) -> dict[str, Any]:
-    row = asdict(slot)
-    row["values"] = [list(v) for v in slot.values]
-    row["targets"] = None if slot.targets is None else [list(t) for t in slot.targets]
-    return row
+    return vars(slot)  # the fields, as the columns are named (tuples of tuples are JSON arrays of arrays)
 
 
 def _key_filter(table: Any, key: SlotKey) -> Any:
     return and_(table.c.plan_id == key[0], table.c.period == key[1], table.c.unit_path == key[2])
-
-
-def load_slot(conn: Connection, key: SlotKey) -> Slot | None:
-    """The slot with ``key``, if any."""
-    row = conn.execute(select(rollup_slot).where(_key_filter(rollup_slot, key))).first()
-    return slot_from_row(row) if row else None
 
 
 def load_slots(conn: Connection, plan_id: str, period: str) -> dict[str, Slot]:
@@ -59,10 +54,14 @@ def load_slots(conn: Connection, plan_id: str, period: str) -> dict[str, Slot]:
     return {r.unit_path: slot_from_row(r) for r in conn.execute(query)}
 
 
-def slot_of_report(conn: Connection, report_id: str) -> Slot | None:
-    """The slot holding report ``report_id``."""
-    row = conn.execute(select(rollup_slot).where(rollup_slot.c.report_id == report_id)).first()
-    return slot_from_row(row) if row else None
+def slots_by_keys(conn: Connection, keys: Iterable[SlotKey]) -> list[Slot]:
+    """The slots among ``keys`` that exist (one SELECT per chunk of keys)."""
+    return [slot_from_row(r) for r in select_by_keys(conn, rollup_slot, SLOT_KEY, keys)]
+
+
+def slots_of_reports(conn: Connection, report_ids: Iterable[str]) -> list[Slot]:
+    """The slots holding any of ``report_ids``."""
+    return [slot_from_row(r) for r in select_by_keys(conn, rollup_slot, ("report_id",), [(r,) for r in report_ids])]
 
 
 def _codes(slot: Slot | None) -> set[str]:
@@ -71,36 +70,30 @@ def _codes(slot: Slot | None) -> set[str]:
     return {v[0] for v in slot.values} | {t[0] for t in slot.targets or ()}
 
 
-def save_slot(conn: Connection, before: Slot | None, after: Slot | None) -> None:
-    """Persist one slot's change (an empty slot is deleted) and its indicator-code index."""
-    if after is not None and after.is_empty:
-        after = None
-    if after == before:
-        return
-    key = (after or before).key  # type: ignore[union-attr]
-    if after is None:
-        conn.execute(delete(rollup_slot).where(_key_filter(rollup_slot, key)))
-    elif before is None:
-        conn.execute(insert(rollup_slot).values(**_row(after)))
-    else:
-        conn.execute(update(rollup_slot).where(_key_filter(rollup_slot, key)).values(**_row(after)))
-    old, new = _codes(before), _codes(after)
-    if gone := old - new:
-        conn.execute(
-            delete(rollup_slot_code).where(
-                _key_filter(rollup_slot_code, key), rollup_slot_code.c.indicator_code.in_(gone)
-            )
-        )
-    if added := sorted(new - old):
-        rows = [dict(plan_id=key[0], period=key[1], unit_path=key[2], indicator_code=c) for c in added]
-        conn.execute(insert(rollup_slot_code), rows)
-
-
-def insert_slots(conn: Connection, slots: list[Slot]) -> None:
-    """Insert new slots that use no indicator code yet (a plan binding its units), in one statement."""
-    assert not any(_codes(s) for s in slots)
-    if slots:
-        conn.execute(insert(rollup_slot), [_row(s) for s in slots])
+def save_slots(conn: Connection, changes: Iterable[tuple[Slot | None, Slot | None]]) -> None:
+    """Persist slot changes from what is stored to what is wanted, set-based: an empty slot is deleted, any other
+    written whole (inserted or replaced), and the indicator-code index follows (keys in order: one lock order)."""
+    deleted: list[SlotKey] = []
+    written: list[dict[str, Any]] = []
+    codes_gone: list[tuple[str, str, str, str]] = []
+    codes_added: list[tuple[str, str, str, str]] = []
+    for before, after in sorted(changes, key=lambda change: (change[1] or change[0]).key):  # type: ignore[union-attr]
+        if after is not None and after.is_empty:
+            after = None
+        if after == before:
+            continue
+        key = (after or before).key  # type: ignore[union-attr]
+        if after is None:
+            deleted.append(key)
+        else:
+            written.append(_row(after))
+        old, new = _codes(before), _codes(after)
+        codes_gone += [(*key, code) for code in sorted(old - new)]
+        codes_added += [(*key, code) for code in sorted(new - old)]
+    delete_tuples(conn, rollup_slot_code, CODE_KEY, codes_gone)
+    delete_tuples(conn, rollup_slot, SLOT_KEY, deleted)
+    upsert_rows(conn, rollup_slot, SLOT_KEY, written)
+    insert_tuples(conn, rollup_slot_code, CODE_KEY, codes_added)
 
 
 def keys_using_codes(conn: Connection, codes: Iterable[str]) -> list[SlotKey]:
@@ -119,18 +112,26 @@ def keys_of_plans(conn: Connection, plan_ids: Iterable[str]) -> list[SlotKey]:
 
 def flush(conn: Connection, tally: Tally) -> None:
     """Add a batch's deltas to the counters (sorted keys: concurrent writers lock rows in one order)."""
-    _add(conn, rollup_count, COUNTERS, COUNTERS, sorted(tally.pending()))
-    _add(conn, rollup_indicator_count, INDICATOR_COUNTERS, ("reports",), sorted(tally.pending_indicators()))
+    _add(conn, rollup_count, COUNTERS, COUNTERS, tally.count_rows())
+    _add(conn, rollup_indicator_count, INDICATOR_COUNTERS, ("reports",), tally.indicator_rows())
 
 
-def _add(conn: Connection, table: Any, names: tuple[str, ...], gauges: tuple[str, ...], deltas: list) -> None:  # type: ignore[type-arg]
-    """Upsert ``deltas`` into ``table``; rows whose non-negative ``gauges`` all fall to zero are deleted."""
-    if not deltas:
-        return
+def _add(
+    conn: Connection,
+    table: Any,
+    names: tuple[str, ...],
+    gauges: tuple[str, ...],
+    deltas: Sequence[tuple[tuple[str, ...], tuple[int, ...]]],
+) -> None:
+    """Upsert ``deltas`` (key, values in ``names`` order) into ``table``; rows whose non-negative ``gauges`` all fall
+    to zero are deleted.
+
+    Gauges count slots, so they are never negative: a row can only fall to zero if none of its gauges went up, and
+    only those rows are checked.
+    """
     keys = [c.name for c in table.primary_key.columns]
-    rows = [{**dict(zip(keys, key, strict=True)), **{n: delta.get(n, 0) for n in names}} for key, delta in deltas]
-    stmt = upsert(conn, table)
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={n: table.c[n] + stmt.excluded[n] for n in names})
-    conn.execute(stmt, rows)
-    match = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys), *(table.c[g] == 0 for g in gauges))
-    conn.execute(delete(table).where(match), [{f"k_{k}": row[k] for k in keys} for row in rows])
+    add_tuples(conn, table, keys, names, [(*key, *delta) for key, delta in deltas])
+    picks = [names.index(g) for g in gauges]
+    gauge = itemgetter(*picks) if len(picks) > 1 else lambda delta: (delta[picks[0]],)
+    fallen = [key for key, delta in deltas if max(gauge(delta)) <= 0]
+    delete_tuples(conn, table, keys, fallen, " AND ".join(f"{g} = 0" for g in gauges))

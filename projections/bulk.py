@@ -1,0 +1,199 @@
+"""Set-based reads and writes at the driver level, on SQLite and PostgreSQL alike: rows by a list of keys, and
+whole batches of rows inserted, upserted, added into counters or deleted in one statement.
+
+Per-row round trips and SQLAlchemy's per-row parameter processing were what made rebuilds slow
+(docs/benchmarks.md, "4. Rebuild"). Keys are joined as a list (PostgreSQL: unnested arrays; SQLite: a JSON array,
+or an IN list for one column): one primary-key probe per key, where a row-value ``IN`` is a table scan on SQLite
+and costs PostgreSQL's planner one index path per key. On PostgreSQL a batch is one statement over unnested typed
+arrays sent in binary; on SQLite one executemany. Values go through each column type's own SQLAlchemy processing
+(JSON, dates, booleans), so the tables hold exactly what SQLAlchemy would have written. Table names stay in the
+SQL text, so a connection that rewrites them (``services.audit.replay``'s shadow tables) still applies. Rows of
+one call must have distinct keys (as an upsert over a set needs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, Table, bindparam, update
+
+T = TypeVar("T")
+
+CHUNK = 500  # keys per IN list (SQLite, one-column keys): below every SQLite's bound-parameter limit
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def select_by_keys(
+    conn: Connection, table: Table, columns: Sequence[str], keys: Iterable[tuple[Any, ...]]
+) -> Iterator[dict[str, Any]]:
+    """Rows of ``table`` whose ``columns`` are one of ``keys``, as dicts of the values SQLAlchemy would give: one
+    SELECT (per ``CHUNK`` keys for an IN list)."""
+    names = [c.name for c in table.columns]
+    processors = [table.c[n].type.dialect_impl(conn.dialect).result_processor(conn.dialect, None) for n in names]
+    q = conn.dialect.identifier_preparer.quote
+    wanted = ", ".join(f"{q(table.name)}.{q(n)}" for n in names)
+    listed = sorted(set(keys))
+    if not listed:
+        return
+    in_list = len(columns) == 1 and conn.dialect.name != "postgresql"  # bound parameters: one per key
+    for chunk in chunked(listed) if in_list else [listed]:
+        source, params = _keyed_source(conn, table, columns, chunk)
+        for row in conn.exec_driver_sql(f"SELECT {wanted} FROM {source}", params):
+            yield {
+                n: v if process is None else process(v) for n, process, v in zip(names, processors, row, strict=True)
+            }
+
+
+def _keyed_source(
+    conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
+) -> tuple[str, Any]:
+    """``table`` restricted to ``keys``, as a FROM clause, and its parameters."""
+    q = conn.dialect.identifier_preparer.quote
+    name = q(table.name)
+    if conn.dialect.name == "postgresql":
+        listed, arrays = _unnest(conn, table, columns, keys)
+        match = " AND ".join(f"{name}.{q(c)} = k.{q(c)}" for c in columns)
+        return f"{name} JOIN {listed} ON {match}", arrays
+    if len(columns) == 1:
+        return f"{name} WHERE {name}.{q(columns[0])} IN ({', '.join('?' * len(keys))})", tuple(k[0] for k in keys)
+    parts = ", ".join(f"json_extract(value, '$[{i}]') AS k{i}" for i in range(len(columns)))
+    match = " AND ".join(f"{name}.{q(c)} = k.k{i}" for i, c in enumerate(columns))
+    return f"(SELECT {parts} FROM json_each(?)) AS k JOIN {name} ON {match}", (json.dumps(list(keys)),)
+
+
+def update_by_key(conn: Connection, table: Table, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE of whole rows, matched on their key ``columns``."""
+    if not rows:
+        return
+    where = [table.c[c] == bindparam(f"k_{c}") for c in columns]
+    params = [{**row, **{f"k_{c}": row[c] for c in columns}} for row in rows]
+    conn.execute(update(table).where(*where), params)
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _unnest(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> tuple[str, Any]:
+    """``unnest(%s::type[], …) AS k(columns)`` and its parameters: one array per column."""
+    q = conn.dialect.identifier_preparer.quote
+    kinds = ["int8" if isinstance(table.c[c].type, Integer) else "text" for c in columns]
+    arrays = ", ".join(f"%b::{kind}[]" for kind in kinds)  # binary: no per-element quoting in the client
+    lists = tuple(list(items) for items in zip(*rows, strict=True))
+    return f"unnest({arrays}) AS k({', '.join(q(c) for c in columns)})", lists
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """INSERT ``rows`` (tuples in ``columns`` order) in one go; ``tail`` is appended (ON CONFLICT …)."""
+    if not rows:
+        return
+    q = conn.dialect.identifier_preparer.quote
+    names = ", ".join(q(c) for c in columns)
+    if conn.dialect.name == "postgresql":
+        source, arrays = _unnest(conn, table, columns, rows)
+        conn.exec_driver_sql(f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM {source}{tail}", arrays)
+    else:
+        marks = ", ".join([_mark(conn)] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks}){tail}", list(rows))
+
+
+def add_tuples(
+    conn: Connection, table: Table, keys: Sequence[str], names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Upsert counter rows (tuples of ``keys`` then ``names``): a new key is inserted, a stored one has ``names``
+    added to its own."""
+    q = conn.dialect.identifier_preparer.quote
+    adds = ", ".join(f"{q(n)} = {q(table.name)}.{q(n)} + excluded.{q(n)}" for n in names)
+    tail = f" ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {adds}"
+    insert_tuples(conn, table, [*keys, *names], rows, tail)
+
+
+def delete_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], also: str = ""
+) -> None:
+    """DELETE the rows whose ``columns`` equal each tuple of ``rows`` (and ``also``, an SQL condition on columns of
+    ``table`` only)."""
+    if not rows:
+        return
+    q = conn.dialect.identifier_preparer.quote
+    name = q(table.name)
+    extra = [also] if also else []
+    if conn.dialect.name == "postgresql":
+        source, arrays = _unnest(conn, table, columns, rows)
+        match = " AND ".join([*(f"{name}.{q(c)} = k.{q(c)}" for c in columns), *extra])
+        conn.exec_driver_sql(f"DELETE FROM {name} USING {source} WHERE {match}", arrays)
+    else:
+        match = " AND ".join([*(f"{q(c)} = {_mark(conn)}" for c in columns), *extra])
+        conn.exec_driver_sql(f"DELETE FROM {name} WHERE {match}", list(rows))
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], tail: str = "") -> None:
+    """INSERT whole rows (dicts of every column) in one go at the driver level; ``tail`` is appended.
+
+    PostgreSQL: one statement over unnested typed arrays. SQLite: one executemany, each value through its column
+    type's own bind processing (JSON, dates, booleans), as SQLAlchemy would do.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _insert_unnested(conn, table, rows, tail)
+        return
+    columns = [c.name for c in table.columns]
+    processed = [(c, table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for c in columns]
+    params = [tuple(row[c] if process is None else process(row[c]) for c, process in processed) for row in rows]
+    q = conn.dialect.identifier_preparer.quote
+    names, marks = ", ".join(q(c) for c in columns), ", ".join([_mark(conn)] * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks}){tail}", params)
+
+
+def _insert_unnested(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], tail: str) -> None:
+    """``INSERT … SELECT … FROM unnest(typed arrays)``; JSON goes as text, serialised as SQLAlchemy would."""
+    q = conn.dialect.identifier_preparer.quote
+    serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+    kinds, arrays = [], []
+    for column in table.columns:
+        kind = _pg_kind(column.type)
+        values = [row[column.name] for row in rows]
+        if kind == "json":
+            keep_null = column.type.none_as_null  # type: ignore[attr-defined]
+            values = [None if v is None and keep_null else serialize(v) for v in values]
+        kinds.append(kind)
+        arrays.append(values)
+    names = [q(c.name) for c in table.columns]
+    picked = ", ".join(f"k.{n}::json" if kind == "json" else f"k.{n}" for n, kind in zip(names, kinds, strict=True))
+    typed = ", ".join(f"%b::{'text' if kind == 'json' else kind}[]" for kind in kinds)
+    source = f"unnest({typed}) AS k({', '.join(names)})"
+    conn.exec_driver_sql(
+        f"INSERT INTO {q(table.name)} ({', '.join(names)}) SELECT {picked} FROM {source}{tail}", tuple(arrays)
+    )
+
+
+def _pg_kind(type_: Any) -> str:
+    """The PostgreSQL array element type a column's values are sent as."""
+    if isinstance(type_, JSON):
+        return "json"
+    if isinstance(type_, Boolean):
+        return "bool"
+    if isinstance(type_, Integer):
+        return "int8"
+    if isinstance(type_, DateTime):
+        return "timestamptz" if type_.timezone else "timestamp"
+    if isinstance(type_, Date):
+        return "date"
+    return "text"
+
+
+def upsert_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """``insert_rows``, replacing the rows whose ``keys`` are taken."""
+    q = conn.dialect.identifier_preparer.quote
+    others = ", ".join(f"{q(c.name)} = excluded.{q(c.name)}" for c in table.columns if c.name not in keys)
+    insert_rows(conn, table, rows, f" ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {others}")

@@ -1,0 +1,247 @@
+"""One batch of the rollup in memory (a unit of work): slots and facts read once, changed in memory, written back
+set-based.
+
+Report, registration, review and unit events — nearly all of them — only read facts (plans, duties, indicator
+definitions): for each run of them, what the run needs is read up front with a handful of SELECTs on key lists
+and the events are folded in memory. Plan and criteria events write facts and read slots by other keys (a plan's
+units, the slots using an indicator): before one the pending changes are written, after it the facts read so far
+are forgotten. Every write goes through here, so what is in memory is what the tables would hold had each event
+been applied alone, and the tables end up exactly so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from services.kernel.contracts import OrgUnitRegistered, ReportReviewed
+from services.kernel.events import Event
+
+from . import facts, store
+from .evolve import Slot, settle, slot_key
+from .records import unit_row
+from .store import SlotKey
+from .tally import Tally, nodes_of
+
+
+def settled(after: Slot | None, defs: Mapping[str, Any]) -> Slot | None:
+    """``after`` settled against the definitions; None when the slot holds nothing any more."""
+    after = settle(after, defs) if after is not None else None
+    return None if after is not None and after.is_empty else after
+
+
+class Work:
+    """The slots, units and facts of one batch, and its counter deltas."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.tally = Tally()
+        self.stored: dict[SlotKey, Slot | None] = {}  # as the table holds it (read, or last written)
+        self.current: dict[SlotKey, Slot | None] = {}  # as the events so far leave it
+        self.dirty: set[SlotKey] = set()
+        self.reports: dict[str, SlotKey] = {}  # report id → the slot in memory that holds it
+        self.searched: set[str] = set()  # report ids whose stored slots are all in memory
+        self.unit_paths: set[str] = set()  # paths and codes known to be taken (stored, or inserted by this batch)
+        self.unit_codes: set[str] = set()
+        self.checked: set[tuple[str, str]] = set()  # ("path" | "code", value) looked up
+        self.new_units: list[dict[str, Any]] = []
+        self.forget_facts()
+
+    # --- facts: read-only between two plan or criteria events ----------------------------------------------------
+
+    def forget_facts(self) -> None:
+        """Drop the plans, duties, definitions and duty scopes read so far (a plan or criteria event changed them)."""
+        self.plans: dict[str, dict[str, Any] | None] = {}
+        self.duty_lists: dict[str, list[dict[str, Any]]] = {}
+        self.defs: dict[str, dict[str, dict[str, Any]]] = {}
+        self.scoped: dict[str, set[str]] = {}
+
+    def load_facts(self, plan_ids: Iterable[str]) -> None:
+        """Read the plan rows, duties and indicator definitions of ``plan_ids`` not read yet."""
+        wanted = set(plan_ids) - self.plans.keys()
+        if not wanted:
+            return
+        plans = facts.load_plans(self.conn, wanted)
+        duties = facts.load_duties_many(self.conn, wanted)
+        defs = facts.definitions_many(self.conn, wanted)
+        for plan_id in wanted:
+            self.plans[plan_id], self.duty_lists[plan_id], self.defs[plan_id] = (
+                plans.get(plan_id),
+                duties[plan_id],
+                defs[plan_id],
+            )
+
+    def plan(self, plan_id: str) -> dict[str, Any] | None:
+        """The plan row."""
+        if plan_id not in self.plans:
+            self.load_facts([plan_id])
+        return self.plans[plan_id]
+
+    def duties(self, plan_id: str) -> list[dict[str, Any]]:
+        """The plan's duties in their order."""
+        if plan_id not in self.plans:
+            self.load_facts([plan_id])
+        return self.duty_lists[plan_id]
+
+    def definitions(self, plan_id: str) -> dict[str, dict[str, Any]]:
+        """Indicator definitions the plan's reports may use."""
+        if plan_id not in self.plans:
+            self.load_facts([plan_id])
+        return self.defs[plan_id]
+
+    def load_scopes(self, paths: Iterable[str]) -> None:
+        """Read which plans have a duty scoped at each of ``paths`` not read yet."""
+        wanted = set(paths) - self.scoped.keys()
+        if wanted:
+            self.scoped.update(facts.plans_scoped_at(self.conn, wanted))
+
+    def plans_binding_below(self, ancestors: Sequence[str]) -> list[str]:
+        """Plans with a duty whose subtree is one of ``ancestors``."""
+        self.load_scopes(ancestors)
+        return sorted(set().union(*(self.scoped[a] for a in ancestors)))
+
+    # --- units -----------------------------------------------------------------------------------------------------
+
+    def check_units(self, paths: Iterable[str], codes: Iterable[str]) -> None:
+        """Look up which of ``paths`` and ``codes`` are taken, for those not looked up yet."""
+        paths = {p for p in paths if ("path", p) not in self.checked}
+        codes = {c for c in codes if ("code", c) not in self.checked}
+        if not paths and not codes:
+            return
+        found_paths, found_codes = facts.known_units(self.conn, paths, codes)
+        self.unit_paths |= found_paths
+        self.unit_codes |= found_codes
+        self.checked |= {("path", p) for p in paths} | {("code", c) for c in codes}
+
+    def add_unit(self, row: dict[str, Any]) -> bool:
+        """Add a registered unit unless its path or code is taken (the first registration stands)."""
+        self.check_units([row["path"]], [row["code"]])
+        if row["path"] in self.unit_paths or row["code"] in self.unit_codes:
+            return False
+        self.unit_paths.add(row["path"])
+        self.unit_codes.add(row["code"])
+        self.new_units.append(row)
+        return True
+
+    def units_under(self, scope: str, levels: Iterable[str]) -> list[dict[str, Any]]:
+        """Units strictly below ``scope`` at one of ``levels``, by path (pending units written first)."""
+        self.flush()
+        return facts.units_under(self.conn, scope, levels)
+
+    # --- slots -----------------------------------------------------------------------------------------------------
+
+    def _adopt(self, slot: Slot) -> None:
+        """Take a stored slot into memory unless memory already holds (a newer state of) its key."""
+        if slot.key not in self.current:
+            self.stored[slot.key] = self.current[slot.key] = slot
+            self._index(slot)
+
+    def _index(self, slot: Slot | None) -> None:
+        if slot is not None and slot.report_id is not None:
+            self.reports[slot.report_id] = slot.key
+
+    def prefetch(self, keys: Iterable[SlotKey]) -> None:
+        """Read the slots of ``keys`` not in memory yet (absent ones are remembered as absent)."""
+        missing = {key for key in keys if key not in self.current}
+        if not missing:
+            return
+        for slot in store.slots_by_keys(self.conn, missing):
+            self._adopt(slot)
+        for key in missing - self.current.keys():
+            self.stored[key] = self.current[key] = None
+
+    def slot(self, key: SlotKey) -> Slot | None:
+        """The slot with ``key``, if any."""
+        if key not in self.current:
+            self.prefetch([key])
+        return self.current[key]
+
+    def prefetch_reports(self, report_ids: Iterable[str]) -> None:
+        """Read the stored slots holding ``report_ids``, for those not searched yet."""
+        wanted = {r for r in report_ids if r not in self.searched and self._held(r) is None}
+        if wanted:
+            for slot in store.slots_of_reports(self.conn, wanted):
+                self._adopt(slot)
+            self.searched |= wanted
+
+    def report_slot(self, report_id: str) -> Slot | None:
+        """The slot holding report ``report_id``."""
+        found = self._held(report_id)
+        if found is None and report_id not in self.searched:
+            self.prefetch_reports([report_id])
+            found = self._held(report_id)
+        return found
+
+    def _held(self, report_id: str) -> Slot | None:
+        key = self.reports.get(report_id)
+        if key is None:
+            return None
+        slot = self.current.get(key)
+        if slot is not None and slot.report_id == report_id:
+            return slot
+        # The slot moved to another report (not something the write side does): look through memory.
+        return next((s for s in self.current.values() if s is not None and s.report_id == report_id), None)
+
+    def slots_of(self, plan_id: str, period: str) -> dict[str, Slot]:
+        """Every slot of a plan and period, by unit path (pending changes written first)."""
+        self.flush()
+        found = store.load_slots(self.conn, plan_id, period)
+        for slot in found.values():
+            self._adopt(slot)
+        return {path: self.current[slot.key] for path, slot in found.items()}  # type: ignore[misc]
+
+    def keys_using_codes(self, codes: Iterable[str]) -> list[SlotKey]:
+        """Slots whose figures or targets use one of ``codes`` (pending changes written first)."""
+        self.flush()
+        return store.keys_using_codes(self.conn, codes)
+
+    def keys_of_plans(self, plan_ids: Iterable[str]) -> list[SlotKey]:
+        """Slots of ``plan_ids`` that use any indicator code (pending changes written first)."""
+        self.flush()
+        return store.keys_of_plans(self.conn, plan_ids)
+
+    def resettle(self, before: Slot | None, after: Slot | None, defs: Mapping[str, Any]) -> bool:
+        """Settle ``after``, keep the change from ``before`` (the slot's current state) and tally its deltas; False
+        when nothing changed."""
+        after = settled(after, defs)
+        if after == before:
+            return False
+        key = (after or before).key  # type: ignore[union-attr]
+        self.stored.setdefault(key, before)
+        self.current[key] = after
+        self.dirty.add(key)
+        self._index(after)
+        self.tally.change(before, after)
+        return True
+
+    # --- reading ahead and writing back ----------------------------------------------------------------------------
+
+    def prepare(self, events: Sequence[Event]) -> None:
+        """Read what a run of report, registration, review and unit events needs, a few SELECTs in all."""
+        units = [unit_row(e) for e in events if isinstance(e, OrgUnitRegistered)]
+        self.check_units([u["path"] for u in units], [u["code"] for u in units])
+        above = {u["path"]: nodes_of(u["path"])[:-1] for u in units}
+        self.load_scopes({a for ancestors in above.values() for a in ancestors})
+        binding = {path: self.plans_binding_below(ancestors) for path, ancestors in above.items()}
+        reviewed = [e.data["report_id"] for e in events if isinstance(e, ReportReviewed)]
+        self.prefetch_reports(reviewed)
+        keys = [key for key in map(slot_key, events) if key is not None]
+        held = [slot.plan_id for slot in map(self._held, reviewed) if slot is not None]
+        self.load_facts({k[0] for k in keys} | {p for plans in binding.values() for p in plans} | set(held))
+        for path, plan_ids in binding.items():
+            for plan_id in plan_ids:
+                keys += [(plan_id, period, path) for period in (self.plans[plan_id] or {}).get("periods", [])]
+        self.prefetch(keys)
+
+    def flush(self) -> None:
+        """Write the pending slot changes and units (memory stays as it is: now it is what the tables hold)."""
+        if self.dirty:
+            store.save_slots(self.conn, [(self.stored[key], self.current[key]) for key in self.dirty])
+            for key in self.dirty:
+                self.stored[key] = self.current[key]
+            self.dirty.clear()
+        if self.new_units:
+            facts.insert_units(self.conn, self.new_units)
+            self.new_units = []
