@@ -70,10 +70,9 @@ def target_label(ind: dict[str, Any]) -> str | None:
     low, high, unit_of = ind.get("threshold"), ind.get("threshold_max"), ind.get("unit") or ""
     if low is None:
         return None
-    fmt = lambda v: f"{v:g}"  # noqa: E731
     if ind["comparator"] == "RANGE" and high is not None:
-        return f"từ {fmt(low)} đến {fmt(high)} {unit_of}".strip()
-    return f"{COMPARATORS.get(ind['comparator'], ind['comparator'])} {fmt(low)} {unit_of}".strip()
+        return f"từ {low:g} đến {high:g} {unit_of}".strip()
+    return f"{COMPARATORS.get(ind['comparator'], ind['comparator'])} {low:g} {unit_of}".strip()
 
 
 def _criteria(c: dict[str, Any]) -> dict[str, Any]:

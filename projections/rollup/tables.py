@@ -13,7 +13,7 @@ metadata = new_metadata()
 
 def path_type() -> String:
     """Paths compare byte-wise ("C" collation on PostgreSQL) so a subtree is one index range: ``N/`` ≤ p < ``N0``."""
-    return String(200).with_variant(String(200, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(200).with_variant(String(200, collation="C"), "postgresql")
 
 
 rollup_unit = Table(  # every org unit a duty may bind: official provinces and communes, registered units
