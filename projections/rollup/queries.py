@@ -67,7 +67,7 @@ def indicators(conn: Connection, path: str, period: str, plan_id: str = ALL_PLAN
     if plan_id != ALL_PLANS:
         query = query.where(rollup_indicator_count.c.plan_id == plan_id)
     rows = [r._asdict() for r in conn.execute(query.order_by("plan_id", "indicator_code"))]
-    definitions = {p: facts.definitions(conn, p) for p in {r["plan_id"] for r in rows}}
+    definitions = facts.definitions_many(conn, {r["plan_id"] for r in rows})  # a few queries, not a few per plan
     for row in rows:
         row["definition"] = definitions[row["plan_id"]].get(row["indicator_code"])
     return rows
