@@ -16,15 +16,14 @@ from services.kernel.tables import event as event_table
 from services.kernel.tables import lookup as lookup_table
 
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
+from .dataset import CHUNK, copy_rows
 from .generator import Scale
 from .memory import Append, history
 
-CHUNK = 500  # appends per transaction in the bulk paths
-COLUMNS = [c.name for c in event_table.columns if c.name != "position"]
 
-
-def dataset(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
-    """The generated history (commands with their appends), materialised once for every stage."""
+def materialised(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
+    """The generated history (commands with their appends) in memory, once for every stage (~10 KB per event:
+    this benchmark is for sizes up to a few hundred thousand events; the others stream from ``bench.dataset``)."""
     with fresh_node(settings, "sqlite") as (node, *_):
         return list(history(scale, node))
 
@@ -32,7 +31,7 @@ def dataset(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
 def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
                console: Console) -> list[Row]:  # fmt: skip
     """Measure every stage on every backend ``repeat`` times; print and return the rows."""
-    data = dataset(settings, scale)
+    data = materialised(settings, scale)
     appends = [a for _, group in data for a in group]
     events = sum(len(a.rows) for a in appends)
     commands = data[:handler_commands]
@@ -79,17 +78,8 @@ def _executemany(engine: Any, appends: list[Append]) -> None:
 
 
 def _copy(engine: Any, appends: list[Append]) -> None:
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        for chunk in _chunks(appends):
-            with cur.copy(f"COPY event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for a in chunk:
-                    for r in a.rows:
-                        copy.write_row([r[c] for c in COLUMNS])
-            raw.commit()
-    finally:
-        raw.close()
+    for chunk in _chunks(appends):
+        copy_rows(engine, [r for a in chunk for r in a.rows])
 
 
 def _peer(settings: Settings, backend: str, schema: str, appends: list[Append]) -> None:

@@ -1,27 +1,28 @@
-"""``thidua bench <name>``: the benchmarks of issue 9 (tables of events/s beside a ceiling measured in the same run)."""
+"""``thidua bench <name>``: the benchmarks of issue 9 (tables beside a ceiling measured in the same run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from services.kernel.settings import Settings
 
+from .common import require, wide_console
 from .generator import Scale
 
 bench_app = typer.Typer(
-    help="Benchmarks: events/s and ratios to ceilings measured in the same run.", no_args_is_help=True
+    help="Benchmarks: events/s or latency beside a ceiling measured in the same run.", no_args_is_help=True
 )
-UNITS = typer.Option(2_000, help="Units (100,000 = national scale); ~2.2 events per unit and year.")
+UNITS = typer.Option(2_000, help="Units (100,000 = national scale); ~15 events per unit over five years.")
 YEARS = typer.Option(5, min=1, max=5, help="Years of history from 2026.")
 REPEAT = typer.Option(3, min=1, help="Runs per stage; the table shows the median.")
 BACKENDS = typer.Option("sqlite,postgres", help="Comma-separated: sqlite, postgres (THIDUA_DATABASE_URL).")
 SEED = typer.Option(2026, help="Generator seed.")
 OUT = typer.Option(None, help="Write the event counts by type as CSV here.")
-PLOT = typer.Option(None, help="Also save a PNG bar chart here (needs the bench extra).")
+PLOT = typer.Option(None, help="Also save a PNG chart here (needs the bench extra).")
 HANDLED = typer.Option(1_000, help="Commands for the one-command-per-transaction stage.")
+SCHEMA = typer.Option(None, help="Keep the loaded dataset in this PostgreSQL schema (reused when it exists).")
 
 
 def register(app: typer.Typer) -> None:
@@ -29,12 +30,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
 
 
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _backends(text: str, settings: Settings) -> list[str]:
-    chosen = [b.strip() for b in text.split(",") if b.strip()]
+    chosen = _split(text)
     if "postgres" in chosen and not settings.effective_database_url.startswith("postgresql"):
-        Console(stderr=True).print("postgres skipped: THIDUA_DATABASE_URL is not PostgreSQL (make services-up)")
+        wide_console().print("postgres skipped: THIDUA_DATABASE_URL is not PostgreSQL (make services-up)")
         chosen.remove("postgres")
     return chosen
+
+
+def _plot(kind: str, rows: list, title: str, path: Path | None) -> None:  # type: ignore[type-arg]
+    if path:
+        from . import plot
+
+        getattr(plot, kind)(rows, title, path)
 
 
 @bench_app.command("append")
@@ -45,45 +57,114 @@ def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backend
 
     settings = Settings()
     rows = run_append(settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat,
-                      Console())  # fmt: skip
-    if plot:
-        from .plot import plot_rows
-
-        plot_rows(rows, f"append: {units:,} units x {years} years", plot)
+                      wide_console())  # fmt: skip
+    _plot("plot_rows", rows, f"append: {units:,} units x {years} years", plot)
 
 
 @bench_app.command("rebuild")
 def rebuild(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
+            source: str = typer.Option("store", help="Comma-separated: store, kafka (a Faust worker; PostgreSQL)."),
+            worker_timeout: float = typer.Option(1800, help="Stop a worker that has not caught up after this (s)."),
             plot: Path | None = PLOT) -> None:  # fmt: skip
-    """Every read model rebuilt from the store, beside read + decode of the same events (ceiling)."""
+    """Every read model rebuilt from the store and/or from Kafka, beside read + decode of the same events."""
     from .rebuild import run_rebuild
 
     settings = Settings()
-    rows = run_rebuild(settings, Scale(units, years, seed), _backends(backends, settings), repeat, Console())
-    if plot:
-        from .plot import plot_rows
+    sources = _split(source)
+    if "kafka" in sources:
+        require(settings, kafka=True)
+    rows = run_rebuild(settings, Scale(units, years, seed), _backends(backends, settings), sources, repeat,
+                       worker_timeout, wide_console())  # fmt: skip
+    _plot("plot_rows", rows, f"rebuild ({source}): {units:,} units x {years} years", plot)
 
-        plot_rows(rows, f"rebuild from the store: {units:,} units x {years} years", plot)
+
+@bench_app.command("relay")
+def relay(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: int = SEED,
+          plot: Path | None = PLOT) -> None:  # fmt: skip
+    """The outbox relay to Kafka beside the kafka-python producer sending the same bytes (ceiling)."""
+    from .relay import run_relay
+
+    settings = Settings()
+    require(settings, kafka=True)
+    rows = run_relay(settings, Scale(units, years, seed), repeat, wide_console())
+    _plot("plot_rows", rows, f"relay: {units:,} units x {years} years", plot)
+
+
+@bench_app.command("projectors")
+def projectors(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: int = SEED,
+               plot: Path | None = PLOT) -> None:  # fmt: skip
+    """One Faust worker and the embedded tail beside raw consume + decode + COPY (ceiling); worker RSS."""
+    from .projectors import run_projectors
+
+    settings = Settings()
+    require(settings, kafka=True)
+    rows = run_projectors(settings, Scale(units, years, seed), repeat, wide_console())
+    _plot("plot_rows", rows, f"projectors: {units:,} units x {years} years", plot)
+
+
+@bench_app.command("latency")
+def latency(units: int = typer.Option(5_000, help="Units: their first year is loaded, later reports are offered."),
+            rates: str = typer.Option("100,500,2000", help="Offered commands per second, comma-separated."),
+            seconds: float = typer.Option(10.0, help="How long each rate is offered."),
+            paths: str = typer.Option("embedded,kafka", help="embedded (tail in-process), kafka (relay + worker)."),
+            threads: int = typer.Option(8, help="Threads running the offered commands."),
+            closed_loop: int = typer.Option(500, help="Commands of the closed-loop ceiling."), seed: int = SEED,
+            plot: Path | None = PLOT) -> None:  # fmt: skip
+    """Command accepted → visible in the rollup, p50/p95/p99 at steady offered rates (open loop)."""
+    from .latency import run_latency
+
+    settings = Settings()
+    chosen = _split(paths)
+    require(settings, kafka="kafka" in chosen)
+    offered = [float(r) for r in _split(rates)]
+    rows, latencies = run_latency(settings, Scale(units, 1, seed), offered, seconds, chosen, threads, closed_loop,
+                                  wide_console())  # fmt: skip
+    _plot("plot_latency", latencies, f"command accepted → visible in the rollup ({units:,} units)", plot)
+
+
+@bench_app.command("queries")
+def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
+            requests: int = typer.Option(200, help="Requests per query (after 10 of warm-up)."),
+            period: str = typer.Option("2030", help="Reporting period of the rollups."),
+            plot: Path | None = PLOT) -> None:  # fmt: skip
+    """HTTP API latency (a real thidua serve) of rollups, guidance and awards, beside their SQL alone and /healthz."""
+    from .dataset import temporary_folder
+    from .prepared import prepared
+    from .queries import run_queries
+
+    settings = Settings()
+    require(settings)
+    console, wanted = wide_console(), Scale(units, years, seed)
+    with temporary_folder() as tmp, prepared(settings, wanted, schema, Path(tmp), console) as (node, scale):
+        rows = run_queries(settings, node, scale, requests, console, Path(tmp), period)
+    _plot("plot_latency", rows, f"queries: {scale.units:,} units x {scale.years} years", plot)
+
+
+@bench_app.command("load")
+def load(units: int = UNITS, years: int = YEARS, seed: int = SEED,
+         schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in.")) -> None:  # fmt: skip
+    """Generate, load (COPY) and rebuild a dataset into a kept schema; print what each step cost."""
+    from .dataset import temporary_folder
+    from .prepared import prepared
+
+    settings = Settings()
+    require(settings)
+    with temporary_folder() as tmp, prepared(settings, Scale(units, years, seed), schema, Path(tmp), wide_console()):
+        pass
 
 
 @bench_app.command("generate")
 def generate(units: int = UNITS, years: int = YEARS, seed: int = SEED,
              out: Path | None = OUT) -> None:  # fmt: skip
-    """Generate the history in memory and print events by type and events/s of the generator."""
-    import collections
-    import time
+    """Run the generator (streaming, to a temporary spool) and print events by type, events/s and memory."""
+    from .dataset import spool, temporary_folder
 
-    from .append import dataset
-    from .common import peak_rss_mb
-
-    started = time.perf_counter()
-    data = dataset(Settings(), Scale(units, years, seed))
-    seconds = time.perf_counter() - started
-    counts = collections.Counter(r["event_type"] for _, group in data for a in group for r in a.rows)
-    total = sum(counts.values())
-    for name, count in counts.most_common():
+    with temporary_folder() as tmp:
+        history = spool(Settings(), Scale(units, years, seed), Path(tmp))
+    for name, count in history.counts.most_common():
         print(f"{name:24} {count:>10,}")
-    print(f"{'total':24} {total:>10,}  ({len(data):,} commands, {seconds:.1f} s, {total / seconds:,.0f} events/s, "
-          f"peak RSS {peak_rss_mb():.0f} MB)")  # fmt: skip
+    print(f"{'total':24} {history.events:>10,}  ({history.commands:,} commands, {history.seconds:.1f} s, "
+          f"{history.events / history.seconds:,.0f} events/s, peak RSS {history.rss_mb:.0f} MB, "
+          f"at most {history.held:,} streams held)")  # fmt: skip
     if out:
-        out.write_text("".join(f"{k},{v}\n" for k, v in counts.items()), encoding="utf-8")
+        out.write_text("".join(f"{k},{v}\n" for k, v in history.counts.items()), encoding="utf-8")

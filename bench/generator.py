@@ -3,10 +3,13 @@
 ``commands(scale)`` yields the commands of five years (2026–2030) for the real 34 provinces and 3,321 communes:
 the seed plans and criteria, one plan per chosen commune (xã) with ten indicators, units registered under the
 communes, yearly registrations (đăng ký thi đua) with a target per indicator, yearly reports with ten values,
-some reviews, and award proposals (đề nghị khen thưởng) walked along their routes to a decision.
+the sơ kết (2027) and tổng kết (2030) reports the plans' phases call for, some reviews, and award proposals (đề
+nghị khen thưởng): yearly (công trạng) and at sơ kết/tổng kết (theo phong trào), walked along their routes and
+decided (about half of the last year's still wait at their decider, so the award pipeline is not empty).
 
-``generate(scale)`` runs those commands through the **real handlers** over an in-memory unit of work
-(:mod:`bench.memory`), so every event is what the API would have appended; no database is touched.
+It streams: a unit's attributes and its yearly values come from a random generator seeded by (seed, unit, year),
+so nothing is kept per unit and the commands of 100,000 units need no more memory than those of 100.
+``bench.memory.history`` runs them through the **real handlers** over an in-memory unit of work.
 The same seed gives the same commands and the same events (event ids included).
 """
 
@@ -28,6 +31,7 @@ from services.reporting.commands import RegisterTargets, ReviewReport, SubmitRep
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEARS = (2026, 2027, 2028, 2029, 2030)
+REVIEWS = {2027: "SO_KET", 2030: "TONG_KET"}  # the phases' reviews (sơ kết 2026–2027, tổng kết 2026–2030)
 CENTRAL_PLAN = "vn-462-2026"
 PROVINCE_PLANS = {"15": "lao-cai-draft-2026-05", "31": "hai-phong-2159-2026", "46": "hue-220-2026"}
 INDICATORS = 10
@@ -58,7 +62,43 @@ class Scale:
     seed: int = 2026
     units_per_commune: int = 30
     review_share: float = 0.2
-    award_share: float = 0.02
+    award_share: float = 0.02  # yearly Giấy khen (công trạng)
+    movement_award_share: float = 0.05  # Giấy khen at sơ kết / tổng kết (theo phong trào)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A generated unit: its commune and its registration."""
+
+    commune: Any
+    command: RegisterOrgUnit
+
+    @property
+    def path(self) -> str:
+        """The unit's org path."""
+        return f"{self.command.parent_path}/{self.command.code}"
+
+    @property
+    def plan_id(self) -> str:
+        """Its commune's plan."""
+        return commune_plan_id(self.commune.code)
+
+
+@dataclass(frozen=True)
+class WalkAward:
+    """Not a domain command: the generator's instruction to forward a proposal until it reaches its decider."""
+
+    proposal_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CloseStreams:
+    """Not a domain command: the report, registration or proposal just written is complete (nobody reads it
+    again), so the in-memory log may forget it. This is what keeps the generator's memory bounded."""
+
+
+CLOSE = CloseStreams()
 
 
 def at(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -66,43 +106,63 @@ def at(year: int, month: int, day: int, hour: int = 9) -> datetime:
     return datetime(year, month, day, hour, tzinfo=VN_TZ)
 
 
+def rng_of(scale: Scale, *key: object) -> random.Random:
+    """A random generator for one unit and purpose: the same for the same seed, whatever else was generated."""
+    return random.Random(":".join(map(str, (scale.seed, *key))))
+
+
 def commune_plan_id(commune_code: str) -> str:
     """Plan id of a generated commune plan."""
     return f"c{commune_code}-2026"
 
 
-def chosen_communes(official: AdminUnitCatalog, scale: Scale, rng: random.Random) -> list[Any]:
+def chosen_communes(official: AdminUnitCatalog, scale: Scale) -> list[Any]:
     """All 3,321 communes at national scale; a seeded sample (in code order) for smaller sizes."""
     communes = sorted(official.communes(), key=lambda c: c.code)
     wanted = max(1, min(len(communes), -(-scale.units // scale.units_per_commune)))
-    return sorted(rng.sample(communes, wanted), key=lambda c: c.code) if wanted < len(communes) else communes
+    chosen = rng_of(scale, "communes").sample(communes, wanted)
+    return sorted(chosen, key=lambda c: c.code) if wanted < len(communes) else communes
 
 
 def _path(commune: Any) -> str:
     return f"VN/{commune.parent_code}/{commune.code}"
 
 
+def _duty(code: str, path: str, period: str, text: str, deadline: str = "NONE_STATED") -> dict[str, Any]:
+    month, day = (12, 15) if deadline == "BEFORE_DAY_OF_YEAR" else (None, None)
+    return {
+        "code": code, "who": "Các cơ quan, đơn vị trên địa bàn xã", "reporter_levels": ["UNIT"],
+        "reporter_under": path, "reporter_kinds": [], "reporter_name": None, "to": [path], "via": None,
+        "period": period, "deadline_kind": deadline, "deadline_month": month, "deadline_day": day,
+        "deadline_date": None, "text": text,
+    }  # fmt: skip
+
+
 def commune_plan(commune: Any) -> list[Any]:
-    """IssuePlan + RegisterCriteria of one commune's five-year plan (ten indicators, an annual duty)."""
+    """IssuePlan + RegisterCriteria of one commune's five-year plan: ten indicators, an annual report before
+    15/12, sơ kết and tổng kết reports (dates per the competent guidance), Giấy khen yearly and at both reviews."""
     path, pid = _path(commune), commune_plan_id(commune.code)
     parent = PROVINCE_PLANS.get(commune.parent_code, CENTRAL_PLAN)
-    duty = {
-        "code": "R1", "who": "Các cơ quan, đơn vị trên địa bàn xã", "reporter_levels": ["UNIT"],
-        "reporter_under": path, "reporter_kinds": [], "reporter_name": None, "to": [path], "via": None,
-        "period": "ANNUAL", "deadline_kind": "BEFORE_DAY_OF_YEAR", "deadline_month": 12, "deadline_day": 15,
-        "deadline_date": None, "text": "Báo cáo kết quả phong trào thi đua hằng năm trước ngày 15/12.",
-    }  # fmt: skip
+    duties = (
+        _duty("R1", path, "ANNUAL", "Báo cáo kết quả phong trào thi đua hằng năm trước ngày 15/12.",
+              "BEFORE_DAY_OF_YEAR"),
+        _duty("R2", path, "SO_KET", "Báo cáo sơ kết giai đoạn 2026 - 2027 theo hướng dẫn của cấp có thẩm quyền."),
+        _duty("R3", path, "TONG_KET", "Báo cáo tổng kết giai đoạn 2026 - 2030 theo hướng dẫn của cấp có thẩm quyền."),
+    )  # fmt: skip
     phases = (
         {"code": "P1", "name": "Giai đoạn 2026 - 2027", "start_date": date(2026, 7, 1),
          "end_date": date(2027, 12, 31), "review": "SO_KET"},
         {"code": "P2", "name": "Giai đoạn 2028 - 2030", "start_date": date(2028, 1, 1),
          "end_date": date(2030, 12, 31), "review": "TONG_KET"},
     )  # fmt: skip
-    forms = ({"occasion": "ANNUAL", "form_code": "GK_XA", "text": "Giấy khen của Chủ tịch UBND xã"},)
+    forms = tuple(
+        {"occasion": occasion, "form_code": "GK_XA", "text": "Giấy khen của Chủ tịch UBND xã"}
+        for occasion in ("ANNUAL", "SO_KET", "TONG_KET")
+    )
     plan = IssuePlan(
         pid, path, "KH-UBND", f"Kế hoạch phong trào thi đua {commune.name} giai đoạn 2026 - 2030",
         at(2026, 7, 2), ACTOR, document_number=f"{int(commune.code) % 900 + 10}", issue_date=date(2026, 7, 2),
-        implements=(parent,), phases=phases, reporting_duties=(duty,), award_forms=forms,
+        implements=(parent,), phases=phases, reporting_duties=duties, award_forms=forms,
     )  # fmt: skip
     indicators = [
         {"code": f"CT-{i:02d}", "name": f"Chỉ tiêu {i}", "unit": "%", "comparator": "GE", "threshold": 50.0 + i,
@@ -114,31 +174,63 @@ def commune_plan(commune: Any) -> list[Any]:
     return [plan, criteria]
 
 
-def _units(communes: list[Any], scale: Scale, rng: random.Random) -> Iterator[tuple[Any, RegisterOrgUnit]]:
+def units(communes: list[Any], scale: Scale) -> Iterator[Unit]:
+    """The units, round-robin over the communes; each one's kind comes from its own seeded generator."""
     weights = [k[3] for k in KINDS]
     for n in range(scale.units):
-        commune = communes[n % len(communes)]
-        kind, category, prefix, _ = rng.choices(KINDS, weights)[0]
-        code = f"U{commune.code}-{n // len(communes):03d}"
-        name = f"{prefix} {commune.name} số {n // len(communes) + 1}"
-        when = at(2026, 3, 1 + n % 28)
-        yield commune, RegisterOrgUnit(_path(commune), code, name, kind, when, ACTOR, subject_category=category)
+        commune, index = communes[n % len(communes)], n // len(communes)
+        code = f"U{commune.code}-{index:03d}"
+        kind, category, prefix, _ = rng_of(scale, code).choices(KINDS, weights)[0]
+        name = f"{prefix} {commune.name} số {index + 1}"
+        command = RegisterOrgUnit(_path(commune), code, name, kind, at(2026, 3, 1 + n % 28), ACTOR,
+                                  subject_category=category)  # fmt: skip
+        yield Unit(commune, command)
 
 
 def commands(scale: Scale, official: AdminUnitCatalog) -> Iterator[Any]:
     """Every command of the history, in business order (deterministic for a given ``scale``)."""
-    rng = random.Random(scale.seed)
     for seed in load_seed_files():
         plan = issue_plan_command(seed)
         yield plan
         yield from criteria_commands(seed, plan)
-    communes = chosen_communes(official, scale, rng)
+    communes = chosen_communes(official, scale)
     for commune in communes:
         yield from commune_plan(commune)
-    units = list(_units(communes, scale, rng))
-    yield from (cmd for _, cmd in units)
+    yield from (u.command for u in units(communes, scale))
     for year in YEARS[: scale.years]:
-        yield from _year(year, units, scale, rng)
+        yield from year_commands(year, communes, scale)
+
+
+def year_commands(year: int, communes: list[Any], scale: Scale) -> Iterator[Any]:
+    """One year: registrations (July), annual reports (December), the review's reports, awards."""
+    for unit in units(communes, scale):
+        values = _values(rng_of(scale, unit.command.code, year, "targets"), 50)
+        yield RegisterTargets(f"dk-{unit.command.code}-{year}", unit.plan_id, unit.path, year, values,
+                              at(year, 7, 20), ACTOR)  # fmt: skip
+        yield CLOSE
+    review = REVIEWS.get(year)
+    periods = [(str(year), 12), *([(f"{review}_{year}", 11)] if review else [])]
+    for period, month in periods:
+        for unit in units(communes, scale):
+            yield from _report(unit, period, at(year, month, 1, 15), scale)
+    occasions = [("ANNUAL", scale.award_share), *([(review, scale.movement_award_share)] if review else [])]
+    for occasion, share in occasions:
+        for unit in units(communes, scale):
+            draw = rng_of(scale, unit.command.code, year, occasion)
+            if draw.random() < share:
+                yield from _award(year, unit, occasion, decided=year < YEARS[scale.years - 1] or draw.random() < 0.5)
+
+
+def _report(unit: Unit, period: str, month_start: datetime, scale: Scale) -> Iterator[Any]:
+    rng = rng_of(scale, unit.command.code, period)
+    day = rng.randint(1, 24)  # annual: after the 14th is late
+    narrative = f"Báo cáo kết quả phong trào thi đua kỳ {period}"
+    yield SubmitReport(unit.plan_id, unit.path, period, month_start.replace(day=day), ACTOR,
+                       values=_values(rng, 55), narrative=narrative)  # fmt: skip
+    if rng.random() < scale.review_share:
+        report = f"{unit.plan_id}:{unit.command.code}:{period}"
+        yield ReviewReport(report, unit.command.parent_path, "ACCEPTED", month_start.replace(day=28), ACTOR)
+    yield CLOSE
 
 
 def _values(rng: random.Random, base: float) -> tuple[dict[str, Any], ...]:
@@ -148,35 +240,16 @@ def _values(rng: random.Random, base: float) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _year(year: int, units: list[tuple[Any, RegisterOrgUnit]], scale: Scale, rng: random.Random) -> Iterator[Any]:
-    for commune, unit in units:
-        path, pid = f"{unit.parent_path}/{unit.code}", commune_plan_id(commune.code)
-        yield RegisterTargets(f"dk-{unit.code}-{year}", pid, path, year, _values(rng, 50), at(year, 7, 20), ACTOR)
-    for commune, unit in units:
-        path, pid = f"{unit.parent_path}/{unit.code}", commune_plan_id(commune.code)
-        day = rng.randint(1, 24)  # after the 14th: late
-        yield SubmitReport(pid, path, str(year), at(year, 12, day, 15), ACTOR, values=_values(rng, 55),
-                           narrative=f"Báo cáo kết quả phong trào thi đua năm {year}")  # fmt: skip
-        if rng.random() < scale.review_share:
-            yield ReviewReport(f"{pid}:{unit.code}:{year}", unit.parent_path, "ACCEPTED", at(year, 12, 28), ACTOR)
-    for commune, unit in units:
-        if rng.random() < scale.award_share:
-            yield from _award(year, commune, unit)
-
-
-def _award(year: int, commune: Any, unit: RegisterOrgUnit) -> Iterator[Any]:
-    pid, path = f"gk-{unit.code}-{year}", f"{unit.parent_path}/{unit.code}"
-    yield ProposeAward(pid, path, "COLLECTIVE", unit.name, path, "GK_XA", "ANNUAL",
+def _award(year: int, unit: Unit, occasion: str, decided: bool) -> Iterator[Any]:
+    """Propose, forward to the decider, decide (about half of the last year's proposals still wait)."""
+    tag = str(year) if occasion == "ANNUAL" else f"{occasion}_{year}"
+    pid, name = f"gk-{unit.command.code}-{tag}", unit.command.name
+    yield ProposeAward(pid, unit.path, "COLLECTIVE", name, unit.path, "GK_XA", occasion,
                        "Thành tích xuất sắc trong phong trào thi đua", at(year, 12, 29), ACTOR,
-                       plan_id=commune_plan_id(commune.code))  # fmt: skip
+                       plan_id=unit.plan_id)  # fmt: skip
     yield WalkAward(pid, at(year, 12, 30))
-    number = f"{year % 100}{unit.code[-3:]}/QĐ-UBND"
-    yield DecideAward(pid, unit.parent_path, "APPROVED", at(year, 12, 31), ACTOR, number, date(year, 12, 31))
-
-
-@dataclass(frozen=True)
-class WalkAward:
-    """Not a domain command: the generator's instruction to forward a proposal until it reaches its decider."""
-
-    proposal_id: str
-    occurred_at: datetime
+    if decided:
+        number = f"{year % 100}{unit.command.code[-3:]}{'' if occasion == 'ANNUAL' else occasion[0]}/QĐ-UBND"
+        yield DecideAward(pid, unit.command.parent_path, "APPROVED", at(year, 12, 31), ACTOR, number,
+                          date(year, 12, 31))  # fmt: skip
+    yield CLOSE

@@ -1,9 +1,12 @@
 """Run commands through the real handlers over an in-memory unit of work: the events the API would append.
 
 ``MemoryUnitOfWork`` has the interface of :class:`services.kernel.uow.UnitOfWork` (stream, version, append,
-lookup, record); streams the handlers read again (org units, plans, reports, awards) are kept decoded, others
-only by version. Every appended event is encoded by the store's own row builder (``EventStore._row``) with a
-fixed clock and a seeded event id, so the rows are byte-identical from run to run.
+lookup, record). Memory stays bounded as the history streams by: org units and reports are kept encoded
+(decoded when a handler reads one), plans, criteria and award proposals decoded; the generator says when a
+report, registration or proposal is complete (``CloseStreams``), and its stream and version are dropped then.
+What stays is about 1.7 KB per unit (its encoded registration and stream version) and the plans. Every appended
+event is encoded by the store's own row builder (``EventStore._row``) with a fixed clock and a seeded event id,
+so the rows are byte-identical from run to run.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from services.deps import Deps
 from services.kernel.events import Event, decode_event
 from services.kernel.store import GENESIS_HASH, AppendResult, EventStore, NewEvent
 from services.messagebus import HANDLERS
-from services.reporting.commands import RegisterTargets
 
-from .generator import Scale, WalkAward, commands
+from .generator import CloseStreams, Scale, WalkAward, commands
 
-KEPT = ("orgunit-", "plan-", "criteria-", "report-", "award-")
+DECODED = ("plan-", "criteria-", "award-")  # streams handlers read again, kept decoded (few)
+ENCODED = ("orgunit-", "report-")  # read again but one per unit: kept as bodies, decoded on read
+CLOSABLE = ("report-", "award-", "registration-")  # dropped at each CloseStreams
 RECORDED_AT = datetime(2031, 1, 1, tzinfo=UTC)
 
 
@@ -52,7 +56,7 @@ class MemoryUnitOfWork:
 
     def stream(self, stream_id: str) -> list[Event]:
         """Decoded events of a kept stream ([] for a stream that is not kept)."""
-        return list(self.log.streams.get(stream_id, ()))
+        return self.log.stream(stream_id)
 
     def version(self, stream_id: str) -> int:
         """Current version of a stream."""
@@ -81,7 +85,9 @@ class MemoryLog:
         self.rng = random.Random(seed)
         self.versions: dict[str, int] = {}
         self.streams: dict[str, list[Event]] = {}
+        self.bodies: dict[str, list[tuple[bytes, int]]] = {}
         self.lookups: dict[tuple[str, str], list[str]] = {}
+        self.open: set[str] = set()  # closable streams appended since the last CloseStreams
         self.prev = GENESIS_HASH
         self.position = 0
 
@@ -99,30 +105,45 @@ class MemoryLog:
             self.prev = row["hash"]
             self.position += 1
             rows.append(row)
-            if stream_id.startswith(KEPT):
+            if stream_id.startswith(DECODED):
                 event = decode_event(row["body"], self.store.codec, self.types, self.position)
                 self.streams.setdefault(stream_id, []).append(event)
+            elif stream_id.startswith(ENCODED):
+                self.bodies.setdefault(stream_id, []).append((row["body"], self.position))
         self.versions[stream_id] = version + len(news)
+        if stream_id.startswith(CLOSABLE):
+            self.open.add(stream_id)
         uow.appends.append(Append(None, stream_id, version, news, rows))
         positions = list(range(self.position - len(rows) + 1, self.position + 1))
         result = AppendResult(stream_id, version + len(news), positions, [n.event_id for n in news])
         uow.results.append(result)
         return result
 
-    def forget_reports(self) -> None:
-        """Drop decoded report streams (a year is closed: nobody reads them again)."""
-        for key in [k for k in self.streams if k.startswith("report-")]:
-            del self.streams[key]
+    def stream(self, stream_id: str) -> list[Event]:
+        """Decoded events of a kept stream ([] for a stream that is not kept)."""
+        if stream_id in self.bodies:
+            return [decode_event(body, self.store.codec, self.types, at) for body, at in self.bodies[stream_id]]
+        return list(self.streams.get(stream_id, ()))
+
+    def close_streams(self) -> None:
+        """Forget the closable streams appended since the last call (they are complete)."""
+        for stream_id in self.open:
+            for held in (self.streams, self.bodies, self.versions):
+                held.pop(stream_id, None)
+        self.open.clear()
+
+    def held(self) -> int:
+        """Streams held in memory (versions, decoded or encoded): bounded by units + one year's streams."""
+        return len(self.versions) + len(self.streams) + len(self.bodies)
 
 
 def run(commands: Iterator[Any], log: MemoryLog, deps: Deps) -> Iterator[tuple[Any, list[Append]]]:
     """Execute each command with its real handler; yield (command, its appends). ``WalkAward`` expands into
-    the ``ForwardAward`` commands of the proposal's route."""
-    year = None
+    the ``ForwardAward`` commands of the proposal's route; ``CloseStreams`` lets the log forget."""
     for command in commands:
-        if isinstance(command, RegisterTargets) and command.year != year:
-            year = command.year
-            log.forget_reports()
+        if isinstance(command, CloseStreams):
+            log.close_streams()
+            continue
         if isinstance(command, WalkAward):
             yield from _walk(command, log, deps)
             continue
@@ -140,7 +161,7 @@ def _execute(command: Any, log: MemoryLog, deps: Deps) -> list[Append]:
 
 def _walk(walk: WalkAward, log: MemoryLog, deps: Deps) -> Iterator[tuple[Any, list[Append]]]:
     while True:
-        proposal = fold_award(log.streams.get(f"award-{walk.proposal_id}", []))
+        proposal = fold_award(log.stream(f"award-{walk.proposal_id}"))
         assert proposal is not None, walk.proposal_id
         if proposal.current_step["role"] == "DECIDE":
             return
@@ -150,7 +171,7 @@ def _walk(walk: WalkAward, log: MemoryLog, deps: Deps) -> Iterator[tuple[Any, li
         yield command, _execute(command, log, deps)
 
 
-def history(scale: Scale, node: Any) -> Iterator[tuple[Any, list[Append]]]:
+def history(scale: Scale, node: Any, log: MemoryLog | None = None) -> Iterator[tuple[Any, list[Append]]]:
     """The whole generated history of ``scale`` for a bootstrapped ``node`` (its store only encodes)."""
-    log = MemoryLog(node.store, node.bus.types, scale.seed)
+    log = log or MemoryLog(node.store, node.bus.types, scale.seed)
     return run(commands(scale, node.official_units), log, node.bus.deps)

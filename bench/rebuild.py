@@ -1,7 +1,10 @@
-"""``thidua bench rebuild``: all read models rebuilt from the store (the embedded runner from position 0),
-against a ceiling (read + decode of the same events, no projection work)."""
+"""``thidua bench rebuild``: every read model rebuilt from the store (a fresh embedded runner from position 0)
+and from Kafka (a real ``thidua worker`` on empty read models, from its process start until it has applied every
+partition), each against a ceiling on the same source: read + decode of the same events, no projection work."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.console import Console
 
@@ -9,38 +12,86 @@ from projections.runner import EmbeddedRunner
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings
+from services.kernel.store import EventStore
+from services.pipeline.harness import postgres_schema
+from services.pipeline.relay import build_relay
 
-from .append import _bulk, dataset
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
+from .dataset import Spool, load, spool, temporary_folder
 from .generator import Scale
+from .kafka import consume, fresh_topics, run_worker
+
+STORE_CEILING = "store: read + decode (ceiling)"
+KAFKA_CEILING = "kafka: consume + decode (ceiling)"
 
 
-def run_rebuild(settings: Settings, scale: Scale, backends: list[str], repeat: int, console: Console) -> list[Row]:
-    """Load the generated history, then time a full rebuild ``repeat`` times per backend."""
-    appends = [a for _, group in dataset(settings, scale) for a in group]
-    events = sum(len(a.rows) for a in appends)
+def run_rebuild(settings: Settings, scale: Scale, backends: list[str], sources: list[str], repeat: int,
+                timeout: float, console: Console) -> list[Row]:  # fmt: skip
+    """Load the generated history, then time full rebuilds ``repeat`` times per backend and source; the table is
+    printed after each source (a long Kafka rebuild does not hide the store's result)."""
     rows: list[Row] = []
-    for backend in backends:
-        ceiling, rebuild = [], []
-        for _ in range(repeat):
-            with fresh_node(settings, backend) as (node, *_):
-                _bulk(node, appends)
-                ceiling.append(timed(lambda: _read_decode(node)))  # noqa: B023
-                runner = EmbeddedRunner(node.engine, node.store, node.codec, EVENT_TYPES, node.projections,
-                                        settings.projection_batch_size)  # fmt: skip
-                rebuild.append(timed(runner.run_until_idle))
-        rows.append(Row(backend, "read + decode (ceiling)", events, ceiling, peak_rss_mb()))
-        rows.append(Row(backend, f"rebuild {len(node.projections)} read models", events, rebuild, peak_rss_mb(),
-                        "read + decode (ceiling)"))  # fmt: skip
-    print_rows(console, f"thidua bench rebuild: {events:,} events from the store", rows)
+    with temporary_folder() as tmp:
+        history = spool(settings, scale, Path(tmp))
+        for backend in backends:
+            if "store" in sources:
+                rows += _from_store(settings, backend, history, repeat)
+                print_rows(console, f"thidua bench rebuild: {history.events:,} events", rows)
+            if "kafka" in sources and backend == "postgres":
+                rows += _from_kafka(settings, history, repeat, timeout, Path(tmp), console)
+                print_rows(console, f"thidua bench rebuild: {history.events:,} events", rows)
     return rows
 
 
-def _read_decode(node: object) -> int:
-    store, codec = node.store, node.codec  # type: ignore[attr-defined]
+def _from_store(settings: Settings, backend: str, history: Spool, repeat: int) -> list[Row]:
+    ceiling, rebuild = [], []
+    for _ in range(repeat):
+        with fresh_node(settings, backend) as (node, engine, *_):
+            load(engine, history)
+            ceiling.append(timed(lambda: read_decode(node.store)))  # noqa: B023
+            runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections,
+                                    settings.projection_batch_size)  # fmt: skip
+            rebuild.append(timed(runner.run_until_idle))
+    stage = f"store: embedded runner, {len(node.projections)} read models"
+    return [
+        Row(backend, STORE_CEILING, history.events, ceiling, peak_rss_mb()),
+        Row(backend, stage, history.events, rebuild, peak_rss_mb(), STORE_CEILING),
+    ]
+
+
+def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float, folder: Path,
+                console: Console) -> list[Row]:  # fmt: skip
+    ceiling, rebuild, rss, applied = [], [], [], history.events
+    url = settings.effective_database_url
+    for _ in range(repeat):
+        with fresh_node(settings, "postgres") as (node, engine, *_), fresh_topics(settings) as mine:
+            load(engine, history)
+            relay = build_relay(node, mine)
+            relay.setup()
+            relay.run_until_idle()
+            relay.close()
+            ceiling.append(timed(lambda: consume(mine, node.codec)))  # noqa: B023
+            with postgres_schema(url, "benchrm") as (_, read_model_url):
+                run = run_worker(mine, read_model_url, [p.name for p in node.projections], folder, timeout)
+            rebuild.append(run.done - run.started)
+            rss.append(run.peak_rss_mb)
+            if not run.finished:
+                console.print(f"the worker had applied {run.applied:,} of {history.events:,} events when stopped "
+                              f"after {run.done - run.started:,.0f} s (--worker-timeout)")  # fmt: skip
+                applied = min(applied, run.applied)
+    stage = f"kafka: 1 Faust worker, {len(node.projections)} read models, from process start"
+    if applied < history.events:
+        stage += f" (UNFINISHED: {applied:,} applied)"
+    return [
+        Row("postgres", KAFKA_CEILING, history.events, ceiling, peak_rss_mb()),
+        Row("postgres", stage, applied, rebuild, max(rss), KAFKA_CEILING),
+    ]
+
+
+def read_decode(store: EventStore) -> int:
+    """Read every stored event in batches of 1,000 and decode it (what a rebuild cannot avoid)."""
     position, seen = 0, 0
     while batch := store.read_all(position, 1000):
         for stored in batch:
-            decode_event(stored.body, codec, EVENT_TYPES, stored.position)
+            decode_event(stored.body, store.codec, EVENT_TYPES, stored.position)
         position, seen = batch[-1].position, seen + len(batch)
     return seen

@@ -10,7 +10,7 @@ from services.kernel.settings import Settings
 
 console = Console()
 topics_app = typer.Typer(help="Kafka topics of the node (names in services/pipeline/topics.py).", no_args_is_help=True)
-pipeline_app = typer.Typer(help="State and benchmark of the Kafka pipeline.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="State of the Kafka pipeline (benchmarks: thidua bench).", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -120,15 +120,3 @@ def status() -> None:
         for labels, value in family.samples:
             table.add_row(family.name, ", ".join(f"{k}={v}" for k, v in labels.items()), f"{value:g}")
     console.print(table)
-
-
-@pipeline_app.command("bench")
-def bench(
-    events: int = typer.Option(100_000, help="Events to append, relay and project."),
-    workers: int = typer.Option(1, help="Faust workers in the group."),
-    projections: str = typer.Option("", help="Comma-separated read models (default: all of the node's)."),
-) -> None:
-    """Measure events/s through the relay and through the Faust workers (fresh schema and topics; cleaned up)."""
-    from .bench import run_bench
-
-    run_bench(_kafka_settings(), events, workers, console, projections or None)

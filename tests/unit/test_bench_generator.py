@@ -1,41 +1,87 @@
-"""The benchmark generator is deterministic and makes the sizes it is asked for (no database: in-memory log)."""
+"""The benchmark generator is deterministic, makes the sizes it is asked for, follows the plans' reporting
+duties, and streams in bounded memory (no database: an in-memory log)."""
 
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.generator import Scale
-from bench.memory import history
-from services.bootstrap import bootstrap
+from bench.memory import Append, MemoryLog, history
+from services.bootstrap import Node, bootstrap
 from services.kernel.settings import Settings
+from services.reporting.commands import SubmitReport
 
 pytestmark = pytest.mark.unit
 
 
-def _rows(tmp_path: Path, scale: Scale) -> list[dict]:
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    """A node whose store only encodes (its database is never touched)."""
     node = bootstrap(Settings(node_id="bench", database_url=f"sqlite:///{tmp_path}/unused.db", data_dir=tmp_path))
-    try:
-        return [r for _, appends in history(scale, node) for a in appends for r in a.rows]
-    finally:
-        node.close()
+    yield node
+    node.close()
 
 
-def test_same_seed_gives_the_same_events(tmp_path: Path) -> None:
+def _history(node: Node, scale: Scale) -> list[tuple[Any, list[Append]]]:
+    return list(history(scale, node))
+
+
+def _rows(node: Node, scale: Scale) -> list[dict[str, Any]]:
+    return [r for _, appends in history(scale, node) for a in appends for r in a.rows]
+
+
+def test_same_seed_gives_the_same_events(node: Node) -> None:
     scale = Scale(units=40, years=2, seed=7)
-    first, second = _rows(tmp_path / "a", scale), _rows(tmp_path / "b", scale)
+    first, second = _rows(node, scale), _rows(node, scale)
     assert [(r["event_id"], r["stream_id"], r["body"], r["hash"]) for r in first] == [
         (r["event_id"], r["stream_id"], r["body"], r["hash"]) for r in second
     ]
-    other = _rows(tmp_path / "c", Scale(units=40, years=2, seed=8))
+    other = _rows(node, Scale(units=40, years=2, seed=8))
     assert [r["body"] for r in other] != [r["body"] for r in first]
 
 
-def test_sizes_follow_the_scale(tmp_path: Path) -> None:
-    counts = collections.Counter(r["event_type"] for r in _rows(tmp_path, Scale(units=50, years=3)))
+def test_sizes_follow_the_scale(node: Node) -> None:
+    counts = collections.Counter(r["event_type"] for r in _rows(node, Scale(units=50, years=3)))
     assert counts["OrgUnitRegistered"] == 50
     assert counts["TargetsRegistered"] == 150
-    assert counts["ReportSubmitted"] == 150
+    assert counts["ReportSubmitted"] == 150 + 50  # three annual reports, and the sơ kết of 2027
     assert counts["PlanIssued"] >= 6 + 2  # the seed plans and at least two commune plans
+    assert 0 < counts["ReportReviewed"] < counts["ReportSubmitted"]
+
+
+def test_review_reports_answer_the_plans_duties(node: Node) -> None:
+    """Sơ kết 2027 and tổng kết 2030 reports are submitted under the commune plan's own duties (R2, R3), the
+    annual ones under R1 with its 15/12 deadline: the handlers accepted them as the plans require."""
+    duties: dict[str, set[str]] = collections.defaultdict(set)
+    for command, appends in _history(node, Scale(units=12, years=5)):
+        if isinstance(command, SubmitReport):
+            (event,) = appends[0].events
+            duties[command.period].add(event.payload["duty_code"])
+    assert duties["SO_KET_2027"] == {"R2"}
+    assert duties["TONG_KET_2030"] == {"R3"}
+    assert duties["2026"] == duties["2030"] == {"R1"}
+    assert len(duties) == 5 + 2
+
+
+def test_some_proposals_of_the_last_year_still_wait(node: Node) -> None:
+    counts = collections.Counter(r["event_type"] for r in _rows(node, Scale(units=400, years=2)))
+    assert counts["AwardProposed"] > counts["AwardDecided"] > 0
+    assert counts["AwardForwarded"] >= counts["AwardProposed"]  # every proposal walked to its decider
+
+
+def test_memory_is_bounded_by_the_units(node: Node) -> None:
+    """Reports, registrations and proposals are forgotten once complete: what the log holds at any time is the
+    units (version and encoded registration) and the plans, whatever the number of years."""
+    scale = Scale(units=60, years=5)
+    log = MemoryLog(node.store, node.bus.types, scale.seed)
+    most = 0
+    for _ in history(scale, node, log):
+        most = max(most, log.held())
+    plans = sum(1 for s in log.streams if s.startswith(("plan-", "criteria-")))
+    assert most <= 2 * scale.units + 2 * plans + 10
+    assert not [s for s in log.versions if s.startswith(("report-", "registration-", "award-"))]

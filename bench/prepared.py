@@ -1,0 +1,89 @@
+"""A node loaded with a generated history and its read models rebuilt, the starting point of the query
+benchmark: fresh (dropped afterwards), or kept in a named PostgreSQL schema for later runs (``thidua bench load
+--schema``), which is how the national-scale dataset is prepared once and queried many times.
+
+Preparing prints what each step cost: generating (the real handlers, in memory), loading (COPY) and rebuilding
+every read model (the embedded runner from position 0).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from rich.console import Console
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+
+from services.bootstrap import Node, bootstrap
+from services.kernel.db import make_engine
+from services.kernel.settings import Settings
+
+from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
+from .dataset import load, spool, temporary_folder
+from .generator import Scale
+
+marker = Table(
+    "bench_dataset",
+    MetaData(),
+    Column("units", Integer, nullable=False),
+    Column("years", Integer, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+    comment="What thidua bench load put in this schema.",
+)
+
+
+@contextmanager
+def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
+             console: Console) -> Iterator[tuple[Node, Scale]]:  # fmt: skip
+    """A loaded node and the scale it holds (a kept schema's own scale when it was loaded before)."""
+    if schema is None:
+        with fresh_node(settings, "postgres") as (node, *_):
+            prepare(settings, node, scale, console)
+            yield node, scale
+        return
+    url = settings.effective_database_url
+    with make_engine(url).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    scoped = f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
+    engine = make_engine(scoped, pool_size=4)
+    node = bootstrap(settings.model_copy(update={"database_url": scoped, "data_dir": folder}), engine=engine)
+    try:
+        node.init_db()
+        marker.metadata.create_all(engine)
+        with engine.connect() as conn:
+            held = conn.execute(select(marker)).first()
+        if held is None:
+            prepare(settings, node, scale, console)
+        else:
+            scale = Scale(held.units, held.years, held.seed)
+            console.print(f"schema {schema} holds {held.events:,} events ({held.units:,} units x {held.years} years)")
+        yield node, scale
+    finally:
+        node.close()
+
+
+def prepare(settings: Settings, node: Node, scale: Scale, console: Console) -> list[Row]:
+    """Generate, load and rebuild into ``node``'s empty database; print and return what each step cost."""
+    with temporary_folder() as tmp:
+        history = spool(settings, scale, Path(tmp))
+        loading = timed(lambda: load(node.engine, history))
+    marker.metadata.create_all(node.engine)
+    started = time.perf_counter()
+    node.runner.run_until_idle()
+    rebuild = time.perf_counter() - started
+    with node.engine.begin() as conn:
+        conn.execute(insert(marker), [{"units": scale.units, "years": scale.years, "seed": scale.seed,
+                                       "events": history.events}])  # fmt: skip
+    events = history.events
+    rows = [
+        Row("memory", "generate: real handlers, in memory", events, [history.seconds], history.rss_mb),
+        Row("postgres", "load: COPY of the generated rows", events, [loading], peak_rss_mb()),
+        Row("postgres", f"rebuild: embedded runner, {len(node.projections)} read models", events, [rebuild],
+            peak_rss_mb(), "load: COPY of the generated rows"),
+    ]  # fmt: skip
+    print_rows(console, f"dataset: {scale.units:,} units x {scale.years} years = {events:,} events", rows)
+    return rows

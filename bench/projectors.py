@@ -1,0 +1,77 @@
+"""``thidua bench projectors``: the read models applied from Kafka by one Faust worker (the real ``thidua worker``
+process) and from the store by the embedded tail, against a ceiling: raw consume + decode + COPY of the same
+messages into a plain table (no read-model logic).
+
+Each run loads the generated history into a fresh store and relays it to fresh topics (setup, not timed). Then,
+timed: a worker on an empty read-model schema until every read model has applied every partition's end offset
+(steady: from its first committed batch; and from its process start), the ceiling on the same topics, and the
+embedded tail over the same events from the store. The worker's memory is sampled every half second.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from rich.console import Console
+
+from projections.runner import EmbeddedRunner
+from services.kernel.contracts import EVENT_TYPES
+from services.kernel.settings import Settings
+from services.pipeline.harness import postgres_schema
+from services.pipeline.relay import build_relay
+
+from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
+from .dataset import load, spool, temporary_folder
+from .generator import Scale
+from .kafka import WorkerRun, consume, fresh_topics, run_worker
+
+CEILING = "raw consume + decode + COPY (ceiling)"
+
+
+def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Console) -> list[Row]:
+    """Measure the worker, the embedded tail and the ceiling ``repeat`` times; print and return the rows."""
+    ceiling, steady, started, embedded, runs = [], [], [], [], []
+    url = settings.effective_database_url
+    with temporary_folder() as tmp:
+        history = spool(settings, scale, Path(tmp))
+        for _ in range(repeat):
+            with fresh_node(settings, "postgres") as (node, engine, *_), fresh_topics(settings) as mine:
+                load(engine, history)
+                relay = build_relay(node, mine)
+                relay.setup()
+                relay.run_until_idle()
+                relay.close()
+                with postgres_schema(url, "benchsink") as (sink_engine, _):
+                    ceiling.append(timed(lambda: consume(mine, node.codec, sink_engine, mine.worker_batch_size)))  # noqa: B023
+                with postgres_schema(url, "benchrm") as (_, read_model_url):
+                    run = run_worker(mine, read_model_url, [p.name for p in node.projections], Path(tmp))
+                if not run.finished:
+                    raise SystemExit(f"the worker applied only {run.applied:,} of {history.events:,} events in time")
+                runs.append(run)
+                steady.append(run.done - run.first_batch)
+                started.append(run.done - run.started)
+                runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections,
+                                        settings.projection_batch_size)  # fmt: skip
+                embedded.append(timed(runner.run_until_idle))
+    models = len(node.projections)
+    after_first = history.events - round(statistics.median(r.applied_at_first for r in runs))
+    steady_rss, peak = worker_rss(runs)
+    kafka, events = "kafka → postgres", history.events
+    rows = [
+        Row(kafka, CEILING, events, ceiling, peak_rss_mb()),
+        Row(kafka, f"1 Faust worker, {models} read models, steady", after_first, steady, steady_rss, CEILING),
+        Row(kafka, "1 Faust worker, from process start", events, started, steady_rss, CEILING),
+        Row("store → postgres", f"embedded tail, {models} read models", events, embedded, peak_rss_mb(), CEILING),
+    ]
+    title = f"thidua bench projectors: {history.events:,} events, worker batch {settings.worker_batch_size}"
+    print_rows(console, title, rows)
+    console.print(
+        f"worker RSS: steady {steady_rss:.0f} MB (median of the second half of its samples), peak {peak:.0f} MB"
+    )
+    return rows
+
+
+def worker_rss(runs: list[WorkerRun]) -> tuple[float, float]:
+    """(steady, peak) resident memory of the worker runs, MB."""
+    return statistics.median(r.steady_rss_mb for r in runs), max(r.peak_rss_mb for r in runs)
