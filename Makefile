@@ -26,10 +26,10 @@ test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unles
 test-unit: $(STAMP) ## Unit and contract tests only (no services)
 	$(BIN)/python -m pytest -m "unit or contract" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, and mypy --strict on the shared kernel and the domain
+lint: $(STAMP) ## ruff, and mypy --strict on services/ and projections/ (bench/ not yet)
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/ruff check services projections tests
-	$(BIN)/mypy --strict services/kernel services/awards services/planning services/reporting services/registry
+	$(BIN)/mypy --strict services projections
 
 services-up: $(STAMP) ## Start local PostgreSQL + Kafka (no Docker) and print the THIDUA_* variables
 	bash infra/services.sh up
@@ -47,7 +47,6 @@ clean: ## Remove the virtualenv, build outputs and local data
 	rm -rf $(VENV) var infra/kafka/target infra/avro-java/target .pytest_cache .hypothesis
 
 .PHONY: bench-quick
-bench-quick: $(STAMP) ## Small benchmarks (append, rebuild) in under two minutes; PostgreSQL rows need make services-up
+bench-quick: $(STAMP) ## A small version of every benchmark in under two minutes (services as for make test)
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
-	$(BIN)/thidua bench append --units 300 --years 2 --repeat 1 --handler-commands 300
-	$(BIN)/thidua bench rebuild --units 200 --years 2 --repeat 1
+	bash infra/with-services.sh bash bench/quick.sh
