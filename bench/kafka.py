@@ -51,6 +51,16 @@ sink = Table(
 )
 
 
+def publish_all(node: Any, settings: Settings) -> None:
+    """Relay every event of ``node``'s store to the topics of ``settings`` (untimed set-up of a benchmark)."""
+    from services.pipeline.relay import build_relay
+
+    relay = build_relay(node, settings)
+    relay.setup()
+    relay.run_until_idle()
+    relay.close()
+
+
 @contextmanager
 def fresh_topics(settings: Settings) -> Iterator[Settings]:
     """The topics of a new node id (created with the node's configuration, deleted afterwards): its settings."""

@@ -19,12 +19,11 @@ from projections.runner import EmbeddedRunner
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
 from services.pipeline.harness import postgres_schema
-from services.pipeline.relay import build_relay
 
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
 from .dataset import load, spool, temporary_folder
 from .generator import Scale
-from .kafka import WorkerRun, consume, fresh_topics, run_worker
+from .kafka import WorkerRun, consume, fresh_topics, publish_all, run_worker
 
 CEILING = "raw consume + decode + COPY (ceiling)"
 
@@ -38,10 +37,7 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
         for _ in range(repeat):
             with fresh_node(settings, "postgres") as (node, engine, *_), fresh_topics(settings) as mine:
                 load(engine, history)
-                relay = build_relay(node, mine)
-                relay.setup()
-                relay.run_until_idle()
-                relay.close()
+                publish_all(node, mine)
                 with postgres_schema(url, "benchsink") as (sink_engine, _):
                     ceiling.append(timed(lambda: consume(mine, node.codec, sink_engine, mine.worker_batch_size)))  # noqa: B023
                 with postgres_schema(url, "benchrm") as (_, read_model_url):

@@ -14,12 +14,11 @@ from services.kernel.events import decode_event
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.pipeline.harness import postgres_schema
-from services.pipeline.relay import build_relay
 
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
 from .dataset import Spool, load, spool, temporary_folder
 from .generator import Scale
-from .kafka import consume, fresh_topics, run_worker
+from .kafka import consume, fresh_topics, publish_all, run_worker
 
 STORE_CEILING = "store: read + decode (ceiling)"
 KAFKA_CEILING = "kafka: consume + decode (ceiling)"
@@ -65,10 +64,7 @@ def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float,
     for _ in range(repeat):
         with fresh_node(settings, "postgres") as (node, engine, *_), fresh_topics(settings) as mine:
             load(engine, history)
-            relay = build_relay(node, mine)
-            relay.setup()
-            relay.run_until_idle()
-            relay.close()
+            publish_all(node, mine)
             ceiling.append(timed(lambda: consume(mine, node.codec)))  # noqa: B023
             with postgres_schema(url, "benchrm") as (_, read_model_url):
                 run = run_worker(mine, read_model_url, [p.name for p in node.projections], folder, timeout)
