@@ -13,7 +13,7 @@ from services.kernel.events import Event
 from . import facts, store
 from .changes import FACT_EVENTS, change
 from .tables import metadata
-from .work import Work
+from .work import Facts, Work
 
 # "rollup" in ASCII: with the schema's name, the transaction lock that serialises this projection's batches on
 # PostgreSQL (READ COMMITTED: statements after it see the previous holder's commit). Two workers applying different
@@ -34,10 +34,12 @@ class RollupProjection:
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:
         self.catalog = catalog
+        self.facts = Facts()  # kept across batches while the tables' facts token stays the same
 
     def setup(self, conn: Connection) -> None:
-        """Seed the root, the official provinces and communes (units duties may bind)."""
+        """Seed the root, the official provinces and communes (units duties may bind) and a facts token."""
         facts.seed_reference(conn, self.catalog)
+        store.seed_facts_token(conn)
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
         """Apply the events in the caller's transaction: each run of report and unit events read ahead and folded
@@ -45,18 +47,23 @@ class RollupProjection:
         counter deltas added once."""
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(APPLY_LOCK)
-        work = Work(conn)
+        read = token = store.facts_token(conn)
+        work = Work(conn, self.facts.valid_for(token))
         changed = 0
         for run in runs(events):
             if isinstance(run[0], FACT_EVENTS):
                 work.flush()
-                changed += change(run[0], work)
-                work.forget_facts()
+                if change(run[0], work):  # a fact event delivered again changes nothing, not even the token
+                    changed += 1
+                    token = store.next_facts_token(token, run[0].event_id)
+                work.forget_facts(token)
             else:
                 work.prepare(run)
                 changed += sum(change(event, work) for event in run)
         work.flush()
         store.flush(conn, work.tally)
+        if token is not None and token != read:
+            store.write_facts_token(conn, token)
         return changed
 
 

@@ -30,12 +30,18 @@ def unit_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
 
 
 def counts(conn: Connection, paths: list[str], period: str, plan_id: str = ALL_PLANS) -> dict[str, dict[str, int]]:
-    """Counters of each subtree in ``paths`` (primary-key lookups; zeros where nothing is due)."""
+    """Counters of each subtree in ``paths``: the row of what is below each node (primary-key lookups) plus the
+    node's own slots (one per plan and period: one index range per node); zeros where nothing is due."""
     query = select(rollup_count).where(
         rollup_count.c.node_path.in_(paths), rollup_count.c.period == period, rollup_count.c.plan_id == plan_id
     )
-    found = {r.node_path: {c: int(getattr(r, c)) for c in COUNTERS} for r in conn.execute(query)}
-    return {p: found.get(p, dict(ZERO)) for p in paths}
+    found = {r.node_path: Counter({c: int(getattr(r, c)) for c in COUNTERS}) for r in conn.execute(query)}
+    own = select(rollup_slot).where(rollup_slot.c.unit_path.in_(paths), rollup_slot.c.period == period)
+    if plan_id != ALL_PLANS:
+        own = own.where(rollup_slot.c.plan_id == plan_id)
+    for row in conn.execute(own):
+        found.setdefault(row.unit_path, Counter()).update(contribution(slot_from_row(row)))
+    return {p: {c: found[p][c] for c in COUNTERS} if p in found else dict(ZERO) for p in paths}
 
 
 def own_counts(conn: Connection, path: str, period: str, plan_id: str = ALL_PLANS) -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -13,7 +15,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from projections.bulk import add_tuples, delete_tuples, insert_tuples, select_by_keys, upsert_rows
 
 from .evolve import COUNTERS, INDICATOR_COUNTERS, Slot
-from .tables import rollup_count, rollup_indicator_count, rollup_slot, rollup_slot_code
+from .tables import (
+    rollup_count,
+    rollup_facts_token,
+    rollup_indicator_count,
+    rollup_plan,
+    rollup_slot,
+    rollup_slot_code,
+)
 from .tally import Tally
 
 SlotKey = tuple[str, str, str]
@@ -135,3 +144,36 @@ def _add(
     gauge = itemgetter(*picks) if len(picks) > 1 else lambda delta: (delta[picks[0]],)
     fallen = [key for key, delta in deltas if max(gauge(delta)) <= 0]
     delete_tuples(conn, table, keys, fallen, " AND ".join(f"{g} = 0" for g in gauges))
+
+
+def facts_token(conn: Connection) -> str | None:
+    """The token naming the current state of the fact tables (None in tables made before tokens existed)."""
+    return conn.execute(select(rollup_facts_token.c.token).where(rollup_facts_token.c.id == 1)).scalar()
+
+
+def next_facts_token(previous: str | None, event_id: str) -> str:
+    """The token after fact event ``event_id`` changed the facts: the first token XOR a hash of each such event, so
+    equal tokens mean the same fact events applied, in whatever order streams were interleaved (facts depend on
+    each plan's own stream only), and rebuilt tables get the token the live ones have (a replay compares equal).
+    Tables made before tokens existed (``previous`` None) get a random one, shared with no other tables."""
+    if previous is None:
+        return uuid.uuid4().hex
+    mixed = int(previous, 16) ^ int(hashlib.sha256(event_id.encode()).hexdigest()[:32], 16)
+    return f"{mixed:032x}"
+
+
+def write_facts_token(conn: Connection, token: str) -> None:
+    """Store ``token`` as the name of the facts now in the tables."""
+    query = upsert(conn, rollup_facts_token).values(id=1, token=token)
+    conn.execute(query.on_conflict_do_update(index_elements=["id"], set_={"token": token}))
+
+
+def seed_facts_token(conn: Connection) -> None:
+    """Name the facts of tables that have no token: empty fact tables get the first token of every chain, tables
+    already holding plans (made before tokens existed) a random one."""
+    if facts_token(conn) is None:
+        empty = conn.execute(select(rollup_plan.c.plan_id).limit(1)).first() is None
+        write_facts_token(conn, FIRST_FACTS_TOKEN if empty else uuid.uuid4().hex)
+
+
+FIRST_FACTS_TOKEN = "0" * 32  # no fact event applied yet

@@ -73,6 +73,13 @@ rollup_indicator = Table(  # chỉ tiêu of the plans' criteria, with the aggreg
     Column("definition", JSON, nullable=False, comment="Indicator datum plus item_code, item_title, aggregation."),
 )
 
+rollup_facts_token = Table(  # names the current state of the facts above: a new random token per plan/criteria batch
+    "rollup_facts_token",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one row
+    Column("token", String(32), nullable=False),
+)
+
 rollup_slot = Table(  # one expected or submitted report: (plan, unit, period)
     "rollup_slot",
     metadata,

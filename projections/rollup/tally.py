@@ -163,16 +163,23 @@ def _merge(table: dict[Any, tuple[int, ...]], key: tuple[str, ...], delta: tuple
 
 
 def _up(own: Mapping[K, tuple[int, ...]]) -> dict[K, tuple[int, ...]]:
-    """The deltas of every node: each node's own plus its subtree's, passed up one level at a time (deepest first),
-    so every key is added into its parent once."""
-    spread: dict[tuple[str, ...], tuple[int, ...]] = {key: delta for key, delta in own.items()}
+    """The deltas of every node strictly above an owner: its subtree's, passed up one level at a time (deepest
+    first), so every key is added into its parent once."""
+    spread: dict[tuple[str, ...], tuple[int, ...]] = {}
     levels: defaultdict[int, list[tuple[str, ...]]] = defaultdict(list)
-    for key in spread:
-        levels[key[0].count("/")].append(key)
+    key: tuple[str, ...]
+    parent: tuple[str, ...]
+    for key, delta in own.items():
+        if "/" not in key[0]:
+            continue  # the root's own slots: nothing above it
+        parent = (key[0].rsplit("/", 1)[0], *key[1:])
+        if parent not in spread:
+            levels[parent[0].count("/")].append(parent)
+        _merge(spread, parent, delta)
     child: tuple[str, ...]
     for depth in range(max(levels, default=0), 0, -1):
         for child in levels[depth]:
-            parent: tuple[str, ...] = (child[0].rsplit("/", 1)[0], *child[1:])
+            parent = (child[0].rsplit("/", 1)[0], *child[1:])
             if parent not in spread:
                 levels[depth - 1].append(parent)
             _merge(spread, parent, spread[child])

@@ -32,11 +32,47 @@ def settled(after: Slot | None, defs: Mapping[str, Any]) -> Slot | None:
     return None if after is not None and after.is_empty else after
 
 
+class Facts:
+    """Plans, duties, indicator definitions and duty scopes as read from the fact tables, kept across batches while
+    the tables' facts token (``rollup_facts_token``) is the one they were read under.
+
+    Every batch that applies a plan or criteria event writes a new random token in its transaction, so a token names
+    one state of the facts, in whichever schema or shadow tables it is found: a batch that reads the same token as
+    the one the facts were read under may use them, whichever process or batch changed the facts in between. At
+    most ``capacity`` plans are kept between batches (the oldest read are dropped first); within a batch every plan
+    it reads stays.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self.reset(None)
+
+    def reset(self, token: str | None) -> None:
+        """Forget every fact: they were read under another token (or the facts changed)."""
+        self.token = token
+        self.plans: dict[str, dict[str, Any] | None] = {}
+        self.duty_lists: dict[str, list[dict[str, Any]]] = {}
+        self.defs: dict[str, dict[str, dict[str, Any]]] = {}
+        self.scoped: dict[str, set[str]] = {}
+
+    def valid_for(self, token: str | None) -> Facts:
+        """These facts if read under ``token`` (trimmed to the capacity), else emptied for it; a missing token (a
+        table created before tokens existed, until its first plan event) keeps nothing across batches."""
+        if token is None or token != self.token:
+            self.reset(token)
+        for plan_id in list(self.plans)[: max(0, len(self.plans) - self.capacity)]:
+            del self.plans[plan_id], self.duty_lists[plan_id], self.defs[plan_id]
+        if len(self.scoped) > self.capacity:
+            self.scoped.clear()
+        return self
+
+
 class Work:
     """The slots, units and facts of one batch, and its counter deltas."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, facts: Facts | None = None) -> None:
         self.conn = conn
+        self.facts = facts if facts is not None else Facts()
         self.tally = Tally()
         self.stored: dict[SlotKey, Slot | None] = {}  # as the table holds it (read, or last written)
         self.current: dict[SlotKey, Slot | None] = {}  # as the events so far leave it
@@ -47,16 +83,20 @@ class Work:
         self.unit_codes: set[str] = set()
         self.checked: set[tuple[str, str]] = set()  # ("path" | "code", value) looked up
         self.new_units: list[dict[str, Any]] = []
-        self.forget_facts()
+        self.use_facts()
 
     # --- facts: read-only between two plan or criteria events ----------------------------------------------------
 
-    def forget_facts(self) -> None:
-        """Drop the plans, duties, definitions and duty scopes read so far (a plan or criteria event changed them)."""
-        self.plans: dict[str, dict[str, Any] | None] = {}
-        self.duty_lists: dict[str, list[dict[str, Any]]] = {}
-        self.defs: dict[str, dict[str, dict[str, Any]]] = {}
-        self.scoped: dict[str, set[str]] = {}
+    def forget_facts(self, token: str | None = None) -> None:
+        """Drop the plans, duties, definitions and duty scopes read so far (a plan or criteria event changed them;
+        ``token`` names the facts from now on)."""
+        self.facts.reset(token)
+        self.use_facts()
+
+    def use_facts(self) -> None:
+        """Read facts through ``self.facts`` (after it was emptied or trimmed)."""
+        self.plans, self.duty_lists = self.facts.plans, self.facts.duty_lists
+        self.defs, self.scoped = self.facts.defs, self.facts.scoped
 
     def load_facts(self, plan_ids: Iterable[str]) -> None:
         """Read the plan rows, duties and indicator definitions of ``plan_ids`` not read yet."""

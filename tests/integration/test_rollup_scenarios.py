@@ -16,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 
 from projections.rollup import RollupProjection, present, queries
 from projections.rollup.evolve import COUNTERS
-from projections.rollup.tables import metadata, rollup_count
+from projections.rollup.tables import metadata, rollup_count, rollup_slot
 from services.kernel import contracts as c
 from services.kernel.adminunits import AdminUnit, AdminUnitCatalog, UnitLevel, UnitType
 from services.kernel.events import Event
@@ -180,15 +180,22 @@ def project(engine: Engine, batches: list[list[Event]], catalog: AdminUnitCatalo
 
 
 def assert_nodes_sum_their_children(engine: Engine) -> None:
-    """Every counter row equals the node's own reports plus its direct children's rows."""
+    """Every counter row equals its direct children's own reports plus their rows (a node's own reports are not in
+    its row), and every node with a report below it has a row."""
     with engine.connect() as conn:
         rows = conn.execute(select(rollup_count)).all()
         by_key = {(r.node_path, r.period, r.plan_id): {k: getattr(r, k) for k in COUNTERS} for r in rows}
-        for (node, period, plan), total in by_key.items():
-            expected = Counter(queries.own_counts(conn, node, period, plan))
-            for (child, p2, plan2), counts in by_key.items():
+        owners = {(s.unit_path, s.period) for s in conn.execute(select(rollup_slot))}
+        nodes = {(node, period, plan) for node, period, plan in by_key} | {
+            (path, period, plan) for path, period in owners for plan in {p for _, _, p in by_key}
+        }
+        for node, period, plan in nodes:
+            expected: Counter[str] = Counter()
+            for child, p2, plan2 in nodes:
                 if (p2, plan2) == (period, plan) and child.rsplit("/", 1)[0] == node and child != node:
-                    expected.update(counts)
+                    expected.update(queries.own_counts(conn, child, period, plan))
+                    expected.update(by_key.get((child, period, plan), {}))
+            total = by_key.get((node, period, plan), dict.fromkeys(COUNTERS, 0))
             assert total == {k: expected[k] for k in COUNTERS}, (node, period, plan)
 
 

@@ -1,4 +1,5 @@
-"""Properties of the counters: a node's rollup is its own slots plus its children's rollups; deltas cancel."""
+"""Properties of the counters: a node's row holds its strict subtree (its children's own slots and rows), not its own
+slots; deltas cancel."""
 
 from __future__ import annotations
 
@@ -47,21 +48,29 @@ def children(path: str) -> list[str]:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(slots(), max_size=25))
-def test_a_node_is_its_own_slots_plus_its_children(found: list[Slot]) -> None:
+def test_a_node_holds_what_is_below_it_its_children_own_slots_and_what_is_below_them(found: list[Slot]) -> None:
     tally = Tally()
     for slot in found:
         tally.add(slot, +1)
+
+    def own(path: str, period: str) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for slot in found:
+            if slot.unit_path == path and slot.period == period:
+                total.update(contribution(slot))
+        return total
+
     for path in NODES:
         for period in ("2026", "SO_KET_2027"):
-            own: Counter[str] = Counter()
-            for slot in found:
-                if slot.unit_path == path and slot.period == period:
-                    own.update(contribution(slot))
             below: Counter[str] = Counter()
             for child in children(path):
+                below.update(own(child, period))
                 below.update(tally.counts[(child, period, ALL_PLANS)])
-            total = tally.counts[(path, period, ALL_PLANS)]
-            assert {c: total[c] for c in COUNTERS} == {c: own[c] + below[c] for c in COUNTERS}
+            stored = tally.counts[(path, period, ALL_PLANS)]
+            assert {c: stored[c] for c in COUNTERS} == {c: below[c] for c in COUNTERS}
+    owners = {(slot.unit_path, slot.period) for slot in found}
+    leaves = [(path, period) for path, period in owners if not children(path)]
+    assert all(not tally.counts[(path, period, ALL_PLANS)] for path, period in leaves)  # no row for a leaf
 
 
 @settings(max_examples=200, deadline=None)
