@@ -145,7 +145,7 @@ def kafka_replay(
     projections: Sequence[Projection],
     topics: Sequence[str],
     window: Window | None = None,
-    batch_size: int = 500,
+    batch_size: int = 2000,  # a replay is a catch-up: the embedded tail's catch-up batch size
     progress: Callable[[KafkaReplayResult, int], None] | None = None,
     prefix: str = PREFIX,
     idle_timeout: float = 30.0,

@@ -108,7 +108,7 @@ def replay(
     projections: Sequence[Projection],
     to_position: int | None = None,
     until: datetime | None = None,
-    batch_size: int = 500,
+    batch_size: int = 2000,  # a replay is a catch-up: the embedded tail's catch-up batch size
     progress: Callable[[int, int], None] | None = None,
     prefix: str = PREFIX,
 ) -> ReplayResult:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     node_id: str = Field("local", description="Id of this node, e.g. central, p46 (Huế), p15 (Lào Cai).")
     schemas_dir: Path = Field(DEFAULT_SCHEMAS_DIR, description="Folder of the Avro contracts.")
     projection_batch_size: int = Field(500, description="Events per projection transaction.")
+    projection_catchup_batch_size: int = Field(
+        2000, description="Events per projection transaction while the embedded tail is behind (rebuild, restart)."
+    )
     projection_poll_seconds: float = Field(0.2, description="Idle poll interval of the embedded tail.")
     log_level: str = Field("INFO", description="Logging level.")
     log_json: bool = Field(True, description="Relay and workers log one JSON object per line (with correlation ids).")
