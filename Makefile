@@ -26,10 +26,10 @@ test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unles
 test-unit: $(STAMP) ## Unit and contract tests only (no services)
 	$(BIN)/python -m pytest -m "unit or contract" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, and mypy --strict on services/ and projections/ (bench/ not yet)
+lint: $(STAMP) ## ruff, and mypy --strict on services/, projections/ and bench/
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	$(BIN)/ruff check services projections tests
-	$(BIN)/mypy --strict services projections
+	$(BIN)/ruff check services projections bench tests
+	$(BIN)/mypy --strict services projections bench
 
 services-up: $(STAMP) ## Start local PostgreSQL + Kafka (no Docker) and print the THIDUA_* variables
 	bash infra/services.sh up

@@ -5,12 +5,13 @@ and COPY on PostgreSQL) and a peer (the ``eventsourcing`` library's recorder wri
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
+from services.bootstrap import Node
 from services.kernel.settings import Settings
 from services.kernel.tables import event as event_table
 from services.kernel.tables import lookup as lookup_table
@@ -19,6 +20,10 @@ from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
 from .dataset import CHUNK, copy_rows
 from .generator import Scale
 from .memory import Append, history
+
+Work = Callable[[Node, Engine, str], object]  # (node, engine, postgres schema) -> anything
+Stage = tuple[str, int, Work, str | None]  # (name, events, work, ceiling)
+CEILING = "raw executemany (ceiling)"
 
 
 def materialised(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
@@ -38,13 +43,12 @@ def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handle
     handled = sum(len(a.rows) for _, group in commands for a in group)
     rows: list[Row] = []
     for backend in backends:
-        stages = [
-            ("raw executemany (ceiling)", events, lambda n, e, s: _executemany(e, appends), None),
-            ("bulk import, store.append_many", events, lambda n, e, s: _bulk(n, appends), "raw executemany (ceiling)"),
-            ("eventsourcing recorder (peer)", events, lambda n, e, s, b=backend: _peer(settings, b, s, appends),
-             "raw executemany (ceiling)"),
+        stages: list[Stage] = [
+            (CEILING, events, lambda n, e, s: _executemany(e, appends), None),
+            ("bulk import, store.append_many", events, lambda n, e, s: _bulk(n, appends), CEILING),
+            ("eventsourcing recorder (peer)", events, _peer_work(settings, backend, appends), CEILING),
             (f"handlers, 1 command/tx ({len(commands):,} cmds)", handled,
-             lambda n, e, s: [n.bus.handle(c) for c, _ in commands], "raw executemany (ceiling)"),
+             lambda n, e, s: [n.bus.handle(c) for c, _ in commands], CEILING),
         ]  # fmt: skip
         if backend == "postgres":
             stages.insert(1, ("raw COPY (ceiling)", events, lambda n, e, s: _copy(e, appends), None))
@@ -82,6 +86,11 @@ def _copy(engine: Any, appends: list[Append]) -> None:
         copy_rows(engine, [r for a in chunk for r in a.rows])
 
 
+def _peer_work(settings: Settings, backend: str, appends: list[Append]) -> Work:
+    """The peer's stage for one backend (the schema comes from the fresh node)."""
+    return lambda node, engine, schema: _peer(settings, backend, schema, appends)
+
+
 def _peer(settings: Settings, backend: str, schema: str, appends: list[Append]) -> None:
     from eventsourcing.persistence import StoredEvent
 
@@ -106,7 +115,7 @@ def _recorder(settings: Settings, backend: str, schema: str) -> Any:
         from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
         path = tempfile.mktemp(prefix="es-bench-", suffix=".db")
-        recorder = SQLiteApplicationRecorder(SQLiteDatastore(path))
+        recorder: Any = SQLiteApplicationRecorder(SQLiteDatastore(path))
     else:
         from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
         from sqlalchemy.engine import make_url

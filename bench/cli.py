@@ -122,6 +122,24 @@ def latency(units: int = typer.Option(5_000, help="Units: their first year is lo
     _plot("plot_latency", latencies, f"command accepted → visible in the rollup ({units:,} units)", plot)
 
 
+@bench_app.command("sync")
+def sync(units: int = typer.Option(2_000, help="Units: the first year is loaded at the child; later reports offered."),
+         rates: str = typer.Option("50,100,300", help="Offered commands per second at the child, comma-separated."),
+         seconds: float = typer.Option(10.0, help="How long each rate is offered."),
+         threads: int = typer.Option(8, help="Threads running the offered commands."),
+         closed_loop: int = typer.Option(300, help="Commands of the closed-loop ceiling."), seed: int = SEED,
+         plot: Path | None = PLOT) -> None:  # fmt: skip
+    """Accepted at a province node → visible in its rollup, imported by central and visible in central's rollup
+    (two nodes, real ``thidua sync`` processes), p50/p95/p99 at steady offered rates (open loop)."""
+    from .sync import Plan, run_sync
+
+    settings = Settings()
+    require(settings, kafka=True)
+    plan = Plan(closed_loop, [float(r) for r in _split(rates)], seconds, threads)
+    rows, latencies = run_sync(settings, Scale(units, 1, seed), plan, wide_console())
+    _plot("plot_latency", latencies, f"accepted at a province → visible at central ({units:,} units)", plot)
+
+
 @bench_app.command("queries")
 def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
             requests: int = typer.Option(200, help="Requests per query (after 10 of warm-up)."),

@@ -1,5 +1,6 @@
-"""Kafka pieces of the benchmarks: a node's fresh topics, the raw producer and consumer ceilings, and a real
-``thidua worker`` process timed until it has applied every partition (with its resident memory sampled).
+"""Kafka pieces of the benchmarks: a node's fresh topics, the raw producer and consumer ceilings, a real
+``thidua worker`` process timed until it has applied every partition (with its resident memory sampled), and the
+raw produce → consume round trip (the transport's floor under ``thidua bench sync``).
 
 Everything created here (topics, worker processes) is removed or stopped by the context that created it; worker
 processes are stopped by their pid only.
@@ -25,12 +26,13 @@ from sqlalchemy import BigInteger, Column, Engine, Integer, LargeBinary, MetaDat
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
 from services.kernel.messaging import to_message
+from services.kernel.producer import make_producer
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.pipeline.deadletters import Record, decode_record
 from services.pipeline.harness import Process, applied_count, caught_up, end_offsets, wait_for
 from services.pipeline.metrics import security_options
-from services.pipeline.topics import Topics, ensure_topics, topic_specs
+from services.pipeline.topics import Topics, TopicSpec, ensure_topics, topic_specs
 
 from .common import process_mb
 
@@ -226,3 +228,45 @@ def _sample_rss(pid: int, run: WorkerRun, stop: threading.Event) -> None:
     while not stop.wait(0.5):
         if (mb := process_mb(pid, "VmRSS")) > 0:
             run.rss_mb.append(mb)
+
+
+def kafka_round_trip(servers: str, topic: str, body: bytes, count: int, rate: float) -> list[float]:
+    """Seconds from ``send`` to ``poll`` for ``count`` messages of ``body`` offered at ``rate`` per second through
+    a fresh one-partition ``topic`` (deleted with the node's topics)."""
+    admin = KafkaAdminClient(bootstrap_servers=servers.split(","))
+    try:
+        ensure_topics(admin, [TopicSpec(topic, 1, 1)])
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(bootstrap_servers=servers.split(","), enable_auto_commit=False, group_id=None)
+    partition = TopicPartition(topic, 0)
+    consumer.assign([partition])
+    consumer.seek_to_end(partition)
+    consumer.position(partition)
+    sent: dict[bytes, float] = {}
+    delays: list[float] = []
+    reader = threading.Thread(target=_read, args=(consumer, sent, delays, count), daemon=True)
+    reader.start()
+    producer = make_producer(servers, client_id="thidua-bench-roundtrip", max_block_ms=30_000)
+    try:
+        started = time.perf_counter()
+        for k in range(count):
+            time.sleep(max(0.0, started + k / rate - time.perf_counter()))
+            key = str(k).encode()
+            sent[key] = time.perf_counter()
+            producer.send(topic, key=key, value=body)
+        producer.flush()
+        reader.join(60)
+    finally:
+        producer.close(timeout=5)
+        reader.join(5)
+        consumer.close()
+    return delays
+
+
+def _read(consumer: KafkaConsumer, sent: dict[bytes, float], delays: list[float], count: int) -> None:
+    deadline = time.monotonic() + 600
+    while len(delays) < count and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=100).values():
+            now = time.perf_counter()
+            delays += [now - sent[r.key] for r in records]

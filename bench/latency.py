@@ -172,7 +172,7 @@ def run_latency(settings: Settings, scale: Scale, rates: list[float], seconds: f
             with fresh_node(settings, "postgres") as (node, engine, *_):
                 load(engine, history)
                 node.runner.run_until_idle()
-                offered = _offered(node, loaded)
+                offered = offered_reports(node, loaded)
                 run = _embedded if path == "embedded" else _kafka
                 found, lat = run(settings, node, offered, (closed_loop, rates, seconds, threads), Path(tmp))
                 rows += found
@@ -183,13 +183,15 @@ def run_latency(settings: Settings, scale: Scale, rates: list[float], seconds: f
     return rows, latencies
 
 
-def _offered(node: Any, scale: Scale) -> Iterator[Any]:
+def offered_reports(node: Any, scale: Scale) -> Iterator[Any]:
+    """The ``SubmitReport`` commands of the years after the first, for the communes of ``scale``."""
     communes = chosen_communes(node.official_units, scale)
     for year in YEARS[1:]:
         yield from (c for c in year_commands(year, communes, scale) if isinstance(c, SubmitReport))
 
 
-def _take(commands: Iterator[Any], count: int) -> list[Any]:
+def take(commands: Iterator[Any], count: int) -> list[Any]:
+    """The next ``count`` commands; stop with a message when fewer are left."""
     taken = [c for _, c in zip(range(count), commands, strict=False)]
     if len(taken) < count:
         raise SystemExit(f"not enough reports left to offer ({len(taken)} < {count}): raise --units")
@@ -237,14 +239,14 @@ def _kafka(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
 def _measure(backend: str, node: Any, offered: Iterator[Any], plan: Plan,
              watcher: Callable[[], Any]) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
     closed_loop, rates, seconds, threads = plan
-    ceiling = _take(offered, closed_loop)
+    ceiling = take(offered, closed_loop)
     started = time.perf_counter()
     for command in ceiling:
         node.bus.handle(command)
     rows = [Row(backend, CEILING, len(ceiling), [time.perf_counter() - started], peak_rss_mb())]
     latencies = []
     for rate in rates:
-        commands = _take(offered, int(rate * seconds))
+        commands = take(offered, int(rate * seconds))
         samples = [Sample() for _ in commands]
         watch = watcher()
         offer(node.bus.handle, commands, samples, rate, threads, watch.accepted)

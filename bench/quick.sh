@@ -12,5 +12,6 @@ run rebuild --units 200 --years 2 --repeat 1 --source store,kafka
 run relay --units 300 --years 2 --repeat 1
 run projectors --units 200 --years 2 --repeat 1
 run latency --units 300 --rates 50,200 --seconds 2 --closed-loop 100
+run sync --units 300 --rates 50,200 --seconds 2 --closed-loop 50
 run queries --units 200 --years 2 --requests 50
 echo "bench-quick: $((SECONDS - started)) s in all"

@@ -28,9 +28,9 @@ from services.pipeline.topics import Topics
 from services.planning.commands import IssueGuidance
 from services.registry.commands import RegisterOrgUnit
 from services.reporting.commands import SubmitReport
+from services.sync.rig import Federation, SyncNode
 from tests.domain_fixtures import LAO_CAI_COMMUNE, at
 from tests.factories import SYSTEM_ACTOR
-from tests.sync_rig import Federation, SyncNode
 
 pytestmark = pytest.mark.integration
 

@@ -1,11 +1,15 @@
-"""Three nodes on real services for the sync tests: central and two provinces (Huế, Lào Cai), each with its own
-PostgreSQL schema and its own ``thidua sync`` process, exchanging events over one broker (topics per node)."""
+"""A federation of nodes on real services, for the sync tests and ``thidua bench sync``: each node with its own
+PostgreSQL schema and its own ``thidua sync`` process, exchanging events over one broker (topics per node).
+
+The default tree is central with two provinces (Huế, Lào Cai); ``tree`` names any two-level tree. Everything the
+federation starts or creates (processes by pid, topics, schemas) is stopped or removed when its context exits.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -19,21 +23,26 @@ from services.kernel.settings import Settings
 from services.kernel.tables import event as event_table
 from services.kernel.tables import foreign_event
 from services.pipeline.harness import Process, postgres_schema, wait_for
-from services.pipeline.topics import Topics
 from services.planning.seed_import import criteria_commands, issue_plan_command, load_seed_files
-from services.sync.reconcile import Reconciled, reconcile
-from services.sync.rules import Topology
+
+from .reconcile import Reconciled, reconcile
+from .rules import Topology
+
+PROVINCES = {"central": None, "hue": "central", "laocai": "central"}  # name -> parent name
 
 
 class SyncNode:
     """One node: settings, a bootstrapped store in its own schema, and (when started) its sync process."""
 
-    def __init__(self, name: str, settings: Settings, node: Node, url: str, tmp: Path) -> None:
+    def __init__(
+        self, name: str, settings: Settings, node: Node, url: str, tmp: Path, sync_poll_seconds: float = 0.1
+    ) -> None:
         self.name = name
         self.settings = settings
         self.node = node
         self.url = url
         self.tmp = tmp
+        self.sync_poll_seconds = sync_poll_seconds
         self.process: Process | None = None
         self.starts = 0
 
@@ -43,7 +52,7 @@ class SyncNode:
         return self.settings.node_id
 
     def env(self) -> dict[str, str]:
-        """Environment of this node's ``thidua sync``."""
+        """Environment of this node's ``thidua`` processes."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
         env.update(
             THIDUA_DATABASE_URL=self.url,
@@ -52,7 +61,7 @@ class SyncNode:
             THIDUA_PARENT_NODE=self.settings.parent_node or "",
             THIDUA_CHILD_NODES=self.settings.child_nodes,
             THIDUA_DATA_DIR=str(self.tmp / self.name),
-            THIDUA_SYNC_POLL_SECONDS="0.1",
+            THIDUA_SYNC_POLL_SECONDS=str(self.sync_poll_seconds),
             THIDUA_LOG_LEVEL="INFO",
         )
         return env
@@ -100,34 +109,51 @@ class SyncNode:
 
 
 class Federation:
-    """central (parent of hue and laocai), each node in its own schema; every process and topic removed on exit."""
+    """The nodes of ``tree`` (name -> parent name, None at the root), each in its own schema; every process and
+    topic removed on exit. Node ids are the name's first letter and a random tag."""
 
-    def __init__(self, postgres_url: str, bootstrap_servers: str, tmp: Path) -> None:
+    def __init__(
+        self,
+        postgres_url: str,
+        bootstrap_servers: str,
+        tmp: Path,
+        tree: Mapping[str, str | None] = PROVINCES,
+        sync_poll_seconds: float = 0.1,
+    ) -> None:
         self.postgres_url = postgres_url
         self.bootstrap_servers = bootstrap_servers
         self.tmp = tmp
+        self.tree = dict(tree)
+        self.sync_poll_seconds = sync_poll_seconds
         self.tag = uuid.uuid4().hex[:6]
         self._stack = ExitStack()
         self.nodes: dict[str, SyncNode] = {}
 
     def __enter__(self) -> Federation:
-        ids = {name: f"{name[0]}{self.tag}" for name in ("central", "hue", "laocai")}
-        parents = {"central": None, "hue": ids["central"], "laocai": ids["central"]}
-        children = {"central": f"{ids['hue']},{ids['laocai']}", "hue": "", "laocai": ""}
+        try:
+            self._build()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _build(self) -> None:
+        ids = {name: f"{name[0]}{self.tag}" for name in self.tree}
         for name, node_id in ids.items():
+            parent = self.tree[name]
+            children = ",".join(ids[c] for c, p in self.tree.items() if p == name)
             engine, url = self._stack.enter_context(postgres_schema(self.postgres_url, f"sync_{name}"))
             settings = Settings(
                 node_id=node_id,
-                parent_node=parents[name],
-                child_nodes=children[name],
+                parent_node=ids[parent] if parent else None,
+                child_nodes=children,
                 database_url=url,
                 kafka_bootstrap_servers=self.bootstrap_servers,
                 data_dir=self.tmp / name,
             )
             node = bootstrap(settings, engine=engine)
+            self.nodes[name] = SyncNode(name, settings, node, url, self.tmp, self.sync_poll_seconds)
             node.init_db()
-            self.nodes[name] = SyncNode(name, settings, node, url, self.tmp)
-        return self
 
     def __exit__(self, *exc: object) -> None:
         for sync in self.nodes.values():
@@ -147,39 +173,39 @@ class Federation:
     def __getitem__(self, name: str) -> SyncNode:
         return self.nodes[name]
 
+    @property
+    def root(self) -> SyncNode:
+        """The node without a parent (central)."""
+        return next(self.nodes[name] for name, parent in self.tree.items() if parent is None)
+
     def start_all(self) -> None:
         """Start every node's sync."""
         for sync in self.nodes.values():
             sync.start()
 
     def reconcile(self) -> list[Reconciled]:
-        """Reconciliation from central's point of view: every pair of nodes, both directions."""
-        central = self.nodes["central"]
+        """Reconciliation from the root's point of view: every pair of nodes, both directions."""
+        root = self.root
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
         try:
-            return reconcile(consumer, central.node.codec, Topology.from_settings(central.settings), "month")
+            return reconcile(consumer, root.node.codec, Topology.from_settings(root.settings), "month")
         finally:
             consumer.close()
 
     def wait_reconciled(self, timeout: float = 60) -> list[Reconciled]:
         """Wait until every reconciliation row is OK."""
 
-        def ok() -> list[Reconciled] | None:
+        def ok() -> list[Reconciled]:
             rows = self.reconcile()
-            return rows if rows and all(r.status == "OK" for r in rows) else None
+            return rows if rows and all(r.status == "OK" for r in rows) else []
 
         return wait_for(ok, timeout, 0.5, "reconciled receipts")
 
     def wait_same(self, stream_id: str, names: list[str], timeout: float = 30) -> int:
         """Wait until the stream has the same (non-zero) version on every named node; return it."""
 
-        def same() -> int | None:
+        def same() -> int:
             versions = {self.nodes[n].version(stream_id) for n in names}
-            return versions.pop() if len(versions) == 1 and 0 not in versions else None
+            return versions.pop() if len(versions) == 1 else 0  # 0: not there yet
 
         return wait_for(same, timeout, 0.2, f"{stream_id} on {names}")
-
-
-def sync_topics(node_ids: list[str]) -> Callable[[str], bool]:
-    """A predicate: whether a topic belongs to one of ``node_ids``."""
-    return lambda topic: any(topic.startswith(f"{Topics(n).prefix}.{n}.") for n in node_ids)
