@@ -47,8 +47,8 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
                 runs.append(run)
                 steady.append(run.done - run.first_batch)
                 started.append(run.done - run.started)
-                runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections,
-                                        settings.projection_batch_size)  # fmt: skip
+                sizes = settings.projection_batch_size, settings.projection_catchup_batch_size
+                runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections, *sizes)
                 embedded.append(timed(runner.run_until_idle))
     models = len(node.projections)
     after_first = history.events - round(statistics.median(r.applied_at_first for r in runs))

@@ -48,7 +48,7 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int) -
             load(engine, history)
             ceiling.append(timed(lambda: read_decode(node.store)))  # noqa: B023
             runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections,
-                                    settings.projection_batch_size)  # fmt: skip
+                                    settings.projection_batch_size, settings.projection_catchup_batch_size)  # fmt: skip
             rebuild.append(timed(runner.run_until_idle))
     stage = f"store: embedded runner, {len(node.projections)} read models"
     return [
