@@ -70,15 +70,16 @@ class SyncService:
         """One round: send a batch, import what arrived, publish due receipts; (events looked at, records)."""
         looked = self.outbound.run_once()
         batch = self.consumer.poll(timeout_ms=0 if looked else poll_ms, max_records=self.settings.sync_batch_size)
-        records = 0
-        for chunk in batch.values():
-            for r in chunk:
-                record = Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
-                self.importer.handle(record)
-                records += 1
+        records = [
+            Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
+            for chunk in batch.values()
+            for r in chunk
+        ]
+        if records:
+            self.importer.handle_many(records)
         topic = Topics(self.topology.node_id).receipts
         publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
-        return looked, records
+        return looked, len(records)
 
     def run_forever(self, stop: threading.Event, max_backoff: float = 10.0) -> None:
         """Run rounds until ``stop``; after a failure, back off and restart from what the database recorded."""

@@ -141,3 +141,42 @@ def test_poison_conflicting_and_misattributed_records_go_to_the_dead_letter_topi
     assert reasons == [b"UNDECODABLE_MESSAGE", b"STREAM_CONFLICT", b"ORIGIN_MISMATCH"]
     assert {t for t, *_ in producer.sent} == {"thidua.central.deadletters"}
     assert store.head_position() == 1  # nothing imported
+
+
+def test_one_poll_is_imported_in_one_transaction_a_refused_record_leaves_the_others(
+    store: EventStore, origin: EventStore
+) -> None:
+    origin.append("guidance-g", 0, [guidance_issued("một"), guidance_issued("hai"), guidance_issued("ba")])
+    events = origin.read_all()
+    producer = FakeProducer()
+    sync = importer(store, producer)
+    topic = Topics("p15").sync_to("central")
+    garbage = Record(topic, 0, 1, b"k", b"\x00not avro")
+    poll = [record(events[1], 0), garbage, record(events[0], 2), record(events[2], 3)]
+    assert sync.handle_many(poll) == [GAP, "UNDECODABLE_MESSAGE", IMPORTED, IMPORTED]
+    assert [e.event_id for e in store.read_stream("guidance-g")] == [e.event_id for e in events]
+    with store.engine.connect() as conn:
+        assert tables.offsets(conn) == {(topic, 0): 4}  # recorded once, after the last record of the poll
+        assert conn.execute(select(tables.sync_parked)).all() == []
+    assert [dict(h)["dlt_reason"] for _, _, _, h in producer.sent] == [b"UNDECODABLE_MESSAGE"]
+    assert sync.counts == {GAP: 1, "UNDECODABLE_MESSAGE": 1, IMPORTED: 2}
+
+
+class AwayProducer(FakeProducer):
+    """A broker that does not acknowledge: dead-lettering fails."""
+
+    def get(self, timeout: float = 0) -> None:
+        raise TimeoutError("no acknowledgement from the broker")
+
+
+def test_a_poll_whose_transaction_fails_records_nothing(store: EventStore, origin: EventStore) -> None:
+    origin.append("guidance-g", 0, [guidance_issued("một"), guidance_issued("hai")])
+    events = origin.read_all()
+    sync = importer(store, AwayProducer())
+    garbage = Record(Topics("p15").sync_to("central"), 0, 2, b"k", b"\x00not avro")  # cannot be dead-lettered
+    with pytest.raises(TimeoutError):
+        sync.handle_many([record(events[0], 0), record(events[1], 1), garbage])
+    assert store.head_position() == 0  # the two imports before it were rolled back with it: the poll is read again
+    with store.engine.connect() as conn:
+        assert tables.offsets(conn) == {}
+    assert sync.counts == {}
