@@ -1,5 +1,6 @@
 """``thidua bench queries``: read latency through the HTTP API on a loaded dataset — national, province and
-commune rollups, a unit's guidance, the award pipeline — against two ceilings measured in the same run: the
+commune rollups (indicators by code), the national rollup's indicators per plan (the first page of 50), a unit's
+guidance, the award pipeline — against two ceilings measured in the same run: the
 same SQL run directly (every statement the request executed, captured once in-process and replayed with its
 parameters over one database connection: the round trips without the Python around them) and ``GET /healthz``
 over the same connection (the HTTP floor).
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,7 @@ def queries(node: Node, scale: Scale, period: str) -> list[Query]:
     provinces = sorted({c.parent_code for c in communes})
     unit_codes = [u.command.code for u in itertools.islice(units(communes, scale), 5000)]
     rollup, guidance = "/api/v1/org-units/{code}/rollup", "/api/v1/org-units/{code}/guidance"
+    per_plan = "/api/v1/org-units/{code}/rollup/indicators"
 
     def pick(values: list[Any], n: int) -> Any:
         return values[n % len(values)]
@@ -71,6 +74,7 @@ def queries(node: Node, scale: Scale, period: str) -> list[Query]:
         Query("national rollup", rollup, lambda n: {"code": "VN", "period": period}),
         Query("province rollup", rollup, lambda n: {"code": pick(provinces, n), "period": period}),
         Query("commune rollup", rollup, lambda n: {"code": pick(communes, n).code, "period": period}),
+        Query("national indicators per plan (a page)", per_plan, lambda n: {"code": "VN", "period": period}),
         Query("unit guidance", guidance, lambda n: {"code": pick(unit_codes, n), "on": ON}),
         Query("award pipeline: waiting at a province", "/api/v1/awards/waiting", lambda n: {"at": pick(provinces, n)}),
         Query("award pipeline: pending proposals", "/api/v1/awards", lambda n: {"state": "PENDING"}),
@@ -89,14 +93,14 @@ def run_queries(settings: Settings, node: Node, scale: Scale, requests: int, con
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
             rows.append(LatencyRow("http", HEALTH, _time(lambda n: _get(client, "/healthz"), requests), 0.0))
             for query in chosen:
-                http = _time(lambda n, q=query: _get(client, q.url(n)), requests)
+                http = _time(partial(_get_nth, client, query), requests)
                 rows.append(LatencyRow("http", query.name, http, 0.0, f"{query.name}: its SQL only (ceiling)"))
         server_rss = process_mb(proc.pid, "VmHWM")
     for row in rows:
         row.rss_mb = server_rss
     for query in chosen:
         found = statements[query.name]
-        sql = _time(lambda n, f=found: replay(node, f[n % len(f)]), requests)
+        sql = _time(partial(_replay_nth, node, found), requests)
         count = sum(map(len, found)) / len(found)
         rows.append(LatencyRow("postgres", f"{query.name}: its SQL only (ceiling)", sql, peak_rss_mb(),
                                note=f"{count:.1f} statements per request"))  # fmt: skip
@@ -118,6 +122,7 @@ def capture(node: Node, token: str, query: Query, variants: int) -> list[list[St
 
     found = []
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        client.get(query.url(0))  # warm, as the HTTP timing is (its 10 warm-up requests): caches filled
         event.listen(node.engine, "before_cursor_execute", record)
         try:
             for n in range(variants):
@@ -135,11 +140,14 @@ def replay(node: Node, statements: list[Statement]) -> None:
     """Run the captured statements of one request over one pooled connection, fetching every row."""
     raw = node.engine.raw_connection()
     try:
-        with raw.cursor() as cur:
+        cur = raw.cursor()
+        try:
             for statement, parameters in statements:
                 cur.execute(statement, parameters)
                 if cur.description is not None:
                     cur.fetchall()
+        finally:
+            cur.close()
         raw.rollback()
     finally:
         raw.close()
@@ -154,6 +162,14 @@ def _time(work: Callable[[int], Any], requests: int, warmup: int = 10) -> list[f
         work(n)
         samples.append(time.perf_counter() - started)
     return samples
+
+
+def _replay_nth(node: Node, found: list[list[Statement]], n: int) -> None:
+    replay(node, found[n % len(found)])
+
+
+def _get_nth(client: httpx.Client, query: Query, n: int) -> None:
+    _get(client, query.url(n))
 
 
 def _get(client: httpx.Client, url: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from services.reporting.model import period_kind
 
+from .codes import COMPARED, IDENTITY
 from .measures import AGGREGATIONS, meets, subtree_value
 
 PERIOD_KINDS = {"ANNUAL": "Năm", "SO_KET": "Sơ kết", "TONG_KET": "Tổng kết"}
@@ -82,6 +83,48 @@ def indicator(row: Mapping[str, Any]) -> dict[str, Any]:
         "value": value,
         "meets_target": meets(d["comparator"], d.get("threshold"), d.get("threshold_max"), value)
         if d and value is not None
+        else None,
+        "units_judged": row["judged"],
+        "units_meeting": row["met"],
+        "share_meeting": ratio(row["met"], row["judged"]),
+    }
+
+
+def agreed(variants: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Each compared field's value where every variant agrees (else None), and the fields that differ."""
+    differing = [k for k in COMPARED if len({repr(v.get(k)) for v in variants}) > 1]
+    first = variants[0] if variants else {}
+    return {k: None if k in differing else first.get(k) for k in COMPARED}, differing
+
+
+def indicator_by_code(row: Mapping[str, Any], variants: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """An indicator summed over the subtree's plans, with the definition they resolve its code to. When the plans
+    disagree on name, unit or aggregation (``consistent`` false) the fields that differ are null and so are the
+    sum, mean and value (numbers of different quantities do not add up); the counts and the share of units meeting
+    their own plan's target stand. ``meets_target`` needs one target: null when the targets differ."""
+    shared, differing = agreed(variants)
+    consistent = not set(differing) & set(IDENTITY)  # vacuously true for a code no plan defines (known false)
+    agg = shared["aggregation"] if consistent else None
+    total = row["total_micro"] / 1_000_000
+    value = subtree_value(agg, row["reports"], total) if agg else None
+    one_target = consistent and shared["comparator"] is not None and not {"threshold", "threshold_max"} & {*differing}
+    keys = ("name", "unit", "comparator", "threshold", "threshold_max", "year", "horizon", "item_code", "item_title")
+    return {
+        "indicator_code": row["indicator_code"],
+        "plans": row["plans"],
+        "known": bool(variants),
+        "definitions": len(variants),
+        "consistent": consistent,
+        "differing": differing,
+        **{k: shared[k] for k in keys},
+        "aggregation": agg,
+        "aggregation_label": AGGREGATIONS.get(agg) if agg else None,
+        "reports": row["reports"],
+        "sum": total if consistent else None,
+        "mean": total / row["reports"] if consistent and row["reports"] else None,
+        "value": value,
+        "meets_target": meets(shared["comparator"], shared["threshold"], shared["threshold_max"], value)
+        if one_target and value is not None
         else None,
         "units_judged": row["judged"],
         "units_meeting": row["met"],

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from . import facts
-from .evolve import ALL_PLANS, COUNTERS, LATE, ON_TIME, RETURNED, SUBMITTED
+from .evolve import ALL_PLANS, COUNTERS, INDICATOR_COUNTERS, LATE, ON_TIME, RETURNED, SUBMITTED
 from .store import below, slot_from_row
 from .tables import rollup_count, rollup_indicator_count, rollup_plan, rollup_slot, rollup_unit
-from .tally import contribution
+from .tally import contribution, indicator_vectors
 
 ZERO = dict.fromkeys(COUNTERS, 0)
 STATUS_FILTERS = {
@@ -65,18 +65,77 @@ def children(conn: Connection, path: str, level: str | None, after: str | None, 
     return [r._asdict() for r in conn.execute(query.order_by(rollup_unit.c.path).limit(limit + 1))]
 
 
-def indicators(conn: Connection, path: str, period: str, plan_id: str = ALL_PLANS) -> list[dict[str, Any]]:
-    """Indicator counters of the subtree, with the definition each plan's reports resolve the code to."""
-    query = select(rollup_indicator_count).where(
-        rollup_indicator_count.c.node_path == path, rollup_indicator_count.c.period == period
-    )
+def indicators_by_code(conn: Connection, path: str, period: str, plan_id: str = ALL_PLANS) -> list[dict[str, Any]]:
+    """Indicator counters of the subtree summed by code over its plans (and how many plans report each code): one
+    GROUP BY over the node's index range, a few rows whatever the number of plans below, plus the node's own
+    slots (rows hold what is below a node)."""
+    t = rollup_indicator_count
+    sums = [func.sum(t.c[name]).label(name) for name in INDICATOR_COUNTERS]
+    query = select(t.c.indicator_code, func.count().label("plans"), *sums)
+    query = query.where(t.c.node_path == path, t.c.period == period)
     if plan_id != ALL_PLANS:
-        query = query.where(rollup_indicator_count.c.plan_id == plan_id)
-    rows = [r._asdict() for r in conn.execute(query.order_by("plan_id", "indicator_code"))]
-    definitions = facts.definitions_many(conn, {r["plan_id"] for r in rows})  # a few queries, not a few per plan
+        query = query.where(t.c.plan_id == plan_id)
+    rows = conn.execute(query.group_by(t.c.indicator_code).order_by(t.c.indicator_code))
+    found = {r.indicator_code: {k: int(getattr(r, k)) for k in ("plans", *INDICATOR_COUNTERS)} for r in rows}
+    own = own_figures(conn, path, period, None if plan_id == ALL_PLANS else plan_id)
+    if own:
+        known = select(t.c.plan_id, t.c.indicator_code).where(
+            t.c.node_path == path, t.c.period == period, t.c.plan_id.in_(sorted({p for p, _ in own}))
+        )
+        below = {(r.plan_id, r.indicator_code) for r in conn.execute(known)}
+        for (plan, code), figures in own.items():
+            row = found.setdefault(code, dict.fromkeys(("plans", *INDICATOR_COUNTERS), 0))
+            row["plans"] += (plan, code) not in below
+            for name, value in zip(INDICATOR_COUNTERS, figures, strict=True):
+                row[name] += value
+    return [{"indicator_code": code, **found[code]} for code in sorted(found)]
+
+
+def indicator_plans(
+    conn: Connection, path: str, period: str, plan_id: str | None, code: str | None, after: list[str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Indicator counters of the subtree per plan and code, by (plan, code) from the cursor on (keyset pagination),
+    ``limit + 1`` rows, each with the definition its plan's reports resolve the code to (only this page's plans).
+    The page is the stored rows of what is below the node merged with the node's own slots (a handful)."""
+    t = rollup_indicator_count
+    query = select(t).where(t.c.node_path == path, t.c.period == period)
+    if plan_id is not None:
+        query = query.where(t.c.plan_id == plan_id)
+    if code is not None:
+        query = query.where(t.c.indicator_code == code)
+    if after is not None:  # (plan_id, indicator_code) > cursor, as a range on the primary key
+        query = query.where(t.c.plan_id >= after[0], or_(t.c.plan_id != after[0], t.c.indicator_code > after[1]))
+    query = query.order_by(t.c.plan_id, t.c.indicator_code).limit(limit + 1)
+    page = {(r.plan_id, r.indicator_code): r._asdict() for r in conn.execute(query)}
+    for key, figures in own_figures(conn, path, period, plan_id).items():
+        if (code is None or key[1] == code) and (after is None or key > (after[0], after[1])):
+            row = page.setdefault(
+                key, {"node_path": path, "period": period, "plan_id": key[0], "indicator_code": key[1],
+                      **dict.fromkeys(INDICATOR_COUNTERS, 0)},
+            )  # fmt: skip
+            for name, value in zip(INDICATOR_COUNTERS, figures, strict=True):
+                row[name] += value
+    rows = [page[key] for key in sorted(page)][: limit + 1]
+    definitions = facts.definitions_many(conn, {r["plan_id"] for r in rows})
     for row in rows:
         row["definition"] = definitions[row["plan_id"]].get(row["indicator_code"])
     return rows
+
+
+def own_figures(
+    conn: Connection, path: str, period: str, plan_id: str | None
+) -> dict[tuple[str, str], tuple[int, ...]]:
+    """What the node's own slots add per (plan, indicator code), in the order of ``INDICATOR_COUNTERS``."""
+    query = select(rollup_slot).where(rollup_slot.c.unit_path == path, rollup_slot.c.period == period)
+    if plan_id is not None:
+        query = query.where(rollup_slot.c.plan_id == plan_id)
+    found: dict[tuple[str, str], tuple[int, ...]] = {}
+    for row in conn.execute(query):
+        slot = slot_from_row(row)
+        for code, figures in indicator_vectors(slot).items():
+            held = found.get((slot.plan_id, code), (0, 0, 0, 0))
+            found[(slot.plan_id, code)] = tuple(a + b for a, b in zip(held, figures, strict=True))
+    return found
 
 
 def reports(

@@ -295,7 +295,7 @@ def test_a_parent_plan_arriving_last_still_judges_the_reports_below() -> None:
     expected = project(engine, [[e] for e in store_order])
     assert project(engine, [[e] for e in parent_last]) == expected
     with engine.connect() as conn:
-        (x,) = queries.indicators(conn, "VN/01", "2026")
+        (x,) = queries.indicator_plans(conn, "VN/01", "2026", None, None, None, 100)
     assert (x["indicator_code"], x["reports"], x["met"], x["definition"]["comparator"]) == ("X", 1, 1, "GE")
 
 
@@ -310,7 +310,8 @@ def test_indicators_roll_up_by_their_rule_and_units_meet_their_own_targets() -> 
     engine = memory_engine()
     project(engine, [ev.out])
     with engine.connect() as conn:
-        rows = {r["indicator_code"]: present.indicator(r) for r in queries.indicators(conn, "VN/01", "2026")}
+        found = queries.indicator_plans(conn, "VN/01", "2026", None, None, None, 100)
+        rows = {r["indicator_code"]: present.indicator(r) for r in found}
         counts = queries.counts(conn, ["VN/01"], "2026")["VN/01"]
     x, y = rows["X"], rows["Y"]
     assert (x["aggregation"], x["value"], x["units_meeting"], x["share_meeting"]) == ("MEAN", 50.0, 1, 0.5)
@@ -340,3 +341,31 @@ def test_child_plans_against_the_parent_deadline() -> None:
 def child_plan_states(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         return {p["plan_id"]: present.child_plan(p)["state"] for p in queries.child_plans(conn, "VN/01")}
+
+
+def test_a_node_that_reports_itself_adds_its_own_report_to_what_is_below_it() -> None:
+    """Counter rows hold what is below a node; its own report is read from its slot and added back."""
+    ev = Events()
+    ev.plan("p1", P01, [], [duty("R1", "ANNUAL", ["COMMUNE", "UNIT"], [], None)])
+    ev.criteria("p1", P01, [("X", "%", "GE", 50.0)])
+    unit = ev.unit(C1["path"], "U-1", "AGENCY")
+    ev.submit("p1", C1, "2026", {"X": 60.0})  # the commune's own report
+    ev.submit("p1", unit, "2026", {"X": 30.0})  # its unit's
+    engine = memory_engine()
+    project(engine, [ev.out])
+    with engine.connect() as conn:
+        counts = queries.counts(conn, [C1["path"], unit["path"], P01["path"]], "2026")
+        (commune,) = queries.indicators_by_code(conn, C1["path"], "2026")
+        (per_plan,) = queries.indicator_plans(conn, C1["path"], "2026", None, None, None, 10)
+        (leaf,) = queries.indicator_plans(conn, unit["path"], "2026", None, None, None, 10)
+        (province,) = queries.indicators_by_code(conn, P01["path"], "2026")
+    assert [(counts[p]["expected"], counts[p]["submitted"]) for p in (C1["path"], unit["path"], P01["path"])] == [
+        (2, 2),
+        (1, 1),
+        (3, 2),  # Xã Hai is bound too and has not reported
+    ]
+    assert (commune["plans"], commune["reports"], commune["met"], commune["total_micro"]) == (1, 2, 1, 90_000_000)
+    assert (per_plan["plan_id"], per_plan["reports"], per_plan["total_micro"]) == ("p1", 2, 90_000_000)
+    assert per_plan["definition"]["comparator"] == "GE"
+    assert (leaf["reports"], leaf["total_micro"], leaf["node_path"]) == (1, 30_000_000, unit["path"])
+    assert (province["plans"], province["reports"], province["total_micro"]) == (1, 2, 90_000_000)

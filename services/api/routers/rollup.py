@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
-from projections.rollup import present, queries
+from projections.rollup import codes, present, queries
 from projections.rollup.evolve import ALL_PLANS
 from services.api.asof import ReadAt
 from services.api.labels import LEVELS, REPORT_STATES, label
@@ -60,6 +60,22 @@ def _drill_level(unit: dict[str, Any], level: str) -> str | None:
     return wanted
 
 
+def _indicators(conn: Connection, path: str, period: str, plan: str, catalog: codes.CodeCatalog) -> list[Any]:
+    """The subtree's indicators by code, each with the definitions its plans resolve the code to."""
+    rows = queries.indicators_by_code(conn, path, period, plan)
+    variants = codes.subtree_variants(conn, path, period, plan, [r["indicator_code"] for r in rows], catalog)
+    return [present.indicator_by_code(row, variants[row["indicator_code"]]) for row in rows]
+
+
+def _plan_code_cursor(cursor: str | None) -> list[str] | None:
+    """A cursor of the per-plan indicator pages: [plan_id, indicator_code]."""
+    after = decode_cursor(cursor)
+    if after is not None and (len(after) != 2 or not all(isinstance(k, str) for k in after)):
+        vi, en = "Con trỏ phân trang không hợp lệ.", "Invalid pagination cursor."
+        raise DomainRefusal("INVALID_CURSOR", 422, vi, en, cursor=cursor)
+    return after
+
+
 def _numbers(counts: dict[str, int], period: str) -> dict[str, Any]:
     return {
         "reports": present.reporting(counts),
@@ -103,7 +119,8 @@ def _drill_down(
 
 
 def router(node: Node) -> APIRouter:
-    """GET /org-units/{code}/rollup and /org-units/{code}/reports."""
+    """GET /org-units/{code}/rollup, /org-units/{code}/rollup/indicators and /org-units/{code}/reports."""
+    catalog = codes.CodeCatalog()
     api = APIRouter(
         prefix="/api/v1", tags=["rollup"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]
     )
@@ -119,7 +136,11 @@ def router(node: Node) -> APIRouter:
         cursor: str | None = None,
         limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
-        """The subtree's numbers for the period (all plans, or one), with one row per direct child on drill-down."""
+        """Số liệu tổng hợp của cây đơn vị trong kỳ / the subtree's numbers for the period (all plans, or one):
+        reports, registrations, own targets, **indicators by code** (summed over the subtree's plans, with the
+        definition they resolve each code to: ``definitions`` distinct ones, ``consistent`` false and null fields
+        where they disagree), child plans, and one row per direct child on drill-down (``level``). Per-plan
+        indicator rows: ``/org-units/{code}/rollup/indicators`` (paged)."""
         plan = plan_id or ALL_PLANS
         with reading.connect() as conn:
             unit = _unit(conn, code, principal)
@@ -133,13 +154,34 @@ def router(node: Node) -> APIRouter:
                 "plan_id": plan_id,
                 **_numbers(counts, period),
                 "own": present.reporting(queries.own_counts(conn, path, period, plan)),
-                "indicators": [present.indicator(r) for r in queries.indicators(conn, path, period, plan)],
+                "indicators": _indicators(conn, path, period, plan, catalog),
                 "child_plans": child_plans,
             }
             if level is not None:
                 paging = (decode_cursor(cursor), limit)
                 body["drill_down"] = _drill_down(conn, unit, period, plan, level, states, paging)
         return reading.stamp(body)
+
+    @api.get("/org-units/{code}/rollup/indicators")
+    def get_rollup_indicators(
+        code: str,
+        principal: Caller,
+        reading: ReadAt,
+        period: str = Query(..., description=PERIOD_HELP),
+        plan_id: str | None = Query(None, description="Một kế hoạch / one plan"),
+        indicator_code: str | None = Query(None, description="Một mã chỉ tiêu / one indicator code"),
+        cursor: str | None = None,
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    ) -> dict[str, Any]:
+        """Chỉ tiêu của cây đơn vị theo từng kế hoạch / the subtree's indicators per plan and code, by plan then
+        code (keyset pages), each with the definition that plan's reports resolve the code to."""
+        with reading.connect() as conn:
+            unit = _unit(conn, code, principal)
+            after, path = _plan_code_cursor(cursor), unit["path"]
+            rows = queries.indicator_plans(conn, path, _period(period), plan_id, indicator_code, after, limit)
+        body = page([present.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"))
+        head = {"org_unit": _unit_json(unit), "period": period, "period_label": present.period_label(period)}
+        return reading.stamp({**head, "plan_id": plan_id, "indicator_code": indicator_code, **body})
 
     @api.get("/org-units/{code}/reports")
     def get_reports(
