@@ -111,11 +111,13 @@ def _amended(event: PlanAmended, work: Work) -> bool:
 def _criteria(event: CriteriaRegistered, work: Work) -> bool:
     if not _newer(work, event):
         return False
-    rows = indicator_rows(event)
-    facts.update_plan(work.conn, event.data["plan_id"], version=event.meta["stream_version"])
+    rows, plan_id = indicator_rows(event), event.data["plan_id"]
+    facts.update_plan(work.conn, plan_id, version=event.meta["stream_version"])
     if rows:
-        facts.save_indicators(work.conn, event.data["plan_id"], rows)
-        refresh(work, work.keys_using_codes({r["code"] for r in rows}))
+        facts.save_indicators(work.conn, plan_id, rows)
+        # Only the plan's own reports and those of the plans below it resolve codes through its criteria.
+        reach = {plan_id} | facts.descendants(work.conn, plan_id)
+        refresh(work, work.keys_using_codes({r["code"] for r in rows}, reach))
     return True
 
 

@@ -54,9 +54,7 @@ def refresh(work: Work, keys: Iterable[tuple[str, str, str]]) -> None:
     """Re-judge slots against the indicator definitions known now."""
     keys = list(keys)
     work.prefetch(keys)
-    defs: dict[str, dict[str, dict[str, Any]]] = {}
+    defs = facts.definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
     for key in keys:
         if (before := work.slot(key)) is not None:
-            if key[0] not in defs:
-                defs[key[0]] = facts.definitions(work.conn, key[0])
             work.resettle(before, before, defs[key[0]])

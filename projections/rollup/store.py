@@ -105,10 +105,11 @@ def save_slots(conn: Connection, changes: Iterable[tuple[Slot | None, Slot | Non
     insert_tuples(conn, rollup_slot_code, CODE_KEY, codes_added)
 
 
-def keys_using_codes(conn: Connection, codes: Iterable[str]) -> list[SlotKey]:
-    """Slots whose figures or targets use one of ``codes``."""
+def keys_using_codes(conn: Connection, codes: Iterable[str], plan_ids: Iterable[str]) -> list[SlotKey]:
+    """Slots of ``plan_ids`` whose figures or targets use one of ``codes``."""
     query = select(rollup_slot_code.c.plan_id, rollup_slot_code.c.period, rollup_slot_code.c.unit_path).distinct()
-    rows = conn.execute(query.where(rollup_slot_code.c.indicator_code.in_(list(codes))))
+    query = query.where(rollup_slot_code.c.indicator_code.in_(list(codes)))
+    rows = conn.execute(query.where(rollup_slot_code.c.plan_id.in_(sorted(set(plan_ids)))))
     return sorted((r.plan_id, r.period, r.unit_path) for r in rows)
 
 

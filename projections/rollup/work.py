@@ -232,10 +232,10 @@ class Work:
             self._adopt(slot)
         return {path: self.current[slot.key] for path, slot in found.items()}  # type: ignore[misc]
 
-    def keys_using_codes(self, codes: Iterable[str]) -> list[SlotKey]:
-        """Slots whose figures or targets use one of ``codes`` (pending changes written first)."""
+    def keys_using_codes(self, codes: Iterable[str], plan_ids: Iterable[str]) -> list[SlotKey]:
+        """Slots of ``plan_ids`` whose figures or targets use one of ``codes`` (pending changes written first)."""
         self.flush()
-        return store.keys_using_codes(self.conn, codes)
+        return store.keys_using_codes(self.conn, codes, plan_ids)
 
     def keys_of_plans(self, plan_ids: Iterable[str]) -> list[SlotKey]:
         """Slots of ``plan_ids`` that use any indicator code (pending changes written first)."""

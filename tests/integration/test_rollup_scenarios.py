@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, select
@@ -369,3 +370,28 @@ def test_a_node_that_reports_itself_adds_its_own_report_to_what_is_below_it() ->
     assert per_plan["definition"]["comparator"] == "GE"
     assert (leaf["reports"], leaf["total_micro"], leaf["node_path"]) == (1, 30_000_000, unit["path"])
     assert (province["plans"], province["reports"], province["total_micro"]) == (1, 2, 90_000_000)
+
+
+def test_criteria_re_judge_only_the_slots_of_their_plan_and_the_plans_below_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two communes' plans define the same code; one registers its criteria after the other's reports: only its own
+    slots (and those below its plan) are re-judged, not every slot in the country using the code."""
+    from projections.rollup import store
+
+    ev = Events()
+    ev.plan("p0", VN, [], [], phases=[])
+    ev.plan("c1", C1, ["p0"], [duty("R1", "ANNUAL", ["UNIT"], [], C1["path"])])
+    ev.plan("c2", C2, ["p0"], [duty("R1", "ANNUAL", ["UNIT"], [], C2["path"])])
+    ev.criteria("c1", C1, [("X", "%", "GE", 50.0)])
+    one, two = ev.unit(C1["path"], "U-1", "AGENCY"), ev.unit(C2["path"], "U-2", "AGENCY")
+    ev.submit("c1", one, "2026", {"X": 60.0})
+    ev.submit("c2", two, "2026", {"X": 40.0})  # judged once c2's criteria arrive
+    ev.criteria("c2", C2, [("X", "%", "GE", 30.0)])
+    asked: list[list[tuple[str, str, str]]] = []
+    real = store.keys_using_codes
+    monkeypatch.setattr(store, "keys_using_codes", lambda *a: asked.append(real(*a)) or asked[-1])
+    engine = memory_engine()
+    project(engine, [ev.out])
+    assert asked[-1] == [("c2", "2026", two["path"])]  # c1's slot uses X too, and is left alone
+    with engine.connect() as conn:
+        met = {r["plan_id"]: r["met"] for r in queries.indicator_plans(conn, "VN", "2026", None, "X", None, 10)}
+    assert met == {"c1": 1, "c2": 1}  # 60 ≥ 50 under c1's definition, 40 ≥ 30 under c2's
