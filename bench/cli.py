@@ -160,15 +160,19 @@ def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: st
 
 @bench_app.command("load")
 def load(units: int = UNITS, years: int = YEARS, seed: int = SEED,
-         schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in.")) -> None:  # fmt: skip
+         schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),
+         rebuild: bool = typer.Option(False, help="A kept dataset: drop its read models and rebuild them, timed "
+                                                  "(after a change to the projections).")) -> None:  # fmt: skip
     """Generate, load (COPY) and rebuild a dataset into a kept schema; print what each step cost."""
     from .dataset import temporary_folder
-    from .prepared import prepared
+    from .prepared import prepared, rebuilt
 
     settings = Settings()
     require(settings)
-    with temporary_folder() as tmp, prepared(settings, Scale(units, years, seed), schema, Path(tmp), wide_console()):
-        pass
+    console = wide_console()
+    with temporary_folder() as tmp, prepared(settings, Scale(units, years, seed), schema, Path(tmp), console) as held:
+        if rebuild:
+            rebuilt(held[0], console)
 
 
 @bench_app.command("generate")
