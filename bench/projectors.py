@@ -47,7 +47,7 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
                 runs.append(run)
                 steady.append(run.done - run.first_batch)
                 started.append(run.done - run.started)
-                sizes = settings.projection_batch_size, settings.projection_catchup_batch_size
+                sizes = settings.projection_batch_size, settings.effective_catchup_batch_size
                 runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections, *sizes)
                 embedded.append(timed(runner.run_until_idle))
     models = len(node.projections)

@@ -47,8 +47,8 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int) -
         with fresh_node(settings, backend) as (node, engine, *_):
             load(engine, history)
             ceiling.append(timed(lambda: read_decode(node.store)))  # noqa: B023
-            runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections,
-                                    settings.projection_batch_size, settings.projection_catchup_batch_size)  # fmt: skip
+            sizes = settings.projection_batch_size, node.settings.effective_catchup_batch_size  # by the node's backend
+            runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections, *sizes)
             rebuild.append(timed(runner.run_until_idle))
     stage = f"store: embedded runner, {len(node.projections)} read models"
     return [

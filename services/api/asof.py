@@ -37,7 +37,7 @@ def make_cache(node: Node) -> AsOfCache:
         EVENT_TYPES,
         node.projections,
         node.settings.asof_cache_size,
-        node.settings.projection_catchup_batch_size,  # a build is a catch-up from position 0
+        node.settings.effective_catchup_batch_size,  # a build is a catch-up from position 0
     )
 
 
