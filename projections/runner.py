@@ -37,8 +37,8 @@ class EmbeddedRunner:
         self.types = types
         self.projections = list(projections)
         self.batch_size = batch_size
-        # Behind the head (a rebuild, a restart, a burst of imports) batches grow: a few thousand events per
-        # transaction cost the database a third less than batches of 500 and write each counter row fewer times
+        # Behind the head (a rebuild, a restart, a burst of imports) batches grow: thousands of events per
+        # transaction cost the database far less than batches of 500 and write each counter row fewer times
         # (docs/benchmarks.md, "4. Rebuild"); live batches stay small, so a batch holds the write lock briefly.
         self.catchup_batch_size = max(batch_size, catchup_batch_size or batch_size)
         self.behind = False  # the last batch was full: the next one reads a catch-up batch

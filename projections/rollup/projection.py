@@ -3,6 +3,7 @@ ancestor flushed per batch."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from sqlalchemy import Connection
@@ -34,7 +35,16 @@ class RollupProjection:
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:
         self.catalog = catalog
-        self.facts = Facts()  # kept across batches while the tables' facts token stays the same
+        self._local = threading.local()
+
+    @property
+    def facts(self) -> Facts:
+        """This thread's facts, kept across its batches while the tables' facts token stays the same (the tail and
+        an as-of or replay build may apply batches at once, to different tables)."""
+        found: Facts | None = getattr(self._local, "facts", None)
+        if found is None:
+            found = self._local.facts = Facts()
+        return found
 
     def setup(self, conn: Connection) -> None:
         """Seed the root, the official provinces and communes (units duties may bind) and a facts token."""

@@ -36,11 +36,12 @@ class Facts:
     """Plans, duties, indicator definitions and duty scopes as read from the fact tables, kept across batches while
     the tables' facts token (``rollup_facts_token``) is the one they were read under.
 
-    Every batch that applies a plan or criteria event writes a new random token in its transaction, so a token names
-    one state of the facts, in whichever schema or shadow tables it is found: a batch that reads the same token as
-    the one the facts were read under may use them, whichever process or batch changed the facts in between. At
-    most ``capacity`` plans are kept between batches (the oldest read are dropped first); within a batch every plan
-    it reads stays.
+    Every batch that applies a plan or criteria event that changes the facts writes the next token in its
+    transaction (``store.next_facts_token``), so a token names one state of the facts, in whichever schema or
+    shadow tables it is found: a batch that reads the same token as the one the facts were read under may use
+    them, whichever process or batch changed the facts in between. At most ``capacity`` plans are kept between
+    batches (the oldest read are dropped first); within a batch every plan it reads stays. One thread's: a batch
+    may trim or reset it.
     """
 
     def __init__(self, capacity: int = 4096) -> None:
