@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from services.kernel.events import Event
 from services.kernel.store import NewEvent
 
 SYSTEM_ACTOR: dict[str, Any] = {
@@ -51,3 +54,17 @@ def guidance_issued(title: str = "Hướng dẫn khen thưởng") -> NewEvent:
         "summary": None,
     }
     return NewEvent("GuidanceIssued", payload, HUE, SYSTEM_ACTOR, datetime(2026, 6, 1, tzinfo=UTC))
+
+
+def interleave(events: list[Event], rng: random.Random) -> list[Event]:
+    """Another order a Kafka worker may see: each stream's order kept, streams mixed at random."""
+    queues: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        queues[event.stream_id].append(event)
+    merged: list[Event] = []
+    while queues:
+        stream = rng.choice(sorted(queues))
+        merged.append(queues[stream].pop(0))
+        if not queues[stream]:
+            del queues[stream]
+    return merged

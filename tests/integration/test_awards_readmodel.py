@@ -20,7 +20,7 @@ from services.demo import run_demo
 from services.demo_data import DAI_SON, LAO_CAI, UNITS
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings
-from tests.factories import SYSTEM_ACTOR
+from tests.factories import SYSTEM_ACTOR, interleave
 
 # The demo's story (README "Try it: the demo"), written down here rather than read back from the demo's code.
 NAMES = {code: name for _, code, name, *_ in UNITS}
@@ -68,20 +68,6 @@ def snapshot(engine: Engine, projection: Projection) -> dict[str, list[dict[str,
             t.name: [r._asdict() for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
             for t in projection.metadata.sorted_tables
         }
-
-
-def interleave(events: list[Event], rnd: random.Random) -> list[Event]:
-    """A random merge of the streams that keeps each stream's own order (what Kafka partitions allow)."""
-    queues: dict[str, list[Event]] = {}
-    for e in events:
-        queues.setdefault(e.stream_id, []).append(e)
-    merged: list[Event] = []
-    while queues:
-        stream = rnd.choice(sorted(queues))
-        merged.append(queues[stream].pop(0))
-        if not queues[stream]:
-            del queues[stream]
-    return merged
 
 
 def rebuild(engine: Engine, projection: Projection, events: list[Event], rnd: random.Random) -> None:

@@ -5,7 +5,6 @@ streams, or on the whole history being delivered again."""
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ from services.demo import run_demo
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings
+from tests.factories import interleave
 
 Tables = dict[str, list[tuple[Any, ...]]]
 
@@ -57,21 +57,6 @@ def cut(events: list[Event], size: int) -> list[list[Event]]:
     return [events[i : i + size] for i in range(0, len(events), size)]
 
 
-def interleave(events: list[Event], seed: int) -> list[Event]:
-    """Another order a Kafka worker may see: each stream's order kept, streams mixed at random."""
-    rng = random.Random(seed)
-    queues: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
-        queues[event.stream_id].append(event)
-    merged: list[Event] = []
-    while queues:
-        stream = rng.choice(sorted(queues))
-        merged.append(queues[stream].pop(0))
-        if not queues[stream]:
-            del queues[stream]
-    return merged
-
-
 def test_the_tables_do_not_depend_on_the_batches(node: Node) -> None:
     events = history(node)
     assert len(events) > 50
@@ -85,5 +70,5 @@ def test_the_tables_do_not_depend_on_the_batches(node: Node) -> None:
 def test_nor_on_the_interleaving_of_streams(node: Node) -> None:
     events = history(node)
     store_order = project(node, cut(events, 50))
-    assert project(node, cut(interleave(events, 7), 13)) == store_order
-    assert project(node, [interleave(events, 8)]) == store_order
+    assert project(node, cut(interleave(events, random.Random(7)), 13)) == store_order
+    assert project(node, [interleave(events, random.Random(8))]) == store_order

@@ -18,7 +18,8 @@ from services.demo_data import DAI_SON, DAI_SON_REPORTS, HUE, HUE_REPORTS, LAO_C
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings
-from tests.integration.test_rollup_scenarios import assert_nodes_sum_their_children, interleave, project, snapshot
+from tests.factories import interleave
+from tests.integration.test_rollup_scenarios import assert_nodes_sum_their_children, project, snapshot
 
 # The duty families as the write side defines them (services/registry/lookup.py), written out again here.
 AGENCY_FAMILY = {"AGENCY", "PUBLIC_SERVICE_UNIT", "MTTQ", "SOCIO_POLITICAL"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from projections.rollup.tables import metadata, rollup_count, rollup_slot
 from services.kernel import contracts as c
 from services.kernel.adminunits import AdminUnit, AdminUnitCatalog, UnitLevel, UnitType
 from services.kernel.events import Event
+from tests.factories import interleave
 
 D = date(2026, 1, 1)
 TINY = AdminUnitCatalog(
@@ -145,20 +146,6 @@ class Events:
         data = {"plan_id": plan_id, "unit": unit, "year": year}
         data["targets"] = [{"indicator_code": k, "value": v, "note": None} for k, v in targets.items()]
         self.add(c.TargetsRegistered, f"registration-{plan_id}:{unit['code']}:{year}", data, unit)
-
-
-def interleave(events: list[Event], rng: random.Random) -> list[Event]:
-    """Another order a Kafka worker may see: each stream's order kept, streams mixed at random."""
-    queues: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
-        queues[event.stream_id].append(event)
-    merged: list[Event] = []
-    while queues:
-        stream = rng.choice(sorted(queues))
-        merged.append(queues[stream].pop(0))
-        if not queues[stream]:
-            del queues[stream]
-    return merged
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
