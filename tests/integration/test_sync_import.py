@@ -1,14 +1,17 @@
 """Importing foreign events, on SQLite and PostgreSQL: original bytes and facts kept, the local chain intact,
-idempotent, reordering across sources parked and drained, conflicts and poison messages dead-lettered."""
+idempotent, reordering across sources parked and drained, conflicts and poison messages dead-lettered (on the
+real broker: the dead letters are read back from its topic)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import IllegalStateError
 from sqlalchemy import Engine, select
 
 from services.kernel.codec import AvroCodec
@@ -16,12 +19,13 @@ from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
 from services.kernel.errors import StreamConflict
 from services.kernel.messaging import to_message
+from services.kernel.producer import make_producer
 from services.kernel.store import DUPLICATE, GAP, IMPORTED, EventStore, StoredEvent
 from services.kernel.tables import foreign_event
 from services.kernel.tables import metadata as store_metadata
 from services.pipeline.deadletters import Record
-from services.pipeline.harness import unit_registered
-from services.pipeline.topics import Topics
+from services.pipeline.harness import consume_all, end_offsets, unit_registered
+from services.pipeline.topics import Topics, TopicSpec, ensure_topics
 from services.sync import tables
 from services.sync.importer import Importer
 from services.sync.outbound import ORIGIN_HASH_HEADER
@@ -29,22 +33,31 @@ from services.sync.receipts import build_receipt
 from services.sync.rules import Topology
 from tests.factories import guidance_issued
 
+DEAD_LETTERS = Topics("central").dead_letters
 
-@dataclass
-class FakeProducer:
-    """Records what would go to Kafka (dead letters), acknowledging at once."""
 
-    sent: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
+@pytest.fixture
+def producer(kafka_bootstrap: str) -> Iterator[KafkaProducer]:
+    """The importing node's producer (dead letters), on the real broker."""
+    made = make_producer(kafka_bootstrap, client_id="test-sync-import")
+    yield made
+    made.close()
 
-    def send(self, topic: str, key: Any = None, value: Any = None, headers: Any = None) -> Any:
-        self.sent.append((topic, key, value, headers))
-        return self
 
-    def get(self, timeout: float = 0) -> None:
-        return None
+@pytest.fixture
+def dead_letters(kafka_bootstrap: str) -> Callable[[], list[Any]]:
+    """Reads back the records this test put on central's dead-letter topic (those after its end offset now)."""
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        ensure_topics(admin, [TopicSpec(DEAD_LETTERS, 1, 1)])
+    finally:
+        admin.close()
+    start = end_offsets(kafka_bootstrap, [DEAD_LETTERS]).get((DEAD_LETTERS, 0), 0)
+    return lambda: [r for r in consume_all(kafka_bootstrap, [DEAD_LETTERS]) if r.offset >= start]
 
-    def flush(self, timeout: float | None = None) -> None:
-        return None
+
+def reasons(records: list[Any]) -> list[bytes]:
+    return [dict(r.headers)["dlt_reason"] for r in records]
 
 
 @pytest.fixture
@@ -68,9 +81,9 @@ def record(stored: StoredEvent, offset: int, source: str = "p15") -> Record:
     return Record(Topics(source).sync_to("central"), 0, offset, message.key, message.value, headers)
 
 
-def importer(store: EventStore, producer: FakeProducer) -> Importer:
+def importer(store: EventStore, producer: KafkaProducer) -> Importer:
     topology = Topology("central", None, ("p15", "p46"))
-    return Importer(store.engine, store, EVENT_TYPES, topology, producer)  # type: ignore[arg-type]
+    return Importer(store.engine, store, EVENT_TYPES, topology, producer)
 
 
 def test_a_foreign_event_keeps_its_bytes_ids_origin_and_time_and_joins_the_local_chain(
@@ -107,11 +120,10 @@ def test_versions_ahead_are_gaps_and_taken_versions_conflict(store: EventStore, 
 
 
 def test_reordered_and_redelivered_records_are_parked_drained_and_imported_once(
-    store: EventStore, origin: EventStore
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
 ) -> None:
     origin.append("guidance-g", 0, [guidance_issued("một"), guidance_issued("hai"), guidance_issued("ba")])
     events = origin.read_all()
-    producer = FakeProducer()
     sync = importer(store, producer)
     outcomes = [sync.handle(record(events[i], offset)) for offset, i in enumerate([2, 1, 0, 0, 2])]
     assert outcomes == [GAP, GAP, IMPORTED, DUPLICATE, DUPLICATE]
@@ -122,33 +134,31 @@ def test_reordered_and_redelivered_records_are_parked_drained_and_imported_once(
         assert tables.offsets(conn) == {(Topics("p15").sync_to("central"), 0): 5}
         receipt = build_receipt(conn, "p15", "central", "2026-06", datetime.now(UTC))
     assert receipt["count"] == 3 and receipt["event_ids"] == sorted(e.event_id for e in events)
-    assert producer.sent == []
+    assert dead_letters() == []
 
 
 def test_poison_conflicting_and_misattributed_records_go_to_the_dead_letter_topic(
-    store: EventStore, origin: EventStore
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
 ) -> None:
     origin.append("guidance-g", 0, [guidance_issued()])
     store.append("guidance-g", 0, [guidance_issued("trung ương")])
     sent = origin.read_all()[0]
-    producer = FakeProducer()
     sync = importer(store, producer)
     garbage = Record(Topics("p15").sync_to("central"), 0, 0, b"k", b"\x00not avro")
     assert sync.handle(garbage) == "UNDECODABLE_MESSAGE"
     assert sync.handle(record(sent, 1)) == "STREAM_CONFLICT"
     assert sync.handle(record(sent, 0, source="p46")) == "ORIGIN_MISMATCH"  # p15's event on p46's topic
-    reasons = [dict(h)["dlt_reason"] for _, _, _, h in producer.sent]
-    assert reasons == [b"UNDECODABLE_MESSAGE", b"STREAM_CONFLICT", b"ORIGIN_MISMATCH"]
-    assert {t for t, *_ in producer.sent} == {"thidua.central.deadletters"}
+    letters = dead_letters()
+    assert reasons(letters) == [b"UNDECODABLE_MESSAGE", b"STREAM_CONFLICT", b"ORIGIN_MISMATCH"]
+    assert [r.value for r in letters] == [b"\x00not avro", to_message(sent).value, to_message(sent).value]
     assert store.head_position() == 1  # nothing imported
 
 
 def test_one_poll_is_imported_in_one_transaction_a_refused_record_leaves_the_others(
-    store: EventStore, origin: EventStore
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
 ) -> None:
     origin.append("guidance-g", 0, [guidance_issued("một"), guidance_issued("hai"), guidance_issued("ba")])
     events = origin.read_all()
-    producer = FakeProducer()
     sync = importer(store, producer)
     topic = Topics("p15").sync_to("central")
     garbage = Record(topic, 0, 1, b"k", b"\x00not avro")
@@ -158,25 +168,21 @@ def test_one_poll_is_imported_in_one_transaction_a_refused_record_leaves_the_oth
     with store.engine.connect() as conn:
         assert tables.offsets(conn) == {(topic, 0): 4}  # recorded once, after the last record of the poll
         assert conn.execute(select(tables.sync_parked)).all() == []
-    assert [dict(h)["dlt_reason"] for _, _, _, h in producer.sent] == [b"UNDECODABLE_MESSAGE"]
+    assert reasons(dead_letters()) == [b"UNDECODABLE_MESSAGE"]
     assert sync.counts == {GAP: 1, "UNDECODABLE_MESSAGE": 1, IMPORTED: 2}
 
 
-class AwayProducer(FakeProducer):
-    """A broker that does not acknowledge: dead-lettering fails."""
-
-    def get(self, timeout: float = 0) -> None:
-        raise TimeoutError("no acknowledgement from the broker")
-
-
-def test_a_poll_whose_transaction_fails_records_nothing(store: EventStore, origin: EventStore) -> None:
+def test_a_poll_whose_transaction_fails_records_nothing(
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
+) -> None:
     origin.append("guidance-g", 0, [guidance_issued("một"), guidance_issued("hai")])
     events = origin.read_all()
-    sync = importer(store, AwayProducer())
-    garbage = Record(Topics("p15").sync_to("central"), 0, 2, b"k", b"\x00not avro")  # cannot be dead-lettered
-    with pytest.raises(TimeoutError):
+    sync = importer(store, producer)
+    producer.close()  # the producer is gone (node shutting down): the garbage record cannot be dead-lettered
+    garbage = Record(Topics("p15").sync_to("central"), 0, 2, b"k", b"\x00not avro")
+    with pytest.raises(IllegalStateError):
         sync.handle_many([record(events[0], 0), record(events[1], 1), garbage])
     assert store.head_position() == 0  # the two imports before it were rolled back with it: the poll is read again
     with store.engine.connect() as conn:
         assert tables.offsets(conn) == {}
-    assert sync.counts == {}
+    assert sync.counts == {} and dead_letters() == []
