@@ -30,6 +30,7 @@ class EmbeddedRunner:
         projections: Sequence[Projection],
         batch_size: int = 500,
         catchup_batch_size: int | None = None,
+        linger_seconds: float = 0.0,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -42,6 +43,11 @@ class EmbeddedRunner:
         # (docs/benchmarks.md, "4. Rebuild"); live batches stay small, so a batch holds the write lock briefly.
         self.catchup_batch_size = max(batch_size, catchup_batch_size or batch_size)
         self.behind = False  # the last batch was full: the next one reads a catch-up batch
+        # Under load the tail would apply a batch of a few events after every commit, and the cost of a batch
+        # (a statement or two per read model, a commit) is mostly fixed: after a batch of several events (others
+        # arrived while it was applied) it waits this long, so the next batch gathers more. A lone event (light
+        # load) is applied at once. Measured in docs/benchmarks.md, "5. End-to-end latency".
+        self.linger_seconds = linger_seconds
         self.wakeup = threading.Event()
 
     def setup(self) -> None:
@@ -55,26 +61,58 @@ class EmbeddedRunner:
     def positions(self) -> dict[str, int]:
         """Position applied by each projection."""
         with self.engine.connect() as conn:
-            return {p.name: tracking.get_position(conn, p.name) for p in self.projections}
+            return tracking.get_positions(conn, [p.name for p in self.projections])
 
     def run_once(self) -> int:
-        """Apply one batch to every projection behind the head; return the number of events read."""
-        positions = self.positions()
-        start = min(positions.values(), default=0)
-        size = self.catchup_batch_size if self.behind else self.batch_size
-        stored = self.store.read_all(start, size)
-        self.behind = len(stored) == size
-        if not stored:
-            return 0
-        events = [decode_event(s.body, self.codec, self.types, s.position) for s in stored]
-        for projection in self.projections:
-            mine = [e for e in events if e.position > positions[projection.name]]
-            if not mine:
-                continue
-            with self.engine.begin() as conn:
-                projection.apply(conn, mine)
-                tracking.set_position(conn, projection.name, mine[-1].position)
-        return len(stored)
+        """Apply one batch to every projection behind the head; return the number of events read.
+
+        Every projection's rows and position are written in one transaction (one commit per batch), after
+        checking there that no other runner moved the positions since they were read (else the batch is read
+        again). If that transaction fails, each projection gets its own, so one failing projection does not
+        hold the others back: they commit, it raises and is retried.
+        """
+        while True:
+            positions = self.positions()
+            start = min(positions.values(), default=0)
+            size = self.catchup_batch_size if self.behind else self.batch_size
+            stored = self.store.read_all(start, size)
+            self.behind = len(stored) == size
+            if not stored:
+                return 0
+            events = [decode_event(s.body, self.codec, self.types, s.position) for s in stored]
+            due = [(p, [e for e in events if e.position > positions[p.name]]) for p in self.projections]
+            due = [(p, mine) for p, mine in due if mine]
+            try:
+                with self.engine.begin() as conn:
+                    if tracking.get_positions(conn, positions, lock=True) != positions:
+                        continue  # another runner applied some of them meanwhile (nothing written here)
+                    for projection, mine in due:
+                        projection.apply(conn, mine)
+                    tracking.set_positions(conn, {p.name: mine[-1].position for p, mine in due})
+            except Exception:
+                if len(due) < 2:
+                    raise
+                log.warning("projection batch failed as a whole; applying it projection by projection")
+                self._apply_each(positions, due)
+            return len(stored)
+
+    def _apply_each(self, positions: Mapping[str, int], due: Sequence[tuple[Projection, list[Event]]]) -> None:
+        """Apply the batch in one transaction per projection; raise the first failure after trying them all."""
+        failure: Exception | None = None
+        for projection, mine in due:
+            try:
+                with self.engine.begin() as conn:
+                    moved = tracking.get_positions(conn, [projection.name], lock=True) != {
+                        projection.name: positions[projection.name]
+                    }
+                    if moved:
+                        continue  # another runner applied it meanwhile: the next batch reads from where it is
+                    projection.apply(conn, mine)
+                    tracking.set_position(conn, projection.name, mine[-1].position)
+            except Exception as exc:  # noqa: BLE001 - the others still get their batch; the first failure is raised
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def run_until_idle(self) -> int:
         """Apply batches until every projection has caught up with the head; return events read."""
@@ -87,9 +125,12 @@ class EmbeddedRunner:
         """Tail the store until ``stop`` is set; ``wakeup`` cuts the idle wait short after an append."""
         while not stop.is_set():
             try:
-                if self.run_once() == 0:
+                count = self.run_once()
+                if count == 0:
                     self.wakeup.wait(poll_seconds)
                     self.wakeup.clear()
+                elif count > 1 and not self.behind and self.linger_seconds > 0:
+                    stop.wait(self.linger_seconds)
             except Exception:  # keep tailing: a failing batch is retried after the pause, not skipped
                 log.exception("projection batch failed; retrying")
                 stop.wait(max(poll_seconds, 1.0))

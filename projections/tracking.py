@@ -44,12 +44,36 @@ def get_position(conn: Connection, projection: str) -> int:
     return int(value or 0)
 
 
+def get_positions(conn: Connection, projections: Collection[str], lock: bool = False) -> dict[str, int]:
+    """Last store position applied by each of ``projections`` (0 if none), in one query; ``lock`` takes their
+    rows FOR UPDATE on PostgreSQL (SQLite's write transaction already excludes other writers)."""
+    query = select(projection_position.c.projection, projection_position.c.position).where(
+        projection_position.c.projection.in_(list(projections))
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = {str(row.projection): int(row.position) for row in conn.execute(query)}
+    return {name: found.get(name, 0) for name in projections}
+
+
 def set_position(conn: Connection, projection: str, position: int) -> None:
     """Record ``position`` for ``projection`` (insert or update)."""
+    set_positions(conn, {projection: position})
+
+
+def set_positions(conn: Connection, positions: Mapping[str, int]) -> None:
+    """Record each projection's position (insert or update), in one statement."""
+    if not positions:
+        return
     dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect(projection_position).values(projection=projection, position=position, updated_at=utcnow())
+    now = utcnow()
+    stmt = dialect(projection_position).values(
+        [{"projection": name, "position": position, "updated_at": now} for name, position in positions.items()]
+    )
     conn.execute(
-        stmt.on_conflict_do_update(index_elements=["projection"], set_={"position": position, "updated_at": utcnow()})
+        stmt.on_conflict_do_update(
+            index_elements=["projection"], set_={"position": stmt.excluded.position, "updated_at": now}
+        )
     )
 
 

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         "2,000 on SQLite (a batch holds the only write lock).",
     )
     projection_poll_seconds: float = Field(0.2, description="Idle poll interval of the embedded tail.")
+    projection_linger_seconds: float = Field(
+        0.02,
+        ge=0,
+        description="After a batch of several events (load), the embedded tail waits this long so the next batch "
+        "gathers more: fewer, larger batches (throughput) for at most this much added latency; 0 turns it off.",
+    )
     log_level: str = Field("INFO", description="Logging level.")
     log_json: bool = Field(True, description="Relay and workers log one JSON object per line (with correlation ids).")
 

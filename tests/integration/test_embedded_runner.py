@@ -1,0 +1,139 @@
+"""The embedded runner on SQLite and PostgreSQL: one transaction per batch for every read model, each event
+applied once even with two runners on one store, a failing read model not holding the others back, and the
+linger that lets batches grow under load."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, select
+
+from projections import tracking
+from projections.runner import EmbeddedRunner
+from services.bootstrap import Node, bootstrap
+from services.demo import run_demo
+from services.kernel.contracts import EVENT_TYPES
+from services.kernel.db import new_metadata
+from services.kernel.events import Event
+from services.kernel.settings import Settings
+from services.kernel.store import EventStore, StoredEvent
+
+Tables = dict[str, list[tuple[Any, ...]]]
+
+
+@pytest.fixture
+def node(engine: Engine, tmp_path) -> Node:  # type: ignore[no-untyped-def]
+    """The demo's year, its read models emptied and their positions forgotten: everything to apply again."""
+    built = bootstrap(Settings(data_dir=tmp_path, node_id="p31"), engine=engine)
+    run_demo(built)
+    for projection in built.projections:
+        projection.metadata.drop_all(built.engine)
+    built.runner.setup()
+    with built.engine.begin() as conn:
+        for projection in built.projections:
+            tracking.reset_position(conn, projection.name)
+    return built
+
+
+def tables(node: Node) -> Tables:
+    with node.engine.connect() as conn:
+        return {
+            table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
+            for projection in node.projections
+            for table in projection.metadata.sorted_tables
+        }
+
+
+def runner(node: Node, store: Any, projections: Sequence[Any] | None = None, batch: int = 40) -> EmbeddedRunner:
+    chosen = node.projections if projections is None else projections
+    return EmbeddedRunner(node.engine, store, node.codec, EVENT_TYPES, chosen, batch)
+
+
+class Overtaken:
+    """The store as runner A sees it: while A reads its first batch, runner B applies everything."""
+
+    def __init__(self, store: EventStore, other: EmbeddedRunner) -> None:
+        self.store, self.other, self.reads = store, other, 0
+
+    def read_all(self, after: int = 0, limit: int = 500) -> list[StoredEvent]:
+        read = self.store.read_all(after, limit)
+        self.reads += 1
+        if self.reads == 1:
+            self.other.run_until_idle()
+        return read
+
+
+def test_two_runners_on_one_store_apply_each_event_once(node: Node) -> None:
+    b = runner(node, node.store)
+    overtaken = Overtaken(node.store, b)
+    a = runner(node, overtaken)
+    assert a.run_until_idle() == 0  # its first batch was applied by B meanwhile: read again, nothing left
+    assert overtaken.reads == 2
+    head = node.store.head_position()
+    assert a.positions() == {p.name: head for p in node.projections}
+    once = tables(node)
+    for projection in node.projections:  # the same history applied by one runner alone
+        projection.metadata.drop_all(node.engine)
+    node.runner.setup()
+    with node.engine.begin() as conn:
+        for projection in node.projections:
+            tracking.reset_position(conn, projection.name)
+    runner(node, node.store).run_until_idle()
+    assert tables(node) == once
+
+
+class Broken:
+    """A read model whose every batch fails."""
+
+    name = "broken"
+    metadata = new_metadata()
+
+    def setup(self, conn: Connection) -> None:
+        return None
+
+    def apply(self, conn: Connection, events: Sequence[Event]) -> int:
+        raise RuntimeError("this read model cannot apply anything")
+
+
+def test_a_failing_read_model_does_not_hold_the_others_back(node: Node) -> None:
+    tail = runner(node, node.store, [*node.projections, Broken()], batch=10_000)
+    with pytest.raises(RuntimeError, match="cannot apply"):
+        tail.run_once()  # the shared transaction fails, then each read model gets its own
+    head = node.store.head_position()
+    assert tail.positions() == {**{p.name: head for p in node.projections}, "broken": 0}
+    healthy = tables(node)
+    assert all(healthy[t] for t in ("guidance_report", "rollup_slot", "awards_proposal", "orgunit_unit"))
+    with pytest.raises(RuntimeError, match="cannot apply"):
+        tail.run_once()  # retried: only the broken one is behind, the others are not applied twice
+    assert tables(node) == healthy
+
+
+class Stop(threading.Event):
+    """Records how long the tail waited on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
+
+
+def test_the_tail_lingers_after_a_batch_of_several_events_only(node: Node) -> None:
+    tail = EmbeddedRunner(node.engine, node.store, node.codec, EVENT_TYPES, node.projections, 500, 2000, 0.03)
+    stop = Stop()
+    script = iter([(7, False), (1, False), (2000, True), (3, False), (0, False)])
+
+    def scripted() -> int:  # batches of 7 events, 1 event, a full catch-up batch, 3 events, then idle
+        count, tail.behind = next(script)
+        if count == 0:
+            stop.set()
+        return count
+
+    tail.run_once = scripted  # type: ignore[method-assign]
+    tail.run_forever(stop, poll_seconds=0.2)
+    assert stop.waits == [0.03, 0.03]  # after 7 and after 3; not after a lone event nor while catching up
