@@ -23,6 +23,8 @@ OUT = typer.Option(None, help="Write the event counts by type as CSV here.")
 PLOT = typer.Option(None, help="Also save a PNG chart here (needs the bench extra).")
 HANDLED = typer.Option(1_000, help="Commands for the one-command-per-transaction stage.")
 SCHEMA = typer.Option(None, help="Keep the loaded dataset in this PostgreSQL schema (reused when it exists).")
+STAFF = typer.Option(0, min=0, help="People per unit proposed each year for the title Lao động tiên tiến (LĐTT), "
+                                    "~3 events each; 1 at national scale gives ~3 M events.")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -142,6 +144,7 @@ def sync(units: int = typer.Option(2_000, help="Units: the first year is loaded 
 
 @bench_app.command("queries")
 def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
+            staff_titles: int = STAFF,
             requests: int = typer.Option(200, help="Requests per query (after 10 of warm-up)."),
             period: str = typer.Option("2030", help="Reporting period of the rollups."),
             plot: Path | None = PLOT) -> None:  # fmt: skip
@@ -152,14 +155,14 @@ def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: st
 
     settings = Settings()
     require(settings)
-    console, wanted = wide_console(), Scale(units, years, seed)
+    console, wanted = wide_console(), Scale(units, years, seed, staff_titles=staff_titles)
     with temporary_folder() as tmp, prepared(settings, wanted, schema, Path(tmp), console) as (node, scale):
         rows = run_queries(settings, node, scale, requests, console, Path(tmp), period)
     _plot("plot_latency", rows, f"queries: {scale.units:,} units x {scale.years} years", plot)
 
 
 @bench_app.command("load")
-def load(units: int = UNITS, years: int = YEARS, seed: int = SEED,
+def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
          schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),
          rebuild: bool = typer.Option(False, help="A kept dataset: drop its read models and rebuild them, timed "
                                                   "(after a change to the projections).")) -> None:  # fmt: skip
@@ -170,19 +173,20 @@ def load(units: int = UNITS, years: int = YEARS, seed: int = SEED,
     settings = Settings()
     require(settings)
     console = wide_console()
-    with temporary_folder() as tmp, prepared(settings, Scale(units, years, seed), schema, Path(tmp), console) as held:
+    scale = Scale(units, years, seed, staff_titles=staff_titles)
+    with temporary_folder() as tmp, prepared(settings, scale, schema, Path(tmp), console) as held:
         if rebuild:
             rebuilt(held[0], console)
 
 
 @bench_app.command("generate")
-def generate(units: int = UNITS, years: int = YEARS, seed: int = SEED,
+def generate(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
              out: Path | None = OUT) -> None:  # fmt: skip
     """Run the generator (streaming, to a temporary spool) and print events by type, events/s and memory."""
     from .dataset import spool, temporary_folder
 
     with temporary_folder() as tmp:
-        history = spool(Settings(), Scale(units, years, seed), Path(tmp))
+        history = spool(Settings(), Scale(units, years, seed, staff_titles=staff_titles), Path(tmp))
     for name, count in history.counts.most_common():
         print(f"{name:24} {count:>10,}")
     print(f"{'total':24} {history.events:>10,}  ({history.commands:,} commands, {history.seconds:.1f} s, "

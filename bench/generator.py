@@ -5,7 +5,10 @@ the seed plans and criteria, one plan per chosen commune (xã) with ten indicato
 communes, yearly registrations (đăng ký thi đua) with a target per indicator, yearly reports with ten values,
 the sơ kết (2027) and tổng kết (2030) reports the plans' phases call for, some reviews, and award proposals (đề
 nghị khen thưởng): yearly (công trạng) and at sơ kết/tổng kết (theo phong trào), walked along their routes and
-decided (about half of the last year's still wait at their decider, so the award pipeline is not empty).
+decided (about half of the last year's still wait at their decider, so the award pipeline is not empty). With
+``Scale.staff_titles`` = n, also the yearly emulation title of n people per unit, Lao động tiên tiến (LĐTT,
+danh hiệu for individuals, decided by the head of their unit, Law 06/2022 Art. 80): the annual emulation work
+besides the movement's plan, which is what brings a national history to 2–5 million events.
 
 It streams: a unit's attributes and its yearly values come from a random generator seeded by (seed, unit, year),
 so nothing is kept per unit and the commands of 100,000 units need no more memory than those of 100.
@@ -64,6 +67,7 @@ class Scale:
     review_share: float = 0.2
     award_share: float = 0.02  # yearly Giấy khen (công trạng)
     movement_award_share: float = 0.05  # Giấy khen at sơ kết / tổng kết (theo phong trào)
+    staff_titles: int = 0  # people per unit proposed each year for "Lao động tiên tiến" (0: none generated)
 
 
 @dataclass(frozen=True)
@@ -213,12 +217,17 @@ def year_commands(year: int, communes: list[Any], scale: Scale) -> Iterator[Any]
     for period, month in periods:
         for unit in units(communes, scale):
             yield from _report(unit, period, at(year, month, 1, 15), scale)
+    last = YEARS[scale.years - 1]
     occasions = [("ANNUAL", scale.award_share), *([(review, scale.movement_award_share)] if review else [])]
     for occasion, share in occasions:
         for unit in units(communes, scale):
             draw = rng_of(scale, unit.command.code, year, occasion)
             if draw.random() < share:
-                yield from _award(year, unit, occasion, decided=year < YEARS[scale.years - 1] or draw.random() < 0.5)
+                yield from _award(year, unit, occasion, decided=year < last or draw.random() < 0.5)
+    for unit in units(communes, scale) if scale.staff_titles else ():
+        draw = rng_of(scale, unit.command.code, year, "LDTT")
+        for index, person in enumerate(staff(unit, scale.staff_titles)):
+            yield from _staff_title(year, unit, index, person, decided=year < last or draw.random() < 0.5)
 
 
 def _report(unit: Unit, period: str, month_start: datetime, scale: Scale) -> Iterator[Any]:
@@ -238,6 +247,37 @@ def _values(rng: random.Random, base: float) -> tuple[dict[str, Any], ...]:
         {"indicator_code": f"CT-{i:02d}", "value": round(base + i + rng.uniform(-10, 10), 1), "note": None}
         for i in range(1, INDICATORS + 1)
     )
+
+
+FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
+MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Thu", "Hữu", "Ngọc", "Quang")
+GIVEN = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh", "Lan",
+         "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn",
+         "Yến")  # fmt: skip
+
+
+def staff(unit: Unit, count: int) -> list[str]:
+    """``count`` distinct people of ``unit`` (the same ones every year): names drawn once per unit."""
+    combos = len(FAMILY) * len(MIDDLE) * len(GIVEN)
+    start = random.Random(unit.command.code).randrange(combos)
+    names = []
+    for k in range(min(count, combos)):
+        n = (start + k * 7919) % combos  # 7919 is prime and does not divide combos: distinct for k < combos
+        names.append(f"{FAMILY[n % len(FAMILY)]} {MIDDLE[n // len(FAMILY) % len(MIDDLE)]} "
+                     f"{GIVEN[n // (len(FAMILY) * len(MIDDLE))]}")  # fmt: skip
+    return names
+
+
+def _staff_title(year: int, unit: Unit, index: int, person: str, decided: bool) -> Iterator[Any]:
+    """Lao động tiên tiến for one person, proposed by their unit and decided by its head (Law Art. 80(1))."""
+    pid = f"ld-{unit.command.code}-{year}-{index:03d}"
+    yield ProposeAward(pid, unit.path, "INDIVIDUAL", person, unit.path, "LDTT", "ANNUAL",
+                       f"Hoàn thành tốt nhiệm vụ năm {year}", at(year, 12, 20), ACTOR)  # fmt: skip
+    yield WalkAward(pid, at(year, 12, 21))
+    if decided:
+        yield DecideAward(pid, unit.path, "APPROVED", at(year, 12, 22), ACTOR, f"{year % 100}LĐ/QĐ-{unit.command.code}",
+                          date(year, 12, 22))  # fmt: skip
+    yield CLOSE
 
 
 def _award(year: int, unit: Unit, occasion: str, decided: bool) -> Iterator[Any]:

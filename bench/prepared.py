@@ -33,6 +33,7 @@ marker = Table(
     Column("years", Integer, nullable=False),
     Column("seed", Integer, nullable=False),
     Column("events", Integer, nullable=False),
+    Column("staff_titles", Integer, nullable=False, server_default="0"),
     comment="What thidua bench load put in this schema.",
 )
 
@@ -55,13 +56,17 @@ def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
     try:
         node.init_db()
         marker.metadata.create_all(engine)
-        with engine.connect() as conn:
+        with engine.begin() as conn:  # schemas loaded before staff titles existed
+            conn.execute(
+                text("ALTER TABLE bench_dataset ADD COLUMN IF NOT EXISTS staff_titles integer NOT NULL DEFAULT 0")
+            )
             held = conn.execute(select(marker)).first()
         if held is None:
             prepare(settings, node, scale, console)
         else:
-            scale = Scale(held.units, held.years, held.seed)
-            console.print(f"schema {schema} holds {held.events:,} events ({held.units:,} units x {held.years} years)")
+            scale = Scale(held.units, held.years, held.seed, staff_titles=held.staff_titles)
+            console.print(f"schema {schema} holds {held.events:,} events ({held.units:,} units x {held.years} years, "
+                          f"{held.staff_titles} LĐTT per unit-year)")  # fmt: skip
         yield node, scale
     finally:
         node.close()
@@ -78,7 +83,7 @@ def prepare(settings: Settings, node: Node, scale: Scale, console: Console) -> l
     rebuild = time.perf_counter() - started
     with node.engine.begin() as conn:
         conn.execute(insert(marker), [{"units": scale.units, "years": scale.years, "seed": scale.seed,
-                                       "events": history.events}])  # fmt: skip
+                                       "events": history.events, "staff_titles": scale.staff_titles}])  # fmt: skip
     events = history.events
     rows = [
         Row("memory", "generate: real handlers, in memory", events, [history.seconds], history.rss_mb),

@@ -12,6 +12,7 @@ import pytest
 
 from bench.generator import Scale
 from bench.memory import Append, MemoryLog, history
+from services.awards.commands import DecideAward, ProposeAward
 from services.bootstrap import Node, bootstrap
 from services.kernel.settings import Settings
 from services.reporting.commands import SubmitReport
@@ -85,3 +86,24 @@ def test_memory_is_bounded_by_the_units(node: Node) -> None:
     plans = sum(1 for s in log.streams if s.startswith(("plan-", "criteria-")))
     assert most <= 2 * scale.units + 2 * plans + 10
     assert not [s for s in log.versions if s.startswith(("report-", "registration-", "award-"))]
+
+
+def test_staff_titles_are_proposed_by_each_unit_and_decided_by_its_head(node: Node) -> None:
+    """Lao động tiên tiến (LĐTT) for n people per unit and year, each a distinct person of the unit, decided by
+    the head of that unit (Law 06/2022 Art. 80(1)): the handlers computed that route and accepted the decision."""
+    scale = Scale(units=20, years=2, staff_titles=3)
+    proposed: collections.Counter[tuple[str, int, str]] = collections.Counter()
+    decided: collections.Counter[str] = collections.Counter()
+    for command, appends in _history(node, scale):
+        if isinstance(command, ProposeAward) and command.form_code == "LDTT":
+            (event,) = appends[0].events
+            nominee = event.payload["nominee"]
+            assert (nominee["kind"], nominee["org_unit"]["path"]) == ("INDIVIDUAL", command.proposer_path)
+            proposed[(command.proposer_path, command.occurred_at.year, nominee["name"])] += 1
+        if isinstance(command, DecideAward) and command.proposal_id.startswith("ld-"):
+            decided[command.acting_path] += 1
+    assert len(proposed) == 20 * 2 * 3 and set(proposed.values()) == {1}  # distinct people in each unit-year
+    assert {path for path, _, _ in proposed} == set(decided)  # every unit decides its own people's titles
+    plain = collections.Counter(r["event_type"] for r in _rows(node, Scale(units=20, years=2)))
+    titled = collections.Counter(r["event_type"] for r in _rows(node, scale))
+    assert titled["AwardProposed"] - plain["AwardProposed"] == 20 * 2 * 3
