@@ -16,6 +16,7 @@ from . import tracking
 from .base import Projection
 
 log = logging.getLogger(__name__)
+LINGER_AFTER = 3  # events in a batch from which the tail lingers before the next (see EmbeddedRunner)
 
 
 class EmbeddedRunner:
@@ -44,9 +45,10 @@ class EmbeddedRunner:
         self.catchup_batch_size = max(batch_size, catchup_batch_size or batch_size)
         self.behind = False  # the last batch was full: the next one reads a catch-up batch
         # Under load the tail would apply a batch of a few events after every commit, and the cost of a batch
-        # (a statement or two per read model, a commit) is mostly fixed: after a batch of several events (others
-        # arrived while it was applied) it waits this long, so the next batch gathers more. A lone event (light
-        # load) is applied at once. Measured in docs/benchmarks.md, "5. End-to-end latency".
+        # (a statement or two per read model, a commit) is mostly fixed: after a batch of LINGER_AFTER events or
+        # more (others arrived while it was applied) it waits this long, so the next batch gathers more. Light
+        # load (one or two events a batch) is applied at once; the linger sustains itself from about
+        # LINGER_AFTER / linger_seconds events/s (150/s at 0.02 s). Measured in docs/benchmarks.md, § 5.
         self.linger_seconds = linger_seconds
         self.wakeup = threading.Event()
 
@@ -129,7 +131,7 @@ class EmbeddedRunner:
                 if count == 0:
                     self.wakeup.wait(poll_seconds)
                     self.wakeup.clear()
-                elif count > 1 and not self.behind and self.linger_seconds > 0:
+                elif count >= LINGER_AFTER and not self.behind and self.linger_seconds > 0:
                     stop.wait(self.linger_seconds)
             except Exception:  # keep tailing: a failing batch is retried after the pause, not skipped
                 log.exception("projection batch failed; retrying")

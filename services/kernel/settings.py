@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     projection_linger_seconds: float = Field(
         0.02,
         ge=0,
-        description="After a batch of several events (load), the embedded tail waits this long so the next batch "
+        description="After a batch of 3 events or more (load), the embedded tail waits this long so the next batch "
         "gathers more: fewer, larger batches (throughput) for at most this much added latency; 0 turns it off.",
     )
     log_level: str = Field("INFO", description="Logging level.")
