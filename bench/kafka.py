@@ -178,6 +178,7 @@ class WorkerProcess:
             "THIDUA_WORKER_WEB_ENABLED": "0",
             "THIDUA_LOG_LEVEL": "WARNING",
             "THIDUA_WORKER_BATCH_SIZE": str(settings.worker_batch_size),
+            "THIDUA_WORKER_BATCH_SECONDS": str(settings.worker_batch_seconds),
         }
         self.engine = make_engine(read_model_url)
         self.run = WorkerRun(time.perf_counter())
