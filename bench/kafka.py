@@ -165,18 +165,42 @@ class WorkerRun:
         return statistics.median(later)
 
 
+def child_env(settings: Settings, database_url: str, data_dir: Path) -> dict[str, str]:
+    """The environment of a ``thidua`` subprocess of the benchmark's node: none of ours, the node's id, broker and
+    ``database_url``; warnings only in its log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
+    return env | {
+        "THIDUA_DATABASE_URL": database_url,
+        "THIDUA_NODE_ID": settings.node_id,
+        "THIDUA_DATA_DIR": str(data_dir),
+        "THIDUA_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+        "THIDUA_LOG_LEVEL": "WARNING",
+    }
+
+
+@contextmanager
+def relay_process(settings: Settings, store_url: str, folder: Path) -> Iterator[Process]:
+    """A ``thidua relay`` publishing the node's store (at ``store_url``) with ``settings``' poll and batch, as
+    deployed: its own process, so its work does not share the handlers' interpreter; stopped by pid."""
+    env = child_env(settings, store_url, folder / "relay") | {
+        "THIDUA_RELAY_METRICS_PORT": "0",
+        "THIDUA_RELAY_POLL_SECONDS": str(settings.relay_poll_seconds),
+        "THIDUA_RELAY_BATCH_SIZE": str(settings.relay_batch_size),
+    }
+    proc = Process(["relay"], env, folder / f"relay-{uuid.uuid4().hex[:6]}.log")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 class WorkerProcess:
     """A ``thidua worker`` of the node on a read-model database, its memory sampled every half second."""
 
     def __init__(self, settings: Settings, read_model_url: str, folder: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
+        env = child_env(settings, read_model_url, folder / "worker")
         env |= {
-            "THIDUA_DATABASE_URL": read_model_url,
-            "THIDUA_NODE_ID": settings.node_id,
-            "THIDUA_DATA_DIR": str(folder / "worker"),
-            "THIDUA_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
             "THIDUA_WORKER_WEB_ENABLED": "0",
-            "THIDUA_LOG_LEVEL": "WARNING",
             "THIDUA_WORKER_BATCH_SIZE": str(settings.worker_batch_size),
             "THIDUA_WORKER_BATCH_SECONDS": str(settings.worker_batch_seconds),
         }

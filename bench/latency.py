@@ -9,10 +9,10 @@ the API does); a command that waited more than ``MAX_DELAY`` seconds for a threa
 
 Visible means: on the embedded path, the rollup projection's tracked position has reached the command's last
 event (the tail runs in a thread of the same process, woken after each commit, as ``thidua serve`` runs it);
-on the Kafka path, the worker's rollup has recorded the command's event id (relay in a thread polling every
-``relay_poll_seconds``, one ``thidua worker`` process with its batch settings). A watcher polls the database,
-so visible times are late by up to its poll interval. The ceiling is the handlers' closed-loop rate (one thread,
-no schedule) measured in the same run, with the same tail running.
+on the Kafka path, the worker's rollup has recorded the command's event id (a ``thidua relay`` process polling
+every ``relay_poll_seconds``, one ``thidua worker`` process with its batch settings, as deployed). A watcher
+polls the database, so visible times are late by up to its poll interval. The ceiling is the handlers'
+closed-loop rate (one thread, no schedule) measured in the same run, with the same tail (or relay) running.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from services.reporting.commands import SubmitReport
 from .common import LatencyRow, Row, fresh_node, peak_rss_mb, percentile, print_latencies, print_rows
 from .dataset import load, spool, temporary_folder
 from .generator import YEARS, Scale, chosen_communes, year_commands
-from .kafka import WorkerProcess, fresh_topics
+from .kafka import WorkerProcess, fresh_topics, relay_process
 
 ROLLUP = "rollup"
 CEILING = "handlers, closed loop (ceiling)"
@@ -218,22 +218,18 @@ def _kafka(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
            folder: Path) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
     url = settings.effective_database_url
     with fresh_topics(settings) as mine, postgres_schema(url, "benchrm") as (rm_engine, rm_url):
-        relay = build_relay(node, mine)
-        relay.setup()
-        stop = threading.Event()
-        thread = threading.Thread(target=relay.run_forever, args=(stop, mine.relay_poll_seconds), daemon=True)
-        thread.start()
-        try:
+        published = build_relay(node, mine)  # not run here: its position tells how far the relay process is
+        published.setup()
+        with relay_process(mine, node.settings.effective_database_url, folder) as relay:
             with WorkerProcess(mine, rm_url, folder) as worker:
-                wait_for(lambda: relay.lag() == 0, 600, 0.1, "the relay published the loaded history")
+                wait_for(lambda: published.lag() == 0 or not relay.alive(), 600, 0.1, "the relay published the history")
+                if not relay.alive():
+                    raise RuntimeError(f"the relay stopped: {relay.log()[-2000:]}")
                 end = end_offsets(mine.kafka_bootstrap_servers or "", Topics(mine.node_id).events)
                 worker.wait_caught_up([p.name for p in node.projections], end, 1800)
                 found = _measure("relay + 1 worker", node, offered, plan, lambda: EventIdWatcher(rm_engine))
             rss = f"worker RSS {worker.run.steady_rss_mb:.0f} MB (peak {worker.run.peak_rss_mb:.0f})"
             return found[0], [LatencyRow(**{**r.__dict__, "note": f"{r.note}; {rss}"}) for r in found[1]]
-        finally:
-            stop.set()
-            thread.join()
 
 
 def _measure(backend: str, node: Any, offered: Iterator[Any], plan: Plan,
