@@ -32,6 +32,7 @@ from .tables import foreign_event as foreign_table
 
 APPEND_LOCK_KEY = 0x7468_6964_7561  # "thidua": the PostgreSQL advisory lock that serialises appends
 _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
+APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
 ANY_VERSION = None
 
 
@@ -154,13 +155,17 @@ class EventStore:
 
     def lock(self, conn: Connection) -> None:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
-        round trip per transaction: a lock taken outside a savepoint is remembered for the transaction)."""
+        round trip per transaction: a lock taken outside a savepoint is remembered for the transaction).
+
+        The same statement announces the append on ``APPENDED_CHANNEL`` (services.kernel.appended): PostgreSQL
+        delivers a notification only when the transaction commits, once per transaction, so an idle relay wakes
+        when there is something to publish instead of at its next poll."""
         if not self._postgres:
             return  # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
         transaction = conn.get_transaction()
         if transaction is not None and conn.info.get(_LOCKED_IN) is transaction:
             return
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY}), pg_notify('{APPENDED_CHANNEL}', '')")
         if not conn.in_nested_transaction():  # a savepoint's rollback would release it
             conn.info[_LOCKED_IN] = transaction
 

@@ -23,6 +23,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine
 
+from services.kernel.appended import AppendedSignal
 from services.kernel.db import is_postgres
 from services.kernel.messaging import to_message
 from services.kernel.settings import Settings
@@ -66,6 +67,7 @@ class Relay:
         name: str = RELAY_NAME,
         checkpointer: Checkpointer | None = None,
         checkpoint_check_seconds: float = 5.0,
+        appended: AppendedSignal | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -79,6 +81,7 @@ class Relay:
         self.checkpointer = checkpointer
         self.checkpoint_check_seconds = checkpoint_check_seconds
         self._next_checkpoint_check = 0.0
+        self.appended = appended or AppendedSignal(engine)  # idle: woken by the next append (PostgreSQL)
 
     def setup(self) -> None:
         """Create the relay's table."""
@@ -149,7 +152,7 @@ class Relay:
                 published = self.run_once()
                 self.checkpoint(published)
                 if published == 0:
-                    stop.wait(poll_seconds)
+                    self.appended.wait(stop, poll_seconds)
                 backoff = 0.5
             except Exception as exc:  # broker or database away, or an unroutable event: log loudly, retry
                 self.stats.failures += 1
@@ -191,7 +194,8 @@ class Relay:
             stop.wait(poll_seconds)
 
     def close(self) -> None:
-        """Flush and close the producer; release the publishing lock."""
+        """Flush and close the producer; release the publishing lock; stop listening for appends."""
+        self.appended.close()
         if self._producer is not None:
             with suppress(KafkaError):
                 self._producer.flush(timeout=10)

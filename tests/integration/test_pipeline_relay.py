@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -96,6 +97,27 @@ def test_relay_publishes_in_order_to_context_topics_and_records_the_position(rig
         assert stored.stream_version == last_version[stored.stream_id] + 1  # per-stream order on its partition
         last_version[stored.stream_id] = stored.stream_version
     assert len(records) == 311 and {header_map(r.headers)["ce_id"] for r in records} == set(by_id)
+
+
+def test_an_idle_relay_wakes_when_an_append_commits_not_at_its_next_poll(rig: Rig) -> None:
+    relay = rig.relay()
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(stop, 60.0), daemon=True)  # polls once a minute
+    thread.start()
+    try:
+        wait_for(lambda: relay.appended.listening, 30, 0.01, "the idle relay listens for appends")
+        rig.node.store.append("guidance-w", 0, [guidance_issued("Hướng dẫn lúc rảnh")])
+        wait_for(lambda: published(rig) == rig.node.store.head_position(), 20, 0.05, "published before the poll")
+        assert relay.appended.wakeups == 1
+        with rig.node.engine.begin() as conn:  # a transaction that takes the lock and rolls back announces nothing
+            rig.node.store.lock(conn)
+            conn.rollback()
+        time.sleep(0.5)
+        assert relay.appended.wakeups == 1
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive() and not relay.appended.listening
 
 
 def test_the_schema_catalog_topic_holds_every_schema_by_fingerprint(rig: Rig, codec: AvroCodec) -> None:

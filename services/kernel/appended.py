@@ -1,0 +1,68 @@
+"""Waiting for appends: on PostgreSQL a ``LISTEN`` on the channel the store's append lock notifies (delivered
+when an appending transaction commits), so a poller such as the relay sleeps until there is something new or its
+poll interval ends, whichever comes first; on SQLite (one process) it only sleeps the interval."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine
+
+from .db import is_postgres
+from .store import APPENDED_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class AppendedSignal:
+    """``wait(stop, seconds)``: until an append commits, ``stop`` is set or ``seconds`` pass."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._listener: psycopg.Connection[Any] | None = None
+        self.wakeups = 0  # waits a notification ended (metrics, tests)
+
+    @property
+    def listening(self) -> bool:
+        """Whether the ``LISTEN`` connection is open (from the first wait on; it stays open, so an append that
+        commits while the poller works is delivered at its next wait)."""
+        return self._listener is not None and not self._listener.closed
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        """Sleep until an append is announced, ``stop`` is set (seen within a second) or ``seconds`` pass (a
+        lost listening connection is reopened at the next wait; meanwhile the interval is slept)."""
+        if not is_postgres(self.engine):
+            stop.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        try:
+            listener = self._listen()
+            while (left := deadline - time.monotonic()) > 0 and not stop.is_set():
+                if any(True for _ in listener.notifies(timeout=min(left, 1.0), stop_after=1)):
+                    self.wakeups += 1
+                    for _ in listener.notifies(timeout=0):  # several commits meanwhile: one wake-up is enough
+                        pass
+                    return
+        except psycopg.Error as exc:
+            log.warning("listening for appends failed; polling until it works again", extra={"error": str(exc)})
+            self.close()
+            stop.wait(max(deadline - time.monotonic(), 0))
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        if self._listener is None or self._listener.closed:
+            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = psycopg.connect(url, autocommit=True)
+            self._listener.execute(f"LISTEN {APPENDED_CHANNEL}")
+        return self._listener
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None
