@@ -54,9 +54,12 @@ class AppendedSignal:
 
     def _listen(self) -> psycopg.Connection[Any]:
         if self._listener is None or self._listener.closed:
-            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._listener = psycopg.connect(url, autocommit=True)
-            self._listener.execute(f"LISTEN {APPENDED_CHANNEL}")
+            pooled = self.engine.raw_connection()  # the engine's own connection settings (TLS, options, …)
+            listener: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+            pooled.detach()  # never handed back to the pool: it stays in autocommit, listening, until closed
+            listener.autocommit = True
+            listener.execute(f"LISTEN {APPENDED_CHANNEL}")
+            self._listener = listener
         return self._listener
 
     def close(self) -> None:
