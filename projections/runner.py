@@ -57,6 +57,9 @@ class EmbeddedRunner:
         tracking.metadata.create_all(self.engine)
         for projection in self.projections:
             projection.metadata.create_all(self.engine)
+            for table in projection.metadata.sorted_tables:  # an index added to an existing table since
+                for index in table.indexes:
+                    index.create(self.engine, checkfirst=True)
             with self.engine.begin() as conn:
                 projection.setup(conn)
 

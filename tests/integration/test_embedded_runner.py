@@ -1,6 +1,6 @@
 """The embedded runner on SQLite and PostgreSQL: one transaction per batch for every read model, each event
-applied once even with two runners on one store, a failing read model not holding the others back, and the
-linger that lets batches grow under load."""
+applied once even with two runners on one store, a failing read model not holding the others back, the
+linger that lets batches grow under load, and its set-up adding indexes to existing tables."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, inspect, select
 
 from projections import tracking
+from projections.awards.tables import awards_proposal
 from projections.runner import EmbeddedRunner
 from services.bootstrap import Node, bootstrap
 from services.demo import run_demo
@@ -22,6 +23,7 @@ from services.kernel.settings import Settings
 from services.kernel.store import EventStore, StoredEvent
 
 Tables = dict[str, list[tuple[Any, ...]]]
+PREFIX_INDEX = "ix_awards_proposal_state_holder_prefix"
 
 
 @pytest.fixture
@@ -137,3 +139,23 @@ def test_the_tail_lingers_after_a_batch_of_several_events_only(node: Node) -> No
     tail.run_once = scripted  # type: ignore[method-assign]
     tail.run_forever(stop, poll_seconds=0.2)
     assert stop.waits == [0.03, 0.03]  # after 7 and after 3; not after light load (1, 2) nor while catching up
+
+
+def test_setup_adds_an_index_added_to_an_existing_read_model_table(node: Node) -> None:
+    index = next(i for i in awards_proposal.indexes if i.name == PREFIX_INDEX)
+    index.drop(node.engine)
+    assert PREFIX_INDEX not in {i["name"] for i in inspect(node.engine).get_indexes("awards_proposal")}
+    node.runner.setup()  # as every start does
+    assert PREFIX_INDEX in {i["name"] for i in inspect(node.engine).get_indexes("awards_proposal")}
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # its planner: SQLite has no operator classes
+def test_what_waits_in_a_subtree_is_found_through_the_index_prefix(node: Node) -> None:
+    with node.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the demo's table is tiny: ask for the index
+        query = select(awards_proposal).where(
+            awards_proposal.c.state == "PENDING", awards_proposal.c.holder_path.startswith("VN/31/", autoescape=True)
+        )
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert PREFIX_INDEX in plan and "~>=~" in plan  # the LIKE prefix became a range on the index
