@@ -12,6 +12,10 @@ from .store import aware
 from .tables import awards_conferred, awards_proposal, awards_step
 
 P = awards_proposal.c
+# what a listed proposal shows (views.summary): not the route, checks, warnings and texts only its detail shows —
+# JSON decoded per row; a province's waiting list has thousands of rows
+LISTED = [c for c in awards_proposal.c if c.name not in {"route", "prerequisites", "warnings", "achievements",
+                                                         "closing_reason"}]  # fmt: skip
 
 
 def proposals(
@@ -21,9 +25,9 @@ def proposals(
     limit: int = 50,
     under: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` proposals after the id ``after``, ordered by id; ``filters`` on columns, None ignored;
-    ``under``: only nominees in that subtree."""
-    query = select(awards_proposal).where(_in_subtree(P.nominee_path, under))
+    """Up to ``limit`` proposals after the id ``after``, ordered by id (their listed columns); ``filters`` on
+    columns, None ignored; ``under``: only nominees in that subtree."""
+    query = select(*LISTED).where(_in_subtree(P.nominee_path, under))
     for column, value in filters.items():
         if value is not None:
             query = query.where(awards_proposal.c[column] == value)
@@ -73,13 +77,13 @@ def waiting_groups(conn: Connection, under: str | None = None) -> list[dict[str,
 
 
 def waiting_items(conn: Connection, under: str | None = None, per_group: int = 20) -> list[dict[str, Any]]:
-    """The ``per_group`` longest-waiting pending proposals of each holder in ``under``'s subtree."""
+    """The ``per_group`` longest-waiting pending proposals of each holder in ``under``'s subtree (listed columns)."""
     rank = (
         func.row_number()
         .over(partition_by=(P.holder_path, P.holder_authority), order_by=(P.held_since, P.proposal_id))
         .label("rank")
     )
-    ranked = select(awards_proposal, rank).where(P.state == "PENDING", _in_subtree(P.holder_path, under)).subquery()
+    ranked = select(*LISTED, rank).where(P.state == "PENDING", _in_subtree(P.holder_path, under)).subquery()
     query = (
         select(ranked)
         .where(ranked.c.rank <= per_group)
