@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Engine
 
+from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
+from services.kernel.db import is_postgres
 from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore
 
@@ -51,6 +53,7 @@ class EmbeddedRunner:
         # LINGER_AFTER / linger_seconds events/s (150/s at 0.02 s). Measured in docs/benchmarks.md, § 5.
         self.linger_seconds = linger_seconds
         self.wakeup = threading.Event()
+        self.appended: AppendedSignal | None = None  # the idle tail's wait for appends (PostgreSQL, run_forever)
 
     def setup(self) -> None:
         """Create the tracking and read-model tables and their reference rows."""
@@ -127,12 +130,25 @@ class EmbeddedRunner:
         return total
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
-        """Tail the store until ``stop`` is set; ``wakeup`` cuts the idle wait short after an append."""
+        """Tail the store until ``stop`` is set. Idle, it waits for the next append: on PostgreSQL the store's
+        notification, which also comes from other processes (events imported by ``thidua sync``, another API
+        process); on SQLite ``wakeup``, set after this process's commits; at most ``poll_seconds`` either way."""
+        self.appended = AppendedSignal(self.engine) if is_postgres(self.engine) else None
+        try:
+            self._tail(stop, poll_seconds, self.appended)
+        finally:
+            if self.appended is not None:
+                self.appended.close()
+
+    def _tail(self, stop: threading.Event, poll_seconds: float, appended: AppendedSignal | None) -> None:
         while not stop.is_set():
             try:
                 count = self.run_once()
                 if count == 0:
-                    self.wakeup.wait(poll_seconds)
+                    if appended is not None:
+                        appended.wait(stop, poll_seconds)
+                    else:
+                        self.wakeup.wait(poll_seconds)
                     self.wakeup.clear()
                 elif count >= LINGER_AFTER and not self.behind and self.linger_seconds > 0:
                     stop.wait(self.linger_seconds)

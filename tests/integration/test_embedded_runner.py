@@ -21,6 +21,7 @@ from services.kernel.db import new_metadata
 from services.kernel.events import Event
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore, StoredEvent
+from services.pipeline.harness import unit_registered, wait_for
 
 Tables = dict[str, list[tuple[Any, ...]]]
 PREFIX_INDEX = "ix_awards_proposal_state_holder_prefix"
@@ -159,3 +160,22 @@ def test_what_waits_in_a_subtree_is_found_through_the_index_prefix(node: Node) -
         compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
         plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert PREFIX_INDEX in plan and "~>=~" in plan  # the LIKE prefix became a range on the index
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # the store's NOTIFY
+def test_the_idle_tail_wakes_on_an_append_from_another_process(node: Node) -> None:
+    tail = runner(node, node.store)
+    tail.run_until_idle()
+    elsewhere = EventStore(node.engine, node.codec, "p31")  # no after-commit hook: as thidua sync importing
+    stop = threading.Event()
+    thread = threading.Thread(target=tail.run_forever, args=(stop, 60.0), daemon=True)  # polls once a minute
+    thread.start()
+    try:
+        wait_for(lambda: tail.appended is not None and tail.appended.listening, 30, 0.01, "the idle tail listens")
+        elsewhere.append("orgunit-U-9", 0, [unit_registered("U-9", "VN/31/11311")])
+        head = node.store.head_position()
+        wait_for(lambda: set(tail.positions().values()) == {head}, 20, 0.05, "applied long before the next poll")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
