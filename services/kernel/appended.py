@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .db import is_postgres
 from .store import APPENDED_CHANNEL
@@ -47,7 +48,7 @@ class AppendedSignal:
                     for _ in listener.notifies(timeout=0):  # several commits meanwhile: one wake-up is enough
                         pass
                     return
-        except psycopg.Error as exc:
+        except (psycopg.Error, SQLAlchemyError) as exc:  # the database away: sleep, listen again next time
             log.warning("listening for appends failed; polling until it works again", extra={"error": str(exc)})
             self.close()
             stop.wait(max(deadline - time.monotonic(), 0))

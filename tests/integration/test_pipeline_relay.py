@@ -12,7 +12,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
+from services.kernel.db import make_engine
 from services.kernel.messaging import header_map
 from services.kernel.schemas import fingerprint
 from services.pipeline import tables
@@ -227,3 +229,11 @@ def free_ports() -> list[int]:
     for s in sockets:
         s.close()
     return ports
+
+
+def test_waiting_for_appends_without_a_database_sleeps_the_interval_instead_of_failing() -> None:
+    signal = AppendedSignal(make_engine("postgresql+psycopg://thidua@127.0.0.1:1/nowhere"))  # nothing listens there
+    stop = threading.Event()
+    started = time.monotonic()
+    signal.wait(stop, 0.3)  # the poller (relay, tail) goes on polling until the database is back
+    assert time.monotonic() - started >= 0.3 and not signal.listening and signal.wakeups == 0
