@@ -169,3 +169,29 @@ class StreamConflict(ThiduaError):
             event_id=event_id,
             held_by=held_by,
         )
+
+
+class OperatorError(ThiduaError):
+    """A mistake in how the node is set up (database, broker, files, settings), not a refused command: the CLI
+    prints its message as one or two lines, Vietnamese then English, and exits with ``exit_code`` (no traceback
+    unless asked for); servers refuse to start with it."""
+
+    code = "OPERATOR_ERROR"
+    exit_code = 3
+
+
+class DatabaseNotCurrent(OperatorError):
+    """The database's schema revision is not the one this code was built for (run ``thidua db upgrade``)."""
+
+    code = "DATABASE_NOT_CURRENT"
+    exit_code = 4
+
+    def __init__(self, found: str | None, expected: str) -> None:
+        super().__init__(
+            f"Cơ sở dữ liệu đang ở phiên bản lược đồ {found or 'chưa khởi tạo'}, mã nguồn cần {expected}: "
+            "chạy `thidua db upgrade`.",
+            f"The database is at schema revision {found or 'none'}, this code needs {expected}: "
+            "run `thidua db upgrade`.",
+            found=found,
+            expected=expected,
+        )
