@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create/refresh the virtualenv .venv with the project and its test tools
 
 run: $(STAMP) ## Run the node on the embedded default (SQLite under ./var, projections in-process)
+	$(BIN)/thidua db upgrade
 	$(BIN)/thidua serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unless THIDUA_* say where they are

@@ -58,7 +58,6 @@ def publish_all(node: Any, settings: Settings) -> None:
     from services.pipeline.relay import build_relay
 
     relay = build_relay(node, settings)
-    relay.setup()
     relay.run_until_idle()
     relay.close()
 

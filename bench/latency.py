@@ -219,7 +219,6 @@ def _kafka(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
     url = settings.effective_database_url
     with fresh_topics(settings) as mine, postgres_schema(url, "benchrm") as (rm_engine, rm_url):
         published = build_relay(node, mine)  # not run here: its position tells how far the relay process is
-        published.setup()
         with relay_process(mine, node.settings.effective_database_url, folder) as relay:
             with WorkerProcess(mine, rm_url, folder) as worker:
                 wait_for(lambda: published.lag() == 0 or not relay.alive(), 600, 0.1, "the relay published the history")

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import event
 
-from services.api.app import create_app, create_tables
+from services.api.app import create_app
 from services.api.security import Security
 from services.api.security.scopes import ROLES
 from services.bootstrap import Node
@@ -84,7 +84,6 @@ def queries(node: Node, scale: Scale, period: str) -> list[Query]:
 def run_queries(settings: Settings, node: Node, scale: Scale, requests: int, console: Console, folder: Path,
                 period: str = "2030") -> list[LatencyRow]:  # fmt: skip
     """Time ``requests`` requests of each query through HTTP, and their SQL alone; print and return the rows."""
-    create_tables(node.engine)
     token = _token(node)
     chosen = queries(node, scale, period)
     statements = {q.name: capture(node, token, q, min(requests, 50)) for q in chosen}

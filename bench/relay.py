@@ -40,7 +40,6 @@ def run_relay(settings: Settings, scale: Scale, repeat: int, console: Console) -
                 load(engine, history)
                 with fresh_topics(settings) as mine:
                     relay = build_relay(node, mine)
-                    relay.setup()
                     factory = relay.producer_factory
                     stages[RELAY].append(timed(relay.run_until_idle))
                     relay.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from projections.base import Projection
+from projections.bluegreen import Builder
 from projections.catalog import all_projections
 from projections.runner import EmbeddedRunner
 from services.awards import load_authority_matrix
@@ -18,7 +19,6 @@ from services.kernel.db import make_engine
 from services.kernel.schemas import SchemaCatalog
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
-from services.kernel.tables import metadata as store_metadata
 from services.messagebus import MessageBus
 
 
@@ -37,9 +37,25 @@ class Node:
     bus: MessageBus
 
     def init_db(self) -> None:
-        """Create the store and read-model tables (idempotent) and seed reference rows."""
-        store_metadata.create_all(self.engine)
+        """Create the database when it is new, else refuse one at another revision (``DatabaseNotCurrent``: upgrading
+        is ``thidua db upgrade``'s); then set the read models up (``open_db``). For the commands that write."""
+        from services import migrations
+
+        migrations.ensure(self.engine)
         self.runner.setup()
+
+    def open_db(self) -> None:
+        """Refuse a database at another revision (``DatabaseNotCurrent``: nothing is created), then create the read
+        models that have no tables yet and refresh reference rows; read models at another version are left to
+        ``builder`` (blue/green)."""
+        from services import migrations
+
+        migrations.require_current(self.engine)
+        self.runner.setup()
+
+    def builder(self) -> Builder:
+        """Builds read models whose live tables hold another version (``projections.bluegreen``)."""
+        return Builder(self.engine, self.store, self.codec, EVENT_TYPES, self.settings.effective_catchup_batch_size)
 
     def close(self) -> None:
         """Release database connections."""

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bench.cli import register as register_bench
 from services.audit.cli import register as register_audit
+from services.db_cli import register as register_db
 from services.domain_cli import register as register_domain
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
@@ -24,9 +25,8 @@ app = typer.Typer(
     help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
 )
 schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=True)
-db_app = typer.Typer(help="Database of the node.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-app.add_typer(db_app, name="db")
+register_db(app)  # db upgrade|downgrade|current|history|init
 register_pipeline(app)  # topics, relay, worker, pipeline
 register_sync(app)  # sync, sync reconcile, sync rules
 register_domain(app)  # seeds import, demo
@@ -49,6 +49,7 @@ def serve(
 
     import uvicorn
 
+    from services import migrations
     from services.api.app import create_app
     from services.audit.checkpoints import checkpointer_for, start_checkpoints
     from services.bootstrap import bootstrap
@@ -56,6 +57,7 @@ def serve(
     settings = Settings()
     logging.basicConfig(level=settings.log_level)
     node = bootstrap(settings)
+    migrations.require_current(node.engine)  # before a key, a thread or a port: run `thidua db upgrade`
     console.print(
         f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
         f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}"
@@ -69,17 +71,6 @@ def serve(
         stop.set()
         if checkpoints is not None:
             checkpoints.join(timeout=10)
-
-
-@db_app.command("init")
-def db_init() -> None:
-    """Create the event store and read-model tables and seed the reference data (idempotent)."""
-    from services.bootstrap import bootstrap
-
-    node = bootstrap(Settings())
-    node.init_db()
-    console.print(f"database ready: {node.engine.url.render_as_string(hide_password=True)}")
-    node.close()
 
 
 def _catalog() -> SchemaCatalog:

@@ -26,13 +26,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _store() -> Any:
-    from services.api.app import create_tables
     from services.api.security.clients import ClientStore
     from services.bootstrap import bootstrap
 
     node = bootstrap(Settings())
     node.init_db()
-    create_tables(node.engine)
     return node, ClientStore(node.engine)
 
 

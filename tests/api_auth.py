@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.api.app import create_tables
 from services.api.security import Security
 from services.api.security.scopes import ROLES
 
@@ -17,7 +16,6 @@ EVERY_ROLE = tuple(sorted(ROLES))
 def mint(app: FastAPI, org_unit: str = "VN", roles: Iterable[str] = EVERY_ROLE, client_id: str | None = None) -> str:
     """A valid token of a (new) client of ``org_unit`` with ``roles``."""
     security: Security = app.state.security
-    create_tables(security.clients.engine)
     roles = list(roles)
     client_id = client_id or f"t-{org_unit.replace('/', '-').lower()}-{'-'.join(sorted(roles))}"[:64]
     if security.clients.get(client_id) is None:

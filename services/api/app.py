@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from projections.orgunits import queries
@@ -23,11 +23,9 @@ from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import problems
 from .asof import ReadAt, make_cache
-from .idempotency import metadata as idempotency_metadata
 from .labels import LEVELS, label
 from .limits import BodyLimit
 from .security import Caller, Security, current_principal, require_sees, require_within
-from .security.clients import metadata as clients_metadata
 
 DESCRIPTION = """Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / Emulation and commendation data sync between
 administrative levels.
@@ -44,16 +42,10 @@ lệch); `Idempotency-Key` cho phép gửi lại an toàn / answer 201 with the 
 `If-Match` checks the version (409 on conflict); `Idempotency-Key` makes retries safe."""
 
 
-def create_tables(engine: Engine) -> None:
-    """Create the API's own tables (clients, idempotency keys, webhooks), idempotently."""
-    from services.webhooks.tables import metadata as webhooks_metadata
-
-    for metadata in (clients_metadata, idempotency_metadata, webhooks_metadata):
-        metadata.create_all(engine)
-
-
 def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | None = None) -> FastAPI:
-    """Build the FastAPI app for ``node``; with ``run_projections`` the embedded tail runs in a thread.
+    """Build the FastAPI app for ``node``; with ``run_projections`` the embedded tail runs in a thread, and so
+    does the builder of read models whose live tables hold another version (blue/green, ``projections.bluegreen``).
+    Starting refuses a database at another schema revision (``DatabaseNotCurrent``: run ``thidua db upgrade``).
 
     The webhook reactor (``run_webhooks``, default: the setting ``webhooks_enabled``) runs only while the app
     serves, never in replays or rebuilds. Building the app touches no file and no database.
@@ -64,14 +56,14 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        node.init_db()
-        create_tables(node.engine)
+        node.open_db()
         asof.start()  # drops the as-of rebuilds an earlier run left
         threads = []
         if run_projections:
             threads.append(
                 _thread(node.runner.run_forever, stop, node.settings.projection_poll_seconds, "projection-tail")
             )
+            threads.append(_builder(node, stop))
         dispatcher = _dispatcher(node) if webhooks else None
         if dispatcher is not None:
             node.bus.after_commit.append(dispatcher.wakeup.set)
@@ -97,6 +89,22 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
     app.state.security = Security.for_node(node.settings, node.engine)
     app.add_middleware(BodyLimit, max_bytes=node.settings.api_max_body_bytes)
     problems.install(app)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _rebuilding(_: Any, exc: SQLAlchemyError) -> JSONResponse:
+        """A query the live tables of a read model being rebuilt blue/green cannot answer (its columns changed):
+        503 until the new version is switched in; any other database failure stays a 500."""
+        stale = node.runner.stale()
+        if not stale:
+            raise exc
+        return problems.problem(
+            503,
+            "READ_MODEL_REBUILDING",
+            "Dữ liệu đang được dựng lại",
+            f"Dữ liệu tổng hợp đang được dựng lại theo phiên bản mới ({', '.join(p.name for p in stale)}); thử lại "
+            "sau ít phút / Read models being rebuilt to their new version; retry in a moment.",
+            {"Retry-After": "5"},
+        )
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -159,6 +167,17 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
 
 def _thread(target: Any, stop: threading.Event, poll: float, name: str) -> threading.Thread:
     thread = threading.Thread(target=target, args=(stop, poll), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _builder(node: Node, stop: threading.Event) -> threading.Thread:
+    """Build the read models whose live tables hold another version; the tail takes each up once switched."""
+
+    def build() -> None:
+        node.builder().run_pending(node.projections, stop, on_switch=lambda _: node.runner.wakeup.set())
+
+    thread = threading.Thread(target=build, name="readmodel-builder", daemon=True)
     thread.start()
     return thread
 

@@ -195,3 +195,36 @@ class DatabaseNotCurrent(OperatorError):
             found=found,
             expected=expected,
         )
+
+
+class DatabaseNotRecognised(OperatorError):
+    """A database with tables of ours but no schema revision, whose tables are not those of release v0.1.0: it
+    cannot be upgraded safely."""
+
+    code = "DATABASE_NOT_RECOGNISED"
+    exit_code = 4
+
+    def __init__(self, differences: list[str]) -> None:
+        shown = "; ".join(differences[:5]) + (f"; … ({len(differences)})" if len(differences) > 5 else "")
+        super().__init__(
+            f"Cơ sở dữ liệu có bảng nhưng không có phiên bản lược đồ và không khớp bản v0.1.0 ({shown}): "
+            "không nâng cấp; khôi phục bản sao lưu hoặc dùng cơ sở dữ liệu mới.",
+            f"The database has tables but no schema revision and they do not match release v0.1.0 ({shown}): "
+            "not upgraded; restore a backup or use a new database.",
+            differences=differences,
+        )
+
+
+class DowngradeRefused(OperatorError):
+    """A schema revision that cannot be undone (the way back is the backup taken before the upgrade)."""
+
+    code = "DOWNGRADE_REFUSED"
+    exit_code = 4
+
+    def __init__(self, revision: str, reason: str) -> None:
+        super().__init__(
+            f"Không thể hạ phiên bản lược đồ {revision}: {reason}. Khôi phục bản sao lưu đã tạo trước khi nâng cấp.",
+            f"Revision {revision} cannot be downgraded: {reason}. Restore the backup taken before the upgrade.",
+            revision=revision,
+            reason=reason,
+        )

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from projections import tracking
+from services import migrations
 from services.kernel.db import make_engine
 from services.kernel.store import EventStore, NewEvent
 
@@ -263,6 +264,7 @@ class Rig:
         self.tmp.mkdir(parents=True, exist_ok=True)
         store_engine, store_url = self._stack.enter_context(postgres_schema(self.postgres_url, "store"))
         self.read_engine, self.read_url = self._stack.enter_context(postgres_schema(self.postgres_url, "rm"))
+        migrations.upgrade(self.read_engine)  # the workers' database: `thidua db upgrade` before they start
         self.settings = Settings(
             node_id=self.overrides.pop("node_id", f"t{uuid.uuid4().hex[:8]}"),
             database_url=store_url,
@@ -298,7 +300,6 @@ class Rig:
         from .relay import build_relay
 
         relay = build_relay(self.node, self.settings)
-        relay.setup()
         return relay
 
     def env(self, **overrides: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine
 
+from services import migrations
 from services.kernel.appended import AppendedSignal
 from services.kernel.db import is_postgres
 from services.kernel.messaging import to_message
@@ -82,10 +83,6 @@ class Relay:
         self.checkpoint_check_seconds = checkpoint_check_seconds
         self._next_checkpoint_check = 0.0
         self.appended = appended or AppendedSignal(engine)  # idle: woken by the next append (PostgreSQL)
-
-    def setup(self) -> None:
-        """Create the relay's table."""
-        tables.create_tables(self.engine)
 
     def position(self) -> int:
         """The last store position the broker acknowledged."""
@@ -248,9 +245,8 @@ def run_relay(settings: Settings, once: bool = False) -> int:
     if not settings.kafka_bootstrap_servers:
         raise SystemExit("THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: the relay has nowhere to publish")
     node = bootstrap(settings)
-    tables.initialise(node)
+    migrations.require_current(node.engine)  # before anything is created or published
     relay = build_relay(node, settings)
-    relay.setup()
     count = publish_catalog(relay.producer(), relay.topics.schemas, node.catalog)
     log.info("schema catalog published", extra={"schemas": count, "topic": relay.topics.schemas})
     server = None

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, String, Table, select, update
+from sqlalchemy import BigInteger, Column, Connection, DateTime, String, Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.kernel.db import new_metadata
 from services.kernel.store import utcnow
-
-if TYPE_CHECKING:
-    from services.bootstrap import Node
 
 metadata = new_metadata()
 
@@ -23,11 +18,6 @@ relay_position = Table(
     Column("position", BigInteger, nullable=False, comment="Last store position the broker acknowledged."),
     Column("published_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def create_tables(engine: Engine) -> None:
-    """Create the pipeline's tables (idempotent)."""
-    metadata.create_all(engine)
 
 
 def get_published(conn: Connection, relay: str) -> int:
@@ -48,21 +38,3 @@ def set_published(conn: Connection, relay: str, position: int) -> None:
         .where(relay_position.c.relay == relay, relay_position.c.position < position)
         .values(position=position, published_at=now)
     )
-
-
-INIT_LOCK_KEY = 0x7468_6964_7561_0002  # serialises table creation and seeding between processes (PostgreSQL)
-
-
-def initialise(node: Node) -> None:
-    """Create every table and seed reference rows, one process at a time (workers and relays start together)."""
-    if node.engine.dialect.name != "postgresql":
-        node.init_db()
-        create_tables(node.engine)
-        return
-    with node.engine.connect() as conn:
-        conn.exec_driver_sql(f"SELECT pg_advisory_lock({INIT_LOCK_KEY})")
-        try:
-            node.init_db()
-            create_tables(node.engine)
-        finally:
-            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({INIT_LOCK_KEY})")

@@ -20,10 +20,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from services import migrations
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.producer import make_producer
 from services.kernel.settings import Settings
-from services.pipeline import tables as pipeline_tables
 from services.pipeline.deadletters import Record
 from services.pipeline.metrics import security_options
 from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored, sync_topic_specs, topic_specs
@@ -121,8 +121,7 @@ def inbound_specs(settings: Settings, topology: Topology) -> list[TopicSpec]:
 
 def build_service(node: Node, settings: Settings) -> SyncService:
     """Wire the sync of a bootstrapped node: tables, topics, clients."""
-    pipeline_tables.initialise(node)
-    tables.create_tables(node.engine)
+    migrations.require_current(node.engine)  # before a topic or a client is created
     topology = Topology.from_settings(settings)
     servers = (settings.kafka_bootstrap_servers or "").split(",")
     security = security_options(settings)

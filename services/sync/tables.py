@@ -3,7 +3,7 @@ are in the store: ``event`` and ``foreign_event``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Integer, LargeBinary, String, Table, select
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, LargeBinary, String, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -41,11 +41,6 @@ sync_receipt_due = Table(
     Column("period", String(10), primary_key=True),
     comment="(source, period) pairs whose receipt must be (re)published; written with the import.",
 )
-
-
-def create_tables(engine: Engine) -> None:
-    """Create the sync tables (idempotent)."""
-    metadata.create_all(engine)
 
 
 def upsert_ignore(conn: Connection, table: Table, **values: object) -> None:

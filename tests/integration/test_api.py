@@ -22,6 +22,7 @@ def client(tmp_path):  # type: ignore[no-untyped-def]
         data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/api.db", node_id="p15", projection_poll_seconds=0.05
     )
     node = bootstrap(settings)
+    node.init_db()  # `thidua db init`: serve refuses a database that is not at the code's revision
     with TestClient(create_app(node)) as test_client:
         test_client.node = node  # type: ignore[attr-defined]
         yield authorize(test_client)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from services.api.app import create_app, create_tables
+from services.api.app import create_app
 from services.api.commanding import run_command
 from services.api.idempotency import IdempotencyKey
 from services.bootstrap import Node, bootstrap
@@ -38,7 +38,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(
         data_dir=folder, database_url=f"sqlite:///{folder}/api.db", node_id="p31", api_max_body_bytes=4096
     )
-    with TestClient(create_app(bootstrap(settings), run_projections=False, run_webhooks=False)) as test_client:
+    node = bootstrap(settings)
+    node.init_db()
+    with TestClient(create_app(node, run_projections=False, run_webhooks=False)) as test_client:
         yield test_client
 
 
@@ -166,7 +168,6 @@ def test_every_api_operation_but_the_token_endpoint_needs_a_bearer_token(client:
 def _node(engine: Engine, tmp_path: Path) -> Node:
     node = bootstrap(Settings(data_dir=tmp_path, node_id="p31"), engine=engine)
     node.init_db()
-    create_tables(engine)
     return node
 
 

@@ -21,6 +21,7 @@ from tests.factories import guidance_issued, org_unit_registered
 def client(tmp_path):  # type: ignore[no-untyped-def]
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/api.db", node_id="p46")
     node = bootstrap(settings)
+    node.init_db()
     with TestClient(create_app(node, run_projections=False, run_webhooks=False)) as test_client:
         node.store.append("unit-1", 0, [org_unit_registered("U-00001")])
         node.store.append("guidance-1", 0, [guidance_issued()])

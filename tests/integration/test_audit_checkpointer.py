@@ -136,7 +136,6 @@ def running(relay: Relay) -> tuple[threading.Event, threading.Thread]:
 def test_the_leader_relay_writes_checkpoints_and_publishes_them(relay_node: Node) -> None:
     store = relay_node.store
     relay = build_relay(relay_node, relay_node.settings)
-    relay.setup()
     relay.checkpoint_check_seconds = 0.05
     append_units(store, 12, per_stream=4)  # before the relay starts: its first batch holds all 12
     stop, thread = running(relay)
@@ -157,7 +156,6 @@ def test_the_leader_relay_writes_checkpoints_and_publishes_them(relay_node: Node
 def test_a_failing_checkpoint_never_stops_the_relay(relay_node: Node) -> None:
     store = relay_node.store
     relay = build_relay(relay_node, relay_node.settings)
-    relay.setup()
     relay.checkpointer = Checkpointer(store, _broken_key, every=1, minutes=0)
     relay.checkpoint_check_seconds = 0.05
     stop, thread = running(relay)

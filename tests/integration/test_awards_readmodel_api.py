@@ -18,7 +18,7 @@ from services.bootstrap import bootstrap
 from services.demo import run_demo
 from services.demo_data import UNITS
 from services.kernel.settings import Settings
-from services.kernel.tables import metadata as store_metadata
+from services.migrations import upgrade
 from tests.api_auth import authorize
 
 NAMES = {code: name for _, code, name, *_ in UNITS}
@@ -28,7 +28,7 @@ CLOCK = {"as_now": "2027-12-15T09:00:00+07:00"}
 def demo_client(folder: Path) -> Iterator[TestClient]:
     """A client of a node that ran the demo, its read models (awards, plans, org units) caught up."""
     node = bootstrap(Settings(data_dir=folder, database_url=f"sqlite:///{folder}/api.db", node_id="p31"))
-    store_metadata.create_all(node.engine)
+    upgrade(node.engine)
     mine = [p for p in node.projections if p.name in ("awards", "plans", "orgunits")]
     runner = EmbeddedRunner(node.engine, node.store, node.codec, node.bus.types, mine)
     runner.setup()

@@ -21,7 +21,7 @@ from services.kernel.db import make_engine
 from services.kernel.errors import ThiduaError
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings
-from services.kernel.tables import metadata as store_metadata
+from services.migrations import upgrade
 from services.planning.seed_import import import_seeds
 from tests.domain_fixtures import LAO_CAI_COMMUNE, at, register
 from tests.factories import SYSTEM_ACTOR
@@ -41,7 +41,7 @@ DAYS = [at(2027, 12, d) for d in (1, 5, 9, 20)]
 def node_at(path: Path) -> Node:
     """A node on the SQLite file ``path``."""
     engine = make_engine(f"sqlite:///{path}")
-    store_metadata.create_all(engine)
+    upgrade(engine)
     return bootstrap(Settings(data_dir=path.parent), engine=engine)
 
 

@@ -14,7 +14,7 @@ from services.demo import run_demo
 from services.demo_data import DAI_SON, DAI_SON_REPORTS, UNITS
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
-from services.kernel.tables import metadata as store_metadata
+from services.migrations import upgrade
 from tests.api_auth import authorize
 
 
@@ -22,7 +22,7 @@ from tests.api_auth import authorize
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     data = tmp_path_factory.mktemp("rollup-api")
     node = bootstrap(Settings(data_dir=data, database_url=f"sqlite:///{data / 'api.db'}"))
-    store_metadata.create_all(node.engine)
+    upgrade(node.engine)
     run_demo(node)
     mine = [p for p in node.projections if p.name == "rollup"]
     runner = EmbeddedRunner(node.engine, node.store, node.codec, EVENT_TYPES, mine)

@@ -71,7 +71,6 @@ def origin(tmp_path: Path, codec: AvroCodec) -> EventStore:
 @pytest.fixture
 def store(engine: Engine, codec: AvroCodec) -> EventStore:
     """The importing node: central."""
-    tables.create_tables(engine)
     return EventStore(engine, codec, "central")
 
 

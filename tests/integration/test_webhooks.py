@@ -13,7 +13,6 @@ import httpx
 from sqlalchemy import Engine, select
 
 from projections import tracking
-from services.api.app import create_tables
 from services.bootstrap import Node, bootstrap
 from services.kernel.settings import Settings
 from services.webhooks import subscriptions
@@ -26,7 +25,6 @@ from tests.factories import guidance_issued, org_unit_registered
 def _node(engine: Engine, tmp_path: Path) -> Node:
     node = bootstrap(Settings(data_dir=tmp_path, node_id="p31"), engine=engine)
     node.init_db()
-    create_tables(engine)
     return node
 
 

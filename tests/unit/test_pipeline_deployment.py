@@ -27,7 +27,7 @@ def test_node_processes_run_from_one_image(services: dict[str, Any]) -> None:
     assert services["worker"]["command"] == ["thidua", "worker"]
     assert "--no-projections" in services["api"]["command"]  # the workers own the read models in deployment
     assert (
-        "thidua db init" in services["init"]["command"][-1]
+        "thidua db upgrade" in services["init"]["command"][-1]
         and "thidua topics create" in services["init"]["command"][-1]
     )
 
