@@ -11,9 +11,14 @@ from services.kernel.events import Event
 
 
 class Projection(Protocol):
-    """A read model: its tables, optional reference rows, and how a batch of events changes it."""
+    """A read model: its tables, optional reference rows, and how a batch of events changes it.
+
+    ``version`` is the read model's own number, bumped when ``evolve`` changes meaning; with a fingerprint of its
+    tables' DDL it makes the version the database records (``projections.versions``): another version is rebuilt
+    blue/green (``projections.bluegreen``)."""
 
     name: str
+    version: int
     metadata: MetaData
 
     def setup(self, conn: Connection) -> None:

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, delete, inspect
 
 from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
@@ -14,11 +14,12 @@ from services.kernel.db import is_postgres
 from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore
 
-from . import tracking
+from . import tracking, versions
 from .base import Projection
 
 log = logging.getLogger(__name__)
 LINGER_AFTER = 3  # events in a batch from which the tail lingers before the next (see EmbeddedRunner)
+SETUP_LOCK_KEY = 0x7468_6964_7561_0003  # serialises the creation of read models between processes (PostgreSQL)
 
 
 class EmbeddedRunner:
@@ -54,17 +55,33 @@ class EmbeddedRunner:
         self.linger_seconds = linger_seconds
         self.wakeup = threading.Event()
         self.appended: AppendedSignal | None = None  # the idle tail's wait for appends (PostgreSQL, run_forever)
+        self.versions = {p.name: versions.code_version(p) for p in self.projections}
 
     def setup(self) -> None:
-        """Create the tracking and read-model tables and their reference rows."""
-        tracking.metadata.create_all(self.engine)
-        for projection in self.projections:
-            projection.metadata.create_all(self.engine)
-            for table in projection.metadata.sorted_tables:  # an index added to an existing table since
-                for index in table.indexes:
-                    index.create(self.engine, checkfirst=True)
-            with self.engine.begin() as conn:
-                projection.setup(conn)
+        """Create the read models that have no tables yet (or lost some: dropped to be rebuilt), at the code's
+        version, with their reference rows, and refresh the reference rows of those at the code's version. A read
+        model whose live tables hold another version is left as it is: the builder (``projections.bluegreen``)
+        replaces it, and this runner skips it until then."""
+        with self.engine.begin() as conn:
+            if is_postgres(self.engine):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SETUP_LOCK_KEY})")
+            live = versions.live_versions(conn)
+            present = set(inspect(conn).get_table_names())
+            for projection in self.projections:
+                names = versions.table_names(projection)
+                have = [name for name in names if name in present]
+                current = versions.current(live, projection, self.versions[projection.name])
+                missing = len(have) < len(names) if names else projection.name not in live
+                if missing and (current or not have):  # none yet, or some dropped (to be rebuilt)
+                    create_fresh(conn, projection, self.versions[projection.name])
+                elif current:
+                    projection.setup(conn)
+
+    def stale(self) -> list[Projection]:
+        """The read models whose live tables do not hold the code's version (they wait for the builder)."""
+        with self.engine.connect() as conn:
+            live = versions.live_versions(conn)
+        return [p for p in self.projections if not versions.current(live, p, self.versions[p.name])]
 
     def positions(self) -> dict[str, int]:
         """Position applied by each projection."""
@@ -74,13 +91,20 @@ class EmbeddedRunner:
     def run_once(self) -> int:
         """Apply one batch to every projection behind the head; return the number of events read.
 
-        Every projection's rows and position are written in one transaction (one commit per batch), after
-        checking there that no other runner moved the positions since they were read (else the batch is read
-        again). If that transaction fails, each projection gets its own, so one failing projection does not
-        hold the others back: they commit, it raises and is retried.
+        Only read models whose live tables hold the code's version take part (read in the batch's transaction,
+        before the positions, so a switch committed meanwhile is seen one way or the other, never half). Every
+        projection's rows and position are written in one transaction (one commit per batch), after checking there
+        that no other runner moved the positions since they were read (else the batch is read again). If that
+        transaction fails, each projection gets its own, so one failing projection does not hold the others back:
+        they commit, it raises and is retried.
         """
         while True:
-            positions = self.positions()
+            with self.engine.connect() as conn:
+                live = versions.live_versions(conn)
+                active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])]
+                if not active:
+                    return 0
+                positions = tracking.get_positions(conn, [p.name for p in active])
             start = min(positions.values(), default=0)
             size = self.catchup_batch_size if self.behind else self.batch_size
             stored = self.store.read_all(start, size)
@@ -88,10 +112,12 @@ class EmbeddedRunner:
             if not stored:
                 return 0
             events = [decode_event(s.body, self.codec, self.types, s.position) for s in stored]
-            due = [(p, [e for e in events if e.position > positions[p.name]]) for p in self.projections]
+            due = [(p, [e for e in events if e.position > positions[p.name]]) for p in active]
             due = [(p, mine) for p, mine in due if mine]
             try:
                 with self.engine.begin() as conn:
+                    if not self._still_active(conn, [p for p, _ in due]):
+                        continue  # a version was switched meanwhile (nothing written here)
                     if tracking.get_positions(conn, positions, lock=True) != positions:
                         continue  # another runner applied some of them meanwhile (nothing written here)
                     for projection, mine in due:
@@ -104,12 +130,18 @@ class EmbeddedRunner:
                 self._apply_each(positions, due)
             return len(stored)
 
+    def _still_active(self, conn: Connection, projections: Sequence[Projection]) -> bool:
+        live = versions.live_versions(conn, [p.name for p in projections])
+        return all(versions.current(live, p, self.versions[p.name]) for p in projections)
+
     def _apply_each(self, positions: Mapping[str, int], due: Sequence[tuple[Projection, list[Event]]]) -> None:
         """Apply the batch in one transaction per projection; raise the first failure after trying them all."""
         failure: Exception | None = None
         for projection, mine in due:
             try:
                 with self.engine.begin() as conn:
+                    if not self._still_active(conn, [projection]):
+                        continue  # a version was switched meanwhile
                     moved = tracking.get_positions(conn, [projection.name], lock=True) != {
                         projection.name: positions[projection.name]
                     }
@@ -160,3 +192,15 @@ class EmbeddedRunner:
         """Events each projection is behind the store's head."""
         head = self.store.head_position()
         return {name: head - pos for name, pos in self.positions().items()}
+
+
+def create_fresh(conn: Connection, projection: Projection, version: versions.Version) -> None:
+    """Create a read model's tables (dropping those left of it) and reference rows at ``version``, applied from the
+    start by the runners (embedded tail: position 0; Kafka workers: no offsets, no event ids)."""
+    projection.metadata.drop_all(conn)
+    projection.metadata.create_all(conn)
+    projection.setup(conn)
+    versions.record(conn, projection, version)
+    tracking.set_position(conn, projection.name, 0)
+    for table in (tracking.projection_kafka_offset, tracking.projection_event):
+        conn.execute(delete(table).where(table.c.projection == projection.name))

@@ -24,6 +24,7 @@ class AwardsProjection:
     """
 
     name = "awards"
+    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

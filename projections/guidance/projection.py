@@ -18,6 +18,7 @@ class GuidanceProjection:
     """Maintains the ``guidance_*`` tables; each row is loaded once per batch and saved once."""
 
     name = "guidance"
+    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

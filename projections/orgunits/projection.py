@@ -19,6 +19,7 @@ class OrgUnitsProjection:
     """Maintains ``orgunit_unit``."""
 
     name = "orgunits"
+    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     metadata = metadata
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:

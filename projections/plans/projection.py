@@ -24,6 +24,7 @@ class PlansProjection:
     """
 
     name = "plans"
+    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

@@ -31,6 +31,7 @@ class RollupProjection:
     indicator values and child plans, for every subtree and period."""
 
     name = "rollup"
+    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     metadata = metadata
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:

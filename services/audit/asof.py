@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, exists, func, insert, inspect, select, text
 
 from projections.base import Projection
-from services.audit.replay import replay, shadow_connection, shadow_metadata
+from projections.shadow import shadow_connection, shadow_metadata
+from services.audit.replay import replay
 from services.kernel.codec import AvroCodec
 from services.kernel.errors import DomainRefusal
 from services.kernel.events import Event, decode_event

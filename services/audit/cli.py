@@ -199,7 +199,9 @@ def replay_command(
     to_offset: int = typer.Option(None, "--to-offset", help="Kafka: stop after this offset of every partition."),
     until: str = typer.Option(None, "--until", help="Up to this time (ISO): store recorded_at, Kafka timestamp."),
     compare_: bool = typer.Option(False, "--compare", help="Print row counts, checksums and differing keys."),
-    swap_: bool = typer.Option(False, "--swap", help="Promote the shadow atomically afterwards."),
+    swap_: bool = typer.Option(
+        False, "--swap", help="Switch the shadow in atomically afterwards (blue/green: it may hold a new version)."
+    ),
 ) -> None:
     """Rebuild read models from the store or Kafka into shadow_ tables, with no side effects; compare; swap."""
     kafka_only = {"--from-offset": from_offset, "--since": since, "--to-offset": to_offset}
@@ -246,9 +248,10 @@ def _replay_store(node: Any, chosen: list[Any], to_position: int | None, until: 
     console.print(f"replayed {result.events} events up to position {result.position} in {result.seconds:.1f} s")
 
     def promote() -> None:
+        builder = node.builder()
         for projection in chosen:
-            swap(node.engine, projection, result.position)
-        console.print(f"swapped {[p.name for p in chosen]} (tracking position {result.position})")
+            position = swap(builder, projection, result.position)
+            console.print(f"swapped {projection.name} (caught up to position {position})")
 
     return promote
 
@@ -319,7 +322,11 @@ def _print_comparison(node: Any, chosen: list[Any]) -> bool:
     differs = False
     table = Table("read model", "table", "live rows", "shadow rows", "live sum", "shadow sum", "differing keys")
     for chosen_projection in chosen:
-        for diff in compare(node.engine, chosen_projection):
+        diffs = compare(node.engine, chosen_projection)
+        if not diffs:  # the live tables hold another version: their rows are not comparable
+            differs = True
+            table.add_row(chosen_projection.name, "(another version is live: --swap switches this one in)", *"-" * 5)
+        for diff in diffs:
             differs |= not diff.equal
             keys = ", ".join(map(str, diff.differing_keys[:5])) or "-"
             table.add_row(

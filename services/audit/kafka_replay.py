@@ -24,8 +24,10 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
-from projections import tracking
+from projections import tracking, versions
 from projections.base import Projection
+from projections.bluegreen import retired_tables
+from projections.shadow import prepare_shadows, promote, shadow_connection, shadow_table
 from services.kernel.codec import AvroCodec
 from services.kernel.db import new_metadata
 from services.kernel.errors import DecodeError
@@ -35,7 +37,7 @@ from services.kernel.store import utcnow
 from services.pipeline.deadletters import Record, decode_record
 from services.pipeline.projector import is_transient
 
-from .replay import PREFIX, ReplayResult, prepare_shadows, promote, shadow_connection, shadow_table
+from .replay import PREFIX, ReplayResult
 
 TP = tuple[str, int]
 
@@ -284,15 +286,17 @@ def _remember(conn: Connection, ids: Table, fresh: dict[str, list[Event]]) -> No
 
 
 def swap_from_kafka(engine: Engine, projection: Projection, result: KafkaReplayResult, prefix: str = PREFIX) -> None:
-    """Promote the shadow in one transaction and hand the runners the replay's end: the embedded tail's tracking
-    position becomes the highest store position applied, the Kafka worker's offsets the last offset read per
-    partition and its applied event ids the replay's. Refused for a window that leaves out the topics' start."""
+    """Switch the shadow in (it replaces the live tables, whatever version they held; the code's version is
+    recorded) in one transaction and hand the runners the replay's end: the embedded tail's tracking position
+    becomes the highest store position applied, the Kafka worker's offsets the last offset read per partition and
+    its applied event ids the replay's. Refused for a window that leaves out the topics' start."""
     if result.window.partial:
         raise ValueError("a replay that starts after the topics' beginning cannot be swapped in")
     ids, offsets, events = event_ids_table(prefix), tracking.projection_kafka_offset, tracking.projection_event
     name, now = projection.name, utcnow()
     with engine.begin() as conn:
-        promote(conn, projection, prefix)
+        promote(conn, projection, prefix, retired_tables(conn, projection))
+        versions.record(conn, projection, versions.code_version(projection))
         tracking.set_position(conn, name, result.position)
         conn.execute(delete(offsets).where(offsets.c.projection == name))
         rows = [

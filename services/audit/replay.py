@@ -1,93 +1,28 @@
 """Replay from the store into shadow read models (same table definitions, ``shadow_`` prefix), with no side
 effects: only the projections' ``apply`` runs (no message bus, no webhook reactor, no tracking record); compare
-the shadows with the live tables; swap a shadow in atomically (one transaction). The shadow tables, the rewriting
-connection, compare and promote are shared with the replay from Kafka (``kafka_replay``)."""
+the shadows with the live tables; switch a shadow in atomically (``projections.bluegreen``: the blue/green switch
+of new read-model versions). The shadow tables and the rewriting connection (``projections.shadow``) are shared
+with the replay from Kafka (``kafka_replay``) and the as-of cache."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, delete, event, insert, select
-from sqlalchemy.sql.elements import conv
+from sqlalchemy import Connection, Engine, Table, select
 
-from projections import tracking
+from projections import versions
 from projections.base import Projection
+from projections.bluegreen import Builder
+from projections.shadow import prepare_shadows, shadow_connection, shadow_metadata
 from services.kernel.codec import AvroCodec
-from services.kernel.db import new_metadata
 from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore
 
 PREFIX = "shadow_"
-_OPTION = "thidua_shadow_tables"
-
-
-def shadow_metadata(projection: Projection, prefix: str = PREFIX) -> MetaData:
-    """Copies of the projection's tables named ``<prefix><name>`` (indexes and constraints renamed alike)."""
-    shadow = new_metadata()
-    for table in projection.metadata.sorted_tables:
-        shadow_table(table, shadow, prefix)
-    return shadow
-
-
-def shadow_table(table: Table, metadata: MetaData, prefix: str = PREFIX) -> Table:
-    """A copy of ``table`` in ``metadata`` named ``<prefix><name>``, its indexes and constraints renamed alike."""
-    copy = table.to_metadata(metadata, name=prefix + table.name)
-    for item in [*copy.indexes, *copy.constraints]:  # names are per schema: keep the copies' apart
-        name = getattr(item, "name", None)
-        if isinstance(name, str) and not name.startswith(prefix):
-            item.name = conv(_prefixed(prefix, name))  # type: ignore[attr-defined]
-    return copy
-
-
-def _prefixed(prefix: str, name: str) -> str:
-    """``ix_x`` → ``ix_<prefix>x``; a name the naming convention already derived from the prefixed table stays."""
-    kind, _, rest = name.partition("_")
-    if kind not in ("ix", "uq", "pk", "ck", "fk"):
-        return prefix + name
-    return name if rest.startswith(prefix) else f"{kind}_{prefix}{rest}"
-
-
-def _install_rewrite(engine: Engine) -> None:
-    """Once per engine: a connection with the execution option ``(pattern, prefix)`` rewrites its statements'
-    table names."""
-    if getattr(engine, "_thidua_shadow_rewrite", False):
-        return
-
-    @event.listens_for(engine, "before_cursor_execute", retval=True)
-    def _rewrite(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> Any:
-        option = conn.get_execution_options().get(_OPTION)
-        if option is not None:
-            pattern, prefix = option
-            statement = pattern.sub(lambda m: prefix + m.group(0), statement)
-        return statement, params
-
-    engine._thidua_shadow_rewrite = True  # type: ignore[attr-defined]
-
-
-def shadow_connection(engine: Engine, projections: Sequence[Projection], prefix: str = PREFIX) -> Connection:
-    """A connection on which the projections' own SQL reads and writes their ``<prefix>`` shadow tables."""
-    _install_rewrite(engine)
-    names = sorted({t.name for p in projections for t in p.metadata.sorted_tables}, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, names)) + r")\b")
-    return engine.connect().execution_options(**{_OPTION: (pattern, prefix)})
-
-
-def prepare_shadows(engine: Engine, projections: Sequence[Projection], prefix: str = PREFIX) -> None:
-    """Empty shadow tables for ``projections`` (dropped and created again), with their reference rows."""
-    for projection in projections:
-        shadow = shadow_metadata(projection, prefix)
-        with engine.begin() as conn:
-            shadow.drop_all(conn)
-            shadow.create_all(conn)
-    with shadow_connection(engine, projections, prefix) as conn:
-        for projection in projections:
-            with conn.begin():
-                projection.setup(conn)
 
 
 @dataclass
@@ -155,10 +90,13 @@ class TableDiff:
 
 
 def compare(engine: Engine, projection: Projection, limit: int = 20) -> list[TableDiff]:
-    """Every table of ``projection`` against its shadow."""
-    shadow = shadow_metadata(projection)
+    """Every table of ``projection`` against its shadow (empty when the live tables hold another version: their
+    rows are not comparable)."""
+    shadow = shadow_metadata(projection, PREFIX)
     diffs = []
     with engine.connect() as conn:
+        if not versions.current(versions.live_versions(conn, [projection.name]), projection):
+            return []
         for table in projection.metadata.sorted_tables:
             live_rows = _keyed(conn, table)
             shadow_rows = _keyed(conn, shadow.tables[PREFIX + table.name])
@@ -197,29 +135,8 @@ def _checksum(rows: dict[tuple[Any, ...], tuple[Any, ...]]) -> str:
     return digest.hexdigest()[:16]
 
 
-def swap(engine: Engine, projection: Projection, position: int) -> None:
-    """Promote the shadow in one transaction: the live rows become the shadow's, the projection's tracking
-    position becomes ``position`` (the replay's last), and the shadow tables are dropped. Stop the projection's
-    tail or worker first, or let it continue from ``position``."""
-    with engine.begin() as conn:
-        promote(conn, projection)
-        tracking.set_position(conn, projection.name, position)
-
-
-def promote(conn: Connection, projection: Projection, prefix: str = PREFIX) -> None:
-    """In the caller's transaction: replace the live rows of ``projection`` by its shadow's; drop the shadow."""
-    shadow = shadow_metadata(projection, prefix)
-    tables = projection.metadata.sorted_tables
-    for table in reversed(tables):
-        conn.execute(delete(table))
-    for table in tables:
-        source = shadow.tables[prefix + table.name]
-        columns = [c.name for c in table.columns]
-        conn.execute(insert(table).from_select(columns, select(*[source.c[n] for n in columns])))
-    shadow.drop_all(conn)
-
-
-def drop_shadows(engine: Engine, projection: Projection, prefix: str = PREFIX) -> None:
-    """Remove the projection's shadow tables."""
-    with engine.begin() as conn:
-        shadow_metadata(projection, prefix).drop_all(conn)
+def swap(builder: Builder, projection: Projection, position: int) -> int:
+    """Switch the shadow in (``Builder.switch_in``): in one transaction under the store's append lock, the events
+    after ``position`` are applied to it, it replaces the live tables (whatever version they held), and the runners
+    carry on from the head; return that position. The read model never goes back in time."""
+    return builder.switch_in(projection, PREFIX, position)

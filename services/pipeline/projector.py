@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from projections import tracking
+from projections import tracking, versions
 from projections.base import Projection
 from services.kernel.codec import AvroCodec
 from services.kernel.errors import DecodeError
@@ -68,6 +68,7 @@ class KafkaProjector:
         self.codec = codec
         self.types = types
         self.projections = list(projections)
+        self.versions = {p.name: versions.code_version(p) for p in self.projections}
 
     def decode(self, records: Sequence[Record]) -> tuple[list[Decoded], list[Rejected]]:
         """Decode every record; those that cannot be decoded are rejected (stage ``decode``)."""
@@ -107,11 +108,13 @@ class KafkaProjector:
         result = Applied()
         names = [p.name for p in self.projections]
         recorded = tracking.lock_kafka_offsets(conn, names, last)
-        seen = tracking.seen_event_ids(conn, names, {d.event.event_id for d in decoded})
+        live = versions.live_versions(conn, names)  # after the lock: a switch is either before it or after us
+        active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])]
+        seen = tracking.seen_event_ids(conn, [p.name for p in active], {d.event.event_id for d in decoded})
         applied_ids: list[tuple[str, str]] = []
-        for projection in self.projections:
+        for projection in active:  # a read model at another version waits for its blue/green build
             name = projection.name
-            fresh = self._fresh(name, decoded, recorded, excluded, seen)
+            fresh = self._fresh(name, decoded, recorded, excluded, seen, live[name].built_through)
             if isolate:
                 result.rejected += self._isolate(conn, projection, fresh)
             elif fresh:
@@ -130,13 +133,17 @@ class KafkaProjector:
         recorded: Mapping[tuple[str, str, int], int],
         excluded: Excluded,
         seen: set[tuple[str, str]],
+        built_through: int = 0,
     ) -> list[Decoded]:
-        """Records past the recorded offsets whose event ids the projection has not applied (first copy only)."""
+        """Records past the recorded offsets, above the store position a blue/green build had applied, whose event
+        ids the projection has not applied (first copy only)."""
         fresh = []
         for d in decoded:
             key = (name, d.event.event_id)
             position = (name, *d.record.tp)
             if d.record.offset <= recorded[position] or (*position, d.record.offset) in excluded or key in seen:
+                continue
+            if d.event.position <= built_through:
                 continue
             seen.add(key)
             fresh.append(d)
@@ -156,10 +163,10 @@ class KafkaProjector:
         return rejected
 
     def resume_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        """Per partition, the next offset every projection still needs (0 where some projection has none)."""
+        """Per partition, the next offset every projection at the code's version still needs (0 where one has
+        none); a read model being rebuilt blue/green gets its offsets when it is switched in."""
         with self.engine.connect() as conn:
             recorded = tracking.get_kafka_offsets(conn)
-        return {
-            tp: min(recorded.get((p.name, *tp), -1) + 1 for p in self.projections) if self.projections else 0
-            for tp in partitions
-        }
+            live = versions.live_versions(conn)
+        active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])] or self.projections
+        return {tp: min(recorded.get((p.name, *tp), -1) + 1 for p in active) if active else 0 for tp in partitions}

@@ -259,16 +259,23 @@ def _seek_to_database_offsets(app: faust.App, worker: ProjectionWorker) -> None:
 
 def run_worker(settings: Settings) -> None:
     """Run a projection worker until SIGTERM/SIGINT (the ``thidua worker`` command)."""
+    import threading
+
     from services.bootstrap import bootstrap
 
-    from .tables import initialise
-
     node = bootstrap(settings)
-    initialise(node)
+    node.open_db()  # refuses a database at another revision; creates read models that have none yet
     app, _ = build(node, settings)
+    stop = threading.Event()
+    builder = threading.Thread(  # read models at another version: built from the store beside the live ones
+        target=node.builder().run_pending, args=(selected_projections(node, settings), stop), daemon=True
+    )
+    builder.start()
     config = logging_config(settings.log_level, settings.log_json, "worker")
     worker = faust.Worker(app, loglevel=settings.log_level, logging_config=config, quiet=True)
     try:
         worker.execute_from_commandline()
     finally:
+        stop.set()
+        builder.join(timeout=10)
         node.close()

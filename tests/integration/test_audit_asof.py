@@ -22,9 +22,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select, text
 
+from projections.shadow import shadow_metadata
 from services.api.app import create_app
 from services.audit.asof import AsOfCache, prefix_of
-from services.audit.replay import replay, shadow_metadata
+from services.audit.replay import replay
 from services.awards.commands import ProposeAward
 from services.bootstrap import Node, bootstrap
 from services.demo import ACTOR, DAI_SON_PLAN, run_demo

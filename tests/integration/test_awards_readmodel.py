@@ -50,10 +50,9 @@ STORY = {  # proposal: (form, nominee code, state, holder path, holder authority
 
 def runner_for(node: Node, *projections: Projection, batch_size: int = 500) -> EmbeddedRunner:
     """An embedded runner of just ``projections`` (other read models are not this test's business)."""
-    tracking.metadata.create_all(node.engine)
-    for projection in projections:
-        projection.metadata.create_all(node.engine)
-    return EmbeddedRunner(node.engine, node.store, node.codec, node.bus.types, list(projections), batch_size)
+    runner = EmbeddedRunner(node.engine, node.store, node.codec, node.bus.types, list(projections), batch_size)
+    runner.setup()
+    return runner
 
 
 def stored_events(node: Node) -> list[Event]:
