@@ -50,6 +50,7 @@ def running_node(folder: Path, **settings: str) -> Iterator[Node]:
     env |= {"THIDUA_DATA_DIR": str(folder), **{f"THIDUA_{k.upper()}": v for k, v in settings.items()}}
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "serve.log"  # a file, not a pipe: a full pipe would block the server's access log
+    subprocess.run([str(THIDUA), "db", "upgrade"], env=env, capture_output=True, check=True)  # as `make run` does
     with log.open("w") as out:
         proc = subprocess.Popen([str(THIDUA), "serve", "--port", str(port)], env=env, stdout=out, stderr=out, text=True)
     url = f"http://127.0.0.1:{port}"

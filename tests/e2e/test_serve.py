@@ -1,4 +1,5 @@
-"""`thidua serve` as `make run` starts it: embedded default, /healthz answers, Ctrl-C stops it cleanly."""
+"""`thidua serve` as `make run` starts it (after `thidua db upgrade`): embedded default, /healthz answers, Ctrl-C
+stops it cleanly; without the upgrade it refuses to start and creates no database."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
     env["THIDUA_DATA_DIR"] = str(tmp_path / "data")
     thidua = Path(sys.executable).with_name("thidua")
+    refused = subprocess.run([str(thidua), "serve", "--port", str(port)], cwd=tmp_path, env=env, capture_output=True)
+    assert refused.returncode != 0 and b"thidua db upgrade" in refused.stdout + refused.stderr
+    assert not (tmp_path / "data" / "thidua.db").exists()
+    subprocess.run([str(thidua), "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, check=True)
     proc = subprocess.Popen(
         [str(thidua), "serve", "--port", str(port)],
         cwd=tmp_path,
