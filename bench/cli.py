@@ -65,7 +65,8 @@ def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backend
 
 @bench_app.command("rebuild")
 def rebuild(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
-            source: str = typer.Option("store", help="Comma-separated: store, kafka (a Faust worker; PostgreSQL)."),
+            source: str = typer.Option("store", help="Comma-separated: store, kafka (a Faust worker; PostgreSQL), "
+                                       "bluegreen (each read model's new version built beside the live one)."),
             worker_timeout: float = typer.Option(1800, help="Stop a worker that has not caught up after this (s)."),
             plot: Path | None = PLOT) -> None:  # fmt: skip
     """Every read model rebuilt from the store and/or from Kafka, beside read + decode of the same events."""

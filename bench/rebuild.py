@@ -1,13 +1,17 @@
-"""``thidua bench rebuild``: every read model rebuilt from the store (a fresh embedded runner from position 0)
-and from Kafka (a real ``thidua worker`` on empty read models, from its process start until it has applied every
-partition), each against a ceiling on the same source: read + decode of the same events, no projection work."""
+"""``thidua bench rebuild``: every read model rebuilt from the store (a fresh embedded runner from position 0),
+from Kafka (a real ``thidua worker`` on empty read models, from its process start until it has applied every
+partition), and blue/green (each read model's new version built beside the live one from the store and switched
+in: ``projections.bluegreen``), each against a ceiling on the same source: read + decode of the same events, no
+projection work."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from projections import versions
 from projections.runner import EmbeddedRunner
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import decode_event
@@ -22,6 +26,7 @@ from .kafka import consume, fresh_topics, publish_all, run_worker
 
 STORE_CEILING = "store: read + decode (ceiling)"
 KAFKA_CEILING = "kafka: consume + decode (ceiling)"
+BLUE_GREEN_CEILING = "store: read + decode (ceiling, blue/green runs)"
 
 
 def run_rebuild(settings: Settings, scale: Scale, backends: list[str], sources: list[str], repeat: int,
@@ -34,6 +39,9 @@ def run_rebuild(settings: Settings, scale: Scale, backends: list[str], sources: 
         for backend in backends:
             if "store" in sources:
                 rows += _from_store(settings, backend, history, repeat)
+                print_rows(console, f"thidua bench rebuild: {history.events:,} events", rows)
+            if "bluegreen" in sources:
+                rows += _blue_green(settings, backend, history, repeat)
                 print_rows(console, f"thidua bench rebuild: {history.events:,} events", rows)
             if "kafka" in sources and backend == "postgres":
                 rows += _from_kafka(settings, history, repeat, timeout, Path(tmp), console)
@@ -55,6 +63,34 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int) -
         Row(backend, STORE_CEILING, history.events, ceiling, peak_rss_mb()),
         Row(backend, stage, history.events, rebuild, peak_rss_mb(), STORE_CEILING),
     ]
+
+
+def _blue_green(settings: Settings, backend: str, history: Spool, repeat: int) -> list[Row]:
+    """Each read model made stale (its recorded number set to 0) on a node whose read models are caught up, then
+    its new version built into ``next_`` tables and switched in (``Builder.build``), one read model at a time."""
+    ceiling: list[float] = []
+    builds: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        with fresh_node(settings, backend) as (node, engine, *_):
+            load(engine, history)
+            node.runner.run_until_idle()
+            ceiling.append(timed(lambda: read_decode(node.store)))  # noqa: B023
+            for projection in node.projections:
+                builds.setdefault(projection.name, []).append(_stale_then_built(node, projection))
+    stage = "store: blue/green build + switch of {}"
+    rss = peak_rss_mb()
+    return [
+        Row(backend, BLUE_GREEN_CEILING, history.events, ceiling, rss),
+        *(Row(backend, stage.format(n), history.events, s, rss, BLUE_GREEN_CEILING) for n, s in builds.items()),
+    ]
+
+
+def _stale_then_built(node: Any, projection: Any) -> float:
+    """Seconds to build and switch in ``projection`` after its recorded number was set to 0 (another version)."""
+    table = versions.readmodel_version
+    with node.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.projection == projection.name).values(version=0))
+    return timed(lambda: node.builder().build(projection))
 
 
 def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float, folder: Path,

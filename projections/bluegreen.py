@@ -35,7 +35,7 @@ from services.kernel.store import EventStore, StoredEvent, utcnow
 
 from . import tracking, versions
 from .base import Projection
-from .shadow import prepare_shadows, promote, shadow_connection, shadows_exist, verbatim
+from .shadow import drop_shadows, prepare_shadows, promote, shadow_connection, shadows_exist, verbatim
 from .versions import Version, readmodel_build
 
 log = logging.getLogger(__name__)
@@ -85,12 +85,7 @@ class Builder:
 
     # --- the whole build ---------------------------------------------------------------------------------------
 
-    def build(
-        self,
-        projection: Projection,
-        stop: threading.Event | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> Switched | None:
+    def build(self, projection: Projection, stop: threading.Event | None = None) -> Switched | None:
         """Build the code's version of ``projection`` and switch it in; None when another process holds the build
         or ``stop`` was set (the build is left for a later call, here or elsewhere, to carry on)."""
         started = time.monotonic()
@@ -109,8 +104,6 @@ class Builder:
                             self._apply(conn, projection, batch)
                             position, events = batch[-1].position, events + len(batch)
                             self._renew(conn, projection, position, events)
-                        if progress is not None:
-                            progress(len(batch))
                     if len(batch) < self.batch_size:  # caught up but for what arrives meanwhile: switch
                         position, events = self.switch(projection, PREFIX, position, conn, events)
                         return Switched(projection.name, version, position, events, time.monotonic() - started)
@@ -187,6 +180,18 @@ class Builder:
         log.info("switched %s to %s at position %d", projection.name, version, position)
         return position, events
 
+    def forget_builds(self, projections: Sequence[Projection]) -> None:
+        """Drop the unfinished builds left of read models whose live tables hold the code's version (a release
+        rolled back during a build), once their lease has expired."""
+        with self.engine.begin() as conn:
+            names = [p.name for p in projections]
+            rows = conn.execute(select(readmodel_build).where(readmodel_build.c.projection.in_(names))).all()
+            left = {r.projection for r in rows if _aware(r.lease_until) <= utcnow()}
+            conn.execute(delete(readmodel_build).where(readmodel_build.c.projection.in_(left)))
+        for projection in projections:
+            if projection.name in left:
+                drop_shadows(self.engine, projection, PREFIX)
+
     # --- pieces ------------------------------------------------------------------------------------------------
 
     def _check_store(self) -> None:
@@ -250,6 +255,7 @@ class Builder:
             with self.engine.connect() as conn:
                 live = versions.live_versions(conn, wanted)
             pending = [p for p in projections if not versions.current(live, p, wanted[p.name])]
+            self.forget_builds([p for p in projections if p not in pending])
             if not pending:
                 return
             for projection in pending:

@@ -117,7 +117,8 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
         try:
             with node.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return JSONResponse({"status": "ready", "projection_lag": node.runner.lag()})
+            rebuilding = [p.name for p in node.runner.stale()]  # blue/green: the old version answers meanwhile
+            return JSONResponse({"status": "ready", "projection_lag": node.runner.lag(), "rebuilding": rebuilding})
         except SQLAlchemyError as exc:  # the database is down or unreachable
             return problems.problem(
                 503,

@@ -29,12 +29,13 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
     env["THIDUA_DATA_DIR"] = str(tmp_path / "data")
     thidua = Path(sys.executable).with_name("thidua")
-    refused = subprocess.run([str(thidua), "serve", "--port", str(port)], cwd=tmp_path, env=env, capture_output=True)
+    serve = [str(thidua), "serve", "--port", str(port)]
+    refused = subprocess.run(serve, cwd=tmp_path, env=env, capture_output=True, check=False)
     assert refused.returncode != 0 and b"thidua db upgrade" in refused.stdout + refused.stderr
     assert not (tmp_path / "data" / "thidua.db").exists()
     subprocess.run([str(thidua), "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, check=True)
     proc = subprocess.Popen(
-        [str(thidua), "serve", "--port", str(port)],
+        serve,
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

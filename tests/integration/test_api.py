@@ -33,6 +33,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/readyz")
     lag = ready.json()["projection_lag"]
     assert ready.status_code == 200 and "orgunits" in lag and set(lag.values()) == {0}
+    assert ready.json()["rebuilding"] == []
 
 
 def test_official_units_and_children(client: TestClient) -> None:
