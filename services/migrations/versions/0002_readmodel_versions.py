@@ -135,8 +135,10 @@ def downgrade() -> None:
     bind = op.get_bind()
     present = set(sa.inspect(bind).get_table_names())
     recorded = sa.table("readmodel_version", sa.column("projection", sa.String), sa.column("tables", sa.JSON))
-    builds: dict[str, str] = {r.projection: r.prefix for r in bind.execute(sa.text("SELECT * FROM readmodel_build"))}
-    for row in bind.execute(sa.select(recorded.c.projection, recorded.c.tables)):
+    builds: dict[str, str] = {
+        r.projection: r.prefix for r in bind.execute(sa.text("SELECT * FROM readmodel_build")).all()
+    }
+    for row in bind.execute(sa.select(recorded.c.projection, recorded.c.tables)).all():  # SQLite: no open cursor
         name, tables = str(row.projection), [str(t) for t in row.tables]
         for table in [*tables, *(builds[name] + t for t in tables if name in builds)]:
             if table in present:
