@@ -33,14 +33,15 @@ def _url(engine: Any) -> str:
     return str(engine.url.render_as_string(hide_password=True))
 
 
-def _report(engine: Any, outcome: Any) -> None:
+def _report(engine: Any, outcome: Any, undone: bool = False) -> None:
     how = []
     if outcome.created:
         how.append("tạo mới / created")
     if outcome.adopted:
         how.append("nhận diện bản v0.1.0, đánh dấu 0001 / recognised as v0.1.0, stamped 0001")
     if outcome.applied:
-        how.append(f"áp dụng / applied {', '.join(outcome.applied)}")
+        done = "hoàn tác / undone" if undone else "áp dụng / applied"
+        how.append(f"{done} {', '.join(outcome.applied)}")
     console.print(
         f"{_url(engine)}: {outcome.before or '∅'} → {outcome.after or '∅'}"
         f" ({'; '.join(how) or 'không thay đổi / unchanged'}) in {outcome.seconds:.2f} s"
@@ -77,7 +78,7 @@ def downgrade_command(
 
     engine = _engine()
     try:
-        _report(engine, migrations.downgrade(engine, to, backup))
+        _report(engine, migrations.downgrade(engine, to, backup), undone=True)
     finally:
         engine.dispose()
 
@@ -159,6 +160,8 @@ def _read_models(engine: Any, only_pending: bool) -> None:
             what = "[green]current[/]"
         elif state.build_position is not None:
             what = f"[yellow]building[/] (position {state.build_position}, {state.build_owner or 'paused'})"
+        elif state.live is None:
+            what = "[yellow]created when the node starts (or thidua db init)[/]"
         else:
             what = "[yellow]rebuilt blue/green when the node starts[/]"
         table.add_row(state.name, str(state.live or "-"), str(state.code), what)
