@@ -34,7 +34,7 @@ from services.kernel.tables import event
 
 from . import subscriptions
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from .tables import metadata, webhook_attempt, webhook_delivery, webhook_position
+from .tables import webhook_attempt, webhook_delivery, webhook_position
 
 log = logging.getLogger(__name__)
 REACTOR = "webhooks"
@@ -77,10 +77,6 @@ class WebhookDispatcher:
         self.client = client or httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
         self.pool = ThreadPoolExecutor(max(1, settings.webhook_concurrency), thread_name_prefix="webhook")
         self.wakeup = threading.Event()
-
-    def setup(self) -> None:
-        """Create the webhook tables (idempotent)."""
-        metadata.create_all(self.engine)
 
     def close(self) -> None:
         """Stop sending and release the HTTP client."""
