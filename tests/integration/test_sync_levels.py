@@ -4,6 +4,7 @@ comes back decided, central's rollup of both provinces, restarts, a partition, a
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import date
@@ -147,9 +148,12 @@ def _guidance(n: int) -> NewEvent:
     return NewEvent("GuidanceIssued", payload, payload["issuer"], SYSTEM_ACTOR, at(2026, 6 + n % 6, 1))
 
 
-def _write(fed: Federation, rounds: int, tag: str, pause: float = 0.0) -> None:
-    """Keep writing on every node: guidance at central (goes down), unit registrations at the provinces (go up)."""
-    for i in range(rounds):
+def _write(fed: Federation, rounds: int, tag: str, pause: float = 0.0, until: threading.Event | None = None) -> None:
+    """Keep writing on every node: guidance at central (goes down), unit registrations at the provinces (go up);
+    ``rounds`` rounds, or more until ``until`` is set."""
+    for i in itertools.count():
+        if i >= rounds and (until is None or until.is_set()):
+            return
         time.sleep(pause)
         fed["central"].node.store.append(f"guidance-{tag}-{i}", 0, [_guidance(i)])
         append_units(fed["hue"].node.store, 20, per_stream=10, prefix=f"H{tag}{i}-")
@@ -191,7 +195,8 @@ def _poison(fed: Federation) -> None:
 
 def test_restarts_and_a_partition_converge_without_duplicates_and_receipts_reconcile(fed: Federation) -> None:
     central, hue, laocai = fed["central"], fed["hue"], fed["laocai"]
-    writer = threading.Thread(target=_write, args=(fed, 24, "a", 0.25))
+    restarted = threading.Event()  # writing goes on until both restarts are done, however slowly processes start
+    writer = threading.Thread(target=_write, args=(fed, 24, "a", 0.25, restarted))
     writer.start()
     for node in (central, laocai):  # kill -9 mid-stream, restart
         seen = node.imported()
@@ -199,6 +204,7 @@ def test_restarts_and_a_partition_converge_without_duplicates_and_receipts_recon
         node.kill()
         assert writer.is_alive(), "the writer finished before the kill: not mid-stream"
         node.start()
+    restarted.set()
     writer.join()
     wait_for(lambda: _converged(fed), 60, 0.5, "convergence after restarts")
 
