@@ -20,6 +20,7 @@ from services.kernel.settings import Settings
 from services.pipeline.cli import register as register_pipeline
 from services.security_cli import register as register_security
 from services.sync.cli import register as register_sync
+from services.web.accounts.cli import register as register_users
 
 app = typer.Typer(
     help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
@@ -33,6 +34,7 @@ register_domain(app)  # seeds import, demo
 register_bench(app)  # bench append|rebuild|generate
 register_security(app)  # clients add|list|revoke, api openapi
 register_audit(app)  # audit checkpoint|verify|export|verify-export|keys, replay
+register_users(app)  # users add|list|disable|enable|reset-password|unlock|import|signins
 console = Console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
 
@@ -43,8 +45,9 @@ def serve(
     port: int = typer.Option(8000, help="TCP port."),
     projections: bool = typer.Option(True, help="Run the embedded projection tail in-process."),
 ) -> None:
-    """Run the node's HTTP API (embedded default: SQLite under ./var, projections in-process), with automatic
-    signed checkpoints in a background thread (audit_checkpoint_every / audit_checkpoint_minutes)."""
+    """Run the node's HTTP API and the officials' web app at / (embedded default: SQLite under ./var, projections
+    in-process), with automatic signed checkpoints in a background thread (audit_checkpoint_every /
+    audit_checkpoint_minutes)."""
     import threading
 
     import uvicorn
@@ -65,8 +68,14 @@ def serve(
     stop, checkpoints = threading.Event(), None
     if (checkpointer := checkpointer_for(node.store, settings)) is not None:
         checkpoints = start_checkpoints(checkpointer, stop)
+    app = create_app(node, run_projections=projections)
+    if settings.web_enabled:
+        from services.web.app import mount
+
+        mount(app, node, live_from_runner=projections)
     try:
-        uvicorn.run(create_app(node, run_projections=projections), host=host, port=port, log_level="info")
+        # open pages hold live streams: a stop waits at most 5 s for them (they reconnect to the next process)
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     finally:  # uvicorn returns on Ctrl-C / SIGTERM after its own graceful shutdown
         stop.set()
         if checkpoints is not None:

@@ -103,3 +103,18 @@ def conferred(
         query = query.where(or_(c.decision_date > day, and_(c.decision_date == day, c.proposal_id > pid)))
     query = query.order_by(c.decision_date, c.proposal_id).limit(limit)
     return [aware(r._asdict()) for r in conn.execute(query)]
+
+
+def held_by(conn: Connection, path: str, limit: int = 10) -> tuple[int, list[dict[str, Any]]]:
+    """Pending proposals held by the org unit ``path`` itself (not its subtree): how many, and the ``limit``
+    longest held (listed columns)."""
+    where = (P.state == "PENDING", P.holder_path == path)
+    count = int(conn.execute(select(func.count()).select_from(awards_proposal).where(*where)).scalar_one())
+    query = select(*LISTED).where(*where).order_by(P.held_since, P.proposal_id).limit(limit)
+    return count, [aware(r._asdict()) for r in conn.execute(query)]
+
+
+def count_by_state(conn: Connection, under: str | None = None) -> dict[str, int]:
+    """How many proposals (nominees in ``under``'s subtree) are in each state."""
+    query = select(P.state, func.count()).where(_in_subtree(P.nominee_path, under)).group_by(P.state)
+    return {str(state): int(count) for state, count in conn.execute(query)}

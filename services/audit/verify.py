@@ -227,3 +227,24 @@ def _norm(value: Any) -> Any:
     if isinstance(value, memoryview):
         return bytes(value)
     return value
+
+
+def seen_by(
+    report: dict[str, Any], path_at: Callable[[int], str | None], covers: Callable[[str], bool]
+) -> dict[str, Any]:
+    """``report`` (``VerifyReport.to_json``) as a reader of one subtree may see it: a break is named (event,
+    expected and found values) only when its event lies in the subtree (``covers``); else only its position and
+    kind, marked ``outside_subtree``."""
+    broken = report["first_break"]
+    if broken is None:
+        return report
+    path = path_at(broken["position"])
+    if path is not None and covers(path):
+        return report
+    return {**report, "first_break": {"position": broken["position"], "kind": broken["kind"], "outside_subtree": True}}
+
+
+def event_path(engine: Engine, position: int) -> str | None:
+    """The org-unit path of the event at ``position`` (None if there is none)."""
+    with engine.connect() as conn:
+        return conn.execute(select(event_table.c.org_unit_path).where(event_table.c.position == position)).scalar()

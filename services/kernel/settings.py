@@ -162,3 +162,27 @@ class Settings(BaseSettings):
     asof_cache_size: int = Field(
         4, ge=1, description="Rebuilds kept for as_of reads (least recently used dropped, with their asof_ tables)."
     )
+
+    # The officials' web app (issue 17, docs/ui.md): served by thidua serve at /, sign-in for people.
+    web_enabled: bool = Field(True, description="thidua serve also serves the officials' web app at /.")
+    web_session_idle_minutes: float = Field(30.0, gt=0, description="A session unused this long ends (sign in again).")
+    web_session_absolute_hours: float = Field(12.0, gt=0, description="A session ends this long after sign-in anyway.")
+    web_cookie_secure: bool | None = Field(
+        None,
+        description="Mark cookies Secure: true, false, or unset for 'when the request came over https' (behind a TLS "
+        "proxy, uvicorn trusts X-Forwarded-Proto from --forwarded-allow-ips).",
+    )
+    web_signin_backoff_after: int = Field(3, ge=1, description="Failed sign-ins in a row before each try must wait.")
+    web_signin_backoff_seconds: float = Field(
+        2.0, ge=0, description="Wait after the first back-off failure; doubles with each further failure."
+    )
+    web_signin_lock_after: int = Field(5, ge=1, description="Failed sign-ins in a row that lock the account.")
+    web_signin_lock_minutes: float = Field(
+        30.0, gt=0, description="How long a locked account stays locked (thidua users unlock ends it at once)."
+    )
+    web_signin_per_minute: int = Field(
+        30, ge=1, description="Sign-in attempts per minute from one address (token bucket, burst 10)."
+    )
+    web_live_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an open page's live feed looks for new events of its subtree."
+    )

@@ -247,6 +247,31 @@ class EventStore:
         with self.engine.connect() as own:
             return [_stored(r) for r in own.execute(query)]
 
+    def read_recent(
+        self,
+        limit: int,
+        conn: Connection | None = None,
+        *,
+        under: str | None = None,
+        within: int | None = None,
+        skip_types: Sequence[str] = (),
+    ) -> list[StoredEvent]:
+        """The newest ``limit`` events (newest first), optionally of the subtree ``under``, only among the last
+        ``within`` positions (a bounded scan however small the subtree), without the event types ``skip_types``."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.read_recent(limit, own, under=under, within=within, skip_types=skip_types)
+        query = select(event_table)
+        if under is not None:
+            path = event_table.c.org_unit_path
+            query = query.where(or_(path == under, path.startswith(under + "/", autoescape=True)))
+        if within is not None:
+            head = conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one()
+            query = query.where(event_table.c.position > int(head) - within)
+        if skip_types:
+            query = query.where(event_table.c.event_type.not_in(list(skip_types)))
+        return [_stored(r) for r in conn.execute(query.order_by(event_table.c.position.desc()).limit(limit))]
+
     def head_position(self) -> int:
         """The highest committed position (0 when empty)."""
         with self.engine.connect() as conn:

@@ -8,16 +8,15 @@ event lies in the caller's subtree; exports are listed when their subtree lies i
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 
 from services.api.asof import AS_OF_HELP, cache_of
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_role
 from services.bootstrap import Node
-from services.kernel.tables import event as event_table
 
 AUDIT_ROLES = frozenset({"auditor", "operator"})
 
@@ -46,20 +45,11 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """Kiểm tra chuỗi băm và điểm kiểm tra / walk the hash chain and checkpoints; the first break, if any."""
         from services.audit.cli import node_trusted_keys
-        from services.audit.verify import verify_chain
+        from services.audit.verify import event_path, seen_by, verify_chain
 
         require_role(principal, AUDIT_ROLES, "verify the log")
         report = verify_chain(node.engine, node.codec, node_trusted_keys(node.settings), from_position, to_position)
-        out = report.to_json()
-        broken = out["first_break"]
-        if broken is not None and not _covers(principal, broken["position"]):
-            out["first_break"] = {"position": broken["position"], "kind": broken["kind"], "outside_subtree": True}
-        return out
-
-    def _covers(principal: Any, position: int) -> bool:
-        with node.engine.connect() as conn:
-            path = conn.execute(select(event_table.c.org_unit_path).where(event_table.c.position == position)).scalar()
-        return path is not None and principal.covers(path)
+        return seen_by(report.to_json(), partial(event_path, node.engine), principal.covers)
 
     @api.get("/exports")
     def exports(principal: Caller) -> dict[str, Any]:

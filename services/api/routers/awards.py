@@ -30,7 +30,7 @@ AsNow = Annotated[
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-def _registry_cursor(cursor: str | None) -> tuple[date, str] | None:
+def registry_cursor(cursor: str | None) -> tuple[date, str] | None:
     key = decode_cursor(cursor)
     if key is None:
         return None
@@ -42,7 +42,7 @@ def _registry_cursor(cursor: str | None) -> tuple[date, str] | None:
         ) from exc
 
 
-def _unknown_proposal(proposal_id: str) -> DomainRefusal:
+def unknown_proposal(proposal_id: str) -> DomainRefusal:
     return DomainRefusal(
         "UNKNOWN_PROPOSAL",
         404,
@@ -129,7 +129,7 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """The registry of conferred awards, ordered by decision date then proposal id."""
         with reading.connect() as conn:
-            rows = queries.conferred(conn, _registry_cursor(cursor), limit + 1, principal.path)
+            rows = queries.conferred(conn, registry_cursor(cursor), limit + 1, principal.path)
         return reading.stamp(page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id")))
 
     @api.get("/{proposal_id}")
@@ -143,7 +143,7 @@ def router(node: Node) -> APIRouter:
         with reading.connect() as conn:
             found = queries.proposal(conn, proposal_id)
             if found is None:
-                raise _unknown_proposal(proposal_id)
+                raise unknown_proposal(proposal_id)
             require_within(principal, found["nominee_path"])
             response.headers["ETag"] = etag(found["version"])
             plan = plans.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None

@@ -19,7 +19,7 @@ Status = Literal["DRAFT", "ISSUED"]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-def _unknown_plan(plan_id: str) -> DomainRefusal:
+def unknown_plan(plan_id: str) -> DomainRefusal:
     return DomainRefusal(
         "UNKNOWN_PLAN",
         404,
@@ -62,7 +62,7 @@ def router(node: Node) -> APIRouter:
         with reading.connect() as conn:
             found = queries.plan(conn, plan_id)
             if found is None:
-                raise _unknown_plan(plan_id)
+                raise unknown_plan(plan_id)
             require_sees(principal, found["issuer_path"])
             response.headers["ETag"] = etag(found["version"])
             chain = queries.parent_chain(conn, plan_id)

@@ -7,20 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
-from projections.rollup import codes, present, queries
+from projections.rollup import codes, present, queries, views
 from projections.rollup.evolve import ALL_PLANS
 from services.api.asof import ReadAt
-from services.api.labels import LEVELS, REPORT_STATES, label
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, Principal, current_principal, require_within
 from services.bootstrap import Node
 from services.kernel.errors import DomainRefusal, UnknownOrgUnit
-from services.kernel.orgpaths import OrgPath
 from services.reporting.model import period_kind
 
 LEVEL_RANK = {"CENTRAL": 0, "PROVINCE": 1, "COMMUNE": 2, "UNIT": 3}
-STATUS_LABELS = {**REPORT_STATES, "NONE": "Không thuộc diện phải báo cáo"}
 BELOW = "PROVINCE, COMMUNE, UNIT (below the unit)"
 PERIOD_HELP = "Kỳ báo cáo / period: 2026, SO_KET_2027, TONG_KET_2030"
 
@@ -45,11 +42,6 @@ def _unit(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
     return unit
 
 
-def _unit_json(unit: dict[str, Any]) -> dict[str, Any]:
-    keys = ("code", "path", "name", "level", "kind")
-    return {**{k: unit.get(k) for k in keys}, "level_label": label(LEVELS, unit.get("level"))}
-
-
 def _drill_level(unit: dict[str, Any], level: str) -> str | None:
     """None for every direct child; else a level below the unit's (units may sit under units)."""
     if level.lower() == "children":
@@ -58,13 +50,6 @@ def _drill_level(unit: dict[str, Any], level: str) -> str | None:
     if wanted not in LEVEL_RANK or (LEVEL_RANK[wanted] <= LEVEL_RANK[unit["level"]] and wanted != "UNIT"):
         raise _refusal("INVALID_LEVEL", ("Cấp xem chi tiết", "drill-down level"), level, "children, " + BELOW)
     return wanted
-
-
-def _indicators(conn: Connection, path: str, period: str, plan: str, catalog: codes.CodeCatalog) -> list[Any]:
-    """The subtree's indicators by code, each with the definitions its plans resolve the code to."""
-    rows = queries.indicators_by_code(conn, path, period, plan)
-    variants = codes.subtree_variants(conn, path, period, plan, [r["indicator_code"] for r in rows], catalog)
-    return [present.indicator_by_code(row, variants[row["indicator_code"]]) for row in rows]
 
 
 def _plan_code_cursor(cursor: str | None) -> list[str] | None:
@@ -76,45 +61,12 @@ def _plan_code_cursor(cursor: str | None) -> list[str] | None:
     return after
 
 
-def _numbers(counts: dict[str, int], period: str) -> dict[str, Any]:
-    return {
-        "reports": present.reporting(counts),
-        "registration": present.registration(counts, period),
-        "own_targets": present.own_targets(counts),
-    }
-
-
-def _child_plans(conn: Connection, path: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """Plans of the direct children and each child's best state; official children without one are not issued."""
-    plans = [present.child_plan(p) for p in queries.child_plans(conn, path)]
-    by_child: dict[str, list[dict[str, Any]]] = {}
-    for plan in plans:
-        by_child.setdefault(plan["issuer_path"], []).append(plan)
-    states = {child: present.best_state(found) for child, found in by_child.items()}
-    official = [c for c, s in states.items() if OrgPath(c).level != "UNIT" and s in present.ISSUED_STATES]
-    expected = queries.official_children(conn, path)
-    summary = {
-        "children": expected,
-        "issued": sum(s in present.ISSUED_STATES for s in states.values()),
-        "on_time": sum(s == "ON_TIME" for s in states.values()),
-        "late": sum(s == "LATE" for s in states.values()),
-        "drafts": sum(s == "DRAFT" for s in states.values()),
-        "not_issued": max(expected - len(official), 0),
-    }
-    return {**summary, "items": plans}, states
-
-
 def _drill_down(
     conn: Connection, unit: dict[str, Any], period: str, plan: str, level: str, states: dict[str, str], paging: Any
 ) -> dict[str, Any]:
     after, limit = paging
-    rows = queries.children(conn, unit["path"], _drill_level(unit, level), after[0] if after else None, limit)
-    counts = queries.counts(conn, [r["path"] for r in rows], period, plan)
-    items = []
-    for row in rows:
-        state = states.get(row["path"], "NOT_ISSUED")
-        plan_state = {"plan_state": state, "plan_state_label": present.PLAN_STATES[state]}
-        items.append({**_unit_json(row), **_numbers(counts[row["path"]], period), **plan_state})
+    items = views.drill_down(conn, unit, period, plan, _drill_level(unit, level), states, after[0] if after else None,
+                             limit)  # fmt: skip
     return {"level": level, **page(items, limit, ("path",))}
 
 
@@ -144,19 +96,8 @@ def router(node: Node) -> APIRouter:
         plan = plan_id or ALL_PLANS
         with reading.connect() as conn:
             unit = _unit(conn, code, principal)
-            path = unit["path"]
-            counts = queries.counts(conn, [path], _period(period), plan)[path]
-            child_plans, states = _child_plans(conn, path)
-            body = {
-                "org_unit": _unit_json(unit),
-                "period": period,
-                "period_label": present.period_label(period),
-                "plan_id": plan_id,
-                **_numbers(counts, period),
-                "own": present.reporting(queries.own_counts(conn, path, period, plan)),
-                "indicators": _indicators(conn, path, period, plan, catalog),
-                "child_plans": child_plans,
-            }
+            found, states = views.summary(conn, unit, _period(period), plan, catalog)
+            body = {**found, "plan_id": plan_id}
             if level is not None:
                 paging = (decode_cursor(cursor), limit)
                 body["drill_down"] = _drill_down(conn, unit, period, plan, level, states, paging)
@@ -180,7 +121,7 @@ def router(node: Node) -> APIRouter:
             after, path = _plan_code_cursor(cursor), unit["path"]
             rows = queries.indicator_plans(conn, path, _period(period), plan_id, indicator_code, after, limit)
         body = page([present.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"))
-        head = {"org_unit": _unit_json(unit), "period": period, "period_label": present.period_label(period)}
+        head = {"org_unit": views.unit_ref(unit), "period": period, "period_label": present.period_label(period)}
         return reading.stamp({**head, "plan_id": plan_id, "indicator_code": indicator_code, **body})
 
     @api.get("/org-units/{code}/reports")
@@ -200,31 +141,8 @@ def router(node: Node) -> APIRouter:
         with reading.connect() as conn:
             unit = _unit(conn, code, principal)
             rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, decode_cursor(cursor), limit)
-        body = page([_report_json(r) for r in rows], limit, ("unit_path", "plan_id"))
-        return reading.stamp({"org_unit": _unit_json(unit), "period": period, "status": status, **body})
+        body = page([views.report_entry(r) for r in rows], limit, ("unit_path", "plan_id"))
+        return reading.stamp({"org_unit": views.unit_ref(unit), "period": period, "status": status, **body})
 
     return api
 
-
-def _report_json(row: dict[str, Any]) -> dict[str, Any]:
-    deadline = row["report_deadline"] if row["version"] is not None else row["due_date"]
-    return {
-        "unit_path": row["unit_path"],
-        "plan_id": row["plan_id"],
-        "org_unit": _unit_json(
-            {**row, "path": row["unit_path"], "code": row["code"] or row["unit_path"].rsplit("/")[-1]}
-        ),
-        "period": row["period"],
-        "report_id": row["report_id"],
-        "expected": row["expected"],
-        "duty_code": row["duty_code"],
-        "deadline": deadline.isoformat() if deadline else None,
-        "status": row["status"],
-        "status_label": label(STATUS_LABELS, row["status"]),
-        "version": row["version"],
-        "submitted_at": row["submitted_at"].isoformat() if row["submitted_at"] else None,
-        "review": row["outcome"],
-        "review_label": label(REPORT_STATES, row["outcome"]),
-        "registered": row["targets"] is not None,
-        "own_targets_met": row["own_met"],
-    }

@@ -47,13 +47,15 @@ ANY_ROLE = frozenset(ROLES)
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller: a client of an org unit, with roles, on this node."""
+    """The authenticated caller: a client (or, signed in to the web app, a person: ``kind`` USER) of an org unit,
+    with roles, on this node."""
 
     client_id: str
     org_unit: OrgPath
     roles: frozenset[str]
     node: str
     name: str | None = None
+    kind: str = "CLIENT"
 
     @property
     def path(self) -> str:
@@ -72,7 +74,7 @@ class Principal:
         """The Actor recorded on the events this caller causes."""
         return {
             "actor_id": self.client_id,
-            "kind": "CLIENT",
+            "kind": self.kind,
             "display_name": self.name,
             "org_unit_path": self.path,
             "roles": sorted(self.roles),

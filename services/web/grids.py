@@ -1,0 +1,118 @@
+"""Tables shown on screen and exported to XLSX and CSV from the same rows, columns and order, so a file holds
+exactly the numbers on the screen: counts as integers, rates as the percentage shown (one decimal)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .formats import VN_TZ, percent_value
+from .i18n import Translator
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its key in the rows, its Vietnamese title, its kind (``text``, ``int``, ``rate``, ``number``)."""
+
+    key: str
+    title: str
+    kind: str = "text"
+    sortable: bool = True
+
+    @property
+    def numeric(self) -> bool:
+        """Right-aligned, summed, exported as numbers."""
+        return self.kind != "text"
+
+    def value(self, row: dict[str, Any]) -> Any:
+        """The cell as shown and exported: a rate as its percentage (one decimal), else the row's value."""
+        raw = row.get(self.key)
+        return percent_value(raw) if self.kind == "rate" else raw
+
+
+@dataclass
+class Grid:
+    """A titled table: columns and rows (dicts keyed by column), with optional links per row for the screen."""
+
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    context: list[tuple[str, str]] = field(default_factory=list)  # (label, value) shown above, exported on sheet 2
+
+    def column(self, key: str | None) -> Column | None:
+        """The sortable column ``key``, or None."""
+        return next((c for c in self.columns if c.key == key and c.sortable), None)
+
+    def sort(self, key: str | None, descending: bool) -> Grid:
+        """The rows ordered by the column ``key`` (nothing last, names in Vietnamese alphabetical order); unknown
+        keys leave the order as it is."""
+        column = self.column(key)
+        if column is None:
+            return self
+        present = [r for r in self.rows if r.get(column.key) is not None]
+        absent = [r for r in self.rows if r.get(column.key) is None]
+        order: Callable[[dict[str, Any]], Any] = (lambda r: r[column.key]) if column.numeric else (
+            lambda r: collation_key(str(r[column.key])))  # fmt: skip
+        self.rows = sorted(present, key=order, reverse=descending) + absent
+        return self
+
+
+def collation_key(text: str) -> tuple[str, str]:
+    """Vietnamese names in alphabetical order, near enough: letters without their marks first, then with them."""
+    plain = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold(), text
+
+
+def _titles(grid: Grid, _: Translator) -> list[str]:
+    return [_(c.title) + (" (%)" if c.kind == "rate" else "") for c in grid.columns]
+
+
+def to_csv(grid: Grid, _: Translator) -> bytes:
+    """UTF-8 with a byte-order mark (spreadsheets then read the diacritics), comma-separated, decimal point."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(_titles(grid, _))
+    for row in grid.rows:
+        writer.writerow(["" if (v := c.value(row)) is None else v for c in grid.columns])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(grid: Grid, _: Translator) -> bytes:
+    """Sheet 1: the table (header row frozen, numbers as numbers); sheet 2: what it is (title, filters, time)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Số liệu")[:31]
+    sheet.append(_titles(grid, _))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in grid.rows:
+        sheet.append([c.value(row) for c in grid.columns])
+    for index, column in enumerate(grid.columns, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 12 if column.numeric else 32
+        if column.kind in ("rate", "number"):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "0.0" if column.kind == "rate" else "0.##"
+    sheet.freeze_panes = "A2"
+    about = book.create_sheet(_("Thông tin")[:31])
+    about.append([_("Bảng"), grid.title])
+    for label, value in grid.context:
+        about.append([_(label), value])
+    about.append([_("Xuất lúc (giờ Việt Nam)"), datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")])
+    about.append([_("Nguồn"), "thidua-sync"])
+    about.column_dimensions["A"].width = 28
+    about.column_dimensions["B"].width = 80
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

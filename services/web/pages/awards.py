@@ -1,0 +1,105 @@
+"""Khen thưởng: the award pipeline of my subtree by state and by the authority holding it, time in state, one
+proposal's route and history, and the registry of conferred awards with decision numbers (and its export)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from projections.awards import queries, views
+from projections.plans import queries as plan_queries
+from services.api.pagination import MAX_LIMIT, decode_cursor, page
+from services.api.routers.awards import registry_cursor, unknown_proposal
+from services.api.security.scopes import Principal, require_within
+from services.web.auth import Signed
+from services.web.formats import day
+from services.web.grids import Column, Grid
+
+from . import export, render, web_of
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+STATES = ("PENDING", "APPROVED", "RETURNED", "REJECTED")
+REGISTRY_COLUMNS = [
+    Column("decision", "Quyết định", sortable=False),
+    Column("decider", "Cấp quyết định", sortable=False),
+    Column("form_name", "Hình thức khen thưởng", sortable=False),
+    Column("occasion_label", "Dịp", sortable=False),
+    Column("nominee", "Đối tượng", sortable=False),
+    Column("nominee_unit", "Đơn vị", sortable=False),
+    Column("proposal_id", "Mã hồ sơ", sortable=False),
+]
+
+
+@router.get("/khen-thuong")
+def pipeline(request: Request, person: Signed, state: str = "PENDING", cursor: str | None = None) -> Response:
+    """Counts by state, what waits at which authority, and the proposals of one state (50 at a time)."""
+    web, under = web_of(request), person.principal.path
+    state = state if state in STATES else "PENDING"
+    key = decode_cursor(cursor)
+    now = views.now_of(None)
+    with web.node.engine.connect() as conn:
+        counts = queries.count_by_state(conn, under)
+        groups = queries.waiting_groups(conn, under)
+        rows = queries.proposals(conn, {"state": state}, str(key[0]) if key else None, PAGE + 1, under)
+    listed = page([views.summary(r, now) for r in rows], PAGE, ("proposal_id",))
+    context = {"counts": counts, "states": STATES, "state": state, "listed": listed,
+               "groups": views.waiting(groups, [], now)}  # fmt: skip
+    return render(request, "awards.html", context)
+
+
+def registry_grid(
+    conn: Connection, principal: Principal, after: tuple[date, str] | None, limit: int
+) -> tuple[Grid, str | None]:
+    """A page of the registry of conferred awards (the API's rows) and the cursor of the next."""
+    rows = queries.conferred(conn, after, limit + 1, principal.path)
+    listed = page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"))
+    entries = [_registry_row(e) for e in listed["items"]]
+    context = [("Phạm vi", principal.path)]
+    return Grid("Sổ khen thưởng: các quyết định đã ban hành", REGISTRY_COLUMNS, entries, context), listed["next_cursor"]
+
+
+def _registry_row(e: dict[str, Any]) -> dict[str, Any]:
+    decider = e["decider"]
+    return {**e, "decision": f"Số {e['decision_number']} ngày {day(e['decision_date'])}",
+            "decider": decider.get("authority_label") or decider.get("name") or "",
+            "nominee": e["nominee"]["name"], "nominee_unit": (e["nominee"]["org_unit"] or {}).get("name") or "",
+            "links": {"proposal_id": f"/khen-thuong/{e['proposal_id']}"}}  # fmt: skip
+
+
+@router.get("/khen-thuong/so-khen-thuong")
+def registry(request: Request, person: Signed, cursor: str | None = None) -> Response:
+    """The registry of conferred awards, by decision date (50 at a time)."""
+    web = web_of(request)
+    with web.node.engine.connect() as conn:
+        grid, more = registry_grid(conn, person.principal, registry_cursor(cursor), PAGE)
+    return render(request, "registry.html", {"grid": grid, "more": more})
+
+
+@router.get("/khen-thuong/so-khen-thuong/xuat.{fmt}")
+def registry_export(request: Request, person: Signed, fmt: str) -> Response:
+    """The whole registry of the subtree as XLSX or CSV."""
+    web = web_of(request)
+    with web.node.engine.connect() as conn:
+        grid, more = registry_grid(conn, person.principal, None, MAX_LIMIT)
+        while more is not None and len(grid.rows) < 100_000:
+            found, more = registry_grid(conn, person.principal, registry_cursor(more), MAX_LIMIT)
+            grid.rows += found.rows
+    return export(request, grid, fmt, "so-khen-thuong")
+
+
+@router.get("/khen-thuong/{proposal_id}")
+def proposal_page(request: Request, person: Signed, proposal_id: str) -> Response:
+    """One proposal: route and the step holding it, history, prerequisites, decision."""
+    web = web_of(request)
+    with web.node.engine.connect() as conn:
+        found = queries.proposal(conn, proposal_id)
+        if found is None:
+            raise unknown_proposal(proposal_id)
+        require_within(person.principal, found["nominee_path"])
+        plan = plan_queries.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None
+    return render(request, "award.html", {"p": views.detail(found, plan, views.now_of(None))})
