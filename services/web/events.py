@@ -49,6 +49,20 @@ def subject(kind: str, data: dict[str, Any]) -> str:
     return str(data.get("title") or "")
 
 
+def link(kind: str, data: dict[str, Any]) -> str | None:
+    """The page of what the event is about: the proposal, the unit, the plan."""
+    if data.get("proposal_id"):
+        return f"/khen-thuong/{data['proposal_id']}"
+    unit = data.get("unit") if isinstance(data.get("unit"), dict) else None
+    if unit and unit.get("code"):
+        return f"/don-vi/{unit['code']}"
+    if kind == "ReportReviewed" and str(data.get("report_id", "")).count(":") == 2:
+        return f"/don-vi/{data['report_id'].split(':')[1]}"
+    if data.get("plan_id"):
+        return f"/ke-hoach/{data['plan_id']}"
+    return None
+
+
 def document(kind: str, data: dict[str, Any]) -> str | None:
     """The document the event records, as officials write it: ``Số 3105/QĐ-UBND ngày 28/12/2026``."""
     if data.get("decision_number"):
@@ -72,6 +86,7 @@ def describe(stored: StoredEvent, codec: AvroCodec) -> dict[str, Any]:
         "label": LABELS.get(kind, kind),
         "subject": subject(kind, datum),
         "document": document(kind, datum),
+        "href": link(kind, datum),
         "occurred_at": stored.occurred_at,
         "recorded_at": stored.recorded_at,
         "org_unit_path": stored.org_unit_path,

@@ -42,10 +42,11 @@ class Column:
 class Grid:
     """A titled table: columns and rows (dicts keyed by column), with optional links per row for the screen."""
 
-    title: str
+    title: str  # Vietnamese, translated on screen and in the file
+    subtitle: str  # names and period: data, as they are
     columns: list[Column]
     rows: list[dict[str, Any]]
-    context: list[tuple[str, str]] = field(default_factory=list)  # (label, value) shown above, exported on sheet 2
+    context: list[tuple[str, str]] = field(default_factory=list)  # (label, value) exported on sheet 2
 
     def column(self, key: str | None) -> Column | None:
         """The sortable column ``key``, or None."""
@@ -106,7 +107,7 @@ def to_xlsx(grid: Grid, _: Translator) -> bytes:
                 cell.number_format = "0.0" if column.kind == "rate" else "0.##"
     sheet.freeze_panes = "A2"
     about = book.create_sheet(_("Thông tin")[:31])
-    about.append([_("Bảng"), grid.title])
+    about.append([_("Bảng"), f"{_(grid.title)} · {grid.subtitle}"])
     for label, value in grid.context:
         about.append([_(label), value])
     about.append([_("Xuất lúc (giờ Việt Nam)"), datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")])

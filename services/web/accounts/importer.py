@@ -19,7 +19,7 @@ from typing import Any
 from services.kernel.errors import ThiduaError
 
 from .orgunits import Found
-from .users import NewUser, check_new_user
+from .users import NewUser, checked_email, checked_full_name, checked_username, parse_roles
 
 COLUMNS = {
     "username": ("username", "user", "ten dang nhap"),
@@ -129,27 +129,29 @@ def _text(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
+CHECKS: dict[str, Callable[[Any], Any]] = {
+    "username": checked_username, "full_name": checked_full_name, "roles": parse_roles, "email": checked_email,
+}  # fmt: skip
+
+
 def _check(line: int, record: dict[str, Any], units: dict[str, Found | None], errors: list[RowError]) -> NewUser | None:
     """The row's account, or None with its errors appended (one per column at fault)."""
-    found = len(errors)
-    for column in REQUIRED:
-        if not _text(record.get(column)):
+    found, values = len(errors), {}
+    for column, check in CHECKS.items():
+        text = _text(record.get(column))
+        if column in REQUIRED and not text:
             errors.append(RowError(line, column, "Ô bắt buộc bị trống.", "Required cell is empty."))
+            continue
+        try:
+            values[column] = check(text or None) if column == "email" else check(text)
+        except ThiduaError as exc:
+            errors.append(RowError(line, column, exc.message_vi, exc.message_en))
     unit_ref = _text(record.get("org_unit"))
     unit = units.get(unit_ref) if unit_ref else None
-    if unit_ref and unit is None:
+    if not unit_ref:
+        errors.append(RowError(line, "org_unit", "Ô bắt buộc bị trống.", "Required cell is empty."))
+    elif unit is None:
         errors.append(RowError(line, "org_unit", f"Không có đơn vị mã '{unit_ref}'.", f"No org unit '{unit_ref}'."))
-    if len(errors) > found:
+    if len(errors) > found or unit is None:
         return None
-    assert unit is not None
-    roles = (_text(record["roles"]),)
-    try:
-        return check_new_user(NewUser(_text(record["username"]), _text(record["full_name"]), unit[0], roles,
-                                      _text(record.get("email")) or None))  # fmt: skip
-    except ThiduaError as exc:
-        errors.append(RowError(line, _column_of(exc.code), exc.message_vi, exc.message_en))
-        return None
-
-def _column_of(code: str) -> str | None:
-    return {"INVALID_USERNAME": "username", "MISSING_FULL_NAME": "full_name", "INVALID_EMAIL": "email",
-            "UNKNOWN_ROLE": "roles", "INVALID_ORG_PATH": "org_unit"}.get(code)  # fmt: skip
+    return NewUser(values["username"], values["full_name"], unit[0], values["roles"], values["email"])

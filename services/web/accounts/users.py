@@ -92,23 +92,39 @@ def parse_roles(text: str | Iterable[str]) -> tuple[str, ...]:
     return roles
 
 
-def check_new_user(new: NewUser) -> NewUser:
-    """The account normalised (username, NFC names, path), or AccountError / InvalidOrgPath."""
-    username = normalize_username(new.username)
-    if not USERNAME.match(username):
+def checked_username(username: str) -> str:
+    """The username normalised, or INVALID_USERNAME."""
+    name = normalize_username(username)
+    if not USERNAME.match(name):
         raise AccountError(
             "INVALID_USERNAME",
-            f"Tên đăng nhập '{new.username}' không hợp lệ: 3–64 ký tự a–z, 0–9, dấu chấm, gạch dưới, gạch ngang.",
-            f"Invalid username '{new.username}': 3–64 characters a–z, 0–9, dot, underscore, hyphen.",
+            f"Tên đăng nhập '{username}' không hợp lệ: 3–64 ký tự a–z, 0–9, dấu chấm, gạch dưới, gạch ngang.",
+            f"Invalid username '{username}': 3–64 characters a–z, 0–9, dot, underscore, hyphen.",
         )
-    full_name = unicodedata.normalize("NFC", new.full_name).strip()
-    if not full_name:
+    return name
+
+
+def checked_full_name(full_name: str) -> str:
+    """The full name in NFC, or MISSING_FULL_NAME."""
+    name = unicodedata.normalize("NFC", full_name).strip()
+    if not name:
         raise AccountError("MISSING_FULL_NAME", "Thiếu họ và tên.", "The full name is missing.")
-    email = (new.email or "").strip() or None
-    if email is not None and not EMAIL.match(email):
-        raise AccountError("INVALID_EMAIL", f"Thư điện tử '{email}' không hợp lệ.", f"Invalid email '{email}'.")
+    return name
+
+
+def checked_email(email: str | None) -> str | None:
+    """The email address (None when blank), or INVALID_EMAIL."""
+    found = (email or "").strip() or None
+    if found is not None and not EMAIL.match(found):
+        raise AccountError("INVALID_EMAIL", f"Thư điện tử '{found}' không hợp lệ.", f"Invalid email '{found}'.")
+    return found
+
+
+def check_new_user(new: NewUser) -> NewUser:
+    """The account normalised (username, NFC names, path), or AccountError / InvalidOrgPath."""
     path = OrgPath.parse(new.org_unit_path.strip()).value
-    return NewUser(username, full_name, path, parse_roles(new.roles), email)
+    return NewUser(checked_username(new.username), checked_full_name(new.full_name), path, parse_roles(new.roles),
+                   checked_email(new.email))  # fmt: skip
 
 
 class UserStore:

@@ -60,7 +60,8 @@ def registry_grid(
     listed = page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"))
     entries = [_registry_row(e) for e in listed["items"]]
     context = [("Phạm vi", principal.path)]
-    return Grid("Sổ khen thưởng: các quyết định đã ban hành", REGISTRY_COLUMNS, entries, context), listed["next_cursor"]
+    grid = Grid("Sổ khen thưởng: các quyết định đã ban hành", principal.path, REGISTRY_COLUMNS, entries, context)
+    return grid, listed["next_cursor"]
 
 
 def _registry_row(e: dict[str, Any]) -> dict[str, Any]:

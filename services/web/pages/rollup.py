@@ -94,9 +94,9 @@ def _flat(item: dict[str, Any], period: str) -> dict[str, Any]:
 
 def rollup_grid(conn: Connection, unit: dict[str, Any], period: str, states: dict[str, str]) -> Grid:
     """The drill-down table of ``unit`` for ``period``."""
-    title = f"Tổng hợp báo cáo · {unit['name']} · {present.period_label(period)}"
+    subtitle = f"{unit['name']} · {present.period_label(period)}"
     context = [("Đơn vị", f"{unit['name']} ({unit['code']})"), ("Kỳ báo cáo", present.period_label(period))]
-    return Grid(title, COLUMNS, child_rows(conn, unit, period, states), context)
+    return Grid("Tổng hợp báo cáo", subtitle, COLUMNS, child_rows(conn, unit, period, states), context)
 
 
 def _sorting(sort: str | None, direction: str | None) -> tuple[str | None, bool]:
@@ -148,10 +148,10 @@ def report_grid(conn: Connection, unit: dict[str, Any], period: str, status: str
     flat = [_report_row(e) for e in entries]
     more = [entries[-1]["unit_path"], entries[-1]["plan_id"]] if len(rows) > limit and entries else None
     what = STATUSES.get(status or "", "Tất cả báo cáo")
-    title = f"{what} · {unit['name']} · {present.period_label(period)}"
+    subtitle = f"{unit['name']} · {present.period_label(period)}"
     context = [("Đơn vị", f"{unit['name']} ({unit['code']})"), ("Kỳ báo cáo", present.period_label(period)),
                ("Trạng thái", what)]  # fmt: skip
-    return Grid(title, REPORT_COLUMNS, flat, context), more
+    return Grid(what, subtitle, REPORT_COLUMNS, flat, context), more
 
 
 def _report_row(entry: dict[str, Any]) -> dict[str, Any]:
