@@ -31,3 +31,11 @@ def docker_answers() -> bool:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def missing(what: str, hint: str) -> None:
+    """Skip because ``what`` is not installed, or fail when services are required (CI installs it)."""
+    message = f"{what} is not available ({hint})"
+    if REQUIRE:
+        pytest.fail(f"THIDUA_REQUIRE_SERVICES=1 and {message}", pytrace=False)
+    pytest.skip(message)

@@ -46,8 +46,9 @@ def demo_node(settings: Settings, engine: Engine | None = None) -> Node:
 def web_client(node: Node, base_url: str = "http://testserver") -> Iterator[TestClient]:
     """The node's app (API and web) in-process, without the projection tail."""
     app = create_app(node, run_projections=False, run_webhooks=False)
-    mount(app, node)
+    web = mount(app, node)
     with TestClient(app, base_url=base_url, follow_redirects=False) as client:
+        client.web = web  # type: ignore[attr-defined]  # the mounted web app (its state: accounts, pages, feed)
         yield client
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -14,9 +14,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from projections.orgunits import queries as orgunits
 from projections.rollup.codes import CodeCatalog
 from services.awards import AuthorityMatrix, load_authority_matrix
 from services.bootstrap import Node
+from services.kernel.orgpaths import OrgPath
 
 from . import errors
 from .accounts.tables import create_tables
@@ -44,6 +46,15 @@ class Web:
     live: LiveFeed
     matrix: AuthorityMatrix
     codes: CodeCatalog
+    names: dict[str, str] = field(default_factory=dict)
+
+    def unit_name(self, path: str) -> str:
+        """The name of the org unit at ``path`` (read once, then kept: names of units rarely change)."""
+        if path not in self.names:
+            with self.node.engine.connect() as conn:
+                found = orgunits.by_code(conn, OrgPath(path).code)
+            self.names[path] = found["name"] if found else path
+        return self.names[path]
 
 
 class SecurityHeaders:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -27,6 +27,7 @@ from services.kernel.settings import Settings
 
 from .accounts.sessions import Ended, Session, SessionStore
 from .accounts.signin import Policy, SignIn
+from .accounts.sso import IdentityProvider
 from .accounts.users import User, UserStore
 
 SESSION_COOKIE = "thidua_session"
@@ -69,6 +70,7 @@ class Accounts:
     sessions: SessionStore
     signin: SignIn
     limiter: RateLimiter
+    providers: dict[str, IdentityProvider] = field(default_factory=dict)  # single sign-on (accounts/sso.py)
 
     @classmethod
     def for_settings(cls, settings: Settings, engine: object) -> Accounts:

@@ -102,6 +102,7 @@ def layout(request: Request, lang: str) -> dict[str, Any]:
         "path": request.url.path,
         "nav": navigation(person.principal.roles if person else frozenset()),
         "can_audit": bool(person and person.principal.roles & AUDIT_ROLES),
+        "unit_name": request.app.state.web.unit_name(person.principal.path) if person else None,
     }
 
 

@@ -25,6 +25,10 @@ _PAGES = {
     "Dành cho cán bộ làm công tác thi đua, khen thưởng các cấp. Tài khoản do quản trị của đơn vị cấp.": "For "
     "emulation and commendation officers at every level. Accounts are issued by your unit's administrator.",
     "Tên đăng nhập": "Username",
+    "Đăng nhập bằng": "Sign in with",
+    "Đăng nhập một lần không thành công. Xin thử lại.": "Single sign-on failed. Please try again.",
+    "Tài khoản dịch vụ công này chưa được gắn với tài khoản cán bộ nào. Liên hệ quản trị của đơn vị.": "This public "
+    "service account is not linked to any officer's account. Contact your unit's administrator.",
     "Mật khẩu": "Password",
     "Quên mật khẩu hoặc tài khoản bị tạm khóa: liên hệ quản trị của đơn vị để đặt lại.": "Forgot your password or "
     "locked out: ask your unit's administrator to reset it.",

@@ -255,3 +255,78 @@ def test_pages_on_postgresql_equal_the_api(pg_node: Node) -> None:
                     "/khen-thuong/bk-lc-2026-1", "/don-vi/DN-BATXAT", "/kiem-tra", "/kiem-tra/xac-minh",
                     "/kiem-tra/luong?id=award-bk-lc-2026-1", "/tong-hop/15/bao-cao?status=missing"):  # fmt: skip
             assert client.get(url).status_code == 200, url
+
+
+class FakeProvider:
+    """The province's identity provider as the seam sees it: a redirect out, an identity back."""
+
+    title = "Dịch vụ công tỉnh (thử)"
+
+    def start(self, request: object, state: str) -> str:
+        return f"https://idp.example/authorize?state={state}"
+
+    def finish(self, request: object, state: str) -> object:
+        from services.web.accounts.sso import Identity
+
+        subject = request.query_params["sub"]  # type: ignore[attr-defined]
+        if subject == "forged":
+            raise ValueError("bad ID token")
+        return Identity("https://idp.example", subject, "Nguyễn Văn An")
+
+
+def test_single_sign_on_seam_signs_in_only_linked_active_accounts(sqlite_node: Node, client: TestClient) -> None:
+    from services.web.accounts.users import UserStore
+
+    client.web.state.accounts.providers["tinh"] = FakeProvider()  # type: ignore[attr-defined]
+    try:
+        assert "Dịch vụ công tỉnh (thử)" in client.get("/dang-nhap").text
+        out = client.get("/dang-nhap/sso/tinh?next=/tong-hop/15")
+        assert out.headers["location"].startswith("https://idp.example/authorize?state=")
+        state = out.headers["location"].split("state=")[1]
+        unlinked = client.get(f"/dang-nhap/sso/tinh/ve?state={state}&sub=an-123")
+        assert unlinked.status_code == 401 and "SSO_NOT_LINKED" in unlinked.text
+        UserStore(sqlite_node.engine).link_subject("tdkt.laocai", "https://idp.example|an-123")
+        assert client.get(f"/dang-nhap/sso/tinh/ve?state=other&sub=an-123").status_code == 401  # state mismatch
+        assert "SSO_FAILED" in client.get(f"/dang-nhap/sso/tinh/ve?state={state}&sub=forged").text
+        done = client.get(f"/dang-nhap/sso/tinh/ve?state={state}&sub=an-123")
+        assert done.status_code == 303 and done.headers["location"] == "/tong-hop/15"
+        assert "Tỉnh Lào Cai" in client.get("/tong-hop/15").text
+        assert client.get("/dang-nhap/sso/khac").status_code == 404
+    finally:
+        client.web.state.accounts.providers.clear()  # type: ignore[attr-defined]
+        UserStore(sqlite_node.engine).link_subject("tdkt.laocai", None)
+
+
+def test_a_command_form_key_is_the_apis_idempotency_key(sqlite_node: Node) -> None:
+    from services.api.idempotency import Replay, StoredResponse
+    from services.api.idempotency import metadata as idempotency_metadata
+    from services.kernel.errors import DomainRefusal
+    from services.kernel.orgpaths import OrgPath
+    from services.web.accounts.sessions import Session
+    from services.web.accounts.users import UserStore
+    from services.web.auth import Person
+    from services.web.forms import FormErrors, command_key, form_key
+
+    idempotency_metadata.create_all(sqlite_node.engine)
+    user = UserStore(sqlite_node.engine).get("lan.batxat")
+    assert user is not None
+    from services.api.security.scopes import Principal
+
+    principal = Principal(user.username, OrgPath(user.org_unit_path), frozenset(user.roles), "local", kind="USER")
+    person = Person(user, Session("h", user, "c", utcnow(), utcnow()), principal, "t")
+    key = form_key()
+    form = {"csrf_token": "x", "form_key": key, "period": "2026", "narrative": "Báo cáo"}
+    first = command_key(person, "/bao-cao", form, 24)
+    assert first is not None and command_key(person, "/bao-cao", {**form, "csrf_token": "y"}, 24) == first
+    with sqlite_node.engine.begin() as conn:
+        first.check(conn)  # never seen: goes on
+        first.save(conn, StoredResponse(303, b"", "text/html", {"location": "/"}))
+    with sqlite_node.engine.begin() as conn, pytest.raises(Replay):
+        first.check(conn)  # the double click: the first answer again
+    other = command_key(person, "/bao-cao", {**form, "narrative": "Khác"}, 24)
+    with sqlite_node.engine.begin() as conn, pytest.raises(DomainRefusal, match="IDEMPOTENCY_KEY_REUSED"):
+        other.check(conn)  # type: ignore[union-attr]
+    assert command_key(person, "/bao-cao", {"form_key": "có dấu"}, 24) is None
+    errors = FormErrors()
+    errors.refusal(DomainRefusal("OUTSIDE_PLAN_PERIOD", 422, "Ngoài kỳ của kế hoạch.", "Outside."), {"OUTSIDE_PLAN_PERIOD": "period"})
+    assert errors and errors.items == [{"field": "period", "text": "Ngoài kỳ của kế hoạch.", "code": "OUTSIDE_PLAN_PERIOD"}]

@@ -117,6 +117,10 @@ class SignIn:
         last = rows[0].at if count else None
         return count, (last if last is None or last.tzinfo else last.replace(tzinfo=UTC))
 
+    def record(self, name: str, outcome: Outcome, client: Client, detail: str | None = None) -> Outcome:
+        """Log an attempt decided elsewhere (a single sign-on)."""
+        return self._record(name, outcome, client, utcnow(), detail)
+
     def _record(self, name: str, outcome: Outcome, client: Client, now: datetime, detail: str | None = None) -> Outcome:
         row = {"at": now, "username": name, "outcome": outcome.outcome, "client_ip": client.ip,
                "user_agent": (client.user_agent or "")[:300] or None, "detail": detail}  # fmt: skip

@@ -35,7 +35,7 @@ def sign_in_page(request: Request, next: str = "/", het_han: Expiry = None) -> R
     if current_person(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     notice = EXPIRED.get(het_han or "")
-    return render(request, "signin.html", {"next": safe_next(next), "username": "", "errors": [], "notice": notice})
+    return sign_in_form(request, "", safe_next(next), [], 200, notice)
 
 
 @router.post("/dang-nhap")
@@ -49,11 +49,11 @@ def sign_in(request: Request, username: Text = "", password: Text = "", next: Te
     if not password:
         errors.append(_error("password", _("Nhập mật khẩu")))
     if errors:
-        return _form(request, username, target, errors, 400)
+        return sign_in_form(request, username, target, errors, 400)
     wait = accounts.limiter.take(client_ip(request) or "-")
     if wait > 0:
         text = _("Có quá nhiều lần đăng nhập từ địa chỉ này. Xin thử lại sau {n} giây.", n=int(wait) + 1)
-        return _form(request, username, target, [_error(None, text, "RATE_LIMITED")], 429)
+        return sign_in_form(request, username, target, [_error(None, text, "RATE_LIMITED")], 429)
     client = Client(client_ip(request), request.headers.get("user-agent"))
     outcome = accounts.signin.attempt(username, password, client)
     if outcome.outcome != SUCCESS or outcome.user is None:
@@ -68,23 +68,25 @@ def _refused(request: Request, username: str, target: str, outcome: Outcome) -> 
     policy = accounts_of(request).signin.policy
     if outcome.outcome == THROTTLED:
         text = _("Đã nhập sai nhiều lần. Xin chờ {n} giây rồi thử lại.", n=outcome.wait)
-        return _form(request, username, target, [_error(None, text, THROTTLED)], 429)
+        return sign_in_form(request, username, target, [_error(None, text, THROTTLED)], 429)
     if outcome.outcome == LOCKED:
         text = _("Tài khoản tạm khóa đến {t} vì nhập sai mật khẩu {n} lần liên tiếp. Liên hệ quản trị để mở khóa "
                  "sớm hơn.", t=moment(outcome.until), n=policy.lock_after)  # fmt: skip
-        return _form(request, username, target, [_error(None, text, LOCKED)], 423)
+        return sign_in_form(request, username, target, [_error(None, text, LOCKED)], 423)
     if outcome.outcome == DISABLED:
         text = _("Tài khoản đã bị vô hiệu hóa. Liên hệ quản trị của đơn vị.")
-        return _form(request, username, target, [_error(None, text, DISABLED)], 403)
+        return sign_in_form(request, username, target, [_error(None, text, DISABLED)], 403)
     text = _("Tên đăng nhập hoặc mật khẩu không đúng.")
     left = policy.lock_after - outcome.failures
     if outcome.outcome == FAILED and 0 < left < policy.lock_after - 1:
         text += " " + _("Còn {n} lần thử trước khi tài khoản bị tạm khóa.", n=left)
-    return _form(request, username, target, [_error("password", text, FAILED)], 401)
+    return sign_in_form(request, username, target, [_error("password", text, FAILED)], 401)
 
 
-def _form(request: Request, username: str, target: str, errors: list[dict[str, str | None]], status: int) -> Response:
-    context = {"next": target, "username": username, "errors": errors, "notice": None}
+def sign_in_form(request: Request, username: str, target: str, errors: list[dict[str, str | None]], status: int,
+          notice: str | None = None) -> Response:  # fmt: skip
+    providers = sorted(accounts_of(request).providers.items())
+    context = {"next": target, "username": username, "errors": errors, "notice": notice, "providers": providers}
     return render(request, "signin.html", context, status)
 
 
