@@ -162,6 +162,23 @@ def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: st
     _plot("plot_latency", rows, f"queries: {scale.units:,} units x {scale.years} years", plot)
 
 
+@bench_app.command("web")
+def web(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
+        staff_titles: int = STAFF,
+        requests: int = typer.Option(200, help="Requests per page (after 10 of warm-up)."),
+        period: str = typer.Option("2030", help="Reporting period of the pages.")) -> None:  # fmt: skip
+    """Server time of the web app's national and province pages, beside the same rollup through the API."""
+    from .dataset import temporary_folder
+    from .prepared import prepared
+    from .web import run_web
+
+    settings = Settings()
+    require(settings)
+    console, wanted = wide_console(), Scale(units, years, seed, staff_titles=staff_titles)
+    with temporary_folder() as tmp, prepared(settings, wanted, schema, Path(tmp), console) as (node, scale):
+        run_web(settings, node, scale, requests, console, Path(tmp), period)
+
+
 @bench_app.command("load")
 def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
          schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),

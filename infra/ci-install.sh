@@ -4,7 +4,9 @@
 #   infra/ci-install.sh [--dry-run]
 #
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), Java 17+ (Kafka 4 broker), Maven (assembles
-# the broker from Maven Central: infra/kafka/kafka.sh build), kcat (Kafka CLI for debugging).
+# the broker from Maven Central: infra/kafka/kafka.sh build), kcat (Kafka CLI for debugging), Chromium (the web
+# app's browser tests drive Debian's /usr/bin/chromium with Playwright: browsers cannot be downloaded) and a font
+# with Vietnamese coverage for its screenshots (DejaVu).
 # When PostgreSQL is installed here, Debian's default cluster is not created (createcluster.conf), so no
 # system server takes port 5432; the tests run their own clusters (infra/postgres/postgres.sh).
 set -euo pipefail
@@ -34,6 +36,8 @@ have_pg_server && say "ok: PostgreSQL server ($(ls -d /usr/lib/postgresql/*/bin 
 if command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1; then say "ok: kcat"; else pkgs+=(KCAT); fi
 if [ "$(java_major)" -ge 17 ] 2>/dev/null; then say "ok: Java $(java_major)"; else pkgs+=(JDK); fi
 if command -v mvn >/dev/null 2>&1; then say "ok: maven"; else pkgs+=(maven); fi
+if [ -x /usr/bin/chromium ]; then say "ok: chromium"; else pkgs+=(chromium); fi
+if [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then say "ok: DejaVu fonts"; else pkgs+=(fonts-dejavu-core); fi
 
 if [ ${#pkgs[@]} -eq 0 ]; then say "nothing to install"; exit 0; fi
 command -v apt-get >/dev/null 2>&1 || { say "ERROR: missing ${pkgs[*]} and no apt-get: install them by hand"; exit 1; }

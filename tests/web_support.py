@@ -37,8 +37,9 @@ def demo_node(settings: Settings, engine: Engine | None = None) -> Node:
         pass
     create_tables(node.engine)
     users = UserStore(node.engine)
-    users.add_many([NewUser(name, name, path, roles) for name, (path, roles) in PEOPLE.items()],
-                   [PASSWORD] * len(PEOPLE))  # fmt: skip
+    users.add_many(
+        [NewUser(name, name, path, roles) for name, (path, roles) in PEOPLE.items()], [PASSWORD] * len(PEOPLE)
+    )
     return node
 
 
@@ -115,15 +116,30 @@ def api_row(item: dict[str, Any]) -> dict[str, Any]:
         return None if ratio is None else round(ratio * 100, 1)
 
     return {
-        "code": item["code"], "expected": reports["expected"], "submitted": reports["submitted"],
-        "on_time": reports["on_time"], "late": reports["late"], "missing": reports["missing"],
-        "reporting_rate": pct(reports["reporting_rate"]), "on_time_rate": pct(reports["on_time_rate"]),
-        "registered": registration.get("registered"), "registration_rate": pct(registration.get("registration_rate")),
-    }  # fmt: skip
+        "code": item["code"],
+        "expected": reports["expected"],
+        "submitted": reports["submitted"],
+        "on_time": reports["on_time"],
+        "late": reports["late"],
+        "missing": reports["missing"],
+        "reporting_rate": pct(reports["reporting_rate"]),
+        "on_time_rate": pct(reports["on_time_rate"]),
+        "registered": registration.get("registered"),
+        "registration_rate": pct(registration.get("registration_rate")),
+    }
 
 
 def screen_row(cells: dict[str, str]) -> dict[str, Any]:
     """A table row of the web page, its numbers read back."""
-    keys = ("expected", "submitted", "on_time", "late", "missing", "reporting_rate", "on_time_rate", "registered",
-            "registration_rate")  # fmt: skip
+    keys = (
+        "expected",
+        "submitted",
+        "on_time",
+        "late",
+        "missing",
+        "reporting_rate",
+        "on_time_rate",
+        "registered",
+        "registration_rate",
+    )
     return {"code": cells["code"], **{k: shown(cells[k]) for k in keys}}

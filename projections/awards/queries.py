@@ -117,4 +117,4 @@ def held_by(conn: Connection, path: str, limit: int = 10) -> tuple[int, list[dic
 def count_by_state(conn: Connection, under: str | None = None) -> dict[str, int]:
     """How many proposals (nominees in ``under``'s subtree) are in each state."""
     query = select(P.state, func.count()).where(_in_subtree(P.nominee_path, under)).group_by(P.state)
-    return {str(state): int(count) for state, count in conn.execute(query)}
+    return {str(row[0]): int(row[1]) for row in conn.execute(query)}

@@ -105,7 +105,9 @@ def report_entry(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "unit_path": row["unit_path"],
         "plan_id": row["plan_id"],
-        "org_unit": unit_ref({**row, "path": row["unit_path"], "code": row["code"] or row["unit_path"].rsplit("/")[-1]}),
+        "org_unit": unit_ref(
+            {**row, "path": row["unit_path"], "code": row["code"] or row["unit_path"].rsplit("/")[-1]}
+        ),
         "period": row["period"],
         "report_id": row["report_id"],
         "expected": row["expected"],

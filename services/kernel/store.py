@@ -266,8 +266,8 @@ class EventStore:
             path = event_table.c.org_unit_path
             query = query.where(or_(path == under, path.startswith(under + "/", autoescape=True)))
         if within is not None:
-            head = conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one()
-            query = query.where(event_table.c.position > int(head) - within)
+            head = int(conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one())
+            query = query.where(event_table.c.position > head - within)
         if skip_types:
             query = query.where(event_table.c.event_type.not_in(list(skip_types)))
         return [_stored(r) for r in conn.execute(query.order_by(event_table.c.position.desc()).limit(limit))]

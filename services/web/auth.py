@@ -78,8 +78,12 @@ class Accounts:
         users = UserStore(engine)  # type: ignore[arg-type]
         idle = timedelta(minutes=settings.web_session_idle_minutes)
         absolute = timedelta(hours=settings.web_session_absolute_hours)
-        policy = Policy(settings.web_signin_backoff_after, settings.web_signin_backoff_seconds,
-                        settings.web_signin_lock_after, settings.web_signin_lock_minutes)  # fmt: skip
+        policy = Policy(
+            settings.web_signin_backoff_after,
+            settings.web_signin_backoff_seconds,
+            settings.web_signin_lock_after,
+            settings.web_signin_lock_minutes,
+        )
         return cls(
             settings,
             users,
@@ -90,8 +94,14 @@ class Accounts:
 
     def principal(self, user: User) -> Principal:
         """How the access rules see ``user``: a caller of its org unit with its roles, on this node."""
-        return Principal(user.username, OrgPath(user.org_unit_path), frozenset(user.roles), self.settings.node_id,
-                         user.full_name, kind="USER")  # fmt: skip
+        return Principal(
+            user.username,
+            OrgPath(user.org_unit_path),
+            frozenset(user.roles),
+            self.settings.node_id,
+            user.full_name,
+            kind="USER",
+        )
 
 
 def accounts_of(request: Request) -> Accounts:
@@ -110,11 +120,13 @@ def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https" if setting is None else setting
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None,
-               path: str = "/") -> None:  # fmt: skip
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None = None, path: str = "/"
+) -> None:
     """An HttpOnly, SameSite=Lax cookie (Secure behind TLS)."""
-    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="lax",
-                        secure=secure_cookies(request))  # fmt: skip
+    response.set_cookie(
+        name, value, max_age=max_age, path=path, httponly=True, samesite="lax", secure=secure_cookies(request)
+    )
 
 
 def open_session(request: Request, response: Response, user: User) -> None:

@@ -38,8 +38,10 @@ RULES = {  # the rule behind a 403, in words (its code is shown beside it for th
     "CSRF": "Mọi biểu mẫu phải gửi từ chính trang của hệ thống, kèm mã chống giả mạo của phiên làm việc.",
 }
 
-PLAIN = ('<!doctype html><html lang="vi"><meta charset="utf-8"><title>{title}</title>'
-         '<main><h1>{title}</h1><p>{vi}</p><p lang="en">{en}</p><p><a href="/">Trang chủ</a></p></main></html>')
+PLAIN = (
+    '<!doctype html><html lang="vi"><meta charset="utf-8"><title>{title}</title>'
+    '<main><h1>{title}</h1><p>{vi}</p><p lang="en">{en}</p><p><a href="/">Trang chủ</a></p></main></html>'
+)
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -54,14 +56,23 @@ def install(app: FastAPI, pages: Pages) -> None:
     def page(request: Request, status: int, code: str, message: tuple[str, str], **extra: Any) -> Response:
         if request.url.path.startswith("/api/"):  # an API address no route answers: the API's own answer
             return problem(status, code, TITLES.get(status, code), f"{message[0]} / {message[1]}")
-        context = {"status": status, "title": TITLES.get(status, "Lỗi"), "code": code, "message_vi": message[0],
-                   "message_en": message[1], "rule": extra.get("rule"), "rule_text": RULES.get(extra.get("rule", "")),
-                   "incident": extra.get("incident")}  # fmt: skip
+        context = {
+            "status": status,
+            "title": TITLES.get(status, "Lỗi"),
+            "code": code,
+            "message_vi": message[0],
+            "message_en": message[1],
+            "rule": extra.get("rule"),
+            "rule_text": RULES.get(extra.get("rule", "")),
+            "incident": extra.get("incident"),
+        }
         try:
             response: Response = pages.render(request, "error.html", context, status)
         except Exception:  # noqa: BLE001 - the page itself failed (database down): a plain page still answers
             log.exception("error page failed")
-            response = HTMLResponse(PLAIN.format(title=escape(context["title"]), vi=escape(message[0]), en=escape(message[1])), status)
+            response = HTMLResponse(
+                PLAIN.format(title=escape(str(context["title"])), vi=escape(message[0]), en=escape(message[1])), status
+            )
         response.headers["Cache-Control"] = "no-store"
         return response
 

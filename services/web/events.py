@@ -95,4 +95,3 @@ def describe(stored: StoredEvent, codec: AvroCodec) -> dict[str, Any]:
         "node_id": stored.node_id,
         "hash": stored.hash.hex(),
     }
-

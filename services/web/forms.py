@@ -36,8 +36,9 @@ def command_key(person: Person, path: str, form: Mapping[str, str], ttl_hours: f
         return None
     fields = {k: v for k, v in sorted(form.items()) if k not in (CSRF_FIELD, FORM_KEY)}
     body = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    return IdempotencyKey(person.principal.client_id, key, fingerprint("POST", path, None, body),
-                          timedelta(hours=ttl_hours))  # fmt: skip
+    return IdempotencyKey(
+        person.principal.client_id, key, fingerprint("POST", path, None, body), timedelta(hours=ttl_hours)
+    )
 
 
 @dataclass

@@ -3,8 +3,6 @@ English; anything missing stays Vietnamese (names of units, plans and forms alwa
 
 from __future__ import annotations
 
-import unicodedata
-
 from starlette.requests import Request
 
 from .texts_en import EN
@@ -26,9 +24,8 @@ class Translator:
         self.lang = lang
 
     def __call__(self, text: str | None, **values: object) -> str:
-        """``text`` in this language (NFC), with ``{name}`` placeholders filled from ``values``."""
+        """``text`` in this language, with ``{name}`` placeholders filled from ``values`` (texts are NFC: tested)."""
         if text is None:
             return ""
-        text = unicodedata.normalize("NFC", text)
         found = EN.get(text, text) if self.lang == "en" else text
         return found.format(**values) if values else found

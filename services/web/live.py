@@ -53,8 +53,9 @@ class LiveFeed:
             return None
         c = event_table.c
         above = [a.value for a in OrgPath(path).ancestors()]
-        where = or_(c.org_unit_path == path, c.org_unit_path.startswith(path + "/", autoescape=True),
-                    c.org_unit_path.in_(above))  # fmt: skip
+        where = or_(
+            c.org_unit_path == path, c.org_unit_path.startswith(path + "/", autoescape=True), c.org_unit_path.in_(above)
+        )
         query = select(func.max(c.position)).where(c.position > after, c.position <= upto, where)
         with self.node.engine.connect() as conn:
             found = conn.execute(query).scalar()

@@ -32,9 +32,12 @@ def checked(period: str | None, on: date | None = None) -> str:
         return default_period(on)
     if period_kind(period) is None:
         raise DomainRefusal(
-            "INVALID_PERIOD", 422, f"Kỳ báo cáo '{period}' không hợp lệ; ví dụ 2026, SO_KET_2027, TONG_KET_2030.",
-            f"Invalid period '{period}'; e.g. 2026, SO_KET_2027, TONG_KET_2030.", value=period,
-        )  # fmt: skip
+            "INVALID_PERIOD",
+            422,
+            f"Kỳ báo cáo '{period}' không hợp lệ; ví dụ 2026, SO_KET_2027, TONG_KET_2030.",
+            f"Invalid period '{period}'; e.g. 2026, SO_KET_2027, TONG_KET_2030.",
+            value=period,
+        )
     return period
 
 

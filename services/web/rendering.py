@@ -19,6 +19,7 @@ from services.api.routers.audit import AUDIT_ROLES
 
 from . import formats
 from .auth import PRESESSION_CSRF_COOKIE, current_person, presession_csrf, set_cookie
+from .grids import rows_html
 from .i18n import Translator, language
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -49,13 +50,20 @@ class Pages:
         self.env.globals["static"] = self.static_url
         self.env.filters.update(FILTERS)
         self.env.globals["period_label"] = period_label
+        self.env.globals["rows_html"] = rows_html
 
     def static_url(self, name: str) -> str:
         """``/static/<name>?v=<hash>``: cached for a year, a changed file gets a new URL."""
         return f"/static/{name}?v={self.versions.get(name, '0')}"
 
-    def render(self, request: Request, template: str, context: dict[str, Any], status: int = 200,
-               headers: dict[str, str] | None = None) -> HTMLResponse:  # fmt: skip
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: dict[str, Any],
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
         """The page ``template`` for this request's person and language."""
         lang = language(request)
         values = layout(request, lang) | context
@@ -82,8 +90,14 @@ def _days(ctx: Context, count: int | None) -> str:
     return formats.days(count, ctx["lang"])
 
 
-FILTERS = {"num": _num, "pct": _pct, "days": _days, "day": formats.day, "moment": formats.moment,
-           "pctval": formats.percent_value}  # fmt: skip
+FILTERS = {
+    "num": _num,
+    "pct": _pct,
+    "days": _days,
+    "day": formats.day,
+    "moment": formats.moment,
+    "pctval": formats.percent_value,
+}
 
 
 def layout(request: Request, lang: str) -> dict[str, Any]:
@@ -106,8 +120,13 @@ def layout(request: Request, lang: str) -> dict[str, Any]:
     }
 
 
-NAV = [("/", "Trang chủ"), ("/tong-hop", "Tổng hợp"), ("/ke-hoach", "Kế hoạch"), ("/khen-thuong", "Khen thưởng"),
-       ("/don-vi", "Đơn vị")]  # fmt: skip
+NAV = [
+    ("/", "Trang chủ"),
+    ("/tong-hop", "Tổng hợp"),
+    ("/ke-hoach", "Kế hoạch"),
+    ("/khen-thuong", "Khen thưởng"),
+    ("/don-vi", "Đơn vị"),
+]
 AUDIT_NAV = ("/kiem-tra", "Kiểm tra")
 
 

@@ -20,8 +20,17 @@ from services.kernel.store import utcnow
 from services.web.accounts.tables import web_session
 from tests.e2e.lgsp import Clients, Node
 from tests.e2e.web import (
-    Meter, Weight, axe_violations, cells, demo_web_node, dump, launch, report_weights, shot, signins,
-)  # fmt: skip
+    Meter,
+    Weight,
+    axe_violations,
+    cells,
+    demo_web_node,
+    dump,
+    launch,
+    report_weights,
+    shot,
+    signins,
+)
 from tests.services import missing
 from tests.web_support import PASSWORD, api_row, screen_row
 
@@ -52,8 +61,14 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def context(browser: Any, node: Node) -> Iterator[Any]:
     """A fresh browser profile (no cookies, empty cache); CSP bypassed only so that axe can be injected."""
-    opened = browser.new_context(base_url=node.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True,
-                                 accept_downloads=True, viewport={"width": 1280, "height": 900})  # fmt: skip
+    opened = browser.new_context(
+        base_url=node.url,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        bypass_csp=True,
+        accept_downloads=True,
+        viewport={"width": 1280, "height": 900},
+    )
     yield opened
     opened.close()
 
@@ -126,12 +141,21 @@ def test_a_report_submitted_through_the_api_shows_up_on_an_open_dashboard(page: 
     figure = page.locator("[data-figure=submitted] .figure-value")
     expect(figure).to_have_text("0/1")
     page.evaluate("window.stillTheSamePage = true")
-    page.wait_for_function("() => { const el = document.querySelector('[sse-connect]'); "
-                           "const source = el && el['htmx-internal-data'] && el['htmx-internal-data'].sseEventSource; "
-                           "return source && source.readyState === 1; }")  # fmt: skip
+    page.wait_for_function(
+        "() => { const el = document.querySelector('[sse-connect]'); "
+        "const source = el && el['htmx-internal-data'] && el['htmx-internal-data'].sseEventSource; "
+        "return source && source.readyState === 1; }"
+    )
     submitter = Clients(node)("VN/15/02683", "submitter")
-    submitter.ok("/api/v1/reports", {"plan_id": "lao-cai-draft-2026-05", "unit_path": "VN/15/02683", "period": "2026",
-                                     "narrative": "Báo cáo năm 2026 của xã Bát Xát"})  # fmt: skip
+    submitter.ok(
+        "/api/v1/reports",
+        {
+            "plan_id": "lao-cai-draft-2026-05",
+            "unit_path": "VN/15/02683",
+            "period": "2026",
+            "narrative": "Báo cáo năm 2026 của xã Bát Xát",
+        },
+    )
     expect(figure).to_have_text("1/1", timeout=15_000)
     assert page.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
     expect(page.locator("#home-live")).to_contain_text("Nộp báo cáo")
@@ -221,8 +245,9 @@ def signed_in_without_loading_a_page(page: Any) -> None:
     """Sign in over HTTP with the page's cookie jar (no stylesheet or script is fetched, the cache stays empty)."""
     form = page.request.get("/dang-nhap").text()
     token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    done = page.request.post("/dang-nhap", form={"username": "tdkt.laocai", "password": PASSWORD, "csrf_token": token},
-                             max_redirects=0)  # fmt: skip
+    done = page.request.post(
+        "/dang-nhap", form={"username": "tdkt.laocai", "password": PASSWORD, "csrf_token": token}, max_redirects=0
+    )
     assert done.status == 303
 
 

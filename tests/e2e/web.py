@@ -19,8 +19,16 @@ from tests.web_support import PASSWORD, PEOPLE
 
 CHROMIUM = os.environ.get("THIDUA_CHROMIUM", "/usr/bin/chromium")
 # the flags that work on these machines (closed network: no background fetches, no GPU, no sandbox as root)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 SCREENSHOTS = os.environ.get("THIDUA_WEB_SCREENSHOTS")  # a folder: save a screenshot of every page (docs/img)
 
@@ -37,16 +45,25 @@ def demo_web_node(folder: Path) -> Iterator[Node]:
     """``thidua demo`` written as the node's own database, the people of PEOPLE, then ``thidua serve``."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")} | {"THIDUA_DATA_DIR": str(folder)}
-    subprocess.run([str(THIDUA), "demo", "--database", str(folder / "thidua.db")], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [str(THIDUA), "demo", "--database", str(folder / "thidua.db")], env=env, check=True, capture_output=True
+    )
     people = folder / "people.csv"
-    people.write_text("username,full_name,org_unit,roles\n" + "".join(
-        f"{name},{name},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()),
-        encoding="utf-8")  # fmt: skip
+    people.write_text(
+        "username,full_name,org_unit,roles\n"
+        + "".join(f"{name},{name},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()),
+        encoding="utf-8",
+    )
     subprocess.run([str(THIDUA), "users", "import", str(people)], env=env, check=True, capture_output=True)
     for name in {**PEOPLE, **EXTRA}:  # set known passwords (the import gave temporary ones)
-        subprocess.run([str(THIDUA), "users", "reset-password", name, "--password-stdin"], input=PASSWORD + "\n",
-                       env=env, check=True, capture_output=True, text=True)  # fmt: skip
+        subprocess.run(
+            [str(THIDUA), "users", "reset-password", name, "--password-stdin"],
+            input=PASSWORD + "\n",
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     subprocess.run([str(THIDUA), "audit", "checkpoint"], env=env, check=True, capture_output=True)  # a signed head
     settings = {"web_signin_backoff_seconds": "0.5", "web_live_poll_seconds": "0.3"}
     with running_node(folder, **settings) as node:
@@ -109,14 +126,22 @@ def shot(page: Any, name: str) -> None:
 
 def cells(page: Any, selector: str = "#rollup-table tbody tr") -> list[dict[str, str]]:
     """The data-key cells of the table rows the browser shows, as their visible text."""
-    return page.eval_on_selector_all(selector, """rows => rows.map(r => Object.fromEntries(
-        [...r.querySelectorAll('td[data-key]')].map(td => [td.dataset.key, td.innerText.trim()])))""")
+    return page.eval_on_selector_all(
+        selector,
+        """rows => rows.map(r => Object.fromEntries(
+        [...r.querySelectorAll('td[data-key]')].map(td => [td.dataset.key, td.innerText.trim()])))""",
+    )
 
 
 def signins(node: Node, username: str) -> list[str]:
     """Outcomes in the sign-in log for ``username`` as ``thidua users signins`` prints them, newest first."""
-    out = subprocess.run([str(THIDUA), "users", "signins", username, "--limit", "20"], env=node.env | {"COLUMNS": "200"},
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [str(THIDUA), "users", "signins", username, "--limit", "20"],
+        env=node.env | {"COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     outcomes = ("SUCCESS", "FAILED", "THROTTLED", "LOCKED", "DISABLED", "UNLOCKED")
     return [word for line in out.splitlines() for word in line.replace("│", " ").split() if word in outcomes]
 

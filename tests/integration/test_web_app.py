@@ -16,8 +16,8 @@ from sqlalchemy import Engine, update
 from services.bootstrap import Node
 from services.kernel.settings import Settings
 from services.kernel.store import utcnow
-from services.web.accounts.tables import web_session
 from services.kernel.tables import metadata as store_metadata
+from services.web.accounts.tables import web_session
 from tests.api_auth import bearer
 from tests.conftest import _postgres_engine
 from tests.web_support import PASSWORD, api_row, csrf_of, demo_node, screen_row, sign_in, table_rows, web_client
@@ -77,7 +77,9 @@ def test_posts_without_the_token_or_from_another_site_are_refused(client: TestCl
     home = client.get("/")
     assert client.post("/dang-xuat", data={}).status_code == 403
     assert client.post("/dang-xuat", data={"csrf_token": csrf_of(page.text)}).status_code == 403  # not the session's
-    crossed = client.post("/dang-xuat", data={"csrf_token": csrf_of(home.text)}, headers={"Origin": "https://evil.example"})
+    crossed = client.post(
+        "/dang-xuat", data={"csrf_token": csrf_of(home.text)}, headers={"Origin": "https://evil.example"}
+    )
     assert crossed.status_code == 403
     assert client.get("/").status_code == 200  # still signed in: nothing was done
 
@@ -90,10 +92,13 @@ def test_a_temporary_password_must_be_changed_first(sqlite_node: Node, client: T
     assert client.get("/tong-hop").headers["location"] == "/doi-mat-khau"
     form = client.get("/doi-mat-khau")
     token = csrf_of(form.text)
-    weak = client.post("/doi-mat-khau", data={"current": temporary, "new": "ngan", "confirm": "ngan", "csrf_token": token})
+    weak = client.post(
+        "/doi-mat-khau", data={"current": temporary, "new": "ngan", "confirm": "ngan", "csrf_token": token}
+    )
     assert weak.status_code == 400 and 'href="#new"' in weak.text
-    changed = client.post("/doi-mat-khau", data={"current": temporary, "new": PASSWORD, "confirm": PASSWORD,
-                                                 "csrf_token": token})  # fmt: skip
+    changed = client.post(
+        "/doi-mat-khau", data={"current": temporary, "new": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
+    )
     assert changed.status_code == 303 and "Đã đổi mật khẩu." in client.get("/").text
 
 
@@ -106,24 +111,40 @@ def test_an_idle_session_returns_to_sign_in_with_the_reason(sqlite_node: Node, c
     page = client.get(back.headers["location"])
     assert "Phiên làm việc đã hết hạn do lâu không thao tác" in page.text
     token = csrf_of(page.text)
-    again = client.post("/dang-nhap", data={"username": "lan.batxat", "password": PASSWORD, "csrf_token": token,
-                                            "next": "/tong-hop/02683?period=2026"})  # fmt: skip
+    again = client.post(
+        "/dang-nhap",
+        data={
+            "username": "lan.batxat",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/tong-hop/02683?period=2026",
+        },
+    )
     assert again.headers["location"] == "/tong-hop/02683?period=2026"
 
 
 def _age_sessions(engine: Engine, username: str, by: timedelta) -> None:
     with engine.begin() as conn:
-        conn.execute(update(web_session).where(web_session.c.username == username)
-                     .values(last_seen_at=utcnow() - by))  # fmt: skip
+        conn.execute(update(web_session).where(web_session.c.username == username).values(last_seen_at=utcnow() - by))
 
 
 def test_another_provinces_pages_are_refused_with_the_rule_and_none_of_its_data(client: TestClient) -> None:
     sign_in(client, "lan.batxat")
-    for url in ("/tong-hop/46", "/tong-hop/46/xuat.xlsx", "/tong-hop/46/bao-cao?status=missing", "/don-vi/46",
-                "/ke-hoach/hue-220-2026", "/su-kien?path=VN/46"):  # fmt: skip
+    for url in (
+        "/tong-hop/46",
+        "/tong-hop/46/xuat.xlsx",
+        "/tong-hop/46/bao-cao?status=missing",
+        "/don-vi/46",
+        "/ke-hoach/hue-220-2026",
+        "/su-kien?path=VN/46",
+    ):
         refused = client.get(url)
         assert refused.status_code == 403, url
-        assert "OUT_OF_SUBTREE" in refused.text and "SUBTREE" in refused.text and "text/html" in refused.headers["content-type"]
+        assert (
+            "OUT_OF_SUBTREE" in refused.text
+            and "SUBTREE" in refused.text
+            and "text/html" in refused.headers["content-type"]
+        )
         assert "Huế" not in refused.text and "220/KH-UBND" not in refused.text
     assert client.get("/kiem-tra").status_code == 403  # a submitter is no auditor: the ROLE rule
     assert "ROLE_NOT_ALLOWED" in client.get("/kiem-tra").text
@@ -142,14 +163,17 @@ def test_error_pages_are_html_and_the_api_keeps_problem_json(client: TestClient)
     assert client.get("/healthz").json()["status"] == "ok"
 
 
-def test_a_crash_is_a_page_with_an_incident_number(client: TestClient, monkeypatch: pytest.MonkeyPatch,
-                                                   caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_a_crash_is_a_page_with_an_incident_number(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from services.web.pages import home
 
     sign_in(client, "tdkt.laocai")
     monkeypatch.setattr(home, "live_parts", lambda *a: 1 / 0)
-    with caplog.at_level(logging.ERROR, logger="thidua.web"), TestClient(client.app, raise_server_exceptions=False,
-                                                                        cookies=client.cookies) as other:  # fmt: skip
+    with (
+        caplog.at_level(logging.ERROR, logger="thidua.web"),
+        TestClient(client.app, raise_server_exceptions=False, cookies=client.cookies) as other,
+    ):
         crashed = other.get("/")
     assert crashed.status_code == 500 and "Lỗi hệ thống" in crashed.text and "mã sự cố" in crashed.text
     assert "ZeroDivisionError" in caplog.text and "Traceback" not in crashed.text
@@ -185,10 +209,24 @@ def test_export_equals_the_table_on_screen(client: TestClient) -> None:
     sign_in(client, "tdkt.laocai")
     page = client.get("/tong-hop/15?period=2026&sort=reporting_rate&dir=desc")
     screen = [screen_row(r) for r in table_rows(page.text)]
-    book = load_workbook(io.BytesIO(client.get("/tong-hop/15/xuat.xlsx?period=2026&sort=reporting_rate&dir=desc").content))
+    book = load_workbook(
+        io.BytesIO(client.get("/tong-hop/15/xuat.xlsx?period=2026&sort=reporting_rate&dir=desc").content)
+    )
     header, *rows = list(book.worksheets[0].iter_rows(values_only=True))
-    columns = ["name", "code", "plan", "expected", "submitted", "on_time", "late", "missing", "reporting_rate",
-               "on_time_rate", "registered", "registration_rate"]  # fmt: skip
+    columns = [
+        "name",
+        "code",
+        "plan",
+        "expected",
+        "submitted",
+        "on_time",
+        "late",
+        "missing",
+        "reporting_rate",
+        "on_time_rate",
+        "registered",
+        "registration_rate",
+    ]
     assert header[0] == "Đơn vị" and len(header) == len(columns)
     filed = [{k: v for k, v in zip(columns, row, strict=True) if k not in ("name", "plan")} for row in rows]
     assert filed == screen and len(screen) == 102
@@ -210,8 +248,11 @@ def test_sessions_expire_idle_and_absolute_and_end_with_the_account(sqlite_node:
         found = store.resolve(late, now + timedelta(minutes=minutes))
         assert isinstance(found, Session)
         with sqlite_node.engine.begin() as conn:  # what a request at that time writes
-            conn.execute(update(web_session).where(web_session.c.token_hash == found.token_hash)
-                         .values(last_seen_at=now + timedelta(minutes=minutes)))  # fmt: skip
+            conn.execute(
+                update(web_session)
+                .where(web_session.c.token_hash == found.token_hash)
+                .values(last_seen_at=now + timedelta(minutes=minutes))
+            )
     assert store.resolve(late, now + timedelta(hours=12, minutes=1)) == Ended("EXPIRED")
     third = store.open("hoa.hue", None, None)
     UserStore(sqlite_node.engine).disable("hoa.hue")
@@ -238,7 +279,9 @@ def test_sign_in_backs_off_then_locks_and_logs_every_attempt(sqlite_node: Node) 
     assert guard.attempt("khoa.thu", PASSWORD, client, now + timedelta(minutes=31)).outcome == "SUCCESS"
     guard.attempt("ai.do", "sai", client, now)  # an unknown name is counted the same way, and logged
     log = guard.recent("khoa.thu")
-    assert [r["outcome"] for r in log][:3] == ["SUCCESS", "LOCKED", "FAILED"] and guard.recent("ai.do")[0]["outcome"] == "FAILED"
+    assert [r["outcome"] for r in log][:3] == ["SUCCESS", "LOCKED", "FAILED"] and guard.recent("ai.do")[0][
+        "outcome"
+    ] == "FAILED"
 
 
 @pytest.fixture
@@ -251,9 +294,19 @@ def pg_node(postgres_url: str, tmp_path) -> Iterator[Node]:  # type: ignore[no-u
 def test_pages_on_postgresql_equal_the_api(pg_node: Node) -> None:
     with web_client(pg_node) as client:
         _drill_down_equals_api(pg_node, client)
-        for url in ("/", "/ke-hoach", "/ke-hoach/lao-cai-draft-2026-05", "/khen-thuong", "/khen-thuong/so-khen-thuong",
-                    "/khen-thuong/bk-lc-2026-1", "/don-vi/DN-BATXAT", "/kiem-tra", "/kiem-tra/xac-minh",
-                    "/kiem-tra/luong?id=award-bk-lc-2026-1", "/tong-hop/15/bao-cao?status=missing"):  # fmt: skip
+        for url in (
+            "/",
+            "/ke-hoach",
+            "/ke-hoach/lao-cai-draft-2026-05",
+            "/khen-thuong",
+            "/khen-thuong/so-khen-thuong",
+            "/khen-thuong/bk-lc-2026-1",
+            "/don-vi/DN-BATXAT",
+            "/kiem-tra",
+            "/kiem-tra/xac-minh",
+            "/kiem-tra/luong?id=award-bk-lc-2026-1",
+            "/tong-hop/15/bao-cao?status=missing",
+        ):
             assert client.get(url).status_code == 200, url
 
 
@@ -286,7 +339,7 @@ def test_single_sign_on_seam_signs_in_only_linked_active_accounts(sqlite_node: N
         unlinked = client.get(f"/dang-nhap/sso/tinh/ve?state={state}&sub=an-123")
         assert unlinked.status_code == 401 and "SSO_NOT_LINKED" in unlinked.text
         UserStore(sqlite_node.engine).link_subject("tdkt.laocai", "https://idp.example|an-123")
-        assert client.get(f"/dang-nhap/sso/tinh/ve?state=other&sub=an-123").status_code == 401  # state mismatch
+        assert client.get("/dang-nhap/sso/tinh/ve?state=other&sub=an-123").status_code == 401  # state mismatch
         assert "SSO_FAILED" in client.get(f"/dang-nhap/sso/tinh/ve?state={state}&sub=forged").text
         done = client.get(f"/dang-nhap/sso/tinh/ve?state={state}&sub=an-123")
         assert done.status_code == 303 and done.headers["location"] == "/tong-hop/15"
@@ -328,5 +381,10 @@ def test_a_command_form_key_is_the_apis_idempotency_key(sqlite_node: Node) -> No
         other.check(conn)  # type: ignore[union-attr]
     assert command_key(person, "/bao-cao", {"form_key": "có dấu"}, 24) is None
     errors = FormErrors()
-    errors.refusal(DomainRefusal("OUTSIDE_PLAN_PERIOD", 422, "Ngoài kỳ của kế hoạch.", "Outside."), {"OUTSIDE_PLAN_PERIOD": "period"})
-    assert errors and errors.items == [{"field": "period", "text": "Ngoài kỳ của kế hoạch.", "code": "OUTSIDE_PLAN_PERIOD"}]
+    errors.refusal(
+        DomainRefusal("OUTSIDE_PLAN_PERIOD", 422, "Ngoài kỳ của kế hoạch.", "Outside."),
+        {"OUTSIDE_PLAN_PERIOD": "period"},
+    )
+    assert errors and errors.items == [
+        {"field": "period", "text": "Ngoài kỳ của kế hoạch.", "code": "OUTSIDE_PLAN_PERIOD"}
+    ]

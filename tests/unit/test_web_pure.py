@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def test_vietnamese_and_english_numbers_dates_and_rates() -> None:
 
 
 def test_grid_sorts_numbers_and_vietnamese_names_with_blanks_last() -> None:
-    rows = [{"name": "Xã Y Tý", "rate": 0.5}, {"name": "Phường Âu Lâu", "rate": None}, {"name": "Xã Bát Xát", "rate": 1.0}]
+    rows = [
+        {"name": "Xã Y Tý", "rate": 0.5},
+        {"name": "Phường Âu Lâu", "rate": None},
+        {"name": "Xã Bát Xát", "rate": 1.0},
+    ]
     grid = Grid("t", "s", [Column("name", "Đơn vị"), Column("rate", "Tỷ lệ nộp", "rate")], list(rows))
     assert [r["name"] for r in grid.sort("name", False).rows] == ["Phường Âu Lâu", "Xã Bát Xát", "Xã Y Tý"]
     assert [r["rate"] for r in grid.sort("rate", True).rows] == [1.0, 0.5, None]
@@ -48,8 +53,12 @@ def test_grid_sorts_numbers_and_vietnamese_names_with_blanks_last() -> None:
 
 def test_csv_and_xlsx_hold_the_screens_numbers() -> None:
     rows = [{"name": "Xã Bát Xát", "n": 1234, "rate": 0.4444}, {"name": "Xã Y Tý", "n": 0, "rate": None}]
-    grid = Grid("Tổng hợp báo cáo", "Tỉnh Lào Cai", [Column("name", "Đơn vị"), Column("n", "Phải nộp", "int"),
-                                                      Column("rate", "Tỷ lệ nộp", "rate")], rows)  # fmt: skip
+    grid = Grid(
+        "Tổng hợp báo cáo",
+        "Tỉnh Lào Cai",
+        [Column("name", "Đơn vị"), Column("n", "Phải nộp", "int"), Column("rate", "Tỷ lệ nộp", "rate")],
+        rows,
+    )
     text = grids.to_csv(grid, Translator("vi")).decode("utf-8")
     assert text.startswith("\ufeffĐơn vị,Phải nộp,Tỷ lệ nộp (%)\r\n") and "Xã Bát Xát,1234,44.4\r\n" in text
     assert text.endswith("Xã Y Tý,0,\r\n")
@@ -98,6 +107,7 @@ def test_every_text_has_its_english() -> None:
     assert len(texts) > 200
     assert sorted(t for t in texts if t not in EN) == []
     assert all(Translator("en")(t) != t or t == EN[t] for t in texts)
+    assert all(unicodedata.is_normalized("NFC", t) for t in [*EN, *EN.values(), *texts])  # Vietnamese as NFC
 
 
 def test_import_reports_bad_rows_by_line_and_column() -> None:
@@ -111,7 +121,9 @@ def test_import_reports_bad_rows_by_line_and_column() -> None:
         (6, ["taken", "Phạm D", "15", "auditor", None]),
         (7, ["hoa.laocai", "Đỗ Thị Hoa", 15.0, "reviewer,auditor", None]),
     ]
-    plan = check_rows(rows, lambda refs: {r: units.get(r) for r in refs}, lambda names: [n for n in names if n == "taken"])
+    plan = check_rows(
+        rows, lambda refs: {r: units.get(r) for r in refs}, lambda names: [n for n in names if n == "taken"]
+    )
     faults = [(e.line, e.column) for e in plan.errors]
     assert faults == [(4, "username"), (4, "roles"), (4, "email"), (4, "org_unit"), (5, "username"), (6, "username")]
     assert "dòng 4, cột mã đơn vị" in str(plan.errors[3]) and "line 5" in str(plan.errors[4])

@@ -65,8 +65,9 @@ def _accounts() -> Iterator[Accounts]:
         node.close()
 
 
-Roles = Annotated[str, typer.Option(help="Vai trò, cách nhau dấu phẩy: submitter, reviewer, council, decider, auditor, "
-                                          "operator.")]  # fmt: skip
+Roles = Annotated[
+    str, typer.Option(help="Vai trò, cách nhau dấu phẩy: submitter, reviewer, council, decider, auditor, operator.")
+]
 
 
 @users_app.command("add")
@@ -88,11 +89,15 @@ def users_add(
             console.print(f"[red]Không có đơn vị '{org_unit}'[/] / no org unit '{org_unit}' (mã tỉnh, xã, đơn vị)")
             raise typer.Exit(2)
         user, secret = accounts.users.add(NewUser(username, full_name, unit[0], parse_roles(roles), email), password)
-    console.print(f"Đã tạo / created [bold]{user.username}[/] — {user.full_name}, {unit[1]} ({user.org_unit_path}), "
-                  f"{', '.join(user.roles)}")  # fmt: skip
+    console.print(
+        f"Đã tạo / created [bold]{user.username}[/] — {user.full_name}, {unit[1]} ({user.org_unit_path}), "
+        f"{', '.join(user.roles)}"
+    )
     if password is None:
-        console.print(f"Mật khẩu tạm / temporary password: [bold]{secret}[/]  (hiển thị một lần; đổi khi đăng nhập "
-                      "lần đầu / shown once; changed at the first sign-in)")  # fmt: skip
+        console.print(
+            f"Mật khẩu tạm / temporary password: [bold]{secret}[/]  (hiển thị một lần; đổi khi đăng nhập "
+            "lần đầu / shown once; changed at the first sign-in)"
+        )
 
 
 @users_app.command("list")
@@ -139,8 +144,10 @@ def users_reset_password(
     with _accounts() as accounts:
         if password is None:
             password = accounts.users.reset_password(username)
-            console.print(f"Mật khẩu tạm của / temporary password of {username}: [bold]{password}[/] (đổi khi đăng "
-                          "nhập / changed at the next sign-in)")  # fmt: skip
+            console.print(
+                f"Mật khẩu tạm của / temporary password of {username}: [bold]{password}[/] (đổi khi đăng "
+                "nhập / changed at the next sign-in)"
+            )
         else:
             accounts.users.set_password(username, password)
             console.print(f"Đã đặt mật khẩu / password set for {username}")
@@ -176,16 +183,19 @@ def users_import(
         if plan.errors:
             for error in plan.errors:
                 console.print(f"[red]{error}[/]", highlight=False)
-            console.print(f"Không nhập tài khoản nào: {len(plan.errors)} lỗi / nothing imported: "
-                          f"{len(plan.errors)} error(s)")  # fmt: skip
+            console.print(
+                f"Không nhập tài khoản nào: {len(plan.errors)} lỗi / nothing imported: {len(plan.errors)} error(s)"
+            )
             raise typer.Exit(1)
         users, secrets = accounts.users.add_many(plan.users)
     _hand_over([(u.username, s) for u, s in zip(users, secrets, strict=True)], passwords_out)
 
 
 def _hand_over(pairs: list[tuple[str, str]], out: Path | None) -> None:
-    console.print(f"Đã nhập {len(pairs)} tài khoản / imported {len(pairs)} accounts (mật khẩu tạm, đổi khi đăng nhập "
-                  "lần đầu / temporary passwords, changed at the first sign-in)")  # fmt: skip
+    console.print(
+        f"Đã nhập {len(pairs)} tài khoản / imported {len(pairs)} accounts (mật khẩu tạm, đổi khi đăng nhập "
+        "lần đầu / temporary passwords, changed at the first sign-in)"
+    )
     if out is None:
         table = Table("username", "mật khẩu tạm / temporary password")
         for username, secret in pairs:
@@ -213,8 +223,13 @@ def users_signins(
         rows = accounts.signin.recent(username, limit)
     table = Table("thời điểm (UTC)", "username", "kết quả", "địa chỉ", "ghi chú")
     for row in rows:
-        table.add_row(f"{row['at']:%Y-%m-%d %H:%M:%S}", str(row["username"]), str(row["outcome"]),
-                      str(row["client_ip"] or ""), str(row["detail"] or ""))  # fmt: skip
+        table.add_row(
+            f"{row['at']:%Y-%m-%d %H:%M:%S}",
+            str(row["username"]),
+            str(row["outcome"]),
+            str(row["client_ip"] or ""),
+            str(row["detail"] or ""),
+        )
     console.print(table)
 
 

@@ -29,8 +29,13 @@ COLUMNS = {
     "email": ("email", "e-mail", "thu dien tu"),
 }
 REQUIRED = ("username", "full_name", "org_unit", "roles")
-LABELS_VI = {"username": "tên đăng nhập", "full_name": "họ và tên", "org_unit": "mã đơn vị", "roles": "vai trò",
-             "email": "thư điện tử"}  # fmt: skip
+LABELS_VI = {
+    "username": "tên đăng nhập",
+    "full_name": "họ và tên",
+    "org_unit": "mã đơn vị",
+    "roles": "vai trò",
+    "email": "thư điện tử",
+}
 MAX_ROWS = 10_000
 
 
@@ -110,8 +115,11 @@ def check_rows(
         if user is None:
             continue
         if user.username in seen:
-            plan.errors.append(RowError(line, "username", f"Trùng với dòng {seen[user.username]}.",
-                                        f"Repeats line {seen[user.username]}."))  # fmt: skip
+            plan.errors.append(
+                RowError(
+                    line, "username", f"Trùng với dòng {seen[user.username]}.", f"Repeats line {seen[user.username]}."
+                )
+            )
             continue
         seen[user.username] = line
         plan.users.append(user)
@@ -130,8 +138,11 @@ def _text(value: Any) -> str:
 
 
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "username": checked_username, "full_name": checked_full_name, "roles": parse_roles, "email": checked_email,
-}  # fmt: skip
+    "username": checked_username,
+    "full_name": checked_full_name,
+    "roles": parse_roles,
+    "email": checked_email,
+}
 
 
 def _check(line: int, record: dict[str, Any], units: dict[str, Found | None], errors: list[RowError]) -> NewUser | None:

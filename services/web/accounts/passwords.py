@@ -43,7 +43,10 @@ def policy_problem(password: str, username: str) -> tuple[str, str] | None:
     length, no composition rules)."""
     password = normalize(password)
     if len(password) < MIN_LENGTH:
-        return (f"Mật khẩu phải có ít nhất {MIN_LENGTH} ký tự.", f"The password needs at least {MIN_LENGTH} characters.")
+        return (
+            f"Mật khẩu phải có ít nhất {MIN_LENGTH} ký tự.",
+            f"The password needs at least {MIN_LENGTH} characters.",
+        )
     if len(password) > MAX_LENGTH:
         return (f"Mật khẩu dài quá {MAX_LENGTH} ký tự.", f"The password is longer than {MAX_LENGTH} characters.")
     if password.strip().lower() == username.lower():

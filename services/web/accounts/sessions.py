@@ -59,10 +59,17 @@ class SessionStore:
         """A new session for ``username``; returns the token to set in the cookie (shown to no one else)."""
         token, now = secrets.token_urlsafe(32), utcnow()
         row = {
-            "token_hash": token_hash(token), "username": username, "csrf_token": secrets.token_urlsafe(32),
-            "created_at": now, "last_seen_at": now, "expires_at": now + self.absolute, "ended_at": None,
-            "end_reason": None, "client_ip": client_ip, "user_agent": (user_agent or "")[:300] or None,
-        }  # fmt: skip
+            "token_hash": token_hash(token),
+            "username": username,
+            "csrf_token": secrets.token_urlsafe(32),
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": now + self.absolute,
+            "ended_at": None,
+            "end_reason": None,
+            "client_ip": client_ip,
+            "user_agent": (user_agent or "")[:300] or None,
+        }
         with self.engine.begin() as conn:
             conn.execute(insert(web_session).values(row))
         return token
@@ -72,8 +79,14 @@ class SessionStore:
         now = now or utcnow()
         key = token_hash(token)
         s = web_session.c
-        columns = (s.csrf_token, s.created_at.label("session_created_at"), s.last_seen_at, s.expires_at, s.ended_at,
-                   s.end_reason)  # fmt: skip
+        columns = (
+            s.csrf_token,
+            s.created_at.label("session_created_at"),
+            s.last_seen_at,
+            s.expires_at,
+            s.ended_at,
+            s.end_reason,
+        )
         query = select(web_user, *columns).join(web_session, web_user.c.username == s.username)
         with self.engine.connect() as conn:
             row = conn.execute(query.where(web_session.c.token_hash == key)).first()

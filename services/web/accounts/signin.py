@@ -25,8 +25,13 @@ from .users import User, UserStore, normalize_username
 log = logging.getLogger("thidua.web.signin")
 
 SUCCESS, FAILED, THROTTLED, LOCKED, DISABLED, UNLOCKED = (
-    "SUCCESS", "FAILED", "THROTTLED", "LOCKED", "DISABLED", "UNLOCKED",
-)  # fmt: skip
+    "SUCCESS",
+    "FAILED",
+    "THROTTLED",
+    "LOCKED",
+    "DISABLED",
+    "UNLOCKED",
+)
 COUNTED = (SUCCESS, FAILED, UNLOCKED)  # outcomes of a password check (or its reset); refusals before it are not
 
 
@@ -122,14 +127,24 @@ class SignIn:
         return self._record(name, outcome, client, utcnow(), detail)
 
     def _record(self, name: str, outcome: Outcome, client: Client, now: datetime, detail: str | None = None) -> Outcome:
-        row = {"at": now, "username": name, "outcome": outcome.outcome, "client_ip": client.ip,
-               "user_agent": (client.user_agent or "")[:300] or None, "detail": detail}  # fmt: skip
+        row = {
+            "at": now,
+            "username": name,
+            "outcome": outcome.outcome,
+            "client_ip": client.ip,
+            "user_agent": (client.user_agent or "")[:300] or None,
+            "detail": detail,
+        }
         with self.engine.begin() as conn:
             conn.execute(insert(web_signin_attempt).values(row))
         level = logging.INFO if outcome.outcome in (SUCCESS, UNLOCKED) else logging.WARNING
-        log.log(level, "sign-in %s for %s", outcome.outcome, name,
-                extra={"username": name, "outcome": outcome.outcome, "client_ip": client.ip,
-                       "failures": outcome.failures})  # fmt: skip
+        log.log(
+            level,
+            "sign-in %s for %s",
+            outcome.outcome,
+            name,
+            extra={"username": name, "outcome": outcome.outcome, "client_ip": client.ip, "failures": outcome.failures},
+        )
         return outcome
 
     def recent(self, username: str | None = None, limit: int = 50) -> list[dict[str, object]]:
@@ -140,4 +155,3 @@ class SignIn:
             query = query.where(a.username == normalize_username(username))
         with self.engine.connect() as conn:
             return [r._asdict() for r in conn.execute(query)]
-

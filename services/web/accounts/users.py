@@ -66,9 +66,17 @@ class NewUser:
 def user_of(row: Any) -> User:
     """A :class:`User` from a ``web_user`` row."""
     return User(
-        row.username, row.full_name, row.email, row.org_unit_path, tuple(row.roles), row.password_hash is not None,
-        bool(row.must_change_password), row.external_subject, row.created_at, row.disabled_at,
-    )  # fmt: skip
+        row.username,
+        row.full_name,
+        row.email,
+        row.org_unit_path,
+        tuple(row.roles),
+        row.password_hash is not None,
+        bool(row.must_change_password),
+        row.external_subject,
+        row.created_at,
+        row.disabled_at,
+    )
 
 
 def normalize_username(username: str) -> str:
@@ -123,8 +131,13 @@ def checked_email(email: str | None) -> str | None:
 def check_new_user(new: NewUser) -> NewUser:
     """The account normalised (username, NFC names, path), or AccountError / InvalidOrgPath."""
     path = OrgPath.parse(new.org_unit_path.strip()).value
-    return NewUser(checked_username(new.username), checked_full_name(new.full_name), path, parse_roles(new.roles),
-                   checked_email(new.email))  # fmt: skip
+    return NewUser(
+        checked_username(new.username),
+        checked_full_name(new.full_name),
+        path,
+        parse_roles(new.roles),
+        checked_email(new.email),
+    )
 
 
 class UserStore:
@@ -139,7 +152,9 @@ class UserStore:
         users, passwords = self.add_many([new], [password])
         return users[0], passwords[0]
 
-    def add_many(self, new: Sequence[NewUser], passwords: Sequence[str | None] | None = None) -> tuple[list[User], list[str]]:
+    def add_many(
+        self, new: Sequence[NewUser], passwords: Sequence[str | None] | None = None
+    ) -> tuple[list[User], list[str]]:
         """Create every account in one transaction (all or none); USER_EXISTS if any username is taken."""
         checked = [check_new_user(n) for n in new]
         given = list(passwords) if passwords is not None else [None] * len(checked)
@@ -207,8 +222,11 @@ class UserStore:
         """Replace the password (policy-checked) and end the account's sessions; UNKNOWN_USER if none."""
         if (problem := policy_problem(password, normalize_username(username))) is not None:
             raise AccountError("WEAK_PASSWORD", *problem)
-        values = {"password_hash": hash_password(password), "must_change_password": temporary,
-                  "password_changed_at": utcnow()}  # fmt: skip
+        values = {
+            "password_hash": hash_password(password),
+            "must_change_password": temporary,
+            "password_changed_at": utcnow(),
+        }
         if not self._set(username, values, end="PASSWORD_CHANGED"):
             raise unknown_user(username)
 
@@ -253,8 +271,15 @@ def unknown_user(username: str) -> AccountError:
 
 def _row(user: NewUser, password: str, must_change: bool, now: datetime) -> dict[str, Any]:
     return {
-        "username": user.username, "full_name": user.full_name, "email": user.email,
-        "org_unit_path": user.org_unit_path, "roles": list(user.roles), "password_hash": hash_password(password),
-        "must_change_password": must_change, "external_subject": None, "created_at": now,
-        "password_changed_at": now, "disabled_at": None,
-    }  # fmt: skip
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "org_unit_path": user.org_unit_path,
+        "roles": list(user.roles),
+        "password_hash": hash_password(password),
+        "must_change_password": must_change,
+        "external_subject": None,
+        "created_at": now,
+        "password_changed_at": now,
+        "disabled_at": None,
+    }

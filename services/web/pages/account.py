@@ -10,8 +10,15 @@ from starlette.responses import RedirectResponse, Response
 from services.web.accounts.passwords import policy_problem
 from services.web.accounts.signin import DISABLED, FAILED, LOCKED, SUCCESS, THROTTLED, Client, Outcome
 from services.web.auth import (
-    SESSION_COOKIE, Signed, accounts_of, client_ip, current_person, open_session, safe_next, set_cookie,
-)  # fmt: skip
+    SESSION_COOKIE,
+    Signed,
+    accounts_of,
+    client_ip,
+    current_person,
+    open_session,
+    safe_next,
+    set_cookie,
+)
 from services.web.formats import moment
 from services.web.i18n import LANG_COOKIE, LANGS, Translator, language
 from services.web.rendering import flash
@@ -19,8 +26,10 @@ from services.web.rendering import flash
 from . import render
 
 router = APIRouter(include_in_schema=False)
-EXPIRED = {"IDLE": "Phiên làm việc đã hết hạn do lâu không thao tác. Xin đăng nhập lại.",
-           "EXPIRED": "Phiên làm việc đã hết thời hạn. Xin đăng nhập lại."}  # fmt: skip
+EXPIRED = {
+    "IDLE": "Phiên làm việc đã hết hạn do lâu không thao tác. Xin đăng nhập lại.",
+    "EXPIRED": "Phiên làm việc đã hết thời hạn. Xin đăng nhập lại.",
+}
 Text = Annotated[str, Form()]
 Expiry = Annotated[str | None, Query(alias="het-han", description="Why the last session ended: IDLE, EXPIRED")]
 
@@ -70,8 +79,11 @@ def _refused(request: Request, username: str, target: str, outcome: Outcome) -> 
         text = _("Đã nhập sai nhiều lần. Xin chờ {n} giây rồi thử lại.", n=outcome.wait)
         return sign_in_form(request, username, target, [_error(None, text, THROTTLED)], 429)
     if outcome.outcome == LOCKED:
-        text = _("Tài khoản tạm khóa đến {t} vì nhập sai mật khẩu {n} lần liên tiếp. Liên hệ quản trị để mở khóa "
-                 "sớm hơn.", t=moment(outcome.until), n=policy.lock_after)  # fmt: skip
+        text = _(
+            "Tài khoản tạm khóa đến {t} vì nhập sai mật khẩu {n} lần liên tiếp. Liên hệ quản trị để mở khóa sớm hơn.",
+            t=moment(outcome.until),
+            n=policy.lock_after,
+        )
         return sign_in_form(request, username, target, [_error(None, text, LOCKED)], 423)
     if outcome.outcome == DISABLED:
         text = _("Tài khoản đã bị vô hiệu hóa. Liên hệ quản trị của đơn vị.")
@@ -83,8 +95,14 @@ def _refused(request: Request, username: str, target: str, outcome: Outcome) -> 
     return sign_in_form(request, username, target, [_error("password", text, FAILED)], 401)
 
 
-def sign_in_form(request: Request, username: str, target: str, errors: list[dict[str, str | None]], status: int,
-          notice: str | None = None) -> Response:  # fmt: skip
+def sign_in_form(
+    request: Request,
+    username: str,
+    target: str,
+    errors: list[dict[str, str | None]],
+    status: int,
+    notice: str | None = None,
+) -> Response:
     providers = sorted(accounts_of(request).providers.items())
     context = {"next": target, "username": username, "errors": errors, "notice": notice, "providers": providers}
     return render(request, "signin.html", context, status)
@@ -109,7 +127,9 @@ def password_page(request: Request, person: Signed) -> Response:
 
 
 @router.post("/doi-mat-khau")
-def change_password(request: Request, person: Signed, current: Text = "", new: Text = "", confirm: Text = "") -> Response:
+def change_password(
+    request: Request, person: Signed, current: Text = "", new: Text = "", confirm: Text = ""
+) -> Response:
     """Check the current password (as a sign-in: same back-off and lock), the policy and the confirmation."""
     _ = Translator(language(request))
     accounts, name = accounts_of(request), person.user.username

@@ -51,8 +51,11 @@ def audit_page(request: Request, person: Signed) -> Response:
     streams: dict[str, dict[str, Any]] = {}
     for stored in latest:
         streams.setdefault(stored.stream_id, events.describe(stored, web.node.codec))
-    context = {"checkpoint": last_checkpoint(request), "streams": list(streams.values())[:RECENT_STREAMS],
-               "head": web.node.store.head_position()}  # fmt: skip
+    context = {
+        "checkpoint": last_checkpoint(request),
+        "streams": list(streams.values())[:RECENT_STREAMS],
+        "head": web.node.store.head_position(),
+    }
     return render(request, "audit.html", context)
 
 
@@ -83,6 +86,9 @@ def stream_page(request: Request, person: Signed, id: str) -> Response:  # noqa:
     visible = [s for s in stored if person.principal.covers(s.org_unit_path)]
     if not visible:
         require_within(person.principal, stored[0].org_unit_path)  # refuses: OUT_OF_SUBTREE, as the API
-    context = {"stream_id": id, "events": [events.describe(s, web.node.codec) for s in visible],
-               "hidden": len(stored) - len(visible)}  # fmt: skip
+    context = {
+        "stream_id": id,
+        "events": [events.describe(s, web.node.codec) for s in visible],
+        "hidden": len(stored) - len(visible),
+    }
     return render(request, "stream.html", context)

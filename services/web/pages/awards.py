@@ -28,7 +28,7 @@ REGISTRY_COLUMNS = [
     Column("decision", "Quyết định", sortable=False),
     Column("decider", "Cấp quyết định", sortable=False),
     Column("form_name", "Hình thức khen thưởng", sortable=False),
-    Column("occasion_label", "Dịp", sortable=False),
+    Column("occasion_label", "Dịp", sortable=False, label=True),
     Column("nominee", "Đối tượng", sortable=False),
     Column("nominee_unit", "Đơn vị", sortable=False),
     Column("proposal_id", "Mã hồ sơ", sortable=False),
@@ -47,8 +47,13 @@ def pipeline(request: Request, person: Signed, state: str = "PENDING", cursor: s
         groups = queries.waiting_groups(conn, under)
         rows = queries.proposals(conn, {"state": state}, str(key[0]) if key else None, PAGE + 1, under)
     listed = page([views.summary(r, now) for r in rows], PAGE, ("proposal_id",))
-    context = {"counts": counts, "states": STATES, "state": state, "listed": listed,
-               "groups": views.waiting(groups, [], now)}  # fmt: skip
+    context = {
+        "counts": counts,
+        "states": STATES,
+        "state": state,
+        "listed": listed,
+        "groups": views.waiting(groups, [], now),
+    }
     return render(request, "awards.html", context)
 
 
@@ -66,10 +71,14 @@ def registry_grid(
 
 def _registry_row(e: dict[str, Any]) -> dict[str, Any]:
     decider = e["decider"]
-    return {**e, "decision": f"Số {e['decision_number']} ngày {day(e['decision_date'])}",
-            "decider": decider.get("authority_label") or decider.get("name") or "",
-            "nominee": e["nominee"]["name"], "nominee_unit": (e["nominee"]["org_unit"] or {}).get("name") or "",
-            "links": {"proposal_id": f"/khen-thuong/{e['proposal_id']}"}}  # fmt: skip
+    return {
+        **e,
+        "decision": f"Số {e['decision_number']} ngày {day(e['decision_date'])}",
+        "decider": decider.get("authority_label") or decider.get("name") or "",
+        "nominee": e["nominee"]["name"],
+        "nominee_unit": (e["nominee"]["org_unit"] or {}).get("name") or "",
+        "links": {"proposal_id": f"/khen-thuong/{e['proposal_id']}"},
+    }
 
 
 @router.get("/khen-thuong/so-khen-thuong")

@@ -62,6 +62,5 @@ def home(request: Request, person: Signed, period: str | None = None) -> Respons
             return render(request, "_home_live.html", parts)
         code = person.principal.org_unit.code
         unit = rollup.unit_by_code(conn, code) or {"code": code, "name": code, "path": person.principal.path}
-        context = {**parts, "unit": unit, "duties": duties(request, conn, code),
-                   "choices": periods.choices(chosen)}  # fmt: skip
+        context = {**parts, "unit": unit, "duties": duties(request, conn, code), "choices": periods.choices(chosen)}
     return render(request, "home.html", context)

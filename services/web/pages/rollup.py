@@ -30,7 +30,7 @@ TABLE = "rollup-table"
 COLUMNS = [
     Column("name", "Đơn vị"),
     Column("code", "Mã"),
-    Column("plan_state_label", "Kế hoạch"),
+    Column("plan_state_label", "Kế hoạch", label=True),
     Column("expected", "Phải nộp", "int"),
     Column("submitted", "Đã nộp", "int"),
     Column("on_time", "Đúng hạn", "int"),
@@ -46,13 +46,18 @@ REPORT_COLUMNS = [  # a paged list: in the read model's order (unit path, plan),
     Column("code", "Mã", sortable=False),
     Column("plan_id", "Kế hoạch", sortable=False),
     Column("deadline", "Hạn nộp", sortable=False),
-    Column("status_label", "Tình trạng", sortable=False),
+    Column("status_label", "Tình trạng", sortable=False, label=True),
     Column("submitted_at", "Nộp lúc", sortable=False),
     Column("version", "Lần nộp", "int", sortable=False),
-    Column("review_label", "Thẩm định", sortable=False),
+    Column("review_label", "Thẩm định", sortable=False, label=True),
 ]
-STATUSES = {"missing": "Chưa nộp", "late": "Nộp muộn", "on_time": "Nộp đúng hạn", "submitted": "Đã nộp",
-            "returned": "Bị trả lại"}  # fmt: skip
+STATUSES = {
+    "missing": "Chưa nộp",
+    "late": "Nộp muộn",
+    "on_time": "Nộp đúng hạn",
+    "submitted": "Đã nộp",
+    "returned": "Bị trả lại",
+}
 
 
 def unit_in_scope(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
@@ -67,8 +72,10 @@ def unit_in_scope(conn: Connection, code: str, principal: Principal) -> dict[str
 def breadcrumbs(conn: Connection, unit: dict[str, Any], principal: Principal) -> list[dict[str, Any]]:
     """Cả nước › tỉnh › xã down to the unit; links only where the person may look."""
     chain = [*orgunits.ancestors(conn, unit["path"]), unit]
-    return [{"code": u["code"], "name": "Cả nước" if u["path"] == "VN" else u["name"],
-             "link": principal.covers(u["path"])} for u in chain]  # fmt: skip
+    return [
+        {"code": u["code"], "name": "Cả nước" if u["path"] == "VN" else u["name"], "link": principal.covers(u["path"])}
+        for u in chain
+    ]
 
 
 def child_rows(conn: Connection, unit: dict[str, Any], period: str, states: dict[str, str]) -> list[dict[str, Any]]:
@@ -86,10 +93,18 @@ def child_rows(conn: Connection, unit: dict[str, Any], period: str, states: dict
 
 def _flat(item: dict[str, Any], period: str) -> dict[str, Any]:
     registration, code = item["registration"] or {}, item["code"]
-    links = {"name": f"/tong-hop/{code}?period={period}", "missing": f"/tong-hop/{code}/bao-cao?period={period}&status=missing",
-             "late": f"/tong-hop/{code}/bao-cao?period={period}&status=late"}  # fmt: skip
-    return {**item, **item["reports"], "registered": registration.get("registered"),
-            "registration_rate": registration.get("registration_rate"), "links": links}  # fmt: skip
+    links = {
+        "name": f"/tong-hop/{code}?period={period}",
+        "missing": f"/tong-hop/{code}/bao-cao?period={period}&status=missing",
+        "late": f"/tong-hop/{code}/bao-cao?period={period}&status=late",
+    }
+    return {
+        **item,
+        **item["reports"],
+        "registered": registration.get("registered"),
+        "registration_rate": registration.get("registration_rate"),
+        "links": links,
+    }
 
 
 def rollup_grid(conn: Connection, unit: dict[str, Any], period: str, states: dict[str, str]) -> Grid:
@@ -119,9 +134,16 @@ def rollup_page(request: Request, person: Signed, code: str, period: str | None 
         unit = unit_in_scope(conn, code, person.principal)
         summary, states = views.summary(conn, unit, chosen, ALL_PLANS, web.codes)
         grid = rollup_grid(conn, unit, chosen, states).sort(key, descending)
-        context = {"unit": unit, "summary": summary, "grid": grid, "period": chosen, "sort": key,
-                   "descending": descending, "choices": periods.choices(chosen),
-                   "crumbs": breadcrumbs(conn, unit, person.principal)}  # fmt: skip
+        context = {
+            "unit": unit,
+            "summary": summary,
+            "grid": grid,
+            "period": chosen,
+            "sort": key,
+            "descending": descending,
+            "choices": periods.choices(chosen),
+            "crumbs": breadcrumbs(conn, unit, person.principal),
+        }
     template = "_rollup_table.html" if wants_fragment(request, TABLE) else "rollup.html"
     return render(request, template, context)
 
@@ -138,34 +160,50 @@ def rollup_export(request: Request, person: Signed, code: str, fmt: str, period:
     return export(request, grid, fmt, f"tong-hop-{unit['code']}-{chosen}")
 
 
-def report_grid(conn: Connection, unit: dict[str, Any], period: str, status: str | None, limit: int,
-                after: list[str] | None = None) -> tuple[Grid, list[str] | None]:  # fmt: skip
+def report_grid(
+    conn: Connection, unit: dict[str, Any], period: str, status: str | None, limit: int, after: list[str] | None = None
+) -> tuple[Grid, list[str] | None]:
     """One page of the subtree's report slots (the API's ``/reports`` rows) and the cursor of the next."""
     if status is not None and status not in queries.STATUS_FILTERS:
-        raise DomainRefusal("INVALID_STATUS", 422, f"Trạng thái '{status}' không hợp lệ.", f"Invalid status '{status}'.")
+        raise DomainRefusal(
+            "INVALID_STATUS", 422, f"Trạng thái '{status}' không hợp lệ.", f"Invalid status '{status}'."
+        )
     rows = queries.reports(conn, unit["path"], period, status, None, after, limit)
     entries = [views.report_entry(r) for r in rows[:limit]]
     flat = [_report_row(e) for e in entries]
     more = [entries[-1]["unit_path"], entries[-1]["plan_id"]] if len(rows) > limit and entries else None
     what = STATUSES.get(status or "", "Tất cả báo cáo")
     subtitle = f"{unit['name']} · {present.period_label(period)}"
-    context = [("Đơn vị", f"{unit['name']} ({unit['code']})"), ("Kỳ báo cáo", present.period_label(period)),
-               ("Trạng thái", what)]  # fmt: skip
+    context = [
+        ("Đơn vị", f"{unit['name']} ({unit['code']})"),
+        ("Kỳ báo cáo", present.period_label(period)),
+        ("Trạng thái", what),
+    ]
     return Grid(what, subtitle, REPORT_COLUMNS, flat, context), more
 
 
 def _report_row(entry: dict[str, Any]) -> dict[str, Any]:
     """A report slot as shown and exported: dates as officials write them."""
     unit = entry["org_unit"]
-    return {**entry, "name": unit["name"] or unit["code"], "code": unit["code"],
-            "deadline": day(entry["deadline"]) if entry["deadline"] else None,
-            "submitted_at": moment(entry["submitted_at"]) if entry["submitted_at"] else None,
-            "links": {"name": f"/don-vi/{unit['code']}"}}  # fmt: skip
+    return {
+        **entry,
+        "name": unit["name"] or unit["code"],
+        "code": unit["code"],
+        "deadline": day(entry["deadline"]) if entry["deadline"] else None,
+        "submitted_at": moment(entry["submitted_at"]) if entry["submitted_at"] else None,
+        "links": {"name": f"/don-vi/{unit['code']}"},
+    }
 
 
 @router.get("/tong-hop/{code}/bao-cao")
-def reports_page(request: Request, person: Signed, code: str, period: str | None = None, status: str | None = None,
-                 after: str | None = None) -> Response:  # fmt: skip
+def reports_page(
+    request: Request,
+    person: Signed,
+    code: str,
+    period: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+) -> Response:
     """Who has not reported, who was late (or any status), 100 at a time."""
     web, chosen = web_of(request), periods.checked(period)
     cursor = after.split("|", 1) if after and "|" in after else None
@@ -173,14 +211,23 @@ def reports_page(request: Request, person: Signed, code: str, period: str | None
         unit = unit_in_scope(conn, code, person.principal)
         grid, more = report_grid(conn, unit, chosen, status, 100, cursor)
         crumbs = breadcrumbs(conn, unit, person.principal)
-    context = {"unit": unit, "grid": grid, "period": chosen, "status": status, "statuses": STATUSES,
-               "more": "|".join(more) if more else None, "crumbs": crumbs, "choices": periods.choices(chosen)}  # fmt: skip
+    context = {
+        "unit": unit,
+        "grid": grid,
+        "period": chosen,
+        "status": status,
+        "statuses": STATUSES,
+        "more": "|".join(more) if more else None,
+        "crumbs": crumbs,
+        "choices": periods.choices(chosen),
+    }
     return render(request, "reports.html", context)
 
 
 @router.get("/tong-hop/{code}/bao-cao/xuat.{fmt}")
-def reports_export(request: Request, person: Signed, code: str, fmt: str, period: str | None = None,
-                   status: str | None = None) -> Response:  # fmt: skip
+def reports_export(
+    request: Request, person: Signed, code: str, fmt: str, period: str | None = None, status: str | None = None
+) -> Response:
     """The whole list (every page) as XLSX or CSV."""
     web, chosen = web_of(request), periods.checked(period)
     with web.node.engine.connect() as conn:

@@ -52,8 +52,11 @@ def sso_finish(request: Request, name: str) -> Response:
     user = account_for(accounts.users, identity)
     if user is None:
         accounts.signin.record(identity.key[:100], Outcome("FAILED"), client, f"sso:{name} no linked account")
-        return _refused(request, "Tài khoản dịch vụ công này chưa được gắn với tài khoản cán bộ nào. Liên hệ quản trị "
-                                 "của đơn vị.", "SSO_NOT_LINKED")  # fmt: skip
+        return _refused(
+            request,
+            "Tài khoản dịch vụ công này chưa được gắn với tài khoản cán bộ nào. Liên hệ quản trị của đơn vị.",
+            "SSO_NOT_LINKED",
+        )
     accounts.signin.record(user.username, Outcome(SUCCESS, user), client, f"sso:{name}")
     response = RedirectResponse(safe_next(target), status_code=303)
     open_session(request, response, user)
