@@ -238,3 +238,43 @@ def _done(done: bool, ok: str, missing: str) -> None:
         console.print(f"[red]{missing}[/]")
         raise typer.Exit(1)
     console.print(ok)
+
+
+DEMO_PEOPLE = [  # (username, full name, org unit, roles): one per role of thidua demo's year
+    ("demo.trunguong", "Vụ Thi đua – Khen thưởng (Trung ương)", "VN", "auditor,operator"),
+    ("demo.laocai", "Ban Thi đua – Khen thưởng tỉnh Lào Cai", "VN/15", "reviewer,council,decider,auditor"),
+    ("demo.batxat", "Cán bộ văn hóa – xã hội xã Bát Xát", "VN/15/02683", "submitter"),
+    ("demo.daison", "Văn phòng UBND xã Đại Sơn", "VN/31/11086", "submitter,reviewer,decider"),
+    ("demo.hue", "Sở Nội vụ thành phố Huế", "VN/46", "reviewer,decider"),
+    ("demo.kiemtra", "Thanh tra Bộ Nội vụ", "VN", "auditor"),
+]
+
+
+@users_app.command("demo")
+def users_demo(
+    password_stdin: Annotated[
+        bool, typer.Option(help="Một mật khẩu chung đọc từ stdin (mặc định: mật khẩu tạm).")
+    ] = False,
+) -> None:
+    """Tài khoản mẫu cho dữ liệu thidua demo, mỗi vai trò một người / demo accounts, one per role (skips existing)."""
+    from .users import NewUser, parse_roles
+
+    password = typer.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
+    with _accounts() as accounts:
+        taken = set(accounts.users.existing([p[0] for p in DEMO_PEOPLE]))
+        new = [NewUser(u, n, path, parse_roles(r)) for u, n, path, r in DEMO_PEOPLE if u not in taken]
+        users, secrets = accounts.users.add_many(new, [password] * len(new) if password else None)
+    table = Table("username", "đơn vị", "vai trò", "mật khẩu" if password is None else "")
+    for user, secret in zip(users, secrets, strict=True):
+        table.add_row(user.username, user.org_unit_path, ", ".join(user.roles), secret if password is None else "")
+    console.print(table)
+    if taken:
+        console.print(f"Đã có, bỏ qua / already there, skipped: {', '.join(sorted(taken))}")
+    console.print(
+        "Đăng nhập tại / sign in at http://127.0.0.1:8000/dang-nhap"
+        + (
+            "; mật khẩu tạm phải đổi khi đăng nhập lần đầu / temporary passwords are changed at the first sign-in"
+            if password is None
+            else ""
+        )
+    )

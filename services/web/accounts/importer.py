@@ -19,7 +19,7 @@ from typing import Any
 from services.kernel.errors import ThiduaError
 
 from .orgunits import Found
-from .users import NewUser, checked_email, checked_full_name, checked_username, parse_roles
+from .users import NewUser, checked_email, checked_full_name, checked_username, normalize_username, parse_roles
 
 COLUMNS = {
     "username": ("username", "user", "ten dang nhap"),
@@ -111,19 +111,15 @@ def check_rows(
     units = resolve([_text(r.get("org_unit")) for _, r in records])
     seen: dict[str, int] = {}
     for line, record in records:
+        name = normalize_username(_text(record.get("username")))
+        if name and name in seen:
+            message = (f"Trùng với dòng {seen[name]}.", f"Repeats line {seen[name]}.")
+            plan.errors.append(RowError(line, "username", *message))
+        seen.setdefault(name, line)
         user = _check(line, record, units, plan.errors)
-        if user is None:
-            continue
-        if user.username in seen:
-            plan.errors.append(
-                RowError(
-                    line, "username", f"Trùng với dòng {seen[user.username]}.", f"Repeats line {seen[user.username]}."
-                )
-            )
-            continue
-        seen[user.username] = line
-        plan.users.append(user)
-    for name in existing(list(seen)):
+        if user is not None and seen[name] == line:
+            plan.users.append(user)
+    for name in existing([u.username for u in plan.users]):
         plan.errors.append(RowError(seen[name], "username", f"Tài khoản '{name}' đã có.", f"Account '{name}' exists."))
     plan.errors.sort(key=lambda e: e.line)
     return plan
