@@ -18,6 +18,7 @@ from services.kernel.settings import Settings
 from services.web.accounts.tables import create_tables
 from services.web.accounts.users import NewUser, UserStore
 from services.web.app import mount
+from services.web.pages.rollup import COLUMNS
 
 PASSWORD = "mật-khẩu-thử-nghiệm"
 PEOPLE = {  # username: (org unit path, roles)
@@ -131,15 +132,5 @@ def api_row(item: dict[str, Any]) -> dict[str, Any]:
 
 def screen_row(cells: dict[str, str]) -> dict[str, Any]:
     """A table row of the web page, its numbers read back."""
-    keys = (
-        "expected",
-        "submitted",
-        "on_time",
-        "late",
-        "missing",
-        "reporting_rate",
-        "on_time_rate",
-        "registered",
-        "registration_rate",
-    )
+    keys = [c.key for c in COLUMNS if c.numeric]
     return {"code": cells["code"], **{k: shown(cells[k]) for k in keys}}

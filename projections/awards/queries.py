@@ -56,8 +56,9 @@ def _in_subtree(column: Any, path: str | None) -> Any:
     return or_(column == path, column.startswith(path + "/", autoescape=True))
 
 
-def waiting_groups(conn: Connection, under: str | None = None) -> list[dict[str, Any]]:
-    """Pending proposals per holder (org unit and authority) in ``under``'s subtree: counts by role, oldest."""
+def waiting_groups(conn: Connection, under: str | None = None, busiest: int | None = None) -> list[dict[str, Any]]:
+    """Pending proposals per holder (org unit and authority) in ``under``'s subtree: counts by role, oldest; by
+    holder, or only the ``busiest`` holders, most proposals first."""
     keys = (P.holder_path, P.holder_authority)
     query = (
         select(
@@ -71,8 +72,11 @@ def waiting_groups(conn: Connection, under: str | None = None) -> list[dict[str,
         )
         .where(P.state == "PENDING", _in_subtree(P.holder_path, under))
         .group_by(*keys)
-        .order_by(*keys)
     )
+    if busiest is not None:
+        query = query.order_by(func.count().desc(), func.min(P.held_since), *keys).limit(busiest)
+    else:
+        query = query.order_by(*keys)
     return [aware(r._asdict()) for r in conn.execute(query)]
 
 

@@ -217,6 +217,7 @@ _PLANS_AWARDS = {
     "Sổ khen thưởng (các quyết định đã ban hành)": "Award registry (decisions made)",
     "Hồ sơ đề nghị theo tình trạng": "Proposals by status",
     "Đang chờ tại từng cấp": "Waiting at each level",
+    "{n} nơi giữ nhiều hồ sơ nhất.": "The {n} holders with the most proposals.",
     "Nơi giữ hồ sơ": "Held by",
     "Thẩm quyền": "Authority",
     "Số hồ sơ": "Proposals",

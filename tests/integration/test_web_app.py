@@ -18,6 +18,7 @@ from services.kernel.settings import Settings
 from services.kernel.store import utcnow
 from services.kernel.tables import metadata as store_metadata
 from services.web.accounts.tables import web_session
+from services.web.pages.rollup import COLUMNS
 from tests.api_auth import bearer
 from tests.conftest import _postgres_engine
 from tests.web_support import PASSWORD, api_row, csrf_of, demo_node, screen_row, sign_in, table_rows, web_client
@@ -213,22 +214,9 @@ def test_export_equals_the_table_on_screen(client: TestClient) -> None:
         io.BytesIO(client.get("/tong-hop/15/xuat.xlsx?period=2026&sort=reporting_rate&dir=desc").content)
     )
     header, *rows = list(book.worksheets[0].iter_rows(values_only=True))
-    columns = [
-        "name",
-        "code",
-        "plan",
-        "expected",
-        "submitted",
-        "on_time",
-        "late",
-        "missing",
-        "reporting_rate",
-        "on_time_rate",
-        "registered",
-        "registration_rate",
-    ]
+    columns = [c.key for c in COLUMNS]
     assert header[0] == "Đơn vị" and len(header) == len(columns)
-    filed = [{k: v for k, v in zip(columns, row, strict=True) if k not in ("name", "plan")} for row in rows]
+    filed = [{k: v for k, v in zip(columns, row, strict=True) if k not in ("name", "plan_state_label")} for row in rows]
     assert filed == screen and len(screen) == 102
     csv = client.get("/tong-hop/15/xuat.csv?period=2026&sort=reporting_rate&dir=desc")
     assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\r\n") == 103

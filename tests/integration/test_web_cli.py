@@ -19,7 +19,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def run(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {"THIDUA_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("THIDUA_")}  # make test's PostgreSQL
+    env = unset | {"THIDUA_DATA_DIR": str(tmp_path), "COLUMNS": "200"}  # the embedded default, in tmp_path
 
     def invoke(*args: str, stdin: str | None = None) -> tuple[int, str]:
         result = CliRunner().invoke(app, list(args), env=env, input=stdin)

@@ -34,7 +34,8 @@ def _period(period: str) -> str:
     return period
 
 
-def _unit(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
+def unit_in_scope(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
+    """The rollup's org unit ``code`` if it lies in the caller's subtree (404 UNKNOWN_ORG_UNIT, 403 OUT_OF_SUBTREE)."""
     unit = queries.unit_by_code(conn, code)
     if unit is None:
         raise UnknownOrgUnit(code)
@@ -95,7 +96,7 @@ def router(node: Node) -> APIRouter:
         indicator rows: ``/org-units/{code}/rollup/indicators`` (paged)."""
         plan = plan_id or ALL_PLANS
         with reading.connect() as conn:
-            unit = _unit(conn, code, principal)
+            unit = unit_in_scope(conn, code, principal)
             found, states = views.summary(conn, unit, _period(period), plan, catalog)
             body = {**found, "plan_id": plan_id}
             if level is not None:
@@ -117,7 +118,7 @@ def router(node: Node) -> APIRouter:
         """Chỉ tiêu của cây đơn vị theo từng kế hoạch / the subtree's indicators per plan and code, by plan then
         code (keyset pages), each with the definition that plan's reports resolve the code to."""
         with reading.connect() as conn:
-            unit = _unit(conn, code, principal)
+            unit = unit_in_scope(conn, code, principal)
             after, path = _plan_code_cursor(cursor), unit["path"]
             rows = queries.indicator_plans(conn, path, _period(period), plan_id, indicator_code, after, limit)
         body = page([present.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"))
@@ -139,7 +140,7 @@ def router(node: Node) -> APIRouter:
         if status is not None and status not in queries.STATUS_FILTERS:
             raise _refusal("INVALID_STATUS", ("Trạng thái", "status"), status, ", ".join(queries.STATUS_FILTERS))
         with reading.connect() as conn:
-            unit = _unit(conn, code, principal)
+            unit = unit_in_scope(conn, code, principal)
             rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, decode_cursor(cursor), limit)
         body = page([views.report_entry(r) for r in rows], limit, ("unit_path", "plan_id"))
         return reading.stamp({"org_unit": views.unit_ref(unit), "period": period, "status": status, **body})

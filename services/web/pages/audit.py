@@ -24,7 +24,7 @@ from . import render, web_of
 
 router = APIRouter(include_in_schema=False)
 RECENT_STREAMS = 15
-VERIFY_SPAN = 100_000  # the quick check walks the chain from the last checkpoint's head, at most this far back
+VERIFY_SPAN = 20_000  # the quick check walks the chain from the last checkpoint's head, at most this far back
 
 
 def _auditor(person: Person, action: str) -> None:

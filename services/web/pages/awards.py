@@ -23,6 +23,7 @@ from . import export, render, web_of
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+BUSIEST = 30  # holders shown in "what waits where" (a country has thousands: every unit head holds titles)
 STATES = ("PENDING", "APPROVED", "RETURNED", "REJECTED")
 REGISTRY_COLUMNS = [
     Column("decision", "Quyết định", sortable=False),
@@ -44,10 +45,11 @@ def pipeline(request: Request, person: Signed, state: str = "PENDING", cursor: s
     now = views.now_of(None)
     with web.node.engine.connect() as conn:
         counts = queries.count_by_state(conn, under)
-        groups = queries.waiting_groups(conn, under)
+        groups = queries.waiting_groups(conn, under, BUSIEST)
         rows = queries.proposals(conn, {"state": state}, str(key[0]) if key else None, PAGE + 1, under)
     listed = page([views.summary(r, now) for r in rows], PAGE, ("proposal_id",))
     context = {
+        "busiest": BUSIEST,
         "counts": counts,
         "states": STATES,
         "state": state,

@@ -14,8 +14,9 @@ from projections.orgunits import queries as orgunits
 from projections.rollup import present, queries, views
 from projections.rollup.evolve import ALL_PLANS
 from services.api.pagination import MAX_LIMIT
-from services.api.security.scopes import Principal, require_within
-from services.kernel.errors import DomainRefusal, UnknownOrgUnit
+from services.api.routers.rollup import unit_in_scope
+from services.api.security.scopes import Principal
+from services.kernel.errors import DomainRefusal
 from services.web import periods
 from services.web.auth import Signed
 from services.web.formats import day, moment
@@ -58,15 +59,6 @@ STATUSES = {
     "submitted": "Đã nộp",
     "returned": "Bị trả lại",
 }
-
-
-def unit_in_scope(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
-    """The rollup's org unit ``code`` if it lies in the person's subtree (404 / 403 OUT_OF_SUBTREE as the API)."""
-    unit = queries.unit_by_code(conn, code)
-    if unit is None:
-        raise UnknownOrgUnit(code)
-    require_within(principal, unit["path"])
-    return unit
 
 
 def breadcrumbs(conn: Connection, unit: dict[str, Any], principal: Principal) -> list[dict[str, Any]]:
