@@ -190,7 +190,7 @@ def _token(node: Node) -> str:
 class Server:
     """``thidua serve`` on a free loopback port, on the node's database; stopped by pid."""
 
-    def __init__(self, node: Node, folder: Path) -> None:
+    def __init__(self, node: Node, folder: Path, **settings: str) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
@@ -203,7 +203,8 @@ class Server:
             "THIDUA_AUDIT_CHECKPOINT_MINUTES": "0",
             "THIDUA_LOG_LEVEL": "WARNING",
         }
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")} | env
+        extra = {f"THIDUA_{k.upper()}": v for k, v in settings.items()}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")} | env | extra
         self.folder = folder
 
     def __enter__(self) -> tuple[str, Process]:

@@ -14,4 +14,5 @@ run projectors --units 200 --years 2 --repeat 1
 run latency --units 300 --rates 50,200 --seconds 2 --closed-loop 100
 run sync --units 300 --rates 50,200 --seconds 2 --closed-loop 50
 run queries --units 200 --years 2 --requests 50
+run web --units 200 --years 2 --requests 20
 echo "bench-quick: $((SECONDS - started)) s in all"
