@@ -27,6 +27,13 @@ PEOPLE = {  # username: (org unit path, roles)
     "lan.batxat": ("VN/15/02683", ("submitter",)),
     "hoa.hue": ("VN/46", ("reviewer",)),
 }
+NAMES = {
+    "trung.uong": "Vụ Thi đua – Khen thưởng",
+    "tdkt.laocai": "Trần Minh Đức",
+    "lan.batxat": "Nguyễn Thị Lan",
+    "hoa.hue": "Lê Thị Hoa",
+    "khoa.thu": "Phạm Văn Khoa",
+}
 
 
 def demo_node(settings: Settings, engine: Engine | None = None) -> Node:
@@ -39,7 +46,7 @@ def demo_node(settings: Settings, engine: Engine | None = None) -> Node:
     create_tables(node.engine)
     users = UserStore(node.engine)
     users.add_many(
-        [NewUser(name, name, path, roles) for name, (path, roles) in PEOPLE.items()], [PASSWORD] * len(PEOPLE)
+        [NewUser(name, NAMES[name], path, roles) for name, (path, roles) in PEOPLE.items()], [PASSWORD] * len(PEOPLE)
     )
     return node
 

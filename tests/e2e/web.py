@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.e2e.lgsp import THIDUA, Node, running_node
 from tests.services import missing
-from tests.web_support import PASSWORD, PEOPLE
+from tests.web_support import NAMES, PASSWORD, PEOPLE
 
 CHROMIUM = os.environ.get("THIDUA_CHROMIUM", "/usr/bin/chromium")
 # the flags that work on these machines (closed network: no background fetches, no GPU, no sandbox as root)
@@ -51,7 +51,7 @@ def demo_web_node(folder: Path) -> Iterator[Node]:
     people = folder / "people.csv"
     people.write_text(
         "username,full_name,org_unit,roles\n"
-        + "".join(f"{name},{name},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()),
+        + "".join(f"{name},{NAMES[name]},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()),
         encoding="utf-8",
     )
     subprocess.run([str(THIDUA), "users", "import", str(people)], env=env, check=True, capture_output=True)
