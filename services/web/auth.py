@@ -130,8 +130,11 @@ def set_cookie(
 
 
 def open_session(request: Request, response: Response, user: User) -> None:
-    """Sign ``user`` in: a new session (never one the browser brought: no fixation), its cookie."""
+    """Sign ``user`` in: a new session (never one the browser brought: no fixation), its cookie; a session the
+    browser still held ends."""
     accounts = accounts_of(request)
+    if (earlier := request.cookies.get(SESSION_COOKIE)) is not None:
+        accounts.sessions.end(earlier, "SIGNED_OUT")
     token = accounts.sessions.open(user.username, client_ip(request), request.headers.get("user-agent"))
     max_age = int(accounts.sessions.absolute.total_seconds())
     set_cookie(request, response, SESSION_COOKIE, token, max_age=max_age)

@@ -49,11 +49,8 @@ def demo_web_node(folder: Path) -> Iterator[Node]:
         [str(THIDUA), "demo", "--database", str(folder / "thidua.db")], env=env, check=True, capture_output=True
     )
     people = folder / "people.csv"
-    people.write_text(
-        "username,full_name,org_unit,roles\n"
-        + "".join(f"{name},{NAMES[name]},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()),
-        encoding="utf-8",
-    )
+    rows = [f"{name},{NAMES[name]},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()]
+    people.write_text("username,full_name,org_unit,roles\n" + "".join(rows), encoding="utf-8")
     subprocess.run([str(THIDUA), "users", "import", str(people)], env=env, check=True, capture_output=True)
     for name in {**PEOPLE, **EXTRA}:  # set known passwords (the import gave temporary ones)
         subprocess.run(

@@ -55,6 +55,21 @@ def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(client: TestCli
     assert client.get("/").status_code == 303
 
 
+def test_signing_in_again_ends_the_session_the_browser_held(sqlite_node: Node, client: TestClient) -> None:
+    from services.web.accounts.sessions import Ended, SessionStore
+
+    sign_in(client, "lan.batxat")
+    first = client.cookies["thidua_session"]
+    client.cookies.delete("thidua_session")
+    token = csrf_of(client.get("/dang-nhap").text)  # the form, as a tab opened before would hold it
+    client.cookies.set("thidua_session", first)
+    again = client.post("/dang-nhap", data={"username": "tdkt.laocai", "password": PASSWORD, "csrf_token": token})
+    cookie = next(h for h in again.headers.get_list("set-cookie") if h.startswith("thidua_session="))
+    store = SessionStore(sqlite_node.engine, timedelta(minutes=30), timedelta(hours=12))
+    assert first not in cookie and store.resolve(first) == Ended("SIGNED_OUT")
+    client.cookies.clear()
+
+
 def test_cookies_are_secure_over_https(sqlite_node: Node) -> None:
     with web_client(sqlite_node, base_url="https://testserver") as secure:
         signed = sign_in(secure, "lan.batxat")
