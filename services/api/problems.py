@@ -97,6 +97,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
+def not_found() -> JSONResponse:
+    """404 NOT_FOUND: no route answers this address."""
+    return problem(404, "NOT_FOUND", "Không tìm thấy", "Không tìm thấy tài nguyên / Resource not found")
+
+
 def domain_problem(exc: ThiduaError) -> JSONResponse:
     """The problem+json of a refusal (with its headers, e.g. Retry-After or WWW-Authenticate)."""
     headers = getattr(exc, "headers", None)
@@ -136,7 +141,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            return problem(404, "NOT_FOUND", "Không tìm thấy", "Không tìm thấy tài nguyên / Resource not found")
+            return not_found()
         if exc.status_code == 400:
             return problem(
                 400,

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from services.api.problems import problem
+from services.api.problems import not_found, problem
 from services.kernel.errors import ThiduaError
 
 from .auth import PasswordChangeRequired, SignInRequired, sign_in_url
@@ -55,7 +55,7 @@ def install(app: FastAPI, pages: Pages) -> None:
 
     def page(request: Request, status: int, code: str, message: tuple[str, str], **extra: Any) -> Response:
         if request.url.path.startswith("/api/"):  # an API address no route answers: the API's own answer
-            return problem(status, code, TITLES.get(status, code), f"{message[0]} / {message[1]}")
+            return not_found() if status == 404 else problem(status, code, code, f"{message[0]} / {message[1]}")
         context = {
             "status": status,
             "title": TITLES.get(status, "Lỗi"),
