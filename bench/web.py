@@ -19,10 +19,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from services.api.app import create_tables
 from services.bootstrap import Node
 from services.kernel.settings import Settings
-from services.web.accounts.tables import create_tables as create_web_tables
 from services.web.accounts.users import NewUser, UserStore
 
 from .common import LatencyRow, percentile, print_latencies, process_mb
@@ -79,8 +77,6 @@ def run_web(
     settings: Settings, node: Node, scale: Scale, requests: int, console: Console, folder: Path, period: str = "2030"
 ) -> list[LatencyRow]:
     """Time the pages and their API queries; print and return the rows."""
-    create_tables(node.engine)
-    create_web_tables(node.engine)
     provinces: list[str] = sorted({str(c.parent_code) for c in chosen_communes(node.official_units, scale)})
     _people(node, provinces)
     token = _token(node)

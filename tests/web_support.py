@@ -15,7 +15,6 @@ from services.api.app import create_app
 from services.bootstrap import Node, bootstrap
 from services.demo import run_demo
 from services.kernel.settings import Settings
-from services.web.accounts.tables import create_tables
 from services.web.accounts.users import NewUser, UserStore
 from services.web.app import mount
 from services.web.pages.rollup import COLUMNS
@@ -43,7 +42,6 @@ def demo_node(settings: Settings, engine: Engine | None = None) -> Node:
     run_demo(node)
     while node.runner.run_once():
         pass
-    create_tables(node.engine)
     users = UserStore(node.engine)
     users.add_many(
         [NewUser(name, NAMES[name], path, roles) for name, (path, roles) in PEOPLE.items()], [PASSWORD] * len(PEOPLE)

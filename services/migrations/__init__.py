@@ -1,6 +1,7 @@
 """Schema migrations of the operations tables (event store, lookups, API clients and idempotency, webhooks, sync,
-relay, runner tracking, read-model versions) with Alembic, configured here (no ``alembic.ini``); the revisions
-ship in the package (``versions/``). Read models are not migrated: they are versioned and rebuilt blue/green.
+relay, runner tracking, read-model versions, the web app's accounts and sessions) with Alembic, configured here (no
+``alembic.ini``); the revisions ship in the package (``versions/``). Read models are not migrated: they are versioned
+and rebuilt blue/green.
 
 * ``upgrade``: a new database is created at the head in one step (``create_all`` of the operations tables, then
   stamped: what the revisions would build, as the migrations' test proves); a database from release v0.1.0 (tables,

@@ -16,6 +16,7 @@ def parts() -> list[MetaData]:
     from services.kernel import tables as store
     from services.pipeline import tables as pipeline
     from services.sync import tables as sync
+    from services.web.accounts import tables as web_accounts
     from services.webhooks import tables as webhooks
 
     return [
@@ -27,6 +28,7 @@ def parts() -> list[MetaData]:
         pipeline.metadata,
         tracking.metadata,
         versions.metadata,
+        web_accounts.metadata,
     ]
 
 

@@ -22,7 +22,6 @@ from services.bootstrap import Node
 from services.kernel.orgpaths import OrgPath
 
 from . import errors
-from .accounts.tables import create_tables
 from .auth import Accounts, csrf_protect
 from .live import LiveFeed
 from .pages import routers
@@ -113,7 +112,8 @@ def build(node: Node, live_from_runner: bool = True) -> FastAPI:
 
 
 def mount(app: FastAPI, node: Node, live_from_runner: bool = True) -> FastAPI:
-    """Serve the web app at ``/`` of ``app`` (the API's); its tables are created when the app starts."""
+    """Serve the web app at ``/`` of ``app`` (the API's). Its tables are operations tables (``accounts.tables``), made
+    by ``thidua db upgrade`` like the API's: the API's start refuses a database at another revision."""
     web = build(node, live_from_runner)
     app.mount("/", web)
     serve = app.router.lifespan_context
@@ -121,7 +121,6 @@ def mount(app: FastAPI, node: Node, live_from_runner: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(parent: FastAPI) -> AsyncIterator[None]:
         async with serve(parent):  # the API's start: database, read models, projection tail
-            create_tables(node.engine)
             yield
             web.state.web.live.stop()
 

@@ -16,7 +16,6 @@ from sqlalchemy import Engine, update
 from services.bootstrap import Node
 from services.kernel.settings import Settings
 from services.kernel.store import utcnow
-from services.kernel.tables import metadata as store_metadata
 from services.web.accounts.tables import web_session
 from services.web.pages.rollup import COLUMNS
 from tests.api_auth import bearer
@@ -289,8 +288,7 @@ def test_sign_in_backs_off_then_locks_and_logs_every_attempt(sqlite_node: Node) 
 
 @pytest.fixture
 def pg_node(postgres_url: str, tmp_path) -> Iterator[Node]:  # type: ignore[no-untyped-def]
-    for engine in _postgres_engine(postgres_url):  # a fresh schema, dropped afterwards
-        store_metadata.create_all(engine)
+    for engine in _postgres_engine(postgres_url):  # a fresh schema, dropped afterwards; init_db creates the tables
         yield demo_node(Settings(data_dir=tmp_path, node_id="local"), engine)
 
 
@@ -355,7 +353,6 @@ def test_single_sign_on_seam_signs_in_only_linked_active_accounts(sqlite_node: N
 
 def test_a_command_form_key_is_the_apis_idempotency_key(sqlite_node: Node) -> None:
     from services.api.idempotency import Replay, StoredResponse
-    from services.api.idempotency import metadata as idempotency_metadata
     from services.kernel.errors import DomainRefusal
     from services.kernel.orgpaths import OrgPath
     from services.web.accounts.sessions import Session
@@ -363,7 +360,6 @@ def test_a_command_form_key_is_the_apis_idempotency_key(sqlite_node: Node) -> No
     from services.web.auth import Person
     from services.web.forms import FormErrors, command_key, form_key
 
-    idempotency_metadata.create_all(sqlite_node.engine)
     user = UserStore(sqlite_node.engine).get("lan.batxat")
     assert user is not None
     from services.api.security.scopes import Principal

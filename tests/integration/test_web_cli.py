@@ -95,3 +95,16 @@ def test_demo_accounts_one_per_role_once(run) -> None:  # type: ignore[no-untype
     assert roles == {"submitter", "reviewer", "council", "decider", "auditor", "operator"}
     code, out = run("users", "demo")
     assert code == 0 and "already there, skipped" in out and len(listed(run)) == 6
+
+
+def test_a_database_at_an_older_revision_is_refused_until_db_upgrade(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from services import migrations
+    from services.kernel.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'thidua.db'}")  # the embedded default's file, one release behind
+    migrations.upgrade(engine, to="0002")
+    engine.dispose()
+    code, out = run("users", "list")
+    assert code == 4 and "DATABASE_NOT_CURRENT" in out and "thidua db upgrade" in out and "Traceback" not in out
+    assert run("db", "upgrade")[0] == 0  # revision 0003 makes the web app's tables
+    assert listed(run) == []

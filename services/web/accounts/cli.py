@@ -49,18 +49,16 @@ def _accounts() -> Iterator[Accounts]:
     from services.bootstrap import bootstrap
 
     from .signin import Policy, SignIn
-    from .tables import create_tables
     from .users import UserStore
 
     node = bootstrap(Settings())
     try:
         node.init_db()
-        create_tables(node.engine)
         users = UserStore(node.engine)
         yield Accounts(node, users, SignIn(node.engine, users, Policy()))
-    except ThiduaError as exc:
+    except ThiduaError as exc:  # a database at another revision: exit 4, run `thidua db upgrade`
         console.print(f"[red][{exc.code}][/] {exc.message}", highlight=False)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(getattr(exc, "exit_code", 2)) from exc
     finally:
         node.close()
 

@@ -1,8 +1,9 @@
-"""The web app's operations tables: users, sessions, sign-in attempts (the sign-in log)."""
+"""The web app's operations tables: users, sessions, sign-in attempts (the sign-in log). Created and changed by the
+migrations (``services.migrations``, revision 0003): ``thidua db upgrade``."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Engine, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, String, Table, Text
 
 from services.kernel.db import new_metadata
 
@@ -24,6 +25,7 @@ web_user = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("password_changed_at", DateTime(timezone=True)),
     Column("disabled_at", DateTime(timezone=True), comment="Set: the account cannot sign in; its sessions end."),
+    comment="People who sign in to the web app: their org unit and roles (the same as API clients').",
 )
 
 web_session = Table(
@@ -40,6 +42,7 @@ web_session = Table(
     Column("client_ip", String(64)),
     Column("user_agent", String(300)),
     Index(None, "username"),
+    comment="Browser sessions of the web app (idle and absolute expiry), one per sign-in.",
 )
 
 web_signin_attempt = Table(
@@ -55,9 +58,5 @@ web_signin_attempt = Table(
     Index(None, "username", "attempt_id"),
     Index(None, "at"),
     sqlite_autoincrement=True,
+    comment="Every sign-in attempt (the sign-in log): back-off and lock count the failures in a row.",
 )
-
-
-def create_tables(engine: Engine) -> None:
-    """Create the web app's tables (idempotent)."""
-    metadata.create_all(engine)
