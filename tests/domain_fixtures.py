@@ -19,9 +19,16 @@ def at(y: int, m: int, d: int, hour: int = 9) -> datetime:
 
 
 def register(
-    node: Node, parent: str, code: str, name: str, kind: str = "PUBLIC_SERVICE_UNIT", category: str = "AGENCY_LOCALITY"
+    node: Node,
+    parent: str,
+    code: str,
+    name: str,
+    kind: str = "PUBLIC_SERVICE_UNIT",
+    category: str = "AGENCY_LOCALITY",
+    agency_type: str | None = None,
 ) -> str:
-    """Register a unit and return its path."""
+    """Register a unit (with its agency type, if it is one: Sở Nội vụ, Phòng Kinh tế…) and return its path."""
+    extra = {"agency_type": agency_type} if agency_type else {}
     node.bus.handle(
         RegisterOrgUnit(
             parent,
@@ -32,6 +39,7 @@ def register(
             SYSTEM_ACTOR,
             subject_category=category,
             valid_from=date(2026, 5, 4),
+            **extra,
         )
     )
     return f"{parent}/{code}"
