@@ -35,7 +35,7 @@ def plan_document(plan_id: str, issuer_path: str, number: str, symbol: str, issu
 def award_conferred(proposal: awards.Proposal) -> Lookup:
     """An approved award, recorded under its nominee for later prerequisite checks."""
     n = proposal.nominee
-    track = awards.TRACK_OF_OCCASION[proposal.occasion]
+    track = awards.award_type(proposal.occasion)
     return (
         "award_conferred",
         awards.nominee_key(n["kind"], n["name"], n["org_unit"]["path"]),

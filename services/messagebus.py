@@ -14,14 +14,15 @@ from services.kernel.store import EventStore
 from services.kernel.uow import UnitOfWork
 from services.planning import handlers as planning
 from services.planning.commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
-from services.registry.commands import RegisterOrgUnit
-from services.registry.handlers import register_org_unit
+from services.registry.commands import RegisterEmulationBloc, RegisterOrgUnit
+from services.registry.handlers import register_emulation_bloc, register_org_unit
 from services.reporting import handlers as reporting
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
 
 Handler = Callable[[Any, UnitOfWork, Deps], None]
 HANDLERS: dict[type, Handler] = {
     RegisterOrgUnit: register_org_unit,
+    RegisterEmulationBloc: register_emulation_bloc,
     IssuePlan: planning.issue_plan,
     AssignPlanNumber: planning.assign_plan_number,
     AmendPlan: planning.amend_plan,

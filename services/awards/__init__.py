@@ -1,9 +1,9 @@
-"""Awards bounded context (khen thưởng): the versioned award-authority matrix and configurable award rules."""
+"""Awards bounded context (khen thưởng): the versioned award-authority matrix and the award rule tables."""
 
-from .authority import AuthorityMatrix, load_authority_matrix
+from .authority import AuthorityMatrix, Proposer, load_authority_matrix
 from .errors import AuthorityMismatch, UnknownAwardForm, UnknownAwardRule
-from .forms import AwardForm, AwardKind, Subject, Track, Verification
-from .levels import Authority, Level, Role, RouteStep
+from .forms import AwardForm, AwardKind, AwardType, Subject, Verification
+from .levels import Authority, Level, Role, RouteStep, Seat
 from .rules import load_award_rules, movement_awards_count_for_merit
 
 __all__ = [
@@ -12,11 +12,13 @@ __all__ = [
     "AuthorityMismatch",
     "AwardForm",
     "AwardKind",
+    "AwardType",
     "Level",
+    "Proposer",
     "Role",
     "RouteStep",
+    "Seat",
     "Subject",
-    "Track",
     "UnknownAwardForm",
     "UnknownAwardRule",
     "Verification",

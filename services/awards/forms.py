@@ -29,13 +29,12 @@ class Subject(StrEnum):
     VILLAGE = "VILLAGE"  # thôn, tổ dân phố
 
 
-class Track(StrEnum):
-    """Award type (loại hình khen thưởng, Law Art. 8) the form is given under."""
+class AwardType(StrEnum):
+    """Award type (loại hình khen thưởng, Law Art. 8) an occasion gives awards under (``occasions.csv``)."""
 
     MERIT = "MERIT"  # công trạng, thành tích thường xuyên (hằng năm)
-    MOVEMENT = "MOVEMENT"  # theo phong trào thi đua, theo đợt, chuyên đề
+    MOVEMENT = "MOVEMENT"  # theo phong trào thi đua, theo đợt, chuyên đề (sơ kết, tổng kết)
     AD_HOC = "AD_HOC"  # đột xuất
-    ANY = "ANY"
 
 
 class Verification(StrEnum):
@@ -57,7 +56,6 @@ class AwardForm:
     decider_authority: Authority
     alt_deciders: tuple[Authority, ...]  # also competent for their own staff (Law Art. 80(1)(4))
     submitted_through: tuple[Authority, ...]  # who must submit (trình) before the decider (Law Art. 83)
-    track: Track
     legal_basis: str
     verification: Verification
     effective_from: date
@@ -98,7 +96,6 @@ def _row_to_form(row: dict[str, str]) -> AwardForm:
         decider_authority=Authority(row["decider_authority"]),
         alt_deciders=tuple(Authority(a) for a in _split(row["alt_deciders"])),
         submitted_through=tuple(Authority(a) for a in _split(row["submitted_through"])),
-        track=Track(row["track"]),
         legal_basis=row["legal_basis"].strip(),
         verification=Verification(row["verification"]),
         effective_from=date.fromisoformat(row["effective_from"]),
@@ -111,6 +108,7 @@ def _check(form: AwardForm, declared_level: str) -> None:
     """Refuse a row that contradicts itself."""
     problems = [
         (not unicodedata.is_normalized("NFC", form.name_vi + form.note + form.legal_basis), "text is not NFC"),
+        (Authority.HOI_DONG_TDKT in (*form.deciders, *form.submitted_through), "a council neither decides nor submits"),
         (not form.legal_basis, "no legal basis"),
         (not form.subjects, "no subjects"),
         (Level(declared_level) is not form.decider_level, "decider_level does not match decider_authority"),

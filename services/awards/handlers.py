@@ -10,37 +10,59 @@ from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
+from services.kernel.vntime import business_day
 from services.lookups import award_conferred
 from services.planning.handlers import load_plan, nfc
-from services.planning.model import BY_AUTHORITY, CAP_TREN, HCLD, OCCASIONS, Plan
-from services.registry.lookup import OrgUnit, get_org_unit
+from services.planning.model import OCCASIONS, Plan
+from services.planning.occasions import REVIEW_KINDS, occasion_for
+from services.planning.rules import warning
+from services.registry.lookup import OrgUnit, find_org_unit, get_org_unit
 
 from . import prerequisites
 from .authority import AuthorityMatrix
 from .commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from .levels import Authority, Level
-from .model import TRACK_OF_OCCASION, Proposal, fold, nominee_key, proposal_stream
-from .routing import route_from
+from .model import Proposal, award_type, fold, nominee_key, proposal_stream
+from .routing import Placement, place, route_from, self_nominated, top_unit
 
 
-def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatrix, on: date) -> bool:
-    """Whether the plan offers ``form_code`` for ``occasion`` (directly, as HCLĐ, by authority, or upward)."""
+def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatrix, on: date) -> str | None:
+    """The plan's allowance that offers ``form_code`` for ``occasion`` (the form itself, or a code of
+    ``allowance_codes.csv`` whose members hold it at the right level), or None."""
     issuer_rank = Level(plan.issuer["level"]).rank
     decider_rank = matrix.form(form_code, on).decider_level.rank
     for allowance in plan.award_forms:
         code = allowance["form_code"]
-        if allowance["occasion"] == occasion and (
-            code == form_code
-            or (code == HCLD and form_code.startswith("HCLD_"))
-            or (code == BY_AUTHORITY and decider_rank <= issuer_rank)
-            or (code == CAP_TREN and decider_rank > issuer_rank)
-        ):
-            return True
-    return False
+        if allowance["occasion"] != occasion:
+            continue
+        if code == form_code:
+            return str(code)
+        pseudo = matrix.allowances.get(code)
+        if pseudo is not None and form_code in pseudo.members:
+            fits = {"ANY": True, "ISSUER_OR_BELOW": decider_rank <= issuer_rank, "ABOVE_ISSUER": decider_rank > issuer_rank}
+            if fits[pseudo.levels]:
+                return str(code)
+    return None
 
 
-def _route(cmd: ProposeAward, proposer: OrgUnit, uow: UnitOfWork, deps: Deps, on: date) -> list[dict[str, Any]]:
-    steps = route_from(deps.matrix, cmd.form_code, proposer.path.value, proposer.ref["level"], on)
+def placement(uow: UnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominated: bool = False) -> Placement:
+    """Where ``unit`` sits as a proposer: the powers its head holds and the sở managing it (``routing.place``)."""
+    top = top_unit(unit.path.value)
+    top_found = find_org_unit(uow, deps.official, top) if top else None
+    return place(
+        deps.matrix,
+        unit.path.value,
+        unit.ref["level"],
+        unit.kind,
+        on,
+        top_found.kind if top_found else None,
+        self_nominated,
+    )
+
+
+def _route(uow: UnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[dict[str, Any]]:
+    own = self_nominated(cmd.nominee_kind, cmd.nominee_path, proposer.path.value)
+    steps = route_from(deps.matrix, cmd.form_code, placement(uow, deps, proposer, on, own), on)
     return [
         {"org_unit": get_org_unit(uow, deps.official, path).ref, "role": str(s.role), "authority": str(s.authority)}
         for s, path in steps
@@ -60,9 +82,53 @@ def _refuse_form(cmd: ProposeAward, plan: Plan) -> DomainRefusal:
     )
 
 
+def _check_occasion(cmd: ProposeAward, deps: Deps, name_vi: str, on: date) -> None:
+    """The law's link between a form and the occasions it is given at (award_occasions.csv, Law Art. 8)."""
+    rules = deps.matrix.occasions
+    if rules.allows(cmd.form_code, cmd.occasion, on):
+        return
+    rule = rules.rule(cmd.form_code, on)
+    allowed = ", ".join(OCCASIONS.get(o, o) for o in rule.occasions) if rule else "không dịp nào"
+    raise DomainRefusal(
+        "FORM_NOT_FOR_OCCASION",
+        422,
+        f"{name_vi} không được đề nghị vào dịp {OCCASIONS.get(cmd.occasion, cmd.occasion)} "
+        f"(chỉ: {allowed}; {rule.basis.cite() if rule else 'chưa có quy định'}).",
+        f"{cmd.form_code} may not be proposed at occasion {cmd.occasion} (law: {rule.basis.cite() if rule else '-'}).",
+        form_code=cmd.form_code,
+        occasion=cmd.occasion,
+        allowed=list(rule.occasions) if rule else [],
+    )
+
+
+def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, list[dict[str, Any]]]:
+    """The plan's sơ kết / tổng kết the proposal belongs to, and a warning when it is undated or far ahead."""
+    if plan is None or occasion not in REVIEW_KINDS:
+        return None, []
+    found = occasion_for(plan.phases, occasion, day)
+    if found is None:
+        return None, [
+            warning(
+                "OCCASION_UNDATED",
+                f"Kế hoạch {plan.plan_id} không nêu thời điểm {OCCASIONS[occasion].lower()}.",
+                f"Plan {plan.plan_id} states no date for its {occasion}.",
+            )
+        ]
+    if found.date_from is not None and day < found.date_from.replace(year=found.date_from.year - 1):
+        return found.code, [
+            warning(
+                "BEFORE_OCCASION",
+                f"Đề nghị khen thưởng {OCCASIONS[occasion].lower()} trước thời điểm {found.stated_as or found.year} "
+                "hơn một năm.",
+                f"Proposed more than a year before the {occasion} of {found.stated_as or found.year}.",
+            )
+        ]
+    return found.code, []
+
+
 def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
-    """AwardProposed with its computed route and prerequisite checks."""
-    on = cmd.occurred_at.date()
+    """AwardProposed with its computed route, its occasion and prerequisite checks."""
+    on = business_day(cmd.occurred_at)
     proposer = get_org_unit(uow, deps.official, cmd.proposer_path)
     nominee_unit = get_org_unit(uow, deps.official, cmd.nominee_path)
     if not proposer.path.contains(nominee_unit.path):
@@ -77,11 +143,13 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
             form_code=cmd.form_code,
             nominee_kind=cmd.nominee_kind,
         )
+    _check_occasion(cmd, deps, form.name_vi, on)
+    plan = None
     if cmd.plan_id is not None:
         plan = load_plan(uow, cmd.plan_id)
         if not OrgPath(plan.issuer_path).contains(proposer.path):
             raise out_of_subtree(plan.issuer_path, proposer.path.value)
-        if not plan_allows(plan, cmd.form_code, cmd.occasion, deps.matrix, on):
+        if plan_allows(plan, cmd.form_code, cmd.occasion, deps.matrix, on) is None:
             raise _refuse_form(cmd, plan)
     if uow.stream(proposal_stream(cmd.proposal_id)):
         raise DomainRefusal(
@@ -91,9 +159,11 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
             f"Proposal {cmd.proposal_id} already exists.",
             proposal_id=cmd.proposal_id,
         )
-    route = _route(cmd, proposer, uow, deps, on)
+    route = _route(uow, deps, cmd, proposer, on)
+    period, warnings = _occasion(plan, cmd.occasion, on)
     key = nominee_key(cmd.nominee_kind, cmd.nominee_name, nominee_unit.path.value)
-    checks = prerequisites.check(cmd.form_code, TRACK_OF_OCCASION[cmd.occasion], uow.lookup("award_conferred", key), on)
+    conferred = uow.lookup("award_conferred", key)
+    checks = prerequisites.check(cmd.form_code, award_type(cmd.occasion), conferred, on, cmd.nominee_kind)
     payload = nfc(
         {
             "proposal_id": cmd.proposal_id,
@@ -101,12 +171,13 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
             "nominee": {"kind": cmd.nominee_kind, "name": cmd.nominee_name, "org_unit": nominee_unit.ref},
             "form_code": cmd.form_code,
             "occasion": cmd.occasion,
+            "occasion_period": period,
             "achievements": cmd.achievements,
             "proposer": proposer.ref,
             "route": route,
             "decider_authority": route[-1]["authority"],
             "prerequisites": checks,
-            "warnings": [],
+            "warnings": warnings,
         }
     )
     uow.append(

@@ -69,10 +69,13 @@ class Authority(StrEnum):
     CHU_TICH_UBND_HUYEN = "CHU_TICH_UBND_HUYEN"  # Chủ tịch UBND cấp huyện (until 30/6/2025)
     CHU_TICH_UBND_XA = "CHU_TICH_UBND_XA"  # Chủ tịch UBND cấp xã
     THU_TRUONG_DON_VI = "THU_TRUONG_DON_VI"  # thủ trưởng cơ quan, đơn vị, giám đốc doanh nghiệp
+    HOI_DONG_TDKT = "HOI_DONG_TDKT"  # Hội đồng Thi đua – Khen thưởng of the deciding office (Law Art. 83(1), 90)
 
     @property
     def level(self) -> Level:
-        """The level this authority sits at."""
+        """The level this authority sits at (a council sits at every level: it is never a decider)."""
+        if self is Authority.HOI_DONG_TDKT:
+            raise ValueError("the emulation council (Hội đồng TĐKT) sits at every level; it proposes, never decides")
         return _AUTHORITY_LEVELS[self]
 
     @property
@@ -100,23 +103,37 @@ _AUTHORITY_LABELS = {
     Authority.CHU_TICH_UBND_HUYEN: "Chủ tịch Ủy ban nhân dân cấp huyện",
     Authority.CHU_TICH_UBND_XA: "Chủ tịch Ủy ban nhân dân cấp xã",
     Authority.THU_TRUONG_DON_VI: "Thủ trưởng cơ quan, đơn vị",
+    Authority.HOI_DONG_TDKT: "Hội đồng Thi đua – Khen thưởng (bình xét, đề nghị)",
 }
 
-MANAGER = {
-    Level.UNIT: Authority.THU_TRUONG_DON_VI,
-    Level.COMMUNE: Authority.CHU_TICH_UBND_XA,
-    Level.DISTRICT: Authority.CHU_TICH_UBND_HUYEN,
-    Level.PROVINCE: Authority.GIAM_DOC_SO,
-    Level.CENTRAL: Authority.BO_TRUONG,
-}
-"""Who signs a proposal made at a level, and who first receives a unit's proposal there (Law Art. 83(1))."""
+class Seat(StrEnum):
+    """Where a person who acts on a proposal sits, seen from the proposer: its own office, the sở that manages it,
+    or an administrative tier above it. One person is one (seat, authority): nobody acts twice on a proposal."""
 
-PASS_THROUGH = {
-    Level.COMMUNE: Authority.CHU_TICH_UBND_XA,
-    Level.DISTRICT: Authority.CHU_TICH_UBND_HUYEN,
-    Level.PROVINCE: Authority.CHU_TICH_UBND_TINH,
+    OWN = "OWN"  # the proposing org unit itself (its head, or its council)
+    SO = "SO"  # the sở (cơ quan chuyên môn thuộc UBND tỉnh) managing a unit inside it (Law Art. 80(1))
+    COMMUNE = "COMMUNE"
+    DISTRICT = "DISTRICT"  # before 01/7/2025
+    PROVINCE = "PROVINCE"
+    CENTRAL = "CENTRAL"
+
+
+HEAD = {
+    Seat.SO: Authority.GIAM_DOC_SO,
+    Seat.COMMUNE: Authority.CHU_TICH_UBND_XA,
+    Seat.DISTRICT: Authority.CHU_TICH_UBND_HUYEN,
+    Seat.PROVINCE: Authority.CHU_TICH_UBND_TINH,
+    Seat.CENTRAL: Authority.BO_TRUONG,
 }
-"""Who reviews and submits upward at a level a proposal only passes through (Law Art. 83)."""
+"""Who heads a seat above the proposer: reviews and submits upward when the proposal passes (Law Art. 83)."""
+
+SEAT_LEVEL = {
+    Seat.SO: Level.PROVINCE,
+    Seat.COMMUNE: Level.COMMUNE,
+    Seat.DISTRICT: Level.DISTRICT,
+    Seat.PROVINCE: Level.PROVINCE,
+    Seat.CENTRAL: Level.CENTRAL,
+}
 
 
 class Role(StrEnum):
@@ -129,11 +146,17 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class RouteStep:
-    """One hop of a proposal: the level, what happens there and who signs."""
+    """One hop of a proposal: the level, what happens there, who signs, and where that person sits."""
 
     level: Level
     role: Role
     authority: Authority
+    seat: Seat = Seat.OWN
+
+    @property
+    def person(self) -> tuple[Seat, Authority]:
+        """Who acts: one office holder (or council) at one seat."""
+        return self.seat, self.authority
 
     def __str__(self) -> str:
         return f"{self.level} {self.role} {self.authority}"

@@ -9,13 +9,12 @@ from typing import Any
 from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned
 from services.kernel.events import Event, fold_events
 
-TRACK_OF_OCCASION = {
-    "ANNUAL": "MERIT",
-    "SO_KET": "MOVEMENT",
-    "TONG_KET": "MOVEMENT",
-    "THEO_DOT": "MOVEMENT",
-    "DOT_XUAT": "AD_HOC",
-}
+from .lawtables import load_occasion_rules
+
+
+def award_type(occasion: str) -> str:
+    """The award type (loại hình, Law Art. 8) of an occasion: MERIT, MOVEMENT or AD_HOC (``occasions.csv``)."""
+    return str(load_occasion_rules().award_type(occasion))
 
 
 def proposal_stream(proposal_id: str) -> str:

@@ -1,39 +1,59 @@
-"""Prerequisite checks of the annual merit track (công trạng) where the facts are in the system.
+"""Prerequisite checks of the annual merit track (công trạng) where the facts are in the system: ``prerequisites.csv``.
 
-Each rule names the earlier awards a form needs; the result is recorded on the proposal, never a refusal:
-MET, NOT_MET (only awards that do not count, e.g. movement awards under NĐ 152/2025 Art. 4 [U]), or
-NOT_CHECKABLE (nothing recorded here: earlier awards may predate the system; or a track not encoded).
+Each row names, for a form and the subjects it concerns (cá nhân, tập thể, hộ gia đình), the earlier awards the form
+needs; a collective is checked against the collective rows, never against a person's. The result is recorded on
+the proposal, never a refusal: MET, NOT_MET (only awards that do not count, e.g. movement awards under NĐ 152/2025
+Art. 4 [U]), or NOT_CHECKABLE (nothing recorded here: earlier awards may predate the system; a criterion not
+encoded, such as a collective's; or a track not encoded).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
+from .lawtables import Basis, basis, read_table
 from .rules import movement_awards_count_for_merit
 
 
 @dataclass(frozen=True)
 class Prerequisite:
-    """An earlier-award requirement of a form."""
+    """An earlier-award requirement of a form for some subjects (``count`` 0: a criterion not encoded)."""
 
     rule: str
+    form_code: str
+    subjects: tuple[str, ...]
     needs: tuple[str, ...]
     count: int
-    legal_basis: str
+    basis: Basis
+
+    @property
+    def legal_basis(self) -> str:
+        """The legal text the rule rests on."""
+        return self.basis.legal_basis
 
 
-PREREQUISITES: dict[str, list[Prerequisite]] = {
-    "BK_TTG": [
-        Prerequisite("BK_TTG_NEEDS_EARLIER_BK_TINH", ("BK_TINH",), 1, "Luật TĐKT 06/2022/QH15 Điều 73 khoản 1 điểm b")
-    ],
-    "BK_TINH": [
-        Prerequisite("BK_TINH_NEEDS_TWO_CSTDCS", ("CSTDCS",), 2, "Luật TĐKT 06/2022/QH15 Điều 74 khoản 1 điểm d")
-    ],
-    "CSTD_TINH": [Prerequisite("CSTD_TINH_NEEDS_THREE_CSTDCS", ("CSTDCS",), 3, "Luật TĐKT 06/2022/QH15 Điều 79 [P]")],
-    "CSTD_TQ": [Prerequisite("CSTD_TQ_NEEDS_TWO_CSTD_TINH", ("CSTD_TINH",), 2, "Luật TĐKT 06/2022/QH15 Điều 21 [P]")],
-}
+@cache
+def load_prerequisites() -> tuple[Prerequisite, ...]:
+    """The packaged prerequisites table (read once)."""
+    return tuple(
+        Prerequisite(
+            row["rule"],
+            row["form_code"],
+            tuple(s for s in row["subjects"].split(";") if s),
+            tuple(s for s in row["needs"].split(";") if s),
+            int(row["count"]),
+            basis(row),
+        )
+        for row in read_table("prerequisites.csv")
+    )
+
+
+def rules_for(form_code: str, subject: str) -> list[Prerequisite]:
+    """The rows that apply to a proposal of ``form_code`` for a nominee of kind ``subject``."""
+    return [p for p in load_prerequisites() if p.form_code == form_code and subject in p.subjects]
 
 
 def conferred_ref(form_code: str, track: str, proposal_id: str) -> str:
@@ -41,11 +61,14 @@ def conferred_ref(form_code: str, track: str, proposal_id: str) -> str:
     return f"{form_code}|{track}|{proposal_id}"
 
 
-def check(form_code: str, track: str, conferred: list[str], on: date) -> list[dict[str, Any]]:
-    """PrerequisiteCheck data for a proposal of ``form_code`` on ``track`` given earlier conferred refs."""
+def check(form_code: str, track: str, conferred: list[str], on: date, subject: str) -> list[dict[str, Any]]:
+    """PrerequisiteCheck data for a proposal of ``form_code`` on ``track`` for a ``subject`` nominee."""
     results = []
     movement_counts = movement_awards_count_for_merit(on)
-    for rule in PREREQUISITES.get(form_code, []):
+    for rule in rules_for(form_code, subject):
+        if rule.count == 0:
+            results.append(_result(rule, "NOT_CHECKABLE", f"Tiêu chuẩn chưa được mã hóa / not encoded: {rule.basis.note}"))
+            continue
         if track != "MERIT":
             results.append(
                 _result(
@@ -83,4 +106,4 @@ def check(form_code: str, track: str, conferred: list[str], on: date) -> list[di
 
 
 def _result(rule: Prerequisite, status: str, detail: str) -> dict[str, Any]:
-    return {"rule": rule.rule, "status": status, "legal_basis": rule.legal_basis, "detail": detail}
+    return {"rule": rule.rule, "status": status, "legal_basis": rule.basis.cite(), "detail": detail}

@@ -43,6 +43,14 @@ class CriteriaRegistered(Event):
     NAME = "CriteriaRegistered"
 
 
+class EmulationBlocRegistered(Event):
+    """A province's khối or cụm thi đua was registered (or redefined) with its members: reference data duties bind
+    by.
+    """
+
+    NAME = "EmulationBlocRegistered"
+
+
 class GuidanceIssued(Event):
     """A guidance document (hướng dẫn, nhắc việc) was issued to a subtree."""
 
@@ -102,6 +110,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AwardReturned,
         CheckpointSigned,
         CriteriaRegistered,
+        EmulationBlocRegistered,
         GuidanceIssued,
         OrgUnitRegistered,
         PlanAmended,

@@ -31,6 +31,9 @@ class IssuePlan:
     criteria_owners: tuple[str, ...] = ()
     plan_deadline: date | None = None
     warnings: tuple[Record, ...] = ()
+    period: Record | None = None  # the movement's span as stated: start_date, end_date, date_precision, source_text
+    issuer_name: str | None = None  # the issuer as the document prints it ("Ủy ban nhân dân thành phố Đồng Nai")
+    references: tuple[Record, ...] = ()  # cited documents and linked movements (DocumentReference)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
+from services.kernel.vntime import business_day
 from services.registry.handlers import SUBJECT_CATEGORIES
 from services.registry.lookup import get_org_unit
 
-from . import rules
+from . import rules, targets
 from .commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
-from .model import BY_AUTHORITY, CAP_TREN, HCLD, OCCASIONS, Plan, fold, plan_stream
+from .model import OCCASIONS, Plan, fold, plan_stream
 
 COMPARATORS = {"GE", "GT", "LE", "LT", "EQ", "RANGE", "ABOUT"}
 
@@ -48,20 +49,65 @@ def _parents(uow: UnitOfWork, cmd: IssuePlan) -> list[Plan]:
     return parents
 
 
-def _check_award_forms(cmd: IssuePlan, deps: Deps) -> None:
-    on = cmd.issue_date or cmd.occurred_at.date()
-    known = set(deps.matrix.codes(on)) | {BY_AUTHORITY, CAP_TREN, HCLD}
+def _check_award_forms(cmd: IssuePlan, deps: Deps) -> list[dict[str, Any]]:
+    """Refuse unknown codes; warn where the plan offers a form at an occasion the law does not give it at."""
+    on = cmd.issue_date or business_day(cmd.occurred_at)
+    known = set(deps.matrix.codes(on)) | set(deps.matrix.allowances.names())
+    warnings = []
     for allowance in cmd.award_forms:
-        if allowance["occasion"] not in OCCASIONS or allowance["form_code"] not in known:
+        code, occasion = allowance["form_code"], allowance["occasion"]
+        if occasion not in OCCASIONS or code not in known:
             raise DomainRefusal(
                 "INVALID_CODE",
                 422,
-                f"Hình thức khen thưởng '{allowance['form_code']}' / dịp '{allowance['occasion']}' "
-                "không có trong danh mục.",
-                f"Unknown award form '{allowance['form_code']}' or occasion '{allowance['occasion']}'.",
-                form_code=allowance["form_code"],
-                occasion=allowance["occasion"],
+                f"Hình thức khen thưởng '{code}' / dịp '{occasion}' không có trong danh mục.",
+                f"Unknown award form '{code}' or occasion '{occasion}'.",
+                form_code=code,
+                occasion=occasion,
             )
+        rule = deps.matrix.occasions.rule(code, on)
+        if code in deps.matrix.codes(on) and rule is not None and occasion not in rule.occasions:
+            warnings.append(
+                rules.warning(
+                    "FORM_NOT_FOR_OCCASION",
+                    f"Kế hoạch nêu {deps.matrix.form(code, on).name_vi} cho dịp {OCCASIONS[occasion].lower()}; "
+                    f"theo {rule.basis.cite()} hình thức này không dùng cho dịp đó: đề nghị sẽ bị từ chối.",
+                    f"The plan offers {code} at {occasion}, which the law does not allow ({rule.basis.cite()}).",
+                    allowance.get("text"),
+                    refs=[code, occasion],
+                )
+            )
+    return warnings
+
+
+def _check_parent_dates(cmd: IssuePlan, parents: list[Plan]) -> list[dict[str, Any]]:
+    """A plan implements only parents already issued: a dated plan before its parent is refused, a draft recorded
+    before it is flagged."""
+    warnings = []
+    for parent in parents:
+        if parent.issue_date is None:
+            continue
+        if cmd.issue_date is not None and cmd.issue_date < parent.issue_date:
+            raise DomainRefusal(
+                "PLAN_BEFORE_PARENT",
+                422,
+                f"Kế hoạch {cmd.plan_id} ngày {cmd.issue_date:%d/%m/%Y} không thể thực hiện kế hoạch "
+                f"{parent.plan_id} ban hành sau đó ({parent.issue_date:%d/%m/%Y}).",
+                f"Plan {cmd.plan_id} of {cmd.issue_date} cannot implement {parent.plan_id} issued later.",
+                plan_id=cmd.plan_id,
+                parent_plan=parent.plan_id,
+            )
+        if cmd.issue_date is None and business_day(cmd.occurred_at) < parent.issue_date:
+            warnings.append(
+                rules.warning(
+                    "DRAFT_BEFORE_PARENT",
+                    f"Dự thảo được ghi ngày {business_day(cmd.occurred_at):%d/%m/%Y}, trước kế hoạch cấp trên "
+                    f"{parent.plan_id} ({parent.issue_date:%d/%m/%Y}).",
+                    f"The draft is recorded before its parent {parent.plan_id} was issued.",
+                    refs=[parent.plan_id],
+                )
+            )
+    return warnings
 
 
 def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
@@ -78,8 +124,8 @@ def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
         )
     parents = _parents(uow, cmd)
     rules.check_phases(cmd.phases, parents)
-    _check_award_forms(cmd, deps)
-    warnings = list(cmd.warnings)
+    found = [*_check_award_forms(cmd, deps), *_check_parent_dates(cmd, parents)]
+    warnings = [*cmd.warnings, *(w for w in found if w not in cmd.warnings)]
     if cmd.document_number and cmd.issue_date:
         key = rules.document_key(cmd.issuer_path, cmd.document_number, cmd.document_symbol, cmd.issue_date)
         if used := uow.lookup("plan_document", key):
@@ -105,6 +151,9 @@ def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
             "criteria_owners": list(cmd.criteria_owners),
             "plan_deadline": cmd.plan_deadline,
             "warnings": warnings,
+            "period": cmd.period,
+            "issuer_name": cmd.issuer_name,
+            "references": list(cmd.references),
         }
     )
     uow.append(plan_stream(cmd.plan_id), 0, [NewEvent("PlanIssued", payload, issuer.ref, cmd.actor, cmd.occurred_at)])
@@ -158,6 +207,16 @@ def amend_plan(cmd: AmendPlan, uow: UnitOfWork, deps: Deps) -> None:
     )
 
 
+def _invalid_indicator(code: str, why: str) -> DomainRefusal:
+    return DomainRefusal(
+        "INVALID_INDICATOR",
+        422,
+        f"Chỉ tiêu {code}: phép so sánh, phạm vi hoặc chu kỳ không hợp lệ ({why}).",
+        f"Indicator {code}: invalid comparator, scope or recurrence ({why}).",
+        indicator=code,
+    )
+
+
 def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]:
     existing = plan.indicators()
     indicators = [i for item in cmd.items for i in item["indicators"]]
@@ -171,14 +230,18 @@ def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]
                 indicator=ind["code"],
             )
         if ind["comparator"] not in COMPARATORS or (ind["comparator"] == "RANGE" and ind.get("threshold_max") is None):
-            raise DomainRefusal(
-                "INVALID_INDICATOR",
-                422,
-                f"Chỉ tiêu {ind['code']}: phép so sánh không hợp lệ.",
-                f"Indicator {ind['code']}: invalid comparator or range.",
-                indicator=ind["code"],
-            )
+            raise _invalid_indicator(ind["code"], "comparator")
+        if found := targets.problems(ind):
+            raise _invalid_indicator(ind["code"], "; ".join(found))
     return rules.conflicting_targets([*existing.values(), *indicators])
+
+
+def _with_comparisons(items: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """The items with every indicator's comparison stated (the one its comparator implies when not given)."""
+    return [
+        {**item, "indicators": [{**i, "comparison": targets.comparison_of(i)} for i in item["indicators"]]}
+        for item in items
+    ]
 
 
 def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> None:
@@ -202,7 +265,7 @@ def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> Non
             "plan_id": cmd.plan_id,
             "owner": owner.ref,
             "subject_category": cmd.subject_category,
-            "items": list(cmd.items),
+            "items": _with_comparisons(cmd.items),
             "warnings": [*cmd.warnings, *found],
         }
     )

@@ -10,10 +10,8 @@ from typing import Any
 from services.kernel.contracts import CriteriaRegistered, PlanAmended, PlanIssued, PlanNumberAssigned
 from services.kernel.events import Event, fold_events
 
-# Pseudo form codes the seeds use in their award sections (resolved against the authority matrix).
-BY_AUTHORITY = "BY_AUTHORITY"  # "khen thưởng theo thẩm quyền": forms decided at the plan issuer's level or below
-CAP_TREN = "CAP_TREN"  # "đề nghị cấp trên khen thưởng": forms decided above the issuer's level
-HCLD = "HCLD"  # Huân chương Lao động, any class
+# A plan's award forms name a form code or a code of services/awards/allowance_codes.csv ("Giấy khen", "theo thẩm
+# quyền", "cấp trên", HCLĐ of no stated class), resolved against the authority matrix.
 OCCASIONS = {
     "ANNUAL": "Hằng năm",
     "SO_KET": "Sơ kết",
@@ -45,6 +43,7 @@ class Plan:
     criteria: list[dict[str, Any]] = field(default_factory=list)
     amendments: int = 0
     version: int = 0
+    period: dict[str, Any] | None = None  # the movement's span as stated (giai đoạn 2026 – 2030)
 
     @property
     def issuer_path(self) -> str:
@@ -57,10 +56,12 @@ class Plan:
         return self.document_number is None
 
     def span(self) -> tuple[date, date] | None:
-        """First and last day of the plan's phases, if it has any."""
-        if not self.phases:
-            return None
-        return min(p["start_date"] for p in self.phases), max(p["end_date"] for p in self.phases)
+        """First and last day of the plan's phases, else of its stated period (a plan known only from citations)."""
+        if self.phases:
+            return min(p["start_date"] for p in self.phases), max(p["end_date"] for p in self.phases)
+        if self.period:
+            return self.period["start_date"], self.period["end_date"]
+        return None
 
     def indicators(self) -> dict[str, dict[str, Any]]:
         """Every indicator of the plan's criteria, by code."""
@@ -88,6 +89,7 @@ def _issued(event: PlanIssued, plan: Plan | None) -> Plan:
         list(d["reporting_duties"]),
         list(d["award_forms"]),
         version=event.meta["stream_version"],
+        period=d.get("period"),
     )
 
 

@@ -105,9 +105,11 @@ def unknown_plan(plan_id: str) -> DomainRefusal:
     )
 
 
-def warning(code: str, vi: str, en: str, source_text: str | None = None) -> dict[str, Any]:
-    """A DomainWarning datum."""
-    return {"code": code, "message_vi": vi, "message_en": en, "source_text": source_text}
+def warning(
+    code: str, vi: str, en: str, source_text: str | None = None, refs: list[str] | None = None
+) -> dict[str, Any]:
+    """A DomainWarning datum (``refs``: the codes it concerns: indicators, forms, phases, plans)."""
+    return {"code": code, "message_vi": vi, "message_en": en, "source_text": source_text, "refs": refs or []}
 
 
 def conflicting_targets(indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,6 +125,7 @@ def conflicting_targets(indicators: list[dict[str, Any]]) -> list[dict[str, Any]
                     "CONFLICTING_TARGETS",
                     f"Chỉ tiêu {ind['code']} và {other['code']} cùng đo '{ind['name']}' nhưng mục tiêu khác nhau.",
                     f"Indicators {ind['code']} and {other['code']} measure the same thing with different targets.",
+                    refs=[other["code"], ind["code"]],
                 )
             )
     return warnings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.kernel.adminunits import AdminUnitCatalog
@@ -19,9 +19,18 @@ KIND_FAMILIES = {
 }
 
 
+BLOC_KINDS = {"KHOI": "Khối thi đua", "CUM": "Cụm thi đua"}
+MEMBER_OF = {"KHOI_THI_DUA": ("KHOI",), "CUM_THI_DUA": ("CUM",), "KHOI_CUM_THI_DUA": ("KHOI", "CUM")}
+
+
 def org_unit_stream(code: str) -> str:
     """Stream of a registered unit; one per code, so a code is registered once per node."""
     return f"orgunit-{code}"
+
+
+def bloc_stream(code: str) -> str:
+    """Stream of a khối/cụm thi đua; a later definition replaces the earlier one (its history stays)."""
+    return f"bloc-{code}"
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class OrgUnit:
     kind: str
     subject_category: str | None = None
     emulation_bloc: str | None = None
+    agency_type: str | None = None
+    blocs: tuple[tuple[str, str], ...] = ()  # (code, KHOI | CUM) of the khối/cụm thi đua it belongs to
 
     @property
     def path(self) -> OrgPath:
@@ -41,6 +52,10 @@ class OrgUnit:
     def is_of_kind(self, kinds: list[str]) -> bool:
         """Whether the unit belongs to one of ``kinds`` (or to their families); an empty list binds all."""
         return not kinds or any(self.kind == k or self.kind in KIND_FAMILIES.get(k, ()) for k in kinds)
+
+    def member_of(self, member_of: str) -> bool:
+        """Whether the unit belongs to a bloc of the kinds ``member_of`` names (KHOI_THI_DUA, CUM_THI_DUA…)."""
+        return any(kind in MEMBER_OF.get(member_of, ()) for _, kind in self.blocs)
 
 
 def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit | None:
@@ -61,7 +76,13 @@ def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> Org
     if not events or events[0].data["unit"]["path"] != target.value:
         return None
     data = events[0].data
-    return OrgUnit(dict(data["unit"]), data["unit_kind"], data.get("subject_category"), data.get("emulation_bloc"))
+    return OrgUnit(
+        dict(data["unit"]),
+        data["unit_kind"],
+        data.get("subject_category"),
+        data.get("emulation_bloc"),
+        data.get("agency_type"),
+    )
 
 
 def get_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit:
@@ -70,3 +91,22 @@ def get_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgU
     if unit is None:
         raise UnknownOrgUnit(path)
     return unit
+
+
+def bloc_members(events: list[Any]) -> tuple[str, str, list[str]] | None:
+    """(kind, province path, members) of a bloc as its latest definition states them, or None."""
+    if not events:
+        return None
+    d = events[-1].data
+    return d["kind"], d["province"]["path"], list(d["members"])
+
+
+def with_blocs(uow: UnitOfWork, unit: OrgUnit) -> OrgUnit:
+    """``unit`` with the khối/cụm thi đua it belongs to: those listing it now, and the one it was registered in."""
+    found: dict[str, str] = {}
+    declared = [unit.emulation_bloc] if unit.emulation_bloc else []
+    for code in sorted({*uow.lookup("bloc_member", unit.path.value), *declared}):
+        bloc = bloc_members(uow.stream(bloc_stream(code)))
+        if bloc is not None and (unit.path.value in bloc[2] or code == unit.emulation_bloc):
+            found[code] = bloc[0]
+    return replace(unit, blocs=tuple(sorted(found.items())))

@@ -9,12 +9,14 @@ from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
+from services.kernel.vntime import business_day
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import Plan
-from services.registry.lookup import OrgUnit, find_org_unit, get_org_unit
+from services.planning.targets import scope_refusal
+from services.registry.lookup import OrgUnit, find_org_unit, get_org_unit, with_blocs
 
 from .commands import RegisterTargets, ReviewReport, SubmitReport
-from .model import binds, deadline, fold, period_kind, report_id, report_stream
+from .model import binding_duty, deadline, fold, period_kind, report_id, report_stream
 
 
 def _unit_in_plan(uow: UnitOfWork, deps: Deps, plan: Plan, unit_path: str) -> OrgUnit:
@@ -35,13 +37,15 @@ def _outside(plan: Plan, what: str) -> DomainRefusal:
     )
 
 
-def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, Any]:
-    """Indicators of the plan and of the plans it implements, up the chain."""
-    found, todo, seen = {}, [plan], set()
+def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan, dict[str, Any]]]:
+    """Indicators of the plan and of the plans it implements, up the chain, each with the plan that sets it."""
+    found: dict[str, tuple[Plan, dict[str, Any]]] = {}
+    todo, seen = [plan], set()
     while todo:
         current = todo.pop()
         seen.add(current.plan_id)
-        found.update(current.indicators())
+        for code, indicator in current.indicators().items():
+            found.setdefault(code, (current, indicator))
         todo += [load_plan(uow, p) for p in current.implements if p not in seen]
     return found
 
@@ -63,6 +67,9 @@ def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
                 f"Indicator {target['indicator_code']} is not in plan {plan.plan_id} or its parents.",
                 indicator=target["indicator_code"],
             )
+        owner, indicator = indicators[target["indicator_code"]]
+        if refusal := scope_refusal(indicator, owner.issuer_path, unit):
+            raise refusal
     stream = f"registration-{cmd.plan_id}:{unit.ref['code']}:{cmd.year}"
     payload = nfc(
         {
@@ -76,8 +83,10 @@ def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
     uow.append(stream, None, [NewEvent("TargetsRegistered", payload, unit.ref, cmd.actor, cmd.occurred_at)])
 
 
-def _duty(plan: Plan, unit: OrgUnit, kind: str) -> dict[str, Any] | None:
-    return next((d for d in plan.duties if d["period"] == kind and binds(d, unit)), None)
+def _duty(uow: UnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> dict[str, Any] | None:
+    if any(d.get("reporter_member_of") for d in plan.duties):
+        unit = with_blocs(uow, unit)
+    return binding_duty(plan.duties, unit, kind)
 
 
 def _receiver(uow: UnitOfWork, deps: Deps, plan: Plan, duty: dict[str, Any] | None) -> dict[str, Any]:
@@ -105,7 +114,7 @@ def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
             f"Report {rid} version {previous.version} was submitted and not returned.",
             report_id=rid,
         )
-    duty = _duty(plan, unit, kind_year[0])
+    duty = _duty(uow, plan, unit, kind_year[0])
     due = deadline(duty, kind_year[1]) if duty else None
     payload = nfc(
         {
@@ -121,7 +130,7 @@ def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
             "initiatives": list(cmd.initiatives),
             "duty_code": duty["code"] if duty else None,
             "deadline": due,
-            "late": due is not None and cmd.occurred_at.date() > due,
+            "late": due is not None and business_day(cmd.occurred_at) > due,
         }
     )
     uow.append(

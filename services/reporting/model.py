@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -34,14 +35,38 @@ def period_kind(period: str) -> tuple[str, int] | None:
 
 
 def binds(duty: dict[str, Any], unit: OrgUnit) -> bool:
-    """Whether a reporting duty binds ``unit``."""
-    under = duty.get("reporter_under")
-    return (
-        unit.ref["level"] in duty["reporter_levels"]
-        and (under is None or (unit.path.value.startswith(under + "/")))
-        and unit.is_of_kind(list(duty["reporter_kinds"]))
-        and duty.get("reporter_name") in (None, unit.ref.get("name"))
-    )
+    """Whether a reporting duty binds ``unit``: its level and kind, inside the duty's subtree (directly under it
+    when the duty names the level just below: "các sở, ban, ngành, các xã, phường"), the named agency if the duty
+    names one, a member of a khối/cụm thi đua if the duty says so, and never a receiver of the report."""
+    under, path = duty.get("reporter_under"), unit.path.value
+    if unit.ref["level"] not in duty["reporter_levels"] or not unit.is_of_kind(list(duty["reporter_kinds"])):
+        return False
+    if under is not None and not path.startswith(under + "/"):
+        return False
+    if under is not None and duty.get("reporter_direct") and path.rsplit("/", 1)[0] != under:
+        return False
+    if duty.get("reporter_agency"):
+        return unit.agency_type == duty["reporter_agency"]
+    if duty.get("reporter_name") is not None and duty["reporter_name"] != unit.ref.get("name"):
+        return False
+    if unit.agency_type is not None and unit.agency_type in (duty.get("receiver_agencies") or []):
+        return False
+    member_of = duty.get("reporter_member_of")
+    return member_of is None or unit.member_of(member_of)
+
+
+def specificity(duty: dict[str, Any]) -> int:
+    """How narrowly a duty names its reporters: a named agency (2), the members of a bloc (1), any unit (0)."""
+    if duty.get("reporter_agency") or duty.get("reporter_name"):
+        return 2
+    return 1 if duty.get("reporter_member_of") else 0
+
+
+def binding_duty(duties: Sequence[dict[str, Any]], unit: OrgUnit, kind: str) -> dict[str, Any] | None:
+    """The duty of period ``kind`` that governs ``unit``: the most specific one that binds it (its own undated duty
+    over the general dated one), the first in the plan's order among equals."""
+    found = [d for d in duties if d["period"] == kind and binds(d, unit)]
+    return max(found, key=specificity) if found else None
 
 
 def deadline(duty: dict[str, Any], year: int) -> date | None:
