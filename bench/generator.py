@@ -268,15 +268,24 @@ def staff(unit: Unit, count: int) -> list[str]:
     return names
 
 
+EMPOWERED = ("ENTERPRISE", "COOPERATIVE")  # heads who decide their staff's titles (Law Art. 80(4))
+
+
+def title_decider(unit: Unit) -> str:
+    """Who decides a person's Lao động tiên tiến: an enterprise's or co-op's director; for the other units under a
+    commune (schools, phòng, villages, MTTQ), the Chủ tịch UBND xã (Law Art. 80(2)(3), NĐ 129/2025)."""
+    return unit.path if unit.command.unit_kind in EMPOWERED else unit.command.parent_path
+
+
 def _staff_title(year: int, unit: Unit, index: int, person: str, decided: bool) -> Iterator[Any]:
-    """Lao động tiên tiến for one person, proposed by their unit and decided by its head (Law Art. 80(1))."""
+    """Lao động tiên tiến for one person, proposed by their unit and decided by the competent head."""
     pid = f"ld-{unit.command.code}-{year}-{index:03d}"
     yield ProposeAward(pid, unit.path, "INDIVIDUAL", person, unit.path, "LDTT", "ANNUAL",
                        f"Hoàn thành tốt nhiệm vụ năm {year}", at(year, 12, 20), ACTOR)  # fmt: skip
     yield WalkAward(pid, at(year, 12, 21))
     if decided:
-        yield DecideAward(pid, unit.path, "APPROVED", at(year, 12, 22), ACTOR, f"{year % 100}LĐ/QĐ-{unit.command.code}",
-                          date(year, 12, 22))  # fmt: skip
+        yield DecideAward(pid, title_decider(unit), "APPROVED", at(year, 12, 22), ACTOR,
+                          f"{year % 100}LĐ/QĐ-{unit.command.code}", date(year, 12, 22))  # fmt: skip
     yield CLOSE
 
 

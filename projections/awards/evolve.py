@@ -83,6 +83,7 @@ def _proposed(event: AwardProposed, state: ProposalRow | None) -> ProposalRow | 
         warnings=list(d.get("warnings") or []),
         version=int(event.meta["stream_version"]),
         event_id=event.event_id,
+        occasion_period=d.get("occasion_period"),
     )
 
 

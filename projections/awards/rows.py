@@ -47,6 +47,7 @@ class ProposalRow:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     version: int = 0
     event_id: str = ""
+    occasion_period: str | None = None  # the plan's sơ kết / tổng kết it belongs to, e.g. SO_KET_2027
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ awards_proposal = Table(
     Column("warnings", JSON, nullable=False),
     Column("version", Integer, nullable=False, comment="Stream version applied: later copies are duplicates."),
     Column("event_id", String(36), nullable=False, comment="Last event applied."),
+    Column("occasion_period", String(30), comment="The plan's sơ kết / tổng kết the proposal belongs to."),
     # what waits in a subtree: state = PENDING and holder_path = p or LIKE 'p/%'; text_pattern_ops lets PostgreSQL
     # use the index for the prefix whatever the database's collation (with the default operator class it scanned
     # every pending proposal of the country: docs/benchmarks.md § 6)

@@ -76,6 +76,7 @@ def summary(r: dict[str, Any], now: datetime) -> dict[str, Any]:
         "form_name": form_name(r["form_code"], r["proposed_at"].astimezone(VN_TZ).date()),
         "occasion": r["occasion"],
         "occasion_label": label(OCCASIONS, r["occasion"]),
+        "occasion_period": r.get("occasion_period"),
         "nominee": _nominee(r),
         "proposer": unit(r["proposer_code"], r["proposer_path"], r["proposer_name"]),
         "proposed_at": r["proposed_at"],

@@ -12,10 +12,11 @@ from services.awards import AuthorityMatrix
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.errors import UnknownOrgUnit
 from services.planning.model import OCCASIONS
+from services.planning.occasions import plan_occasions
 
 from . import queries, units, views
 from .duties import binding_duties, schedule
-from .offers import offers
+from .offers import offers, placement
 
 
 def _chain_order(plan: dict[str, Any]) -> tuple[int, date, str]:
@@ -33,11 +34,16 @@ def guidance(
     chain = [p["plan_id"] for p in plans]
     criteria = queries.criteria_of(conn, chain)
     indicators = views.indicator_index(criteria)
+    issuers = {p["plan_id"]: p["issuer_path"] for p in plans}
     return {
         "unit": views.unit_view(unit),
         "on": on.isoformat(),
         "plans": [views.plan_view(p, unit, on) for p in plans],
-        "criteria": [views.criteria_view(c) for c in criteria if c["subject_category"] == unit.subject_category],
+        "criteria": [
+            views.criteria_view(c, unit, issuers.get(c["plan_id"]))
+            for c in criteria
+            if c["subject_category"] == unit.subject_category
+        ],
         "targets": [views.target_view(t, indicators, chain) for t in queries.targets_of(conn, unit.path)],
         "reporting_duties": _duties(plans, unit, queries.reports_of(conn, unit.path), on),
         "award_forms": _awards(plans, unit, catalog, matrix, on),
@@ -63,6 +69,8 @@ def _awards(
 ) -> list[dict[str, Any]]:
     names = {path: units.name_at(catalog, path, unit) for path in unit.lineage}
     occasion_order = {o: i for i, o in enumerate(OCCASIONS)}
+    where = placement(matrix, unit, on)
+    dated = {p["plan_id"]: [o.as_dict() for o in plan_occasions(p["phases"])] for p in plans}
     found = [(i, o) for i, plan in enumerate(plans) for o in offers(plan, unit, matrix, on)]
     found.sort(key=lambda pair: (pair[0], occasion_order.get(pair[1].occasion, len(occasion_order))))
-    return [views.offer_view(o, unit, names) for _, o in found]
+    return [views.offer_view(o, where, names, dated[o.plan_id]) for _, o in found]

@@ -1,8 +1,9 @@
 """Reporting duties (chế độ báo cáo) that bind a unit, with the current and next periods and their state.
 
-Periods: ANNUAL duties report each year of the plan's span ("2026"); SO_KET / TONG_KET duties report at the end of
-the phases holding that review ("SO_KET_2027"). The current period is the first whose year is not before the day
-asked (else the last one); earlier periods still missing are listed as overdue.
+Periods: ANNUAL duties report each year of the plan's span ("2026"); SO_KET / TONG_KET duties report at the plan's
+occasions of that kind ("SO_KET_2027", with the occasion's dates). The current period is the first whose year is not
+before the day asked (else the last one); earlier periods still missing are listed as overdue. Where several duties
+of one period kind bind a unit, the most specific governs (``services.reporting.model.binding_duty``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.reporting.model import binds, deadline
+from services.planning.occasions import REVIEW_KINDS, Occasion, plan_occasions
+from services.reporting.model import binding_duty, deadline
 
 from .units import UnitFacts
-
-REVIEW_KINDS = ("SO_KET", "TONG_KET")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Period:
     period: str
     year: int
     deadline: date | None
+    occasion: Occasion | None = None
 
 
 def _day(value: str | None) -> date | None:
@@ -41,9 +42,10 @@ def rule_view(duty: dict[str, Any]) -> dict[str, Any]:
 
 
 def binding_duties(plan: dict[str, Any], unit: UnitFacts) -> list[dict[str, Any]]:
-    """The plan's duties that bind ``unit`` (the write side's own rule)."""
-    org_unit = unit.as_org_unit()
-    return [rule_view(d) for d in plan["duties"] if binds(rule_view(d), org_unit)]
+    """The plan's duties that govern ``unit``, one per period kind (the write side's own rule)."""
+    org_unit, duties = unit.as_org_unit(), [rule_view(d) for d in plan["duties"]]
+    governing = {kind: binding_duty(duties, org_unit, kind) for kind in dict.fromkeys(d["period"] for d in duties)}
+    return [d for d in duties if governing[d["period"]] is d]
 
 
 def periods(duty: dict[str, Any], phases: list[dict[str, Any]], on: date) -> list[Period]:
@@ -56,8 +58,8 @@ def periods(duty: dict[str, Any], phases: list[dict[str, Any]], on: date) -> lis
             first, last = on.year, on.year + 1
         return [Period(str(y), y, deadline(duty, y)) for y in range(first, last + 1)]
     if kind in REVIEW_KINDS:
-        years = sorted({_year(p["end_date"]) for p in phases if p.get("review") == kind})
-        return [Period(f"{kind}_{y}", y, deadline(duty, y)) for y in years]
+        found = [o for o in plan_occasions(phases) if o.kind == kind]
+        return [Period(o.code, o.year, deadline(duty, o.year), o) for o in found]
     return []
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from services.kernel.contracts import (
     CriteriaRegistered,
+    EmulationBlocRegistered,
     GuidanceIssued,
     OrgUnitRegistered,
     PlanAmended,
@@ -25,7 +26,7 @@ from services.kernel.contracts import (
 )
 from services.kernel.events import Event
 
-from .rows import CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow, jsonable
+from .rows import BlocRow, CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow, jsonable
 
 Key = tuple[type, tuple[Any, ...]]
 
@@ -52,6 +53,11 @@ def row_key(event: Event) -> Key | None:
 @row_key.register
 def _(event: OrgUnitRegistered) -> Key:
     return UnitRow, (event.data["unit"]["path"],)
+
+
+@row_key.register
+def _(event: EmulationBlocRegistered) -> Key:
+    return BlocRow, (event.data["bloc_code"],)
 
 
 @row_key.register(PlanIssued)
@@ -102,8 +108,17 @@ def _registered(event: OrgUnitRegistered, row: UnitRow | None) -> UnitRow | None
         d["name"],
         d.get("subject_category"),
         d.get("emulation_bloc"),
+        d.get("agency_type"),
         _version(event),
     )
+
+
+@evolve.register
+def _bloc(event: EmulationBlocRegistered, row: BlocRow | None) -> BlocRow | None:
+    if not _newer(event, row):  # a later definition replaces the members; a redelivery changes nothing
+        return row
+    d = event.data
+    return BlocRow(d["bloc_code"], d["province"]["path"], d["kind"], d["name"], list(d["members"]), _version(event))
 
 
 @evolve.register
@@ -124,6 +139,7 @@ def _issued(event: PlanIssued, row: PlanRow | None) -> PlanRow | None:
         jsonable(d["reporting_duties"]),
         jsonable(d["award_forms"]),
         d.get("plan_deadline"),
+        jsonable(d.get("period")),
         0,
         _version(event),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.api.labels import LEVELS, OCCASIONS, REPORT_STATES, ROLES, label
+from services.api.labels import FORM_KINDS, LEVELS, OCCASIONS, REPORT_STATES, ROLES, label
+from services.awards.lawtables import load_allowance_codes
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 DUTY_STATES = {
@@ -41,12 +42,15 @@ COMPARATORS = {
     "RANGE": "Trong khoảng",
     "ABOUT": "Khoảng",
 }
-ALLOWANCE_BASES = {
-    "BY_AUTHORITY": "Khen thưởng theo thẩm quyền",
-    "CAP_TREN": "Đề nghị cấp trên khen thưởng",
-    "HCLD": "Huân chương Lao động (các hạng)",
-    "NAMED": "Hình thức nêu trong kế hoạch",
-}
+NAMED = "Hình thức nêu trong kế hoạch"
+
+
+def allowance_label(basis: str) -> str:
+    """How the plan offers a form: named, or through a code of allowance_codes.csv ("Giấy khen", "theo thẩm quyền")."""
+    found = load_allowance_codes().get(basis)
+    return found.label_vi if found is not None else NAMED
+
+
 SUBJECTS = {
     "INDIVIDUAL": "Cá nhân",
     "COLLECTIVE": "Tập thể",
@@ -58,11 +62,11 @@ REVIEWS = {"SO_KET": "Sơ kết", "TONG_KET": "Tổng kết"}
 KINDS = {**UNIT_KINDS, "CENTRAL": "Trung ương", "PROVINCE": "Tỉnh, thành phố", "COMMUNE": "Xã, phường, đặc khu"}
 
 __all__ = [
-    "ALLOWANCE_BASES",
     "AWAITING_REVIEW",
     "COMPARATORS",
     "DEADLINE_KINDS",
     "DUTY_STATES",
+    "FORM_KINDS",
     "KINDS",
     "LEVELS",
     "OCCASIONS",
@@ -72,5 +76,6 @@ __all__ = [
     "ROLES",
     "SUBJECTS",
     "SUBJECT_CATEGORIES",
+    "allowance_label",
     "label",
 ]

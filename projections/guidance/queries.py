@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from .tables import (
+    guidance_bloc,
     guidance_criteria,
     guidance_document,
     guidance_document_target,
@@ -22,6 +23,18 @@ def unit_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
     """The registered unit with ``code`` (unique index)."""
     row = conn.execute(select(guidance_unit).where(guidance_unit.c.code == code)).first()
     return row._asdict() if row else None
+
+
+def unit_by_path(conn: Connection, path: str) -> dict[str, Any] | None:
+    """The registered unit at ``path``."""
+    row = conn.execute(select(guidance_unit).where(guidance_unit.c.path == path)).first()
+    return row._asdict() if row else None
+
+
+def blocs_of(conn: Connection, province_path: str) -> list[dict[str, Any]]:
+    """The khối/cụm thi đua registered for a province, by code."""
+    query = select(guidance_bloc).where(guidance_bloc.c.province_path == province_path)
+    return [r._asdict() for r in conn.execute(query.order_by(guidance_bloc.c.bloc_code))]
 
 
 def plans_issued_at(conn: Connection, paths: Collection[str]) -> list[dict[str, Any]]:

@@ -39,6 +39,19 @@ class UnitRow:
     name: str
     subject_category: str | None
     emulation_bloc: str | None
+    agency_type: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class BlocRow:
+    """A khối or cụm thi đua of a province and its members (the latest definition)."""
+
+    bloc_code: str
+    province_path: str
+    kind: str
+    name: str
+    members: list[str]
     version: int
 
 
@@ -58,6 +71,7 @@ class PlanRow:
     duties: list[dict[str, Any]]
     award_forms: list[dict[str, Any]]
     plan_deadline: date | None
+    period: dict[str, Any] | None
     amendments: int
     version: int
 
@@ -120,4 +134,4 @@ class DocumentRow:
     version: int
 
 
-Row = UnitRow | PlanRow | CriteriaRow | TargetRow | ReportRow | DocumentRow
+Row = UnitRow | BlocRow | PlanRow | CriteriaRow | TargetRow | ReportRow | DocumentRow

@@ -12,8 +12,9 @@ from sqlalchemy import Connection, Table, insert
 from projections.bulk import insert_rows, select_by_keys, update_by_key
 from projections.rowstore import to_columns
 
-from .rows import CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow
+from .rows import BlocRow, CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow
 from .tables import (
+    guidance_bloc,
     guidance_criteria,
     guidance_document,
     guidance_document_target,
@@ -25,6 +26,7 @@ from .tables import (
 
 TABLES: dict[type, tuple[Table, tuple[str, ...]]] = {
     UnitRow: (guidance_unit, ("path",)),
+    BlocRow: (guidance_bloc, ("bloc_code",)),
     PlanRow: (guidance_plan, ("plan_id",)),
     CriteriaRow: (guidance_criteria, ("criteria_id",)),
     TargetRow: (guidance_target, ("unit_path", "plan_id", "year")),

@@ -21,9 +21,23 @@ guidance_unit = Table(
     Column("unit_kind", String(40), nullable=False),
     Column("name", String(300), nullable=False),
     Column("subject_category", String(40)),
-    Column("emulation_bloc", String(200)),
+    Column("emulation_bloc", String(200), comment="Code of the khối/cụm thi đua it was registered in."),
+    Column("agency_type", String(40), comment="The specialised agency it is (Sở Nội vụ, Phòng VH-XH…)."),
     Column("version", Integer, nullable=False),
     comment="Units registered by OrgUnitRegistered; official provinces and communes come from the reference list.",
+)
+
+guidance_bloc = Table(
+    "guidance_bloc",
+    metadata,
+    Column("bloc_code", String(50), primary_key=True),
+    Column("province_path", String(200), nullable=False),
+    Column("kind", String(10), nullable=False, comment="KHOI (khối thi đua) or CUM (cụm thi đua)."),
+    Column("name", String(300), nullable=False),
+    Column("members", JSON, nullable=False, comment="Member paths of the latest definition."),
+    Column("version", Integer, nullable=False),
+    Index(None, "province_path"),
+    comment="Khối/cụm thi đua of a province (EmulationBlocRegistered): reference data duties bind by.",
 )
 
 guidance_plan = Table(
@@ -41,6 +55,7 @@ guidance_plan = Table(
     Column("duties", JSON, nullable=False, comment="Reporting duties (chế độ báo cáo), dates as ISO strings."),
     Column("award_forms", JSON, nullable=False, comment="Award forms allowed per occasion, as issued."),
     Column("plan_deadline", Date),
+    Column("period", JSON, comment="The span as stated (a plan whose phases are unknown)."),
     Column("amendments", Integer, nullable=False),
     Column("version", Integer, nullable=False),
     Index(None, "issuer_path"),

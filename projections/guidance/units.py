@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from services.kernel.adminunits import AdminUnitCatalog
+from services.awards.routing import top_unit
 from services.kernel.orgpaths import ROOT, OrgPath
 from services.registry.lookup import CENTRAL_REF, OrgUnit
 
@@ -27,6 +28,9 @@ class UnitFacts:
     name: str
     subject_category: str | None
     emulation_bloc: str | None = None
+    agency_type: str | None = None
+    blocs: tuple[tuple[str, str], ...] = ()  # (code, KHOI | CUM) of the khối/cụm thi đua it belongs to
+    top_kind: str | None = None  # kind of the unit directly under the province on its path (a sở, if it is one)
 
     @property
     def lineage(self) -> list[str]:
@@ -36,7 +40,7 @@ class UnitFacts:
     def as_org_unit(self) -> OrgUnit:
         """The write side's view of the unit (for ``services.reporting.model.binds``)."""
         ref = {"code": self.code, "path": self.path, "level": self.level, "name": self.name}
-        return OrgUnit(ref, self.kind, self.subject_category, self.emulation_bloc)
+        return OrgUnit(ref, self.kind, self.subject_category, self.emulation_bloc, self.agency_type, self.blocs)
 
 
 def official(catalog: AdminUnitCatalog, code: str) -> UnitFacts | None:
@@ -52,12 +56,22 @@ def official(catalog: AdminUnitCatalog, code: str) -> UnitFacts | None:
 
 
 def resolve(conn: Connection, catalog: AdminUnitCatalog, code: str) -> UnitFacts | None:
-    """The unit with ``code``, official or registered, or None."""
+    """The unit with ``code``, official or registered, with its blocs and the kind of the sở above it, or None."""
     found = official(catalog, code)
-    if found is not None:
+    if found is None:
+        row = queries.unit_by_code(conn, code)
+        found = _registered(row) if row else None
+    if found is None or found.level == "CENTRAL":
         return found
-    row = queries.unit_by_code(conn, code)
-    return _registered(row) if row else None
+    top = top_unit(found.path)
+    top_row = queries.unit_by_path(conn, top) if top else None
+    province = "/".join(found.path.split("/")[:2])
+    blocs = tuple(
+        (b["bloc_code"], b["kind"])
+        for b in queries.blocs_of(conn, province)
+        if found.path in b["members"] or b["bloc_code"] == found.emulation_bloc
+    )
+    return replace(found, blocs=blocs, top_kind=top_row["unit_kind"] if top_row else None)
 
 
 def _registered(row: dict[str, Any]) -> UnitFacts:
@@ -69,6 +83,7 @@ def _registered(row: dict[str, Any]) -> UnitFacts:
         row["name"],
         row["subject_category"],
         row["emulation_bloc"],
+        row["agency_type"],
     )
 
 

@@ -6,7 +6,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.awards import Authority, RouteStep
-from services.awards.routing import level_path
+from services.awards.routing import Placement
+from services.planning.occasions import plan_occasions
+from services.planning.targets import COMPARISONS, RECURRENCES, SCOPES, comparison_of, scope_refusal
+from services.registry.lookup import BLOC_KINDS
+from services.registry.refdata import agency_types
 
 from . import labels as L
 from .duties import Period
@@ -34,6 +38,9 @@ def unit_view(unit: UnitFacts) -> dict[str, Any]:
         "subject_category": unit.subject_category,
         "subject_category_label": L.label(L.SUBJECT_CATEGORIES, unit.subject_category),
         "emulation_bloc": unit.emulation_bloc,
+        "agency_type": unit.agency_type,
+        "agency_type_label": agency_types()[unit.agency_type].name_vi if unit.agency_type else None,
+        "emulation_blocs": [{"code": c, "kind": k, "kind_label": BLOC_KINDS[k]} for c, k in unit.blocs],
     }
 
 
@@ -43,8 +50,10 @@ def _ref(ref: dict[str, Any]) -> dict[str, Any]:
 
 def plan_view(plan: dict[str, Any], unit: UnitFacts, on: date) -> dict[str, Any]:
     """One plan of the chain above (or of) the unit."""
-    phases = plan["phases"]
+    phases, period = plan["phases"], plan.get("period")
     span = (min(p["start_date"] for p in phases), max(p["end_date"] for p in phases)) if phases else None
+    if span is None and period:
+        span = (period["start_date"], period["end_date"])
     number = plan["document_number"]
     return {
         "plan_id": plan["plan_id"],
@@ -58,21 +67,41 @@ def plan_view(plan: dict[str, Any], unit: UnitFacts, on: date) -> dict[str, Any]
         "own": plan["issuer_path"] == unit.path,
         "implements": plan["implements"],
         "phases": [{**p, "review_label": L.label(L.REVIEWS, p.get("review"))} for p in phases],
+        "occasions": [occasion_view(o.as_dict()) for o in plan_occasions(phases)],
+        "period": plan.get("period"),
         "in_force": None if span is None else span[0] <= on.isoformat() <= span[1],
         "plan_deadline": iso(plan["plan_deadline"]),
         "amendments": plan["amendments"],
     }
 
 
-def criteria_view(criteria: dict[str, Any]) -> dict[str, Any]:
-    """A criteria set with its items and indicators."""
+def occasion_view(occasion: dict[str, Any]) -> dict[str, Any]:
+    """A sơ kết / tổng kết with its dates and label."""
+    return {**occasion, "kind_label": L.label(L.REVIEWS, occasion["kind"])}
+
+
+def indicator_view(indicator: dict[str, Any], unit: UnitFacts | None = None, issuer_path: str | None = None) -> dict[str, Any]:
+    """An indicator with labels for its comparator, comparison, scope and recurrence, and (for a unit) whether the
+    target is the unit's own to register."""
+    comparison = comparison_of(indicator)
+    scope = indicator.get("scope")
+    found = {
+        **indicator,
+        "comparator_label": L.label(L.COMPARATORS, indicator["comparator"]),
+        "comparison": comparison,
+        "comparison_label": L.label(COMPARISONS, comparison),
+        "scope_label": L.label(SCOPES, scope),
+        "recurrence_label": L.label(RECURRENCES, indicator.get("recurrence")),
+    }
+    if unit is not None and issuer_path is not None:
+        found["applies_to_unit"] = scope_refusal(indicator, issuer_path, unit.as_org_unit()) is None
+    return found
+
+
+def criteria_view(criteria: dict[str, Any], unit: UnitFacts | None = None, issuer_path: str | None = None) -> dict[str, Any]:
+    """A criteria set with its items and indicators (for a unit: which targets are its own)."""
     items = [
-        {
-            **item,
-            "indicators": [
-                {**i, "comparator_label": L.label(L.COMPARATORS, i["comparator"])} for i in item["indicators"]
-            ],
-        }
+        {**item, "indicators": [indicator_view(i, unit, issuer_path) for i in item["indicators"]]}
         for item in criteria["items"]
     ]
     return {
@@ -103,7 +132,7 @@ def target_view(
     def indicator(code: str) -> dict[str, Any] | None:
         plans = [row["plan_id"], *reversed(chain)]  # the registration's plan first, then up the chain
         found = next((indicators[(p, code)] for p in plans if (p, code) in indicators), None)
-        return {**found, "comparator_label": L.label(L.COMPARATORS, found["comparator"])} if found else None
+        return indicator_view(found) if found else None
 
     return {
         "plan_id": row["plan_id"],
@@ -121,6 +150,7 @@ def _period_view(entry: dict[str, Any] | None) -> dict[str, Any] | None:
     report = entry["report"]
     return {
         "period": period.period,
+        "occasion": occasion_view(period.occasion.as_dict()) if period.occasion else None,
         "deadline": iso(period.deadline),
         "state": entry["state"],
         "state_label": L.DUTY_STATES[entry["state"]],
@@ -150,14 +180,17 @@ def duty_view(plan_id: str, duty: dict[str, Any], schedule: dict[str, Any]) -> d
         "deadline_kind_label": L.label(L.DEADLINE_KINDS, duty["deadline_kind"]),
         "to": duty["to"],
         "via": duty["via"],
+        "reporter_member_of": duty.get("reporter_member_of"),
+        "reporter_agency": duty.get("reporter_agency"),
+        "receiver_agencies": duty.get("receiver_agencies") or [],
         "current": _period_view(schedule["current"]),
         "next": _period_view(schedule["next"]),
         "overdue": [_period_view(e) for e in schedule["overdue"]],
     }
 
 
-def _step_view(step: RouteStep, unit: UnitFacts, names: dict[str, str | None]) -> dict[str, Any]:
-    path = level_path(step.level, unit.path)
+def _step_view(step: RouteStep, where: Placement, names: dict[str, str | None]) -> dict[str, Any]:
+    path = where.seat_path(step)
     return {
         "level": str(step.level),
         "level_label": L.label(L.LEVELS, str(step.level)) or step.level.label_vi,
@@ -169,18 +202,23 @@ def _step_view(step: RouteStep, unit: UnitFacts, names: dict[str, str | None]) -
     }
 
 
-def offer_view(offer: Offer, unit: UnitFacts, names: dict[str, str | None]) -> dict[str, Any]:
-    """An award form the unit may propose, with the deciding authority and the route."""
-    route = [_step_view(s, unit, names) for s in offer.steps]
+def offer_view(
+    offer: Offer, where: Placement, names: dict[str, str | None], occasions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """An award form the unit may propose: its kind, the occasion (with its dates), the decider and the route."""
+    route = [_step_view(s, where, names) for s in offer.steps]
     return {
         "plan_id": offer.plan_id,
         "occasion": offer.occasion,
         "occasion_label": L.label(L.OCCASIONS, offer.occasion),
+        "occasions": [occasion_view(o) for o in occasions if o["kind"] == offer.occasion],
         "basis": offer.basis,
-        "basis_label": L.ALLOWANCE_BASES.get(offer.basis, L.ALLOWANCE_BASES["NAMED"]),
+        "basis_label": L.allowance_label(offer.basis),
         "plan_text": offer.text,
         "form_code": offer.form.form_code,
         "form_name": offer.form.name_vi,
+        "form_kind": str(offer.form.kind),
+        "form_kind_label": L.FORM_KINDS[str(offer.form.kind)],
         "subjects": [{"code": s, "label": L.SUBJECTS[s]} for s in offer.subjects],
         "decider": {k: route[-1][k] for k in ("authority", "authority_label", "level", "level_label", "org_unit")},
         "route": route,

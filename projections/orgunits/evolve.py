@@ -23,6 +23,7 @@ class OrgUnitRow:
     subject_category: str | None
     emulation_bloc: str | None
     depth: int
+    agency_type: str | None
     valid_from: date | None
     source: str
     event_id: str | None = None
@@ -50,6 +51,7 @@ def _registered(event: OrgUnitRegistered, state: OrgUnitRow | None) -> OrgUnitRo
         subject_category=event.data.get("subject_category"),
         emulation_bloc=event.data.get("emulation_bloc"),
         depth=unit["path"].count("/"),
+        agency_type=event.data.get("agency_type"),
         valid_from=event.data.get("valid_from"),
         source="EVENT",
         event_id=event.event_id,

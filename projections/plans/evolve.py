@@ -57,6 +57,7 @@ def _issued(event: PlanIssued, state: PlanRow | None) -> PlanRow | None:
         issuer_path=issuer["path"],
         issuer_level=issuer["level"],
         issuer_name=issuer.get("name"),
+        issuer_name_printed=d.get("issuer_name"),
         document_number=d.get("document_number"),
         document_symbol=d["document_symbol"],
         issue_date=d.get("issue_date"),
@@ -77,6 +78,8 @@ def _issued(event: PlanIssued, state: PlanRow | None) -> PlanRow | None:
         criteria_owners=list(d.get("criteria_owners") or []),
         warnings=warnings,
         warning_count=len(warnings),
+        period=jsonable(d.get("period")),
+        document_references=jsonable(d.get("references") or []),
         version=int(event.meta["stream_version"]),
         event_id=event.event_id,
     )

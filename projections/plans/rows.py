@@ -18,6 +18,7 @@ class PlanRow:
     issuer_path: str
     issuer_level: str
     issuer_name: str | None
+    issuer_name_printed: str | None
     document_number: str | None
     document_symbol: str
     issue_date: date | None
@@ -38,6 +39,8 @@ class PlanRow:
     criteria_owners: list[str]
     warnings: Json
     warning_count: int
+    period: dict[str, Any] | None
+    document_references: Json
     version: int
     event_id: str
 

@@ -6,38 +6,51 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from services.planning.occasions import plan_occasions
 from services.registry.lookup import OrgUnit
-from services.reporting.model import binds, deadline, period_kind
+from services.reporting.model import binding_duty, deadline, period_kind
 
 EXPECTED_KINDS = ("ANNUAL", "SO_KET", "TONG_KET")  # periods a report is expected for; AD_HOC and others are not
 Binding = tuple[str, date | None]  # (duty code, deadline of the period)
 
 
 def plan_periods(phases: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every year the phases span, then one SO_KET_/TONG_KET_<year> per phase review (a plan without phases: none)."""
+    """Every year the phases span, then each occasion (SO_KET_2027, TONG_KET_2030; a plan without phases: none)."""
     phases = list(phases)
     if not phases:
         return []
     first = min(p["start_date"] for p in phases).year
     last = max(p["end_date"] for p in phases).year
-    reviews = [f"{p['review']}_{p['end_date'].year}" for p in phases if p.get("review") in ("SO_KET", "TONG_KET")]
-    return [str(year) for year in range(first, last + 1)] + sorted(set(reviews))
+    return [str(year) for year in range(first, last + 1)] + sorted({o.code for o in plan_occasions(phases)})
 
 
-def unit_view(path: str, code: str, level: str, kind: str, name: str | None) -> OrgUnit:
+def unit_view(
+    path: str,
+    code: str,
+    level: str,
+    kind: str,
+    name: str | None,
+    agency_type: str | None = None,
+    blocs: tuple[tuple[str, str], ...] = (),
+) -> OrgUnit:
     """The write side's view of a unit, so the projection binds exactly as ``SubmitReport`` does."""
-    return OrgUnit({"code": code, "path": path, "level": level, "name": name}, kind)
+    return OrgUnit({"code": code, "path": path, "level": level, "name": name}, kind, None, None, agency_type, blocs)
+
+
+def memberships(
+    blocs: Sequence[Mapping[str, Any]], path: str, declared: str | None
+) -> tuple[tuple[str, str], ...]:
+    """(code, kind) of the province's blocs that list ``path``, or that the unit was registered in."""
+    return tuple((b["bloc_code"], b["kind"]) for b in blocs if path in b["members"] or b["bloc_code"] == declared)
 
 
 def bind(duties: Sequence[dict[str, Any]], unit: OrgUnit, period: str) -> Binding | None:
-    """The first duty of the plan for the period's kind that binds ``unit``, with its deadline; None if none."""
+    """The duty of the period's kind that governs ``unit`` (the most specific), with its deadline; None if none."""
     kind_year = period_kind(period)
     if kind_year is None or kind_year[0] not in EXPECTED_KINDS:
         return None
-    for duty in duties:
-        if duty["period"] == kind_year[0] and binds(duty, unit):
-            return str(duty["code"]), deadline(duty, kind_year[1])
-    return None
+    duty = binding_duty(duties, unit, kind_year[0])
+    return (str(duty["code"]), deadline(duty, kind_year[1])) if duty is not None else None
 
 
 def duty_scope(duty: Mapping[str, Any], issuer_path: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.kernel.contracts import (
     CriteriaRegistered,
+    EmulationBlocRegistered,
     OrgUnitRegistered,
     PlanAmended,
     PlanIssued,
@@ -19,15 +20,16 @@ from services.kernel.contracts import (
 from services.kernel.events import Event
 
 from . import facts
-from .binding import bind, plan_periods, unit_view
+from .binding import bind, plan_periods
 from .evolve import Slot, evolve, slot_key, with_binding
 from .rebind import rebind, refresh
 from .records import duty_rows, indicator_rows, plan_row, unit_row
 from .tally import nodes_of
 from .work import Work
 
-# Events that write facts (plans, duties, links, indicator definitions) and read slots by other keys than their own.
-FACT_EVENTS = (PlanIssued, PlanNumberAssigned, PlanAmended, CriteriaRegistered)
+# Events that write facts (plans, duties, links, indicator definitions, blocs) and read slots by other keys than their
+# own.
+FACT_EVENTS = (PlanIssued, PlanNumberAssigned, PlanAmended, CriteriaRegistered, EmulationBlocRegistered)
 
 
 @singledispatch
@@ -58,7 +60,7 @@ def _unit(event: OrgUnitRegistered, work: Work) -> bool:
     row = unit_row(event)
     if not work.add_unit(row):
         return False
-    unit = unit_view(row["path"], row["code"], row["level"], row["kind"], row["name"])
+    unit = work.unit(row)
     for plan_id in work.plans_binding_below(nodes_of(row["path"])[:-1]):
         plan, duties, defs = work.plan(plan_id), work.duties(plan_id), work.definitions(plan_id)
         for period in plan["periods"] if plan else []:
@@ -118,6 +120,22 @@ def _criteria(event: CriteriaRegistered, work: Work) -> bool:
         # Only the plan's own reports and those of the plans below it resolve codes through its criteria.
         reach = {plan_id} | facts.descendants(work.conn, plan_id)
         refresh(work, work.keys_using_codes({r["code"] for r in rows}, reach))
+    return True
+
+
+@change.register
+def _bloc(event: EmulationBlocRegistered, work: Work) -> bool:
+    d, version = event.data, int(event.meta["stream_version"])
+    if (known := facts.load_bloc(work.conn, d["bloc_code"])) is not None and known["version"] >= version:
+        return False
+    province = d["province"]["path"]
+    row = {"bloc_code": d["bloc_code"], "province_path": province, "kind": d["kind"], "members": list(d["members"])}
+    facts.save_bloc(work.conn, {**row, "version": version})
+    work.forget_facts()  # the province's blocs changed: read them again
+    scoped = facts.plans_scoped_at(work.conn, [province, *nodes_of(province)[:-1]])
+    for plan_id in sorted(set().union(*scoped.values())):
+        if (plan := facts.load_plan(work.conn, plan_id)) is not None:
+            rebind(work, plan_id, plan["periods"])
     return True
 
 

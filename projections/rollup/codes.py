@@ -24,7 +24,7 @@ from .store import facts_token
 from .tables import rollup_indicator, rollup_indicator_count
 
 IDENTITY = ("name", "unit", "aggregation")  # what makes the subtree's figures one quantity
-TARGET = ("comparator", "threshold", "threshold_max", "year", "horizon")
+TARGET = ("comparator", "comparison", "threshold", "threshold_max", "year", "horizon", "recurrence", "scope")
 COMPARED = (*IDENTITY, *TARGET, "item_code", "item_title")
 Variant = tuple[tuple[str, Any], ...]  # a definition reduced to the compared fields, hashable
 ByCode = dict[str, list[dict[str, Any]]]  # code → its distinct definitions (compared fields only)

@@ -13,7 +13,7 @@ from services.kernel.orgpaths import ROOT
 
 from .binding import duty_from_json
 from .store import below
-from .tables import rollup_duty, rollup_indicator, rollup_plan, rollup_plan_link, rollup_unit
+from .tables import rollup_bloc, rollup_duty, rollup_indicator, rollup_plan, rollup_plan_link, rollup_unit
 
 
 def seed_reference(conn: Connection, catalog: AdminUnitCatalog) -> int:
@@ -187,3 +187,25 @@ def save_indicators(conn: Connection, plan_id: str, rows: list[dict[str, Any]]) 
         delete(rollup_indicator).where(and_(rollup_indicator.c.plan_id == plan_id, rollup_indicator.c.code.in_(codes)))
     )
     conn.execute(insert(rollup_indicator), [{"plan_id": plan_id, "code": r["code"], "definition": r} for r in rows])
+
+
+def load_bloc(conn: Connection, bloc_code: str) -> dict[str, Any] | None:
+    """A khối/cụm thi đua row."""
+    row = conn.execute(select(rollup_bloc).where(rollup_bloc.c.bloc_code == bloc_code)).first()
+    return row._asdict() if row else None
+
+
+def save_bloc(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Insert or replace a khối/cụm thi đua (its latest definition)."""
+    conn.execute(delete(rollup_bloc).where(rollup_bloc.c.bloc_code == row["bloc_code"]))
+    conn.execute(insert(rollup_bloc).values(**row))
+
+
+def blocs_of(conn: Connection, provinces: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """The khối/cụm thi đua of each of ``provinces``."""
+    wanted = sorted(set(provinces))
+    found: dict[str, list[dict[str, Any]]] = {p: [] for p in wanted}
+    for chunk in chunked(wanted):
+        for row in conn.execute(select(rollup_bloc).where(rollup_bloc.c.province_path.in_(list(chunk)))):
+            found[row.province_path].append(row._asdict())
+    return found

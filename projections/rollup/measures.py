@@ -49,11 +49,21 @@ def meets(comparator: str, threshold: float | None, threshold_max: float | None,
     return None
 
 
+def judge(definition: Mapping[str, Any], value: float) -> bool | None:
+    """``value`` against an indicator's target, by its comparison: a phased floor ("tối thiểu 80–90 %") is met at
+    its lower figure; a band ("khoảng 1–1,5 %", "từ … đến …") between its figures; otherwise by the comparator."""
+    low, high = definition.get("threshold"), definition.get("threshold_max")
+    comparison = definition.get("comparison")
+    if comparison == "PHASED_FLOOR" and low is not None:
+        return value > low if definition["comparator"] == "GT" else value >= low
+    return meets(definition["comparator"], low, high, value)
+
+
 def meets_plan(definition: Mapping[str, Any] | None, value: float) -> bool | None:
     """A reported value against the plan's target for the indicator (None: unknown indicator or no target)."""
     if definition is None:
         return None
-    return meets(definition["comparator"], definition.get("threshold"), definition.get("threshold_max"), value)
+    return judge(definition, value)
 
 
 def meets_own(definition: Mapping[str, Any] | None, value: float | None, target: float) -> bool:

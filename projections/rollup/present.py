@@ -9,9 +9,23 @@ from typing import Any
 from services.reporting.model import period_kind
 
 from .codes import COMPARED, IDENTITY
-from .measures import AGGREGATIONS, meets, subtree_value
+from .measures import AGGREGATIONS, judge, subtree_value
 
 PERIOD_KINDS = {"ANNUAL": "Năm", "SO_KET": "Sơ kết", "TONG_KET": "Tổng kết"}
+DEFINITION_KEYS = (
+    "name",
+    "unit",
+    "comparator",
+    "comparison",
+    "threshold",
+    "threshold_max",
+    "year",
+    "horizon",
+    "recurrence",
+    "scope",
+    "item_code",
+    "item_title",
+)
 PLAN_STATES = {
     "ON_TIME": "Đã ban hành đúng hạn",
     "LATE": "Ban hành quá hạn",
@@ -69,7 +83,7 @@ def indicator(row: Mapping[str, Any]) -> dict[str, Any]:
     agg = d.get("aggregation")
     total = row["total_micro"] / 1_000_000
     value = subtree_value(agg, row["reports"], total) if agg else None
-    keys = ("name", "unit", "comparator", "threshold", "threshold_max", "year", "horizon", "item_code", "item_title")
+    keys = DEFINITION_KEYS
     return {
         "plan_id": row["plan_id"],
         "indicator_code": row["indicator_code"],
@@ -81,9 +95,7 @@ def indicator(row: Mapping[str, Any]) -> dict[str, Any]:
         "sum": total,
         "mean": total / row["reports"] if row["reports"] else None,
         "value": value,
-        "meets_target": meets(d["comparator"], d.get("threshold"), d.get("threshold_max"), value)
-        if d and value is not None
-        else None,
+        "meets_target": judge(d, value) if d and value is not None else None,
         "units_judged": row["judged"],
         "units_meeting": row["met"],
         "share_meeting": ratio(row["met"], row["judged"]),
@@ -107,8 +119,12 @@ def indicator_by_code(row: Mapping[str, Any], variants: Sequence[Mapping[str, An
     agg = shared["aggregation"] if consistent else None
     total = row["total_micro"] / 1_000_000
     value = subtree_value(agg, row["reports"], total) if agg else None
-    one_target = consistent and shared["comparator"] is not None and not {"threshold", "threshold_max"} & {*differing}
-    keys = ("name", "unit", "comparator", "threshold", "threshold_max", "year", "horizon", "item_code", "item_title")
+    one_target = (
+        consistent
+        and shared["comparator"] is not None
+        and not {"threshold", "threshold_max", "comparison"} & {*differing}
+    )
+    keys = DEFINITION_KEYS
     return {
         "indicator_code": row["indicator_code"],
         "plans": row["plans"],
@@ -123,9 +139,7 @@ def indicator_by_code(row: Mapping[str, Any], variants: Sequence[Mapping[str, An
         "sum": total if consistent else None,
         "mean": total / row["reports"] if consistent and row["reports"] else None,
         "value": value,
-        "meets_target": meets(shared["comparator"], shared["threshold"], shared["threshold_max"], value)
-        if one_target and value is not None
-        else None,
+        "meets_target": judge(shared, value) if one_target and value is not None else None,
         "units_judged": row["judged"],
         "units_meeting": row["met"],
         "share_meeting": ratio(row["met"], row["judged"]),

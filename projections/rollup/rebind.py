@@ -9,7 +9,7 @@ from typing import Any
 from services.reporting.model import period_kind
 
 from . import facts
-from .binding import Binding, bind, duty_scope, unit_view
+from .binding import Binding, bind, duty_scope
 from .evolve import Slot, with_binding
 from .work import Work
 
@@ -44,9 +44,7 @@ def _bindings(
             reach[scope] = work.units_under(*scope)
         for u in reach[scope]:
             if u["path"] not in found:
-                found[u["path"]] = bind(
-                    duties, unit_view(u["path"], u["code"], u["level"], u["kind"], u["name"]), period
-                )
+                found[u["path"]] = bind(duties, work.unit(u), period)
     return {path: binding for path, binding in found.items() if binding is not None}
 
 

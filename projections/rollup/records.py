@@ -20,6 +20,8 @@ def unit_row(event: OrgUnitRegistered) -> dict[str, Any]:
         "level": d["unit"]["level"],
         "kind": d["unit_kind"],
         "name": d["name"],
+        "agency_type": d.get("agency_type"),
+        "emulation_bloc": d.get("emulation_bloc"),
     }
 
 
@@ -60,17 +62,29 @@ def duty_rows(event: PlanIssued) -> list[dict[str, Any]]:
 
 
 def indicator_rows(event: CriteriaRegistered) -> list[dict[str, Any]]:
-    """Each indicator of a criteria set with its item, subject category and aggregation rule."""
+    """Each indicator of a criteria set with its item, subject category and aggregation rule, then each of its
+    conditions ("trong đó ≥ 50 % gắn với doanh nghiệp") as a measure of its own, reported under its code."""
     d = event.data
-    return [
-        {
-            **indicator,
-            "criteria_id": d["criteria_id"],
-            "subject_category": d["subject_category"],
-            "item_code": item["code"],
-            "item_title": item["title"],
-            "aggregation": aggregation(indicator.get("unit")),
-        }
-        for item in d["items"]
-        for indicator in item["indicators"]
-    ]
+    context = {"criteria_id": d["criteria_id"], "subject_category": d["subject_category"]}
+    rows = []
+    for item in d["items"]:
+        where = {**context, "item_code": item["code"], "item_title": item["title"]}
+        for indicator in item["indicators"]:
+            rows.append({**indicator, **where, "aggregation": aggregation(indicator.get("unit"))})
+            for condition in indicator.get("conditions") or []:
+                rows.append(_condition_row(indicator, condition, where))
+    return rows
+
+
+def _condition_row(parent: dict[str, Any], condition: dict[str, Any], where: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **condition,
+        **where,
+        "parent_code": parent["code"],
+        "year": parent.get("year"),
+        "horizon": parent.get("horizon"),
+        "scope": parent.get("scope"),
+        "recurrence": parent.get("recurrence"),
+        "comparison": None,
+        "aggregation": aggregation(condition.get("unit")),
+    }

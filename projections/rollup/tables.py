@@ -26,7 +26,20 @@ rollup_unit = Table(  # every org unit a duty may bind: official provinces and c
     Column("kind", String(40), nullable=False, comment="unit_kind of a registered unit; PROVINCE/COMMUNE/CENTRAL."),
     Column("name", String(300)),
     Column("source", String(10), nullable=False, comment="REFERENCE (QĐ 19/2025/QĐ-TTg) or EVENT."),
+    Column("agency_type", String(40), comment="The specialised agency a registered unit is (Sở Nội vụ…)."),
+    Column("emulation_bloc", String(50), comment="The khối/cụm thi đua a registered unit was registered in."),
     Index(None, "parent_path", "level"),
+)
+
+rollup_bloc = Table(  # khối/cụm thi đua of a province and their members (duties "thuộc các Khối thi đua" bind by them)
+    "rollup_bloc",
+    metadata,
+    Column("bloc_code", String(50), primary_key=True),
+    Column("province_path", path_type(), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("members", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False, comment="Stream version applied (replays are no-ops)."),
+    Index(None, "province_path"),
 )
 
 rollup_plan = Table(  # kế hoạch: what expectations, deadlines and child-plan status need

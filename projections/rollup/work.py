@@ -20,6 +20,7 @@ from services.kernel.contracts import OrgUnitRegistered, ReportReviewed
 from services.kernel.events import Event
 
 from . import facts, store
+from .binding import memberships, unit_view
 from .evolve import Slot, settle, slot_key
 from .records import unit_row
 from .store import SlotKey
@@ -55,6 +56,7 @@ class Facts:
         self.duty_lists: dict[str, list[dict[str, Any]]] = {}
         self.defs: dict[str, dict[str, dict[str, Any]]] = {}
         self.scoped: dict[str, set[str]] = {}
+        self.blocs: dict[str, list[dict[str, Any]]] = {}  # province path → its khối/cụm thi đua
 
     def valid_for(self, token: str | None) -> Facts:
         """These facts if read under ``token`` (trimmed to the capacity), else emptied for it; a missing token (a
@@ -65,6 +67,8 @@ class Facts:
             del self.plans[plan_id], self.duty_lists[plan_id], self.defs[plan_id]
         if len(self.scoped) > self.capacity:
             self.scoped.clear()
+        if len(self.blocs) > self.capacity:
+            self.blocs.clear()
         return self
 
 
@@ -98,6 +102,7 @@ class Work:
         """Read facts through ``self.facts`` (after it was emptied or trimmed)."""
         self.plans, self.duty_lists = self.facts.plans, self.facts.duty_lists
         self.defs, self.scoped = self.facts.defs, self.facts.scoped
+        self.province_blocs = self.facts.blocs
 
     def load_facts(self, plan_ids: Iterable[str]) -> None:
         """Read the plan rows, duties and indicator definitions of ``plan_ids`` not read yet."""
@@ -142,6 +147,18 @@ class Work:
         """Plans with a duty whose subtree is one of ``ancestors``."""
         self.load_scopes(ancestors)
         return sorted(set().union(*(self.scoped[a] for a in ancestors)))
+
+    def blocs(self, province: str) -> list[dict[str, Any]]:
+        """The khối/cụm thi đua of a province (read once while the facts hold)."""
+        if province not in self.province_blocs:
+            self.province_blocs.update(facts.blocs_of(self.conn, [province]))
+        return self.province_blocs[province]
+
+    def unit(self, row: dict[str, Any]) -> Any:
+        """The write side's view of a unit row, with the khối/cụm thi đua it belongs to."""
+        province = "/".join(row["path"].split("/")[:2])
+        blocs = memberships(self.blocs(province), row["path"], row.get("emulation_bloc")) if "/" in row["path"] else ()
+        return unit_view(row["path"], row["code"], row["level"], row["kind"], row["name"], row.get("agency_type"), blocs)
 
     # --- units -----------------------------------------------------------------------------------------------------
 

@@ -6,12 +6,15 @@ descriptions are Vietnamese / English. Lengths are bounded by the narrowest colu
 
 from __future__ import annotations
 
+import datetime as _dt
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
+
+from services.kernel.vntime import now_vn
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -84,6 +87,9 @@ Symbol = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Z][A-Z_
 Occasion = Literal["ANNUAL", "SO_KET", "TONG_KET", "THEO_DOT", "DOT_XUAT"]
 SubjectCategory = Literal["AGENCY_LOCALITY", "MTTQ_SOCIO_POLITICAL", "ENTERPRISE", "INDIVIDUAL"]
 Comparator = Literal["GE", "GT", "LE", "LT", "EQ", "RANGE", "ABOUT"]
+Comparison = Literal["FLOOR", "CEILING", "EXACT", "BAND", "APPROX", "APPROX_BAND", "PHASED_FLOOR"]
+Scope = Literal["PROVINCE", "PER_COMMUNE", "PER_UNIT"]
+Precision = Literal["YEAR", "MONTH", "DAY"]
 Year = Annotated[int, Field(ge=1945, le=2200)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 LongText = 10_000
@@ -101,8 +107,8 @@ class CommandBody(Body):
     )
 
     def business_time(self) -> datetime:
-        """``occurred_at`` or now."""
-        return self.occurred_at or datetime.now(UTC)
+        """``occurred_at`` or now, in Vietnam time (business dates are Vietnamese calendar dates)."""
+        return self.occurred_at or now_vn()
 
 
 class PlanPhase(Body):
@@ -115,6 +121,13 @@ class PlanPhase(Body):
     review: Literal["SO_KET", "TONG_KET"] | None = Field(
         None, description=_doc("Sơ kết hoặc tổng kết cuối giai đoạn", "review at the end of the phase")
     )
+    date_precision: Precision | None = Field(None, description=_doc("Độ chính xác ngày", "date precision"))
+    review_from: date | None = Field(None, description=_doc("Sơ kết/tổng kết từ ngày", "review window: first day"))
+    review_to: date | None = Field(None, description=_doc("Sơ kết/tổng kết đến ngày", "review window: last day"))
+    review_period: str | None = optional_text("Thời điểm như văn bản ghi (2027, 2027-12, 2030-Q4)", "as stated", 20)
+    review_text: str | None = optional_text("Lời văn về sơ kết/tổng kết", "the plan's wording", LongText)
+    review_with: str | None = optional_text("Tổ chức cùng với", "held together with", 1000)
+    review_follows: str | None = optional_text("Theo kế hoạch (mã) của cấp trên", "follows the plan (id)", 100)
 
 
 class ContentArea(Body):
@@ -156,6 +169,24 @@ class ReportingDuty(Body):
     deadline_day: int | None = Field(None, ge=1, le=31, description=_doc("Ngày của hạn hằng năm", "day"))
     deadline_date: date | None = Field(None, description=_doc("Hạn cố định", "fixed deadline"))
     text: str = text("Nhiệm vụ theo lời văn kế hoạch", "the duty as the plan states it", LongText)
+    reporter_direct: bool = Field(
+        False,
+        description=_doc(
+            "Chỉ đơn vị trực thuộc phạm vi (sở, ban, ngành; xã, phường), không gồm đơn vị bên trong",
+            "only units directly under the subtree root",
+        ),
+    )
+    reporter_member_of: Literal["KHOI_THI_DUA", "CUM_THI_DUA", "KHOI_CUM_THI_DUA"] | None = Field(
+        None, description=_doc("Chỉ thành viên khối, cụm thi đua", "only members of a khối/cụm thi đua")
+    )
+    reporter_agency: Code | None = Field(
+        None, description=_doc("Một cơ quan báo cáo, theo loại cơ quan", "a single reporter by agency type")
+    )
+    receiver_agencies: list[Code] = Field(
+        [],
+        description=_doc("Loại cơ quan nhận báo cáo (không tự báo cáo mình)", "agency types of the receivers"),
+        max_length=20,
+    )
 
 
 class AwardAllowance(Body):
@@ -164,6 +195,19 @@ class AwardAllowance(Body):
     occasion: Occasion = Field(description=_doc("Dịp khen thưởng", "occasion"))
     form_code: str = text("Mã hình thức khen thưởng, ví dụ BK_TINH", "award form code, e.g. BK_TINH", 40)
     text: str | None = optional_text("Lời văn của kế hoạch", "the plan's wording", LongText)
+
+
+class IndicatorCondition(Body):
+    """Điều kiện kèm chỉ tiêu / a second condition of a target (vn.thidua.common.IndicatorCondition)."""
+
+    code: Code = Field(description=_doc("Mã điều kiện, ví dụ LC-26.1", "condition code"))
+    name: str = text("Nội dung đo", "what it measures", 1000)
+    unit: str | None = optional_text("Đơn vị tính", "unit of measure", 50)
+    comparator: Comparator = Field(description=_doc("Phép so sánh", "comparator"))
+    threshold: Number | None = Field(None, description=_doc("Giá trị mục tiêu", "target value"))
+    threshold_max: Number | None = Field(None, description=_doc("Cận trên", "upper figure"))
+    baseline_year: Year | None = Field(None, description=_doc("Năm gốc so sánh", "baseline year"))
+    source_text: str | None = optional_text("Lời văn", "the plan's wording", LongText)
 
 
 class Indicator(Body):
@@ -177,6 +221,25 @@ class Indicator(Body):
     threshold_max: Number | None = Field(None, description=_doc("Cận trên (RANGE)", "upper bound (RANGE)"))
     year: Year | None = Field(None, description=_doc("Năm áp dụng", "year the target applies to"))
     horizon: Year | None = Field(None, description=_doc("Mốc 'đến năm'", "horizon year"))
+    scope: Scope | None = Field(
+        None, description=_doc("Chỉ tiêu của ai: toàn tỉnh, từng xã, từng đơn vị", "whose target it is")
+    )
+    scope_kinds: list[Code] = Field(
+        [], description=_doc("Loại đơn vị (PER_UNIT)", "unit kinds of a PER_UNIT target"), max_length=20
+    )
+    comparison: Comparison | None = Field(
+        None,
+        description=_doc(
+            "Cách so sánh: tối thiểu, tối đa, khoảng, tối thiểu nâng dần (mặc định theo phép so sánh)",
+            "floor, ceiling, band, phased floor… (default: from the comparator)",
+        ),
+    )
+    recurrence: Literal["ANNUAL"] | None = Field(None, description=_doc("Hằng năm", "recurs every year"))
+    approximate: bool = Field(False, description=_doc("Văn bản ghi “khoảng”", "the plan says 'about'"))
+    conditions: list[IndicatorCondition] = Field(
+        [], description=_doc("Điều kiện kèm (“trong đó …”)", "second conditions"), max_length=10
+    )
+    source_text: str | None = optional_text("Lời văn của chỉ tiêu", "the plan's wording", LongText)
 
 
 class CriteriaItem(Body):
@@ -202,6 +265,34 @@ class DomainWarning(Body):
     message_vi: str = text("Thông báo tiếng Việt", "Vietnamese message", 2000)
     message_en: str = text("Thông báo tiếng Anh", "English message", 2000)
     source_text: str | None = optional_text("Lời văn liên quan", "exact text the warning is about", LongText)
+    refs: list[Code] = Field(
+        [], description=_doc("Mã liên quan (chỉ tiêu, hình thức…)", "codes it concerns"), max_length=50
+    )
+
+
+class PlanPeriod(Body):
+    """Thời gian thực hiện như văn bản ghi / a plan's stated span (vn.thidua.common.PlanPeriod)."""
+
+    start_date: date = Field(description=_doc("Từ ngày", "first day"))
+    end_date: date = Field(description=_doc("Đến ngày", "last day"))
+    date_precision: Precision | None = Field(None, description=_doc("Độ chính xác", "precision"))
+    source_text: str | None = optional_text("Lời văn", "the plan's wording", LongText)
+
+
+class DocumentReference(Body):
+    """Văn bản, phong trào được viện dẫn / a cited document or linked movement (vn.thidua.common.DocumentReference)."""
+
+    kind: Literal["DOCUMENT", "MOVEMENT"] = Field(description=_doc("Văn bản hay phong trào", "document or movement"))
+    ref: str | None = optional_text("Số, ký hiệu, ví dụ 244/KH-UBND", "number/symbol", 100)
+    date: _dt.date | None = Field(None, description=_doc("Ngày văn bản", "date"))
+    issuer: str | None = optional_text("Cơ quan ban hành", "issuer", 300)
+    title: str | None = optional_text("Trích yếu / tên phong trào", "title or movement name", 2000)
+    relation: Literal["THUC_HIEN", "CAN_CU", "TRIEN_KHAI", "GAN_VOI"] | None = Field(
+        None, description=_doc("Thực hiện, căn cứ, triển khai, gắn với", "relation")
+    )
+    plan_id: str | None = optional_text("Kế hoạch tương ứng trên nút", "the plan on this node", 100)
+    duplicate: bool = Field(False, description=_doc("Viện dẫn lặp lại", "cited again"))
+    source_text: str | None = optional_text("Lời văn viện dẫn", "the citation as printed", LongText)
 
 
 def records(items: Sequence[Body]) -> tuple[dict[str, Any], ...]:

@@ -20,6 +20,7 @@ REPORT_STATES = {
     "ACCEPTED": "Đã tiếp nhận",
 }
 ROLES = {"PROPOSE": "Đề nghị", "REVIEW": "Thẩm định, trình", "DECIDE": "Quyết định"}
+FORM_KINDS = {"HINH_THUC": "Hình thức khen thưởng", "DANH_HIEU": "Danh hiệu thi đua"}
 
 
 def label(table: dict[str, str], code: str | None) -> str | None:
@@ -27,4 +28,4 @@ def label(table: dict[str, str], code: str | None) -> str | None:
     return None if code is None else table.get(code, code)
 
 
-__all__ = ["AWARD_STATES", "LEVELS", "OCCASIONS", "REPORT_STATES", "ROLES", "label"]
+__all__ = ["AWARD_STATES", "FORM_KINDS", "LEVELS", "OCCASIONS", "REPORT_STATES", "ROLES", "label"]

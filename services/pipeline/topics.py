@@ -24,6 +24,7 @@ CONTEXTS = ("plans", "reports", "awards", "registry")
 # (UNMAPPED_EVENT_TYPE) to publish a type it cannot route, rather than guess.
 CONTEXT_OF_EVENT: Mapping[str, str] = {
     "OrgUnitRegistered": "registry",
+    "EmulationBlocRegistered": "registry",
     "PlanIssued": "plans",
     "PlanAmended": "plans",
     "PlanNumberAssigned": "plans",

@@ -67,7 +67,7 @@ def plan_occasions(phases: Iterable[Mapping[str, Any]]) -> list[Occasion]:
                 f"{kind}_{year}",
                 kind,
                 year,
-                phase["code"],
+                phase.get("code") or "",
                 start,
                 end,
                 phase.get("review_period"),

@@ -58,6 +58,13 @@ PLAN_220 = {
             "start_date": date(2026, 4, 15),
             "end_date": date(2027, 12, 31),
             "review": "SO_KET",
+            "date_precision": "YEAR",
+            "review_from": date(2027, 1, 1),
+            "review_to": date(2027, 12, 31),
+            "review_period": "2027",
+            "review_text": "tiến hành sơ kết, đánh giá, rút kinh nghiệm vào năm 2027",
+            "review_with": None,
+            "review_follows": None,
         }
     ],
     "content_areas": [{"code": "II.1", "title": "Thi đua đổi mới sáng tạo, chuyển đổi số"}],
@@ -77,6 +84,10 @@ PLAN_220 = {
             "deadline_day": None,
             "deadline_date": None,
             "text": "Định kỳ hằng năm báo cáo kết quả về Sở Khoa học và Công nghệ, Sở Nội vụ",
+            "reporter_direct": True,
+            "reporter_member_of": None,
+            "reporter_agency": None,
+            "receiver_agencies": ["SO_KHCN", "SO_NOI_VU"],
         }
     ],
     "award_forms": [{"occasion": "SO_KET", "form_code": "BK_TTG", "text": "Bằng khen của Thủ tướng Chính phủ"}],
@@ -88,6 +99,27 @@ PLAN_220 = {
             "message_vi": "Số văn bản có khoảng trắng thừa",
             "message_en": "Spacing",
             "source_text": "Số: 220 /KH-UBND",
+            "refs": [],
+        }
+    ],
+    "period": {
+        "start_date": date(2026, 1, 1),
+        "end_date": date(2030, 12, 31),
+        "date_precision": "YEAR",
+        "source_text": "từ năm 2026 đến năm 2030",
+    },
+    "issuer_name": "Ủy ban nhân dân thành phố Huế",
+    "references": [
+        {
+            "kind": "DOCUMENT",
+            "ref": "244/KH-UBND",
+            "date": date(2025, 5, 28),
+            "issuer": "Ủy ban nhân dân thành phố Huế",
+            "title": None,
+            "relation": "CAN_CU",
+            "plan_id": None,
+            "duplicate": False,
+            "source_text": "Kế hoạch số 244/KH-UBND ngày 28/5/2025",
         }
     ],
 }

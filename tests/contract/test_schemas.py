@@ -24,6 +24,7 @@ def test_catalog_has_the_first_events(catalog: SchemaCatalog) -> None:
     names = {v.name for v in catalog.events()}
     assert names == {
         "OrgUnitRegistered",
+        "EmulationBlocRegistered",
         "PlanIssued",
         "PlanAmended",
         "CriteriaRegistered",

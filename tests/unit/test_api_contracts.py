@@ -28,6 +28,9 @@ NESTED = {
     bodies.CriteriaItem: "CriteriaItem",
     bodies.IndicatorValue: "IndicatorValue",
     bodies.DomainWarning: "DomainWarning",
+    bodies.IndicatorCondition: "IndicatorCondition",
+    bodies.PlanPeriod: "PlanPeriod",
+    bodies.DocumentReference: "DocumentReference",
 }
 
 

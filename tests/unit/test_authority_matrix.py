@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import date
 from importlib import resources
 
 import pytest
 
 from services.awards import (
+    Authority,
     AuthorityMismatch,
     Level,
+    Proposer,
+    Seat,
     UnknownAwardForm,
     UnknownAwardRule,
     load_authority_matrix,
@@ -42,51 +46,81 @@ def d(level: str, who: str) -> str:
     return f"{level} DECIDE {who}"
 
 
+HD = "HOI_DONG_TDKT"
+# Proposer shapes (services.awards.Proposer): a school under a xã (its head has no deciding power), an enterprise
+# under a xã (Art. 80(4)), a sở (Art. 80(1)), a centre inside a sở, a xã, a province, central.
+SHAPES = {
+    "school": Proposer(Level.UNIT, Level.COMMUNE),
+    "enterprise": Proposer(Level.UNIT, Level.COMMUNE, Authority.THU_TRUONG_DON_VI),
+    "so": Proposer(Level.UNIT, Level.PROVINCE, Authority.GIAM_DOC_SO),
+    "in_so": Proposer(Level.UNIT, Level.PROVINCE, None, under_so=True),
+    "commune": Proposer(Level.COMMUNE),
+    "province": Proposer(Level.PROVINCE),
+    "central": Proposer(Level.CENTRAL),
+}
+
+
 def _central(decider: str, *, pm_submits: bool) -> dict[str, object]:
     """Routes of a central award submitted through the province (and the PM for the President's awards)."""
     top = [r(C, TTG), d(C, decider)] if pm_submits else [d(C, decider)]
+    below = [p(U, TTDV), r(X, CTX), r(T, CTT), *top]
     return {
-        U: [p(U, TTDV), r(X, CTX), r(T, CTT), *top],
-        X: [p(X, CTX), r(T, CTT), *top],
-        T: [p(T, GDS), r(T, CTT), *top],
-        C: [p(C, BT), *top],
+        "school": below,
+        "enterprise": below,
+        "so": [p(T, GDS), r(T, CTT), *top],
+        "in_so": [p(U, TTDV), r(T, GDS), r(T, CTT), *top],
+        "commune": [p(X, CTX), r(T, CTT), *top],
+        "province": [p(T, CTT), *top],
+        "central": [p(C, BT), *top],
     }
 
 
 def _province(decider: str, central: object = MISMATCH) -> dict[str, object]:
+    below = [p(U, TTDV), r(X, CTX), d(T, decider)]
     return {
-        U: [p(U, TTDV), r(X, CTX), d(T, decider)],
-        X: [p(X, CTX), d(T, decider)],
-        T: [p(T, GDS), d(T, decider)],
-        C: central,
+        "school": below,
+        "enterprise": below,
+        "so": [p(T, GDS), d(T, decider)],
+        "in_so": [p(U, TTDV), r(T, GDS), d(T, decider)],
+        "commune": [p(X, CTX), d(T, decider)],
+        "province": [p(T, HD), d(T, decider)],
+        "central": central,
     }
 
 
-COMMUNE_ONLY = {U: [p(U, TTDV), d(X, CTX)], X: [p(X, CTX), d(X, CTX)], T: MISMATCH, C: MISMATCH}
-OWN_STAFF = {U: [p(U, TTDV), d(U, TTDV)], X: [p(X, CTX), d(X, CTX)], T: [p(T, GDS), d(T, GDS)], C: [p(C, BT), d(C, BT)]}
+NOWHERE = dict.fromkeys(SHAPES, MISMATCH)
+COMMUNE_ONLY = {**NOWHERE, "school": [p(U, TTDV), d(X, CTX)], "enterprise": [p(U, TTDV), d(X, CTX)],
+                "commune": [p(X, HD), d(X, CTX)]}  # fmt: skip
+BASE_TITLE = {  # Law Art. 80: the xã chair for units under it, the sở for its own, an enterprise for its staff
+    **COMMUNE_ONLY,
+    "enterprise": [p(U, HD), d(U, TTDV)],
+    "so": [p(T, HD), d(T, GDS)],
+    "in_so": [p(U, TTDV), d(T, GDS)],
+    "central": [p(C, HD), d(C, BT)],
+}
 
 EXPECTED: dict[str, tuple[tuple[str, str], dict[str, object]]] = {
-    "HCLD_1": ((C, CTN), _central(CTN, pm_submits=True)),
-    "HCLD_2": ((C, CTN), _central(CTN, pm_submits=True)),
-    "HCLD_3": ((C, CTN), _central(CTN, pm_submits=True)),
+    "HCLD_1": ((C, CTN), {**_central(CTN, pm_submits=True), "central": [p(C, BT), r(C, TTG), d(C, CTN)]}),
+    "HCLD_2": ((C, CTN), {**_central(CTN, pm_submits=True), "central": [p(C, BT), r(C, TTG), d(C, CTN)]}),
+    "HCLD_3": ((C, CTN), {**_central(CTN, pm_submits=True), "central": [p(C, BT), r(C, TTG), d(C, CTN)]}),
     "CO_CP": ((C, TTG), _central(TTG, pm_submits=False)),
     "CSTD_TQ": ((C, TTG), _central(TTG, pm_submits=False)),
     "BK_TTG": ((C, TTG), _central(TTG, pm_submits=False)),
     "CO_TINH": ((T, CTT), _province(CTT)),
     "CSTD_TINH": ((T, CTT), _province(CTT)),
     "BK_TINH": ((T, CTT), _province(CTT)),
-    "TTLDXS": ((T, CTT), _province(CTT, central=[p(C, BT), d(C, BT)])),
+    "TTLDXS": ((T, CTT), _province(CTT, central=[p(C, HD), d(C, BT)])),
     "XA_TB": ((T, CTT), _province(CTT)),
-    "GK_SO": ((T, GDS), _province(GDS)),
+    "GK_SO": ((T, GDS), {**NOWHERE, "so": [p(T, HD), d(T, GDS)], "in_so": [p(U, TTDV), d(T, GDS)]}),
     "GK_XA": ((X, CTX), COMMUNE_ONLY),
-    "GK_UNIT": ((U, TTDV), {U: [p(U, TTDV), d(U, TTDV)], X: MISMATCH, T: MISMATCH, C: MISMATCH}),
-    "TTLDTT": ((X, CTX), OWN_STAFF),
-    "CSTDCS": ((X, CTX), OWN_STAFF),
-    "LDTT": ((X, CTX), OWN_STAFF),
+    "GK_UNIT": ((U, TTDV), {**NOWHERE, "enterprise": [p(U, HD), d(U, TTDV)]}),
+    "TTLDTT": ((X, CTX), BASE_TITLE),
+    "CSTDCS": ((X, CTX), BASE_TITLE),
+    "LDTT": ((X, CTX), BASE_TITLE),
     "THON_VH": ((X, CTX), COMMUNE_ONLY),
     "GD_VH": ((X, CTX), COMMUNE_ONLY),
 }
-CASES = [(code, level) for code in EXPECTED for level in (C, T, X, U)]
+CASES = [(code, shape) for code in EXPECTED for shape in SHAPES]
 
 
 @pytest.fixture(scope="module")
@@ -98,30 +132,36 @@ def test_table_covers_every_form_in_force(matrix) -> None:
     assert sorted(EXPECTED) == matrix.codes(NOW)
 
 
-@pytest.mark.parametrize("code, level", CASES)
-def test_decider_and_route(matrix, code: str, level: str) -> None:
+@pytest.mark.parametrize("code, shape", CASES)
+def test_decider_and_route(matrix, code: str, shape: str) -> None:
+    """The forms × proposing level × decider table (Law Art. 77–80, 83; NĐ 129/2025)."""
     primary, routes = EXPECTED[code]
     assert matrix.decider(code, NOW) == primary
-    expected = routes[level]
+    expected = routes[shape]
     if expected == MISMATCH:
         with pytest.raises(AuthorityMismatch) as raised:
-            matrix.route(code, Level(level), NOW)
+            matrix.route(code, SHAPES[shape], NOW)
         assert raised.value.code == MISMATCH and raised.value.message_vi.startswith("Sai thẩm quyền")
         return
-    steps = matrix.route(code, Level(level), NOW)
+    steps = matrix.route(code, SHAPES[shape], NOW)
     assert [str(s) for s in steps] == expected
-    assert matrix.decider(code, NOW, Level(level)) == (steps[-1].level, steps[-1].authority)
+    assert len({s.person for s in steps}) == len(steps)  # nobody acts twice
+    assert matrix.decider(code, NOW, SHAPES[shape]) == (steps[-1].level, steps[-1].authority)
 
 
-def test_unit_under_a_province_agency_enters_through_the_so(matrix) -> None:
-    def route(code: str) -> list[str]:
-        return [str(s) for s in matrix.route(code, Level.UNIT, NOW, unit_parent=Level.PROVINCE)]
-
-    assert route("BK_TINH") == [p(U, TTDV), r(T, GDS), d(T, CTT)]
-    assert route("HCLD_3") == [p(U, TTDV), r(T, GDS), r(T, CTT), r(C, TTG), d(C, CTN)]
-    assert route("GK_SO") == [p(U, TTDV), d(T, GDS)]
-    with pytest.raises(AuthorityMismatch):
-        matrix.route("GK_XA", Level.UNIT, NOW, unit_parent=Level.PROVINCE)
+@pytest.mark.parametrize("shape", ["school", "enterprise", "so", "commune", "province"])
+def test_nobody_confers_a_title_on_the_unit_they_head(matrix, shape: str) -> None:
+    own = replace(SHAPES[shape], self_nominated=True)
+    for code in ("TTLDTT", "GK_XA", "GK_SO", "GK_UNIT", "BK_TINH"):
+        try:
+            steps = matrix.route(code, own, NOW)
+        except AuthorityMismatch:
+            continue
+        assert steps[-1].seat is not Seat.OWN, (code, shape)
+    assert [str(s) for s in matrix.route("TTLDTT", replace(SHAPES["enterprise"], self_nominated=True), NOW)] == [
+        p(U, TTDV),
+        d(X, CTX),
+    ]
 
 
 def test_district_giay_khen_exists_only_before_the_reform(matrix) -> None:
@@ -188,16 +228,17 @@ def test_every_row_has_basis_tag_nfc_name_and_a_reason_when_unverified(matrix) -
 
 
 def test_packaged_csv_files_are_nfc() -> None:
-    for name in ("authority_matrix.csv", "award_rules.csv"):
+    for name in ("authority_matrix.csv", "award_rules.csv", "award_occasions.csv", "occasions.csv",
+                 "unit_powers.csv", "allowance_codes.csv", "prerequisites.csv"):  # fmt: skip
         text = resources.files("services.awards").joinpath(name).read_text(encoding="utf-8")
         assert unicodedata.is_normalized("NFC", text), name
 
 
 HEADER = (
-    "form_code,name_vi,kind,subjects,decider_level,decider_authority,alt_deciders,submitted_through,track,"
+    "form_code,name_vi,kind,subjects,decider_level,decider_authority,alt_deciders,submitted_through,"
     "legal_basis,verification,effective_from,effective_to,note\n"
 )
-ROW = "LDTT,{name},DANH_HIEU,INDIVIDUAL,{level},CHU_TICH_UBND_XA,,,MERIT,Luật,V,{start},{end},\n"
+ROW = "LDTT,{name},DANH_HIEU,INDIVIDUAL,{level},CHU_TICH_UBND_XA,,,Luật,V,{start},{end},\n"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bench.generator import Scale
+from bench.generator import Scale, chosen_communes, title_decider, units
 from bench.memory import Append, MemoryLog, history
 from services.awards.commands import DecideAward, ProposeAward
 from services.bootstrap import Node, bootstrap
@@ -88,9 +88,10 @@ def test_memory_is_bounded_by_the_units(node: Node) -> None:
     assert not [s for s in log.versions if s.startswith(("report-", "registration-", "award-"))]
 
 
-def test_staff_titles_are_proposed_by_each_unit_and_decided_by_its_head(node: Node) -> None:
-    """Lao động tiên tiến (LĐTT) for n people per unit and year, each a distinct person of the unit, decided by
-    the head of that unit (Law 06/2022 Art. 80(1)): the handlers computed that route and accepted the decision."""
+def test_staff_titles_are_proposed_by_each_unit_and_decided_by_the_competent_head(node: Node) -> None:
+    """Lao động tiên tiến (LĐTT) for n people per unit and year, each a distinct person of the unit, decided by the
+    head of an enterprise or co-op (Law 06/2022 Art. 80(4)) and, for the other units under a commune, by the Chủ tịch
+    UBND xã (Art. 80(2)(3), NĐ 129/2025): the handlers computed that route and accepted the decision."""
     scale = Scale(units=20, years=2, staff_titles=3)
     proposed: collections.Counter[tuple[str, int, str]] = collections.Counter()
     decided: collections.Counter[str] = collections.Counter()
@@ -103,7 +104,9 @@ def test_staff_titles_are_proposed_by_each_unit_and_decided_by_its_head(node: No
         if isinstance(command, DecideAward) and command.proposal_id.startswith("ld-"):
             decided[command.acting_path] += 1
     assert len(proposed) == 20 * 2 * 3 and set(proposed.values()) == {1}  # distinct people in each unit-year
-    assert {path for path, _, _ in proposed} == set(decided)  # every unit decides its own people's titles
+    deciders = {title_decider(u) for u in units(chosen_communes(node.official_units, scale), scale)}
+    assert deciders == set(decided)
+    assert any(d.count("/") == 2 for d in deciders) and any(d.count("/") == 3 for d in deciders)  # xã and firms
     plain = collections.Counter(r["event_type"] for r in _rows(node, Scale(units=20, years=2)))
     titled = collections.Counter(r["event_type"] for r in _rows(node, scale))
     assert titled["AwardProposed"] - plain["AwardProposed"] == 20 * 2 * 3

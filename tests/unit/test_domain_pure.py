@@ -95,14 +95,22 @@ def _plan(level: str, forms: list[tuple[str, str]], phases: list[tuple[date, dat
 
 def test_plan_allowances_resolve_pseudo_codes() -> None:
     on = date(2027, 12, 1)
-    hue = _plan("PROVINCE", [("ANNUAL", "BY_AUTHORITY"), ("TONG_KET", "HCLD"), ("SO_KET", "BK_TTG")])
-    assert plan_allows(hue, "BK_TINH", "ANNUAL", MATRIX, on)  # decided by the province: within its authority
+    hue = _plan("PROVINCE", [("ANNUAL", "BY_AUTHORITY"), ("TONG_KET", "HCLD"), ("SO_KET", "BK_TTG"),
+                             ("SO_KET", "GIAY_KHEN")])  # fmt: skip
+    assert plan_allows(hue, "BK_TINH", "ANNUAL", MATRIX, on) == "BY_AUTHORITY"  # decided by the province
     assert not plan_allows(hue, "BK_TTG", "ANNUAL", MATRIX, on)  # decided above it
+    assert not plan_allows(hue, "XA_TB", "ANNUAL", MATRIX, on)  # an emulation title, not a movement award
+    assert {f for f in ("GK_SO", "GK_XA", "GK_UNIT", "BK_TINH") if plan_allows(hue, f, "SO_KET", MATRIX, on)} == {
+        "GK_SO",
+        "GK_XA",
+        "GK_UNIT",
+    }  # "Giấy khen": each level's own
     assert plan_allows(hue, "HCLD_3", "TONG_KET", MATRIX, on) and not plan_allows(hue, "HCLD_3", "SO_KET", MATRIX, on)
     lao_cai = _plan("PROVINCE", [("ANNUAL", "CAP_TREN")])
     assert plan_allows(lao_cai, "BK_TTG", "ANNUAL", MATRIX, on) and not plan_allows(
         lao_cai, "BK_TINH", "ANNUAL", MATRIX, on
     )
+    assert not plan_allows(lao_cai, "CSTD_TQ", "ANNUAL", MATRIX, on)  # "cấp trên" means State-level award forms
 
 
 def test_phases_must_fit_parent() -> None:
@@ -114,14 +122,16 @@ def test_phases_must_fit_parent() -> None:
 
 
 def test_prerequisites() -> None:
-    on = date(2027, 1, 10)
-    assert check("BK_TTG", "MERIT", ["BK_TINH|MERIT|p1"], on)[0]["status"] == "MET"
-    assert check("BK_TTG", "MERIT", ["BK_TINH|MOVEMENT|p1"], on)[0]["status"] == "NOT_MET"  # NĐ 152 Art. 4 [U]
-    assert check("BK_TTG", "MERIT", [], on)[0]["status"] == "NOT_CHECKABLE"
-    assert check("BK_TTG", "MOVEMENT", ["BK_TINH|MERIT|p1"], on)[0]["status"] == "NOT_CHECKABLE"
-    assert check("BK_TINH", "MERIT", ["CSTDCS|MERIT|a"], on)[0]["status"] == "NOT_CHECKABLE"
-    assert check("BK_TINH", "MERIT", ["CSTDCS|MERIT|a", "CSTDCS|MERIT|b"], on)[0]["status"] == "MET"
-    assert check("GK_XA", "MERIT", [], on) == []
+    on, person = date(2027, 1, 10), "INDIVIDUAL"
+    assert check("BK_TTG", "MERIT", ["BK_TINH|MERIT|p1"], on, person)[0]["status"] == "MET"
+    assert check("BK_TTG", "MERIT", ["BK_TINH|MOVEMENT|p1"], on, person)[0]["status"] == "NOT_MET"  # NĐ 152 Art. 4 [U]
+    assert check("BK_TTG", "MERIT", [], on, person)[0]["status"] == "NOT_CHECKABLE"
+    assert check("BK_TTG", "MOVEMENT", ["BK_TINH|MERIT|p1"], on, person)[0]["status"] == "NOT_CHECKABLE"
+    assert check("BK_TINH", "MERIT", ["CSTDCS|MERIT|a"], on, person)[0]["status"] == "NOT_CHECKABLE"
+    assert check("BK_TINH", "MERIT", ["CSTDCS|MERIT|a", "CSTDCS|MERIT|b"], on, person)[0]["status"] == "MET"
+    assert check("GK_XA", "MERIT", [], on, person) == []
+    team = check("BK_TINH", "MERIT", ["CSTDCS|MERIT|a", "CSTDCS|MERIT|b"], on, "COLLECTIVE")
+    assert [(c["rule"], c["status"]) for c in team] == [("BK_TINH_COLLECTIVE", "NOT_CHECKABLE")]
 
 
 def test_conflicting_targets_are_detected_by_measure() -> None:

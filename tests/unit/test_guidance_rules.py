@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from projections.guidance.duties import binding_duties, periods, schedule, state
-from projections.guidance.offers import nominees, offers, route_steps
+from projections.guidance.offers import nominees, offers, placement
 from projections.guidance.units import UnitFacts
 from services.awards import Level, load_authority_matrix
-from services.awards.routing import level_path, unit_parent
+from services.awards.routing import unit_parent
 
 pytestmark = pytest.mark.unit
 MATRIX = load_authority_matrix()
@@ -39,6 +39,8 @@ R1 = {  # Đại Sơn: "trước ngày 01/12" hằng năm, for agencies and ente
 SCHOOL = UnitFacts("VN/31/11086/THCS-DS", "THCS-DS", "UNIT", "PUBLIC_SERVICE_UNIT", "Trường THCS", "AGENCY_LOCALITY")
 DAI_SON = UnitFacts("VN/31/11086", "11086", "COMMUNE", "COMMUNE", "Xã Đại Sơn", "AGENCY_LOCALITY")
 SO = UnitFacts("VN/15/SKHCN-15", "SKHCN-15", "UNIT", "AGENCY", "Sở KH&CN", "AGENCY_LOCALITY")
+FIRM = UnitFacts("VN/31/11086/DN-1", "DN-1", "UNIT", "ENTERPRISE", "Công ty", "ENTERPRISE")
+IN_SO = UnitFacts("VN/15/SKHCN-15/TT-1", "TT-1", "UNIT", "PUBLIC_SERVICE_UNIT", "Trung tâm", "AGENCY_LOCALITY", top_kind="AGENCY")
 
 
 def plan(issuer: dict[str, Any], forms: list[tuple[str, str]], duties: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
@@ -108,11 +110,16 @@ def _codes(found: list[Any], occasion: str) -> dict[str, tuple[str, str]]:
     return {o.form.form_code: (o.basis, str(o.steps[-1].authority)) for o in found if o.occasion == occasion}
 
 
-def test_by_authority_at_a_commune_offers_forms_decided_at_or_below_it() -> None:
-    found = _codes(offers(plan(COMMUNE_REF, [("ANNUAL", "BY_AUTHORITY")]), SCHOOL, MATRIX, ON), "ANNUAL")
-    assert found["GK_XA"] == ("BY_AUTHORITY", "CHU_TICH_UBND_XA")
-    assert found["GK_UNIT"] == ("BY_AUTHORITY", "THU_TRUONG_DON_VI")
-    assert "BK_TINH" not in found and "GD_VH" not in found  # decided above / households are not a school's nominees
+def test_by_authority_at_a_commune_offers_the_competent_levels_movement_awards() -> None:
+    p = plan(COMMUNE_REF, [("ANNUAL", "BY_AUTHORITY")])
+    found = _codes(offers(p, SCHOOL, MATRIX, ON), "ANNUAL")
+    assert found == {"GK_XA": ("BY_AUTHORITY", "CHU_TICH_UBND_XA")}  # a school has no Giấy khen of its own
+    assert _codes(offers(p, FIRM, MATRIX, ON), "ANNUAL") == {
+        "GK_UNIT": ("BY_AUTHORITY", "THU_TRUONG_DON_VI"),  # an enterprise's director (Law Art. 80(4))
+        "GK_XA": ("BY_AUTHORITY", "CHU_TICH_UBND_XA"),
+    }
+    commune = _codes(offers(p, DAI_SON, MATRIX, ON), "ANNUAL")
+    assert set(commune) == {"GK_XA"}  # not LĐTT, Gia đình văn hóa…: emulation titles are not "theo thẩm quyền"
 
 
 def test_named_forms_cap_tren_and_hcld() -> None:
@@ -133,8 +140,15 @@ def test_forms_without_a_competent_decider_on_the_path_are_left_out() -> None:
 
 
 def test_routes_are_the_matrix_routes_placed_on_the_ancestors() -> None:
-    steps = route_steps(MATRIX, "BK_TINH", SCHOOL, ON)
+    where = placement(MATRIX, SCHOOL, ON)
+    steps = MATRIX.route("BK_TINH", where.proposer, ON)
     assert steps == MATRIX.route("BK_TINH", Level.UNIT, ON, unit_parent=Level.COMMUNE)
-    assert [level_path(s.level, SCHOOL.path) for s in steps] == ["VN/31/11086/THCS-DS", "VN/31/11086", "VN/31"]
+    assert [where.seat_path(s) for s in steps] == ["VN/31/11086/THCS-DS", "VN/31/11086", "VN/31"]
+    inside = placement(MATRIX, IN_SO, ON)  # a centre inside a sở: the Giám đốc sở reviews at the sở itself
+    assert [where_ for where_ in (inside.seat_path(s) for s in MATRIX.route("BK_TINH", inside.proposer, ON))] == [
+        "VN/15/SKHCN-15/TT-1",
+        "VN/15/SKHCN-15",
+        "VN/15",
+    ]
     assert unit_parent(SO.path) is Level.PROVINCE and unit_parent("VN/31/11086/A/B") is Level.COMMUNE
     assert nominees(SCHOOL) == {"INDIVIDUAL", "COLLECTIVE"} and "HOUSEHOLD" in nominees(DAI_SON)

@@ -92,10 +92,12 @@ def test_dai_son_duty_binds_agencies_public_service_units_enterprises_and_cooper
     assert bind([DAI_SON_R1], commune, "2026") is None  # strictly below the subtree, and not of level UNIT
 
 
-def test_the_first_binding_duty_governs_with_its_deadline_for_the_year() -> None:
+def test_the_most_specific_binding_duty_governs_with_its_deadline_for_the_year() -> None:
     pkt = unit_view(f"{DAI_SON}/PKT-DS", "PKT-DS", "UNIT", "AGENCY", "Phòng Kinh tế")
-    assert bind([DAI_SON_R1, PKT_R2], pkt, "2026") == ("R1", date(2026, 11, 30))
+    assert bind([DAI_SON_R1, PKT_R2], pkt, "2026") == ("R2", None)  # its own (undated) duty, not the units' one
     assert bind([PKT_R2, DAI_SON_R1], pkt, "2027") == ("R2", None)
+    school = unit_view(f"{DAI_SON}/TH-DS", "TH-DS", "UNIT", "PUBLIC_SERVICE_UNIT", "Trường")
+    assert bind([DAI_SON_R1, PKT_R2], school, "2026") == ("R1", date(2026, 11, 30))
     assert bind([DAI_SON_R1], pkt, "SO_KET_2027") is None  # an annual duty expects no review report
 
 

@@ -61,8 +61,9 @@ TOP_LEVEL = [
 LEVELS = {"CENTRAL", "PROVINCE", "COMMUNE", "UNIT"}
 STATUSES = {"ISSUED", "DRAFT", "REFERENCED_ONLY"}
 OCCASIONS = {"ANNUAL", "SO_KET", "TONG_KET", "THEO_DOT", "DOT_XUAT"}
-# REFERENCE §1.3 codes; HCLD = Huân chương Lao động of unstated class (candidates HCLD_1/2/3); BY_AUTHORITY = "khen
-# thưởng theo thẩm quyền" without named forms; CAP_TREN = "đề nghị khen thưởng cấp trên" without a named form.
+# REFERENCE §1.3 codes, plus the codes of services/awards/allowance_codes.csv for wording that names no single form:
+# HCLD = Huân chương Lao động of unstated class; GIAY_KHEN = a bare "Giấy khen" (each nominee's competent level's);
+# BY_AUTHORITY = "khen thưởng theo thẩm quyền"; CAP_TREN = "đề nghị khen thưởng cấp trên".
 FORM_CODES = {
     "HCLD",
     "HCLD_1",
@@ -86,7 +87,10 @@ FORM_CODES = {
     "GD_VH",
     "BY_AUTHORITY",
     "CAP_TREN",
+    "GIAY_KHEN",
 }
+SCOPES = {"PROVINCE", "PER_COMMUNE", "PER_UNIT"}
+COMPARISONS = {None, "PHASED_FLOOR", "APPROX_BAND"}
 COMPARATORS = {"GE", "GT", "LE", "LT", "EQ", "RANGE", "ABOUT"}
 SUBJECT_CATEGORIES = {"AGENCY_LOCALITY", "MTTQ_SOCIO_POLITICAL", "ENTERPRISE", "INDIVIDUAL"}
 PERIODS = {"ANNUAL", "SO_KET", "TONG_KET", "AD_HOC", "UNSPECIFIED"}
@@ -338,7 +342,10 @@ def test_indicators_are_well_formed(plans: dict[str, dict]) -> None:
         for i in indicators(plan):
             assert i["comparator"] in COMPARATORS, (key, i["code"])
             assert isinstance(i["threshold"], int | float)
-            if i["comparator"] == "RANGE" or (i["comparator"] == "ABOUT" and i["threshold_max"] is not None):
+            assert i["scope"] in SCOPES and i["comparison"] in COMPARISONS, i["code"]
+            assert bool(i["scope_kinds"]) == (i["scope"] == "PER_UNIT"), i["code"]
+            banded = i["comparator"] in ("RANGE", "ABOUT") or i["comparison"] == "PHASED_FLOOR"
+            if banded and (i["comparator"] != "ABOUT" or i["threshold_max"] is not None):
                 assert i["threshold_max"] > i["threshold"], i["code"]
             else:
                 assert i["threshold_max"] is None, i["code"]
@@ -515,7 +522,7 @@ LAO_CAI_TARGETS = [
     ("LC-04", "II.2.d", "GE", 1, None, None, "ANNUAL"),
     ("LC-05", "III.1.a", "EQ", 100, None, None, "ANNUAL"),
     ("LC-06", "III.1.b", "EQ", 100, None, 2030, None),
-    ("LC-07", "III.1.b", "RANGE", 80, 90, 2030, None),
+    ("LC-07", "III.1.b", "GE", 80, 90, 2030, None),  # a phased floor: "tối thiểu 80 - 90%"
     ("LC-08", "III.1.c", "GE", 90, None, None, None),
     ("LC-09", "III.1.c", "GE", 70, None, None, None),
     ("LC-10", "III.1.c", "EQ", 100, None, None, None),
@@ -532,7 +539,7 @@ LAO_CAI_TARGETS = [
     ("LC-21", "III.2.c", "GE", 80, None, None, None),
     ("LC-22", "III.2.c", "GE", 80, None, None, None),
     ("LC-23", "III.3.a", "ABOUT", 1, 1.5, None, None),
-    ("LC-24", "III.3.a", "RANGE", 20, 25, None, "ANNUAL"),
+    ("LC-24", "III.3.a", "GE", 20, 25, None, "ANNUAL"),  # a phased floor: "tối thiểu 20-25"
     ("LC-25", "III.3.a", "GE", 10, None, None, "ANNUAL"),
     ("LC-26", "III.3.a", "GE", 70, None, None, None),
     ("LC-27", "III.3.a", "GE", 70, None, None, None),
@@ -580,6 +587,9 @@ def test_lao_cai_targets_match_the_reference_table(plans: dict[str, dict]) -> No
     assert by_code["LC-26"]["extra_conditions"][0]["threshold"] == 50
     assert by_code["LC-33"]["approximate"] is True
     assert "LGSP" in by_code["LC-17"]["source_text"] and "LGSP" in by_code["LC-22"]["source_text"]
+    assert {c for c, i in by_code.items() if i["comparison"] == "PHASED_FLOOR"} == {"LC-07", "LC-24"}
+    scopes = {c: i["scope"] for c, i in by_code.items() if i["scope"] != "PROVINCE"}
+    assert scopes == {c: "PER_UNIT" for c in ("LC-02", "LC-03", "LC-04", "LC-05", "LC-11")} | {"LC-36": "PER_COMMUNE"}
 
 
 def test_only_lao_cai_has_measurable_indicators(plans: dict[str, dict]) -> None:
@@ -600,8 +610,8 @@ def test_hue_and_dong_nai_offer_hcld_and_co_cp_only_at_tong_ket(plans: dict[str,
     assert hcld and {f["occasion"] for f in hcld} == {"TONG_KET"}
     assert all(f["text"] == "Huân chương Lao động" for f in hcld)
     assert {f["occasion"] for f in plan["award_forms"] if f["form_code"] == "CO_CP"} == {"TONG_KET"}
-    assert forms(plan, "SO_KET") == ["BK_TTG", "BK_TINH", "GK_SO"]
-    assert forms(plan, "TONG_KET") == ["HCLD", "CO_CP", "BK_TTG", "CO_TINH", "BK_TINH", "GK_SO"]
+    assert forms(plan, "SO_KET") == ["BK_TTG", "BK_TINH", "GIAY_KHEN"]
+    assert forms(plan, "TONG_KET") == ["HCLD", "CO_CP", "BK_TTG", "CO_TINH", "BK_TINH", "GIAY_KHEN"]
     assert forms(plan, "ANNUAL") == ["BY_AUTHORITY"]
 
 
@@ -610,20 +620,21 @@ def test_dai_son_offers_no_huan_chuong(plans: dict[str, dict]) -> None:
     assert not [f for f in plan["award_forms"] if f["form_code"].startswith("HC")]
     assert not [f for f in plan["award_forms"] + plan["award_occasions"] if "Huân chương" in f["text"]]
     assert "CO_CP" not in {f["form_code"] for f in plan["award_forms"]}
-    assert forms(plan, "SO_KET") == ["BK_TINH", "GK_XA"]
-    assert forms(plan, "TONG_KET") == ["BK_TTG", "CO_TINH", "BK_TINH", "GK_XA"]
+    assert forms(plan, "SO_KET") == ["BK_TINH", "GIAY_KHEN"]
+    assert forms(plan, "TONG_KET") == ["BK_TTG", "CO_TINH", "BK_TINH", "GIAY_KHEN"]
     assert [f["text"] for f in plan["award_forms"] if f["name_nonstandard"]] == [
         "Bằng khen của Ủy ban nhân dân thành phố",
         "Bằng khen Ủy ban nhân dân thành phố",
     ]
 
 
-def test_lao_cai_forms_apply_to_every_listed_occasion(plans: dict[str, dict]) -> None:
+def test_lao_cai_forms_apply_to_every_listed_occasion_and_to_the_so_ket(plans: dict[str, dict]) -> None:
     plan = plans[LAO_CAI]
-    assert [o["occasion"] for o in plan["award_occasions"]] == ["ANNUAL", "THEO_DOT", "DOT_XUAT", "TONG_KET"]
-    for occ in ("ANNUAL", "THEO_DOT", "DOT_XUAT", "TONG_KET"):
-        assert forms(plan, occ) == ["CO_TINH", "BK_TINH", "GK_UNIT", "GK_XA", "CAP_TREN"]
-    assert forms(plan, "SO_KET") == []
+    occasions = ["ANNUAL", "THEO_DOT", "DOT_XUAT", "SO_KET", "TONG_KET"]
+    assert [o["occasion"] for o in plan["award_occasions"]] == occasions  # SO_KET from V.1.đ, flagged
+    for occ in occasions:
+        assert forms(plan, occ) == ["CO_TINH", "BK_TINH", "GK_SO", "GK_UNIT", "GK_XA", "CAP_TREN"]
+    assert "SO_KET_AWARDS_INFERRED" in warning_codes(plan)
     assert not [f for f in plan["award_forms"] if f["form_code"].startswith("HC")]
 
 
@@ -701,7 +712,12 @@ EXPECTED_WARNINGS = [
     (DAI_SON, "SEED_PARENT_TITLE_INCONSISTENT", 1),
     (DAI_SON, "SEED_UNBALANCED_QUOTE", 1),
     (LAO_CAI, "SEED_TYPO_DOT_XUAT", 1),
-    (LAO_CAI, "CONFLICTING_TARGETS", 2),
+    (LAO_CAI, "CONFLICTING_TARGETS", 4),
+    (LAO_CAI, "DUPLICATE_TARGET", 1),
+    (LAO_CAI, "MEASURE_UNDEFINED", 1),
+    (LAO_CAI, "SO_KET_AWARDS_INFERRED", 1),
+    (LAO_CAI, "BLOC_MEMBERS_UNKNOWN", 1),
+    (DAI_SON, "PHASE_START_AT_LAUNCH", 1),
     (LAO_CAI, "DRAFT_WITHOUT_NUMBER", 1),
     (LAO_CAI, "DRAFT_WITHOUT_DAY", 1),
     (LAO_CAI, "SEED_TYPO_PHAN_DAU", 4),
@@ -738,7 +754,7 @@ def test_flagged_seed_text_is_kept_verbatim(plans: dict[str, dict]) -> None:
         "khen thưởng đợt xuất"
     }
     conflicts = [w["indicators"] for w in plans[LAO_CAI]["warnings"] if w["code"] == "CONFLICTING_TARGETS"]
-    assert conflicts == [["LC-26", "LC-32"], ["LC-27", "LC-34"]]
+    assert conflicts == [["LC-26", "LC-32"], ["LC-27", "LC-34"], ["LC-17", "LC-19", "LC-20", "LC-22"], ["LC-23", "LC-29"]]
     (dup,) = flagged(DAI_SON, "SEED_DUPLICATED_CITATION")
     assert "1380/QĐ-UBND" in dup
     refs = [c["ref"] for c in plans[DAI_SON]["cited_documents"]]

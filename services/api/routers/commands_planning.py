@@ -15,11 +15,13 @@ from services.api.bodies import (
     ContentArea,
     CriteriaId,
     CriteriaItem,
+    DocumentReference,
     DomainWarning,
     Id,
     IdPath,
     Name,
     OrgUnitPath,
+    PlanPeriod,
     PlanPhase,
     ReportingDuty,
     SubjectCategory,
@@ -76,6 +78,13 @@ class IssuePlanBody(CommandBody):
     )
     plan_deadline: date | None = Field(None, description="Hạn cấp dưới ban hành kế hoạch / deadline for lower levels")
     warnings: list[DomainWarning] = Field([], description="Cảnh báo kèm theo / warnings carried", max_length=100)
+    period: PlanPeriod | None = Field(None, description="Thời gian thực hiện như văn bản ghi / stated span")
+    issuer_name: str | None = optional_text(
+        "Tên cơ quan ban hành như văn bản in", "the issuer as the document prints it", 300
+    )
+    references: list[DocumentReference] = Field(
+        [], description="Văn bản, phong trào được viện dẫn / cited documents, linked movements", max_length=100
+    )
 
 
 class AssignPlanNumberBody(CommandBody):
@@ -195,6 +204,9 @@ def router(node: Node) -> APIRouter:
             criteria_owners=tuple(body.criteria_owners),
             plan_deadline=body.plan_deadline,
             warnings=records(body.warnings),
+            period=body.period.model_dump() if body.period else None,
+            issuer_name=body.issuer_name,
+            references=records(body.references),
         )
         location = f"/api/v1/plans/{body.plan_id}"
         return run_command(
