@@ -5,19 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward
 from services.awards.model import fold
 from services.bootstrap import Node
-from services.demo_data import DAI_SON, DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI, LAO_CAI_TARGETS, UNITS
+from services.demo_data import (
+    DAI_SON,
+    DAI_SON_REPORTS,
+    HUE_REPORTS,
+    LAO_CAI,
+    LAO_CAI_BLOCS,
+    LAO_CAI_TARGETS,
+    UNITS,
+)
 from services.kernel.errors import ThiduaError
 from services.kernel.events import decode_event
+from services.kernel.vntime import VN_TZ
 from services.planning.seed_import import ImportReport, import_seeds
-from services.registry.commands import RegisterOrgUnit
+from services.registry.commands import RegisterEmulationBloc, RegisterOrgUnit
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ACTOR: dict[str, Any] = {
     "actor_id": "demo",
     "kind": "SYSTEM",
@@ -53,7 +60,9 @@ def run_demo(node: Node) -> DemoSummary:
     """Load everything through the message bus, as the API would."""
     handle = node.bus.handle
     summary = DemoSummary(import_seeds(handle))
-    for parent, code, name, kind, category, bloc in UNITS:
+    for code, name, members in LAO_CAI_BLOCS:
+        handle(RegisterEmulationBloc(code, LAO_CAI, "KHOI", name, members, at(5, 4, hour=8), ACTOR))
+    for parent, code, name, kind, category, bloc, agency in UNITS:
         handle(
             RegisterOrgUnit(
                 parent,
@@ -65,12 +74,14 @@ def run_demo(node: Node) -> DemoSummary:
                 subject_category=category,
                 emulation_bloc=bloc,
                 valid_from=date(2026, 5, 4),
+                agency_type=agency,
             )
         )
         summary.units.append(f"{parent}/{code}")
-    for code, targets in LAO_CAI_TARGETS.items():
+    for path, targets in LAO_CAI_TARGETS.items():
         values = tuple({"indicator_code": c, "value": v, "note": None} for c, v in targets)
-        handle(RegisterTargets(f"dk-{code}-2026", LAO_CAI_PLAN, _path(code), 2026, values, at(6, 15), ACTOR))
+        code = path.rsplit("/", 1)[1]
+        handle(RegisterTargets(f"dk-{code}-2026", LAO_CAI_PLAN, path, 2026, values, at(6, 15), ACTOR))
         summary.registrations += 1
     _reports(handle)
     _awards(node, summary)
@@ -95,10 +106,10 @@ def _reports(handle: Any) -> None:
     handle(SubmitReport(DAI_SON_PLAN, _path("TH-DS"), "2026", at(12, 4), ACTOR, narrative="Bổ sung số liệu"))
     for code in ("THCS-DS", "TH-DS", "DN-DS1"):
         handle(ReviewReport(f"{DAI_SON_PLAN}:{code}:2026", DAI_SON, "ACCEPTED", at(12, 8), ACTOR))
-    for code in HUE_REPORTS:
-        handle(SubmitReport(HUE_PLAN, _path(code), "2026", at(12, 15), ACTOR))
-    for code in LAO_CAI_TARGETS:
-        handle(SubmitReport(LAO_CAI_PLAN, _path(code), "2026", at(12, 10), ACTOR))
+    for path in HUE_REPORTS:
+        handle(SubmitReport(HUE_PLAN, path, "2026", at(12, 15), ACTOR))
+    for path in LAO_CAI_TARGETS:
+        handle(SubmitReport(LAO_CAI_PLAN, path, "2026", at(12, 10), ACTOR))
 
 
 def _propose(
@@ -180,7 +191,18 @@ def _awards(node: Node, summary: DemoSummary) -> None:
         )
     )
     _walk(node, "bkttg-hue-2027-1", at(12, 10, 2027))
-    # 4. Refused: xã Đại Sơn tries to decide a Bằng khen that only the Chủ tịch UBND thành phố may decide.
+    # 4. The Giấy khen of a phường of Huế at the sơ kết 2027: "Giấy khen" in Huế's list is each level's own; the
+    #    phường's council proposes and its Chủ tịch decides.
+    phu_xuan = "VN/46/19753"
+    handle(
+        _propose(
+            "gk-px-2027-1", phu_xuan, phu_xuan, "INDIVIDUAL", "Nguyễn Thị Hoa", "GK_XA", "SO_KET", HUE_PLAN,
+            at(12, 5, 2027),
+        )
+    )  # fmt: skip
+    _walk(node, "gk-px-2027-1", at(12, 6, 2027))
+    handle(DecideAward("gk-px-2027-1", phu_xuan, "APPROVED", at(12, 9, 2027), ACTOR, "45/QĐ-UBND", date(2027, 12, 9)))
+    # 5. Refused: xã Đại Sơn tries to decide a Bằng khen that only the Chủ tịch UBND thành phố may decide.
     handle(
         _propose(
             "bk-ds-2027-1",
@@ -202,7 +224,7 @@ def _awards(node: Node, summary: DemoSummary) -> None:
         ),
     )
     _walk(node, "bk-ds-2027-1", at(12, 3, 2027))
-    # 5. Refused: Huân chương Lao động at the tổng kết of a plan that offers none (Đại Sơn).
+    # 6. Refused: Huân chương Lao động at the tổng kết of a plan that offers none (Đại Sơn).
     _refused(
         summary,
         "FORM_NOT_ALLOWED_IN_PLAN",
@@ -220,6 +242,19 @@ def _awards(node: Node, summary: DemoSummary) -> None:
             )
         ),
     )
+
+    # 7. Refused: a Cờ thi đua (an emulation title) as an ad-hoc award (Law Art. 8, 26), although Lào Cai's one list
+    #    of forms is repeated for đột xuất.
+    _refused(
+        summary,
+        "FORM_NOT_FOR_OCCASION",
+        lambda: handle(
+            _propose(
+                "co-lc-2026-1", bat_xat, _path("DN-BATXAT"), "COLLECTIVE", "Công ty TNHH Chè Bát Xát", "CO_TINH",
+                "DOT_XUAT", LAO_CAI_PLAN, at(9, 15),
+            )
+        ),
+    )  # fmt: skip
 
 
 def _refused(summary: DemoSummary, expected: str, action: Any) -> None:

@@ -42,7 +42,9 @@ def award_states(events: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
 def render(node: Node, summary: DemoSummary, console: Console) -> None:
     """Print plans, counts, reports, awards and refusals."""
     events = events_by_type(node)
-    plans = Table("Kế hoạch", "Số, ký hiệu", "Ngày", "Cấp ban hành", "Cảnh báo", title="Kế hoạch (plans)")
+    plans = Table(
+        "Kế hoạch", "Số, ký hiệu", "Ngày", "Cấp ban hành", "Tên trên văn bản", "Cảnh báo", title="Kế hoạch (plans)"
+    )
     warnings = Counter(
         e.data["plan_id"]
         for t in ("PlanIssued", "CriteriaRegistered")
@@ -57,7 +59,8 @@ def render(node: Node, summary: DemoSummary, console: Console) -> None:
             else f"(dự thảo) …/{d['document_symbol']}"
         )
         day = d["issue_date"].strftime("%d/%m/%Y") if d["issue_date"] else "(chưa ghi ngày)"
-        plans.add_row(d["plan_id"], number, day, d["issuer"]["name"], str(warnings[d["plan_id"]]))
+        printed = d.get("issuer_name") or ""
+        plans.add_row(d["plan_id"], number, day, d["issuer"]["name"], printed, str(warnings[d["plan_id"]]))
     console.print(plans)
     submitted = events.get("ReportSubmitted", [])
     late = sum(e.data["late"] for e in submitted)

@@ -54,7 +54,9 @@ Allowance = tuple[str, str, str | None]  # occasion, form code (or allowance cod
 Shape = tuple[Proposer, frozenset[str]]  # the proposer's shape, nominee kinds
 
 
-def _offer(plan: Plan, allowance: Allowance, code: str, shape: Shape, matrix: AuthorityMatrix, on: date) -> Offer | None:
+def _offer(
+    plan: Plan, allowance: Allowance, code: str, shape: Shape, matrix: AuthorityMatrix, on: date
+) -> Offer | None:
     occasion, basis, text = allowance
     proposer, kinds = shape
     try:
@@ -81,7 +83,18 @@ def _offers(
     found: dict[tuple[str, str], Offer] = {}
     for allowance in allowances:
         occasion, code, _ = allowance
-        stub = Plan(plan_id, {"level": issuer_level}, None, "", None, "", [], [], [], [{"occasion": occasion, "form_code": code}])
+        stub = Plan(
+            plan_id,
+            {"level": issuer_level},
+            None,
+            "",
+            None,
+            "",
+            [],
+            [],
+            [],
+            [{"occasion": occasion, "form_code": code}],
+        )
         pseudo = matrix.allowances.get(code)
         candidates = list(pseudo.members) if pseudo is not None else [code]
         expanded = [o for c in candidates if (o := _offer(stub, allowance, c, shape, matrix, on))]

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from services.kernel.adminunits import AdminUnitCatalog
 from services.awards.routing import top_unit
+from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT, OrgPath
 from services.registry.lookup import CENTRAL_REF, OrgUnit
 

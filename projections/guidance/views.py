@@ -80,7 +80,9 @@ def occasion_view(occasion: dict[str, Any]) -> dict[str, Any]:
     return {**occasion, "kind_label": L.label(L.REVIEWS, occasion["kind"])}
 
 
-def indicator_view(indicator: dict[str, Any], unit: UnitFacts | None = None, issuer_path: str | None = None) -> dict[str, Any]:
+def indicator_view(
+    indicator: dict[str, Any], unit: UnitFacts | None = None, issuer_path: str | None = None
+) -> dict[str, Any]:
     """An indicator with labels for its comparator, comparison, scope and recurrence, and (for a unit) whether the
     target is the unit's own to register."""
     comparison = comparison_of(indicator)
@@ -98,7 +100,9 @@ def indicator_view(indicator: dict[str, Any], unit: UnitFacts | None = None, iss
     return found
 
 
-def criteria_view(criteria: dict[str, Any], unit: UnitFacts | None = None, issuer_path: str | None = None) -> dict[str, Any]:
+def criteria_view(
+    criteria: dict[str, Any], unit: UnitFacts | None = None, issuer_path: str | None = None
+) -> dict[str, Any]:
     """A criteria set with its items and indicators (for a unit: which targets are its own)."""
     items = [
         {**item, "indicators": [indicator_view(i, unit, issuer_path) for i in item["indicators"]]}
@@ -115,13 +119,16 @@ def criteria_view(criteria: dict[str, Any], unit: UnitFacts | None = None, issue
 
 
 def indicator_index(criteria: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Indicators of every criteria set, by (plan id, indicator code)."""
-    return {
-        (c["plan_id"], i["code"]): {**i, "criteria_id": c["criteria_id"], "item_code": item["code"]}
-        for c in criteria
-        for item in c["items"]
-        for i in item["indicators"]
-    }
+    """Indicators of every criteria set and their conditions (LC-26.1), by (plan id, code)."""
+    found = {}
+    for c in criteria:
+        for item in c["items"]:
+            for i in item["indicators"]:
+                where = {"criteria_id": c["criteria_id"], "item_code": item["code"]}
+                found[(c["plan_id"], i["code"])] = {**i, **where}
+                for x in i.get("conditions") or []:
+                    found[(c["plan_id"], x["code"])] = {**x, **where, "parent_code": i["code"], "scope": i.get("scope")}
+    return found
 
 
 def target_view(

@@ -37,9 +37,7 @@ def unit_view(
     return OrgUnit({"code": code, "path": path, "level": level, "name": name}, kind, None, None, agency_type, blocs)
 
 
-def memberships(
-    blocs: Sequence[Mapping[str, Any]], path: str, declared: str | None
-) -> tuple[tuple[str, str], ...]:
+def memberships(blocs: Sequence[Mapping[str, Any]], path: str, declared: str | None) -> tuple[tuple[str, str], ...]:
     """(code, kind) of the province's blocs that list ``path``, or that the unit was registered in."""
     return tuple((b["bloc_code"], b["kind"]) for b in blocs if path in b["members"] or b["bloc_code"] == declared)
 

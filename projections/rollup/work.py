@@ -158,7 +158,9 @@ class Work:
         """The write side's view of a unit row, with the khối/cụm thi đua it belongs to."""
         province = "/".join(row["path"].split("/")[:2])
         blocs = memberships(self.blocs(province), row["path"], row.get("emulation_bloc")) if "/" in row["path"] else ()
-        return unit_view(row["path"], row["code"], row["level"], row["kind"], row["name"], row.get("agency_type"), blocs)
+        return unit_view(
+            row["path"], row["code"], row["level"], row["kind"], row["name"], row.get("agency_type"), blocs
+        )
 
     # --- units -----------------------------------------------------------------------------------------------------
 

@@ -13,9 +13,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.kernel.vntime import now_vn
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"

@@ -39,7 +39,11 @@ def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatr
             return str(code)
         pseudo = matrix.allowances.get(code)
         if pseudo is not None and form_code in pseudo.members:
-            fits = {"ANY": True, "ISSUER_OR_BELOW": decider_rank <= issuer_rank, "ABOVE_ISSUER": decider_rank > issuer_rank}
+            fits = {
+                "ANY": True,
+                "ISSUER_OR_BELOW": decider_rank <= issuer_rank,
+                "ABOVE_ISSUER": decider_rank > issuer_rank,
+            }
             if fits[pseudo.levels]:
                 return str(code)
     return None

@@ -106,6 +106,7 @@ _AUTHORITY_LABELS = {
     Authority.HOI_DONG_TDKT: "Hội đồng Thi đua – Khen thưởng (bình xét, đề nghị)",
 }
 
+
 class Seat(StrEnum):
     """Where a person who acts on a proposal sits, seen from the proposer: its own office, the sở that manages it,
     or an administrative tier above it. One person is one (seat, authority): nobody acts twice on a proposal."""

@@ -67,7 +67,9 @@ def check(form_code: str, track: str, conferred: list[str], on: date, subject: s
     movement_counts = movement_awards_count_for_merit(on)
     for rule in rules_for(form_code, subject):
         if rule.count == 0:
-            results.append(_result(rule, "NOT_CHECKABLE", f"Tiêu chuẩn chưa được mã hóa / not encoded: {rule.basis.note}"))
+            results.append(
+                _result(rule, "NOT_CHECKABLE", f"Tiêu chuẩn chưa được mã hóa / not encoded: {rule.basis.note}")
+            )
             continue
         if track != "MERIT":
             results.append(

@@ -53,7 +53,11 @@ def unit_parent(path: str) -> Level:
 def top_unit(path: str) -> str | None:
     """The unit directly under the province on a unit's path (the sở it belongs to, if it is one), or None."""
     parts = path.split("/")
-    return "/".join(parts[:3]) if len(parts) > 3 and OrgPath(path).level == "UNIT" and unit_parent(path) is Level.PROVINCE else None
+    return (
+        "/".join(parts[:3])
+        if len(parts) > 3 and OrgPath(path).level == "UNIT" and unit_parent(path) is Level.PROVINCE
+        else None
+    )
 
 
 def place(

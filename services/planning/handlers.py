@@ -220,8 +220,13 @@ def _invalid_indicator(code: str, why: str) -> DomainRefusal:
 def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]:
     existing = plan.indicators()
     indicators = [i for item in cmd.items for i in item["indicators"]]
+    codes = [c for i in indicators for c in (i["code"], *(x["code"] for x in i.get("conditions") or []))]
     for ind in indicators:
-        if ind["code"] in existing or sum(i["code"] == ind["code"] for i in indicators) > 1:
+        if (
+            ind["code"] in existing
+            or codes.count(ind["code"]) > 1
+            or any(x["code"] in existing or codes.count(x["code"]) > 1 for x in ind.get("conditions") or [])
+        ):
             raise DomainRefusal(
                 "DUPLICATE_INDICATOR",
                 409,

@@ -64,8 +64,20 @@ class Plan:
         return None
 
     def indicators(self) -> dict[str, dict[str, Any]]:
-        """Every indicator of the plan's criteria, by code."""
-        return {i["code"]: i for c in self.criteria for item in c["items"] for i in item["indicators"]}
+        """Every indicator of the plan's criteria, by code, and each of their conditions ("trong đó ≥ 50 % …") as a
+        measure of its own (code LC-26.1), whose target belongs to the same units as its indicator's."""
+        found: dict[str, dict[str, Any]] = {}
+        for c in self.criteria:
+            for item in c["items"]:
+                for i in item["indicators"]:
+                    found[i["code"]] = i
+                    for condition in i.get("conditions") or []:
+                        found[condition["code"]] = {
+                            **condition,
+                            "scope": i.get("scope"),
+                            "scope_kinds": i.get("scope_kinds"),
+                        }
+        return found
 
 
 @singledispatch

@@ -19,6 +19,7 @@ import yaml
 from services.kernel.vntime import VN_TZ
 from services.planning.commands import IssuePlan, RegisterCriteria
 from services.planning.warnings_vi import WARNING_LABELS_VI
+
 IMPORT_ACTOR: dict[str, Any] = {
     "actor_id": "seed-import",
     "kind": "SYSTEM",

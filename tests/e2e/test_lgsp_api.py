@@ -16,7 +16,7 @@ import pytest
 
 from services.bootstrap import bootstrap
 from services.demo import DAI_SON_PLAN, HUE_PLAN, LAO_CAI_PLAN, at, run_demo
-from services.demo_data import DAI_SON, DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI, LAO_CAI_TARGETS, UNITS
+from services.demo_data import DAI_SON, DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI, LAO_CAI_BLOCS, LAO_CAI_TARGETS, UNITS
 from services.demo_report import events_by_type
 from services.kernel.settings import Settings
 from services.planning.seed_import import criteria_commands, issue_plan_command, load_seed_files
@@ -104,10 +104,15 @@ def plans_and_units(clients: Clients) -> None:
         operator.ok("/api/v1/plans", body_of(command))
         for criteria in criteria_commands(seed, command):
             operator.ok("/api/v1/criteria", body_of(criteria))
-    for parent, code, name, kind, category, bloc in UNITS:
+    for code, name, members in LAO_CAI_BLOCS:
+        body = {"bloc_code": code, "province_path": LAO_CAI, "kind": "KHOI", "name": name, "members": list(members),
+                "occurred_at": when(at(5, 4, hour=8))}  # fmt: skip
+        clients(LAO_CAI, "operator").ok("/api/v1/emulation-blocs", body)
+    for parent, code, name, kind, category, bloc, agency in UNITS:
         operator = clients(DAI_SON if parent == DAI_SON else province_of(parent), "operator")
         body = {"parent_path": parent, "code": code, "name": name, "unit_kind": kind, "subject_category": category,
-                "emulation_bloc": bloc, "valid_from": "2026-05-04", "occurred_at": when(at(5, 4))}  # fmt: skip
+                "emulation_bloc": bloc, "valid_from": "2026-05-04", "occurred_at": when(at(5, 4)),
+                "agency_type": agency}  # fmt: skip
         operator.ok("/api/v1/org-units", body)
 
 
@@ -115,9 +120,9 @@ def registrations_and_reports(story: Story) -> None:
     """Lào Cai's registrations; Đại Sơn's reports (one returned and resubmitted) and reviews; Huế's and Lào Cai's."""
     clients = story.clients
     lao_cai = clients(LAO_CAI, "submitter")
-    for code, targets in LAO_CAI_TARGETS.items():
+    for path, targets in LAO_CAI_TARGETS.items():
         values = [{"indicator_code": c, "value": v, "note": None} for c, v in targets]
-        body = {"registration_id": f"dk-{code}-2026", "plan_id": LAO_CAI_PLAN, "unit_path": PATHS[code],
+        body = {"registration_id": f"dk-{path.rsplit('/', 1)[1]}-2026", "plan_id": LAO_CAI_PLAN, "unit_path": path,
                 "year": 2026, "targets": values, "occurred_at": when(at(6, 15))}  # fmt: skip
         lao_cai.ok("/api/v1/registrations", body)
     dai_son = clients(DAI_SON, "submitter")
@@ -139,10 +144,10 @@ def registrations_and_reports(story: Story) -> None:
     for code in ("THCS-DS", "TH-DS", "DN-DS1"):
         accepted = {"outcome": "ACCEPTED", "occurred_at": when(at(12, 8))}
         reviewer.ok(f"/api/v1/reports/{DAI_SON_PLAN}:{code}:2026/review", accepted)
-    for plan, codes, moment in ((HUE_PLAN, HUE_REPORTS, at(12, 15)), (LAO_CAI_PLAN, list(LAO_CAI_TARGETS), at(12, 10))):
-        for code in codes:
-            submitter = clients(province_of(PATHS[code]), "submitter")
-            submitter.ok("/api/v1/reports", {"plan_id": plan, "unit_path": PATHS[code], "period": "2026",
+    for plan, paths, moment in ((HUE_PLAN, HUE_REPORTS, at(12, 15)), (LAO_CAI_PLAN, list(LAO_CAI_TARGETS), at(12, 10))):
+        for path in paths:
+            submitter = clients(province_of(path), "submitter")
+            submitter.ok("/api/v1/reports", {"plan_id": plan, "unit_path": path, "period": "2026",
                                              "occurred_at": when(moment)})  # fmt: skip
 
 
@@ -173,7 +178,19 @@ def awards(story: Story) -> None:
                       PATHS["SKHCN-46"], "Sở Khoa học và Công nghệ thành phố Huế", "BK_TTG", "SO_KET", HUE_PLAN,
                       when(at(12, 5, 2027)))  # fmt: skip
     walk(clients, "bkttg-hue-2027-1", created.json()["version"], when(at(12, 10, 2027)))
-    # 4. Xã Đại Sơn may not decide a Bằng khen tỉnh (AUTHORITY_MISMATCH); it is sent up instead.
+    # 4. Phường Phú Xuân's own Giấy khen at Huế's sơ kết: its council proposes, its Chủ tịch decides.
+    phu_xuan = "VN/46/19753"
+    body = {"proposal_id": "gk-px-2027-1", "proposer_path": phu_xuan, "nominee_kind": "INDIVIDUAL",
+            "nominee_name": "Nguyễn Thị Hoa", "nominee_path": phu_xuan, "form_code": "GK_XA", "occasion": "SO_KET",
+            "achievements": "Thành tích xuất sắc trong Phong trào thi đua", "plan_id": HUE_PLAN,
+            "occurred_at": when(at(12, 5, 2027))}  # fmt: skip
+    created = clients(phu_xuan, "submitter").post("/api/v1/awards/proposals", body)
+    assert created.status_code == 201, created.text
+    walk(clients, "gk-px-2027-1", created.json()["version"], when(at(12, 6, 2027)))
+    decision = {"outcome": "APPROVED", "decision_number": "45/QĐ-UBND", "decision_date": "2027-12-09",
+                "occurred_at": when(at(12, 9, 2027))}  # fmt: skip
+    clients(phu_xuan, "decider").ok("/api/v1/awards/proposals/gk-px-2027-1/decide", decision)
+    # 5. Xã Đại Sơn may not decide a Bằng khen tỉnh (AUTHORITY_MISMATCH); it is sent up instead.
     created = propose(clients(DAI_SON, "submitter"), "bk-ds-2027-1", DAI_SON, PATHS["TH-DS"],
                       "Trường Tiểu học Đại Sơn", "BK_TINH", "SO_KET", DAI_SON_PLAN, when(at(12, 1, 2027)))  # fmt: skip
     wrong = {"outcome": "APPROVED", "decision_number": "9/QĐ-UBND", "decision_date": "2027-12-02",
@@ -182,10 +199,15 @@ def awards(story: Story) -> None:
         clients(DAI_SON, "decider").post("/api/v1/awards/proposals/bk-ds-2027-1/decide", wrong).json()
     )
     walk(clients, "bk-ds-2027-1", created.json()["version"], when(at(12, 3, 2027)))
-    # 5. A Huân chương at Đại Sơn's tổng kết: the plan offers none.
+    # 6. A Huân chương at Đại Sơn's tổng kết: the plan offers none.
     refusals["form the plan does not offer"] = propose(
         clients(DAI_SON, "submitter"), "hcld-ds-2030-1", DAI_SON, DAI_SON, "Ủy ban nhân dân xã Đại Sơn", "HCLD_3",
         "TONG_KET", DAI_SON_PLAN, when(at(11, 20, 2030))
+    ).json()  # fmt: skip
+    # 7. A Cờ thi đua (an emulation title) as an ad-hoc award: the law gives none (Art. 8, 26).
+    refusals["an emulation title as an ad-hoc award"] = propose(
+        clients(BAT_XAT, "submitter"), "co-lc-2026-1", BAT_XAT, PATHS["DN-BATXAT"], "Công ty TNHH Chè Bát Xát",
+        "CO_TINH", "DOT_XUAT", LAO_CAI_PLAN, when(at(9, 15))
     ).json()  # fmt: skip
 
 
@@ -235,11 +257,13 @@ def test_the_demo_year_through_the_api_writes_what_the_demo_writes(story: Story,
             break
     assert seen == expected
     rollup = wait_for(lambda: _rollup(central), what="the rollup to catch up")
-    assert (rollup["expected"], rollup["submitted"], rollup["missing"], rollup["late"]) == (9, 7, 2, 3)
+    # Phòng VH-XH receives the report (not bound); Phòng Kinh tế is held to its own undated duty; HTX-DS is missing.
+    assert (rollup["expected"], rollup["submitted"], rollup["missing"], rollup["late"]) == (8, 7, 1, 3)
     conferred = central.get("/api/v1/awards/conferred").json()["items"]
     assert {c["proposal_id"]: c["decision_number"] for c in conferred} == {
         "gk-ds-2026-1": "215/QĐ-UBND",
         "bk-lc-2026-1": "3105/QĐ-UBND",
+        "gk-px-2027-1": "45/QĐ-UBND",
     }
 
 
@@ -258,6 +282,7 @@ def test_refusals_name_the_rule_vietnamese_first(story: Story) -> None:
         "decision without the role": "ROLE_NOT_ALLOWED",
         "decision above the commune's authority": "AUTHORITY_MISMATCH",
         "form the plan does not offer": "FORM_NOT_ALLOWED_IN_PLAN",
+        "an emulation title as an ad-hoc award": "FORM_NOT_FOR_OCCASION",
     }
     outside = refusals["report of another province"]
     assert outside["status"] == 403 and outside["rule"] == "SUBTREE"

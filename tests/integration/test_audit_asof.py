@@ -144,19 +144,20 @@ def test_as_of_answers_with_what_the_node_had_recorded_then(scenario: Scenario) 
     rollup = "/api/v1/org-units/11086/rollup"
     before = s.get(rollup, "2026-11-20T10:00:00+07:00", period="2026")
     assert (before["as_of"], before["as_of_position"]) == ("2026-11-20T10:00:00+07:00", at["demo"])
-    assert _reports(before) == (9, 7, 2, 3, 4, 3)  # the demo's year: HTX-DS and PKT-DS missing
+    # the demo's year: HTX-DS missing; Phòng VH-XH receives the reports, Phòng Kinh tế reports under its undated duty
+    assert _reports(before) == (8, 7, 1, 3, 3, 3)
     submitted = s.get(rollup, "2026-12-01T10:00:00+07:00", period="2026")  # the instant it was recorded
-    assert submitted["as_of_position"] == at["submitted"] and _reports(submitted) == (9, 8, 1, 3, 5, 3)
+    assert submitted["as_of_position"] == at["submitted"] and _reports(submitted) == (8, 8, 0, 3, 4, 3)
     # no offset: Vietnam time, 07:00 on 02/12 is before the review at 08:00 (as UTC it would be after)
     naive = s.get(rollup, "2026-12-02T07:00:00", period="2026")
-    assert naive["as_of"] == "2026-12-02T07:00:00+07:00" and _reports(naive) == (9, 8, 1, 3, 5, 3)
+    assert naive["as_of"] == "2026-12-02T07:00:00+07:00" and _reports(naive) == (8, 8, 0, 3, 4, 3)
     reviewed = s.get(rollup, "2026-12-02T01:00:00Z", period="2026")  # 08:00 in Vietnam
-    assert reviewed["as_of_position"] == at["reviewed"] and _reports(reviewed) == (9, 8, 1, 3, 5, 4)
+    assert reviewed["as_of_position"] == at["reviewed"] and _reports(reviewed) == (8, 8, 0, 3, 4, 4)
 
     reports = "/api/v1/org-units/11086/reports"
     missing = s.get(reports, "2026-11-30T23:59:59", period="2026", status="missing")["items"]
-    assert [r["org_unit"]["code"] for r in missing] == ["HTX-DS", "PKT-DS"]
-    assert [r["org_unit"]["code"] for r in s.get(reports, period="2026", status="missing")["items"]] == ["PKT-DS"]
+    assert [r["org_unit"]["code"] for r in missing] == ["HTX-DS"]
+    assert [r["org_unit"]["code"] for r in s.get(reports, period="2026", status="missing")["items"]] == []
     rows = {r["org_unit"]["code"]: r for r in s.get(reports, "2026-12-01T12:00:00", period="2026")["items"]}
     assert (rows["HTX-DS"]["status"], rows["HTX-DS"]["review"]) == ("ON_TIME", None)
     rows = {r["org_unit"]["code"]: r for r in s.get(reports, "2026-12-02T09:00:00", period="2026")["items"]}
@@ -249,7 +250,7 @@ def test_rebuilds_are_cached_by_position_copied_forward_and_evicted(scenario: Sc
     assert s.get(rollup, "2026-12-01T12:00:00", period="2026")["reports"]["accepted"] == 3  # still cached
     assert (cache.stats.builds, cache.stats.copies, cache.stats.hits) == (1, 2, 2)
     again = s.get(rollup, "2026-11-21T00:00:00", period="2026")  # evicted: rebuilt from the start
-    assert _reports(again) == (9, 7, 2, 3, 4, 3) and cache.stats.builds == 2
+    assert _reports(again) == (8, 7, 1, 3, 3, 3) and cache.stats.builds == 2
     assert cache.positions() == [at["submitted"], at["demo"]]
 
 

@@ -23,7 +23,7 @@ from services.kernel.settings import Settings
 from tests.factories import SYSTEM_ACTOR, interleave
 
 # The demo's story (README "Try it: the demo"), written down here rather than read back from the demo's code.
-NAMES = {code: name for _, code, name, *_ in UNITS}
+NAMES = {code: name for _, code, name, *_ in UNITS} | {"19753": "Nguyễn Thị Hoa"}  # a person of Phường Phú Xuân
 STORY = {  # proposal: (form, nominee code, state, holder path, holder authority, steps in history, decision)
     "gk-ds-2026-1": (
         "GK_XA",
@@ -43,9 +43,18 @@ STORY = {  # proposal: (form, nominee code, state, holder path, holder authority
         3,
         ("3105/QĐ-UBND", date(2026, 12, 28)),
     ),
-    "bkttg-hue-2027-1": ("BK_TTG", "SKHCN-46", "PENDING", "VN", "THU_TUONG", 4, None),
+    "bkttg-hue-2027-1": ("BK_TTG", "SKHCN-46", "PENDING", "VN", "THU_TUONG", 3, None),  # the sở head acts once
+    "gk-px-2027-1": (
+        "GK_XA",
+        "19753",
+        "APPROVED",
+        "VN/46/19753",
+        "CHU_TICH_UBND_XA",
+        3,
+        ("45/QĐ-UBND", date(2027, 12, 9)),
+    ),
     "bk-ds-2027-1": ("BK_TINH", "TH-DS", "PENDING", "VN/31", "CHU_TICH_UBND_TINH", 2, None),
-}  # hcld-ds-2030-1 was refused (FORM_NOT_ALLOWED_IN_PLAN): it must not appear anywhere
+}  # hcld-ds-2030-1 and co-lc-2026-1 were refused: they must not appear anywhere
 
 
 def runner_for(node: Node, *projections: Projection, batch_size: int = 500) -> EmbeddedRunner:
@@ -180,6 +189,6 @@ def test_returns_and_rejections_close_a_proposal_without_a_registry_entry(demo: 
     )
     assert [s["action"] for s in returned["steps"]] == ["PROPOSED", "FORWARDED", "RETURNED"]
     assert (rejected["state"], rejected["closing_reason"]) == ("REJECTED", "Chưa đủ tiêu chuẩn")
-    assert registry == {"gk-ds-2026-1", "bk-lc-2026-1"}
+    assert registry == {"gk-ds-2026-1", "bk-lc-2026-1", "gk-px-2027-1"}
     at_school = groups[(f"{DAI_SON}/MN-DS", "THU_TRUONG_DON_VI")]
     assert (at_school["count"], at_school["at_proposer"], at_school["to_decide"]) == (1, 1, 0)

@@ -63,7 +63,7 @@ def test_pages_walk_every_proposal_once_in_id_order(client: TestClient) -> None:
         seen += [i["proposal_id"] for i in body["items"]]
         if (cursor := body["next_cursor"]) is None:
             break
-    assert seen == sorted(["gk-ds-2026-1", "bk-lc-2026-1", "bkttg-hue-2027-1", "bk-ds-2027-1"])
+    assert seen == sorted(["gk-ds-2026-1", "bk-lc-2026-1", "bkttg-hue-2027-1", "gk-px-2027-1", "bk-ds-2027-1"])
 
 
 def test_filters_by_state_form_decider_holder_and_plan(client: TestClient) -> None:
@@ -113,11 +113,11 @@ def test_one_proposal_with_route_history_and_decision(client: TestClient) -> Non
     assert done["plan"]["document"] == "…/KH-UBND" and done["plan"]["status"] == "DRAFT"
     waiting = client.get("/api/v1/awards/bkttg-hue-2027-1").json()
     assert [(s["role"], s["authority"], s["status"]) for s in waiting["route"]] == [
-        ("PROPOSE", "THU_TRUONG_DON_VI", "DONE"),
-        ("REVIEW", "GIAM_DOC_SO", "DONE"),
+        ("PROPOSE", "GIAM_DOC_SO", "DONE"),  # the sở's head proposes, once: no second review as Giám đốc sở
         ("REVIEW", "CHU_TICH_UBND_TINH", "DONE"),
         ("DECIDE", "THU_TUONG", "CURRENT"),
     ]
+    assert waiting["occasion_period"] == "SO_KET_2027"
     assert {p["status_label"] for p in waiting["prerequisites"]} <= {"Đạt", "Chưa đạt", "Chưa kiểm tra được"}
     body = problem(client.get("/api/v1/awards/hcld-ds-2030-1"), 404, "UNKNOWN_PROPOSAL")
     assert body["title"].startswith("Không tìm thấy") and "Unknown award proposal" in body["detail"]
@@ -140,13 +140,14 @@ def test_what_waits_at_each_authority(client: TestClient) -> None:
 
 
 def test_the_registry_pages_by_decision_date(client: TestClient) -> None:
-    first = client.get("/api/v1/awards/conferred", params={"limit": 1}).json()
-    second = client.get("/api/v1/awards/conferred", params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    first = client.get("/api/v1/awards/conferred", params={"limit": 2}).json()
+    second = client.get("/api/v1/awards/conferred", params={"limit": 2, "cursor": first["next_cursor"]}).json()
     entries = first["items"] + second["items"]
     assert second["next_cursor"] is None
     assert [(e["decision_date"], e["decision_number"], e["nominee"]["name"]) for e in entries] == [
         ("2026-12-20", "215/QĐ-UBND", NAMES["THCS-DS"]),
         ("2026-12-28", "3105/QĐ-UBND", NAMES["DN-BATXAT"]),
+        ("2027-12-09", "45/QĐ-UBND", "Nguyễn Thị Hoa"),
     ]
     assert entries[1]["decider"]["authority_label"] == "Chủ tịch Ủy ban nhân dân cấp tỉnh"
     assert entries[0]["form_name"] == load_authority_matrix().versions("GK_XA")[-1].name_vi

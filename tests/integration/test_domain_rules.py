@@ -49,7 +49,7 @@ def plan(node: Node, plan_id: str):  # type: ignore[no-untyped-def]
 
 def test_seed_import_keeps_data_and_flags_the_seeds(node: Node) -> None:
     lao_cai = plan(node, "lao-cai-draft-2026-05")
-    assert lao_cai.is_draft and len(lao_cai.indicators()) == 40
+    assert lao_cai.is_draft and len(lao_cai.indicators()) == 42  # 40 targets and 2 conditions (LC-01.1, LC-26.1)
     hue = plan(node, "hue-220-2026")
     assert (hue.document_number, hue.document_symbol, hue.issue_date) == ("220", "KH-UBND", date(2026, 4, 15))
     assert hue.implements == ["vn-462-2026"] and plan(node, "dai-son-draft-2026-06").implements == [
@@ -64,7 +64,7 @@ def test_seed_import_keeps_data_and_flags_the_seeds(node: Node) -> None:
     conflicts = [
         w for e in _events(node, "CriteriaRegistered") for w in e.data["warnings"] if w["code"] == "CONFLICTING_TARGETS"
     ]
-    assert len(conflicts) == 2 and all(w["message_vi"].startswith("Hai chỉ tiêu") for w in conflicts)
+    assert len(conflicts) == 4 and all(w["message_vi"].startswith("Hai chỉ tiêu") for w in conflicts)
 
 
 def _events(node: Node, name: str) -> list[Any]:
@@ -221,7 +221,7 @@ def test_reports_on_time_late_returned_and_resubmitted(node: Node) -> None:
 
 def test_registrations_use_the_plans_indicators(node: Node) -> None:
     commune = LAO_CAI_COMMUNE
-    target = {"indicator_code": "LC-38", "value": 92.0, "note": None}
+    target = {"indicator_code": "LC-36", "value": 2.0, "note": None}  # "mỗi địa phương": the commune's own target
     node.bus.handle(
         RegisterTargets("r1", "lao-cai-draft-2026-05", commune, 2026, (target,), at(2026, 6, 1), SYSTEM_ACTOR)
     )

@@ -20,6 +20,7 @@ from services.bootstrap import Node, bootstrap
 from services.demo import run_demo
 from services.demo_data import DAI_SON, LAO_CAI, LAO_CAI_TARGETS
 from services.kernel.errors import UnknownOrgUnit
+from services.kernel.vntime import business_day
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings
 from services.planning.commands import AmendPlan, AssignPlanNumber, IssueGuidance
@@ -103,7 +104,8 @@ def test_incremental_equals_rebuild_and_any_interleaving(node: Node) -> None:
     handle(AmendPlan("lao-cai-draft-2026-05", "Điều chỉnh tên", at(2026, 7, 1), SYSTEM_ACTOR, title="Kế hoạch (sửa)"))
     node.runner.run_until_idle()
     live = snapshot(node.engine)
-    assert len(live["guidance_report"]) == 15 and len(live["guidance_document_target"]) == 2
+    assert len(live["guidance_report"]) == 12 and len(live["guidance_document_target"]) == 2
+    assert len(live["guidance_bloc"]) == 2 and {u["agency_type"] for u in live["guidance_unit"]} >= {"SO_NOI_VU"}
     events = stored_events(node)
     with node.engine.begin() as conn:
         tracking.reset_position(conn, "guidance")
@@ -151,8 +153,8 @@ def test_demo_states_of_late_and_missing_reports(sqlite_node: Node) -> None:
 def test_demo_targets_of_lao_cai_units(sqlite_node: Node) -> None:
     node = sqlite_node
     with node.engine.connect() as conn:
-        for code, targets in LAO_CAI_TARGETS.items():
-            view = guidance(conn, node.official_units, MATRIX, code, ON)
+        for path, targets in LAO_CAI_TARGETS.items():
+            view = guidance(conn, node.official_units, MATRIX, path.rsplit("/", 1)[1], ON)
             assert [p["plan_id"] for p in view["plans"]] == ["vn-462-2026", "lao-cai-draft-2026-05"]
             (registration,) = view["targets"]
             found = [(t["indicator_code"], t["value"]) for t in registration["targets"]]
@@ -176,11 +178,11 @@ def test_guidance_reaches_the_addressed_subtree_only(sqlite_node: Node) -> None:
 def test_award_routes_match_the_routes_the_write_side_computed(sqlite_node: Node) -> None:
     node = sqlite_node
     proposed = [e for e in stored_events(node) if e.NAME == "AwardProposed"]
-    assert len(proposed) == 4
+    assert len(proposed) == 5
     with node.engine.connect() as conn:
         for event in proposed:
             d = event.data
-            view = guidance(conn, node.official_units, MATRIX, d["proposer"]["code"], event.occurred_at.date())
+            view = guidance(conn, node.official_units, MATRIX, d["proposer"]["code"], business_day(event.occurred_at))
             offer = next(
                 a
                 for a in view["award_forms"]

@@ -26,7 +26,12 @@ from tests.factories import SYSTEM_ACTOR
 DAI_SON, HUE, DONG_NAI, LAO_CAI = "VN/31/11086", "VN/46", "VN/75", "VN/15"
 PHU_XUAN, BAT_XAT, Y_TY = "VN/46/19753", "VN/15/02683", "VN/15/02701"  # a phường of Huế, two xã of Lào Cai
 DONG_XOAI = "VN/75/25210"  # a phường of Đồng Nai
-HUE_PLAN, DN_PLAN, LC_PLAN, DS_PLAN = "hue-220-2026", "dong-nai-113-2026", "lao-cai-draft-2026-05", "dai-son-draft-2026-06"
+HUE_PLAN, DN_PLAN, LC_PLAN, DS_PLAN = (
+    "hue-220-2026",
+    "dong-nai-113-2026",
+    "lao-cai-draft-2026-05",
+    "dai-son-draft-2026-06",
+)
 
 
 @pytest.fixture
@@ -105,7 +110,9 @@ def test_f01_a_bare_giay_khen_is_each_levels_own(node: Node) -> None:
 def test_f02_by_authority_means_movement_awards_and_titles_are_not_ad_hoc(node: Node) -> None:
     """F02: "theo thẩm quyền" / "đề nghị cấp trên" are the competent level's movement awards, not every form of the
     matrix; a danh hiệu thi đua is never an ad-hoc (đột xuất) award."""
-    refused(node, propose("xa-tb", HUE, PHU_XUAN, "XA_TB", "ANNUAL", HUE_PLAN, kind="COMMUNE"), "FORM_NOT_ALLOWED_IN_PLAN")
+    refused(
+        node, propose("xa-tb", HUE, PHU_XUAN, "XA_TB", "ANNUAL", HUE_PLAN, kind="COMMUNE"), "FORM_NOT_ALLOWED_IN_PLAN"
+    )
     home = {"kind": "HOUSEHOLD", "name": "Hộ ông A"}
     refused(node, propose("gd-vh", PHU_XUAN, PHU_XUAN, "GD_VH", "ANNUAL", HUE_PLAN, **home), "FORM_NOT_ALLOWED_IN_PLAN")
     person = {"kind": "INDIVIDUAL", "name": "Bà B"}
@@ -129,7 +136,10 @@ def test_f04_only_empowered_heads_decide_base_titles(node: Node) -> None:
     person = {"kind": "INDIVIDUAL", "name": "Cô giáo D", "when": at(2026, 12, 10)}
     for pid, form in (("ld", "LDTT"), ("cs", "CSTDCS")):
         node.bus.handle(propose(pid, school, school, form, "ANNUAL", None, **person))
-        assert route(proposed(node, pid)) == [(school, "PROPOSE", "THU_TRUONG_DON_VI"), (DAI_SON, "DECIDE", "CHU_TICH_UBND_XA")]
+        assert route(proposed(node, pid)) == [
+            (school, "PROPOSE", "THU_TRUONG_DON_VI"),
+            (DAI_SON, "DECIDE", "CHU_TICH_UBND_XA"),
+        ]
     node.bus.handle(propose("tt", school, school, "TTLDTT", "ANNUAL", None, when=at(2026, 12, 10)))
     assert route(proposed(node, "tt"))[-1] == (DAI_SON, "DECIDE", "CHU_TICH_UBND_XA")
     firm = unit(node, DAI_SON, "DN-X", "Công ty X", "ENTERPRISE", category="ENTERPRISE")
@@ -144,7 +154,11 @@ def test_f05_no_one_acts_twice_on_a_proposal(node: Node) -> None:
     so = unit(node, HUE, "SKHCN-46", "Sở Khoa học và Công nghệ thành phố Huế", "AGENCY", agency_type="SO_KHCN")
     node.bus.handle(propose("ttg", so, so, "BK_TTG", "SO_KET", HUE_PLAN))
     steps = route(proposed(node, "ttg"))
-    assert steps == [(so, "PROPOSE", "GIAM_DOC_SO"), (HUE, "REVIEW", "CHU_TICH_UBND_TINH"), ("VN", "DECIDE", "THU_TUONG")]
+    assert steps == [
+        (so, "PROPOSE", "GIAM_DOC_SO"),
+        (HUE, "REVIEW", "CHU_TICH_UBND_TINH"),
+        ("VN", "DECIDE", "THU_TUONG"),
+    ]
     assert len({(path, who) for path, _, who in steps}) == len(steps)
 
 
@@ -153,7 +167,10 @@ def test_f06_a_collective_is_checked_against_collective_prerequisites(node: Node
     node.bus.handle(propose("bk-tt", BAT_XAT, BAT_XAT, "BK_TINH", "ANNUAL", LC_PLAN, when=at(2026, 12, 12)))
     checks = {c["rule"]: c for c in proposed(node, "bk-tt")["prerequisites"]}
     assert "BK_TINH_NEEDS_TWO_CSTDCS" not in checks
-    assert checks["BK_TINH_COLLECTIVE"]["status"] == "NOT_CHECKABLE" and "74" in checks["BK_TINH_COLLECTIVE"]["legal_basis"]
+    assert (
+        checks["BK_TINH_COLLECTIVE"]["status"] == "NOT_CHECKABLE"
+        and "74" in checks["BK_TINH_COLLECTIVE"]["legal_basis"]
+    )
 
 
 # --- Reporting: who must report, and when --------------------------------------------------------------------
@@ -191,7 +208,9 @@ def test_f09_lao_cai_binds_the_members_of_its_khoi_thi_dua(node: Node) -> None:
     snv = unit(node, LAO_CAI, "SNV-15", "Sở Nội vụ tỉnh Lào Cai", "AGENCY", agency_type="SO_NOI_VU")
     school = unit(node, "VN/15/02647", "THCS-LC", "Trường THCS Lào Cai", "PUBLIC_SERVICE_UNIT")
     mttq = unit(node, "VN/15/02695", "MTTQ-TT", "Ủy ban MTTQ xã Trịnh Tường", "MTTQ", category="MTTQ_SOCIO_POLITICAL")
-    bloc = RegisterEmulationBloc("15-K01", LAO_CAI, "KHOI", "Khối thi đua số 1", (skhcn, snv, BAT_XAT), at(2026, 5, 20), SYSTEM_ACTOR)
+    bloc = RegisterEmulationBloc(
+        "15-K01", LAO_CAI, "KHOI", "Khối thi đua số 1", (skhcn, snv, BAT_XAT), at(2026, 5, 20), SYSTEM_ACTOR
+    )
     node.bus.handle(bloc)
     assert report(node, LC_PLAN, skhcn, at(2026, 12, 10))["duty_code"] == "R1"
     assert report(node, LC_PLAN, BAT_XAT, at(2026, 12, 10))["duty_code"] == "R1"
@@ -228,7 +247,9 @@ def test_f12_targets_say_whose_they_are(node: Node) -> None:
     )
     assert found["LC-04"]["scope"] == "PER_UNIT" and "AGENCY" in found["LC-04"]["scope_kinds"]
     pii = ({"indicator_code": "LC-01", "value": 10.0, "note": None},)
-    refused(node, RegisterTargets("r1", LC_PLAN, BAT_XAT, 2026, pii, at(2026, 6, 1), SYSTEM_ACTOR), "TARGET_NOT_FOR_UNIT")
+    refused(
+        node, RegisterTargets("r1", LC_PLAN, BAT_XAT, 2026, pii, at(2026, 6, 1), SYSTEM_ACTOR), "TARGET_NOT_FOR_UNIT"
+    )
     green = ({"indicator_code": "LC-36", "value": 1.0, "note": None},)
     node.bus.handle(RegisterTargets("r2", LC_PLAN, BAT_XAT, 2026, green, at(2026, 6, 1), SYSTEM_ACTOR))
 
@@ -250,13 +271,21 @@ def test_f14_nothing_is_lost_on_import(node: Node) -> None:
     (condition,) = found["LC-26"]["conditions"]
     assert (condition["comparator"], condition["threshold"]) == ("GE", 50.0) and "doanh nghiệp" in condition["name"]
     assert [c["threshold"] for c in found["LC-01"]["conditions"]] == [8.0]
-    assert {code for code, i in found.items() if i["recurrence"] == "ANNUAL"} == {"LC-02", "LC-04", "LC-05", "LC-24", "LC-25"}
+    assert {code for code, i in found.items() if i["recurrence"] == "ANNUAL"} == {
+        "LC-02",
+        "LC-04",
+        "LC-05",
+        "LC-24",
+        "LC-25",
+    }
     assert found["LC-33"]["approximate"] is True and found["LC-07"]["source_text"]
 
 
 def test_f15_conflicting_targets_are_flagged(node: Node) -> None:
     """F15: LC-17 vs LC-19/20/22, LC-02 vs LC-05, LC-23 vs LC-29 and LC-25's undefined measure are flagged."""
-    warnings = [w for e in events(node, "CriteriaRegistered") if e.data["plan_id"] == LC_PLAN for w in e.data["warnings"]]
+    warnings = [
+        w for e in events(node, "CriteriaRegistered") if e.data["plan_id"] == LC_PLAN for w in e.data["warnings"]
+    ]
     pairs = {(w["code"], tuple(w["refs"])) for w in warnings}
     assert ("CONFLICTING_TARGETS", ("LC-17", "LC-19", "LC-20", "LC-22")) in pairs
     assert ("DUPLICATE_TARGET", ("LC-02", "LC-05")) in pairs
@@ -271,11 +300,17 @@ def test_f16_occasions_have_dates_and_awards_hang_on_them(node: Node) -> None:
     """F16: sơ kết 2027 / tổng kết 2030 (Huế, Đồng Nai); Lào Cai sơ kết 12/2027, tổng kết Q4/2030 with the Đại hội."""
     lao_cai = {p["review"]: p for p in plan_event(node, LC_PLAN).data["phases"]}
     assert (lao_cai["SO_KET"]["review_from"], lao_cai["SO_KET"]["review_to"]) == (date(2027, 12, 1), date(2027, 12, 31))
-    assert (lao_cai["TONG_KET"]["review_from"], lao_cai["TONG_KET"]["review_to"]) == (date(2030, 10, 1), date(2030, 12, 31))
+    assert (lao_cai["TONG_KET"]["review_from"], lao_cai["TONG_KET"]["review_to"]) == (
+        date(2030, 10, 1),
+        date(2030, 12, 31),
+    )
     assert "Đại hội thi đua tỉnh lần thứ II" in lao_cai["TONG_KET"]["review_with"]
     for plan in (HUE_PLAN, DN_PLAN):
         windows = {p["review"]: (p["review_from"], p["review_to"]) for p in plan_event(node, plan).data["phases"]}
-        assert windows == {"SO_KET": (date(2027, 1, 1), date(2027, 12, 31)), "TONG_KET": (date(2030, 1, 1), date(2030, 12, 31))}
+        assert windows == {
+            "SO_KET": (date(2027, 1, 1), date(2027, 12, 31)),
+            "TONG_KET": (date(2030, 1, 1), date(2030, 12, 31)),
+        }
     node.bus.handle(propose("ttg-hue", HUE, HUE, "BK_TTG", "SO_KET", HUE_PLAN, kind="INDIVIDUAL", name="Ông E"))
     assert proposed(node, "ttg-hue")["occasion_period"] == "SO_KET_2027"
 

@@ -50,11 +50,17 @@ def test_the_seed_plans_match_their_files(seeded: tuple[Node, EmbeddedRunner]) -
         criteria = seed.get("criteria") or []
         assert row["criteria_count"] == len(criteria)
         assert row["indicator_count"] == sum(len(i["indicators"]) for c in criteria for i in c["items"])
-        plan_warnings = [w for w in seed.get("warnings") or [] if w["code"] != "CONFLICTING_TARGETS"]
-        assert row["warning_count"] == len(plan_warnings) and row["amendments"] == 0
+        plan_warnings = [w for w in seed.get("warnings") or [] if not (w["code"] in ON_TARGETS and w.get("indicators"))]
+        assert row["warning_count"] == len(plan_warnings) + COMPUTED.get(plan_id, 0) and row["amendments"] == 0
     assert lao_cai is not None and lao_cai["indicator_count"] == 40
     conflicts = [w for c in lao_cai["criteria"] for w in c["warnings"] if w["code"] == "CONFLICTING_TARGETS"]
-    assert len(conflicts) == 2
+    assert len(conflicts) == 4
+
+
+# Warnings about indicators travel with their criteria set; the issue adds its own: Lào Cai offers a Cờ thi đua at
+# đột xuất and theo đợt (FORM_NOT_FOR_OCCASION ×2), Đại Sơn's draft day is assumed (DRAFT_DATE_ASSUMED).
+ON_TARGETS = {"CONFLICTING_TARGETS", "DUPLICATE_TARGET", "MEASURE_UNDEFINED", "STATE_OWNERSHIP_NOT_REGISTERED"}
+COMPUTED = {"lao-cai-draft-2026-05": 2, "dai-son-draft-2026-06": 1}
 
 
 def test_the_parent_chain_runs_from_the_prime_minister_down(seeded: tuple[Node, EmbeddedRunner]) -> None:

@@ -57,14 +57,16 @@ def test_one_plan_with_criteria_warnings_and_parent_chain(client: TestClient) ->
     assert (duty["period_label"], duty["deadline_label"]) == ("Hằng năm", "Trước ngày 01/12 hằng năm")
     forms = {(a["occasion_label"], a["form_code"]): a["form_name"] for a in dai_son["award_forms"]}
     assert forms[("Hằng năm", "BY_AUTHORITY")] == "Khen thưởng theo thẩm quyền"
-    assert forms[("Sơ kết", "GK_XA")].startswith("Giấy khen của Chủ tịch Ủy ban nhân dân xã")
+    assert forms[("Sơ kết", "GIAY_KHEN")] == "Giấy khen (của cấp có thẩm quyền đối với người được đề nghị)"
+    means = {(a["occasion"], a["form_code"]): a["means"] for a in dai_son["award_forms"]}
+    assert means[("SO_KET", "GIAY_KHEN")] == ["GK_UNIT", "GK_XA", "GK_SO"]  # each level's own Giấy khen
     lao_cai = client.get("/api/v1/plans/lao-cai-draft-2026-05").json()
     seed = SEEDS["lao-cai-draft-2026-05"]
     assert lao_cai["indicator_count"] == 40 == sum(len(i["indicators"]) for c in seed["criteria"] for i in c["items"])
     indicators = {i["code"]: i for c in lao_cai["criteria"] for item in c["items"] for i in item["indicators"]}
     assert indicators["LC-01"]["target_label"] == "≤ 15 thứ hạng"
     conflicts = [w for c in lao_cai["criteria"] for w in c["warnings"] if w["code"] == "CONFLICTING_TARGETS"]
-    assert len(conflicts) == 2 and all(w["message_vi"] for w in conflicts)
+    assert len(conflicts) == 4 and all(w["message_vi"] for w in conflicts)
     assert {w["code"] for w in lao_cai["warnings"]} >= {"SEED_TYPO_DOT_XUAT"}
     assert lao_cai["warning_count"] == len(lao_cai["warnings"]) + sum(len(c["warnings"]) for c in lao_cai["criteria"])
     national = client.get("/api/v1/plans/vn-462-2026").json()

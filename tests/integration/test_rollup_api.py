@@ -36,11 +36,13 @@ def test_rollup_of_a_commune_with_drill_down_to_its_units(client: TestClient) ->
     body = client.get("/api/v1/org-units/11086/rollup", params={"period": "2026", "level": "children"}).json()
     assert body["org_unit"]["name"] == "Xã Đại Sơn" and body["period_label"] == "Năm 2026"
     reports = body["reports"]
-    assert (reports["expected"], reports["submitted"], reports["missing"], reports["late"]) == (9, 7, 2, 3)
-    assert (reports["reporting_rate"], reports["on_time_rate"]) == (0.7778, 0.4444)
+    assert (reports["expected"], reports["submitted"], reports["missing"], reports["late"]) == (8, 7, 1, 3)
+    assert (reports["reporting_rate"], reports["on_time_rate"]) == (0.875, 0.4286)
     children = {row["code"]: row for row in body["drill_down"]["items"]}
     assert len(children) == sum(parent == DAI_SON for parent, *_ in UNITS) and body["drill_down"]["next_cursor"] is None
     assert children["THON-1"]["reports"]["expected"] == 0  # a village is not bound by R1
+    assert children["PVHXH-DS"]["reports"]["expected"] == 0  # Phòng VH-XH receives the reports: it is not bound
+    assert children["PKT-DS"]["reports"]["undated"] == 1  # Phòng Kinh tế reports under its own undated duty
     assert children["HTX-DS"]["reports"]["missing"] == 1 and children["TYT-DS"]["reports"]["late"] == 1
     assert sum(row["reports"]["submitted"] for row in children.values()) == reports["submitted"]
     (ds1,) = body["indicators"]
@@ -62,7 +64,7 @@ def test_national_drill_down_pages_through_provinces(client: TestClient) -> None
 
 def test_reports_lists_missing_late_and_returned(client: TestClient) -> None:
     missing = client.get("/api/v1/org-units/11086/reports", params={"period": "2026", "status": "missing"}).json()
-    assert [r["org_unit"]["code"] for r in missing["items"]] == ["HTX-DS", "PKT-DS"]
+    assert [r["org_unit"]["code"] for r in missing["items"]] == ["HTX-DS"]
     assert missing["items"][0]["status_label"] == "Chưa nộp" and missing["items"][0]["deadline"] == "2026-11-30"
     late = client.get("/api/v1/org-units/31/reports", params={"period": "2026", "status": "late", "limit": 2}).json()
     more = client.get(
@@ -99,8 +101,8 @@ def test_report_pages_cover_the_subtree_once(client: TestClient) -> None:
             break
     hue = client.get("/api/v1/org-units/46/rollup", params={"period": "2026"}).json()["reports"]
     assert len(seen) == len(set(seen)) == hue["missing"] and seen == sorted(seen)
-    first = client.get("/api/v1/org-units/19753/reports", params={"period": "2026", "limit": 1}).json()
-    second = client.get("/api/v1/org-units/19753/reports", params={"period": "2026", "cursor": first["next_cursor"]})
+    first = client.get("/api/v1/org-units/19774/reports", params={"period": "2026", "limit": 1}).json()
+    second = client.get("/api/v1/org-units/19774/reports", params={"period": "2026", "cursor": first["next_cursor"]})
     own, below = first["items"][0], second.json()["items"]
-    assert (own["unit_path"], own["status"]) == ("VN/46/19753", "MISSING")  # the commune's own report to Huế
-    assert [(r["org_unit"]["code"], r["status"]) for r in below] == [("THPT-PX", "SUBMITTED")]
+    assert (own["unit_path"], own["status"]) == ("VN/46/19774", "MISSING")  # the commune's own report to Huế
+    assert [(r["org_unit"]["code"], r["status"], r["expected"]) for r in below] == [("BV-KL", "SUBMITTED", False)]

@@ -40,7 +40,9 @@ SCHOOL = UnitFacts("VN/31/11086/THCS-DS", "THCS-DS", "UNIT", "PUBLIC_SERVICE_UNI
 DAI_SON = UnitFacts("VN/31/11086", "11086", "COMMUNE", "COMMUNE", "Xã Đại Sơn", "AGENCY_LOCALITY")
 SO = UnitFacts("VN/15/SKHCN-15", "SKHCN-15", "UNIT", "AGENCY", "Sở KH&CN", "AGENCY_LOCALITY")
 FIRM = UnitFacts("VN/31/11086/DN-1", "DN-1", "UNIT", "ENTERPRISE", "Công ty", "ENTERPRISE")
-IN_SO = UnitFacts("VN/15/SKHCN-15/TT-1", "TT-1", "UNIT", "PUBLIC_SERVICE_UNIT", "Trung tâm", "AGENCY_LOCALITY", top_kind="AGENCY")
+IN_SO = UnitFacts(
+    "VN/15/SKHCN-15/TT-1", "TT-1", "UNIT", "PUBLIC_SERVICE_UNIT", "Trung tâm", "AGENCY_LOCALITY", top_kind="AGENCY"
+)
 
 
 def plan(issuer: dict[str, Any], forms: list[tuple[str, str]], duties: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]

@@ -754,7 +754,12 @@ def test_flagged_seed_text_is_kept_verbatim(plans: dict[str, dict]) -> None:
         "khen thưởng đợt xuất"
     }
     conflicts = [w["indicators"] for w in plans[LAO_CAI]["warnings"] if w["code"] == "CONFLICTING_TARGETS"]
-    assert conflicts == [["LC-26", "LC-32"], ["LC-27", "LC-34"], ["LC-17", "LC-19", "LC-20", "LC-22"], ["LC-23", "LC-29"]]
+    assert conflicts == [
+        ["LC-26", "LC-32"],
+        ["LC-27", "LC-34"],
+        ["LC-17", "LC-19", "LC-20", "LC-22"],
+        ["LC-23", "LC-29"],
+    ]
     (dup,) = flagged(DAI_SON, "SEED_DUPLICATED_CITATION")
     assert "1380/QĐ-UBND" in dup
     refs = [c["ref"] for c in plans[DAI_SON]["cited_documents"]]
