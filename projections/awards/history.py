@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import date
 from functools import singledispatch
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned
 from services.kernel.events import Event
+from services.kernel.vntime import business_day
 
 from .evolve import unit_fields
 from .rows import ConferredRow, ProposalRow, StepRow
-
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # an approval without a date is dated on its business day in Vietnam
 
 
 def _step(event: Event, after: ProposalRow, action: str, src: Any, dst: Any, note: Any = None) -> StepRow:
@@ -65,7 +63,7 @@ def conferred_of(event: Event, after: ProposalRow) -> ConferredRow | None:
     if not isinstance(event, AwardDecided) or after.state != "APPROVED":
         return None
     d = event.data
-    day: date = d.get("decision_date") or event.occurred_at.astimezone(VN_TZ).date()
+    day: date = d.get("decision_date") or business_day(event.occurred_at)  # else its business day in Vietnam
     return ConferredRow(
         proposal_id=after.proposal_id,
         decision_number=d.get("decision_number") or "",

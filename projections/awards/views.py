@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.api.labels import AWARD_STATES, LEVELS, OCCASIONS, ROLES, label
 from services.awards import Authority, UnknownAwardForm, load_authority_matrix
+from services.kernel.vntime import VN_TZ, business_day
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOMINEE_KINDS = {"INDIVIDUAL": "Cá nhân", "COLLECTIVE": "Tập thể", "HOUSEHOLD": "Hộ gia đình"}
 ACTIONS = {
     "PROPOSED": "Lập hồ sơ đề nghị",
@@ -73,7 +72,7 @@ def summary(r: dict[str, Any], now: datetime) -> dict[str, Any]:
         "proposal_id": r["proposal_id"],
         "plan_id": r["plan_id"],
         "form_code": r["form_code"],
-        "form_name": form_name(r["form_code"], r["proposed_at"].astimezone(VN_TZ).date()),
+        "form_name": form_name(r["form_code"], business_day(r["proposed_at"])),
         "occasion": r["occasion"],
         "occasion_label": label(OCCASIONS, r["occasion"]),
         "occasion_period": r.get("occasion_period"),

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, exists, func, insert, inspect, select, text
 
@@ -34,8 +33,8 @@ from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore
 from services.kernel.tables import event as event_table
 from services.kernel.tables import foreign_event
+from services.kernel.vntime import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TABLE_PREFIX = "asof_"
 EXAMPLE = "2026-12-15T17:00:00+07:00"
 

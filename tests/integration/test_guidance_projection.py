@@ -104,7 +104,7 @@ def test_incremental_equals_rebuild_and_any_interleaving(node: Node) -> None:
     handle(AmendPlan("lao-cai-draft-2026-05", "Điều chỉnh tên", at(2026, 7, 1), SYSTEM_ACTOR, title="Kế hoạch (sửa)"))
     node.runner.run_until_idle()
     live = snapshot(node.engine)
-    assert len(live["guidance_report"]) == 12 and len(live["guidance_document_target"]) == 2
+    assert len(live["guidance_report"]) == 13 and len(live["guidance_document_target"]) == 2
     assert len(live["guidance_bloc"]) == 2 and {u["agency_type"] for u in live["guidance_unit"]} >= {"SO_NOI_VU"}
     events = stored_events(node)
     with node.engine.begin() as conn:

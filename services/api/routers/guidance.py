@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
@@ -16,8 +15,8 @@ from services.api.security import Caller, current_principal, require_within
 from services.awards import load_authority_matrix
 from services.bootstrap import Node
 from services.kernel.errors import UnknownOrgUnit
+from services.kernel.vntime import today_vn
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OnDay = Annotated[
     date | None, Query(description="Ngày tham chiếu (hạn báo cáo, ma trận thẩm quyền); mặc định hôm nay, giờ Việt Nam.")
 ]
@@ -37,7 +36,7 @@ def router(node: Node) -> APIRouter:
         ``on`` picks the current reporting period, judges deadlines and selects the authority matrix version; the
         facts shown are those recorded now, or by ``as_of`` (whose day in Vietnam is then the default ``on``).
         """
-        day = reading.day(on) or datetime.now(VN_TZ).date()
+        day = reading.day(on) or today_vn()
         with reading.connect() as conn:
             unit = units.resolve(conn, node.official_units, code)
             if unit is None:
