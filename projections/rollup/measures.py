@@ -55,7 +55,7 @@ def judge(definition: Mapping[str, Any], value: float) -> bool | None:
     low, high = definition.get("threshold"), definition.get("threshold_max")
     comparison = definition.get("comparison")
     if comparison == "PHASED_FLOOR" and low is not None:
-        return value > low if definition["comparator"] == "GT" else value >= low
+        return bool(value > low) if definition["comparator"] == "GT" else bool(value >= low)
     return meets(definition["comparator"], low, high, value)
 
 

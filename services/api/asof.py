@@ -16,9 +16,10 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from sqlalchemy import Connection
 
-from services.audit.asof import EXAMPLE, VN_TZ, AsOfCache, AsOfPoint, parse_as_of
+from services.audit.asof import EXAMPLE, AsOfCache, AsOfPoint, parse_as_of
 from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
+from services.kernel.vntime import business_day
 
 AS_OF_HELP = (
     "Thời điểm hệ thống (ISO 8601; không múi giờ: giờ Việt Nam): trả lời theo những gì nút này đã ghi nhận đến "
@@ -73,7 +74,7 @@ class Reading:
         """``given``, else the as_of day in Vietnam (a reference day for deadlines), else None."""
         if given is not None or self.point is None:
             return given
-        return self.point.as_of.astimezone(VN_TZ).date()
+        return business_day(self.point.as_of)
 
     def stamp(self, body: dict[str, Any]) -> dict[str, Any]:
         """``body`` with ``as_of`` and ``as_of_position`` when the read was as of a time."""

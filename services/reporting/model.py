@@ -46,7 +46,7 @@ def binds(duty: dict[str, Any], unit: OrgUnit) -> bool:
     if under is not None and duty.get("reporter_direct") and path.rsplit("/", 1)[0] != under:
         return False
     if duty.get("reporter_agency"):
-        return unit.agency_type == duty["reporter_agency"]
+        return bool(unit.agency_type == duty["reporter_agency"])
     if duty.get("reporter_name") is not None and duty["reporter_name"] != unit.ref.get("name"):
         return False
     if unit.agency_type is not None and unit.agency_type in (duty.get("receiver_agencies") or []):

@@ -20,9 +20,9 @@ from services.bootstrap import Node, bootstrap
 from services.demo import run_demo
 from services.demo_data import DAI_SON, LAO_CAI, LAO_CAI_TARGETS
 from services.kernel.errors import UnknownOrgUnit
-from services.kernel.vntime import business_day
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings
+from services.kernel.vntime import business_day
 from services.planning.commands import AmendPlan, AssignPlanNumber, IssueGuidance
 from tests.domain_fixtures import at
 from tests.factories import SYSTEM_ACTOR

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.audit.asof import VN_TZ, AsOfPoint, parse_as_of, prefix_of, victims
+from services.audit.asof import AsOfPoint, parse_as_of, prefix_of, victims
 from services.kernel.errors import DomainRefusal
+from services.kernel.vntime import VN_TZ
 
 NOW = datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
 
