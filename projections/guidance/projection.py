@@ -18,7 +18,8 @@ class GuidanceProjection:
     """Maintains the ``guidance_*`` tables; each row is loaded once per batch and saved once."""
 
     name = "guidance"
-    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
+    version = 2  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
+    # 2: blocs (EmulationBlocRegistered), agency types and the stated period are kept for duty binding and offers
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

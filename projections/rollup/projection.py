@@ -31,7 +31,9 @@ class RollupProjection:
     indicator values and child plans, for every subtree and period."""
 
     name = "rollup"
-    version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
+    version = 2  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
+    # 2: who is expected (the most specific duty; khối/cụm membership, agency types; never the receiver) and how
+    #    targets are judged (phased floors; conditions as measures of their own)
     metadata = metadata
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:

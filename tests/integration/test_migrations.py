@@ -15,6 +15,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, i
 
 from projections import tracking
 from projections.bluegreen import states
+from projections.versions import code_version
 from services import migrations
 from services.audit.replay import compare, replay
 from services.audit.verify import verify_chain
@@ -96,7 +97,13 @@ def test_a_v010_database_with_the_demo_upgrades_without_loss(
 
     node = bootstrap(Settings(data_dir=tmp_path, node_id="local"), engine=engine)
     node.open_db()  # what serve and worker do: the v0.1.0 read models are recorded, none is created again
+    with engine.connect() as conn:  # recorded as v0.1.0's: every read model's tables changed since
+        assert [s.name for s in states(conn, node.projections) if s.current] == []
     node.builder().run_pending(node.projections, threading.Event(), retry_seconds=0)
+    with engine.connect() as conn:  # rebuilt blue/green to the code's versions
+        assert [(s.name, s.live) for s in states(conn, node.projections)] == [
+            (p.name, code_version(p)) for p in node.projections
+        ]
     node.runner.run_until_idle()
     head = node.store.head_position()
     assert node.runner.positions() == {p.name: head for p in node.projections}
