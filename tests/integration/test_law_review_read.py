@@ -23,7 +23,7 @@ from services.demo_data import LAO_CAI_BLOCS, UNITS
 from services.kernel import vntime
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings
-from services.kernel.tables import metadata as store_metadata
+from services.migrations import upgrade
 from tests.api_auth import authorize
 
 VN_OFFSET = timedelta(hours=7)
@@ -34,7 +34,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
     """The demo on a node whose read models (every projection) are caught up, and a central client of its API."""
     folder = tmp_path_factory.mktemp("law-review-read")
     node = bootstrap(Settings(data_dir=folder, database_url=f"sqlite:///{folder}/api.db"))
-    store_metadata.create_all(node.engine)
+    upgrade(node.engine)
     runner = EmbeddedRunner(node.engine, node.store, node.codec, node.bus.types, node.projections)
     runner.setup()
     run_demo(node)
