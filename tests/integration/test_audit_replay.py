@@ -61,7 +61,8 @@ def test_replay_into_shadows_equals_live_for_every_read_model(node: Node) -> Non
 
 def test_partial_replay_differs_then_swap_catches_it_up_and_switches_it_in(node: Node) -> None:
     awards = next(p for p in node.projections if p.name == "awards")
-    first = node.store.read_all(0, 10_000, types=["AwardProposed"])[0].position
+    proposed = node.store.read_all(0, 10_000, types=["AwardProposed"])
+    first = proposed[0].position
     result = replay(node.engine, node.store, node.codec, EVENT_TYPES, [awards], to_position=first)
     diffs = {d.table: d for d in compare(node.engine, awards)}
     assert diffs["awards_proposal"].shadow_rows == 1 and diffs["awards_proposal"].differing_keys
@@ -71,7 +72,8 @@ def test_partial_replay_differs_then_swap_catches_it_up_and_switches_it_in(node:
     assert swap(node.builder(), awards, result.position) == head  # the events after `first` applied in the swap
     with node.engine.connect() as conn:
         assert tracking.get_position(conn, "awards") == head
-        assert conn.execute(select(func.count()).select_from(awards.metadata.tables["awards_proposal"])).scalar() == 4
+        rows = conn.execute(select(func.count()).select_from(awards.metadata.tables["awards_proposal"])).scalar()
+        assert rows == len(proposed) > 1  # every proposal of the demo, not only the first
     assert "shadow_awards_proposal" not in inspect(node.engine).get_table_names()
     assert node.runner.run_until_idle() == 0  # nothing left for the live tail
     replay(node.engine, node.store, node.codec, EVENT_TYPES, [awards])
