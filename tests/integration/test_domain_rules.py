@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
-from services.bootstrap import Node, bootstrap
-from services.kernel.errors import ThiduaError
-from services.kernel.settings import Settings
+from services.bootstrap import Node
 from services.kernel.uow import UnitOfWork
 from services.planning.commands import AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
 from services.planning.handlers import load_plan
-from services.planning.seed_import import import_seeds
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
-from tests.domain_fixtures import LAO_CAI_COMMUNE, at, register
+from tests.domain_fixtures import LAO_CAI_COMMUNE, at, events, refused, register, seeded
 from tests.factories import SYSTEM_ACTOR
 
 DAI_SON = "VN/31/11086"
 
 
 @pytest.fixture
-def node(engine: Engine, tmp_path) -> Node:  # type: ignore[no-untyped-def]
-    built = bootstrap(Settings(data_dir=tmp_path), engine=engine)
-    built.init_db()
-    import_seeds(built.bus.handle)
-    return built
-
-
-def refused(node: Node, command: Any, code: str) -> ThiduaError:
-    """Run a command that must be refused with ``code`` and write nothing."""
-    head = node.store.head_position()
-    with pytest.raises(ThiduaError) as raised:
-        node.bus.handle(command)
-    assert raised.value.code == code, raised.value
-    assert node.store.head_position() == head, "a refused command wrote events"
-    assert raised.value.message_vi and raised.value.message_en
-    return raised.value
+def node(engine: Engine, tmp_path: Path) -> Node:
+    return seeded(engine, tmp_path)
 
 
 def plan(node: Node, plan_id: str):  # type: ignore[no-untyped-def]
@@ -55,26 +39,16 @@ def test_seed_import_keeps_data_and_flags_the_seeds(node: Node) -> None:
     assert hue.implements == ["vn-462-2026"] and plan(node, "dai-son-draft-2026-06").implements == [
         "hai-phong-2159-2026"
     ]
-    issued = {e.data["plan_id"]: e for e in _events(node, "PlanIssued")}
+    issued = {e.data["plan_id"]: e for e in events(node, "PlanIssued")}
     codes = lambda pid: {w["code"] for w in issued[pid].data["warnings"]}  # noqa: E731
     assert {"SEED_FORM_NAME_NONSTANDARD", "SEED_DUPLICATED_CITATION", "DRAFT_WITHOUT_NUMBER"} <= codes(
         "dai-son-draft-2026-06"
     )
     assert "SEED_TYPO_DOT_XUAT" in codes("lao-cai-draft-2026-05")
     conflicts = [
-        w for e in _events(node, "CriteriaRegistered") for w in e.data["warnings"] if w["code"] == "CONFLICTING_TARGETS"
+        w for e in events(node, "CriteriaRegistered") for w in e.data["warnings"] if w["code"] == "CONFLICTING_TARGETS"
     ]
     assert len(conflicts) == 4 and all(w["message_vi"].startswith("Hai chỉ tiêu") for w in conflicts)
-
-
-def _events(node: Node, name: str) -> list[Any]:
-    from services.kernel.events import decode_event
-
-    return [
-        e
-        for e in (decode_event(s.body, node.codec, node.bus.types) for s in node.store.read_all(0, 10_000))
-        if e.NAME == name
-    ]
 
 
 def test_drafts_receive_their_number_once_and_numbers_are_unique(node: Node) -> None:
@@ -192,7 +166,7 @@ def test_criteria_owner_and_indicators(node: Node) -> None:
         )
     )
     assert result.event_ids  # accepted, with a warning the read side can show
-    assert [w["code"] for w in _events(node, "CriteriaRegistered")[-1].data["warnings"]] == ["CONFLICTING_TARGETS"]
+    assert [w["code"] for w in events(node, "CriteriaRegistered")[-1].data["warnings"]] == ["CONFLICTING_TARGETS"]
 
 
 def test_reports_on_time_late_returned_and_resubmitted(node: Node) -> None:
@@ -201,7 +175,7 @@ def test_reports_on_time_late_returned_and_resubmitted(node: Node) -> None:
     on_time = SubmitReport("dai-son-draft-2026-06", school, "2026", at(2026, 11, 30, 16), SYSTEM_ACTOR)
     node.bus.handle(on_time)
     node.bus.handle(SubmitReport("dai-son-draft-2026-06", shop, "2026", at(2026, 12, 1, 8), SYSTEM_ACTOR))
-    reports = {e.data["unit"]["code"]: e.data for e in _events(node, "ReportSubmitted")}
+    reports = {e.data["unit"]["code"]: e.data for e in events(node, "ReportSubmitted")}
     assert reports["U-00042"]["late"] is False and reports["DN-7"]["late"] is True
     assert reports["DN-7"]["deadline"] == date(2026, 11, 30) and reports["DN-7"]["submitted_to"]["path"] == DAI_SON
     refused(node, on_time, "REPORT_ALREADY_SUBMITTED")
@@ -210,7 +184,7 @@ def test_reports_on_time_late_returned_and_resubmitted(node: Node) -> None:
     refused(node, ReviewReport(rid, DAI_SON, "RETURNED", at(2026, 12, 2), SYSTEM_ACTOR), "INVALID_REVIEW")
     node.bus.handle(ReviewReport(rid, DAI_SON, "RETURNED", at(2026, 12, 2), SYSTEM_ACTOR, reason="Thiếu số liệu"))
     node.bus.handle(SubmitReport("dai-son-draft-2026-06", school, "2026", at(2026, 12, 5), SYSTEM_ACTOR))
-    second = _events(node, "ReportSubmitted")[-1].data
+    second = events(node, "ReportSubmitted")[-1].data
     assert (second["version"], second["late"]) == (2, True)
     node.bus.handle(ReviewReport(rid, DAI_SON, "ACCEPTED", at(2026, 12, 6), SYSTEM_ACTOR))
     refused(node, ReviewReport(rid, DAI_SON, "ACCEPTED", at(2026, 12, 7), SYSTEM_ACTOR), "REPORT_NOT_AWAITING_REVIEW")
@@ -275,7 +249,7 @@ def test_award_routes_and_authority(node: Node) -> None:
     school = register(node, DAI_SON, "U-00042", "Trường Tiểu học Đại Sơn")
     node.bus.handle(_propose(node, "gk-1", school, school, "GK_XA", "SO_KET", "dai-son-draft-2026-06"))
     node.bus.handle(ForwardAward("gk-1", school, at(2027, 12, 11), SYSTEM_ACTOR))
-    proposal = _events(node, "AwardProposed")[-1].data
+    proposal = events(node, "AwardProposed")[-1].data
     assert [(s["org_unit"]["path"], s["role"]) for s in proposal["route"]] == [(school, "PROPOSE"), (DAI_SON, "DECIDE")]
     neighbour = "VN/31/" + next(u.code for u in node.official_units.communes("31") if u.code != "11086")
     refused(
@@ -303,7 +277,7 @@ def test_award_routes_and_authority(node: Node) -> None:
         DecideAward("bk-1", "VN/15", "APPROVED", at(2027, 12, 11), SYSTEM_ACTOR, "1/QĐ", date(2027, 12, 11)),
         "NOT_CURRENT_HOLDER",
     )  # still with the commune: it has not been forwarded yet
-    route = _events(node, "AwardProposed")[-1].data["route"]
+    route = events(node, "AwardProposed")[-1].data["route"]
     for step in route[:-1]:
         node.bus.handle(ForwardAward("bk-1", step["org_unit"]["path"], at(2027, 12, 12), SYSTEM_ACTOR))
     assert _stream(node, "bk-1")[1].event_type == "AwardForwarded"
@@ -327,7 +301,7 @@ def _stream(node: Node, proposal_id: str) -> list[Any]:
 
 def test_bk_ttg_from_hue_reaches_the_prime_minister_and_returns(node: Node) -> None:
     node.bus.handle(_propose(node, "ttg-1", "VN/46", "VN/46", "BK_TTG", "SO_KET", "hue-220-2026"))
-    route = _events(node, "AwardProposed")[-1].data["route"]
+    route = events(node, "AwardProposed")[-1].data["route"]
     assert route[-1]["authority"] == "THU_TUONG" and route[-1]["org_unit"]["path"] == "VN"
     for step in route[:-1]:
         node.bus.handle(ForwardAward("ttg-1", step["org_unit"]["path"], at(2027, 12, 15), SYSTEM_ACTOR))
@@ -343,11 +317,11 @@ def test_prerequisites_are_recorded_not_enforced(node: Node) -> None:
         DecideAward("p1", "VN/46", "APPROVED", at(2027, 12, 20), SYSTEM_ACTOR, "99/QĐ-UBND", date(2027, 12, 20))
     )
     node.bus.handle(_propose(node, "p2", "VN/46", "VN/46", "BK_TTG", "ANNUAL", None, **person))
-    checks = _events(node, "AwardProposed")[-1].data["prerequisites"]
+    checks = events(node, "AwardProposed")[-1].data["prerequisites"]
     assert [(c["rule"], c["status"]) for c in checks] == [("BK_TTG_NEEDS_EARLIER_BK_TINH", "NOT_MET")]
     assert "73" in checks[0]["legal_basis"]
     node.bus.handle(_propose(node, "p3", "VN/46", "VN/46", "BK_TTG", "ANNUAL", None, kind="INDIVIDUAL", name="Trần B"))
-    assert _events(node, "AwardProposed")[-1].data["prerequisites"][0]["status"] == "NOT_CHECKABLE"
+    assert events(node, "AwardProposed")[-1].data["prerequisites"][0]["status"] == "NOT_CHECKABLE"
 
 
 def test_guidance_goes_only_down_the_issuers_subtree(node: Node) -> None:
@@ -369,10 +343,10 @@ def test_amendments_are_numbered_and_keep_history(node: Node) -> None:
     stale = AmendPlan("hue-220-2026", "Lần hai", at(2026, 9, 2), SYSTEM_ACTOR, expected_version=version - 1)
     refused(node, stale, "VERSION_CONFLICT")
     node.bus.handle(AmendPlan("hue-220-2026", "Lần hai", at(2026, 9, 2), SYSTEM_ACTOR, expected_version=version))
-    amended = [e.data for e in _events(node, "PlanAmended")]
+    amended = [e.data for e in events(node, "PlanAmended")]
     assert [a["amendment_no"] for a in amended] == [1, 2]
     assert plan(node, "hue-220-2026").title == "Kế hoạch (sửa đổi)" and plan(node, "hue-220-2026").amendments == 2
-    assert _events(node, "PlanIssued")[3].data["title"] != "Kế hoạch (sửa đổi)"  # history is kept
+    assert events(node, "PlanIssued")[3].data["title"] != "Kế hoạch (sửa đổi)"  # history is kept
 
 
 def test_reports_carry_models_and_initiatives(node: Node) -> None:
@@ -387,4 +361,4 @@ def test_reports_carry_models_and_initiatives(node: Node) -> None:
             initiatives=("Sổ liên lạc điện tử", "Thư viện số"),
         )
     )
-    assert _events(node, "ReportSubmitted")[-1].data["initiatives"] == ["Sổ liên lạc điện tử", "Thư viện số"]
+    assert events(node, "ReportSubmitted")[-1].data["initiatives"] == ["Sổ liên lạc điện tử", "Thư viện số"]

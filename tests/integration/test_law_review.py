@@ -7,20 +7,17 @@ read models and the API are covered in ``test_law_review_read.py``.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from services.awards.commands import ProposeAward
-from services.bootstrap import Node, bootstrap
-from services.kernel.errors import ThiduaError
-from services.kernel.events import decode_event
-from services.kernel.settings import Settings
+from services.bootstrap import Node
 from services.planning.commands import IssuePlan
-from services.planning.seed_import import import_seeds
 from services.reporting.commands import RegisterTargets, SubmitReport
-from tests.domain_fixtures import at, register
+from tests.domain_fixtures import at, events, refused, register, seeded
 from tests.factories import SYSTEM_ACTOR
 
 DAI_SON, HUE, DONG_NAI, LAO_CAI = "VN/31/11086", "VN/46", "VN/75", "VN/15"
@@ -35,17 +32,8 @@ HUE_PLAN, DN_PLAN, LC_PLAN, DS_PLAN = (
 
 
 @pytest.fixture
-def node(engine: Engine, tmp_path) -> Node:  # type: ignore[no-untyped-def]
-    built = bootstrap(Settings(data_dir=tmp_path), engine=engine)
-    built.init_db()
-    import_seeds(built.bus.handle)
-    return built
-
-
-def events(node: Node, name: str) -> list[Any]:
-    stored = node.store.read_all(0, 100_000)
-    decoded = [decode_event(s.body, node.codec, node.bus.types, s.position) for s in stored]
-    return [e for e in decoded if e.NAME == name]
+def node(engine: Engine, tmp_path: Path) -> Node:
+    return seeded(engine, tmp_path)
 
 
 def plan_event(node: Node, plan_id: str) -> Any:
@@ -60,15 +48,6 @@ def indicators(node: Node, plan_id: str) -> dict[str, dict[str, Any]]:
         for item in e.data["items"]
         for i in item["indicators"]
     }
-
-
-def refused(node: Node, command: Any, code: str) -> ThiduaError:
-    head = node.store.head_position()
-    with pytest.raises(ThiduaError) as raised:
-        node.bus.handle(command)
-    assert raised.value.code == code, raised.value
-    assert node.store.head_position() == head, "a refused command wrote events"
-    return raised.value
 
 
 def propose(pid: str, proposer: str, nominee: str, form: str, occasion: str, plan: str | None, **kw: Any) -> Any:
