@@ -4,9 +4,9 @@ Vietnam time; English ``1,234,567``, ``87.5%``."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from services.kernel.vntime import VN_TZ
+
 DASH = "–"
 
 

@@ -8,12 +8,13 @@ import io
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from .formats import VN_TZ, number, percent, percent_value
+from services.kernel.vntime import now_vn
+
+from .formats import number, percent, percent_value
 from .i18n import Translator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -151,7 +152,7 @@ def to_xlsx(grid: Grid, _: Translator) -> bytes:
     about.append([_("Bảng"), f"{_(grid.title)} · {grid.subtitle}"])
     for label, value in grid.context:
         about.append([_(label), value])
-    about.append([_("Xuất lúc (giờ Việt Nam)"), datetime.now(VN_TZ).strftime("%H:%M %d/%m/%Y")])
+    about.append([_("Xuất lúc (giờ Việt Nam)"), now_vn().strftime("%H:%M %d/%m/%Y")])
     about.append([_("Nguồn"), "thidua-sync"])
     about.column_dimensions["A"].width = 28
     about.column_dimensions["B"].width = 80

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from projections.rollup.present import period_label
 from services.kernel.errors import DomainRefusal
+from services.kernel.vntime import today_vn
 from services.reporting.model import period_kind
-
-from .formats import VN_TZ
 
 FIRST_YEAR, LAST_YEAR = 2026, 2030
 PERIODS = [str(y) for y in range(FIRST_YEAR, LAST_YEAR + 1)] + ["SO_KET_2027", "TONG_KET_2030"]
@@ -17,7 +16,7 @@ PERIODS = [str(y) for y in range(FIRST_YEAR, LAST_YEAR + 1)] + ["SO_KET_2027", "
 
 def today() -> date:
     """Today in Vietnam."""
-    return datetime.now(VN_TZ).date()
+    return today_vn()
 
 
 def default_period(on: date | None = None) -> str:
