@@ -24,12 +24,14 @@ PEOPLE = {  # username: (org unit path, roles)
     "trung.uong": ("VN", ("auditor", "operator")),
     "tdkt.laocai": ("VN/15", ("reviewer", "auditor")),
     "lan.batxat": ("VN/15/02683", ("submitter",)),
+    "minh.camduong": ("VN/15/02671", ("submitter",)),
     "hoa.hue": ("VN/46", ("reviewer",)),
 }
 NAMES = {
     "trung.uong": "Vụ Thi đua – Khen thưởng",
     "tdkt.laocai": "Trần Minh Đức",
     "lan.batxat": "Nguyễn Thị Lan",
+    "minh.camduong": "Đỗ Văn Minh",
     "hoa.hue": "Lê Thị Hoa",
     "khoa.thu": "Phạm Văn Khoa",
 }

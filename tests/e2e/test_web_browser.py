@@ -137,7 +137,8 @@ def test_drill_down_from_the_country_to_a_commune_equals_the_api(page: Any, node
 
 
 def test_a_report_submitted_through_the_api_shows_up_on_an_open_dashboard(page: Any, node: Node) -> None:
-    sign_in(page, "lan.batxat")
+    # Phường Cam Đường is in Lào Cai's khối thi đua số 12, bound by the plan's duty, and has not reported in the demo
+    sign_in(page, "minh.camduong")
     figure = page.locator("[data-figure=submitted] .figure-value")
     expect(figure).to_have_text("0/1")
     page.evaluate("window.stillTheSamePage = true")
@@ -146,14 +147,14 @@ def test_a_report_submitted_through_the_api_shows_up_on_an_open_dashboard(page: 
         "const source = el && el['htmx-internal-data'] && el['htmx-internal-data'].sseEventSource; "
         "return source && source.readyState === 1; }"
     )
-    submitter = Clients(node)("VN/15/02683", "submitter")
+    submitter = Clients(node)("VN/15/02671", "submitter")
     submitter.ok(
         "/api/v1/reports",
         {
             "plan_id": "lao-cai-draft-2026-05",
-            "unit_path": "VN/15/02683",
+            "unit_path": "VN/15/02671",
             "period": "2026",
-            "narrative": "Báo cáo năm 2026 của xã Bát Xát",
+            "narrative": "Báo cáo năm 2026 của phường Cam Đường",
         },
     )
     expect(figure).to_have_text("1/1", timeout=15_000)
