@@ -18,8 +18,12 @@ from typing import Any
 
 from fastavro.schema import load_schema, parse_schema, to_parsing_canonical_form
 
+from .errors import InvalidSetting
+
 EVENT_NAMESPACE = "vn.thidua.events"
-DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+_PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "avro_schemas"  # an installed wheel (setup.py copies them)
+_CHECKOUT_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"  # a source checkout (editable install)
+DEFAULT_SCHEMAS_DIR = _PACKAGED_SCHEMAS if _PACKAGED_SCHEMAS.is_dir() else _CHECKOUT_SCHEMAS
 _VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
 
 _CRC64_EMPTY = 0xC15D213AA4D7A795
@@ -103,8 +107,11 @@ class SchemaCatalog:
     @classmethod
     def load(cls, directory: Path = DEFAULT_SCHEMAS_DIR) -> SchemaCatalog:
         """Load ``directory/*.avsc`` and ``directory/history/<fullname>/v<N>.avsc``."""
+        files = sorted(directory.glob("*.avsc"))
+        if not files:
+            raise _no_contracts(directory)
         current = {}
-        for path in sorted(directory.glob("*.avsc")):
+        for path in files:
             schema = _expanded(load_schema(str(path), _write_hint=False))
             fullname = _fullname(schema)
             if path.name != f"{fullname}.avsc":
@@ -147,6 +154,19 @@ class SchemaCatalog:
     def all_versions(self) -> list[SchemaVersion]:
         """Every distinct version known, current and historical (one per fingerprint)."""
         return list(self._by_fp.values())
+
+
+def _no_contracts(directory: Path) -> InvalidSetting:
+    state_vi, state_en = ("không có tệp .avsc nào", "holds no .avsc file") if directory.is_dir() else (
+        "không tồn tại", "does not exist")  # fmt: skip
+    return InvalidSetting(
+        f"Thư mục lược đồ Avro {directory} {state_vi} (THIDUA_SCHEMAS_DIR): bỏ biến này để dùng lược đồ đi kèm "
+        "gói, hoặc trỏ nó tới thư mục schemas/ của mã nguồn.",
+        f"The Avro schemas folder {directory} {state_en} (THIDUA_SCHEMAS_DIR): unset it to use the schemas "
+        "shipped with the package, or point it at the source's schemas/ folder.",
+        setting="THIDUA_SCHEMAS_DIR",
+        path=str(directory),
+    )
 
 
 def _fullname(schema: dict[str, Any]) -> str:
