@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-unit lint services-up services-down services-env schemas-check clean
+.PHONY: install run demo test test-unit wheel-check lint services-up services-down services-env schemas-check vendor-docs-ui clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,17 @@ run: $(STAMP) ## Run the node on the embedded default (SQLite under ./var, proje
 	$(BIN)/thidua db upgrade
 	$(BIN)/thidua serve --host $(HOST) --port $(PORT)
 
+demo: $(STAMP) ## Load the simulated year into the node's own database (empty); then `make run` shows it
+	$(BIN)/thidua demo --into-node
+
 test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unless THIDUA_* say where they are
 	bash infra/with-services.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Unit and contract tests only (no services)
 	$(BIN)/python -m pytest -m "unit or contract" $(PYTEST_ARGS)
+
+wheel-check: ## Build the wheel, install it into a fresh virtualenv outside the checkout and check it works (CI)
+	$(PYTHON) infra/wheel_check.py
 
 lint: $(STAMP) ## ruff, and mypy --strict on services/, projections/ and bench/
 	$(BIN)/python -m pip install -q -e ".[dev]"
@@ -43,6 +49,9 @@ services-env: ## Print the THIDUA_* variables of running local services
 
 schemas-check: $(STAMP) ## Compatibility of every Avro contract with its history
 	$(BIN)/thidua schemas check
+
+vendor-docs-ui: ## Refresh the offline /docs and /redoc assets from npm (versions: infra/vendor-docs-ui.sh)
+	bash infra/vendor-docs-ui.sh
 
 clean: ## Remove the virtualenv, build outputs and local data
 	rm -rf $(VENV) var infra/kafka/target infra/avro-java/target .pytest_cache .hypothesis

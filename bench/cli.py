@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import typer
@@ -20,16 +21,25 @@ REPEAT = typer.Option(3, min=1, help="Runs per stage; the table shows the median
 BACKENDS = typer.Option("sqlite,postgres", help="Comma-separated: sqlite, postgres (THIDUA_DATABASE_URL).")
 SEED = typer.Option(2026, help="Generator seed.")
 OUT = typer.Option(None, help="Write the event counts by type as CSV here.")
-PLOT = typer.Option(None, help="Also save a PNG chart here (needs the bench extra).")
+
+
+def _needs(module: str) -> None:
+    """Fail before any work when a module of the ``bench`` extra is missing (the CLI says how to install it)."""
+    if importlib.util.find_spec(module) is None:
+        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
+def _plot_needs_matplotlib(path: Path | None) -> Path | None:
+    if path is not None:
+        _needs("matplotlib")
+    return path
+
+
+PLOT = typer.Option(None, help="Also save a PNG chart here (needs the bench extra).", callback=_plot_needs_matplotlib)
 HANDLED = typer.Option(1_000, help="Commands for the one-command-per-transaction stage.")
 SCHEMA = typer.Option(None, help="Keep the loaded dataset in this PostgreSQL schema (reused when it exists).")
 STAFF = typer.Option(0, min=0, help="People per unit proposed each year for the title Lao động tiên tiến (LĐTT), "
                                     "~3 events each; 1 at national scale gives ~3 M events.")  # fmt: skip
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``thidua bench`` to the main CLI."""
-    app.add_typer(bench_app, name="bench")
 
 
 def _split(text: str) -> list[str]:
@@ -55,6 +65,7 @@ def _plot(kind: str, rows: list, title: str, path: Path | None) -> None:  # type
 def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
            handler_commands: int = HANDLED, plot: Path | None = PLOT) -> None:  # fmt: skip
     """Handlers (1 command/tx), bulk import, raw executemany/COPY (ceiling), eventsourcing (peer)."""
+    _needs("eventsourcing")
     from .append import run_append
 
     settings = Settings()

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from services.bootstrap import Node, bootstrap
 from services.kernel.db import make_engine
+from services.kernel.errors import InvalidSetting
 from services.kernel.settings import Settings
 from services.pipeline.harness import postgres_schema
 
@@ -53,11 +54,12 @@ def wide_console() -> Console:
 def require(settings: Settings, kafka: bool = False) -> None:
     """Stop with a clear message unless PostgreSQL (and Kafka) are configured (``make services-up``)."""
     if not settings.effective_database_url.startswith("postgresql"):
-        raise SystemExit(
-            'this benchmark needs PostgreSQL: set THIDUA_DATABASE_URL (eval "$(bash infra/services.sh env)")'
+        raise InvalidSetting(
+            'Phép đo này cần PostgreSQL: đặt THIDUA_DATABASE_URL (eval "$(bash infra/services.sh env)").',
+            'This benchmark needs PostgreSQL: set THIDUA_DATABASE_URL (eval "$(bash infra/services.sh env)").',
         )
-    if kafka and not settings.kafka_bootstrap_servers:
-        raise SystemExit("this benchmark needs Kafka: set THIDUA_KAFKA_BOOTSTRAP_SERVERS (infra/services.sh env)")
+    if kafka:
+        settings.require_kafka("thidua bench")
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

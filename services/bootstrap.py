@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from projections.base import Projection
 from projections.bluegreen import Builder
@@ -15,10 +15,12 @@ from services.deps import Deps
 from services.kernel.adminunits import AdminUnitCatalog, load_admin_units
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
-from services.kernel.db import make_engine
+from services.kernel.db import make_engine, masked, sqlite_file
+from services.kernel.errors import InvalidSetting, NoDatabase
 from services.kernel.schemas import SchemaCatalog
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
+from services.kernel.tables import event as event_table
 from services.messagebus import MessageBus
 
 
@@ -62,10 +64,26 @@ class Node:
         self.engine.dispose()
 
 
+def _require_events(catalog: SchemaCatalog, settings: Settings) -> None:
+    """Every event type of the code has a contract in the schemas folder (else nothing could be encoded)."""
+    known = {version.name for version in catalog.events()}
+    missing = sorted(set(EVENT_TYPES) - known)
+    if missing:
+        raise InvalidSetting(
+            f"Thư mục lược đồ {settings.schemas_dir} (THIDUA_SCHEMAS_DIR) thiếu {len(missing)} loại sự kiện mà mã "
+            f"nguồn dùng ({', '.join(missing[:3])}...): bỏ biến này để dùng lược đồ đi kèm gói.",
+            f"The schemas folder {settings.schemas_dir} (THIDUA_SCHEMAS_DIR) lacks {len(missing)} event types the "
+            f"code uses ({', '.join(missing[:3])}...): unset it to use the schemas shipped with the package.",
+            setting="THIDUA_SCHEMAS_DIR",
+            missing=missing,
+        )
+
+
 def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
     """Build a node from ``settings`` (an engine may be passed in by tests)."""
-    engine = engine or make_engine(settings.effective_database_url)
     catalog = SchemaCatalog.load(settings.schemas_dir)
+    _require_events(catalog, settings)
+    engine = engine or make_engine(settings.effective_database_url)
     codec = AvroCodec(catalog)
     store = EventStore(engine, codec, settings.node_id)
     official = load_admin_units()
@@ -76,3 +94,28 @@ def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
     bus = MessageBus(store, deps, EVENT_TYPES)
     bus.after_commit.append(runner.wakeup.set)
     return Node(settings, engine, catalog, codec, store, official, projections, runner, bus)
+
+
+def existing_node(settings: Settings) -> Node:
+    """A node over a database that already holds an event store. Commands that only read (verify, export,
+    status...) use it: they never create a database, and say so when there is none."""
+    url = settings.effective_database_url
+    where = "THIDUA_DATABASE_URL" if settings.database_url else f"THIDUA_DATA_DIR={settings.data_dir}"
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise NoDatabase(
+            f"Không có cơ sở dữ liệu của nút tại {path} ({where}); lệnh này chỉ đọc nên không tạo mới: chạy "
+            "lệnh trong thư mục của nút, hoặc đặt THIDUA_DATA_DIR / THIDUA_DATABASE_URL trỏ tới cơ sở dữ liệu của nút.",
+            f"There is no node database at {path} ({where}); this command only reads, so it creates none: run it "
+            "in the node's folder, or set THIDUA_DATA_DIR / THIDUA_DATABASE_URL to the node's database.",
+            path=str(path),
+        )
+    node = bootstrap(settings)
+    if not inspect(node.engine).has_table(event_table.name):
+        node.close()
+        raise NoDatabase(
+            f"Cơ sở dữ liệu {masked(url)} chưa có kho sự kiện (chưa khởi tạo): chạy `thidua db init` trước.",
+            f"The database {masked(url)} holds no event store (never initialised): run `thidua db init` first.",
+            url=masked(url),
+        )
+    return node

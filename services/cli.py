@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
+import errno
 import logging
+import socket
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bench.cli import register as register_bench
 from services.audit.cli import register as register_audit
+from services.clikit import RootGroup, console
 from services.db_cli import register as register_db
 from services.domain_cli import register as register_domain
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
+from services.kernel.errors import InvalidSetting, OperatorError, PortInUse, UsageMistake
 from services.kernel.schemas import SchemaCatalog, freeze
 from services.kernel.settings import Settings
 from services.pipeline.cli import register as register_pipeline
@@ -23,7 +26,10 @@ from services.sync.cli import register as register_sync
 from services.web.accounts.cli import register as register_users
 
 app = typer.Typer(
-    help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.", no_args_is_help=True
+    cls=RootGroup,  # readable operator errors and exit codes; `thidua bench` loaded only when called
+    help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback must not print settings, URLs or secrets
 )
 schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
@@ -31,12 +37,20 @@ register_db(app)  # db upgrade|downgrade|current|history|init
 register_pipeline(app)  # topics, relay, worker, pipeline
 register_sync(app)  # sync, sync reconcile, sync rules
 register_domain(app)  # seeds import, demo
-register_bench(app)  # bench append|rebuild|generate
 register_security(app)  # clients add|list|revoke, api openapi
 register_audit(app)  # audit checkpoint|verify|export|verify-export|keys, replay
 register_users(app)  # users add|list|disable|enable|reset-password|unlock|import|signins
-console = Console()
+out = console()
 CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of an error (also THIDUA_LOG_LEVEL=DEBUG).", is_eager=True
+    ),
+) -> None:
+    """thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync."""
 
 
 @app.command()
@@ -59,27 +73,73 @@ def serve(
 
     settings = Settings()
     logging.basicConfig(level=settings.log_level)
-    node = bootstrap(settings)
-    migrations.require_current(node.engine)  # before a key, a thread or a port: run `thidua db upgrade`
-    console.print(
-        f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
-        f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}"
-    )
-    stop, checkpoints = threading.Event(), None
-    if (checkpointer := checkpointer_for(node.store, settings)) is not None:
-        checkpoints = start_checkpoints(checkpointer, stop)
-    app = create_app(node, run_projections=projections)
-    if settings.web_enabled:
-        from services.web.app import mount
-
-        mount(app, node, live_from_runner=projections)
+    listening = listen(host, port)  # before anything else: a taken port is said at once, in one line
     try:
+        node = bootstrap(settings)
+        migrations.require_current(node.engine)  # reads only; an unreachable database is said here too
+        out.print(
+            f"[bold]thidua-sync[/] node [cyan]{settings.node_id}[/] · database "
+            f"{node.engine.url.render_as_string(hide_password=True)} · http://{host}:{port}"
+        )
+        stop, checkpoints = threading.Event(), None
+        if (checkpointer := checkpointer_for(node.store, settings)) is not None:
+            checkpoints = start_checkpoints(checkpointer, stop)
+        app = create_app(node, run_projections=projections)
+        if settings.web_enabled:
+            from services.web.app import mount
+
+            mount(app, node, live_from_runner=projections)
         # open pages hold live streams: a stop waits at most 5 s for them (they reconnect to the next process)
-        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
-    finally:  # uvicorn returns on Ctrl-C / SIGTERM after its own graceful shutdown
-        stop.set()
-        if checkpoints is not None:
-            checkpoints.join(timeout=10)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        try:
+            uvicorn.Server(config).run(sockets=[listening])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down gracefully on (uvicorn.run swallows it)
+            pass
+        finally:
+            stop.set()
+            if checkpoints is not None:
+                checkpoints.join(timeout=10)
+    finally:
+        listening.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` as uvicorn binds it, or an operator error saying why it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise _not_listening(host, port, exc) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _not_listening(host: str, port: int, exc: OSError) -> OperatorError:
+    if exc.errno == errno.EADDRINUSE:
+        return PortInUse(
+            f"Cổng {port} trên {host} đang được tiến trình khác dùng (có thể một nút thidua đang chạy): dừng tiến "
+            f"trình đó, hoặc chọn cổng khác: thidua serve --port {port + 1} (make run PORT={port + 1}).",
+            f"Port {port} on {host} is in use by another process (perhaps a running thidua node): stop it, or "
+            f"choose another port: thidua serve --port {port + 1} (make run PORT={port + 1}).",
+            host=host,
+            port=port,
+        )
+    if exc.errno == errno.EACCES:
+        return InvalidSetting(
+            f"Không được phép mở cổng {port} (cổng dưới 1024 cần quyền quản trị): chọn --port từ 1024 trở lên.",
+            f"Not allowed to listen on port {port} (ports below 1024 need privileges): choose --port 1024 or above.",
+            port=port,
+        )
+    return InvalidSetting(
+        f"Không lắng nghe được trên {host}:{port} ({exc.strerror or exc}): --host phải là một địa chỉ của máy "
+        "này, ví dụ 127.0.0.1 hoặc 0.0.0.0.",
+        f"Cannot listen on {host}:{port} ({exc.strerror or exc}): --host must be an address of this machine, "
+        "e.g. 127.0.0.1 or 0.0.0.0.",
+        host=host,
+    )
 
 
 def _catalog() -> SchemaCatalog:
@@ -94,7 +154,7 @@ def schemas_list() -> None:
     for version in sorted(catalog, key=lambda v: v.fullname):
         history = ", ".join(f"v{v.version}" for v in catalog.history(version.fullname)) or "-"
         table.add_row(version.fullname, version.fingerprint.hex(), history)
-    console.print(table)
+    out.print(table)
 
 
 @schemas_app.command("check")
@@ -107,12 +167,12 @@ def schemas_check() -> None:
         if not report.frozen:
             state += " [yellow](not frozen: run `thidua schemas freeze`)[/]"
             failed = True
-        console.print(f"{report.fullname}: {state} against {len(report.versions_checked)} earlier version(s)")
+        out.print(f"{report.fullname}: {state} against {len(report.versions_checked)} earlier version(s)")
         for error in report.errors:
-            console.print(f"  [red]- {error}[/]")
+            out.print(f"  [red]- {error}[/]")
         failed |= not report.ok
     if render_contracts(catalog) != CONTRACTS_PY.read_text(encoding="utf-8"):
-        console.print("[red]services/kernel/contracts.py is stale: run `thidua schemas codegen`[/]")
+        out.print("[red]services/kernel/contracts.py is stale: run `thidua schemas codegen`[/]")
         failed = True
     raise typer.Exit(1 if failed else 0)
 
@@ -124,20 +184,35 @@ def schemas_freeze() -> None:
     catalog = SchemaCatalog.load(settings.schemas_dir)
     breaking = [r for r in check_catalog(catalog) if not r.ok]
     if breaking:
-        console.print(f"[red]refusing to freeze breaking changes: {[r.fullname for r in breaking]}[/]")
+        out.print(f"[red]refusing to freeze breaking changes: {[r.fullname for r in breaking]}[/]")
         raise typer.Exit(1)
     for version in freeze(catalog, settings.schemas_dir):
-        console.print(f"froze {version.fullname} v{version.version}")
+        out.print(f"froze {version.fullname} v{version.version}")
 
 
 @schemas_app.command("codegen")
 def schemas_codegen() -> None:
     """Regenerate services/kernel/contracts.py from the schemas."""
     CONTRACTS_PY.write_text(render_contracts(_catalog()), encoding="utf-8")
-    console.print(f"wrote {CONTRACTS_PY}")
+    out.print(f"wrote {CONTRACTS_PY}")
 
 
 @schemas_app.command("export")
 def schemas_export(fullname: str) -> None:
     """Print one schema as self-contained JSON (named types inlined), for other Avro tools."""
-    console.print_json(_catalog().current(fullname).to_json())
+    catalog = _catalog()
+    try:
+        version = catalog.current(fullname)
+    except KeyError:
+        by_short = {v.name: v.fullname for v in catalog}
+        close = difflib.get_close_matches(fullname.rsplit(".", 1)[-1], list(by_short), n=1, cutoff=0.6)
+        close = [by_short[c] for c in close]
+        like_vi, like_en = (f" Có phải {close[0]}?", f" Did you mean {close[0]}?") if close else ("", "")
+        raise UsageMistake(
+            f"Không có lược đồ {fullname!r} (tên đầy đủ, ví dụ vn.thidua.events.PlanIssued).{like_vi} Xem danh "
+            "sách: thidua schemas list.",
+            f"No schema named {fullname!r} (a full name, e.g. vn.thidua.events.PlanIssued).{like_en} The list: "
+            "thidua schemas list.",
+            name=fullname,
+        ) from None
+    typer.echo(version.to_json())  # plain stdout: `> file.avsc` gets the JSON whole, never wrapped

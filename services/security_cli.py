@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from services.clikit import console as cli_console
+from services.kernel.errors import UsageMistake
 from services.kernel.settings import Settings
 
-console = Console()
+console = cli_console()
 clients_app = typer.Typer(
     help="API clients (ứng dụng kết nối): credentials for POST /api/v1/token.", no_args_is_help=True
 )
@@ -25,12 +27,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(api_app, name="api")
 
 
-def _store() -> Any:
+def _store(create: bool = True) -> Any:
+    """The node and its client store; ``create=False`` (list, revoke) never creates a database."""
     from services.api.security.clients import ClientStore
-    from services.bootstrap import bootstrap
+    from services.bootstrap import bootstrap, existing_node
 
-    node = bootstrap(Settings())
-    node.init_db()
+    if create:
+        node = bootstrap(Settings())
+        node.init_db()
+    else:
+        node = existing_node(Settings())
     return node, ClientStore(node.engine)
 
 
@@ -52,51 +58,58 @@ def clients_add(
     roles: Roles,
     rate_limit: Annotated[int | None, typer.Option(help="Requests per minute (default: the node's).")] = None,
     client_id: Annotated[str | None, typer.Option(help="AccessKey to use (default: generated).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as one JSON object.")] = False,
+    as_shell: Annotated[
+        bool,
+        typer.Option("--shell", help='Print CLIENT_ID=... and CLIENT_SECRET=... for eval "$(thidua clients add ...)".'),
+    ] = False,
 ) -> None:
     """Register a client and print its client_id (AccessKey) and client_secret (SecretKey, shown once)."""
     from services.api.security.clients import UnknownRole
-    from services.kernel.errors import ThiduaError
 
     node, store = _store()
     try:
         if not _known_unit(node, org_unit):
-            console.print(
-                f"[red]unknown org unit {org_unit}[/] (an official province/commune path or a registered unit)"
+            raise UsageMistake(
+                f"Không có đơn vị {org_unit}: dùng đường dẫn tỉnh/xã chính thức (ví dụ VN/46, VN/31/11086) hoặc một "
+                "đơn vị đã đăng ký.",
+                f"Unknown org unit {org_unit}: use an official province/commune path (e.g. VN/46, VN/31/11086) or a "
+                "registered unit.",
+                org_unit=org_unit,
             )
-            raise typer.Exit(2)
         client, secret = store.add(
             name, org_unit, [r.strip() for r in roles.split(",") if r.strip()], rate_limit, client_id
         )
-    except (UnknownRole, ThiduaError) as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
+    except UnknownRole as exc:
+        raise UsageMistake(f"Vai trò không hợp lệ: {exc}", f"Invalid roles: {exc}") from exc
     finally:
         node.close()
+    credentials = {
+        "client_id": client.client_id,
+        "client_secret": secret,
+        "org_unit": client.org_unit_path,
+        "roles": list(client.roles),
+    }
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "client_id": client.client_id,
-                    "client_secret": secret,
-                    "org_unit": client.org_unit_path,
-                    "roles": list(client.roles),
-                },
-                ensure_ascii=False,
-            )
+        typer.echo(json.dumps(credentials, ensure_ascii=False))
+    elif as_shell:
+        typer.echo(f"CLIENT_ID={shlex.quote(client.client_id)}\nCLIENT_SECRET={shlex.quote(secret)}")
+    else:
+        console.print(f"client_id (AccessKey):     {client.client_id}", markup=False, highlight=False)
+        console.print(f"client_secret (SecretKey): {secret}  — chỉ hiện một lần / shown once, stored hashed",
+                      markup=False, highlight=False)  # fmt: skip
+        console.print(
+            f"token: curl -s -u {shlex.quote(client.client_id + ':' + secret)} -d grant_type=client_credentials "
+            "http://127.0.0.1:8000/api/v1/token",
+            markup=False,
+            highlight=False,
         )
-        return
-    console.print(f"client_id (AccessKey):     [bold]{client.client_id}[/]")
-    console.print(f"client_secret (SecretKey): [bold]{secret}[/]  — shown once, stored hashed")
-    console.print(
-        "token: curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials http://127.0.0.1:8000/api/v1/token"
-    )
 
 
 @clients_app.command("list")
 def clients_list() -> None:
     """List clients: id, name, org unit, roles, quota, state."""
-    node, store = _store()
+    node, store = _store(create=False)
     table = Table("name", "org unit", "roles", "quota/min", "state")
     table.add_column("client_id", no_wrap=True)
     for client in store.list():
@@ -110,7 +123,7 @@ def clients_list() -> None:
 @clients_app.command("revoke")
 def clients_revoke(client_id: str) -> None:
     """Revoke a client: its tokens stop working at once."""
-    node, store = _store()
+    node, store = _store(create=False)
     done = store.revoke(client_id)
     node.close()
     if not done:

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from services.clikit import console as cli_console
+from services.kernel.errors import MissingFile
 from services.kernel.settings import Settings
 
-console = Console()
+console = cli_console()
 audit_app = typer.Typer(
     help="Tamper evidence and exports: signed checkpoints, chain verification.", no_args_is_help=True
 )
@@ -30,11 +31,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _node() -> Any:
-    from services.bootstrap import bootstrap
+    """The node over its existing database: audit commands read (or sign) its history, never create one."""
+    from services.bootstrap import existing_node
 
-    node = bootstrap(Settings())
-    node.init_db()
-    return node
+    return existing_node(Settings())
 
 
 def node_key(settings: Settings) -> Any:
@@ -178,8 +178,16 @@ def verify_export_command(
     """Check an export offline: files, sha256, record counts, every event's hash and links, the signature."""
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from .export import verify_export
+    from .export import MANIFEST, verify_export
 
+    if not (directory / MANIFEST).is_file():
+        what_vi, what_en = ("không có", "does not exist") if not directory.exists() else (
+            f"không phải bản xuất kiểm toán (thiếu {MANIFEST})", f"is not an audit export (no {MANIFEST})")  # fmt: skip
+        raise MissingFile(
+            f"Thư mục {directory} {what_vi}: đưa vào thư mục mà `thidua audit export` đã ghi.",
+            f"The folder {directory} {what_en}: give the folder `thidua audit export` wrote.",
+            path=str(directory),
+        )
     check = verify_export(directory, load_pem_public_key(key.read_bytes()) if key else None)
     console.print(f"{check.files} files, {check.events} events, {check.links} links checked")
     if check.signed_by:
@@ -264,9 +272,7 @@ def _replay_kafka(node: Any, chosen: list[Any], window: Any, swap_: bool) -> Any
     from .kafka_replay import drop_event_ids, kafka_replay, make_consumer, swap_from_kafka
 
     settings = node.settings
-    if not settings.kafka_bootstrap_servers:
-        console.print("[red]THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: there is no Kafka to replay from[/]")
-        raise typer.Exit(2)
+    settings.require_kafka("thidua replay --source kafka")
     if swap_ and window.partial:
         console.print("[red]--swap needs the topics from their beginning (no --from-offset, no --since)[/]")
         raise typer.Exit(2)

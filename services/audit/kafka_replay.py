@@ -99,7 +99,7 @@ class KafkaReplayResult(ReplayResult):
 
 def make_consumer(settings: Settings) -> KafkaConsumer:
     """A consumer of raw records that belongs to no group and never commits."""
-    from services.pipeline.metrics import security_options
+    from services.pipeline.metrics import oneshot_options
 
     return KafkaConsumer(
         bootstrap_servers=(settings.kafka_bootstrap_servers or "").split(","),
@@ -107,7 +107,7 @@ def make_consumer(settings: Settings) -> KafkaConsumer:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        **security_options(settings),
+        **oneshot_options(settings),
     )
 
 

@@ -228,3 +228,65 @@ class DowngradeRefused(OperatorError):
             revision=revision,
             reason=reason,
         )
+
+
+class UsageMistake(OperatorError):
+    """A name or value given on the command line that does not exist (an unknown schema, read model...)."""
+
+    code = "UNKNOWN_NAME"
+    exit_code = 2
+
+
+class InvalidSetting(OperatorError):
+    """A ``THIDUA_*`` setting (or an option) whose value cannot work: say which, and what a right one looks like."""
+
+    code = "INVALID_SETTING"
+
+
+class MissingFile(OperatorError):
+    """A file or folder the command needs is not there (a database, an export, a key)."""
+
+    code = "NOT_FOUND"
+
+
+class NoDatabase(MissingFile):
+    """The node's database does not exist, or holds no event store: commands that read one never create it."""
+
+    code = "NO_DATABASE"
+
+
+class NodeNotEmpty(OperatorError):
+    """A command that starts a node's history (the demo) was pointed at a database that already holds one."""
+
+    code = "NODE_NOT_EMPTY"
+
+
+class PortInUse(OperatorError):
+    """The address a server should listen on is taken by another process."""
+
+    code = "PORT_IN_USE"
+
+
+class MissingExtra(OperatorError):
+    """A command needs an optional part of the package that is not installed (``pip install 'thidua-sync[x]'``)."""
+
+    code = "MISSING_EXTRA"
+
+
+class ServiceUnreachable(OperatorError):
+    """The database or the Kafka broker does not answer; retrying when it is back may work."""
+
+    code = "SERVICE_UNREACHABLE"
+    exit_code = 5
+
+
+class DatabaseUnreachable(ServiceUnreachable):
+    """The database server does not answer at the configured address."""
+
+    code = "DATABASE_UNREACHABLE"
+
+
+class BrokerUnreachable(ServiceUnreachable):
+    """No Kafka broker answers at the configured bootstrap servers."""
+
+    code = "KAFKA_UNREACHABLE"

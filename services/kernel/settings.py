@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .errors import InvalidSetting
 from .schemas import DEFAULT_SCHEMAS_DIR
 
 
@@ -53,6 +54,12 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = Field(None, description="SASL user of this node's processes.")
     kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
     kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
+    kafka_connect_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long one-shot commands (topics create, pipeline status, sync reconcile, replay from Kafka) "
+        "and a /metrics scrape wait for a broker to answer before saying it cannot be reached.",
+    )
     relay_batch_size: int = Field(1000, description="Events the relay reads and publishes per acknowledged batch.")
     relay_poll_seconds: float = Field(0.2, description="Idle poll interval of the relay.")
     relay_delivery_timeout_ms: int = Field(120_000, description="How long a batch may wait for the broker's ack.")
@@ -81,6 +88,19 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'thidua.db').resolve()}"
+
+    def require_kafka(self, needed_by: str) -> str:
+        """The bootstrap servers, or an operator error naming THIDUA_KAFKA_BOOTSTRAP_SERVERS (``needed_by``: what
+        needs a broker, e.g. ``thidua relay``)."""
+        if not self.kafka_bootstrap_servers:
+            raise InvalidSetting(
+                f"THIDUA_KAFKA_BOOTSTRAP_SERVERS chưa được đặt: {needed_by} cần Kafka, ví dụ "
+                "THIDUA_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 (make services-up in ra giá trị).",
+                f"THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: {needed_by} needs Kafka, e.g. "
+                "THIDUA_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 (make services-up prints it).",
+                setting="THIDUA_KAFKA_BOOTSTRAP_SERVERS",
+            )
+        return self.kafka_bootstrap_servers
 
     @property
     def effective_catchup_batch_size(self) -> int:

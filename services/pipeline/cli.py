@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from services.clikit import console as cli_console
 from services.kernel.settings import Settings
 
-console = Console()
+console = cli_console()
 topics_app = typer.Typer(help="Kafka topics of the node (names in services/pipeline/topics.py).", no_args_is_help=True)
 pipeline_app = typer.Typer(help="State of the Kafka pipeline (benchmarks: thidua bench).", no_args_is_help=True)
 
@@ -21,11 +21,9 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
 
 
-def _kafka_settings() -> Settings:
+def _kafka_settings(needed_by: str) -> Settings:
     settings = Settings()
-    if not settings.kafka_bootstrap_servers:
-        console.print("[red]THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
-        raise typer.Exit(2)
+    settings.require_kafka(needed_by)
     return settings
 
 
@@ -44,11 +42,11 @@ def topics_create(
     from services.kernel.schemas import SchemaCatalog
 
     from .catalog import publish_catalog
-    from .metrics import security_options
+    from .metrics import oneshot_options
     from .topics import Topics, ensure_topics, topic_specs
 
-    settings = _kafka_settings()
-    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **security_options(settings))
+    settings = _kafka_settings("thidua topics create")
+    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
     try:
         states = ensure_topics(admin, topic_specs(settings))
     finally:
@@ -58,7 +56,7 @@ def topics_create(
         table.add_row(state.name, state.action, str(state.partitions), state.note)
     console.print(table)
     if catalog:
-        producer = make_producer(_servers(settings), **security_options(settings))
+        producer = make_producer(_servers(settings), **oneshot_options(settings))
         count = publish_catalog(producer, Topics(settings.node_id).schemas, SchemaCatalog.load(settings.schemas_dir))
         producer.close()
         console.print(f"published {count} schema versions to {Topics(settings.node_id).schemas}")
@@ -84,7 +82,7 @@ def relay(
     from .logs import configure
     from .relay import run_relay
 
-    settings = _kafka_settings()
+    settings = _kafka_settings("thidua relay")
     configure(settings.log_level, settings.log_json, "relay")
     published = run_relay(settings, once=once)
     if once:
@@ -97,7 +95,7 @@ def worker(
     """Run a Faust projection worker (join the node's consumer group; apply the read models from Kafka)."""
     from .worker import run_worker
 
-    settings = _kafka_settings()
+    settings = _kafka_settings("thidua worker")
     if web_port:
         settings = settings.model_copy(update={"worker_web_port": web_port})
     run_worker(settings)
@@ -105,18 +103,23 @@ def worker(
 
 @pipeline_app.command("status")
 def status() -> None:
-    """Relay lag, consumer lag per partition, events applied and dead letters, as /metrics reports them."""
-    from services.bootstrap import bootstrap
+    """Relay lag, consumer lag per partition, events applied and dead letters, as /metrics reports them (exit 5,
+    after the table, when the broker does not answer)."""
+    from services.bootstrap import existing_node
+    from services.operator_errors import explain
 
     from .metrics import PipelineMetrics
 
-    node = bootstrap(Settings())
+    node = existing_node(Settings())
+    metrics = PipelineMetrics.for_node(node)
     try:
-        families = PipelineMetrics.for_node(node).collect()
+        families = metrics.collect()
     finally:
         node.close()
     table = Table("metric", "labels", "value")
     for family in families:
-        for labels, value in family.samples:
-            table.add_row(family.name, ", ".join(f"{k}={v}" for k, v in labels.items()), f"{value:g}")
+        for sample in family.samples:
+            table.add_row(sample.name, ", ".join(f"{k}={v}" for k, v in sample.labels.items()), f"{sample.value:g}")
     console.print(table)
+    if metrics.broker_error is not None:
+        raise explain(metrics.broker_error) or metrics.broker_error

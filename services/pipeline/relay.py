@@ -240,10 +240,9 @@ def run_relay(settings: Settings, once: bool = False) -> int:
     from services.bootstrap import bootstrap
 
     from .catalog import publish_catalog
-    from .metrics import PipelineMetrics, relay_families, serve_metrics
+    from .metrics import PipelineMetrics, Scraped, process_registry, relay_families, serve_metrics
 
-    if not settings.kafka_bootstrap_servers:
-        raise SystemExit("THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: the relay has nowhere to publish")
+    settings.require_kafka("thidua relay")
     node = bootstrap(settings)
     migrations.require_current(node.engine)  # before anything is created or published
     relay = build_relay(node, settings)
@@ -251,8 +250,8 @@ def run_relay(settings: Settings, once: bool = False) -> int:
     log.info("schema catalog published", extra={"schemas": count, "topic": relay.topics.schemas})
     server = None
     if settings.relay_metrics_port and not once:
-        metrics = PipelineMetrics.for_node(node, extra=lambda: relay_families(relay.stats))
-        server = serve_metrics(settings.relay_metrics_port, metrics.render)
+        registry = process_registry(PipelineMetrics.for_node(node), Scraped(lambda: relay_families(relay.stats)))
+        server = serve_metrics(settings.relay_metrics_port, registry)
     stop = threading.Event()
     try:
         if once:

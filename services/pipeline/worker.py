@@ -28,17 +28,17 @@ from aiokafka.errors import KafkaError
 
 from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
+from services.kernel.errors import InvalidSetting
 from services.kernel.settings import Settings
 
 from .deadletters import Record, Rejected, dead_letter_headers
 from .logs import correlated, logging_config
-from .metrics import PipelineMetrics, WorkerStats
+from .metrics import PipelineMetrics, Scraped, WorkerStats, exposition, process_registry
 from .projector import Applied, KafkaProjector, is_transient
 from .topics import Topics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 @dataclass
@@ -193,7 +193,7 @@ def build(node: Node, settings: Settings) -> tuple[faust.App, ProjectionWorker]:
                 raise
 
     _seek_to_database_offsets(app, worker)
-    metrics = PipelineMetrics.for_node(node, extra=worker.stats.families)
+    registry = process_registry(PipelineMetrics.for_node(node), Scraped(worker.stats.families))
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -201,8 +201,9 @@ def build(node: Node, settings: Settings) -> tuple[faust.App, ProjectionWorker]:
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        text = await asyncio.get_running_loop().run_in_executor(None, metrics.render)
-        return web.text(text, content_type=PROMETHEUS_CONTENT_TYPE)
+        accept = request.headers.get("Accept")
+        body, content_type = await asyncio.get_running_loop().run_in_executor(None, exposition, registry, accept)
+        return web.bytes(body, headers={"Content-Type": content_type})  # aiohttp refuses a charset in content_type
 
     return app, worker
 
@@ -215,7 +216,11 @@ def selected_projections(node: Node, settings: Settings) -> list[Any]:
     known = {p.name: p for p in node.projections}
     unknown = sorted(set(wanted) - set(known))
     if unknown:
-        raise SystemExit(f"THIDUA_WORKER_PROJECTIONS names unknown read models {unknown}; known: {sorted(known)}")
+        raise InvalidSetting(
+            f"THIDUA_WORKER_PROJECTIONS nêu mô hình đọc không tồn tại {unknown}; các tên có: {sorted(known)}.",
+            f"THIDUA_WORKER_PROJECTIONS names unknown read models {unknown}; known: {sorted(known)}.",
+            setting="THIDUA_WORKER_PROJECTIONS",
+        )
     return [known[name] for name in wanted]
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from services.clikit import console as cli_console
 from services.kernel.settings import Settings
 
-console = Console()
+console = cli_console()
 sync_app = typer.Typer(
     help="Sync between levels: send routed events, import other nodes' events, receipts, reconciliation.",
     invoke_without_command=True,
@@ -20,11 +20,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sync_app, name="sync")
 
 
-def _settings() -> Settings:
+def _settings(needed_by: str) -> Settings:
     settings = Settings()
-    if not settings.kafka_bootstrap_servers:
-        console.print("[red]THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
-        raise typer.Exit(2)
+    settings.require_kafka(needed_by)
     return settings
 
 
@@ -38,7 +36,7 @@ def run(ctx: typer.Context) -> None:
 
     from .service import run_sync
 
-    settings = _settings()
+    settings = _settings("thidua sync")
     configure(settings.log_level, settings.log_json, "sync")
     counts = run_sync(settings)
     console.print(f"sync stopped: {counts}")
@@ -54,17 +52,17 @@ def reconcile_command(
 
     from services.kernel.codec import AvroCodec
     from services.kernel.schemas import SchemaCatalog
-    from services.pipeline.metrics import security_options
+    from services.pipeline.metrics import oneshot_options
 
     from .reconcile import reconcile
     from .rules import Topology
 
-    settings = _settings()
+    settings = _settings("thidua sync reconcile")
     consumer = KafkaConsumer(
         bootstrap_servers=(settings.kafka_bootstrap_servers or "").split(","),
         enable_auto_commit=False,
         group_id=None,
-        **security_options(settings),
+        **oneshot_options(settings),
     )
     codec = AvroCodec(SchemaCatalog.load(settings.schemas_dir))
     try:

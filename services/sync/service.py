@@ -161,8 +161,7 @@ def run_sync(settings: Settings, stop: threading.Event | None = None) -> dict[st
 
     from services.bootstrap import bootstrap
 
-    if not settings.kafka_bootstrap_servers:
-        raise SystemExit("THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: sync has nothing to exchange over")
+    settings.require_kafka("thidua sync")
     node = bootstrap(settings)
     service = build_service(node, settings)
     stop = stop or threading.Event()

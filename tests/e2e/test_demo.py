@@ -116,4 +116,5 @@ def test_seeds_import_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "6 kế hoạch, 16 bộ tiêu chí" in result.output and "lao-cai-draft-2026-05: 30 cảnh báo" in result.output
     again = CliRunner().invoke(app, ["seeds", "import"], env=env)
-    assert again.exit_code != 0 and "PLAN_EXISTS" in str(again.exception)  # importing twice is refused, not doubled
+    assert again.exit_code == 1  # importing twice is refused, not doubled, in two readable lines
+    assert "Lỗi: Kế hoạch vn-462-2026 đã tồn tại." in again.output and "Error [PLAN_EXISTS]: " in again.output

@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 from projections.orgunits import queries
 from services.bootstrap import bootstrap
 from services.kernel.db import make_engine
+from services.kernel.errors import InvalidSetting
 from services.kernel.messaging import header_map, to_message
 from services.kernel.settings import Settings
 from services.pipeline.deadletters import Record
@@ -119,6 +120,6 @@ def test_a_worker_group_may_apply_some_read_models_only(tmp_path: Path) -> None:
     assert [p.name for p in selected_projections(node, Settings(data_dir=tmp_path))] == every
     only = Settings(data_dir=tmp_path, worker_projections="orgunits")
     assert [p.name for p in selected_projections(node, only)] == ["orgunits"]
-    with pytest.raises(SystemExit, match="unknown read models"):
+    with pytest.raises(InvalidSetting, match="unknown read models"):
         selected_projections(node, Settings(data_dir=tmp_path, worker_projections="orgunits,nope"))
     engine.dispose()
