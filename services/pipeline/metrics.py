@@ -1,26 +1,32 @@
-"""``/metrics`` in the Prometheus text format (0.0.4): relay lag, consumer lag per partition, events applied per
-projection, dead letters.
+"""``/metrics`` (Prometheus, through ``prometheus_client``): relay lag, consumer lag per partition, events applied
+per projection, dead letters, and each process's own counters and process metrics.
 
-Most numbers are read at scrape time from durable state — the store's head, the relay's published position, the
-projections' offsets and counters in the database, the topics' end offsets and the worker group's committed
-offsets on the broker — so the API, the relay and every worker report the same truth, and it survives restarts.
-Each process adds its own counters (events published by this relay, dead letters by reason in this worker).
+Most numbers are read at scrape time from durable state by a custom collector — the store's head, the relay's
+published position, the projections' offsets and counters in the database, the topics' end offsets and the worker
+group's committed offsets on the broker — so the API, the relay and every worker report the same truth, and it
+survives restarts. Each process adds its own counters (events published by this relay, dead letters by reason in
+this worker) and the client library's process metrics (CPU, memory, open files, GC).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, inspect, select
 
 from projections import tracking
+from services.kernel.errors import PortInUse
 from services.kernel.producer import client_security
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
@@ -29,55 +35,48 @@ from . import tables
 from .topics import Topics
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
     from services.bootstrap import Node
 
 log = logging.getLogger(__name__)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Labels = Mapping[str, str | int]
-BACKSLASH, NEWLINE = "\\", "\n"
+Families = Callable[[], Iterable[Metric]]
 
 
-@dataclass
-class Family:
-    """One metric: name, type (gauge or counter), help text and its samples."""
-
-    name: str
-    kind: str
-    help: str
-    samples: list[tuple[Labels, float]] = field(default_factory=list)
-
-    def add(self, value: float, **labels: str | int) -> Family:
-        """Add a sample; return self."""
-        self.samples.append((labels, value))
-        return self
+def process_registry(*collectors: Collector) -> CollectorRegistry:
+    """A registry of one process: its process, platform and GC metrics, and ``collectors``."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    for collector in collectors:
+        registry.register(collector)
+    return registry
 
 
-def _escape(value: str) -> str:
-    return value.replace(BACKSLASH, BACKSLASH * 2).replace(NEWLINE, BACKSLASH + "n").replace('"', BACKSLASH + '"')
+def exposition(registry: CollectorRegistry, accept: str | None = None) -> tuple[bytes, str]:
+    """The registry's metrics in the format the scraper's ``Accept`` header asks for (Prometheus text 0.0.4 by
+    default, OpenMetrics when asked), and its content type."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
 
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+def gauge(name: str, documentation: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    """A gauge family read at scrape time."""
+    return GaugeMetricFamily(name, documentation, labels=list(labels))
 
 
-def render(families: list[Family]) -> str:
-    """The families in the Prometheus text exposition format."""
-    lines = []
-    for family in families:
-        lines.append(
-            f"# HELP {family.name} {family.help.replace(BACKSLASH, BACKSLASH * 2).replace(NEWLINE, BACKSLASH + 'n')}"
-        )
-        lines.append(f"# TYPE {family.name} {family.kind}")
-        for labels, value in family.samples:
-            text = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items())
-            lines.append(f"{family.name}{{{text}}} {_number(value)}" if text else f"{family.name} {_number(value)}")
-    return "\n".join(lines) + "\n"
+def counter(name: str, documentation: str, labels: Iterable[str] = ()) -> CounterMetricFamily:
+    """A counter family read at scrape time (``name`` ends in ``_total``, as exposed)."""
+    return CounterMetricFamily(name, documentation, labels=list(labels))
+
+
+class Scraped(Collector):
+    """A collector calling ``families`` at each scrape (a process's own counters, kept by its code)."""
+
+    def __init__(self, families: Families) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families()
 
 
 @dataclass
@@ -95,68 +94,58 @@ class WorkerStats:
         self.batches += 1
         self.records += records
 
-    def families(self) -> list[Family]:
+    def families(self) -> list[Metric]:
         """This process's counters as metric families."""
-        applied = Family("thidua_worker_events_applied_total", "counter", "Events this worker process applied.")
+        applied = counter("thidua_worker_events_applied_total", "Events this worker process applied.", ["projection"])
         for name, count in sorted(self.applied.items()):
-            applied.add(count, projection=name)
-        dead = Family("thidua_worker_dead_letters_total", "counter", "Dead letters this worker process sent.")
+            applied.add_metric([name], count)
+        dead = counter("thidua_worker_dead_letters_total", "Dead letters this worker process sent.", ["reason"])
         for reason, count in sorted(self.dead_letters.items()):
-            dead.add(count, reason=reason)
-        return [
-            applied,
-            dead,
-            Family("thidua_worker_batches_total", "counter", "Batches committed by this worker.").add(self.batches),
-            Family("thidua_worker_records_total", "counter", "Records consumed by this worker.").add(self.records),
-        ]
+            dead.add_metric([reason], count)
+        batches = counter("thidua_worker_batches_total", "Batches committed by this worker.")
+        records = counter("thidua_worker_records_total", "Records consumed by this worker.")
+        batches.add_metric([], self.batches)
+        records.add_metric([], self.records)
+        return [applied, dead, batches, records]
 
 
-def relay_families(stats: Any) -> list[Family]:
+def relay_families(stats: Any) -> list[Metric]:
     """Counters of one relay process (``RelayStats``)."""
-    return [
-        Family("thidua_relay_events_published_total", "counter", "Events this relay process published.").add(
-            stats.published
-        ),
-        Family("thidua_relay_batches_total", "counter", "Batches this relay process published.").add(stats.batches),
-        Family("thidua_relay_failures_total", "counter", "Failed batches (retried) of this relay.").add(stats.failures),
-        Family("thidua_relay_last_batch_seconds", "gauge", "Duration of the last published batch.").add(
-            stats.last_batch_seconds
-        ),
-    ]
+    published = counter("thidua_relay_events_published_total", "Events this relay process published.")
+    batches = counter("thidua_relay_batches_total", "Batches this relay process published.")
+    failures = counter("thidua_relay_failures_total", "Failed batches (retried) of this relay.")
+    last = gauge("thidua_relay_last_batch_seconds", "Duration of the last published batch.")
+    published.add_metric([], stats.published)
+    batches.add_metric([], stats.batches)
+    failures.add_metric([], stats.failures)
+    last.add_metric([], stats.last_batch_seconds)
+    return [published, batches, failures, last]
 
 
-class PipelineMetrics:
-    """Collects the node's pipeline metrics from the database and the broker at scrape time."""
+class PipelineMetrics(Collector):
+    """The node's pipeline metrics, read from the database and the broker at each scrape (a custom collector)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        store: EventStore,
-        settings: Settings,
-        extra: Callable[[], list[Family]] | None = None,
-    ) -> None:
+    def __init__(self, engine: Engine, store: EventStore, settings: Settings) -> None:
         self.engine = engine
         self.store = store
         self.settings = settings
         self.topics = Topics(settings.node_id)
-        self.extra = extra
+        self.broker_error: Exception | None = None  # why the broker did not answer the last scrape
         self._admin: Any = None
         self._lock = threading.Lock()
 
     @classmethod
-    def for_node(cls, node: Node, extra: Callable[[], list[Family]] | None = None) -> PipelineMetrics:
+    def for_node(cls, node: Node) -> PipelineMetrics:
         """Metrics of a bootstrapped node."""
-        return cls(node.engine, node.store, node.settings, extra)
+        return cls(node.engine, node.store, node.settings)
 
-    def render(self) -> str:
-        """Everything, in the text format."""
-        return render(self.collect())
-
-    def collect(self) -> list[Family]:
+    def collect(self) -> list[Metric]:
         """Every metric family (the broker's are left out, with thidua_kafka_up 0, when it does not answer)."""
         with self._lock:
             head = self.store.head_position()
-            families = [Family("thidua_store_head_position", "gauge", "Highest committed store position.").add(head)]
+            position = gauge("thidua_store_head_position", "Highest committed store position.")
+            position.add_metric([], head)
+            families: list[Metric] = [position]
             with self.engine.connect() as conn:
                 present = set(inspect(conn).get_table_names())
                 families += self._relay(conn, head, present) + self._embedded(conn, head, present)
@@ -164,58 +153,74 @@ class PipelineMetrics:
                 families += self._applied(conn) if offsets else []
             if self.settings.kafka_bootstrap_servers:
                 families += self._broker(offsets)
-            return families + (self.extra() if self.extra else [])
+            return families
 
-    def _relay(self, conn: Any, head: int, present: set[str]) -> list[Family]:
+    def _relay(self, conn: Any, head: int, present: set[str]) -> list[Metric]:
         if "relay_position" not in present:
             return []
-        published = Family("thidua_relay_published_position", "gauge", "Last store position the broker acknowledged.")
-        lag = Family("thidua_relay_lag_events", "gauge", "Store events the relay has not yet published.")
+        published = gauge("thidua_relay_published_position", "Last store position the broker acknowledged.", ["relay"])
+        lag = gauge("thidua_relay_lag_events", "Store events the relay has not yet published.", ["relay"])
         for row in conn.execute(select(tables.relay_position)):
-            published.add(row.position, relay=row.relay)
-            lag.add(max(head - row.position, 0), relay=row.relay)
+            published.add_metric([row.relay], row.position)
+            lag.add_metric([row.relay], max(head - row.position, 0))
         return [published, lag]
 
-    def _embedded(self, conn: Any, head: int, present: set[str]) -> list[Family]:
+    def _embedded(self, conn: Any, head: int, present: set[str]) -> list[Metric]:
         if "projection_position" not in present:
             return []
-        lag = Family("thidua_projection_lag_events", "gauge", "Store events the embedded tail has not applied.")
+        lag = gauge(
+            "thidua_projection_lag_events", "Store events the embedded tail has not applied.", ["projection", "runner"]
+        )
         for row in conn.execute(select(tracking.projection_position)):
-            lag.add(max(head - row.position, 0), projection=row.projection, runner="embedded")
+            lag.add_metric([row.projection, "embedded"], max(head - row.position, 0))
         return [lag]
 
-    def _applied(self, conn: Any) -> list[Family]:
+    def _applied(self, conn: Any) -> list[Metric]:
         table = tracking.projection_kafka_offset
         query = select(table.c.projection, func.sum(table.c.applied)).group_by(table.c.projection)
-        family = Family(
-            "thidua_projection_events_applied_total", "counter", "Events applied to each projection from Kafka."
+        family = counter(
+            "thidua_projection_events_applied_total",
+            "Events applied to each projection from Kafka.",
+            ["projection", "runner"],
         )
         for projection, applied in conn.execute(query.order_by(table.c.projection)):
-            family.add(int(applied or 0), projection=projection, runner="kafka")
+            family.add_metric([projection, "kafka"], int(applied or 0))
         return [family]
 
-    def _broker(self, offsets: Mapping[tuple[str, str, int], int]) -> list[Family]:
-        up = Family("thidua_kafka_up", "gauge", "Whether the broker answered this scrape.")
+    def _broker(self, offsets: dict[tuple[str, str, int], int]) -> list[Metric]:
+        up = gauge("thidua_kafka_up", "Whether the broker answered this scrape.")
         try:
             end, committed = self._broker_offsets()
         except Exception as exc:  # the broker is away: report it, keep the other metrics
-            log.warning("metrics: broker did not answer", exc_info=exc)
+            log.debug("metrics: broker did not answer", exc_info=exc)
+            self.broker_error = exc
             self._close_admin()
-            return [up.add(0)]
+            up.add_metric([], 0)
+            return [up]
+        self.broker_error = None
         group = self.settings.effective_worker_app_id
-        consumer = Family("thidua_consumer_lag_messages", "gauge", "End offset minus the worker group's commit.")
-        projection = Family("thidua_projection_lag_messages", "gauge", "End offset minus what a projection applied.")
-        dead = Family("thidua_dead_letters_total", "counter", "Messages in the dead-letter topic.")
+        consumer = gauge(
+            "thidua_consumer_lag_messages",
+            "End offset minus the worker group's commit.",
+            ["group", "topic", "partition"],
+        )
+        projection = gauge(
+            "thidua_projection_lag_messages",
+            "End offset minus what a projection applied.",
+            ["projection", "topic", "partition"],
+        )
+        dead = counter("thidua_dead_letters_total", "Messages in the dead-letter topic.", ["topic", "partition"])
         names = sorted({name for name, _, _ in offsets})
         for (topic, partition), high in sorted(end.items()):
             if topic == self.topics.dead_letters:
-                dead.add(high, topic=topic, partition=partition)
+                dead.add_metric([topic, str(partition)], high)
                 continue
-            consumer.add(high - committed.get((topic, partition), 0), group=group, topic=topic, partition=partition)
+            consumer.add_metric([group, topic, str(partition)], high - committed.get((topic, partition), 0))
             for name in names:
                 behind = high - (offsets.get((name, topic, partition), -1) + 1)
-                projection.add(behind, projection=name, topic=topic, partition=partition)
-        return [up.add(1), consumer, projection, dead]
+                projection.add_metric([name, topic, str(partition)], behind)
+        up.add_metric([], 1)
+        return [up, consumer, projection, dead]
 
     def _broker_offsets(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
         from kafka import TopicPartition
@@ -248,7 +253,7 @@ class PipelineMetrics:
                 bootstrap_servers=(self.settings.kafka_bootstrap_servers or "").split(","),
                 client_id=f"thidua-{self.settings.node_id}-metrics",
                 request_timeout_ms=5000,
-                **security_options(self.settings),
+                **oneshot_options(self.settings),
             )
         return self._admin
 
@@ -261,6 +266,12 @@ class PipelineMetrics:
                 log.debug("metrics: closing the admin client failed", exc_info=True)
 
 
+def oneshot_options(settings: Settings) -> dict[str, Any]:
+    """Options of a short-lived kafka-python client (a one-shot command, a scrape): security, and a bootstrap
+    that gives up after ``kafka_connect_timeout_seconds`` instead of kafka-python's 30 s."""
+    return {**security_options(settings), "bootstrap_timeout_ms": int(settings.kafka_connect_timeout_seconds * 1000)}
+
+
 def security_options(settings: Settings) -> dict[str, Any]:
     """kafka-python SASL/SSL options from settings."""
     password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
@@ -270,33 +281,21 @@ def security_options(settings: Settings) -> dict[str, Any]:
     )
 
 
-def metrics_router(node: Node) -> APIRouter:
-    """A FastAPI router serving ``GET /metrics`` for the node (add it with ``app.include_router``)."""
-    from fastapi import APIRouter
-    from fastapi.responses import Response
-
-    metrics = PipelineMetrics.for_node(node)
-    router = APIRouter()
-
-    @router.get("/metrics", tags=["ops"], response_class=Response, response_model=None)
-    def get_metrics() -> Response:
-        """Prometheus metrics: relay lag, consumer lag per partition, events applied, dead letters."""
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
-
-    return router
-
-
-def serve_metrics(port: int, render_text: Callable[[], str], host: str = "0.0.0.0") -> ThreadingHTTPServer:  # noqa: S104
-    """Serve ``GET /metrics`` from a daemon thread (the relay has no web framework); ``shutdown()`` stops it."""
+def serve_metrics(port: int, registry: CollectorRegistry, host: str = "0.0.0.0") -> ThreadingHTTPServer:  # noqa: S104
+    """Serve ``GET /metrics`` and ``/healthz`` from a daemon thread (the relay has no web framework); ``shutdown()``
+    stops it. A port that is taken raises ``PortInUse`` naming THIDUA_RELAY_METRICS_PORT."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             if self.path.split("?")[0] not in ("/metrics", "/healthz"):
                 self.send_error(404)
                 return
-            body = (render_text() if self.path.startswith("/metrics") else "ok\n").encode("utf-8")
+            if self.path.startswith("/metrics"):
+                body, content_type = exposition(registry, self.headers.get("Accept"))
+            else:
+                body, content_type = b"ok\n", "text/plain; charset=utf-8"
             self.send_response(200)
-            self.send_header("Content-Type", CONTENT_TYPE)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -304,6 +303,17 @@ def serve_metrics(port: int, render_text: Callable[[], str], host: str = "0.0.0.
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
             log.debug("metrics http: " + format, *args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(
+            f"Cổng {port} của /metrics đang được tiến trình khác dùng (THIDUA_RELAY_METRICS_PORT): đặt cổng khác, "
+            "hoặc 0 để tắt.",
+            f"Port {port} of /metrics is in use by another process (THIDUA_RELAY_METRICS_PORT): set another port, "
+            "or 0 to turn it off.",
+            port=port,
+        ) from exc
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server

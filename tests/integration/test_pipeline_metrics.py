@@ -6,13 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.api.app import create_app
 from services.kernel.contracts import EVENT_TYPES
 from services.pipeline.deadletters import Record
 from services.pipeline.harness import Rig, append_units, consume_all
-from services.pipeline.metrics import metrics_router
 from services.pipeline.projector import KafkaProjector
 
 pytestmark = pytest.mark.integration
@@ -32,9 +31,7 @@ def test_metrics_report_relay_lag_consumer_lag_applied_events_and_dead_letters(
         relay.batch_size = 60
         relay.run_once()  # 60 of 100 published
         relay.close()
-        app = FastAPI()
-        app.include_router(metrics_router(rig.node))
-        client = TestClient(app)
+        client = TestClient(create_app(rig.node, run_projections=False, run_webhooks=False))  # no lifespan: no tail
 
         response = client.get("/metrics")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=0.0.4")

@@ -1,36 +1,72 @@
-"""The Prometheus text format of /metrics."""
+"""/metrics through prometheus_client: the process counters, the request metrics per route template, the process
+metrics, and the names the docs and dashboards use."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from services.pipeline.metrics import Family, WorkerStats, render
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.api.app import create_app
+from services.bootstrap import bootstrap
+from services.kernel.settings import Settings
+from services.pipeline.metrics import Scraped, WorkerStats, process_registry, relay_families
 from services.pipeline.projector import Applied
+from services.pipeline.relay import RelayStats
 
 pytestmark = pytest.mark.unit
 
 
-def test_families_render_in_the_text_exposition_format() -> None:
-    lag = Family("thidua_consumer_lag_messages", "gauge", "End offset minus the commit.\nPer partition.")
-    lag.add(12, group="g", topic="thidua.p46.awards", partition=0).add(0.5, group='say "hi"\\', topic="t", partition=1)
-    up = Family("thidua_kafka_up", "gauge", "Broker answered.").add(1)
-    assert render([lag, up]) == (
-        "# HELP thidua_consumer_lag_messages End offset minus the commit.\\nPer partition.\n"
-        "# TYPE thidua_consumer_lag_messages gauge\n"
-        'thidua_consumer_lag_messages{group="g",topic="thidua.p46.awards",partition="0"} 12\n'
-        'thidua_consumer_lag_messages{group="say \\"hi\\"\\\\",topic="t",partition="1"} 0.5\n'
-        "# HELP thidua_kafka_up Broker answered.\n"
-        "# TYPE thidua_kafka_up gauge\n"
-        "thidua_kafka_up 1\n"
-    )
+def samples(text: str) -> dict[str, float]:
+    """``name{labels}`` → value, for every sample, as prometheus_client's own parser reads the exposition."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sample.labels.items())
+            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return found
 
 
-def test_worker_counters() -> None:
+def test_worker_and_relay_counters_keep_their_names() -> None:
     stats = WorkerStats()
     stats.record(Applied(events={"orgunits": 40}), 50)
     stats.record(Applied(events={"orgunits": 2}), 2)
     stats.dead_letters["UNKNOWN_SCHEMA"] += 3
-    text = render(stats.families())
-    assert 'thidua_worker_events_applied_total{projection="orgunits"} 42' in text
-    assert 'thidua_worker_dead_letters_total{reason="UNKNOWN_SCHEMA"} 3' in text
-    assert "thidua_worker_batches_total 2" in text and "thidua_worker_records_total 52" in text
+    relay = RelayStats(published=120, batches=3, failures=1, last_batch_seconds=0.25)
+    registry = process_registry(Scraped(stats.families), Scraped(lambda: relay_families(relay)))
+    text = generate_latest(registry).decode()
+    found = samples(text)
+    assert found['thidua_worker_events_applied_total{projection="orgunits"}'] == 42
+    assert found['thidua_worker_dead_letters_total{reason="UNKNOWN_SCHEMA"}'] == 3
+    assert found["thidua_worker_batches_total"] == 2 and found["thidua_worker_records_total"] == 52
+    assert found["thidua_relay_events_published_total"] == 120 and found["thidua_relay_failures_total"] == 1
+    assert found["thidua_relay_last_batch_seconds"] == 0.25
+    assert "# TYPE thidua_worker_events_applied_total counter" in text
+    assert found["process_resident_memory_bytes"] > 0 and "python_info" in text  # the process metrics
+    stats.applied["orgunits"] += 1  # read at scrape time, not at registration
+    assert (
+        samples(generate_latest(registry).decode())['thidua_worker_events_applied_total{projection="orgunits"}'] == 43
+    )
+
+
+def test_api_counts_requests_per_route_template_not_per_path(tmp_path: Path) -> None:
+    node = bootstrap(Settings(data_dir=tmp_path, webhooks_enabled=False))
+    with TestClient(create_app(node, run_projections=False)) as client:
+        for proposal in ("a-1", "b-2", "c-3"):
+            assert client.get(f"/api/v1/awards/{proposal}").status_code == 401
+        assert client.get("/no/such/page").status_code == 404
+        response = client.get("/metrics")
+        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        found = samples(response.text)
+        route = 'route="/api/v1/awards/{proposal_id}"'
+        assert found[f'thidua_http_requests_total{{method="GET",{route},status="401"}}'] == 3
+        assert found[f'thidua_http_request_duration_seconds_count{{method="GET",{route}}}'] == 3
+        assert found['thidua_http_requests_total{method="GET",route="<unmatched>",status="404"}'] == 1
+        assert not any("a-1" in key for key in found)  # raw paths never become series
+        assert found["thidua_store_head_position"] >= 0 and found["process_resident_memory_bytes"] > 0
+        openmetrics = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+        assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+        assert openmetrics.text.rstrip().endswith("# EOF")
