@@ -21,8 +21,9 @@ from services.kernel.adminunits import UnitType
 from services.kernel.errors import UnknownOrgUnit
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
-from . import problems
+from . import docs_ui, problems
 from .asof import ReadAt, make_cache
+from .httpmetrics import ApiMetrics, RequestMetrics
 from .labels import LEVELS, label
 from .limits import BodyLimit
 from .security import Caller, Security, current_principal, require_sees, require_within
@@ -83,11 +84,21 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
             asof.close()
             node.close()
 
-    app = FastAPI(title="thidua-sync", version="0.1.0", lifespan=lifespan, description=DESCRIPTION)
+    app = FastAPI(
+        title="thidua-sync",
+        version="0.1.0",
+        lifespan=lifespan,
+        description=DESCRIPTION,
+        docs_url=None,  # /docs and /redoc come from docs_ui: assets served by the node, no CDN
+        redoc_url=None,
+    )
+    docs_ui.install(app)
     app.state.node = node
     app.state.asof = asof
     app.state.security = Security.for_node(node.settings, node.engine)
+    app.state.metrics = ApiMetrics(node)  # served by GET /metrics (routers/metrics.py)
     app.add_middleware(BodyLimit, max_bytes=node.settings.api_max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: times every answer, 413s included
     problems.install(app)
 
     @app.exception_handler(SQLAlchemyError)
