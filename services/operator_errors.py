@@ -52,7 +52,7 @@ def _database_url() -> str:
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.removeprefix("connection failed: ")
+    return " ".join(text.removeprefix("connection failed: ").split())
 
 
 def _database(exc: BaseException) -> OperatorError | None:
@@ -75,17 +75,19 @@ def _database(exc: BaseException) -> OperatorError | None:
             f"Cannot open the SQLite file {url} (THIDUA_DATA_DIR / THIDUA_DATABASE_URL): check that its folder "
             "exists and is writable.",
         )
-    if state.startswith("28") or "authentication failed" in reason:
-        return InvalidSetting(
-            f"Cơ sở dữ liệu {url} từ chối đăng nhập ({reason}): sửa người dùng / mật khẩu trong THIDUA_DATABASE_URL.",
-            f"The database {url} refused the login ({reason}): fix the user or password in THIDUA_DATABASE_URL.",
-        )
     if state == "3D000" or ("database" in reason and "does not exist" in reason):
         return NoDatabase(
             f"Cơ sở dữ liệu trong THIDUA_DATABASE_URL ({url}) không tồn tại: tạo nó (createdb) rồi chạy "
             "`thidua db init`.",
             f"The database named in THIDUA_DATABASE_URL ({url}) does not exist: create it (createdb), then run "
             "`thidua db init`.",
+        )
+    if state.startswith("28") or "FATAL:" in reason:  # the server answered, and refused: user, password, rules
+        return InvalidSetting(
+            f"Máy chủ cơ sở dữ liệu {url} từ chối kết nối ({reason}): sửa người dùng, mật khẩu hoặc tên cơ sở dữ liệu "
+            "trong THIDUA_DATABASE_URL, hoặc quyền truy cập trên máy chủ (pg_hba.conf).",
+            f"The database server {url} refused the connection ({reason}): fix the user, password or database name "
+            "in THIDUA_DATABASE_URL, or the server's access rules (pg_hba.conf).",
         )
     if "database is locked" in reason:
         return DatabaseUnreachable(
@@ -122,13 +124,15 @@ def _settings(exc: BaseException) -> OperatorError | None:
 
     if not isinstance(exc, ValidationError) or exc.title != "Settings":
         return None
-    problems = [(f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}", e["msg"]) for e in exc.errors()]
-    names = ", ".join(name for name, _ in problems)
-    detail = "; ".join(f"{name}: {message}" for name, message in problems)
+    from services.api.problems import FIELD_MESSAGES_VI
+
+    problems = [(f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}", e["type"], e["msg"]) for e in exc.errors()]
+    vi = "; ".join(f"{name}: {FIELD_MESSAGES_VI.get(kind, 'giá trị không hợp lệ')}" for name, kind, _ in problems)
+    en = "; ".join(f"{name}: {message}" for name, _, message in problems)
     return InvalidSetting(
-        f"Giá trị không hợp lệ của {names} ({detail}): sửa hoặc bỏ biến môi trường này.",
-        f"Invalid value of {names} ({detail}): fix or unset this environment variable.",
-        settings=[name for name, _ in problems],
+        f"Biến môi trường không hợp lệ — {vi}. Sửa hoặc bỏ biến này.",
+        f"Invalid environment variable — {en}. Fix or unset it.",
+        settings=[name for name, _, _ in problems],
     )
 
 

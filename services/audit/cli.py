@@ -181,7 +181,7 @@ def verify_export_command(
     from .export import MANIFEST, verify_export
 
     if not (directory / MANIFEST).is_file():
-        what_vi, what_en = ("không có", "does not exist") if not directory.exists() else (
+        what_vi, what_en = ("không tồn tại", "does not exist") if not directory.exists() else (
             f"không phải bản xuất kiểm toán (thiếu {MANIFEST})", f"is not an audit export (no {MANIFEST})")  # fmt: skip
         raise MissingFile(
             f"Thư mục {directory} {what_vi}: đưa vào thư mục mà `thidua audit export` đã ghi.",
