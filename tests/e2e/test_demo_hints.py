@@ -1,5 +1,5 @@
-"""The demo as a user meets it: the hints ``thidua demo`` prints, pasted into bash as printed, serve its data; with
-``--into-node`` the node's own database holds it; output piped is never wrapped."""
+"""The demo as a user meets it: ``--into-node`` loads the node's own database (once); the hints ``thidua demo``
+prints, pasted into bash as printed, serve its data; output piped is never wrapped."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_serve import free_port
+from services.bootstrap import bootstrap
+from services.kernel.settings import Settings
 
 pytestmark = pytest.mark.e2e
 THIDUA = Path(sys.executable).with_name("thidua")
@@ -58,9 +59,16 @@ def hints(output: str) -> list[str]:
     return [line.strip() for line in lines[start + 1 :] if line.strip()]
 
 
-def test_the_printed_hints_work_pasted_into_bash(tmp_path: Path) -> None:
-    done = thidua(tmp_path, "demo")
+def test_demo_into_the_node_then_the_printed_hints_pasted_into_bash(tmp_path: Path) -> None:
+    into = thidua(tmp_path, "demo", "--into-node")
+    assert into.returncode == 0, into.stderr
+    assert hints(into.stdout)[0].startswith("make run")  # the node's own port: it is the node
+    again = thidua(tmp_path, "demo", "--into-node")
+    assert again.returncode == 3 and "Error [NODE_NOT_EMPTY]" in again.stderr  # never loaded twice
+
+    done = thidua(tmp_path, "demo")  # the separate demo file, with hints for a second node
     assert done.returncode == 0, done.stderr
+    assert events(tmp_path / "var" / "thidua.db") == events(tmp_path / "var" / "demo.db") > 0  # the same year
     serve, add, token, query = hints(done.stdout)
     assert re.search(r"thidua serve --port (\d+)$", serve) and "--port 8000" not in serve  # never make run's port
     assert add.startswith('eval "$(') and add.endswith('--shell)"')  # one line each, not wrapped at 80 columns
@@ -71,8 +79,7 @@ def test_the_printed_hints_work_pasted_into_bash(tmp_path: Path) -> None:
         wait_healthy(f"http://127.0.0.1:{port}", node)
         answered = bash("\n".join([add, token, query]), tmp_path)
         assert answered.returncode == 0, answered.stderr
-        proposals = {item["proposal_id"] for item in json.loads(answered.stdout)["items"]}
-        assert proposals == PENDING
+        assert {item["proposal_id"] for item in json.loads(answered.stdout)["items"]} == PENDING
 
         demo_db = serve.split()[0].removeprefix("THIDUA_DATABASE_URL=")
         plain = thidua(tmp_path, "clients", "add", "--name", "piped", "--org-unit", "VN/46", "--roles", "auditor",
@@ -85,26 +92,9 @@ def test_the_printed_hints_work_pasted_into_bash(tmp_path: Path) -> None:
         node.wait(timeout=30)
 
 
-def test_demo_into_node_loads_the_nodes_own_database_once(tmp_path: Path) -> None:
-    into = thidua(tmp_path, "demo", "--into-node")
-    assert into.returncode == 0, into.stderr
-    assert (tmp_path / "var" / "thidua.db").exists() and not (tmp_path / "var" / "demo.db").exists()
-    assert hints(into.stdout)[0].startswith("make run")
-    again = thidua(tmp_path, "demo", "--into-node")
-    assert again.returncode == 3 and "Error [NODE_NOT_EMPTY]" in again.stderr  # never doubled
-    added = thidua(tmp_path, "clients", "add", "--name", "x", "--org-unit", "VN", "--roles", "auditor", "--json")
-    credentials = json.loads(added.stdout)
-    port = free_port()
-    node = subprocess.Popen([str(THIDUA), "serve", "--port", str(port)], cwd=tmp_path, env=user_env(), text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+def events(database: Path) -> int:
+    node = bootstrap(Settings(data_dir=database.parent, database_url=f"sqlite:///{database}"))
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, node)
-        auth = (credentials["client_id"], credentials["client_secret"])
-        token = httpx.post(f"{base}/api/v1/token", data={"grant_type": "client_credentials"}, auth=auth)
-        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        awards = httpx.get(f"{base}/api/v1/awards", params={"state": "PENDING"}, headers=bearer).json()
-        assert {item["proposal_id"] for item in awards["items"]} == PENDING
+        return node.store.head_position()
     finally:
-        node.send_signal(signal.SIGINT)
-        node.wait(timeout=30)
+        node.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,9 @@ from services.kernel.contracts import EVENT_TYPES
 from services.pipeline.deadletters import Record
 from services.pipeline.harness import Rig, append_units, consume_all
 from services.pipeline.projector import KafkaProjector
+from tests.metrics import Scrape
 
 pytestmark = pytest.mark.integration
-
-
-def samples(text: str) -> dict[str, float]:
-    """``name{labels}`` → value, for every sample line."""
-    return {m[1]: float(m[2]) for m in re.finditer(r"^([a-z_]+(?:\{[^}]*\})?) (\S+)$", text, re.M)}
 
 
 def test_metrics_report_relay_lag_consumer_lag_applied_events_and_dead_letters(
@@ -35,12 +30,12 @@ def test_metrics_report_relay_lag_consumer_lag_applied_events_and_dead_letters(
 
         response = client.get("/metrics")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=0.0.4")
-        before = samples(response.text)
-        assert before['thidua_relay_lag_events{relay="kafka"}'] == 40
-        assert before["thidua_store_head_position"] == 100 and before["thidua_kafka_up"] == 1
+        before = Scrape(response.text)
+        assert before.value("thidua_relay_lag_events", relay="kafka") == 40
+        assert before.value("thidua_store_head_position") == 100 and before.value("thidua_kafka_up") == 1
         group, registry = rig.settings.effective_worker_app_id, rig.topics.context("registry")
-        lags = {k: v for k, v in before.items() if k.startswith(f'thidua_consumer_lag_messages{{group="{group}"')}
-        assert sum(lags.values()) == 60 and len(lags) == 12  # 4 event topics × 3 partitions, nothing committed yet
+        lags = before.values("thidua_consumer_lag_messages", group=group)
+        assert sum(lags) == 60 and len(lags) == 12  # 4 event topics × 3 partitions, nothing committed yet
 
         # a worker's transaction, in-process: the 60 consumed records applied to the node's database
         records = [
@@ -49,9 +44,9 @@ def test_metrics_report_relay_lag_consumer_lag_applied_events_and_dead_letters(
         ]
         projector = KafkaProjector(rig.node.engine, rig.node.codec, EVENT_TYPES, rig.node.projections)
         projector.apply(projector.decode(records)[0], records)
-        after = samples(client.get("/metrics").text)
-        assert after['thidua_projection_events_applied_total{projection="orgunits",runner="kafka"}'] == 60
-        behind = [v for k, v in after.items() if k.startswith('thidua_projection_lag_messages{projection="orgunits"')]
+        after = Scrape(client.get("/metrics").text)
+        assert after.value("thidua_projection_events_applied_total", projection="orgunits", runner="kafka") == 60
+        behind = after.values("thidua_projection_lag_messages", projection="orgunits")
         assert behind and set(behind) == {0}
-        assert after[f'thidua_dead_letters_total{{topic="{rig.topics.dead_letters}",partition="0"}}'] == 0
-        assert any(k.startswith(f'thidua_consumer_lag_messages{{group="{group}",topic="{registry}"') for k in after)
+        assert after.value("thidua_dead_letters_total", topic=rig.topics.dead_letters, partition="0") == 0
+        assert after.values("thidua_consumer_lag_messages", group=group, topic=registry)

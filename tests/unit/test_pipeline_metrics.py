@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.api.app import create_app
 from services.bootstrap import bootstrap
@@ -16,18 +15,9 @@ from services.kernel.settings import Settings
 from services.pipeline.metrics import Scraped, WorkerStats, process_registry, relay_families
 from services.pipeline.projector import Applied
 from services.pipeline.relay import RelayStats
+from tests.metrics import Scrape
 
 pytestmark = pytest.mark.unit
-
-
-def samples(text: str) -> dict[str, float]:
-    """``name{labels}`` → value, for every sample, as prometheus_client's own parser reads the exposition."""
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sample.labels.items())
-            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return found
 
 
 def test_worker_and_relay_counters_keep_their_names() -> None:
@@ -38,18 +28,17 @@ def test_worker_and_relay_counters_keep_their_names() -> None:
     relay = RelayStats(published=120, batches=3, failures=1, last_batch_seconds=0.25)
     registry = process_registry(Scraped(stats.families), Scraped(lambda: relay_families(relay)))
     text = generate_latest(registry).decode()
-    found = samples(text)
-    assert found['thidua_worker_events_applied_total{projection="orgunits"}'] == 42
-    assert found['thidua_worker_dead_letters_total{reason="UNKNOWN_SCHEMA"}'] == 3
-    assert found["thidua_worker_batches_total"] == 2 and found["thidua_worker_records_total"] == 52
-    assert found["thidua_relay_events_published_total"] == 120 and found["thidua_relay_failures_total"] == 1
-    assert found["thidua_relay_last_batch_seconds"] == 0.25
+    found = Scrape(text)
+    assert found.value("thidua_worker_events_applied_total", projection="orgunits") == 42
+    assert found.value("thidua_worker_dead_letters_total", reason="UNKNOWN_SCHEMA") == 3
+    assert found.value("thidua_worker_batches_total") == 2 and found.value("thidua_worker_records_total") == 52
+    assert found.value("thidua_relay_events_published_total") == 120
+    assert found.value("thidua_relay_failures_total") == 1 and found.value("thidua_relay_last_batch_seconds") == 0.25
     assert "# TYPE thidua_worker_events_applied_total counter" in text
-    assert found["process_resident_memory_bytes"] > 0 and "python_info" in text  # the process metrics
+    assert found.value("process_resident_memory_bytes") > 0 and found.values("python_info")  # process metrics
     stats.applied["orgunits"] += 1  # read at scrape time, not at registration
-    assert (
-        samples(generate_latest(registry).decode())['thidua_worker_events_applied_total{projection="orgunits"}'] == 43
-    )
+    again = Scrape(generate_latest(registry).decode())
+    assert again.value("thidua_worker_events_applied_total", projection="orgunits") == 43
 
 
 def test_api_counts_requests_per_route_template_not_per_path(tmp_path: Path) -> None:
@@ -60,13 +49,13 @@ def test_api_counts_requests_per_route_template_not_per_path(tmp_path: Path) -> 
         assert client.get("/no/such/page").status_code == 404
         response = client.get("/metrics")
         assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-        found = samples(response.text)
-        route = 'route="/api/v1/awards/{proposal_id}"'
-        assert found[f'thidua_http_requests_total{{method="GET",{route},status="401"}}'] == 3
-        assert found[f'thidua_http_request_duration_seconds_count{{method="GET",{route}}}'] == 3
-        assert found['thidua_http_requests_total{method="GET",route="<unmatched>",status="404"}'] == 1
-        assert not any("a-1" in key for key in found)  # raw paths never become series
-        assert found["thidua_store_head_position"] >= 0 and found["process_resident_memory_bytes"] > 0
+        found = Scrape(response.text)
+        route = "/api/v1/awards/{proposal_id}"
+        assert found.value("thidua_http_requests_total", method="GET", route=route, status="401") == 3
+        assert found.value("thidua_http_request_duration_seconds_count", method="GET", route=route) == 3
+        assert found.value("thidua_http_requests_total", method="GET", route="<unmatched>", status="404") == 1
+        assert not [s for s in found.samples if "a-1" in str(s.labels)]  # raw paths never become series
+        assert found.value("thidua_store_head_position") >= 0 and found.value("process_resident_memory_bytes") > 0
         openmetrics = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
         assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
         assert openmetrics.text.rstrip().endswith("# EOF")
