@@ -60,8 +60,6 @@ CASES = [
          busy_port=True),
     Case("audit verify, no database", ["audit", "verify"], {}, 3, "NO_DATABASE", ("THIDUA_DATA_DIR", "thidua.db"),
          creates_nothing=True),
-    Case("clients list, no database", ["clients", "list"], {}, 3, "NO_DATABASE", ("thidua.db",),
-         creates_nothing=True),
     Case("audit verify-export, missing folder", ["audit", "verify-export", "{tmp}/no-such-export"], {}, 3,
          "NOT_FOUND", ("no-such-export",)),
     Case("schemas folder wrong", ["db", "init"], {"THIDUA_SCHEMAS_DIR": "{tmp}/no-schemas"}, 3, "INVALID_SETTING",
@@ -74,8 +72,6 @@ CASES = [
          ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA)),
     Case("pipeline status, Kafka unreachable", ["pipeline", "status"], KAFKA, 5, "KAFKA_UNREACHABLE",
          ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA), prepare=[["db", "init"]]),
-    Case("sync reconcile, Kafka unreachable", ["sync", "reconcile"], KAFKA, 5, "KAFKA_UNREACHABLE",
-         ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA)),
 ]  # fmt: skip
 
 
