@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from projections.base import Projection
 from projections.bluegreen import Builder
@@ -20,7 +20,6 @@ from services.kernel.errors import InvalidSetting, NoDatabase
 from services.kernel.schemas import SchemaCatalog
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
-from services.kernel.tables import event as event_table
 from services.messagebus import MessageBus
 
 
@@ -97,8 +96,11 @@ def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
 
 
 def existing_node(settings: Settings) -> Node:
-    """A node over a database that already holds an event store. Commands that only read (verify, export,
-    status...) use it: they never create a database, and say so when there is none."""
+    """A node over a database that already holds an event store at this code's schema revision. Commands that
+    only read (verify, export, status...) use it: they never create a database, say so when there is none, and
+    refuse one at another revision (``DatabaseNotCurrent``: run ``thidua db upgrade``)."""
+    from services import migrations
+
     url = settings.effective_database_url
     where = "THIDUA_DATABASE_URL" if settings.database_url else f"THIDUA_DATA_DIR={settings.data_dir}"
     path = sqlite_file(url)
@@ -111,11 +113,15 @@ def existing_node(settings: Settings) -> Node:
             path=str(path),
         )
     node = bootstrap(settings)
-    if not inspect(node.engine).has_table(event_table.name):
+    try:
+        if migrations.current(node.engine) is None:  # reads only: no revision and no event store
+            raise NoDatabase(
+                f"Cơ sở dữ liệu {masked(url)} chưa có kho sự kiện (chưa khởi tạo): chạy `thidua db upgrade` trước.",
+                f"The database {masked(url)} holds no event store (never initialised): run `thidua db upgrade` first.",
+                url=masked(url),
+            )
+        migrations.require_current(node.engine)
+    except BaseException:
         node.close()
-        raise NoDatabase(
-            f"Cơ sở dữ liệu {masked(url)} chưa có kho sự kiện (chưa khởi tạo): chạy `thidua db init` trước.",
-            f"The database {masked(url)} holds no event store (never initialised): run `thidua db init` first.",
-            url=masked(url),
-        )
+        raise
     return node

@@ -65,8 +65,8 @@ def _database(exc: BaseException) -> OperatorError | None:
     url = _database_url()
     if "no such table" in reason or state == "42P01":
         return NoDatabase(
-            f"Cơ sở dữ liệu {url} chưa được khởi tạo ({reason}): chạy `thidua db init`.",
-            f"The database {url} is not initialised ({reason}): run `thidua db init`.",
+            f"Cơ sở dữ liệu {url} chưa được khởi tạo ({reason}): chạy `thidua db upgrade`.",
+            f"The database {url} is not initialised ({reason}): run `thidua db upgrade`.",
         )
     if "unable to open database file" in reason:
         return MissingFile(
@@ -78,9 +78,9 @@ def _database(exc: BaseException) -> OperatorError | None:
     if state == "3D000" or ("database" in reason and "does not exist" in reason):
         return NoDatabase(
             f"Cơ sở dữ liệu trong THIDUA_DATABASE_URL ({url}) không tồn tại: tạo nó (createdb) rồi chạy "
-            "`thidua db init`.",
+            "`thidua db upgrade`.",
             f"The database named in THIDUA_DATABASE_URL ({url}) does not exist: create it (createdb), then run "
-            "`thidua db init`.",
+            "`thidua db upgrade`.",
         )
     if state.startswith("28") or "FATAL:" in reason:  # the server answered, and refused: user, password, rules
         return InvalidSetting(

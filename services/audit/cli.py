@@ -219,6 +219,7 @@ def replay_command(
         console.print(f"[red]--source store|kafka; options that do not fit this source or each other: {wrong}[/]")
         raise typer.Exit(2)
     node = _node()
+    node.open_db()  # it writes read models: those with no tables yet are created first, as the node does at start
     chosen = [p for p in node.projections if projection in ("all", p.name)]
     if not chosen:
         console.print(f"[red]unknown projection {projection}; one of {[p.name for p in node.projections]}[/]")
