@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from services.clikit import console as cli_console
 from services.kernel.settings import Settings
 
-console = Console()
+console = cli_console()  # piped or redirected: never wrapped
 db_app = typer.Typer(
     help="Database of the node: schema revisions (migrations) and read-model versions.", no_args_is_help=True
 )
@@ -61,8 +61,10 @@ def upgrade_command(
 
     engine = _engine()
     try:
-        _report(engine, migrations.upgrade(engine, to, backup))
-        _read_models(engine, only_pending=True)
+        outcome = migrations.upgrade(engine, to, backup)
+        _report(engine, outcome)
+        if outcome.after == migrations.head():  # below it, read models have no versions to show
+            _read_models(engine, only_pending=True)
     finally:
         engine.dispose()
 
@@ -85,8 +87,8 @@ def downgrade_command(
 
 @db_app.command("current")
 def current_command() -> None:
-    """The database's revision and each read model's version, against this code's (reads only; exit 4 when the
-    database is not at this code's revision)."""
+    """The database's revision and each read model's version, against this code's (reads only; when the database
+    is not at this code's revision, the two lines of DATABASE_NOT_CURRENT and exit 4)."""
     from services import migrations
     from services.kernel.errors import DatabaseNotCurrent
 
@@ -100,7 +102,7 @@ def current_command() -> None:
     finally:
         engine.dispose()
     if found != wanted:
-        raise typer.Exit(DatabaseNotCurrent.exit_code)
+        raise DatabaseNotCurrent(found, wanted)
 
 
 @db_app.command("history")

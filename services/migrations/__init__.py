@@ -29,9 +29,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 
-from services.kernel.errors import DatabaseNotCurrent, DatabaseNotRecognised, DowngradeRefused
+from services.kernel.errors import DatabaseNotCurrent, DatabaseNotRecognised, DowngradeRefused, UsageMistake
 
 from . import baseline
 from .metadata import operations_metadata
@@ -235,9 +236,16 @@ def _create_at_head(conn: Connection) -> None:
 
 
 def _resolve(to: str) -> str:
-    revision = scripts().get_revision(to)
+    try:
+        revision = scripts().get_revision(to)
+    except CommandError:
+        revision = None
     if revision is None:
-        raise ValueError(f"unknown revision {to}")
+        raise UsageMistake(
+            f"Không có phiên bản lược đồ {to!r}: các phiên bản có trong `thidua db history`.",
+            f"No schema revision {to!r}: the revisions are listed by `thidua db history`.",
+            revision=to,
+        )
     return str(revision.revision)
 
 
