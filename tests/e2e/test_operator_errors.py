@@ -8,9 +8,11 @@ import concurrent.futures
 import dataclasses
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,16 +45,18 @@ class Case:
     names: tuple[str, ...]  # the setting, option or file both lines must name
     prepare: list[list[str]] = field(default_factory=list)  # commands run first (e.g. create the node's database)
     creates_nothing: bool = False  # a read-only command: the data folder must not appear
+    unchanged: bool = False  # the database the preparation made keeps its tables and its revision
     busy_port: bool = False  # a socket listens on --port first
 
 
+OLD_REVISION = ["db", "upgrade", "--to", "0001"]  # a database the release before 0002 made (docs/upgrade.md)
 KAFKA = {"THIDUA_KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA, "THIDUA_KAFKA_CONNECT_TIMEOUT_SECONDS": "1"}
 CASES = [
-    Case("db init, database unreachable", ["db", "init"], {"THIDUA_DATABASE_URL": NO_PG}, 5, "DATABASE_UNREACHABLE",
-         ("THIDUA_DATABASE_URL", "127.0.0.1")),
+    Case("db upgrade, database unreachable", ["db", "upgrade"], {"THIDUA_DATABASE_URL": NO_PG}, 5,
+         "DATABASE_UNREACHABLE", ("THIDUA_DATABASE_URL", "127.0.0.1")),
     Case("serve, database unreachable", ["serve", "--port", "0"], {"THIDUA_DATABASE_URL": NO_PG}, 5,
          "DATABASE_UNREACHABLE", ("THIDUA_DATABASE_URL",)),
-    Case("database URL not a URL", ["db", "init"], {"THIDUA_DATABASE_URL": "notaurl"}, 3, "INVALID_SETTING",
+    Case("database URL not a URL", ["db", "upgrade"], {"THIDUA_DATABASE_URL": "notaurl"}, 3, "INVALID_SETTING",
          ("THIDUA_DATABASE_URL", "notaurl")),
     Case("unknown schema name", ["schemas", "export", "PlanIssuedd"], {}, 2, "UNKNOWN_NAME",
          ("PlanIssuedd", "thidua schemas list")),
@@ -64,14 +68,20 @@ CASES = [
          "NOT_FOUND", ("no-such-export",)),
     Case("schemas folder wrong", ["db", "init"], {"THIDUA_SCHEMAS_DIR": "{tmp}/no-schemas"}, 3, "INVALID_SETTING",
          ("THIDUA_SCHEMAS_DIR", "no-schemas")),
-    Case("a setting of the wrong type", ["db", "init"], {"THIDUA_PROJECTION_BATCH_SIZE": "many"}, 3,
+    Case("a setting of the wrong type", ["db", "upgrade"], {"THIDUA_PROJECTION_BATCH_SIZE": "many"}, 3,
          "INVALID_SETTING", ("THIDUA_PROJECTION_BATCH_SIZE",)),
     Case("topics create, Kafka not set", ["topics", "create"], {}, 3, "INVALID_SETTING",
          ("THIDUA_KAFKA_BOOTSTRAP_SERVERS",)),
     Case("topics create, Kafka unreachable", ["topics", "create"], KAFKA, 5, "KAFKA_UNREACHABLE",
          ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA)),
     Case("pipeline status, Kafka unreachable", ["pipeline", "status"], KAFKA, 5, "KAFKA_UNREACHABLE",
-         ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA), prepare=[["db", "init"]]),
+         ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA), prepare=[["db", "upgrade"]]),
+    Case("serve, database at another revision", ["serve", "--port", "0"], {}, 4, "DATABASE_NOT_CURRENT",
+         ("0001", "0002", "thidua db upgrade"), prepare=[OLD_REVISION], unchanged=True),
+    Case("db current, database at another revision", ["db", "current"], {}, 4, "DATABASE_NOT_CURRENT",
+         ("0001", "thidua db upgrade"), prepare=[OLD_REVISION], unchanged=True),
+    Case("audit verify, database at another revision", ["audit", "verify"], {}, 4, "DATABASE_NOT_CURRENT",
+         ("0001", "thidua db upgrade"), prepare=[OLD_REVISION], unchanged=True),
 ]  # fmt: skip
 
 
@@ -85,6 +95,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    schema: tuple[object, object]  # the node's SQLite tables and revision before and after (``unchanged`` cases)
 
 
 def environment(folder: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -102,6 +113,7 @@ def run_case(case: Case, folder: Path, extra_env: dict[str, str] | None = None) 
     env = environment(folder, {k: fill(v, folder, port) for k, v in case.env.items()} | (extra_env or {}))
     for argv in case.prepare:
         subprocess.run([str(THIDUA), *argv], cwd=folder, env=env, capture_output=True, check=True, timeout=120)
+    before = schema_of(folder) if case.unchanged else None
     listening = socket.create_server(("127.0.0.1", port)) if case.busy_port else None
     try:
         argv = [fill(a, folder, port) for a in case.argv]
@@ -110,7 +122,15 @@ def run_case(case: Case, folder: Path, extra_env: dict[str, str] | None = None) 
     finally:
         if listening is not None:
             listening.close()
-    return Run(case, folder, port, done.returncode, done.stdout, done.stderr)
+    after = schema_of(folder) if case.unchanged else None
+    return Run(case, folder, port, done.returncode, done.stdout, done.stderr, (before, after))
+
+
+def schema_of(folder: Path) -> tuple[list[str], list[str]]:
+    """The tables of the node's SQLite database and its stamped revision (read-only, through SQLite's URI)."""
+    with closing(sqlite3.connect(f"file:{folder / 'var' / 'thidua.db'}?mode=ro", uri=True)) as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")]
+        return tables, [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +157,9 @@ def test_each_mistake_prints_two_lines_and_its_exit_code(case: Case, runs: dict[
     assert "secret-pw" not in run.stderr  # a URL's password is never printed
     if case.creates_nothing:
         assert not (run.folder / "var").exists(), sorted(p.name for p in run.folder.rglob("*"))
+    if case.unchanged:
+        before, after = run.schema
+        assert before == after and "0001" in str(before), run.schema
 
 
 @pytest.mark.parametrize("ask", ["--debug", "THIDUA_LOG_LEVEL=DEBUG"])
