@@ -1,10 +1,12 @@
 """Install thidua-sync the way a user does and check that it works (CI runs it from ``.ci/run``; ``make wheel-check``).
 
 Builds the wheel from the checkout's files, installs it into a fresh virtualenv outside the checkout, then:
-``pip check``; every file the product reads ships in the wheel; ``thidua --help`` does not import ``bench``;
-``thidua --help`` and every subcommand's ``--help`` (walked from the command tree, not listed here); the database
-set-up on SQLite; the demo into that node (seeds, reference data); ``thidua serve`` answering ``/healthz``,
-``/docs`` and its assets; Ctrl-C stops it. Standard library only; pip's cache makes repeated runs quick.
+``pip check``; every file the product reads ships in the wheel (the migration revisions among them); ``thidua
+--help`` does not import ``bench``; ``thidua --help`` and every subcommand's ``--help`` (walked from the command
+tree, not listed here); the installed package knows exactly the checkout's schema revisions; ``thidua db upgrade``
+on SQLite, then ``thidua db current`` says the database is at the head (exit 0); the demo into that node (seeds,
+reference data); ``thidua serve`` answering ``/healthz``, ``/docs`` and its assets; Ctrl-C stops it. Standard
+library only; pip's cache makes repeated runs quick.
 
     python3 infra/wheel_check.py [--keep]
 """
@@ -30,7 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("services", "projections", "bench")  # what pyproject.toml ships
 SCHEMAS_IN_WHEEL = "services/kernel/avro_schemas"  # where setup.py puts schemas/
 NOT_SHIPPED = {"bench/quick.sh"}  # `make bench-quick` from a checkout; nothing installed reads it
-DB_SETUP = ["db", "init"]  # the command that creates a node's tables
+MIGRATIONS = "services/migrations/versions"  # the schema revisions (Alembic), one file each
+REVISIONS = """
+import json
+from services import migrations
+print(json.dumps([revision.id for revision in migrations.history()]))
+"""
 COMMANDS = """
 import json, typer
 from services.cli import app
@@ -93,6 +100,32 @@ def check_contents(wheel: Path, files: list[str]) -> None:
         say("FAILED: the wheel contains tests/")
         raise SystemExit(1)
     say(f"wheel {wheel.name}: {len(inside)} files, all {len(wanted)} product files present")
+
+
+def checkout_revisions(files: list[str]) -> list[str]:
+    """The revision ids of the checkout's migration files (``revision: str = "0002"``), in file order (numbered)."""
+    found = []
+    for name in sorted(f for f in files if f.startswith(f"{MIGRATIONS}/") and f.endswith(".py")):
+        for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
+            if line.startswith("revision"):
+                found.append(line.split("=", 1)[1].strip().strip("\"'"))
+    return found
+
+
+def check_database(python: Path, thidua: Path, env: dict[str, str], cwd: Path, files: list[str]) -> None:
+    """The installed package runs every revision of the checkout: ``db upgrade`` then ``db current`` at the head."""
+    installed = json.loads(run([str(python), "-c", REVISIONS], cwd=cwd, env=env).stdout)
+    expected = checkout_revisions(files)
+    if installed != expected or not expected:
+        say(f"FAILED: the installed package's schema revisions {installed} are not the checkout's {expected}")
+        raise SystemExit(1)
+    run([str(thidua), "db", "upgrade"], cwd=cwd, env=env)
+    current = run([str(thidua), "db", "current"], cwd=cwd, env=env).stdout  # exit 0 only at the code's revision
+    head = expected[-1]
+    if f"revision {head} (code {head})" not in current:
+        say(f"FAILED: after thidua db upgrade, thidua db current says\n{current}")
+        raise SystemExit(1)
+    say(f"revisions {', '.join(installed)} shipped; thidua db upgrade, then thidua db current: at {head}")
 
 
 def free_port() -> int:
@@ -172,9 +205,9 @@ def main() -> None:
             list(pool.map(helps, paths))
         say(f"thidua --help and the --help of all {len(paths) - 1} subcommands answer")
 
-        run([str(thidua), *DB_SETUP], cwd=node, env=env)
+        check_database(python, thidua, env, node, files)
         run([str(thidua), "demo", "--into-node"], cwd=node, env=env)
-        say(f"thidua {' '.join(DB_SETUP)} and thidua demo --into-node on SQLite: done")
+        say("thidua demo --into-node on SQLite: done")
         check_serve(thidua, env, node)
         say(f"OK in {time.monotonic() - started:.0f} s")
     finally:
