@@ -21,7 +21,8 @@ run: $(STAMP) ## Run the node on the embedded default (SQLite under ./var, proje
 	$(BIN)/thidua db upgrade
 	$(BIN)/thidua serve --host $(HOST) --port $(PORT)
 
-demo: $(STAMP) ## Load the simulated year into the node's own database (empty); then `make run` shows it
+demo: $(STAMP) ## Load the simulated year into the node's own database (empty); `make run` shows it (before or after)
+	$(BIN)/thidua db upgrade
 	$(BIN)/thidua demo --into-node
 
 test: $(STAMP) ## Whole suite; starts local PostgreSQL + Kafka for the run unless THIDUA_* say where they are

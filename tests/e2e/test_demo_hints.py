@@ -1,5 +1,5 @@
-"""The demo as a user meets it: ``--into-node`` loads the node's own database (once); the hints ``thidua demo``
-prints, pasted into bash as printed, serve its data; output piped is never wrapped."""
+"""The demo as a user meets it: ``make run`` then ``make demo`` loads the running node's own database (once); the
+hints ``thidua demo`` prints, pasted into bash as printed, serve its data; output piped is never wrapped."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,37 +60,72 @@ def hints(output: str) -> list[str]:
     return [line.strip() for line in lines[start + 1 :] if line.strip()]
 
 
-def test_demo_into_the_node_then_the_printed_hints_pasted_into_bash(tmp_path: Path) -> None:
-    into = thidua(tmp_path, "demo", "--into-node")
-    assert into.returncode == 0, into.stderr
-    assert hints(into.stdout)[0].startswith("make run")  # the node's own port: it is the node
-    again = thidua(tmp_path, "demo", "--into-node")
-    assert again.returncode == 3 and "Error [NODE_NOT_EMPTY]" in again.stderr  # never loaded twice
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    done = thidua(tmp_path, "demo")  # the separate demo file, with hints for a second node
-    assert done.returncode == 0, done.stderr
-    assert events(tmp_path / "var" / "thidua.db") == events(tmp_path / "var" / "demo.db") > 0  # the same year
-    serve, add, token, query = hints(done.stdout)
-    assert re.search(r"thidua serve --port (\d+)$", serve) and "--port 8000" not in serve  # never make run's port
-    assert add.startswith('eval "$(') and add.endswith('--shell)"')  # one line each, not wrapped at 80 columns
-    port = int(serve.rsplit(" ", 1)[1])
-    node = subprocess.Popen(["bash", "-c", serve], cwd=tmp_path, env=user_env(), text=True,
+
+def serve(command: str, cwd: Path, port: int) -> subprocess.Popen[str]:
+    """A node started by ``command`` in bash (as pasted), healthy on ``port``; stop it with ``stop``."""
+    node = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=user_env(), text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", node)
-        answered = bash("\n".join([add, token, query]), tmp_path)
-        assert answered.returncode == 0, answered.stderr
-        assert {item["proposal_id"] for item in json.loads(answered.stdout)["items"]} == PENDING
+    wait_healthy(f"http://127.0.0.1:{port}", node)
+    return node
 
-        demo_db = serve.split()[0].removeprefix("THIDUA_DATABASE_URL=")
+
+def stop(node: subprocess.Popen[str]) -> None:
+    os.killpg(node.pid, signal.SIGINT)
+    node.wait(timeout=30)
+
+
+def pending_through_the_api(lines: list[str], port: int, cwd: Path) -> set[str]:
+    """The demo's pending proposals read with the printed client, token and query lines pasted into bash."""
+    pasted = "\n".join(line.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for line in lines)
+    answered = bash(pasted, cwd)
+    assert answered.returncode == 0, answered.stderr
+    return {item["proposal_id"] for item in json.loads(answered.stdout)["items"]}
+
+
+def test_make_run_then_make_demo_shows_the_year_in_the_running_node(tmp_path: Path) -> None:
+    """`make run` (db upgrade, then serve) in one terminal, `make demo` (demo --into-node) in another: the running
+    node answers with the simulated year; the hints printed are the node's own; the demo never loads twice."""
+    port = unused_port()  # stands for make run's 8000, which another node of this machine may hold
+    assert thidua(tmp_path, "db", "upgrade").returncode == 0
+    node = serve(f"{THIDUA} serve --port {port}", tmp_path, port)
+    try:
+        into = thidua(tmp_path, "demo", "--into-node")
+        assert into.returncode == 0, into.stderr
+        run, *api = hints(into.stdout)
+        assert run.startswith("make run")  # the node's own port: it is the node
+        assert pending_through_the_api(api, port, tmp_path) == PENDING
+        again = thidua(tmp_path, "demo", "--into-node")
+        assert again.returncode == 3 and "Error [NODE_NOT_EMPTY]" in again.stderr  # never loaded twice
+    finally:
+        stop(node)
+
+
+def test_demo_file_then_the_printed_hints_pasted_into_bash(tmp_path: Path) -> None:
+    """`thidua demo` writes its own file and prints a second node's serve line (never make run's port), pasted as
+    printed; `clients add` piped prints a curl line that mints a token as it is."""
+    done = thidua(tmp_path, "demo")
+    assert done.returncode == 0, done.stderr
+    assert events(tmp_path / "var" / "demo.db") > 0 and not (tmp_path / "var" / "thidua.db").exists()
+    serve_line, add, token, query = hints(done.stdout)
+    assert re.search(r"thidua serve --port (\d+)$", serve_line) and "--port 8000" not in serve_line
+    assert add.startswith('eval "$(') and add.endswith('--shell)"')  # one line each, not wrapped at 80 columns
+    port = int(serve_line.rsplit(" ", 1)[1])
+    node = serve(serve_line, tmp_path, port)
+    try:
+        assert pending_through_the_api([add, token, query], port, tmp_path) == PENDING
+        demo_db = serve_line.split()[0].removeprefix("THIDUA_DATABASE_URL=")
         plain = thidua(tmp_path, "clients", "add", "--name", "piped", "--org-unit", "VN/46", "--roles", "auditor",
                        THIDUA_DATABASE_URL=demo_db)  # fmt: skip
         curl = next(line for line in plain.stdout.splitlines() if line.startswith("token: ")).removeprefix("token: ")
         minted = bash(curl.replace("127.0.0.1:8000", f"127.0.0.1:{port}"), tmp_path)
         assert json.loads(minted.stdout)["org_unit"] == "VN/46"
     finally:
-        os.killpg(node.pid, signal.SIGINT)
-        node.wait(timeout=30)
+        stop(node)
 
 
 def events(database: Path) -> int:
