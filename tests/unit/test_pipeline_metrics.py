@@ -42,7 +42,9 @@ def test_worker_and_relay_counters_keep_their_names() -> None:
 
 
 def test_api_counts_requests_per_route_template_not_per_path(tmp_path: Path) -> None:
-    node = bootstrap(Settings(data_dir=tmp_path, webhooks_enabled=False))
+    database = f"sqlite:///{tmp_path / 'thidua.db'}"  # never the services' database the environment may name
+    node = bootstrap(Settings(data_dir=tmp_path, database_url=database, webhooks_enabled=False))
+    node.init_db()  # `thidua db upgrade`: the app refuses a database that is not at the code's revision
     with TestClient(create_app(node, run_projections=False)) as client:
         for proposal in ("a-1", "b-2", "c-3"):
             assert client.get(f"/api/v1/awards/{proposal}").status_code == 401
