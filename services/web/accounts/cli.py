@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from services.kernel.errors import ThiduaError
+from services.clikit import console as cli_console
+from services.kernel.errors import OperatorError, ThiduaError
 from services.kernel.settings import Settings
 
-console = Console()
+console = cli_console()  # piped or redirected: never wrapped (temporary passwords stay whole)
 users_app = typer.Typer(
     help="Tài khoản cán bộ cho ứng dụng web / people's accounts for the web app (sign-in at /dang-nhap).",
     no_args_is_help=True,
@@ -56,7 +56,9 @@ def _accounts() -> Iterator[Accounts]:
         node.init_db()
         users = UserStore(node.engine)
         yield Accounts(node, users, SignIn(node.engine, users, Policy()))
-    except ThiduaError as exc:  # a database at another revision: exit 4, run `thidua db upgrade`
+    except OperatorError:  # a database at another revision: the root group's two lines, exit 4
+        raise
+    except ThiduaError as exc:  # a refused name or value
         console.print(f"[red][{exc.code}][/] {exc.message}", highlight=False)
         raise typer.Exit(getattr(exc, "exit_code", 2)) from exc
     finally:
