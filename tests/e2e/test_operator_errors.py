@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from services import migrations
+
 pytestmark = pytest.mark.e2e
 THIDUA = Path(sys.executable).with_name("thidua")
 
@@ -49,7 +51,7 @@ class Case:
     busy_port: bool = False  # a socket listens on --port first
 
 
-OLD_REVISION = ["db", "upgrade", "--to", "0001"]  # a database the release before 0002 made (docs/upgrade.md)
+OLD_REVISION = ["db", "upgrade", "--to", "0001"]  # a database made by release v0.1.0's schema (docs/upgrade.md)
 KAFKA = {"THIDUA_KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA, "THIDUA_KAFKA_CONNECT_TIMEOUT_SECONDS": "1"}
 CASES = [
     Case("db upgrade, database unreachable", ["db", "upgrade"], {"THIDUA_DATABASE_URL": NO_PG}, 5,
@@ -77,7 +79,7 @@ CASES = [
     Case("pipeline status, Kafka unreachable", ["pipeline", "status"], KAFKA, 5, "KAFKA_UNREACHABLE",
          ("THIDUA_KAFKA_BOOTSTRAP_SERVERS", NO_KAFKA), prepare=[["db", "upgrade"]]),
     Case("serve, database at another revision", ["serve", "--port", "0"], {}, 4, "DATABASE_NOT_CURRENT",
-         ("0001", "0002", "thidua db upgrade"), prepare=[OLD_REVISION], unchanged=True),
+         ("0001", migrations.head(), "thidua db upgrade"), prepare=[OLD_REVISION], unchanged=True),
     Case("db current, database at another revision", ["db", "current"], {}, 4, "DATABASE_NOT_CURRENT",
          ("0001", "thidua db upgrade"), prepare=[OLD_REVISION], unchanged=True),
     Case("audit verify, database at another revision", ["audit", "verify"], {}, 4, "DATABASE_NOT_CURRENT",
