@@ -30,11 +30,30 @@ class AwardReturned(Event):
 
 
 class CheckpointSigned(Event):
-    """A node signed the head of its event log (điểm kiểm tra có chữ ký): the position and hash of the last event
-    covered, with an Ed25519 signature, so later tampering with the store is detectable.
+    """A node signed the head of its event log (điểm kiểm tra có chữ ký): since issue 20 a C2SP tlog-checkpoint
+    (signed note) over the RFC 6962 Merkle tree of its event hashes, so later tampering with the store is
+    detectable and witnesses can check consistency proofs. Older checkpoints carry only the v1 statement.
     """
 
     NAME = "CheckpointSigned"
+
+
+class CheckpointWitnessRefused(Event):
+    """A witness refused to countersign a node's checkpoint (điểm kiểm tra bị từ chối chứng thực): it is older or
+    smaller than one already witnessed (the tail was dropped), not consistent with it (history rewritten), or its
+    signature does not verify. Kept in the witness's own log so the alarm outlives the node's database.
+    """
+
+    NAME = "CheckpointWitnessRefused"
+
+
+class CheckpointWitnessed(Event):
+    """A witness countersigned a node's checkpoint after checking it is consistent with every earlier checkpoint it
+    witnessed (điểm kiểm tra được chứng thực). Recorded by the witness (stream witness-<origin>) and by the origin
+    when the cosignature comes back (stream cosigned-<witness>).
+    """
+
+    NAME = "CheckpointWitnessed"
 
 
 class CriteriaRegistered(Event):
@@ -95,6 +114,23 @@ class ReportSubmitted(Event):
     NAME = "ReportSubmitted"
 
 
+class SigningKeyActivated(Event):
+    """A node started signing its appends, checkpoints and cosignatures with an Ed25519 key (khóa ký được kích hoạt).
+    Appended in a batch signed by the key it replaces (rotation) or by itself (the node's first key), and sent to
+    the node's parent and children so they can verify what it signs.
+    """
+
+    NAME = "SigningKeyActivated"
+
+
+class SigningKeyRevoked(Event):
+    """A node revoked one of its signing keys (thu hồi khóa ký) from a date: anything that key signed for events
+    recorded after that date is no longer trusted; what it signed before still verifies.
+    """
+
+    NAME = "SigningKeyRevoked"
+
+
 class TargetsRegistered(Event):
     """A unit registered for a plan and year with its own targets (đăng ký thi đua)."""
 
@@ -109,6 +145,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AwardProposed,
         AwardReturned,
         CheckpointSigned,
+        CheckpointWitnessRefused,
+        CheckpointWitnessed,
         CriteriaRegistered,
         EmulationBlocRegistered,
         GuidanceIssued,
@@ -118,6 +156,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlanNumberAssigned,
         ReportReviewed,
         ReportSubmitted,
+        SigningKeyActivated,
+        SigningKeyRevoked,
         TargetsRegistered,
     )
 }

@@ -38,6 +38,10 @@ CONTEXT_OF_EVENT: Mapping[str, str] = {
     "AwardReturned": "awards",
     "AwardDecided": "awards",
     "CheckpointSigned": "registry",  # issue 8: signed heads of the log travel with the registry (docs/audit.md)
+    "CheckpointWitnessed": "registry",  # issue 20: witnesses, keys (docs/audit.md)
+    "CheckpointWitnessRefused": "registry",
+    "SigningKeyActivated": "registry",
+    "SigningKeyRevoked": "registry",
 }
 
 _LEGAL = re.compile(r"^[A-Za-z0-9._-]+$")

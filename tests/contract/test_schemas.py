@@ -38,6 +38,10 @@ def test_catalog_has_the_first_events(catalog: SchemaCatalog) -> None:
         "PlanNumberAssigned",
         "AwardReturned",
         "CheckpointSigned",
+        "CheckpointWitnessed",
+        "CheckpointWitnessRefused",
+        "SigningKeyActivated",
+        "SigningKeyRevoked",
     }
     for version in catalog:
         assert version.schema.get("doc"), f"{version.fullname} has no doc"
