@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from services.kernel.db import make_engine, masked, sqlite_file
 from services.kernel.errors import InvalidSetting, NoDatabase
 from services.kernel.schemas import SchemaCatalog
 from services.kernel.settings import Settings
+from services.kernel.signing import FileSigner, Signer
 from services.kernel.store import EventStore
 from services.messagebus import MessageBus
 
@@ -78,13 +80,23 @@ def _require_events(catalog: SchemaCatalog, settings: Settings) -> None:
         )
 
 
+def node_signer(settings: Settings) -> Signer:
+    """The node's signing key: the ``audit_signer`` factory (an HSM or KMS adapter) or the key file."""
+    if settings.audit_signer:
+        module, _, name = settings.audit_signer.partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        signer: Signer = factory(settings)
+        return signer
+    return FileSigner(settings.effective_audit_key_file)
+
+
 def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
     """Build a node from ``settings`` (an engine may be passed in by tests)."""
     catalog = SchemaCatalog.load(settings.schemas_dir)
     _require_events(catalog, settings)
     engine = engine or make_engine(settings.effective_database_url)
     codec = AvroCodec(catalog)
-    store = EventStore(engine, codec, settings.node_id)
+    store = EventStore(engine, codec, settings.node_id, signer=node_signer(settings))
     official = load_admin_units()
     deps = Deps(official, load_authority_matrix())
     projections = all_projections(deps)

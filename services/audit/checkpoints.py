@@ -1,5 +1,11 @@
-"""Signed checkpoints: the node's Ed25519 signature over the head of its hash chain, appended as an event; and the
-automatic ``Checkpointer`` (every N events or M minutes) that ``thidua serve`` and the leader relay run."""
+"""Signed checkpoints: the node's Ed25519 signature over the head of its log, appended as an event; and the
+automatic ``Checkpointer`` (every N events or S seconds) that ``thidua serve`` and the leader relay run.
+
+Since issue 20 a checkpoint is a C2SP tlog-checkpoint (``services/audit/notes.py``) over the RFC 6962 Merkle tree of
+the chain hashes of every event up to the head, in position order. The event keeps the tree's compact range, so the
+next checkpoint extends the tree from it (reading only the events since) and the sync sender proves consistency to
+a witness from it. Checkpoints written before (the ``thidua-checkpoint/v1`` statement) still verify.
+"""
 
 from __future__ import annotations
 
@@ -13,27 +19,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, func, select
 
+from services.kernel import merkle
 from services.kernel.settings import Settings
+from services.kernel.signing import ALGORITHM, AUDIT_ACTOR, ROOT_UNIT, LocalKey, SigningKey
 from services.kernel.store import GENESIS_HASH, EventStore, NewEvent
 from services.kernel.tables import event as event_table
 
-from .keys import ALGORITHM, PublicKey, key_id, load_or_create
+from .notes import Checkpoint as NoteCheckpoint
+from .notes import NoteError, checkpoint_text, note_signed_by, origin_of, parse_note, sign_note
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0  # how often serve's checkpoint thread looks (two small indexed queries)
 
 CHECKPOINT = "CheckpointSigned"
-ROOT_UNIT: dict[str, Any] = {"code": "VN", "path": "VN", "level": "CENTRAL", "name": None}
-AUDIT_ACTOR: dict[str, Any] = {
-    "actor_id": "audit",
-    "kind": "SYSTEM",
-    "display_name": "Kiểm tra",
-    "org_unit_path": None,
-    "roles": [],
-}
+WITNESSED, REFUSED = "CheckpointWitnessed", "CheckpointWitnessRefused"
+AUDIT_ONLY = (CHECKPOINT, WITNESSED, REFUSED)  # events that never make a checkpoint due (or it would never rest)
 
 
 def statement(node: str, position: int, head_hash: str, count: int) -> bytes:
@@ -55,17 +58,34 @@ class Checkpoint:
     head_hash: str
     event_count: int
     key_id: str
+    note: str = ""
 
 
-def write_checkpoint(store: EventStore, key: Ed25519PrivateKey, when: datetime | None = None) -> Checkpoint:
-    """Sign the current head and append the signature as a ``CheckpointSigned`` event, under the append lock."""
+def signing_key(key: SigningKey | Ed25519PrivateKey | None, store: EventStore) -> SigningKey:
+    """The key to sign with: the one given, else the store's signer's current key."""
+    if isinstance(key, Ed25519PrivateKey):
+        return LocalKey(key)
+    if key is not None:
+        return key
+    if store.signer is None:
+        raise ValueError("no key to sign the checkpoint with: pass one or give the store a signer")
+    return store.signer.current()
+
+
+def write_checkpoint(
+    store: EventStore, key: SigningKey | Ed25519PrivateKey | None = None, when: datetime | None = None
+) -> Checkpoint:
+    """Sign the current head and append it as a ``CheckpointSigned`` event, under the append lock."""
     with store.engine.begin() as conn:
         store.lock(conn)
-        return _sign_head(conn, store, key, when)
+        return _sign_head(conn, store, signing_key(key, store), when)
 
 
 def checkpoint_if(
-    store: EventStore, key: Ed25519PrivateKey, wanted: Callable[[LogState], bool], when: datetime | None = None
+    store: EventStore,
+    key: SigningKey | Ed25519PrivateKey | None,
+    wanted: Callable[[LogState], bool],
+    when: datetime | None = None,
 ) -> Checkpoint | None:
     """``write_checkpoint`` if ``wanted`` says yes to the log's state read under the append lock (so that two
     processes deciding at once write one checkpoint, not two)."""
@@ -73,26 +93,77 @@ def checkpoint_if(
         store.lock(conn)
         if not wanted(log_state(conn, store.node_id)):
             return None
-        return _sign_head(conn, store, key, when)
+        return _sign_head(conn, store, signing_key(key, store), when)
 
 
-def _sign_head(conn: Connection, store: EventStore, key: Ed25519PrivateKey, when: datetime | None) -> Checkpoint:
+@dataclass(frozen=True)
+class TreeState:
+    """The Merkle tree of a log at a checkpoint: size, compact range and the position of the last event."""
+
+    size: int
+    frontier: tuple[bytes, ...]
+    head_position: int
+
+    @property
+    def root(self) -> bytes:
+        """Its root."""
+        return merkle.root_of_frontier(self.frontier)
+
+
+def last_tree(conn: Connection, store: EventStore) -> TreeState:
+    """The tree of this node's last C2SP checkpoint (the empty tree when there is none)."""
+    c = event_table.c
+    row = conn.execute(
+        select(c.body).where(c.stream_id == stream_of(store.node_id)).order_by(c.stream_version.desc()).limit(1)
+    ).first()
+    if row is None:
+        return TreeState(0, (), 0)
+    data = store.codec.decode(bytes(row.body)).datum
+    if not data.get("note"):
+        return TreeState(0, (), 0)  # a v1 checkpoint: the tree is built from the first event
+    frontier = tuple(base64.b64decode(h) for h in data["frontier"])
+    return TreeState(int(data["event_count"]), frontier, int(data["head_position"]))
+
+
+def extend_tree(conn: Connection, start: TreeState, head: int) -> TreeState:
+    """``start`` extended with the events after its head up to position ``head`` (their chain hashes as leaves)."""
+    c = event_table.c
+    frontier, size, after = list(start.frontier), start.size, start.head_position
+    while True:
+        rows = conn.execute(
+            select(c.position, c.hash).where(c.position > after, c.position <= head).order_by(c.position).limit(20_000)
+        ).all()
+        for row in rows:
+            size = merkle.append_leaf(frontier, size, merkle.leaf_hash(bytes(row.hash)))
+        if len(rows) < 20_000:
+            return TreeState(size, tuple(frontier), head)
+        after = rows[-1].position
+
+
+def _sign_head(conn: Connection, store: EventStore, key: SigningKey, when: datetime | None) -> Checkpoint:
     head, head_hash, count = _head(conn)
+    tree = extend_tree(conn, last_tree(conn, store), head)
+    if tree.size != count:  # the last checkpoint does not describe this log's prefix any more: build from scratch
+        tree = extend_tree(conn, TreeState(0, (), 0), head)
+    origin = origin_of(store.node_id)
+    note = sign_note(checkpoint_text(origin, count, tree.root), origin, key)
     signed_at = when or store.clock()
-    signer = key_id(key.public_key())
     payload = {
         "signer_node": store.node_id,
         "head_position": head,
         "head_hash": head_hash,
         "event_count": count,
         "algorithm": ALGORITHM,
-        "key_id": signer,
-        "signature": base64.b64encode(key.sign(statement(store.node_id, head, head_hash, count))).decode(),
+        "key_id": key.key_id,
+        "signature": base64.b64encode(note.signatures[0].signature).decode(),
         "signed_at": signed_at,
+        "note": note.render(),
+        "root_hash": base64.b64encode(tree.root).decode(),
+        "frontier": [base64.b64encode(h).decode() for h in tree.frontier],
     }
     new = NewEvent(CHECKPOINT, payload, ROOT_UNIT, AUDIT_ACTOR, signed_at)
     result = store.append_in(conn, stream_of(store.node_id), None, [new])
-    return Checkpoint(result.positions[0], head, head_hash, count, signer)
+    return Checkpoint(result.positions[0], head, head_hash, count, key.key_id, note.render())
 
 
 def _head(conn: Connection) -> tuple[int, str, int]:
@@ -120,7 +191,7 @@ def log_state(conn: Connection, node: str) -> LogState:
     last = conn.execute(
         select(c.position, c.recorded_at).where(c.stream_id == stream_of(node)).order_by(c.position.desc()).limit(1)
     ).first()
-    query = select(func.count()).select_from(event_table)
+    query = select(func.count()).select_from(event_table).where(c.event_type.not_in(AUDIT_ONLY))
     if last is not None:
         query = query.where(c.position > last.position)
     unsigned = int(conn.execute(query).scalar_one())
@@ -132,23 +203,24 @@ def _utc(moment: datetime) -> datetime:
 
 
 def events_since_checkpoint(store: EventStore) -> int:
-    """Events appended after this node's last checkpoint (all events when there is none)."""
+    """Events appended after this node's last checkpoint (all events when there is none), not counting checkpoints
+    and witness records."""
     with store.engine.connect() as conn:
         return log_state(conn, store.node_id).unsigned
 
 
-def due(state: LogState, now: datetime, every: int, minutes: float, started_at: datetime) -> bool:
+def due(state: LogState, now: datetime, every: int, seconds: float, started_at: datetime) -> bool:
     """Whether to sign now: never over nothing new; when ``every`` (>0) events or more came since the last
-    checkpoint, or when ``minutes`` (>0) passed since it (since ``started_at`` when there is none)."""
+    checkpoint, or when ``seconds`` (>0) passed since it (since ``started_at`` when there is none)."""
     if state.unsigned <= 0:
         return False
     if every > 0 and state.unsigned >= every:
         return True
     since = state.last_signed_at or started_at
-    return minutes > 0 and now - since >= timedelta(minutes=minutes)
+    return seconds > 0 and now - since >= timedelta(seconds=seconds)
 
 
-def maybe_checkpoint(store: EventStore, key: Ed25519PrivateKey, every: int) -> Checkpoint | None:
+def maybe_checkpoint(store: EventStore, key: SigningKey | Ed25519PrivateKey | None, every: int) -> Checkpoint | None:
     """Write a checkpoint when ``every`` (>0) events or more were appended since the last one."""
     if every <= 0:
         return None
@@ -156,7 +228,7 @@ def maybe_checkpoint(store: EventStore, key: Ed25519PrivateKey, every: int) -> C
 
 
 class Checkpointer:
-    """Automatic checkpoints (DESIGN.md §8): every ``every`` events or ``minutes`` minutes, whichever comes first,
+    """Automatic checkpoints (DESIGN.md §8): every ``every`` events or ``seconds`` seconds, whichever comes first,
     and never over nothing new. The decision reads the store (the last checkpoint's time and the events after
     it), so restarts and several processes (serve, the leader relay) agree; it is checked again under the
     append lock before signing."""
@@ -164,26 +236,31 @@ class Checkpointer:
     def __init__(
         self,
         store: EventStore,
-        key: Callable[[], Ed25519PrivateKey],
+        key: Callable[[], SigningKey | Ed25519PrivateKey | None],
         every: int,
-        minutes: float,
+        seconds: float,
         started_at: datetime | None = None,
     ) -> None:
         self.store = store
         self.key = key
         self.every = every
-        self.minutes = minutes
+        self.seconds = seconds
         self.started_at = started_at or store.clock()
         self.written = 0
 
     @property
     def enabled(self) -> bool:
         """Whether either trigger is on."""
-        return self.every > 0 or self.minutes > 0
+        return self.every > 0 or self.seconds > 0
+
+    @property
+    def tick_seconds(self) -> float:
+        """How often to look: every 5 s, or half the time trigger when that is shorter (at least 0.2 s)."""
+        return min(TICK_SECONDS, max(0.2, self.seconds / 2)) if self.seconds > 0 else TICK_SECONDS
 
     def due(self, state: LogState, now: datetime) -> bool:
         """The decision for ``state`` at ``now`` (no I/O)."""
-        return self.enabled and due(state, now, self.every, self.minutes, self.started_at)
+        return self.enabled and due(state, now, self.every, self.seconds, self.started_at)
 
     def tick(self, now: datetime | None = None) -> Checkpoint | None:
         """Write a checkpoint if one is due at ``now`` (default: the store's clock); return it."""
@@ -202,9 +279,10 @@ class Checkpointer:
             )
         return done
 
-    def run(self, stop: threading.Event, interval: float = TICK_SECONDS) -> None:
-        """Tick every ``interval`` seconds until ``stop`` is set; a failure is logged and the loop goes on."""
-        while not stop.wait(interval):
+    def run(self, stop: threading.Event, interval: float | None = None) -> None:
+        """Tick every ``interval`` seconds (default ``tick_seconds``) until ``stop`` is set; a failure is logged and
+        the loop goes on."""
+        while not stop.wait(interval or self.tick_seconds):
             try:
                 self.tick()
             except Exception as exc:  # the database away, a key file unreadable: log, try again next tick
@@ -212,23 +290,16 @@ class Checkpointer:
 
 
 def checkpointer_for(store: EventStore, settings: Settings) -> Checkpointer | None:
-    """The node's automatic checkpointer from settings (None when both triggers are off); the key is loaded
-    (generated on first use) only when a checkpoint is written."""
-    if settings.audit_checkpoint_every <= 0 and settings.audit_checkpoint_minutes <= 0:
+    """The node's automatic checkpointer from settings (None when both triggers are off); it signs with the store's
+    signer (the node key, loaded or generated on first use)."""
+    seconds = settings.effective_checkpoint_seconds
+    if settings.audit_checkpoint_every <= 0 and seconds <= 0:
         return None
-    path = settings.effective_audit_key_file
-    loaded: list[Ed25519PrivateKey] = []
-
-    def key() -> Ed25519PrivateKey:
-        if not loaded:
-            loaded.append(load_or_create(path))
-        return loaded[0]
-
-    return Checkpointer(store, key, settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
+    return Checkpointer(store, lambda: None, settings.audit_checkpoint_every, seconds)
 
 
 def start_checkpoints(
-    checkpointer: Checkpointer, stop: threading.Event, interval: float = TICK_SECONDS
+    checkpointer: Checkpointer, stop: threading.Event, interval: float | None = None
 ) -> threading.Thread:
     """Run ``checkpointer`` in a daemon thread until ``stop`` is set."""
     thread = threading.Thread(target=checkpointer.run, args=(stop, interval), name="checkpoints", daemon=True)
@@ -236,16 +307,28 @@ def start_checkpoints(
     return thread
 
 
-def check_signature(data: dict[str, Any], keys: list[PublicKey]) -> str | None:
-    """None when the checkpoint's signature verifies with a trusted key of that id; else what is wrong."""
-    key = next((k for k in keys if k.key_id == data["key_id"]), None)
-    if key is None:
-        return f"key {data['key_id']} is not trusted (GET /api/v1/audit/keys, audit_trusted_keys_dir)"
+def check_signature(data: dict[str, Any], public: Ed25519PublicKey) -> str | None:
+    """None when the checkpoint's signature verifies with ``public``: the C2SP note (and its three lines agree with
+    the event's fields), or the v1 statement of checkpoints written before issue 20; else what is wrong."""
     if data.get("algorithm", ALGORITHM) != ALGORITHM:
         return f"algorithm {data['algorithm']} is not {ALGORITHM}"
-    message = statement(data["signer_node"], data["head_position"], data["head_hash"], data["event_count"])
+    if not data.get("note"):
+        message = statement(data["signer_node"], data["head_position"], data["head_hash"], data["event_count"])
+        try:
+            public.verify(base64.b64decode(data["signature"], validate=True), message)
+        except (InvalidSignature, binascii.Error, ValueError):
+            return "the signature does not verify over the checkpoint's statement"
+        return None
+    origin = origin_of(data["signer_node"])
     try:
-        key.key.verify(base64.b64decode(data["signature"], validate=True), message)
-    except (InvalidSignature, binascii.Error, ValueError):
-        return "the signature does not verify over the checkpoint's statement"
+        note = parse_note(data["note"])
+        body = NoteCheckpoint.parse(note.text)
+    except NoteError as exc:
+        return f"the checkpoint note is malformed: {exc}"
+    if note_signed_by(note, origin, public) is not True:
+        return f"the note carries no valid signature by {origin} with key {data['key_id']}"
+    if body.origin != origin or body.size != data["event_count"] or base64.b64encode(body.root).decode() != data[
+        "root_hash"
+    ]:
+        return "the signed note does not say what the event's fields say (origin, tree size or root)"
     return None

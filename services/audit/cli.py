@@ -38,17 +38,17 @@ def _node() -> Any:
 
 
 def node_key(settings: Settings) -> Any:
-    """The node's checkpoint signing key (generated on first use)."""
-    from .keys import load_or_create
+    """The node's current signing key (a file's key is generated on first use)."""
+    from services.bootstrap import node_signer
 
-    return load_or_create(settings.effective_audit_key_file)
+    return node_signer(settings).current()
 
 
 def node_trusted_keys(settings: Settings) -> list[Any]:
-    """The keys whose checkpoints this node accepts."""
+    """The anchors of this node's verifications: its own key and the pinned keys of the trusted folder."""
     from .keys import trusted_keys
 
-    return trusted_keys(node_key(settings), settings.node_id, settings.audit_trusted_keys_dir)
+    return trusted_keys(node_key(settings).public_key, settings.node_id, settings.audit_trusted_keys_dir)
 
 
 def _progress() -> Progress:
@@ -72,7 +72,7 @@ def _moment(value: str | None) -> datetime | None:
 @audit_app.command("checkpoint")
 def checkpoint_command(
     if_due: bool = typer.Option(
-        False, "--if-due", help="Only when due: audit_checkpoint_every events, or audit_checkpoint_minutes passed."
+        False, "--if-due", help="Only when due: audit_checkpoint_every events, or audit_checkpoint_seconds passed."
     ),
 ) -> None:
     """Sign the head of the log with the node key and append it as a CheckpointSigned event."""
@@ -82,8 +82,8 @@ def checkpoint_command(
     settings = node.settings
     key = node_key(settings)
     if if_due:  # a one-shot run (cron): with no checkpoint yet, any unsigned event is overdue
-        every, minutes = settings.audit_checkpoint_every, settings.audit_checkpoint_minutes
-        done = Checkpointer(node.store, lambda: key, every, minutes, started_at=datetime.min.replace(tzinfo=UTC)).tick()
+        every, seconds = settings.audit_checkpoint_every, settings.effective_checkpoint_seconds
+        done = Checkpointer(node.store, lambda: key, every, seconds, started_at=datetime.min.replace(tzinfo=UTC)).tick()
     else:
         done = write_checkpoint(node.store, key)
     node.close()

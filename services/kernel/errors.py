@@ -290,3 +290,19 @@ class BrokerUnreachable(ServiceUnreachable):
     """No Kafka broker answers at the configured bootstrap servers."""
 
     code = "KAFKA_UNREACHABLE"
+
+
+class StoreIntegrityError(ThiduaError):
+    """The database refused an append for a reason other than a version conflict (a NOT NULL, CHECK or unique
+    constraint that the append lock should have made impossible): a defect or a writer that bypassed the store, not
+    a concurrent command, so it is reported as what it is rather than as a retryable conflict."""
+
+    code = "STORE_INTEGRITY_ERROR"
+    http_status = 500
+
+    def __init__(self, constraint: str | None, detail: str) -> None:
+        super().__init__(
+            f"Cơ sở dữ liệu từ chối ghi sự kiện (ràng buộc {constraint or 'không rõ'}): {detail}",
+            f"The database refused the append (constraint {constraint or 'unknown'}): {detail}",
+            constraint=constraint,
+        )

@@ -162,21 +162,55 @@ class Settings(BaseSettings):
 
     # Audit and replay (issue 8, docs/audit.md): signed checkpoints of the log head, exports for auditors.
     audit_signing_key_file: Path | None = Field(
-        None, description="PEM Ed25519 private key that signs checkpoints; default <data_dir>/audit/node-ed25519.pem."
+        None,
+        description="PEM Ed25519 private key that seals appends and signs checkpoints and cosignatures; default "
+        "<data_dir>/audit/node-ed25519.pem (generated on first use).",
+    )
+    audit_signer: str | None = Field(
+        None,
+        description="module:callable returning a services.kernel.signing.Signer (an HSM or KMS adapter) instead of the "
+        "key file; called with the settings.",
     )
     audit_trusted_keys_dir: Path | None = Field(
-        None, description="Folder of PEM public keys (*.pem) whose checkpoints verify counts (rotated or peers' keys)."
+        None, description="Folder of PEM public keys (*.pem, <node>[.<anything>].pem) trusted as anchors (pinned peers)."
     )
     audit_checkpoint_every: int = Field(1000, description="Events between two automatic checkpoints (0: off).")
-    audit_checkpoint_minutes: float = Field(
-        10.0, description="Minutes after which new events get an automatic checkpoint anyway (0: off)."
+    audit_checkpoint_seconds: float = Field(
+        10.0,
+        description="Seconds after which new events get an automatic checkpoint anyway (0: off): the longest a tail "
+        "stays unwitnessed, plus the sync round trip.",
+    )
+    audit_checkpoint_minutes: float | None = Field(
+        None, description="Deprecated: the same trigger in minutes; when set it overrides audit_checkpoint_seconds."
+    )
+    audit_witnesses: str | None = Field(
+        None,
+        description="Comma-separated nodes asked to countersign this node's checkpoints (peers over sync); default the "
+        "parent (central for a province; none for central).",
+    )
+    audit_witness_resend_seconds: float = Field(
+        10.0, description="How long the sync sender waits for a cosignature before asking again."
     )
     audit_export_dir: Path | None = Field(None, description="Folder of audit exports; default <data_dir>/exports.")
 
     @property
     def effective_audit_key_file(self) -> Path:
-        """Where the node's checkpoint signing key lives."""
+        """Where the node's signing key lives."""
         return self.audit_signing_key_file or self.data_dir / "audit" / "node-ed25519.pem"
+
+    @property
+    def effective_checkpoint_seconds(self) -> float:
+        """The time trigger of automatic checkpoints, in seconds."""
+        if self.audit_checkpoint_minutes is not None:
+            return self.audit_checkpoint_minutes * 60
+        return self.audit_checkpoint_seconds
+
+    @property
+    def witnesses(self) -> list[str]:
+        """Nodes asked to countersign this node's checkpoints."""
+        if self.audit_witnesses is not None:
+            return [w.strip() for w in self.audit_witnesses.split(",") if w.strip()]
+        return [self.parent_node] if self.parent_node else []
 
     # As-of reads (issue 8, docs/audit.md): rebuilds of the read models up to a past position, cached per position.
     asof_cache_size: int = Field(

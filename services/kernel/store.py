@@ -8,6 +8,10 @@ sequence value) are harmless: readers never wait for a missing number. The same 
 predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
 lock an append reads the log's state in one statement and writes its rows in one more (COPY for bulk batches on
 PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``).
+
+Signed appends (issue 20): with a ``Signer`` the store seals every batch it writes (``append_many``, each imported
+event) with the node's key, on the batch's last row (``services/kernel/signing.py``), and announces a key in the log
+(``SigningKeyActivated``) before the first batch it seals.
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ from sqlalchemy.exc import IntegrityError
 
 from .codec import AvroCodec
 from .db import is_postgres
-from .errors import DuplicateEventConflict, StreamConflict, VersionConflict
+from .errors import DuplicateEventConflict, StoreIntegrityError, StreamConflict, VersionConflict
 from .eventlog import GENESIS_HASH as GENESIS_HASH
 from .eventlog import LogState, read_state, write_rows
+from .signing import AUDIT_ACTOR, KEY_ACTIVATED, ROOT_UNIT, Signer, SigningKey, activation_payload, keys_stream, seal
 from .tables import event as event_table
 from .tables import foreign_event as foreign_table
 
 APPEND_LOCK_KEY = 0x7468_6964_7561  # "thidua": the PostgreSQL advisory lock that serialises appends
 _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
+_ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key id) announced in that transaction
 APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
 ANY_VERSION = None
 
@@ -80,6 +86,7 @@ class StoredEvent:
     body: bytes
     prev_hash: bytes
     hash: bytes
+    signature: bytes | None = None  # the batch's seal, on its last event (issue 20)
 
 
 Append = tuple[str, int | None, Sequence["NewEvent"]]  # (stream id, expected version or None, events)
@@ -99,12 +106,21 @@ class AppendResult:
 class EventStore:
     """Append-only event store on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine, codec: AvroCodec, node_id: str, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        codec: AvroCodec,
+        node_id: str,
+        clock: Callable[[], datetime] = utcnow,
+        signer: Signer | None = None,
+    ) -> None:
         self.engine = engine
         self.codec = codec
         self.node_id = node_id
         self.clock = clock
+        self.signer = signer
         self._postgres = is_postgres(engine)
+        self._announced: set[str] = set()  # key ids seen committed in the log as SigningKeyActivated
 
     def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
         """Append ``events`` to ``stream_id`` atomically if it is at ``expected_version`` (None: any)."""
@@ -121,18 +137,22 @@ class EventStore:
         """Several appends in the caller's transaction with one lock, one read of the log's state (stored event
         ids, stream versions, head hash) and one bulk insert; any conflict fails the whole batch and writes
         nothing. Each item is (stream, expected version or None, events). Conflicts and schema violations are found
-        before anything is written."""
+        before anything is written. With a signer, the batch is sealed (its last row carries the seal)."""
         self.lock(conn)
+        return self._append_locked(conn, batch, self._signing_key(conn))
+
+    def _append_locked(self, conn: Connection, batch: Sequence[Append], key: SigningKey | None) -> list[AppendResult]:
         ids = [e.event_id for _, _, events in batch for e in events]
         state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch})
         plan = _plan(batch, state)
         fresh = [(step[0], step[1], batch[i][2]) for i, step in enumerate(plan) if not isinstance(step, AppendResult)]
         rows = list(self._encode_rows(fresh, state.head_hash, self.clock().astimezone(UTC)))
+        if key is not None and rows:
+            rows[-1]["signature"] = seal(key, self.node_id, [row["hash"] for row in rows])
         try:
             positions = write_rows(conn, self._postgres, rows, state)
-        except IntegrityError as exc:  # backstop: a writer that bypassed the lock took a unique key
-            stream_id, version, _ = fresh[0]
-            raise VersionConflict(stream_id, version, state.versions.get(stream_id, 0)) from exc
+        except IntegrityError as exc:  # backstop: a writer that bypassed the lock took a key, or a defect
+            raise _refusal(exc, fresh, state) from exc
         results, taken = [], 0
         for step, (_, _, events) in zip(plan, batch, strict=True):
             if not isinstance(step, AppendResult):
@@ -168,6 +188,36 @@ class EventStore:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY}), pg_notify('{APPENDED_CHANNEL}', '')")
         if not conn.in_nested_transaction():  # a savepoint's rollback would release it
             conn.info[_LOCKED_IN] = transaction
+
+    def _signing_key(self, conn: Connection) -> SigningKey | None:
+        """The key that seals this transaction's batches (None: unsigned store); announced in the log first. Called
+        under the append lock."""
+        if self.signer is None:
+            return None
+        key = self.signer.current()
+        if key.key_id not in self._announced:
+            self._announce(conn, key)
+        return key
+
+    def _announce(self, conn: Connection, key: SigningKey) -> None:
+        """Append ``SigningKeyActivated`` for ``key`` unless the log has it. A key is remembered as announced only
+        once seen in a committed transaction (an announcement rolled back with its transaction is made again)."""
+        c = event_table.c
+        stream = keys_stream(self.node_id)
+        rows = conn.execute(
+            select(c.event_type, c.body).where(c.stream_id == stream).order_by(c.stream_version)
+        ).all()
+        activated = [self.codec.decode(r.body).datum["key_id"] for r in rows if r.event_type == KEY_ACTIVATED]
+        transaction = conn.get_transaction()
+        if key.key_id in activated:
+            if conn.info.get(_ANNOUNCED_IN) != (transaction, key.key_id):
+                self._announced.add(key.key_id)
+            return
+        now = self.clock().astimezone(UTC)
+        payload = activation_payload(key, self.node_id, activated[-1] if activated else None, now)
+        new = NewEvent(KEY_ACTIVATED, payload, ROOT_UNIT, AUDIT_ACTOR, now)
+        self._append_locked(conn, [(stream, len(rows), [new])], key)
+        conn.info[_ANNOUNCED_IN] = (transaction, key.key_id)
 
     @staticmethod
     def _version(conn: Connection, stream_id: str) -> int:
@@ -212,6 +262,7 @@ class EventStore:
             "body": body,
             "prev_hash": prev_hash,
             "hash": link_hash(prev_hash, body),
+            "signature": None,
         }
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
@@ -291,12 +342,15 @@ class EventStore:
         source_node: str,
         origin_hash: bytes | None = None,
         origin_position: int | None = None,
+        origin_signature: bytes | None = None,
     ) -> ForeignImport:
         """Append another node's event with its original bytes, event id, stream id and version, origin node and
-        business time, inside the caller's transaction. The local hash chain links it at a local position; the
-        origin's hash and position are kept in ``foreign_event``. Idempotent by event id; a version that is taken
-        by another event raises StreamConflict; a version ahead of the stream returns GAP and writes nothing."""
+        business time, inside the caller's transaction. The local hash chain links it at a local position (sealed
+        by this node's key, as a batch of one); the origin's hash, position and proof of signature are kept in
+        ``foreign_event``. Idempotent by event id; a version that is taken by another event raises StreamConflict;
+        a version ahead of the stream returns GAP and writes nothing."""
         self.lock(conn)
+        key = self._signing_key(conn)
         row = foreign_row(self.codec, body)
         stream_id, version, event_id = row["stream_id"], row["stream_version"], row["event_id"]
 
@@ -321,6 +375,7 @@ class EventStore:
             raise StreamConflict(stream_id, version, event_id, other)
         row["prev_hash"] = state.head_hash
         row["hash"] = link_hash(state.head_hash, body)
+        row["signature"] = seal(key, self.node_id, [row["hash"]]) if key is not None else None
         [position] = write_rows(conn, self._postgres, [row], state)
         conn.execute(
             insert(foreign_table).values(
@@ -330,6 +385,7 @@ class EventStore:
                 source_node=source_node,
                 origin_position=origin_position,
                 origin_hash=origin_hash,
+                origin_signature=origin_signature,
                 imported_at=self.clock().astimezone(UTC),
             )
         )
@@ -340,6 +396,34 @@ class EventStore:
         c = event_table.c
         row = conn.execute(select(event_table).where(c.stream_id == stream_id, c.stream_version == 1)).first()
         return _stored(row) if row is not None else None
+
+
+_STREAM_VERSION_KEY = "ix_event_stream_id_stream_version"
+_EVENT_ID_KEY = "uq_event_event_id"
+
+
+def _constraint(exc: IntegrityError) -> tuple[bool, str | None]:
+    """Whether a unique key was taken, and the constraint's name (PostgreSQL) or columns (SQLite: ``table.col``)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return getattr(exc.orig, "sqlstate", None) == "23505", str(diag.constraint_name)  # 23505: unique_violation
+    text = str(exc.orig)
+    for prefix in ("UNIQUE constraint failed: ", "NOT NULL constraint failed: ", "CHECK constraint failed: "):
+        if text.startswith(prefix):
+            return prefix.startswith("UNIQUE"), text[len(prefix) :].strip()
+    return False, None
+
+
+def _refusal(exc: IntegrityError, fresh: list[tuple[str, int, Sequence[NewEvent]]], state: LogState) -> Exception:
+    """What an IntegrityError of an append means: a stream version taken meanwhile is a version conflict, an event id
+    taken meanwhile a duplicate; anything else (NOT NULL, CHECK, another key) is reported as itself."""
+    unique, constraint = _constraint(exc)
+    if unique and constraint in (_STREAM_VERSION_KEY, "event.stream_id, event.stream_version"):
+        stream_id, version, _ = fresh[0]
+        return VersionConflict(stream_id, version, state.versions.get(stream_id, 0))
+    if unique and constraint in (_EVENT_ID_KEY, "event.event_id"):
+        return DuplicateEventConflict(sorted({e.event_id for _, _, events in fresh for e in events}))
+    return StoreIntegrityError(constraint, str(exc.orig).splitlines()[0])
 
 
 def _plan(batch: Sequence[Append], state: LogState) -> list[tuple[str, int] | AppendResult]:

@@ -29,6 +29,12 @@ event = Table(
     Column("body", LargeBinary, nullable=False, comment="Avro single-object bytes (meta + payload)."),
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("hash", LargeBinary(32), nullable=False, comment="sha256(prev_hash || body)."),
+    Column(
+        "signature",
+        LargeBinary,
+        comment="On the last event of each append batch: the node key's seal over the batch (issue 20, "
+        "services/kernel/signing.py); NULL on the batch's other events and on events written before signing began.",
+    ),
     Index(None, "stream_id", "stream_version", unique=True),
     Index(None, "org_unit_path"),
     Index(None, "recorded_at"),
@@ -53,6 +59,12 @@ foreign_event = Table(
     Column("source_node", String(50), nullable=False, comment="Node whose sync topic delivered it."),
     Column("origin_position", BigInteger, comment="Position at the origin node (ce_sequence)."),
     Column("origin_hash", LargeBinary(32), comment="Hash of the event in the origin node's chain."),
+    Column(
+        "origin_signature",
+        LargeBinary,
+        comment="The origin's seal over the event's batch with the event's inclusion proof (issue 20); NULL when the "
+        "origin did not sign it.",
+    ),
     Column("imported_at", DateTime(timezone=True), nullable=False),
     Index(None, "source_node", "imported_at"),
     comment="Events imported from other nodes (issue 7): the local chain links them; the origin's facts stay here.",

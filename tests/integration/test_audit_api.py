@@ -37,7 +37,8 @@ def test_auditor_reads_keys_verify_and_exports_of_its_subtree(client: TestClient
     keys = client.get("/api/v1/audit/keys", headers=auditor).json()["keys"]
     assert keys[0]["algorithm"] == "Ed25519" and keys[0]["jwk"]["crv"] == "Ed25519"
     report = client.get("/api/v1/audit/verify", headers=auditor).json()
-    assert report["ok"] and report["checkpoints"] == 1 and report["events"] == 3
+    assert report["ok"] and report["checkpoints"] == 1 and report["events"] == 4  # with the key's announcement
+    assert report["sealed_batches"] == 4 and report["legacy_events"] == 0 and report["signing_since"] == 1
     names = [e["name"] for e in client.get("/api/v1/audit/exports", headers=auditor).json()["items"]]
     assert names == ["hue"]
     central = bearer(client.app, "VN", ["auditor"])  # type: ignore[arg-type]
@@ -53,8 +54,8 @@ def test_other_roles_are_refused(client: TestClient) -> None:
 
 def test_a_break_outside_the_subtree_is_reported_without_its_details(client: TestClient) -> None:
     with client.node.engine.begin() as conn:  # type: ignore[attr-defined]
-        conn.execute(update(event_table).where(event_table.c.position == 1).values(body=b"\xc3\x01tampered"))
+        conn.execute(update(event_table).where(event_table.c.position == 2).values(body=b"\xc3\x01tampered"))
     hue = client.get("/api/v1/audit/verify", headers=bearer(client.app, "VN/46", ["auditor"])).json()  # type: ignore[arg-type]
-    assert hue["first_break"] == {"position": 1, "kind": "HASH_MISMATCH", "outside_subtree": True}
+    assert hue["first_break"] == {"position": 2, "kind": "HASH_MISMATCH", "outside_subtree": True}
     central = client.get("/api/v1/audit/verify", headers=bearer(client.app, "VN", ["auditor"])).json()  # type: ignore[arg-type]
     assert central["first_break"]["event_id"] and central["first_break"]["kind"] == "HASH_MISMATCH"

@@ -52,7 +52,7 @@ def store(engine: Engine, codec: AvroCodec) -> EventStore:
 
 def test_a_checkpoint_every_n_events_or_after_m_minutes_never_over_nothing(store: EventStore) -> None:
     start = store.clock()
-    auto = Checkpointer(store, lambda: KEY, every=5, minutes=10, started_at=start)
+    auto = Checkpointer(store, lambda: KEY, every=5, seconds=600, started_at=start)
     assert auto.tick(start + timedelta(days=1)) is None  # an empty log: nothing to sign, however late
     append_units(store, 4, per_stream=4)
     assert auto.tick(start + timedelta(minutes=9)) is None  # 4 < 5 events, 9 < 10 minutes
@@ -70,7 +70,7 @@ def test_a_checkpoint_every_n_events_or_after_m_minutes_never_over_nothing(store
 
 def test_processes_deciding_at_once_write_one_checkpoint(store: EventStore) -> None:
     append_units(store, 7, per_stream=7)
-    deciders = [Checkpointer(store, lambda: KEY, every=5, minutes=0) for _ in range(4)]
+    deciders = [Checkpointer(store, lambda: KEY, every=5, seconds=0) for _ in range(4)]
     barrier, written = threading.Barrier(len(deciders)), []
 
     def decide(auto: Checkpointer) -> None:
@@ -95,7 +95,7 @@ def test_the_serve_thread_signs_when_due_survives_a_failure_and_stops_on_request
         return KEY
 
     stop = threading.Event()
-    thread = start_checkpoints(Checkpointer(store, key, every=3, minutes=0), stop, interval=0.05)
+    thread = start_checkpoints(Checkpointer(store, key, every=3, seconds=0), stop, interval=0.05)
     append_units(store, 3, per_stream=3)
     wait_for(lambda: checkpoints(store), 20, 0.05, "a checkpoint from the thread")
     stop.set()
@@ -112,7 +112,7 @@ def relay_node(engine: Engine, tmp_path: Path, kafka_bootstrap: str) -> Iterator
         node_id=f"c{uuid.uuid4().hex[:8]}",
         kafka_bootstrap_servers=kafka_bootstrap,
         audit_checkpoint_every=5,
-        audit_checkpoint_minutes=0,
+        audit_checkpoint_seconds=0,
     )
     node = bootstrap(settings, engine=engine)
     node.init_db()
@@ -146,8 +146,9 @@ def test_the_leader_relay_writes_checkpoints_and_publishes_them(relay_node: Node
     finally:
         stop.set()
         thread.join(15)
-    node_key = load_or_create(relay_node.settings.effective_audit_key_file)  # generated at the first checkpoint
-    assert checkpoints(store) == [13, 19] and relay.stats.checkpoints == 2 and verified(store, node_key) == 2
+    node_key = load_or_create(relay_node.settings.effective_audit_key_file)  # generated at the first append
+    # position 1 is the node key's announcement (SigningKeyActivated), then 12 units, the checkpoint, 5 more
+    assert checkpoints(store) == [14, 20] and relay.stats.checkpoints == 2 and verified(store, node_key) == 2
     registry = consume_all(relay_node.settings.kafka_bootstrap_servers or "", [relay.topics.context("registry")])
     types = [header_map(r.headers)["ce_type"].rsplit(".", 1)[-1] for r in registry]
     assert types.count(CHECKPOINT) == 2  # checkpoints travel with the registry topic, retained forever
@@ -156,12 +157,12 @@ def test_the_leader_relay_writes_checkpoints_and_publishes_them(relay_node: Node
 def test_a_failing_checkpoint_never_stops_the_relay(relay_node: Node) -> None:
     store = relay_node.store
     relay = build_relay(relay_node, relay_node.settings)
-    relay.checkpointer = Checkpointer(store, _broken_key, every=1, minutes=0)
+    relay.checkpointer = Checkpointer(store, _broken_key, every=1, seconds=0)
     relay.checkpoint_check_seconds = 0.05
     stop, thread = running(relay)
     try:
         append_units(store, 10, per_stream=5)
-        wait_for(lambda: relay.position() == store.head_position() == 10, 30, 0.05, "everything published")
+        wait_for(lambda: relay.position() == store.head_position() == 11, 30, 0.05, "everything published")
         wait_for(lambda: relay.stats.checkpoint_failures >= 2, 30, 0.05, "checkpoints retried")
     finally:
         stop.set()

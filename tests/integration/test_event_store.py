@@ -13,7 +13,7 @@ from sqlalchemy import event as sa_event
 
 from services.kernel.codec import AvroCodec
 from services.kernel.db import is_postgres
-from services.kernel.errors import DuplicateEventConflict, SchemaViolation, VersionConflict
+from services.kernel.errors import DuplicateEventConflict, SchemaViolation, StoreIntegrityError, VersionConflict
 from services.kernel.eventlog import COPY_FROM_ROWS
 from services.kernel.store import GENESIS_HASH, EventStore, link_hash
 from services.kernel.tables import event as event_table
@@ -312,14 +312,47 @@ def test_rolled_back_bulk_append_leaves_the_counter_usable(store: EventStore, en
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_a_row_written_past_the_lock_fails_the_bulk_append_whole(store: EventStore, engine: Engine) -> None:
     """A writer that bypassed the lock and the sequence takes a position the COPY needs: the driver's error
-    surfaces as a conflict and the batch writes nothing."""
+    surfaces as what it is (the position's key, not a version conflict) and the batch writes nothing."""
     store.append("s-0", 0, [guidance_issued()])
     intruder = EventStore(engine, store.codec, "p46")._row("intruder", 1, guidance_issued(), GENESIS_HASH)
     with engine.begin() as conn:
         conn.execute(insert(event_table).values(position=20, **intruder))
-    with pytest.raises(VersionConflict), engine.begin() as conn:
+    with pytest.raises(StoreIntegrityError) as raised, engine.begin() as conn:
         store.append_many(conn, _batch(10, 3))
+    assert raised.value.code == "STORE_INTEGRITY_ERROR" and raised.value.details == {"constraint": "pk_event"}
     assert _positions(engine) == [1, 20] and store.read_stream("b-0") == []
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(("taken", "raised"), [("version", VersionConflict), ("event_id", DuplicateEventConflict)])
+def test_a_key_taken_past_the_lock_is_named_for_what_it_is(
+    store: EventStore, engine: Engine, taken: str, raised: type[Exception]
+) -> None:
+    """A writer that bypasses the lock commits, between the append's read and its insert, a row holding the stream
+    version (a version conflict) or the event id (a duplicate) the append is about to write."""
+    events = [guidance_issued("x")]
+    stream_id = "s-taken"
+    intruder = EventStore(engine, store.codec, "p46")._row(
+        stream_id if taken == "version" else "other", 1, events[0] if taken == "event_id" else guidance_issued(),
+        GENESIS_HASH,
+    )
+
+    done: list[bool] = []
+
+    def intrude(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO event") and not done:
+            done.append(True)
+            with engine.begin() as other:
+                other.execute(insert(event_table).values(**intruder))
+
+    sa_event.listen(engine, "before_cursor_execute", intrude)
+    try:
+        with pytest.raises(raised):
+            store.append(stream_id, 0, events)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", intrude)
+    held = [e.event_id for e in store.read_stream(stream_id)]
+    assert held == ([intruder["event_id"]] if taken == "version" else [])
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)

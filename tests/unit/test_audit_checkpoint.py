@@ -9,11 +9,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit.checkpoints import Checkpointer, LogState, check_signature, due, statement
-from services.audit.keys import PublicKey, key_id
+from services.audit.notes import checkpoint_text, origin_of, sign_note
+from services.kernel.signing import LocalKey, key_id
 
 pytestmark = pytest.mark.unit
 KEY = Ed25519PrivateKey.generate()
-TRUSTED = [PublicKey(KEY.public_key(), "p46", "node")]
+TRUSTED = KEY.public_key()
 
 
 def signed(**overrides):  # type: ignore[no-untyped-def]
@@ -38,18 +39,33 @@ def test_any_changed_fact_breaks_the_signature(change: dict) -> None:  # type: i
     assert "does not verify" in (check_signature(signed(**change), TRUSTED) or "")
 
 
-def test_unknown_key_is_refused() -> None:
-    other = [PublicKey(Ed25519PrivateKey.generate().public_key(), "p46", "node")]
-    assert "not trusted" in (check_signature(signed(), other) or "")
+def test_another_key_is_refused() -> None:
+    assert "does not verify" in (check_signature(signed(), Ed25519PrivateKey.generate().public_key()) or "")
 
 
-# --- automatic checkpoints: the decision (every N events or M minutes, never over nothing new) ----------------
+def c2sp(**overrides):  # type: ignore[no-untyped-def]
+    root = bytes(range(32))
+    note = sign_note(checkpoint_text(origin_of("p46"), 12, root), origin_of("p46"), LocalKey(KEY))
+    data = signed(note=note.render(), root_hash=base64.b64encode(root).decode())
+    return data | overrides
+
+
+def test_a_c2sp_checkpoint_verifies_by_its_note_and_must_agree_with_the_event() -> None:
+    assert check_signature(c2sp(), TRUSTED) is None
+    assert "no valid signature" in (check_signature(c2sp(), Ed25519PrivateKey.generate().public_key()) or "")
+    assert "does not say what" in (check_signature(c2sp(event_count=13), TRUSTED) or "")
+    assert "does not say what" in (check_signature(c2sp(root_hash=base64.b64encode(bytes(32)).decode()), TRUSTED) or "")
+    forged = c2sp()["note"].replace("\n12\n", "\n13\n")
+    assert "no valid signature" in (check_signature(c2sp(note=forged, event_count=13), TRUSTED) or "")
+
+
+# --- automatic checkpoints: the decision (every N events or S seconds, never over nothing new) ----------------
 
 T0 = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
 
 
 def checkpointer(every: int, minutes: float) -> Checkpointer:
-    return Checkpointer(None, lambda: KEY, every, minutes, started_at=T0)  # type: ignore[arg-type]  # no I/O here
+    return Checkpointer(None, lambda: KEY, every, minutes * 60, started_at=T0)  # type: ignore[arg-type]  # no I/O here
 
 
 def test_n_events_since_the_last_checkpoint_make_one_due() -> None:
@@ -83,4 +99,10 @@ def test_nothing_is_ever_due_when_both_triggers_are_off() -> None:
 
 @pytest.mark.parametrize("unsigned", [0, -1])
 def test_no_unsigned_event_beats_both_triggers(unsigned: int) -> None:
-    assert not due(LogState(unsigned, None), T0 + timedelta(days=1), every=1, minutes=1, started_at=T0)
+    assert not due(LogState(unsigned, None), T0 + timedelta(days=1), every=1, seconds=60, started_at=T0)
+
+
+def test_the_thread_looks_often_enough_for_a_window_of_seconds() -> None:
+    assert checkpointer(every=0, minutes=10).tick_seconds == 5.0
+    assert Checkpointer(None, lambda: KEY, 0, 2.0, T0).tick_seconds == 1.0  # type: ignore[arg-type]
+    assert Checkpointer(None, lambda: KEY, 0, 0.1, T0).tick_seconds == 0.2  # type: ignore[arg-type]
