@@ -20,7 +20,7 @@ from fastavro import parse_schema, reader, writer
 from services.kernel.codec import AvroCodec
 from services.kernel.store import EventStore, StoredEvent, link_hash
 
-from .checkpoints import CHECKPOINT
+from .checkpoints import CHECKPOINT, extend_tree, last_tree
 from .keys import key_id
 
 FORMATS = ("avro", "csv", "jsonl")
@@ -170,6 +170,8 @@ def _manifest(
     store: EventStore, selection: Selection, fmt: str, events: list[StoredEvent], files: dict[str, int], out: Path
 ) -> dict[str, Any]:
     head = store.read_all(store.head_position() - 1, 1)
+    with store.engine.connect() as conn:  # the RFC 6962 tree of the whole log at its head (--expect-head compares)
+        tree = extend_tree(conn, last_tree(conn, store), head[0].position if head else 0)
     checkpoints = [e for e in events if e.event_type == CHECKPOINT]
     return {
         "format": fmt,
@@ -188,6 +190,7 @@ def _manifest(
         "first_position": events[0].position if events else None,
         "last_position": events[-1].position if events else None,
         "chain_head": {"position": head[0].position, "hash": head[0].hash.hex()} if head else None,
+        "tree": {"size": tree.size, "root": base64.b64encode(tree.root).decode()},
         "last_checkpoint_position": checkpoints[-1].position if checkpoints else None,
         "files": [
             {"name": name, "records": records, "bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}

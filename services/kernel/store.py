@@ -139,7 +139,7 @@ class EventStore:
         nothing. Each item is (stream, expected version or None, events). Conflicts and schema violations are found
         before anything is written. With a signer, the batch is sealed (its last row carries the seal)."""
         self.lock(conn)
-        return self._append_locked(conn, batch, self._signing_key(conn))
+        return self._append_locked(conn, batch, self.signing_key(conn))
 
     def _append_locked(self, conn: Connection, batch: Sequence[Append], key: SigningKey | None) -> list[AppendResult]:
         ids = [e.event_id for _, _, events in batch for e in events]
@@ -189,7 +189,7 @@ class EventStore:
         if not conn.in_nested_transaction():  # a savepoint's rollback would release it
             conn.info[_LOCKED_IN] = transaction
 
-    def _signing_key(self, conn: Connection) -> SigningKey | None:
+    def signing_key(self, conn: Connection) -> SigningKey | None:
         """The key that seals this transaction's batches (None: unsigned store); announced in the log first. Called
         under the append lock."""
         if self.signer is None:
@@ -350,7 +350,7 @@ class EventStore:
         ``foreign_event``. Idempotent by event id; a version that is taken by another event raises StreamConflict;
         a version ahead of the stream returns GAP and writes nothing."""
         self.lock(conn)
-        key = self._signing_key(conn)
+        key = self.signing_key(conn)
         row = foreign_row(self.codec, body)
         stream_id, version, event_id = row["stream_id"], row["stream_version"], row["event_id"]
 
