@@ -63,7 +63,15 @@ def logging_config(level: str, json_lines: bool = True, process_name: str = "thi
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"main": formatter},
-        "handlers": {"main": {"class": "logging.StreamHandler", "formatter": "main", "stream": "ext://sys.stderr"}},
+        "filters": {"repeats": {"()": "services.pipeline.broker.RepeatFilter"}},  # Kafka clients during an outage
+        "handlers": {
+            "main": {
+                "class": "logging.StreamHandler",
+                "formatter": "main",
+                "stream": "ext://sys.stderr",
+                "filters": ["repeats"],
+            }
+        },
         "root": {"level": level.upper(), "handlers": ["main"]},
         "loggers": {"kafka": {"level": "WARNING"}, "aiokafka": {"level": "WARNING"}},
     }

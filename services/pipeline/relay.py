@@ -239,10 +239,17 @@ def run_relay(settings: Settings, once: bool = False) -> int:
 
     from services.bootstrap import bootstrap
 
+    from .broker import wait_for_broker
     from .catalog import publish_catalog
     from .metrics import PipelineMetrics, Scraped, process_registry, relay_families, serve_metrics
 
-    settings.require_kafka("thidua relay")
+    servers = settings.require_kafka("thidua relay")
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    if not wait_for_broker(servers, "relay", stop):
+        return 0
     node = bootstrap(settings)
     migrations.require_current(node.engine)  # before anything is created or published
     relay = build_relay(node, settings)
@@ -252,12 +259,9 @@ def run_relay(settings: Settings, once: bool = False) -> int:
     if settings.relay_metrics_port and not once:
         registry = process_registry(PipelineMetrics.for_node(node), Scraped(lambda: relay_families(relay.stats)))
         server = serve_metrics(settings.relay_metrics_port, registry)
-    stop = threading.Event()
     try:
         if once:
             return relay.run_until_idle()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
         relay.run_forever(stop, settings.relay_poll_seconds)
         return relay.stats.published
     finally:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -264,10 +265,23 @@ def _seek_to_database_offsets(app: faust.App, worker: ProjectionWorker) -> None:
 
 def run_worker(settings: Settings) -> None:
     """Run a projection worker until SIGTERM/SIGINT (the ``thidua worker`` command)."""
-    import threading
+    import signal
 
     from services.bootstrap import bootstrap
 
+    from .broker import wait_for_broker
+    from .logs import configure
+
+    servers = settings.require_kafka("thidua worker")
+    configure(settings.log_level, settings.log_json, "worker")  # Faust sets the same up again when it starts
+    waiting = threading.Event()  # Faust installs its own handlers once it runs; until then, a signal ends the wait
+    previous = {sig: signal.signal(sig, lambda *_: waiting.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if not wait_for_broker(servers, "worker", waiting):
+            return
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     node = bootstrap(settings)
     node.open_db()  # refuses a database at another revision; creates read models that have none yet
     app, _ = build(node, settings)

@@ -8,10 +8,17 @@ record the write-side lookups its stream now holds (services/lookups.py), mark t
 period) due, and record the partition's next offset. A version already held by
 another event (two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
+
+Issue 20: an event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
+when the origin's key is known here: a proof that does not verify is an ``ORIGIN_SIGNATURE`` dead letter (a proof by
+a key not known yet is kept, and ``thidua audit verify`` checks it once the key's announcement has arrived). Witness
+requests and answers that come on the same topics go to ``witnessing.Witnessing``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +27,11 @@ from datetime import UTC, datetime
 from kafka import KafkaProducer
 from sqlalchemy import Connection, Engine, delete, select
 
+from services.kernel.codec import split_header
 from services.kernel.errors import DecodeError, StreamConflict, ThiduaError
 from services.kernel.events import Event
 from services.kernel.messaging import sequence_of
+from services.kernel.signing import OriginProof
 from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport, foreign_row
 from services.lookups import record_imported
 from services.pipeline.deadletters import Record, Rejected, dead_letter_headers, decode_record
@@ -30,8 +39,10 @@ from services.pipeline.topics import Topics, mirrored
 
 from . import tables
 from .outbound import ORIGIN_HASH_HEADER
+from .proofs import SIGNATURE_HEADER
 from .receipts import period_of
 from .rules import Topology
+from .witnessing import MESSAGES, Witnessing
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +54,22 @@ class Origin:
     source: str
     origin_hash: bytes | None
     origin_position: int | None
+    origin_signature: bytes | None = None
+
+
+class OriginSignatureInvalid(ThiduaError):
+    """An event whose origin proof does not verify with its origin's known key: not what the origin signed."""
+
+    code = "ORIGIN_SIGNATURE"
+    http_status = 422
+
+    def __init__(self, origin: str, event_id: str, why: str) -> None:
+        super().__init__(
+            f"Sự kiện {event_id} không khớp chữ ký của nút {origin}: {why}.",
+            f"Event {event_id} does not match node {origin}'s signature: {why}.",
+            origin=origin,
+            event_id=event_id,
+        )
 
 
 class OriginMismatch(ThiduaError):
@@ -83,6 +110,7 @@ class Importer:
         self.period = period
         self.own = Topics(topology.node_id)
         self.counts: dict[str, int] = {}
+        self.witnessing: Witnessing | None = None  # set by the sync service: answers witness messages
 
     @property
     def sources(self) -> dict[str, str]:
@@ -113,24 +141,59 @@ class Importer:
                 )
             for (topic, partition), offset in sorted(ends.items()):
                 tables.set_offset(conn, topic, partition, offset + 1)
+        if self.witnessing is not None:
+            self.witnessing.flush()  # the answers decided in the transaction that just committed
         for outcome in outcomes:
             self.counts[outcome] = self.counts.get(outcome, 0) + 1
         return outcomes
 
     def _handle(self, conn: Connection, record: Record) -> str:
         source = self.sources.get(record.topic, record.topic)
+        message = self._message_type(record)
+        if message is not None and self.witnessing is not None:
+            with conn.begin_nested():
+                return self.witnessing.handle(conn, record, message, source)
         try:
             event = decode_record(record, self.store.codec, self.types)
             if event.meta["node_id"] != source:
                 raise OriginMismatch(source, event.meta["node_id"], event.event_id)
+            origin = _origin(record, source)
+            self._check_origin(conn, record.value or b"", origin, event.event_id)
             with conn.begin_nested():
-                return self._import(conn, record.value or b"", _origin(record, source))
-        except (DecodeError, StreamConflict, OriginMismatch) as exc:
+                return self._import(conn, record.value or b"", origin)
+        except (DecodeError, StreamConflict, OriginMismatch, OriginSignatureInvalid) as exc:
             self.dead_letter(Rejected.of(record, "decode" if isinstance(exc, DecodeError) else "apply", exc))
             return exc.code
 
+    def _message_type(self, record: Record) -> str | None:
+        """The full name of a witness message (None for anything else, left to the event path)."""
+        try:
+            fingerprint, _ = split_header(record.value or b"")
+        except DecodeError:
+            return None
+        found = self.store.codec.catalog.by_fingerprint(fingerprint)
+        return found.fullname if found is not None and found.fullname in MESSAGES else None
+
+    def _check_origin(self, conn: Connection, body: bytes, origin: Origin, event_id: str) -> None:
+        """Refuse an event whose origin proof fails with the origin's known, trusted key (unknown keys pass: verify
+        checks them later)."""
+        if origin.origin_signature is None or origin.origin_hash is None or self.witnessing is None:
+            return
+        try:
+            proof = OriginProof.from_bytes(origin.origin_signature)
+        except ValueError as exc:
+            raise OriginSignatureInvalid(origin.source, event_id, f"malformed proof ({exc})") from exc
+        key = self.witnessing.ring(conn).trusted(proof.seal.key_id, origin.source)
+        if key is None:
+            return
+        wrong = proof.check(key.public, origin.source, body, origin.origin_hash)
+        if wrong is not None:
+            raise OriginSignatureInvalid(origin.source, event_id, wrong)
+
     def _import(self, conn: Connection, body: bytes, origin: Origin) -> str:
-        result = self.store.import_foreign(conn, body, origin.source, origin.origin_hash, origin.origin_position)
+        result = self.store.import_foreign(
+            conn, body, origin.source, origin.origin_hash, origin.origin_position, origin.origin_signature
+        )
         if result.outcome == GAP:
             self._park(conn, body, origin, result)
         elif result.outcome == IMPORTED:
@@ -155,6 +218,7 @@ class Importer:
             body=body,
             origin_hash=origin.origin_hash,
             origin_position=origin.origin_position,
+            origin_signature=origin.origin_signature,
             parked_at=datetime.now(UTC),
         )
         log.info("parked until its stream catches up", extra={"event_id": result.event_id, "stream": result.stream_id})
@@ -172,7 +236,7 @@ class Importer:
             try:
                 with conn.begin_nested():
                     result = self.store.import_foreign(
-                        conn, row.body, row.source_node, row.origin_hash, row.origin_position
+                        conn, row.body, row.source_node, row.origin_hash, row.origin_position, row.origin_signature
                     )
             except StreamConflict as exc:  # its slot was taken meanwhile: it is reported, the stream stays as is
                 log.error("parked event conflicts with its stream", extra={"event_id": row.event_id, "error": str(exc)})
@@ -207,4 +271,8 @@ def _origin(record: Record, source: str) -> Origin:
         origin_hash = bytes.fromhex(headers.get(ORIGIN_HASH_HEADER, "")) or None
     except ValueError:
         origin_hash = None
-    return Origin(source, origin_hash, sequence_of(headers) or None)
+    try:
+        signature = base64.b64decode(headers.get(SIGNATURE_HEADER, ""), validate=True) or None
+    except binascii.Error:
+        signature = b"malformed"  # refused as ORIGIN_SIGNATURE when the origin's key is known
+    return Origin(source, origin_hash, sequence_of(headers) or None, signature)

@@ -4,6 +4,7 @@ One batch: read the store after the recorded position (``relay_position`` row ``
 event goes, send it to ``thidua.<node>.sync.<target>`` (key = stream id, the stored Avro bytes unchanged, the
 CloudEvents headers plus ``ce_originhash``: its hash in this node's chain), wait for every acknowledgement, then
 record the batch's last position. A crash in between sends the batch again: receivers drop duplicates by event id.
+A sealed event also carries its origin proof in ``ce_signature`` (``services/sync/proofs.py``).
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from datetime import datetime
+
 from kafka import KafkaProducer
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from services.kernel.codec import AvroCodec
 from services.kernel.messaging import to_message
 from services.kernel.store import EventStore, StoredEvent
+from services.kernel.tables import event as event_table
 from services.pipeline import tables as pipeline_tables
 from services.pipeline.topics import Topics
 
+from .proofs import SIGNATURE_HEADER, ProofBuilder
 from .rules import EventFacts, Rule, Topology, targets
 
 log = logging.getLogger(__name__)
@@ -56,6 +61,7 @@ class Outbound:
         self.topics = Topics(topology.node_id)
         self._streams: dict[str, tuple[str, str | None]] = {}  # stream id -> (origin node, decider path)
         self._producer: KafkaProducer | None = None
+        self.proofs = ProofBuilder(engine, topology.node_id)
         self.sent = 0
 
     def position(self) -> int:
@@ -71,10 +77,13 @@ class Outbound:
         with self.engine.connect() as conn:
             routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
         producer = self.producer()
+        proofs = self.proofs.headers(batch, {stored.position for _, stored in routed}) if routed else {}
         futures = []
         for topic, stored in routed:
             message = to_message(stored)
             headers = [*message.headers, (ORIGIN_HASH_HEADER, stored.hash.hex().encode())]
+            if stored.position in proofs:
+                headers.append((SIGNATURE_HEADER, proofs[stored.position]))
             futures.append(producer.send(topic, key=message.key, value=message.value, headers=headers))
         producer.flush()
         for future in futures:
@@ -102,6 +111,16 @@ class Outbound:
                 self._streams.clear()
             self._streams[stored.stream_id] = known
         return known
+
+    def status(self, now: datetime) -> dict[str, object]:
+        """How far the sender got (a SyncStatus datum): its position, the store's head and the events in between."""
+        c = event_table.c
+        with self.engine.connect() as conn:
+            sent = pipeline_tables.get_published(conn, OUTBOUND_NAME)
+            head = int(conn.execute(select(func.coalesce(func.max(c.position), 0))).scalar_one())
+            unsent = int(conn.execute(select(func.count()).select_from(event_table).where(c.position > sent)).scalar_one())
+        return {"node_id": self.topology.node_id, "head_position": head, "sent_position": sent, "unsent_events": unsent,
+                "reported_at": now}  # fmt: skip
 
     def producer(self) -> KafkaProducer:
         """The current producer (built on first use and after a failure)."""

@@ -23,6 +23,8 @@ from services.kernel.tables import foreign_event
 from .tables import sync_receipt_due
 
 RECEIPT_TYPE = "vn.thidua.sync.SyncReceipt"
+STATUS_TYPE = "vn.thidua.sync.SyncStatus"
+STATUS_KEY = b"status"
 PERIOD_FORMATS = {"month": "%Y-%m", "day": "%Y-%m-%d"}
 
 
@@ -99,3 +101,10 @@ def publish_due(engine: Engine, codec: AvroCodec, producer: KafkaProducer, topic
                 )
             )
     return len(receipts)
+
+
+def publish_status(codec: AvroCodec, producer: KafkaProducer, topic: str, status: dict[str, Any]) -> None:
+    """Publish the sender's SyncStatus on the node's receipts topic (compacted: the latest is kept) and wait."""
+    future = producer.send(topic, key=STATUS_KEY, value=codec.encode(STATUS_TYPE, status))
+    producer.flush()
+    future.get(timeout=0)

@@ -13,9 +13,10 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from services.kernel.codec import AvroCodec
+from services.kernel.schemas import EVENT_NAMESPACE
 from services.pipeline.topics import Topics, mirrored
 
-from .receipts import digest, period_of
+from .receipts import RECEIPT_TYPE, STATUS_TYPE, digest, period_of
 from .rules import Topology
 
 
@@ -70,6 +71,8 @@ def sent_by_period(records: Iterable[Any], period: str, source: str) -> dict[str
     found: dict[str, set[str]] = defaultdict(set)
     for record in records:
         headers = {k: v.decode("utf-8", "replace") for k, v in record.headers or []}
+        if not headers.get("ce_type", "").startswith(EVENT_NAMESPACE + "."):
+            continue  # a witness request or answer, not an event
         if headers.get("ce_source") == f"/thidua/{source}" and "ce_id" in headers and "ce_time" in headers:
             found[period_of(datetime.fromisoformat(headers["ce_time"]), period)].add(headers["ce_id"])
     return found
@@ -80,8 +83,9 @@ def latest_receipts(records: Iterable[Any], codec: AvroCodec) -> dict[tuple[str,
     found = {}
     for record in records:
         if record.value is not None:
-            receipt = codec.decode(record.value).datum
-            found[(receipt["source_node"], receipt["period"])] = receipt
+            decoded = codec.decode(record.value)
+            if decoded.fullname == RECEIPT_TYPE:  # the topic also holds its node's SyncStatus
+                found[(decoded.datum["source_node"], decoded.datum["period"])] = decoded.datum
     return found
 
 
@@ -126,3 +130,43 @@ def reconcile(
             receipts = latest_receipts(read_topic(consumer, name(target, Topics(target).receipts)), codec)
             rows += compare(source, target, sent, receipts)
     return rows
+
+
+@dataclass(frozen=True)
+class SenderStatus:
+    """What a node's sync sender last said about itself (its SyncStatus), judged at ``now``."""
+
+    node: str
+    reported: dict[str, Any] | None
+    age_seconds: float | None
+    stale_after: float
+
+    @property
+    def status(self) -> str:
+        """OK, BACKLOG (events not sent yet), SILENT (no word for longer than ``stale_after``), NO_STATUS."""
+        if self.reported is None or self.age_seconds is None:
+            return "NO_STATUS"
+        if self.age_seconds > self.stale_after:
+            return "SILENT"
+        return "BACKLOG" if self.reported["unsent_events"] > 0 else "OK"
+
+
+def sender_statuses(
+    consumer: KafkaConsumer, codec: AvroCodec, topology: Topology, now: datetime, stale_after: float,
+    remote_prefix: str = "",
+) -> list[SenderStatus]:  # fmt: skip
+    """The last SyncStatus of this node and of each peer (from each one's receipts topic)."""
+    out = []
+    for node in [topology.node_id, *topology.peers]:
+        topic = Topics(node).receipts
+        name = topic if node == topology.node_id else mirrored(topic, node, remote_prefix)
+        latest = None
+        for record in read_topic(consumer, name):
+            if record.value is None:
+                continue
+            decoded = codec.decode(record.value)
+            if decoded.fullname == STATUS_TYPE and decoded.datum["node_id"] == node:
+                latest = decoded.datum
+        age = (now - latest["reported_at"]).total_seconds() if latest else None
+        out.append(SenderStatus(node, latest, age, stale_after))
+    return out

@@ -6,14 +6,20 @@ is assigned every partition of the sync topics addressed to this node and seeks 
 imports (``sync_offset``); nothing is ever committed to Kafka and there is no rebalance to wait for at start.
 Run one sync process per node (a second one would be safe, as imports are idempotent under the store's lock,
 but useless).
+
+Issue 20: the loop also signs checkpoints when due (like ``thidua serve`` and the relay), asks the node's witnesses
+to countersign them and answers its peers' requests (``witnessing.py``), and publishes the sender's ``SyncStatus``
+on the receipts topic every few seconds, so a peer's reconciliation sees a backlog or a silent sender.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -31,13 +37,16 @@ from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored,
 from . import tables
 from .importer import Importer
 from .outbound import Outbound
-from .receipts import publish_due
+from .receipts import publish_due, publish_status
 from .rules import Topology, load_rules
+from .witnessing import Witnessing
 
 if TYPE_CHECKING:
+    from services.audit.checkpoints import Checkpointer
     from services.bootstrap import Node
 
 log = logging.getLogger(__name__)
+STATUS_SECONDS = 5.0  # how often the sender says how far it got
 
 
 @dataclass
@@ -51,6 +60,17 @@ class SyncService:
     importer: Importer
     producer: KafkaProducer
     consumer: KafkaConsumer
+    witnessing: Witnessing | None = None
+    checkpointer: Checkpointer | None = None
+    _next: dict[str, float] = field(default_factory=dict)
+
+    def due(self, what: str, every: float) -> bool:
+        """Whether ``what`` is due (at most once per ``every`` seconds)."""
+        now = time.monotonic()
+        if now < self._next.get(what, 0.0):
+            return False
+        self._next[what] = now + every
+        return True
 
     def assign(self) -> None:
         """Take every partition of the inbound sync topics and seek to the offsets the database recorded."""
@@ -79,6 +99,15 @@ class SyncService:
             self.importer.handle_many(records)
         topic = Topics(self.topology.node_id).receipts
         publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
+        if self.checkpointer is not None and self.due("checkpoint", self.checkpointer.tick_seconds):
+            try:
+                self.checkpointer.tick()
+            except Exception as exc:  # a checkpoint that failed is retried later; sync goes on
+                log.error("automatic checkpoint failed; sync goes on", exc_info=exc)
+        if self.witnessing is not None and self.due("witness", 0.5):
+            self.witnessing.tick()
+        if self.due("status", STATUS_SECONDS):
+            publish_status(self.node.codec, self.producer, topic, self.outbound.status(datetime.now(UTC)))
         return looked, len(records)
 
     def run_forever(self, stop: threading.Event, max_backoff: float = 10.0) -> None:
@@ -120,7 +149,10 @@ def inbound_specs(settings: Settings, topology: Topology) -> list[TopicSpec]:
 
 
 def build_service(node: Node, settings: Settings) -> SyncService:
-    """Wire the sync of a bootstrapped node: tables, topics, clients."""
+    """Wire the sync of a bootstrapped node: tables, topics, clients, witnesses and checkpoints."""
+    from services.audit.checkpoints import checkpointer_for
+    from services.audit.cli import node_trusted_keys
+
     migrations.require_current(node.engine)  # before a topic or a client is created
     topology = Topology.from_settings(settings)
     servers = (settings.kafka_bootstrap_servers or "").split(",")
@@ -150,7 +182,10 @@ def build_service(node: Node, settings: Settings) -> SyncService:
     consumer = KafkaConsumer(
         bootstrap_servers=servers, enable_auto_commit=False, group_id=None, client_id=client, **security
     )
-    service = SyncService(node, settings, topology, outbound, importer, producer, consumer)
+    witnessing = Witnessing(node.store, topology, settings, producer, node_trusted_keys(settings))
+    importer.witnessing = witnessing
+    checkpointer = checkpointer_for(node.store, settings)
+    service = SyncService(node, settings, topology, outbound, importer, producer, consumer, witnessing, checkpointer)
     service.assign()
     return service
 
@@ -160,14 +195,17 @@ def run_sync(settings: Settings, stop: threading.Event | None = None) -> dict[st
     import signal
 
     from services.bootstrap import bootstrap
+    from services.pipeline.broker import wait_for_broker
 
-    settings.require_kafka("thidua sync")
-    node = bootstrap(settings)
-    service = build_service(node, settings)
+    servers = settings.require_kafka("thidua sync")
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    if not wait_for_broker(servers, "sync", stop):
+        return {}
+    node = bootstrap(settings)
+    service = build_service(node, settings)
     log.info("sync started", extra={"node": settings.node_id, "peers": service.topology.peers})
     try:
         service.run_forever(stop)

@@ -34,7 +34,7 @@ def test_the_agent_applies_events_once_and_dead_letters_the_rest(tmp_path: Path)
     node.store.append("orgunit-U-1", 0, [org_unit_registered("U-1")])
     node.store.append("orgunit-46", 0, [org_unit_registered("46")])  # Huế's official code: the read model refuses it
     node.store.append("orgunit-U-2", 0, [org_unit_registered("U-2")])
-    first, refused, last = (to_message(e) for e in node.store.read_all())
+    _key, first, refused, last = (to_message(e) for e in node.store.read_all())  # 1: the node key's announcement
     app, worker = build(node, settings)
     letters: list[dict[str, str]] = []
 
@@ -58,7 +58,7 @@ def test_the_agent_applies_events_once_and_dead_letters_the_rest(tmp_path: Path)
     with engine.connect() as conn:
         units = {code: queries.by_code(conn, code) for code in ("U-1", "U-2")}
         hue = queries.by_code(conn, "46")
-    assert units["U-1"]["position"] == 1 and units["U-2"]["position"] == 3  # positions from ce_sequence
+    assert units["U-1"]["position"] == 2 and units["U-2"]["position"] == 4  # positions from ce_sequence
     assert hue["path"] == "VN/46"  # the official row stands
     assert worker.stats.applied["orgunits"] == 2 and worker.stats.records == 5
     assert sorted((letter["dlt_reason"], letter["dlt_stage"]) for letter in letters) == [

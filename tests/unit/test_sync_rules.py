@@ -55,6 +55,13 @@ def test_a_decision_goes_back_to_the_node_the_proposal_came_from() -> None:
     assert route(CENTRAL, "AwardProposed", decider="VN") == []  # a central proposal stays at central
 
 
+def test_signing_keys_go_to_every_peer_and_checkpoints_travel_only_as_witness_requests() -> None:
+    for event_type in ("SigningKeyActivated", "SigningKeyRevoked"):
+        assert route(LAO_CAI, event_type) == ["central"] and route(CENTRAL, event_type) == ["p15", "p46"]
+    for event_type in ("CheckpointSigned", "CheckpointWitnessed", "CheckpointWitnessRefused"):
+        assert route(LAO_CAI, event_type) == [] and route(CENTRAL, event_type) == []
+
+
 def test_foreign_events_are_never_forwarded_again() -> None:
     facts = EventFacts("PlanIssued", "p46", "p46")  # Huế's plan, imported at central
     assert targets(facts, RULES, CENTRAL) == []
