@@ -96,16 +96,52 @@ def checkpoint_command(
     )
 
 
+WitnessesOption = Annotated[
+    bool,
+    typer.Option(
+        "--witnesses",
+        help="Compare the log with every head its witnesses cosigned (their sync topics to this node, and the "
+        "cosignatures recorded here).",
+    ),
+]
+ExpectHeadOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect-head",
+        help="A head held elsewhere: an export's manifest.json (or its folder), a checkpoint note file, or "
+        "POSITION:HASH. Repeatable.",
+    ),
+]
+
+
 @audit_app.command("verify")
 def verify_command(
     from_position: int = typer.Option(None, "--from", help="First position to check (default 1)."),
     to_position: int = typer.Option(None, "--to", help="Last position to check (default: the head)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    witnesses: WitnessesOption = False,
+    expect_head: ExpectHeadOption = None,
 ) -> None:
-    """Walk the hash chain, checkpoints and origin links; exit 1 at the first break, naming it."""
+    """Walk the hash chain, the append seals, checkpoints and origin proofs, and compare with heads held elsewhere;
+    exit 1 at the first break, naming it."""
+    from services.sync.rules import Topology
+
+    from .heads import HeadError, expected_head
     from .verify import verify_chain
 
+    try:
+        heads = [expected_head(value) for value in expect_head or []]
+    except HeadError as exc:
+        console.print(f"[red]--expect-head {exc}[/]")
+        raise typer.Exit(2) from exc
     node = _node()
+    settings = node.settings
+    anchors = node_trusted_keys(settings)
+    peers = Topology.from_settings(settings).peers
+    notes: list[str] = []
+    if witnesses:
+        found, notes = _witnessed_heads(node, anchors, peers)
+        heads += found
     head = node.store.head_position()
     with _progress() as bar:
         task = bar.add_task("verify", total=max(head - (from_position or 1) + 1, 0), rate=0.0)
@@ -115,9 +151,9 @@ def verify_command(
             done = bar.tasks[0].completed + n
             bar.update(task, advance=n, rate=done / max((datetime.now(UTC) - started).total_seconds(), 1e-6))
 
-        report = verify_chain(
-            node.engine, node.codec, node_trusted_keys(node.settings), from_position, to_position, advance
-        )
+        report = verify_chain(node.engine, node.codec, anchors, from_position, to_position, advance,
+                              node_id=settings.node_id, peers=peers, heads=heads)  # fmt: skip
+    report.notes += notes
     node.close()
     if as_json:
         console.print_json(json.dumps(report.to_json()))
@@ -126,12 +162,45 @@ def verify_command(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _witnessed_heads(node: Any, anchors: list[Any], peers: list[str]) -> tuple[list[Any], list[str]]:
+    """Heads cosigned by the node's witnesses: recorded here, and on each witness's sync topic (when Kafka is set)."""
+    from .keys import load_keyring
+    from .witness import local_heads
+
+    settings = node.settings
+    if not settings.witnesses:
+        return [], ["no witnesses configured (audit_witnesses; a province's default is its parent)"]
+    with node.engine.connect() as conn:
+        ring = load_keyring(conn, node.codec, settings.node_id, anchors, peers)
+        heads = local_heads(conn, node.store, settings.witnesses)
+    if not settings.kafka_bootstrap_servers:
+        return heads, ["THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: only the cosignatures recorded in this log"]
+    from kafka import KafkaConsumer
+
+    from services.pipeline.metrics import security_options
+
+    from .heads import witness_topic_heads
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","), enable_auto_commit=False,
+                             group_id=None, **security_options(settings))  # fmt: skip
+    try:
+        found, notes = witness_topic_heads(consumer, node.codec, ring, settings.node_id, settings.witnesses,
+                                           settings.sync_remote_topic_prefix)  # fmt: skip
+    finally:
+        consumer.close()
+    return heads + found, notes
+
+
 def _print_report(report: Any) -> None:
     console.print(
-        f"positions {report.from_position}..{report.to_position}: {report.events} events, {report.checkpoints} "
-        f"checkpoints verified, {report.foreign} imported ({report.origin_links} origin links checked); "
-        f"last signed position {report.last_signed_position}, unsigned tail {report.unsigned_tail}"
+        f"positions {report.from_position}..{report.to_position}: {report.events} events, {report.sealed_batches} "
+        f"sealed batches ({report.legacy_events} events from before signing), {report.checkpoints} checkpoints "
+        f"verified, {report.foreign} imported ({report.origin_signatures} origin signatures and "
+        f"{report.origin_links} origin links checked); last signed position {report.last_signed_position}, "
+        f"tree size {report.tree_size}, {report.heads_checked} heads held elsewhere compared"
     )
+    for note in report.notes:
+        console.print(f"[yellow]note: {note}[/]")
     broken = report.first_break
     if broken is None:
         console.print("[green]chain intact[/]")
@@ -140,11 +209,109 @@ def _print_report(report: Any) -> None:
     console.print(f"  {broken.message}\n  expected: {broken.expected}\n  found:    {broken.found}")
 
 
-@audit_app.command("keys")
-def keys_command() -> None:
-    """Print the public keys whose checkpoints this node accepts (the first is the node's own)."""
+keys_app = typer.Typer(
+    help="The node's signing keys: anchors, the key ring, rotation, revocation.", invoke_without_command=True
+)
+audit_app.add_typer(keys_app, name="keys")
+
+
+@keys_app.callback()
+def keys_command(ctx: typer.Context) -> None:
+    """Print the public keys this node's verifications start from (the first is the node's own)."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = Settings()
     console.print_json(json.dumps([k.to_json() for k in node_trusted_keys(settings)]))
+
+
+@keys_app.command("list")
+def keys_list_command() -> None:
+    """Every key this node knows (its own, its peers'), with status, trust and revocation (GET /api/v1/keys)."""
+    node = _node()
+    console.print_json(json.dumps(key_catalog(node)))
+    node.close()
+
+
+def key_catalog(node: Any) -> dict[str, Any]:
+    """The key catalog of a node: its keys and its peers', as published at GET /api/v1/keys."""
+    from services.sync.rules import Topology
+
+    from .keys import load_keyring
+
+    settings = node.settings
+    current = node_key(settings).key_id
+    with node.engine.connect() as conn:
+        ring = load_keyring(conn, node.codec, settings.node_id, node_trusted_keys(settings),
+                            Topology.from_settings(settings).peers)  # fmt: skip
+    ordered = sorted(ring.keys.values(), key=lambda k: (k.node_id != settings.node_id, k.node_id, k.position or 0))
+    return {
+        "node_id": settings.node_id,
+        "current_key_id": current,
+        "items": [k.to_json(settings.node_id, current) for k in ordered],
+    }
+
+
+@keys_app.command("rotate")
+def keys_rotate_command() -> None:
+    """Generate a new key, announce it in a batch sealed by the current one, then install it in the key file (every
+    process using the file switches within a second). The old private key is gone; old history still verifies."""
+    from .rotation import rotate_key_file
+
+    node = _node()
+    settings = node.settings
+    if settings.audit_signer:
+        console.print("[red]audit_signer is set: rotate the key in its key-management service[/]")
+        raise typer.Exit(2)
+    old, new = rotate_key_file(node.store, settings.effective_audit_key_file)
+    node.close()
+    console.print(f"rotated: {old} -> {new} ({settings.effective_audit_key_file})")
+
+
+@keys_app.command("revoke")
+def keys_revoke_command(
+    key_id: str = typer.Argument(..., help="Id of the key to revoke (not the current one: rotate first)."),
+    since: str = typer.Option(..., "--since", help="From when (ISO time) what it signed is not trusted."),
+    reason: str = typer.Option(..., "--reason", help="Why: compromised, lost, superseded..."),
+) -> None:
+    """Revoke a key from a date: verify refuses what it sealed for events recorded after it."""
+    from .rotation import revoke_key
+
+    moment = _moment(since)
+    assert moment is not None
+    node = _node()
+    try:
+        revoke_key(node.store, key_id, moment, reason)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    finally:
+        node.close()
+    console.print(f"revoked {key_id} since {moment.isoformat()}")
+
+
+@audit_app.command("witnesses")
+def witnesses_command(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """What this node's witnesses cosigned of its log, and, as a witness, what it countersigned and refused for each
+    peer; exit 1 when a peer's checkpoint was refused after the last one countersigned."""
+    from services.sync.rules import Topology
+
+    from .witness import status
+
+    node = _node()
+    settings = node.settings
+    with node.engine.connect() as conn:
+        rows = status(conn, node.store, settings.witnesses, Topology.from_settings(settings).peers)
+    node.close()
+    if as_json:
+        console.print_json(json.dumps(rows, default=str))
+    else:
+        table = Table("role", "node", "tree size", "at", "status", "detail")
+        for row in rows:
+            colour = "green" if row["status"] in ("OK", "COSIGNED") else "red"
+            table.add_row(row["role"], row["node"], str(row["tree_size"]), str(row["at"] or "-"),
+                          f"[{colour}]{row['status']}[/]", row["detail"])  # fmt: skip
+        console.print(table)
+    raise typer.Exit(1 if any(r["status"] == "REFUSED" for r in rows) else 0)
 
 
 @audit_app.command("export")

@@ -296,11 +296,53 @@ def _refuse(conn: Connection, store: EventStore, origin: str, body: Checkpoint, 
     log.error("witness refused a checkpoint", extra={"origin": origin, "reason": reason, "detail": detail})
 
 
-def refusals(conn: Connection, store: EventStore) -> list[dict[str, Any]]:
-    """Every refusal this node recorded as a witness, oldest first."""
+def refusals(conn: Connection, store: EventStore, origins: Sequence[str]) -> list[dict[str, Any]]:
+    """Every refusal this node recorded as a witness of ``origins``, oldest first."""
     c = event_table.c
-    rows = conn.execute(select(c.body).where(c.event_type == REFUSED, c.node_id == store.node_id).order_by(c.position))
+    rows = conn.execute(
+        select(c.body)
+        .where(c.stream_id.in_([witness_stream(o) for o in origins]), c.event_type == REFUSED)
+        .order_by(c.position)
+    )
     return [store.codec.decode(bytes(r.body)).datum for r in rows]
+
+
+def _last_versioned(conn: Connection, store: EventStore, stream: str, kind: str) -> tuple[int, dict[str, Any]] | None:
+    c = event_table.c
+    row = conn.execute(
+        select(c.stream_version, c.body).where(c.stream_id == stream, c.event_type == kind)
+        .order_by(c.stream_version.desc())
+    ).first()
+    return (int(row.stream_version), store.codec.decode(bytes(row.body)).datum) if row is not None else None
+
+
+def status(conn: Connection, store: EventStore, witnesses: Sequence[str], peers: Sequence[str]) -> list[dict[str, Any]]:
+    """What this node's witnesses cosigned (OK, or BEHIND its latest checkpoint) and, as a witness, the last
+    checkpoint it countersigned for each peer (COSIGNED, or REFUSED when a refusal came after it)."""
+    latest = latest_checkpoint(conn, store)
+    size = int(latest["event_count"]) if latest else 0
+    rows = []
+    for target in witnesses:
+        found = _last(conn, store, cosigned_stream(target), [WITNESSED])
+        cosigned = int(found["tree_size"]) if found else 0
+        rows.append({
+            "role": "my witness", "node": target, "tree_size": cosigned, "at": found["cosigned_at"] if found else None,
+            "status": "OK" if cosigned >= size else "BEHIND", "detail": f"the latest checkpoint covers {size} events",
+        })  # fmt: skip
+    for origin in peers:
+        ok = _last_versioned(conn, store, witness_stream(origin), WITNESSED)
+        refused = _last_versioned(conn, store, witness_stream(origin), REFUSED)
+        if ok is None and refused is None:
+            continue
+        if refused is not None and (ok is None or refused[0] > ok[0]):
+            data = refused[1]
+            rows.append({"role": "witness of", "node": origin, "tree_size": data["tree_size"], "at": data["refused_at"],
+                         "status": "REFUSED", "detail": f"{data['reason']}: {data['detail']}"})  # fmt: skip
+        elif ok is not None:
+            data = ok[1]
+            rows.append({"role": "witness of", "node": origin, "tree_size": data["tree_size"],
+                         "at": data["cosigned_at"], "status": "COSIGNED", "detail": ""})  # fmt: skip
+    return rows
 
 
 # --- heads for verify ------------------------------------------------------------------------------------------

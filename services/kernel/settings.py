@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     sync_receipt_period: str = Field("month", description="Period of a receipt: month (YYYY-MM) or day (YYYY-MM-DD).")
     sync_batch_size: int = Field(500, description="Events the sync sender reads per batch; records per import poll.")
     sync_poll_seconds: float = Field(0.2, description="Idle poll interval of the sync loop.")
+    sync_status_stale_seconds: float = Field(
+        60.0, description="A sender whose last SyncStatus is older than this is reported SILENT by reconcile."
+    )
 
     @property
     def children(self) -> list[str]:

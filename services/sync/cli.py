@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 from rich.table import Table
 
@@ -46,15 +48,16 @@ def run(ctx: typer.Context) -> None:
 def reconcile_command(
     show_ids: bool = typer.Option(False, "--ids", help="List the missing and extra event ids."),
 ) -> None:
-    """For this node and each peer, both directions, per period: sent, received, missing, extra (exit 1 unless
-    every row is OK)."""
+    """For this node and each peer, both directions, per period: sent, received, missing, extra; and what each sender
+    last said of its backlog (BACKLOG: events not sent yet; SILENT: no word for sync_status_stale_seconds). Exit 1
+    unless every row is OK."""
     from kafka import KafkaConsumer
 
     from services.kernel.codec import AvroCodec
     from services.kernel.schemas import SchemaCatalog
     from services.pipeline.metrics import oneshot_options
 
-    from .reconcile import reconcile
+    from .reconcile import reconcile, sender_statuses
     from .rules import Topology
 
     settings = _settings("thidua sync reconcile")
@@ -65,14 +68,11 @@ def reconcile_command(
         **oneshot_options(settings),
     )
     codec = AvroCodec(SchemaCatalog.load(settings.schemas_dir))
+    topology = Topology.from_settings(settings)
     try:
-        rows = reconcile(
-            consumer,
-            codec,
-            Topology.from_settings(settings),
-            settings.sync_receipt_period,
-            settings.sync_remote_topic_prefix,
-        )
+        rows = reconcile(consumer, codec, topology, settings.sync_receipt_period, settings.sync_remote_topic_prefix)
+        senders = sender_statuses(consumer, codec, topology, datetime.now(UTC), settings.sync_status_stale_seconds,
+                                  settings.sync_remote_topic_prefix)  # fmt: skip
     finally:
         consumer.close()
     table = Table("source", "target", "period", "sent", "received", "missing", "extra", "status")
@@ -85,7 +85,16 @@ def reconcile_command(
             row.source, row.target, row.period, str(row.sent), received, missing, extra, f"[{colour}]{row.status}[/]"
         )
     console.print(table)
-    raise typer.Exit(0 if all(r.status == "OK" for r in rows) else 1)
+    board = Table("sender", "sent position", "store head", "unsent events", "reported", "state")
+    for sender in senders:
+        told = sender.reported
+        age = "-" if sender.age_seconds is None else f"{sender.age_seconds:.0f} s ago"
+        colour = "green" if sender.status == "OK" else "red"
+        board.add_row(sender.node, str(told["sent_position"]) if told else "-", str(told["head_position"]) if told
+                      else "-", str(told["unsent_events"]) if told else "-", age, f"[{colour}]{sender.status}[/]")  # fmt: skip
+    console.print(board)
+    healthy = all(r.status == "OK" for r in rows) and all(s.status == "OK" for s in senders)
+    raise typer.Exit(0 if healthy else 1)
 
 
 @sync_app.command("rules")

@@ -59,3 +59,22 @@ def test_a_break_outside_the_subtree_is_reported_without_its_details(client: Tes
     assert hue["first_break"] == {"position": 2, "kind": "HASH_MISMATCH", "outside_subtree": True}
     central = client.get("/api/v1/audit/verify", headers=bearer(client.app, "VN", ["auditor"])).json()  # type: ignore[arg-type]
     assert central["first_break"]["event_id"] and central["first_break"]["kind"] == "HASH_MISMATCH"
+
+
+def test_the_key_catalog_lists_the_node_keys_with_their_status(client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from services.audit.rotation import rotate_key_file
+
+    node = client.node  # type: ignore[attr-defined]
+    old, new = rotate_key_file(node.store, node.settings.effective_audit_key_file)
+    anyone = bearer(client.app, "VN/46/19753", ["submitter"])  # type: ignore[arg-type]  # like the schema catalog
+    catalog = client.get("/api/v1/keys", headers=anyone).json()
+    assert catalog["node_id"] == "p46" and catalog["current_key_id"] == new
+    by_id = {k["key_id"]: k for k in catalog["items"]}
+    assert by_id[old]["status"] == "retired" and by_id[new]["status"] == "active"
+    assert by_id[new]["previous_key_id"] == old and by_id[old]["trusted"] and by_id[new]["trusted"]
+    assert by_id[new]["note_verifier_key"].startswith("thidua-sync/p46+") and by_id[new]["jwk"]["crv"] == "Ed25519"
+    assert client.get(f"/api/v1/keys/{old}", headers=anyone).json()["activated_position"] == 1
+    missing = client.get("/api/v1/keys/" + "0" * 32, headers=anyone)
+    assert missing.status_code == 404 and missing.json()["code"] == "UNKNOWN_KEY"
+    auditor = bearer(client.app, "VN/46", ["auditor"])  # type: ignore[arg-type]
+    assert client.get("/api/v1/audit/keys", headers=auditor).json()["keys"][0]["key_id"] == new  # still served

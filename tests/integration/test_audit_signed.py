@@ -332,8 +332,10 @@ def test_central_witnesses_a_province_and_catches_its_truncated_tail(store: Even
     write_checkpoint(store)  # 15 events, but the first 14 are not those central saw
     assert _witness_round(store, central, now)["reason"] == "INCONSISTENT"
     with central.engine.connect() as conn:
-        alarms = witness.refusals(conn, central)
+        alarms = witness.refusals(conn, central, ["p46"])
+        board = witness.status(conn, central, [], ["p46"])
     assert [(a["reason"], a["witnessed_size"]) for a in alarms] == [("ROLLBACK", 14), ("INCONSISTENT", 14)]
+    assert [(r["node"], r["status"], r["tree_size"]) for r in board] == [("p46", "REFUSED", 15)]
     head = witness.head_of(second, "witness central")
     fourteenth = rows(store)[13]
     found = verify(store, heads=[head]).first_break

@@ -68,7 +68,7 @@ def test_kcat_and_avro_java_read_an_award_topic(
         publish_catalog(relay.producer(), rig.topics.schemas, codec.catalog)
         relay.close()
         topic = rig.topics.context("awards")
-        stored = rig.node.store.read_all(0, 10)
+        stored = [e for e in rig.node.store.read_all(0, 10) if e.stream_id == "award-46-0001"]
 
         listing = _kcat(
             kcat, "-C", "-b", kafka_bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k|%p|%o|%h\n"

@@ -81,8 +81,8 @@ def test_relay_publishes_in_order_to_context_topics_and_records_the_position(rig
         store.append(f"guidance-{i}", 0, [guidance_issued(f"Hướng dẫn {i}")])
     store.append("orgunit-U-1", 0, [unit_registered("U-1", "VN/46/19753")])
     relay = rig.relay()
-    assert relay.lag() == 311
-    assert relay.run_until_idle() == 311
+    assert relay.lag() == 312  # with the node key's announcement
+    assert relay.run_until_idle() == 312
     assert published(rig) == store.head_position() and relay.lag() == 0
 
     records = consume_all(rig.bootstrap_servers, rig.topics.events)
@@ -91,14 +91,14 @@ def test_relay_publishes_in_order_to_context_topics_and_records_the_position(rig
     for record in records:
         headers = header_map(record.headers)
         stored = by_id[headers["ce_id"]]
-        context = "plans" if stored.event_type == "GuidanceIssued" else "registry"
+        context = "plans" if stored.event_type == "GuidanceIssued" else "registry"  # and the key announcement
         assert record.topic == f"thidua.{rig.settings.node_id}.{context}"
         assert record.key == stored.stream_id.encode() and record.value == stored.body
         assert headers["ce_type"] == f"vn.thidua.events.{stored.event_type}" and headers["ce_specversion"] == "1.0"
         assert int(headers["ce_sequence"]) == stored.position and headers["content-type"] == "application/avro"
         assert stored.stream_version == last_version[stored.stream_id] + 1  # per-stream order on its partition
         last_version[stored.stream_id] = stored.stream_version
-    assert len(records) == 311 and {header_map(r.headers)["ce_id"] for r in records} == set(by_id)
+    assert len(records) == 312 and {header_map(r.headers)["ce_id"] for r in records} == set(by_id)
 
 
 def test_an_idle_relay_wakes_when_an_append_commits_not_at_its_next_poll(rig: Rig) -> None:

@@ -47,8 +47,12 @@ def router(node: Node) -> APIRouter:
         from services.audit.cli import node_trusted_keys
         from services.audit.verify import event_path, seen_by, verify_chain
 
+        from services.sync.rules import Topology
+
         require_role(principal, AUDIT_ROLES, "verify the log")
-        report = verify_chain(node.engine, node.codec, node_trusted_keys(node.settings), from_position, to_position)
+        settings = node.settings
+        report = verify_chain(node.engine, node.codec, node_trusted_keys(settings), from_position, to_position,
+                              node_id=settings.node_id, peers=Topology.from_settings(settings).peers)  # fmt: skip
         return seen_by(report.to_json(), partial(event_path, node.engine), principal.covers)
 
     @api.get("/exports")
