@@ -21,10 +21,15 @@ from services.kernel.codec import AvroCodec
 from services.kernel.errors import DecodeError
 from services.pipeline.topics import Topics, mirrored
 
+from services.kernel.signing import KEY_ACTIVATED, KEY_REVOKED
+
 from .keys import KeyRing
 from .notes import Checkpoint, NoteError, parse_note
 from .verify import ExpectedHead
 from .witness import RESPONSE, cosigned_response_head
+
+
+TOPIC_POSITIONS = 10**15  # where keys learnt from a topic sort: after every key of the log
 
 
 class HeadError(ValueError):
@@ -83,7 +88,9 @@ def witness_topic_heads(
         topic = mirrored(Topics(witness).sync_to(node), witness, remote_prefix)
         best: ExpectedHead | None = None
         bad = 0
-        for record in read_topic(consumer, topic):
+        records = read_topic(consumer, topic)
+        _learn_keys(ring, codec, witness, records)
+        for record in records:
             try:
                 decoded = codec.decode(record.value or b"")
             except DecodeError:
@@ -102,3 +109,16 @@ def witness_topic_heads(
         if bad:
             notes.append(f"{bad} cosignature(s) on {topic} did not verify with {witness}'s known keys")
     return heads, notes
+
+
+def _learn_keys(ring: KeyRing, codec: AvroCodec, witness: str, records: list[Any]) -> None:
+    """The witness's key announcements on its own topic (the same announcements this node imports: they may be gone
+    from a log whose tail was dropped), learnt as the import would (first key on first use, then chained)."""
+    for record in records:
+        try:
+            decoded = codec.decode(record.value or b"")
+        except DecodeError:
+            continue
+        if decoded.name in (KEY_ACTIVATED, KEY_REVOKED) and decoded.datum["meta"]["node_id"] == witness:
+            ring.add_event(decoded.name, decoded.datum, TOPIC_POSITIONS + record.offset, None, b"")
+    ring.settle()

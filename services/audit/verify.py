@@ -358,8 +358,8 @@ class _Walker:
             first = self.pending[0]
             return Break(first.position, first.event_id, "UNSIGNED_EVENTS", "a seal of the node's key",
                          f"{len(self.pending)} event(s) after the last sealed batch",
-                         "events were appended after the last seal without the node's key (not by this node's "
-                         "store): a forged tail")  # fmt: skip
+                         "the events after the last seal carry no seal of the node's key: appended without it "
+                         "(not by this node's store), or the end of their batch was removed")  # fmt: skip
         if self.pending and not self.signing:
             report.legacy_events += len(self.pending)
         if self.pending and self.signing and report.to_position < head:

@@ -29,6 +29,7 @@ from .rules import EventFacts, Rule, Topology, targets
 
 log = logging.getLogger(__name__)
 OUTBOUND_NAME = "sync"
+NEVER_ROUTED = ("CheckpointSigned", "CheckpointWitnessed", "CheckpointWitnessRefused")  # witnessing has its messages
 ORIGIN_HASH_HEADER = "ce_originhash"
 
 
@@ -113,12 +114,15 @@ class Outbound:
         return known
 
     def status(self, now: datetime) -> dict[str, object]:
-        """How far the sender got (a SyncStatus datum): its position, the store's head and the events in between."""
+        """How far the sender got (a SyncStatus datum): its position, the store's head, and this node's own events
+        after its position that the rules may route (imported events and audit records never travel)."""
         c = event_table.c
         with self.engine.connect() as conn:
             sent = pipeline_tables.get_published(conn, OUTBOUND_NAME)
             head = int(conn.execute(select(func.coalesce(func.max(c.position), 0))).scalar_one())
-            unsent = int(conn.execute(select(func.count()).select_from(event_table).where(c.position > sent)).scalar_one())
+            pending = select(func.count()).select_from(event_table).where(c.position > sent)
+            pending = pending.where(c.node_id == self.topology.node_id, c.event_type.not_in(NEVER_ROUTED))
+            unsent = int(conn.execute(pending).scalar_one())
         return {"node_id": self.topology.node_id, "head_position": head, "sent_position": sent, "unsent_events": unsent,
                 "reported_at": now}  # fmt: skip
 

@@ -18,6 +18,7 @@ from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
 from sqlalchemy import func, select
 
+from services.audit.checkpoints import AUDIT_ONLY
 from services.bootstrap import Node, bootstrap
 from services.kernel.settings import Settings
 from services.kernel.tables import event as event_table
@@ -35,7 +36,14 @@ class SyncNode:
     """One node: settings, a bootstrapped store in its own schema, and (when started) its sync process."""
 
     def __init__(
-        self, name: str, settings: Settings, node: Node, url: str, tmp: Path, sync_poll_seconds: float = 0.1
+        self,
+        name: str,
+        settings: Settings,
+        node: Node,
+        url: str,
+        tmp: Path,
+        sync_poll_seconds: float = 0.1,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -43,6 +51,7 @@ class SyncNode:
         self.url = url
         self.tmp = tmp
         self.sync_poll_seconds = sync_poll_seconds
+        self.extra_env = dict(extra_env or {})
         self.process: Process | None = None
         self.starts = 0
 
@@ -64,6 +73,7 @@ class SyncNode:
             THIDUA_SYNC_POLL_SECONDS=str(self.sync_poll_seconds),
             THIDUA_LOG_LEVEL="INFO",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self) -> Process:
@@ -87,8 +97,9 @@ class SyncNode:
         return self.node.store.stream_version(stream_id)
 
     def event_ids(self, origin: str | None = None) -> set[str]:
-        """Event ids in the store (of one origin node)."""
-        query = select(event_table.c.event_id)
+        """Event ids in the store (of one origin node), without the node's own audit records (checkpoints and
+        witness records never travel by sync)."""
+        query = select(event_table.c.event_id).where(event_table.c.event_type.not_in(AUDIT_ONLY))
         if origin is not None:
             query = query.where(event_table.c.node_id == origin)
         with self.node.engine.connect() as conn:
@@ -119,12 +130,14 @@ class Federation:
         tmp: Path,
         tree: Mapping[str, str | None] = PROVINCES,
         sync_poll_seconds: float = 0.1,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.postgres_url = postgres_url
         self.bootstrap_servers = bootstrap_servers
         self.tmp = tmp
         self.tree = dict(tree)
         self.sync_poll_seconds = sync_poll_seconds
+        self.extra_env = extra_env  # more THIDUA_* for every node's processes (e.g. checkpoint intervals)
         self.tag = uuid.uuid4().hex[:6]
         self._stack = ExitStack()
         self.nodes: dict[str, SyncNode] = {}
@@ -152,7 +165,7 @@ class Federation:
                 data_dir=self.tmp / name,
             )
             node = bootstrap(settings, engine=engine)
-            self.nodes[name] = SyncNode(name, settings, node, url, self.tmp, self.sync_poll_seconds)
+            self.nodes[name] = SyncNode(name, settings, node, url, self.tmp, self.sync_poll_seconds, self.extra_env)
             node.init_db()
 
     def __exit__(self, *exc: object) -> None:

@@ -100,7 +100,7 @@ def test_a_forged_event_appended_after_the_last_checkpoint_is_named(store: Event
     position = forge(store)
     found = verify(store).first_break
     assert found is not None and (found.position, found.kind) == (position, "UNSIGNED_EVENTS")
-    assert "without the node's key" in found.message
+    assert "appended without it" in found.message
     store.append("unit-after", 0, [org_unit_registered("U-AFTER")])
     write_checkpoint(store)
     found = verify(store).first_break

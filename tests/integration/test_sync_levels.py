@@ -195,6 +195,8 @@ def _poison(fed: Federation) -> None:
 
 def test_restarts_and_a_partition_converge_without_duplicates_and_receipts_reconcile(fed: Federation) -> None:
     central, hue, laocai = fed["central"], fed["hue"], fed["laocai"]
+    for node in (central, hue, laocai):  # every sync up before the writer starts: the kills must come mid-stream
+        wait_for(lambda n=node: n.process is not None and "sync started" in n.process.log(), 60, 0.1, "sync up")
     restarted = threading.Event()  # writing goes on until both restarts are done, however slowly processes start
     writer = threading.Thread(target=_write, args=(fed, 24, "a", 0.25, restarted))
     writer.start()
