@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -12,16 +13,35 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+# ApiVersions v0 (api key 18), correlation id 1, client id "thidua": answered before any SASL authentication
+_API_VERSIONS = struct.pack(">ihhih", 2 + 2 + 4 + 2 + 6, 18, 0, 1, 6) + b"thidua"
+
+
 def reachable(bootstrap_servers: str, timeout: float = 2.0) -> bool:
-    """Whether one of the bootstrap servers accepts a TCP connection (the clients' own retries do the rest)."""
+    """Whether one of the bootstrap servers answers an ApiVersions request without error (a broker that accepts
+    connections and speaks Kafka; the clients' own retries do the rest)."""
     for server in bootstrap_servers.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
-            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout):
-                return True
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout) as sock:
+                sock.settimeout(timeout)
+                sock.sendall(_API_VERSIONS)
+                head = _read(sock, 10)  # size, correlation id, error code
+                if head is not None and struct.unpack(">iih", head)[1:] == (1, 0):
+                    return True
         except (OSError, ValueError):
             continue
     return False
+
+
+def _read(sock: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
 
 
 def wait_for_broker(

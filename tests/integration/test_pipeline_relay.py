@@ -209,6 +209,37 @@ def test_broker_stopped_while_the_relay_publishes_then_started_again(
         _run([kafka_sh, "stop", str(broker_dir)])
 
 
+@pytest.mark.slow
+def test_a_worker_and_a_relay_started_while_the_broker_is_down_wait_and_catch_up(
+    postgres_url: str, tmp_path: Path, free_ports: list[int]
+) -> None:
+    """The outage of issue 20: processes started before the broker is up wait, saying so every few seconds (not a
+    line per failed connection), and catch up once it comes."""
+    kafka_sh = str(ROOT / "infra/kafka/kafka.sh")
+    broker_dir = tmp_path / "broker"
+    port, controller = free_ports[0], free_ports[1]
+    _run([kafka_sh, "start", str(broker_dir), str(port), str(controller)])
+    try:
+        with Rig(postgres_url, f"127.0.0.1:{port}", tmp_path / "rig") as rig:  # its topics exist on the broker
+            _run([kafka_sh, "stop", str(broker_dir)])
+            append_units(rig.node.store, 500, per_stream=20)
+            worker = rig.start("worker", ["worker"])
+            relay = rig.start("relay", ["relay"], THIDUA_DATABASE_URL=rig.settings.database_url or "")
+            wait_for(lambda: "waiting for it" in worker.log() and "waiting for it" in relay.log(), 60, 0.2, "waiting")
+            time.sleep(12)  # an outage of a dozen seconds: a few lines, not hundreds
+            assert worker.alive() and relay.alive()  # still running, not exited
+            for process in (worker, relay):
+                lines = [line for line in process.log().splitlines() if "Kafka" in line]
+                assert 1 <= len(lines) <= 4, lines
+            _run([kafka_sh, "start", str(broker_dir), str(port), str(controller)])
+            wait_for(lambda: published(rig) == rig.node.store.head_position(), 120, 0.2, "relay caught up")
+            rig.wait_applied(120)
+            assert rig.kafka_read_model() == rig.embedded_read_model()
+            assert "Kafka is back" in worker.log() and "Kafka is back" in relay.log()
+    finally:
+        _run([kafka_sh, "stop", str(broker_dir)])
+
+
 def _run(command: list[str]) -> None:
     import subprocess
 
