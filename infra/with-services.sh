@@ -3,12 +3,14 @@
 #
 #   infra/with-services.sh CMD [ARGS...]
 #
-# For each of THIDUA_DATABASE_URL / THIDUA_KAFKA_BOOTSTRAP_SERVERS that is NOT already set, start that service
-# in a fresh temporary directory on free loopback ports and export the variable; then run CMD. On exit
+# For each of THIDUA_DATABASE_URL / THIDUA_KAFKA_BOOTSTRAP_SERVERS / THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS that is NOT
+# already set, start that service in a fresh temporary directory on free loopback ports and export the variable (the
+# SASL one: a second, authenticated broker — SASL/SCRAM and ACLs, super user "admin" with the random password
+# exported as THIDUA_KAFKA_SASL_ADMIN_PASSWORD — started while the first one starts); then run CMD. On exit
 # (normal, failure, Ctrl-C, SIGTERM) stop only what was started here, by pid / data dir, and delete the
 # directory. Exit code = CMD's. If a service cannot be started, a warning is printed and CMD runs without
 # the variable (the test fixtures then skip, or fail when THIDUA_REQUIRE_SERVICES=1).
-# Also exported: THIDUA_SERVICES_STARTED ("postgres kafka", or a subset) = what this script started.
+# Also exported: THIDUA_SERVICES_STARTED ("postgres kafka kafka-sasl", or a subset) = what this script started.
 # Environment: THIDUA_KEEP_SERVICES_DIR=1 keeps the temporary directory (logs) after exit.
 set -uo pipefail
 
@@ -23,6 +25,7 @@ say() { echo "with-services: $*" >&2; }
 TMP=""
 PG_DIR=""
 KAFKA_DIR=""
+SASL_DIR=""
 CLEANED=""
 
 cleanup() {
@@ -30,6 +33,7 @@ cleanup() {
   CLEANED=1
   trap '' INT TERM  # a second Ctrl-C must not leave the services behind
   if [ -n "$KAFKA_DIR" ]; then "$KAFKA" stop "$KAFKA_DIR" >/dev/null 2>&1 || say "WARNING: could not stop Kafka ($KAFKA_DIR)"; fi
+  if [ -n "$SASL_DIR" ]; then "$KAFKA" stop "$SASL_DIR" >/dev/null 2>&1 || say "WARNING: could not stop Kafka ($SASL_DIR)"; fi
   if [ -n "$PG_DIR" ]; then "$PG" stop "$PG_DIR" >/dev/null 2>&1 || say "WARNING: could not stop PostgreSQL ($PG_DIR)"; fi
   if [ -n "$TMP" ]; then
     if [ "${THIDUA_KEEP_SERVICES_DIR:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
@@ -65,17 +69,30 @@ EOF
   echo "${out[*]}"
 }
 
-need_pg=1 need_kafka=1
+need_pg=1 need_kafka=1 need_sasl=1
 if [ -n "${THIDUA_DATABASE_URL:-}" ]; then need_pg=0; say "THIDUA_DATABASE_URL already set: not starting PostgreSQL"; fi
 if [ -n "${THIDUA_KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
   need_kafka=0; say "THIDUA_KAFKA_BOOTSTRAP_SERVERS already set: not starting Kafka"
 fi
+if [ -n "${THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS:-}" ]; then
+  need_sasl=0; say "THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS already set: not starting the SASL broker"
+fi
 STARTED=()
 
-if [ $need_pg = 1 ] || [ $need_kafka = 1 ]; then
+if [ $need_pg = 1 ] || [ $need_kafka = 1 ] || [ $need_sasl = 1 ]; then
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/thidua-services.XXXXXX") || { say "ERROR: mktemp failed"; exit 1; }
   chmod 755 "$TMP"  # as root, PostgreSQL runs as an unprivileged user that must reach $TMP/postgres
-  read -r PG_PORT KAFKA_PORT CONTROLLER_PORT < <(free_ports 3)
+  read -r PG_PORT KAFKA_PORT CONTROLLER_PORT SASL_PORT SASL_CONTROLLER_PORT < <(free_ports 5)
+
+  SASL_PID=""
+  if [ $need_sasl = 1 ] && "$KAFKA" build; then  # in the background, while PostgreSQL and the first broker start
+    SASL_DIR=$TMP/kafka-sasl
+    SASL_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '+/=\n')
+    sasl_t0=$SECONDS
+    KAFKA_SASL_ADMIN_PASSWORD=$SASL_PASSWORD "$KAFKA" start "$SASL_DIR" "$SASL_PORT" "$SASL_CONTROLLER_PORT" \
+      >"$TMP/kafka-sasl-start.log" 2>&1 &
+    SASL_PID=$!
+  fi
 
   if [ $need_pg = 1 ]; then
     PG_DIR=$TMP/postgres
@@ -100,6 +117,17 @@ if [ $need_pg = 1 ] || [ $need_kafka = 1 ]; then
     else
       say "WARNING: could not start Kafka; running without THIDUA_KAFKA_BOOTSTRAP_SERVERS" \
         "(THIDUA_KEEP_SERVICES_DIR=1 keeps the logs)"
+    fi
+  fi
+
+  if [ -n "$SASL_PID" ]; then
+    if wait "$SASL_PID"; then
+      export THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS="127.0.0.1:$SASL_PORT" THIDUA_KAFKA_SASL_ADMIN_PASSWORD="$SASL_PASSWORD"
+      STARTED+=(kafka-sasl)
+      say "Kafka with SASL/SCRAM and ACLs ready on 127.0.0.1:$SASL_PORT ($((SECONDS - sasl_t0)) s, started in parallel)"
+    else
+      cat "$TMP/kafka-sasl-start.log" >&2
+      say "WARNING: could not start the SASL broker; running without THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS"
     fi
   fi
 fi

@@ -75,6 +75,18 @@ def _postgres_engine(url: str) -> Iterator[Engine]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def kafka_sasl() -> tuple[str, str]:
+    """host:port of the authenticated broker (SASL/SCRAM-SHA-512, ACLs; infra/with-services.sh starts it) and the
+    password of its super user ``admin``."""
+    servers = os.environ.get("THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS")
+    password = os.environ.get("THIDUA_KAFKA_SASL_ADMIN_PASSWORD")
+    if servers and password:
+        return servers, password
+    unavailable("Kafka with SASL/SCRAM and ACLs (THIDUA_KAFKA_SASL_BOOTSTRAP_SERVERS)")
+    raise AssertionError("unreachable")
+
+
 def _blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database on the backend ``request.param``: no table at all."""
     if request.param == "sqlite":

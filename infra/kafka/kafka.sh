@@ -4,11 +4,15 @@
 #   kafka.sh build                               mvn package -> infra/kafka/target/kafka-libs (skipped when built)
 #   kafka.sh start DATA_DIR PORT CONTROLLER_PORT format DATA_DIR (fresh cluster id) if new, start the broker in
 #                                                the background, wait until it answers a metadata request
+#                                                With KAFKA_SASL_ADMIN_PASSWORD set: the authenticated broker
+#                                                (sasl.properties: SASL/SCRAM-SHA-512 and ACLs; super user "admin"
+#                                                with that password, created when the storage is formatted)
 #   kafka.sh stop DATA_DIR                       SIGTERM the pid in DATA_DIR/kafka.pid, SIGKILL after a timeout
 #   kafka.sh status DATA_DIR                     exit 0 if running (prints the pid)
 #   kafka.sh check BOOTSTRAP                     one metadata request; exit 0 if the broker answers
 #
-# Files in DATA_DIR: server.properties, kafka.pid, kafka.log (broker stdout+stderr), data/ (log.dirs).
+# Files in DATA_DIR: server.properties, kafka.pid, kafka.log (broker stdout+stderr), data/ (log.dirs), sasl.env
+# (SASL mode: the passwords it was formatted with, mode 0600; a restart reuses them).
 # Environment: KAFKA_START_TIMEOUT (s, 90), KAFKA_STOP_TIMEOUT (s, 30), KAFKA_HEAP_OPTS ("-Xms128m -Xmx512m"),
 #   JAVA_HOME, PYTHON (an interpreter with kafka-python for the readiness check; else the repo's .venv, else
 #   python3, else a pure-bash Metadata v4 request; KAFKA_READY_CHECK=bash forces the latter),
@@ -103,8 +107,13 @@ read -r -d '' PY_CHECK <<'EOF' || true
 import logging, sys
 logging.disable(logging.CRITICAL)
 from kafka import KafkaAdminClient
+import os
+sasl = {}
+if os.environ.get("KAFKA_CHECK_SASL_PASSWORD"):
+    sasl = dict(security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512", sasl_plain_username="admin",
+                sasl_plain_password=os.environ["KAFKA_CHECK_SASL_PASSWORD"])
 a = KafkaAdminClient(bootstrap_servers=sys.argv[1], client_id="thidua-infra-check",
-                     request_timeout_ms=5000)
+                     request_timeout_ms=5000, **sasl)
 try:
     c = a.describe_cluster()
     sys.exit(0 if c.get("brokers") and c.get("controller_id", -1) != -1 else 1)
@@ -128,10 +137,42 @@ bash_check() {
   [ $# -eq 16 ] && [ "${8}" = 1 ] && [ $(( ${13} << 24 | ${14} << 16 | ${15} << 8 | ${16} )) -ge 1 ]
 }
 
+# Without python, on a SASL listener: ApiVersions v0 (allowed before authentication); ready when error_code is 0.
+bash_api_versions() {
+  local host=${1%:*} port=${1##*:} out
+  out=$(
+    exec 2>/dev/null
+    exec 3<>"/dev/tcp/$host/$port" || exit 1
+    printf '\x00\x00\x00\x0d\x00\x12\x00\x00\x00\x00\x00\x01\x00\x03chk' >&3
+    timeout 5 head -c 10 <&3 | od -An -tu1
+  ) || return 1
+  # shellcheck disable=SC2086
+  set -- $out
+  [ $# -eq 10 ] && [ "${8}" = 1 ] && [ "${9}" = 0 ] && [ "${10}" = 0 ]
+}
+
 cmd_check() {
   local bs=$1 py
   if py=$(pick_python); then timeout 20 "$py" -c "$PY_CHECK" "$bs" >/dev/null 2>&1
+  elif [ -n "${KAFKA_CHECK_SASL_PASSWORD:-}" ]; then bash_api_versions "$bs"
   else bash_check "$bs"; fi
+}
+
+# SASL mode: the passwords of DATA_DIR (kept from its first start), the configuration overlaid with sasl.properties
+sasl_setup() {
+  local dir=$1 admin
+  if [ -f "$dir/sasl.env" ]; then
+    # shellcheck disable=SC1091
+    . "$dir/sasl.env"
+    [ -z "${KAFKA_SASL_ADMIN_PASSWORD:-}" ] || [ "$KAFKA_SASL_ADMIN_PASSWORD" = "$SASL_ADMIN" ] ||
+      log "DATA_DIR was formatted with another admin password: keeping it"
+  else
+    admin=$KAFKA_SASL_ADMIN_PASSWORD
+    SASL_ADMIN=$admin
+    SASL_CONTROLLER=$(head -c 18 /dev/urandom | base64 | tr -d '+/=\n')
+    (umask 077; printf 'SASL_ADMIN=%q\nSASL_CONTROLLER=%q\n' "$SASL_ADMIN" "$SASL_CONTROLLER" >"$dir/sasl.env")
+  fi
+  export KAFKA_CHECK_SASL_PASSWORD=$SASL_ADMIN
 }
 
 cmd_start() {
@@ -153,8 +194,18 @@ cmd_start() {
   cp="$LIBS/*"
   logopt="-Dlog4j2.configurationFile=$HERE/log4j2.properties"
   mkdir -p "$dir/data" "$dir/logs"
-  sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIRS@|$dir/data|g" \
-    "$HERE/server.properties" >"$conf"
+  local overlay=/dev/null scram=()
+  if [ -n "${KAFKA_SASL_ADMIN_PASSWORD:-}" ] || [ -f "$dir/sasl.env" ]; then
+    sasl_setup "$dir"
+    overlay=$HERE/sasl.properties
+    scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$SASL_ADMIN]")
+  fi
+  # the overlay's keys replace the base's (grep keeps the others), then the placeholders are filled in
+  grep -v -E "^($(sed -n 's/^\([a-z0-9._-]*\)=.*/\1/p' "$overlay" | paste -sd'|' - | sed 's/\./\\./g'))=" \
+    "$HERE/server.properties" | cat - "$overlay" |
+    sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIRS@|$dir/data|g" \
+      -e "s|@ADMIN_PASSWORD@|${SASL_ADMIN:-}|g" -e "s|@CONTROLLER_PASSWORD@|${SASL_CONTROLLER:-}|g" >"$conf"
+  chmod 600 "$conf"
 
   local t0=$SECONDS
   if [ ! -f "$dir/data/meta.properties" ]; then
@@ -162,7 +213,7 @@ cmd_start() {
     id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
     echo "=== format $(date -Is) cluster.id=$id" >>"$dir/kafka.log"
     "$java" -Xmx256m $logopt -cp "$cp" kafka.tools.StorageTool format -t "$id" -c "$conf" --ignore-formatted \
-      >>"$dir/kafka.log" 2>&1 || { tail -n 30 "$dir/kafka.log" >&2; die "storage format failed ($dir/kafka.log)"; }
+      "${scram[@]}" >>"$dir/kafka.log" 2>&1 || { tail -n 30 "$dir/kafka.log" >&2; die "storage format failed ($dir/kafka.log)"; }
   fi
 
   echo "=== start $(date -Is) port=$port controller_port=$cport" >>"$dir/kafka.log"

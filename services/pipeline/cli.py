@@ -62,6 +62,33 @@ def topics_create(
         console.print(f"published {count} schema versions to {Topics(settings.node_id).schemas}")
 
 
+@topics_app.command("acls")
+def topics_acls(
+    apply: bool = typer.Option(False, "--apply", help="Create them on the broker (with this process's credentials)."),
+) -> None:
+    """The Kafka ACLs of this node's principals (<node>-relay, -worker, -sync, -admin) and its peers' sync topics:
+    printed as kafka-acls.sh arguments, or created with --apply."""
+    from kafka.admin import KafkaAdminClient
+
+    from services.sync.rules import Topology
+
+    from .acls import apply_acls, kafka_acls_lines, node_acls
+    from .metrics import security_options
+
+    settings = Settings()
+    acls = node_acls(settings.node_id, Topology.from_settings(settings).peers, settings.sync_remote_topic_prefix)
+    if not apply:
+        for line in kafka_acls_lines(acls):
+            console.print(line, soft_wrap=True)
+        return
+    settings = _kafka_settings()
+    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **security_options(settings))
+    try:
+        console.print(f"created {apply_acls(admin, acls)} ACLs for node {settings.node_id}")
+    finally:
+        admin.close()
+
+
 @topics_app.command("list")
 def topics_list() -> None:
     """The node's topics and their configuration from settings (no broker needed)."""

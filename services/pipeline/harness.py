@@ -192,9 +192,9 @@ def event_ids_by_projection(engine: Engine) -> dict[str, int]:
         return {str(row[0]): int(row[1]) for row in conn.execute(query)}
 
 
-def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    """End offset of every partition of ``topics``."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+def end_offsets(bootstrap: str, topics: list[str], **security: Any) -> dict[tuple[str, int], int]:
+    """End offset of every partition of ``topics`` (``security``: kafka-python SASL options)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **security)
     try:
         described = admin.describe_topics(topics)
         tps = [TopicPartition(t["name"], p["partition_index"]) for t in described for p in t["partitions"]]
@@ -210,10 +210,10 @@ def caught_up(engine: Engine, projection: str, end: dict[tuple[str, int], int]) 
     return all(done.get(tp, -1) >= high - 1 for tp, high in end.items() if high > 0)
 
 
-def consume_all(bootstrap: str, topics: list[str], timeout_ms: int = 10_000) -> list[Any]:
+def consume_all(bootstrap: str, topics: list[str], timeout_ms: int = 10_000, **security: Any) -> list[Any]:
     """Every record of ``topics`` from the beginning to the current end."""
-    end = end_offsets(bootstrap, topics)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    end = end_offsets(bootstrap, topics, **security)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **security)
     try:
         tps = [TopicPartition(t, p) for (t, p), high in end.items() if high > 0]
         if not tps:
@@ -247,9 +247,13 @@ class Rig:
     """A node's pipeline on real services: a store schema, a read-model schema for the workers, the node's
     topics, an in-process relay and worker processes. Everything is removed on exit."""
 
-    def __init__(self, postgres_url: str, bootstrap_servers: str, tmp: Path, **overrides: Any) -> None:
+    def __init__(
+        self, postgres_url: str, bootstrap_servers: str, tmp: Path, security: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> None:  # fmt: skip
         self.postgres_url = postgres_url
         self.bootstrap_servers = bootstrap_servers
+        self.security = security or {}  # kafka-python SASL options of the rig's own clients (a super user)
         self.tmp = tmp
         self.overrides = overrides
         self.processes: list[Process] = []
@@ -275,7 +279,7 @@ class Rig:
         self.node = bootstrap(self.settings, engine=store_engine)
         self.node.init_db()
         self.topics = Topics(self.settings.node_id)
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
         try:
             ensure_topics(admin, topic_specs(self.settings))
         finally:
@@ -285,7 +289,7 @@ class Rig:
     def __exit__(self, *exc: object) -> None:
         for proc in self.processes:
             proc.stop()
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
         try:
             admin.delete_topics([*self.topics.events, self.topics.dead_letters, self.topics.schemas])
         except Exception:  # noqa: BLE001 - the broker may be the one a fault test stopped
@@ -329,7 +333,7 @@ class Rig:
 
     def end(self) -> dict[tuple[str, int], int]:
         """End offsets of the event topics."""
-        return end_offsets(self.bootstrap_servers, self.topics.events)
+        return end_offsets(self.bootstrap_servers, self.topics.events, **self.security)
 
     def wait_applied(self, timeout: float = 60) -> None:
         """Wait until every projection applied the event topics up to their current end."""

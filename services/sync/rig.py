@@ -131,7 +131,9 @@ class Federation:
         tree: Mapping[str, str | None] = PROVINCES,
         sync_poll_seconds: float = 0.1,
         extra_env: Mapping[str, str] | None = None,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
+        self.security = dict(security or {})  # kafka-python SASL options of the federation's own clients
         self.postgres_url = postgres_url
         self.bootstrap_servers = bootstrap_servers
         self.tmp = tmp
@@ -173,7 +175,7 @@ class Federation:
             if sync.process is not None:
                 sync.process.stop()
             sync.node.close()
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
         try:
             mine = [t for t in admin.list_topics() if any(f".{n.node_id}." in t for n in self.nodes.values())]
             admin.delete_topics(mine)
@@ -199,7 +201,7 @@ class Federation:
     def reconcile(self) -> list[Reconciled]:
         """Reconciliation from the root's point of view: every pair of nodes, both directions."""
         root = self.root
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, **self.security)
         try:
             return reconcile(consumer, root.node.codec, Topology.from_settings(root.settings), "month")
         finally:
