@@ -1,6 +1,10 @@
 """``thidua bench append``: events/s through the command handlers (one command per transaction) and the bulk
 import (``store.append_many``, many streams per transaction), against a ceiling (the same rows by raw executemany,
-and COPY on PostgreSQL) and a peer (the ``eventsourcing`` library's recorder writing the same bodies)."""
+and COPY on PostgreSQL) and a peer (the ``eventsourcing`` library's recorder writing the same bodies).
+
+Signed appends (issue 20) are measured A/B in the same run: the bulk import and the handlers with the node's key
+(every batch sealed) and without one (as before issue 20), compared with each other. The repeats are interleaved
+(stage after stage, then again), so a slow moment of a shared machine hits every stage alike."""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from .memory import Append, history
 Work = Callable[[Node, Engine, str], object]  # (node, engine, postgres schema) -> anything
 Stage = tuple[str, int, Work, str | None]  # (name, events, work, ceiling)
 CEILING = "raw executemany (ceiling)"
+BULK = "bulk import, store.append_many"
+UNSIGNED = "bulk import, unsigned (before issue 20)"
 
 
 def materialised(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
@@ -43,23 +49,33 @@ def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handle
     handled = sum(len(a.rows) for _, group in commands for a in group)
     rows: list[Row] = []
     for backend in backends:
+        handlers = f"handlers, 1 command/tx ({len(commands):,} cmds)"
         stages: list[Stage] = [
             (CEILING, events, lambda n, e, s: _executemany(e, appends), None),
-            ("bulk import, store.append_many", events, lambda n, e, s: _bulk(n, appends), CEILING),
+            (UNSIGNED, events, lambda n, e, s: _bulk(_unsigned(n), appends), CEILING),
+            (BULK, events, lambda n, e, s: _bulk(n, appends), UNSIGNED),
             ("eventsourcing recorder (peer)", events, _peer_work(settings, backend, appends), CEILING),
-            (f"handlers, 1 command/tx ({len(commands):,} cmds)", handled,
-             lambda n, e, s: [n.bus.handle(c) for c, _ in commands], CEILING),
+            (f"{handlers}, unsigned", handled, lambda n, e, s: [_unsigned(n).bus.handle(c) for c, _ in commands],
+             CEILING),
+            (handlers, handled, lambda n, e, s: [n.bus.handle(c) for c, _ in commands], f"{handlers}, unsigned"),
         ]  # fmt: skip
         if backend == "postgres":
             stages.insert(1, ("raw COPY (ceiling)", events, lambda n, e, s: _copy(e, appends), None))
-        for stage, count, work, ceiling in stages:
-            seconds = []
-            for _ in range(repeat):
+        seconds: dict[str, list[float]] = {stage: [] for stage, *_ in stages}
+        for _ in range(repeat):
+            for stage, _count, work, _ceiling in stages:
                 with fresh_node(settings, backend) as (node, engine, _url, schema):
-                    seconds.append(timed(lambda: work(node, engine, schema)))  # noqa: B023
-            rows.append(Row(backend, stage, count, seconds, peak_rss_mb(), ceiling))
+                    seconds[stage].append(timed(lambda: work(node, engine, schema)))  # noqa: B023
+        rows += [Row(backend, stage, count, seconds[stage], peak_rss_mb(), ceiling) for stage, count, _, ceiling
+                 in stages]  # fmt: skip
     print_rows(console, f"thidua bench append: {scale.units:,} units x {scale.years} years = {events:,} events", rows)
     return rows
+
+
+def _unsigned(node: Node) -> Node:
+    """The node with a store that seals nothing (the store as it was before issue 20)."""
+    node.store.signer = None
+    return node
 
 
 def _chunks(appends: list[Append]) -> list[list[Append]]:

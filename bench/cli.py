@@ -64,7 +64,8 @@ def _plot(kind: str, rows: list, title: str, path: Path | None) -> None:  # type
 @bench_app.command("append")
 def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
            handler_commands: int = HANDLED, plot: Path | None = PLOT) -> None:  # fmt: skip
-    """Handlers (1 command/tx), bulk import, raw executemany/COPY (ceiling), eventsourcing (peer)."""
+    """Handlers (1 command/tx), bulk import, raw executemany/COPY (ceiling), eventsourcing (peer); signed and unsigned
+    appends A/B (issue 20)."""
     _needs("eventsourcing")
     from .append import run_append
 
@@ -72,6 +73,18 @@ def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backend
     rows = run_append(settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat,
                       wide_console())  # fmt: skip
     _plot("plot_rows", rows, f"append: {units:,} units x {years} years", plot)
+
+
+@bench_app.command("checkpoints")
+def checkpoints(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS,
+                seed: int = SEED, handler_commands: int = HANDLED) -> None:  # fmt: skip
+    """Witnessed checkpoints: the first tree, a checkpoint and a witness round after K events, verify, and the
+    handlers with checkpoints every second against the same without (issue 20)."""
+    from .checkpoints import run_checkpoints
+
+    settings = Settings()
+    run_checkpoints(settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat,
+                    wide_console())  # fmt: skip
 
 
 @bench_app.command("rebuild")

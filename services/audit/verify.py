@@ -160,12 +160,22 @@ def _hash_before(conn: Connection, start: int) -> bytes:
     return bytes(found) if found is not None else GENESIS_HASH
 
 
+_FOREIGN = [foreign_table.c[name].label(f"fe_{name}") for name in
+            ("event_id", "origin_node", "origin_position", "origin_hash", "origin_signature")]  # fmt: skip
+
+
 def _rows(conn: Connection, start: int, end: int) -> Iterator[Any]:
+    """Events in position order with their import record, if any (``fe_*`` columns), a batch per query."""
     c = event_table.c
     after = start - 1
+    joined = event_table.outerjoin(foreign_table, foreign_table.c.position == c.position)
     while True:
         batch = conn.execute(
-            select(event_table).where(c.position > after, c.position <= end).order_by(c.position).limit(BATCH)
+            select(event_table, *_FOREIGN)
+            .select_from(joined)
+            .where(c.position > after, c.position <= end)
+            .order_by(c.position)
+            .limit(BATCH)
         ).all()
         yield from batch
         if len(batch) < BATCH:
@@ -469,34 +479,34 @@ class _Walker:
         return None
 
     def _foreign(self, row: Any, broken: Callable[..., Break]) -> Break | None:
-        fe = self.conn.execute(select(foreign_table).where(foreign_table.c.position == row.position)).first()
-        if fe is None:
+        if row.fe_event_id is None:
             return None
         self.report.foreign += 1
-        if fe.event_id != row.event_id or fe.origin_node != row.node_id:
+        origin = row.fe_origin_node
+        if row.fe_event_id != row.event_id or origin != row.node_id:
             return broken(
-                "FOREIGN_RECORD_MISMATCH", f"{row.event_id}@{row.node_id}", f"{fe.event_id}@{fe.origin_node}",
+                "FOREIGN_RECORD_MISMATCH", f"{row.event_id}@{row.node_id}", f"{row.fe_event_id}@{origin}",
                 "the import record of this position names another event or origin",
             )  # fmt: skip
-        if fe.origin_hash is None or fe.origin_position is None:
+        if row.fe_origin_hash is None or row.fe_origin_position is None:
             return None
-        origin_hash = bytes(fe.origin_hash)
-        before = self.origin_hashes.get((fe.origin_node, fe.origin_position - 1))
+        origin_hash, origin_position = bytes(row.fe_origin_hash), int(row.fe_origin_position)
+        before = self.origin_hashes.get((origin, origin_position - 1))
         if before is not None:
             computed = link_hash(before, bytes(row.body))
             if computed != origin_hash:
-                message = f"the body does not hash to the origin's hash at {fe.origin_node}#{fe.origin_position}"
+                message = f"the body does not hash to the origin's hash at {origin}#{origin_position}"
                 return broken("ORIGIN_HASH_MISMATCH", origin_hash.hex(), computed.hex(), message)
             self.report.origin_links += 1
-        self.origin_hashes[(fe.origin_node, int(fe.origin_position))] = origin_hash
-        if fe.origin_signature is None:
+        self.origin_hashes[(origin, origin_position)] = origin_hash
+        if row.fe_origin_signature is None:
             self.report.origin_unsigned += 1
             return None
         try:
-            proof = OriginProof.from_bytes(bytes(fe.origin_signature))
+            proof = OriginProof.from_bytes(bytes(row.fe_origin_signature))
         except ValueError as exc:
             return broken("ORIGIN_SIGNATURE", "an origin proof", "malformed", f"the origin proof is malformed: {exc}")
-        return self._origin_proof(row, fe.origin_node, proof, origin_hash, final=False)
+        return self._origin_proof(row, origin, proof, origin_hash, final=False)
 
     def _origin_proof(self, row: Any, origin: str, proof: OriginProof, origin_hash: bytes, final: bool) -> Break | None:
         key = self.ring.get(proof.seal.key_id, origin)
