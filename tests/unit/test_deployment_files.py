@@ -114,7 +114,7 @@ def test_every_thidua_variable_of_every_service_is_a_setting(compose: dict) -> N
 def test_every_process_that_checkpoints_signs_with_the_one_node_key(compose: dict) -> None:  # type: ignore[type-arg]
     services = compose["services"]
     key = services["api"]["environment"]["THIDUA_AUDIT_SIGNING_KEY_FILE"]
-    for name in ("init", "api", "relay"):  # init creates it; serve and the leader relay write checkpoints
+    for name in ("init", "api", "relay", "sync"):  # init creates it; serve, the relay and sync seal and sign
         assert services[name]["environment"]["THIDUA_AUDIT_SIGNING_KEY_FILE"] == key, name
         mounts = {m.split(":")[1]: m.split(":")[0] for m in services[name].get("volumes", [])}
         assert mounts.get(str(Path(key).parent)) in compose["volumes"], f"{name} does not share the key volume"
