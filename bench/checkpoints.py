@@ -99,8 +99,8 @@ def _round(node: Any, central: Any) -> None:
     with node.engine.connect() as conn:
         checkpoint = witness.latest_checkpoint(conn, node.store)
         assert checkpoint is not None
-        request = witness.build_request(conn, node.store, checkpoint, peer, witness.cosigned_size(conn, node.store,
-                                                                                                   peer), now)  # fmt: skip
+        old = witness.cosigned_size(conn, node.store, peer)
+        request = witness.build_request(conn, node.store, checkpoint, peer, old, now)
     assert request is not None
     with central.engine.begin() as conn:
         ring = load_keyring(conn, central.codec, peer, node_trusted_keys(central.settings), [me])

@@ -327,8 +327,10 @@ def check_signature(data: dict[str, Any], public: Ed25519PublicKey) -> str | Non
         return f"the checkpoint note is malformed: {exc}"
     if note_signed_by(note, origin, public) is not True:
         return f"the note carries no valid signature by {origin} with key {data['key_id']}"
-    if body.origin != origin or body.size != data["event_count"] or base64.b64encode(body.root).decode() != data[
-        "root_hash"
-    ]:
+    if (
+        body.origin != origin
+        or body.size != data["event_count"]
+        or base64.b64encode(body.root).decode() != data["root_hash"]
+    ):
         return "the signed note does not say what the event's fields say (origin, tree size or root)"
     return None

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastavro import parse_schema, reader, writer
 
 from services.kernel.codec import AvroCodec
+from services.kernel.signing import key_id
 from services.kernel.store import EventStore, StoredEvent, link_hash
 
 from .checkpoints import CHECKPOINT, extend_tree, last_tree
-from .keys import key_id
 
 FORMATS = ("avro", "csv", "jsonl")
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"

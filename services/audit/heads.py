@@ -19,15 +19,13 @@ from kafka import KafkaConsumer
 
 from services.kernel.codec import AvroCodec
 from services.kernel.errors import DecodeError
-from services.pipeline.topics import Topics, mirrored
-
 from services.kernel.signing import KEY_ACTIVATED, KEY_REVOKED
+from services.pipeline.topics import Topics, mirrored
 
 from .keys import KeyRing
 from .notes import Checkpoint, NoteError, parse_note
 from .verify import ExpectedHead
 from .witness import RESPONSE, cosigned_response_head
-
 
 TOPIC_POSITIONS = 10**15  # where keys learnt from a topic sort: after every key of the log
 

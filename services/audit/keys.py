@@ -160,7 +160,7 @@ class KeyRing:
 
     def of_node(self, node: str) -> list[KnownKey]:
         """Keys of ``node``, in announcement order (file-only keys first)."""
-        return sorted((k for k in self.keys.values() if k.node_id == node), key=lambda k: (k.position or 0))
+        return sorted((k for k in self.keys.values() if k.node_id == node), key=lambda k: k.position or 0)
 
     def add_files(self, anchors: Iterable[PublicKey]) -> None:
         """Trust the keys of files."""
@@ -170,7 +170,9 @@ class KeyRing:
                 known = self.keys[anchor.key_id] = KnownKey(anchor.key_id, anchor.node_id, anchor.key, anchor.source)
             known.trusted, known.why = True, f"file {anchor.source}"
 
-    def add_event(self, event_type: str, datum: dict[str, Any], position: int, seal: bytes | None, hash_: bytes) -> None:
+    def add_event(
+        self, event_type: str, datum: dict[str, Any], position: int, seal: bytes | None, hash_: bytes
+    ) -> None:
         """Learn from one key event of the log (its seal: the batch of one the store wrote it in)."""
         node = datum["meta"]["node_id"]
         if event_type == KEY_REVOKED:
@@ -210,7 +212,12 @@ class KeyRing:
                 if not known.possession_ok or known.position is None:
                     continue
                 previous = self.keys.get(known.previous_key_id or "")
-                if known.trusted and previous is not None and previous.node_id == known.node_id and not previous.trusted:
+                if (
+                    known.trusted
+                    and previous is not None
+                    and previous.node_id == known.node_id
+                    and not previous.trusted
+                ):
                     previous.trusted, previous.why = True, f"named as predecessor by trusted key {known.key_id}"
                     changed = True
                 if known.trusted:

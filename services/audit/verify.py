@@ -225,9 +225,9 @@ class _Walker:
             return
         self.partial = True
         c = event_table.c
-        for position, hash_ in self.conn.execute(select(c.position, c.hash).where(c.position < start).order_by(c.position)):
-            self.size = merkle.append_leaf(self.frontier, self.size, merkle.leaf_hash(bytes(hash_)))
-            self.previous = (int(position), bytes(hash_))
+        for row in self.conn.execute(select(c.position, c.hash).where(c.position < start).order_by(c.position)):
+            self.size = merkle.append_leaf(self.frontier, self.size, merkle.leaf_hash(bytes(row.hash)))
+            self.previous = (int(row.position), bytes(row.hash))
         own = [k.position for k in self.ring.of_node(self.node) if k.position is not None]
         self.signing = bool(own) and min(own) < start
 
@@ -321,13 +321,15 @@ class _Walker:
         if uncovered:
             if self.signing and uncovered[0].position >= (self.report.signing_since or 0):
                 first = uncovered[0]
-                return Break(first.position, first.event_id, "UNSIGNED_EVENTS", "a seal of the node's key",
-                             f"{len(uncovered)} event(s) outside any sealed batch",
-                             "events were written without the node's signing key (not by this node's store)")  # fmt: skip
+                why = "events were written without the node's signing key (not by this node's store)"
+                what = f"{len(uncovered)} event(s) outside any sealed batch"
+                return Break(first.position, first.event_id, "UNSIGNED_EVENTS", "a seal of the node's key", what, why)
             self.report.legacy_events += len(uncovered)
         key = self.ring.get(found.key_id, self.node)
         if key is None:
-            message = f"key {found.key_id} is not a key of node {self.node} (not announced in the log, not in a key file)"
+            message = (
+                f"key {found.key_id} is not a key of node {self.node} (not announced in the log, not in a key file)"
+            )
             return broken("APPEND_SIGNATURE", "a trusted key of this node", found.key_id, message)
         if not key.trusted:
             message = f"key {found.key_id} is announced in the log but no trusted key vouches for it"
@@ -341,7 +343,9 @@ class _Walker:
         latest = max(p.recorded_at for p in batch)
         if key.revoked_since is not None and latest > key.revoked_since:
             message = f"key {found.key_id} is revoked since {key.revoked_since.isoformat()} ({key.revoked_reason})"
-            return broken("REVOKED_KEY", f"recorded before {key.revoked_since.isoformat()}", latest.isoformat(), message)
+            return broken(
+                "REVOKED_KEY", f"recorded before {key.revoked_since.isoformat()}", latest.isoformat(), message
+            )
         self.report.sealed_batches += 1
         self.report.sealed_events += found.count
         self.report.last_sealed_position = int(row.position)
@@ -465,7 +469,7 @@ class _Walker:
         if self.size == data["event_count"]:
             frontier = list(self.frontier)
         else:  # events between the head and the checkpoint (not written so by the store): rebuild that tree
-            hashes = self.conn.execute(
+            hashes: Any = self.conn.execute(
                 select(event_table.c.hash).where(event_table.c.position <= target).order_by(event_table.c.position)
             ).scalars()
             frontier = merkle.extend([], 0, [merkle.leaf_hash(bytes(h)) for h in hashes])[0]

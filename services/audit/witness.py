@@ -70,7 +70,9 @@ def _last(conn: Connection, store: EventStore, stream: str, types: Sequence[str]
 
 def _version(conn: Connection, stream: str) -> int:
     c = event_table.c
-    found = conn.execute(select(c.stream_version).where(c.stream_id == stream).order_by(c.stream_version.desc())).first()
+    found = conn.execute(
+        select(c.stream_version).where(c.stream_id == stream).order_by(c.stream_version.desc())
+    ).first()
     return int(found.stream_version) if found is not None else 0
 
 
@@ -90,9 +92,7 @@ def tree_at(conn: Connection, store: EventStore, size: int) -> TreeState | None:
     if size == 0:
         return TreeState(0, (), 0)
     c = event_table.c
-    rows = conn.execute(
-        select(c.body).where(c.stream_id == stream_of(store.node_id)).order_by(c.stream_version.desc())
-    )
+    rows = conn.execute(select(c.body).where(c.stream_id == stream_of(store.node_id)).order_by(c.stream_version.desc()))
     for row in rows:
         data = store.codec.decode(bytes(row.body)).datum
         if data.get("note") and data["event_count"] == size:
@@ -101,8 +101,8 @@ def tree_at(conn: Connection, store: EventStore, size: int) -> TreeState | None:
             break
     frontier: list[bytes] = []
     count, last = 0, 0
-    for position, hash_ in conn.execute(select(c.position, c.hash).order_by(c.position).limit(size)):
-        count, last = merkle.append_leaf(frontier, count, merkle.leaf_hash(bytes(hash_))), int(position)
+    for row in conn.execute(select(c.position, c.hash).order_by(c.position).limit(size)):
+        count, last = merkle.append_leaf(frontier, count, merkle.leaf_hash(bytes(row.hash))), int(row.position)
     return TreeState(size, tuple(frontier), last) if count == size else None
 
 
@@ -121,7 +121,7 @@ def build_request(
     if start is None or old_size > checkpoint["event_count"]:
         return None
     c = event_table.c
-    hashes = conn.execute(
+    hashes: Any = conn.execute(
         select(c.hash)
         .where(c.position > start.head_position, c.position <= checkpoint["head_position"])
         .order_by(c.position)
@@ -152,8 +152,10 @@ def accept_response(conn: Connection, store: EventStore, ring: KeyRing, response
         return "BAD_COSIGNATURE"
     moment = _cosignature_time(note, witness, ring)
     own = [k for k in ring.of_node(store.node_id) if k.trusted]
-    if moment is None or body.origin != origin_of(store.node_id) or not any(
-        note_signed_by(note, body.origin, k.public) for k in own
+    if (
+        moment is None
+        or body.origin != origin_of(store.node_id)
+        or not any(note_signed_by(note, body.origin, k.public) for k in own)
     ):
         return "BAD_COSIGNATURE"
     if cosigned_size(conn, store, witness) >= body.size:
@@ -168,7 +170,9 @@ def accept_response(conn: Connection, store: EventStore, ring: KeyRing, response
         "cosigned_at": moment,
     }
     stream = cosigned_stream(witness)
-    store.append_in(conn, stream, _version(conn, stream), [NewEvent(WITNESSED, payload, ROOT_UNIT, AUDIT_ACTOR, moment)])
+    store.append_in(
+        conn, stream, _version(conn, stream), [NewEvent(WITNESSED, payload, ROOT_UNIT, AUDIT_ACTOR, moment)]
+    )
     return "RECORDED"
 
 
@@ -203,7 +207,9 @@ def witnessed(conn: Connection, store: EventStore, origin: str) -> Witnessed | N
                      found["head_position"])  # fmt: skip
 
 
-def answer(conn: Connection, store: EventStore, ring: KeyRing, request: dict[str, Any], now: datetime) -> dict[str, Any]:
+def answer(
+    conn: Connection, store: EventStore, ring: KeyRing, request: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     """Check a WitnessRequest and answer it, recording what was decided in this node's log (in ``conn``'s
     transaction, under the append lock)."""
     store.lock(conn)
@@ -228,7 +234,9 @@ def answer(conn: Connection, store: EventStore, ring: KeyRing, request: dict[str
     if body.origin != origin_of(origin) or True not in verdicts:
         reason = UNKNOWN_KEY if not keys or set(verdicts) == {None} else BAD_SIGNATURE
         if reason == BAD_SIGNATURE:
-            _refuse(conn, store, origin, body, note.render(), last, reason, "the origin's signature does not verify", now)
+            _refuse(
+                conn, store, origin, body, note.render(), last, reason, "the origin's signature does not verify", now
+            )
         return base | {"status": REFUSE, "reason": reason}
     if last is not None and body.size < last.size:
         detail = f"tree size {body.size} is smaller than the {last.size} events already countersigned: a rollback"
@@ -310,7 +318,8 @@ def refusals(conn: Connection, store: EventStore, origins: Sequence[str]) -> lis
 def _last_versioned(conn: Connection, store: EventStore, stream: str, kind: str) -> tuple[int, dict[str, Any]] | None:
     c = event_table.c
     row = conn.execute(
-        select(c.stream_version, c.body).where(c.stream_id == stream, c.event_type == kind)
+        select(c.stream_version, c.body)
+        .where(c.stream_id == stream, c.event_type == kind)
         .order_by(c.stream_version.desc())
     ).first()
     return (int(row.stream_version), store.codec.decode(bytes(row.body)).datum) if row is not None else None

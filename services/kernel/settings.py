@@ -175,7 +175,7 @@ class Settings(BaseSettings):
         "key file; called with the settings.",
     )
     audit_trusted_keys_dir: Path | None = Field(
-        None, description="Folder of PEM public keys (*.pem, <node>[.<anything>].pem) trusted as anchors (pinned peers)."
+        None, description="Folder of PEM public keys (<node>[.<anything>].pem) trusted as anchors (pinned peers)."
     )
     audit_checkpoint_every: int = Field(1000, description="Events between two automatic checkpoints (0: off).")
     audit_checkpoint_seconds: float = Field(

@@ -266,9 +266,7 @@ def origin_proofs(seal_bytes: bytes, hashes: Sequence[bytes], prev: bytes, wante
     event follows ``prev``."""
     found = Seal.from_bytes(seal_bytes)
     paths = merkle.inclusion_proofs([merkle.leaf_hash(h) for h in hashes], wanted)
-    return {
-        i: OriginProof(found, i, hashes[i - 1] if i else prev, tuple(paths[i])).to_bytes() for i in wanted
-    }
+    return {i: OriginProof(found, i, hashes[i - 1] if i else prev, tuple(paths[i])).to_bytes() for i in wanted}
 
 
 # --- keys announced in the log ---------------------------------------------------------------------------------

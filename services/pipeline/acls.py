@@ -7,7 +7,8 @@ Every process of a node has its own principal, ``User:<node>-<role>``:
 |---|---|
 | relay | write (and describe) the node's topics ``thidua.<node>.*``; idempotent producer |
 | worker | read the node's topics, write its dead-letter topic, use the group ``thidua-<node>-projections`` |
-| sync | write the node's topics (its sync topics to peers, receipts, dead letters, witness answers) and create them; read the sync topic each peer addresses to it, ``thidua.<peer>.sync.<node>``, and each peer's receipts; nothing else of another node |
+| sync | write and create the node's topics (sync topics, receipts, dead letters); read the sync topic each peer |
+|      | addresses to it, ``thidua.<peer>.sync.<node>``, and each peer's receipts; nothing else of another node |
 | admin | create and configure the node's topics (``thidua topics create``) |
 
 Prefixed patterns end with the dot (``thidua.p15.``), so ``p1`` is never granted ``p15``'s topics.

@@ -87,11 +87,11 @@ def reconcile_command(
     console.print(table)
     board = Table("sender", "sent position", "store head", "unsent events", "reported", "state")
     for sender in senders:
-        told = sender.reported
+        told = sender.reported or {}
         age = "-" if sender.age_seconds is None else f"{sender.age_seconds:.0f} s ago"
         colour = "green" if sender.status == "OK" else "red"
-        board.add_row(sender.node, str(told["sent_position"]) if told else "-", str(told["head_position"]) if told
-                      else "-", str(told["unsent_events"]) if told else "-", age, f"[{colour}]{sender.status}[/]")  # fmt: skip
+        numbers = [str(told.get(k, "-")) for k in ("sent_position", "head_position", "unsent_events")]
+        board.add_row(sender.node, *numbers, age, f"[{colour}]{sender.status}[/]")
     console.print(board)
     healthy = all(r.status == "OK" for r in rows) and all(s.status == "OK" for s in senders)
     raise typer.Exit(0 if healthy else 1)

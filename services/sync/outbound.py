@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-
 from datetime import datetime
 
 from kafka import KafkaProducer

@@ -20,6 +20,7 @@ from services.kernel.store import StoredEvent
 from services.kernel.tables import event as event_table
 
 SIGNATURE_HEADER = "ce_signature"
+Row = tuple[int, bytes, bytes, bytes | None]  # position, chain hash, predecessor's hash, seal
 _LOOKAHEAD = 2_000  # rows read at a time past the read batch while looking for its last seal
 
 
@@ -68,12 +69,12 @@ class ProofBuilder:
                 out |= {batch[i][0]: base64.b64encode(proofs[i]) for i in mine}
         return out
 
-    def _after(self, last: int, tail: list[tuple[int, bytes, bytes, bytes | None]]) -> list[tuple[int, bytes, bytes, bytes | None]]:  # fmt: skip
+    def _after(self, last: int, tail: list[Row]) -> list[Row]:
         """Rows after ``last`` up to the seal of the batch the read stopped in (none if it ended on a seal)."""
         if not tail or tail[-1][3] is not None:
             return []
         c = event_table.c
-        found: list[tuple[int, bytes, bytes, bytes | None]] = []
+        found: list[Row] = []
         with self.engine.connect() as conn:
             while True:
                 chunk = conn.execute(
@@ -90,7 +91,7 @@ class ProofBuilder:
                     return found  # the batch is still being written? (never: a seal commits with its rows)
                 last = chunk[-1].position
 
-    def _before(self, first: int, count: int) -> list[tuple[int, bytes, bytes, bytes | None]]:
+    def _before(self, first: int, count: int) -> list[Row]:
         """The ``count`` rows just before position ``first``."""
         c = event_table.c
         with self.engine.connect() as conn:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymerkle import InmemoryTree
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, update
 
 from services.audit import witness
 from services.audit.checkpoints import statement, stream_of, write_checkpoint
@@ -22,14 +22,14 @@ from services.audit.keys import PublicKey, load_keyring, trusted_keys
 from services.audit.notes import Checkpoint, parse_note
 from services.audit.rotation import revoke_key, rotate_key
 from services.audit.verify import ExpectedHead, verify_chain
+from services.kernel import merkle
 from services.kernel.codec import AvroCodec
 from services.kernel.db import make_engine
-from services.kernel import merkle
 from services.kernel.signing import AUDIT_ACTOR, ROOT_UNIT, LocalKey, Seal, key_id, seal
 from services.kernel.store import EventStore, NewEvent, StoredEvent, link_hash
 from services.kernel.tables import event as event_table
 from services.kernel.tables import metadata as store_metadata
-from tests.factories import guidance_issued, org_unit_registered
+from tests.factories import org_unit_registered
 
 KEY = Ed25519PrivateKey.generate()
 
@@ -159,8 +159,9 @@ def test_a_dropped_tail_with_its_checkpoint_is_caught_by_any_head_held_elsewhere
     witness's cosigned head or an export manifest made before names what is missing."""
     write_checkpoint(store)  # position 11, covers 10 events
     manifest = export(store, Selection(), tmp_path / "export", "jsonl", LocalKey(KEY))
-    heads = [ExpectedHead("manifest", manifest["tree"]["size"], base64.b64decode(manifest["tree"]["root"]),
-                          manifest["chain_head"]["position"], bytes.fromhex(manifest["chain_head"]["hash"]))]  # fmt: skip
+    tree, head = manifest["tree"], manifest["chain_head"]
+    root, chain_hash = base64.b64decode(tree["root"]), bytes.fromhex(head["hash"])
+    heads = [ExpectedHead("manifest", tree["size"], root, head["position"], chain_hash)]
     with store.engine.begin() as conn:
         conn.execute(delete(event_table).where(event_table.c.position >= 9))
     assert verify(store).ok  # alone, the shorter log is consistent

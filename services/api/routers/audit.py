@@ -46,7 +46,6 @@ def router(node: Node) -> APIRouter:
         """Kiểm tra chuỗi băm và điểm kiểm tra / walk the hash chain and checkpoints; the first break, if any."""
         from services.audit.cli import node_trusted_keys
         from services.audit.verify import event_path, seen_by, verify_chain
-
         from services.sync.rules import Topology
 
         require_role(principal, AUDIT_ROLES, "verify the log")
