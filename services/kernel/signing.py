@@ -26,7 +26,7 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -88,19 +88,15 @@ class Signer(Protocol):
 
 @dataclass(frozen=True)
 class LocalKey:
-    """An Ed25519 private key held in this process."""
+    """An Ed25519 private key held in this process (its public half and id computed once: a seal per append)."""
 
     private: Ed25519PrivateKey
+    public_key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
+    key_id: str = field(init=False, compare=False)
 
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        """The public half."""
-        return self.private.public_key()
-
-    @property
-    def key_id(self) -> str:
-        """Its id."""
-        return key_id(self.public_key)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_key", self.private.public_key())
+        object.__setattr__(self, "key_id", key_id(self.public_key))
 
     def sign(self, message: bytes) -> bytes:
         """Ed25519 signature of ``message``."""
