@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -39,14 +40,30 @@ def materialised(settings: Settings, scale: Scale) -> list[tuple[Any, list[Appen
         return list(history(scale, node))
 
 
+@dataclass(frozen=True)
+class Workload:
+    """The generated history in memory: every append, and the first commands for the handlers' stages."""
+
+    appends: list[Append]
+    events: int
+    commands: list[tuple[Any, list[Append]]]
+    handled: int  # events the commands append
+
+
+def workload(settings: Settings, scale: Scale, handler_commands: int) -> Workload:
+    """The history of ``scale`` and its first ``handler_commands`` commands."""
+    data = materialised(settings, scale)
+    appends = [a for _, group in data for a in group]
+    commands = data[:handler_commands]
+    handled = sum(len(a.rows) for _, group in commands for a in group)
+    return Workload(appends, sum(len(a.rows) for a in appends), commands, handled)
+
+
 def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
                console: Console) -> list[Row]:  # fmt: skip
     """Measure every stage on every backend ``repeat`` times; print and return the rows."""
-    data = materialised(settings, scale)
-    appends = [a for _, group in data for a in group]
-    events = sum(len(a.rows) for a in appends)
-    commands = data[:handler_commands]
-    handled = sum(len(a.rows) for _, group in commands for a in group)
+    work = workload(settings, scale, handler_commands)
+    appends, events, commands, handled = work.appends, work.events, work.commands, work.handled
     rows: list[Row] = []
     for backend in backends:
         handlers = f"handlers, 1 command/tx ({len(commands):,} cmds)"

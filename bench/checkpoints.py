@@ -28,7 +28,7 @@ from services.audit.verify import verify_chain
 from services.kernel.settings import Settings
 from services.pipeline.harness import append_units
 
-from .append import _bulk, materialised
+from .append import _bulk, workload
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
 from .generator import Scale
 
@@ -38,16 +38,12 @@ NEW = (100, 1_000, 10_000)
 def run_checkpoints(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
                     console: Console) -> list[Row]:  # fmt: skip
     """Measure every stage on every backend; print and return the rows."""
-    data = materialised(settings, scale)
-    appends = [a for _, group in data for a in group]
-    events = sum(len(a.rows) for a in appends)
-    commands = data[:handler_commands]
-    handled = sum(len(a.rows) for _, group in commands for a in group)
+    work = workload(settings, scale, handler_commands)
     rows: list[Row] = []
     for backend in backends:
-        rows += _log(settings, backend, appends, events, repeat)
-        rows += _handlers(settings, backend, commands, handled, repeat)
-    print_rows(console, f"thidua bench checkpoints: {events:,} events of history", rows)
+        rows += _log(settings, backend, work.appends, work.events, repeat)
+        rows += _handlers(settings, backend, work.commands, work.handled, repeat)
+    print_rows(console, f"thidua bench checkpoints: {work.events:,} events of history", rows)
     return rows
 
 

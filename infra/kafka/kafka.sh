@@ -121,16 +121,22 @@ finally:
     a.close()
 EOF
 
-# Without python: Metadata v4 (all topics) over /dev/tcp; ready when the response lists >= 1 broker.
-bash_check() {
-  local host=${1%:*} port=${1##*:} out
-  out=$(
+# One raw request over /dev/tcp (printf-escaped bytes); prints the first N bytes of the reply as decimal numbers.
+raw_reply() {
+  local host=${1%:*} port=${1##*:}
+  (
     exec 2>/dev/null
     exec 3<>"/dev/tcp/$host/$port" || exit 1
-    # size=18 | api_key=3 api_version=4 correlation_id=1 client_id="chk" | topics=null allow_auto_create=false
-    printf '\x00\x00\x00\x12\x00\x03\x00\x04\x00\x00\x00\x01\x00\x03chk\xff\xff\xff\xff\x00' >&3
-    timeout 5 head -c 16 <&3 | od -An -tu1
-  ) || return 1
+    printf "$2" >&3
+    timeout 5 head -c "$3" <&3 | od -An -tu1
+  )
+}
+
+# Without python: Metadata v4 (all topics); ready when the response lists >= 1 broker.
+bash_check() {
+  local out
+  # size=18 | api_key=3 api_version=4 correlation_id=1 client_id="chk" | topics=null allow_auto_create=false
+  out=$(raw_reply "$1" '\x00\x00\x00\x12\x00\x03\x00\x04\x00\x00\x00\x01\x00\x03chk\xff\xff\xff\xff\x00' 16) || return 1
   # bytes: size(4) correlation_id(4) throttle_time_ms(4) brokers_count(4)
   # shellcheck disable=SC2086
   set -- $out
@@ -139,13 +145,9 @@ bash_check() {
 
 # Without python, on a SASL listener: ApiVersions v0 (allowed before authentication); ready when error_code is 0.
 bash_api_versions() {
-  local host=${1%:*} port=${1##*:} out
-  out=$(
-    exec 2>/dev/null
-    exec 3<>"/dev/tcp/$host/$port" || exit 1
-    printf '\x00\x00\x00\x0d\x00\x12\x00\x00\x00\x00\x00\x01\x00\x03chk' >&3
-    timeout 5 head -c 10 <&3 | od -An -tu1
-  ) || return 1
+  local out
+  out=$(raw_reply "$1" '\x00\x00\x00\x0d\x00\x12\x00\x00\x00\x00\x00\x01\x00\x03chk' 10) || return 1
+  # bytes: size(4) correlation_id(4) error_code(2)
   # shellcheck disable=SC2086
   set -- $out
   [ $# -eq 10 ] && [ "${8}" = 1 ] && [ "${9}" = 0 ] && [ "${10}" = 0 ]
