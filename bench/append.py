@@ -62,8 +62,8 @@ def workload(settings: Settings, scale: Scale, handler_commands: int) -> Workloa
 def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
                console: Console) -> list[Row]:  # fmt: skip
     """Measure every stage on every backend ``repeat`` times; print and return the rows."""
-    work = workload(settings, scale, handler_commands)
-    appends, events, commands, handled = work.appends, work.events, work.commands, work.handled
+    load = workload(settings, scale, handler_commands)
+    appends, events, commands, handled = load.appends, load.events, load.commands, load.handled
     rows: list[Row] = []
     for backend in backends:
         handlers = f"handlers, 1 command/tx ({len(commands):,} cmds)"
