@@ -8,6 +8,7 @@ started=$SECONDS
 run() { local at=$SECONDS; "$THIDUA" bench "$@"; echo "bench-quick: $1 took $((SECONDS - at)) s"; }
 run generate --units 300 --years 5
 run append --units 300 --years 2 --repeat 1 --handler-commands 300
+run checkpoints --units 200 --years 2 --repeat 1 --handler-commands 100
 run rebuild --units 200 --years 2 --repeat 1 --source store,kafka
 run relay --units 300 --years 2 --repeat 1
 run projectors --units 200 --years 2 --repeat 1
