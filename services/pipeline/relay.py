@@ -248,10 +248,11 @@ def run_relay(settings: Settings, once: bool = False) -> int:
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    if not wait_for_broker(servers, "relay", stop):
-        return 0
     node = bootstrap(settings)
-    migrations.require_current(node.engine)  # before anything is created or published
+    migrations.require_current(node.engine)  # before anything is created or published, and before the wait
+    if not wait_for_broker(servers, "relay", stop):
+        node.close()
+        return 0
     relay = build_relay(node, settings)
     count = publish_catalog(relay.producer(), relay.topics.schemas, node.catalog)
     log.info("schema catalog published", extra={"schemas": count, "topic": relay.topics.schemas})

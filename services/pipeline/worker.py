@@ -274,16 +274,17 @@ def run_worker(settings: Settings) -> None:
 
     servers = settings.require_kafka("thidua worker")
     configure(settings.log_level, settings.log_json, "worker")  # Faust sets the same up again when it starts
+    node = bootstrap(settings)
+    node.open_db()  # refuses a database at another revision (before the wait); creates read models that have none
     waiting = threading.Event()  # Faust installs its own handlers once it runs; until then, a signal ends the wait
     previous = {sig: signal.signal(sig, lambda *_: waiting.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if not wait_for_broker(servers, "worker", waiting):
+            node.close()
             return
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    node = bootstrap(settings)
-    node.open_db()  # refuses a database at another revision; creates read models that have none yet
     app, _ = build(node, settings)
     stop = threading.Event()
     builder = threading.Thread(  # read models at another version: built from the store beside the live ones

@@ -202,9 +202,11 @@ def run_sync(settings: Settings, stop: threading.Event | None = None) -> dict[st
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    if not wait_for_broker(servers, "sync", stop):
-        return {}
     node = bootstrap(settings)
+    migrations.require_current(node.engine)  # before the wait for the broker
+    if not wait_for_broker(servers, "sync", stop):
+        node.close()
+        return {}
     service = build_service(node, settings)
     log.info("sync started", extra={"node": settings.node_id, "peers": service.topology.peers})
     try:
