@@ -4,6 +4,7 @@ database at another revision and create nothing."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from projections import tracking
 from projections.bluegreen import states
 from projections.versions import code_version
 from services import migrations
+from services.audit.checkpoints import write_checkpoint
+from services.audit.cli import node_key, node_trusted_keys
 from services.audit.replay import compare, replay
 from services.audit.verify import verify_chain
 from services.bootstrap import bootstrap
@@ -83,7 +86,7 @@ def test_a_v010_database_with_the_demo_upgrades_without_loss(
     blank_engine: Engine, tmp_path: Path, codec: AvroCodec
 ) -> None:
     engine = v010_database(blank_engine, tmp_path)
-    before, key = count(engine), v010.checkpoint_key()
+    before = count(engine)
     assert before > 80 and migrations.current(engine) == migrations.UNVERSIONED
     with pytest.raises(DatabaseNotCurrent):
         migrations.require_current(engine)
@@ -92,13 +95,31 @@ def test_a_v010_database_with_the_demo_upgrades_without_loss(
     assert (outcome.backup is not None) == (engine.dialect.name == "sqlite")
     assert migrations.current(engine) == migrations.head() and differences(engine) == []
     assert count(engine) == before
-    report = verify_chain(engine, codec, [key])
-    assert report.ok and report.last_signed_position, report.to_json()
 
-    node = bootstrap(Settings(data_dir=tmp_path, node_id="local"), engine=engine)
+    # the node as it runs after the upgrade: its key file (a new one here: the fixture keeps only v0.1.0's public
+    # key, pinned in the trusted folder as an operator would after changing keys) and the anchors verify uses
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    shutil.copy(v010.FIXTURES / "local.pem", trusted / "local.pem")
+    settings = Settings(data_dir=tmp_path, node_id="local", audit_trusted_keys_dir=trusted)
+    anchors = node_trusted_keys(settings)
+    report = verify_chain(engine, codec, anchors)  # history written before signing began: legacy, and intact
+    assert report.ok and report.last_signed_position, report.to_json()
+    assert (report.legacy_events, report.signing_since, report.sealed_events) == (before, None, 0)
+
+    node = bootstrap(settings, engine=engine)
     node.open_db()  # what serve and worker do: the v0.1.0 read models are recorded, none is created again
     with engine.connect() as conn:  # recorded as v0.1.0's: every read model's tables changed since
         assert [s.name for s in states(conn, node.projections) if s.current] == []
+    node.store.append("orgunit-U-UPG1", 0, [org_unit_registered("U-UPG1")])  # announces the key, then sealed
+    node.store.append("orgunit-U-UPG2", 0, [org_unit_registered("U-UPG2"), org_unit_registered("U-UPG3")])
+    write_checkpoint(node.store, node_key(settings))  # a C2SP checkpoint after v0.1.0's v1 one
+    report = verify_chain(engine, codec, anchors)
+    assert report.ok, report.to_json()
+    assert (report.legacy_events, report.signing_since) == (before, before + 1)  # the key's announcement
+    assert (report.sealed_batches, report.sealed_events) == (4, count(engine) - before) == (4, 5)
+    assert report.checkpoints == 2 and report.last_signed_position == before + 4
+
     node.builder().run_pending(node.projections, threading.Event(), retry_seconds=0)
     with engine.connect() as conn:  # rebuilt blue/green to the code's versions
         assert [(s.name, s.live) for s in states(conn, node.projections)] == [
@@ -140,6 +161,7 @@ def test_a_downgrade_below_the_first_revision_keeps_an_event_store_that_holds_ev
 ) -> None:
     node = bootstrap(Settings(data_dir=tmp_path), engine=engine)
     node.init_db()
+    node.store.signer = None  # unsealed, as the releases below signing wrote (a seal would stop the downgrade earlier)
     node.store.append("orgunit-U-1", 0, [org_unit_registered("U-1")])
     back = migrations.downgrade(engine, migrations.BASELINE)  # 0002 is undone: the read models go with it
     assert back.applied == [r.id for r in migrations.history()][1:][::-1]
@@ -149,6 +171,38 @@ def test_a_downgrade_below_the_first_revision_keeps_an_event_store_that_holds_ev
     with pytest.raises(DowngradeRefused):
         migrations.downgrade(engine, "base")
     assert count(engine) == 1 and migrations.current(engine) == migrations.BASELINE
+
+
+SIGNATURES = next(r for r in migrations.history() if r.summary.startswith("Signed appends"))
+
+
+def signature_columns(engine: Engine) -> set[str]:
+    tables = {"event": "signature", "foreign_event": "origin_signature", "sync_parked": "origin_signature"}
+    found = inspect(engine)
+    return {f"{t}.{c}" for t, c in tables.items() if c in {col["name"] for col in found.get_columns(t)}}
+
+
+def test_the_signature_columns_are_undone_until_the_node_seals_an_append(
+    engine: Engine, tmp_path: Path, codec: AvroCodec
+) -> None:
+    assert len(signature_columns(engine)) == 3
+    below = SIGNATURES.down or "base"
+    back = migrations.downgrade(engine, below)  # upgraded, nothing signed yet: the columns go
+    assert back.applied[-1] == SIGNATURES.id and signature_columns(engine) == set()
+    migrations.upgrade(engine)
+    assert differences(engine) == []  # SQLite copied the tables to drop the columns: nothing else was lost
+    if engine.dialect.name == "sqlite":  # nor what reflection does not see: positions are never reused
+        with engine.connect() as conn:
+            assert "AUTOINCREMENT" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'event'")).scalar()
+    settings = Settings(data_dir=tmp_path, node_id="local")
+    node = bootstrap(settings, engine=engine)
+    node.init_db()
+    node.store.append("orgunit-U-1", 0, [org_unit_registered("U-1")])
+    with pytest.raises(DowngradeRefused) as refused:  # the seals protect the history: the way back is the backup
+        migrations.downgrade(engine, below)
+    assert "event.signature" in refused.value.message_en
+    assert migrations.current(engine) == migrations.head() and len(signature_columns(engine)) == 3
+    assert verify_chain(engine, codec, node_trusted_keys(settings)).sealed_events == 2  # announcement, event
 
 
 # --- the servers refuse a database at another revision, and create nothing ---------------------------------------
