@@ -204,9 +204,7 @@ class EventStore:
         once seen in a committed transaction (an announcement rolled back with its transaction is made again)."""
         c = event_table.c
         stream = keys_stream(self.node_id)
-        rows = conn.execute(
-            select(c.event_type, c.body).where(c.stream_id == stream).order_by(c.stream_version)
-        ).all()
+        rows = conn.execute(select(c.event_type, c.body).where(c.stream_id == stream).order_by(c.stream_version)).all()
         activated = [self.codec.decode(r.body).datum["key_id"] for r in rows if r.event_type == KEY_ACTIVATED]
         transaction = conn.get_transaction()
         if key.key_id in activated:

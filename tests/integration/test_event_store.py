@@ -333,7 +333,9 @@ def test_a_key_taken_past_the_lock_is_named_for_what_it_is(
     events = [guidance_issued("x")]
     stream_id = "s-taken"
     intruder = EventStore(engine, store.codec, "p46")._row(
-        stream_id if taken == "version" else "other", 1, events[0] if taken == "event_id" else guidance_issued(),
+        stream_id if taken == "version" else "other",
+        1,
+        events[0] if taken == "event_id" else guidance_issued(),
         GENESIS_HASH,
     )
 
