@@ -51,6 +51,29 @@ def node_trusted_keys(settings: Settings) -> list[Any]:
     return trusted_keys(node_key(settings).public_key, settings.node_id, settings.audit_trusted_keys_dir)
 
 
+def verify_node(node: Any, from_position: int | None = None, to_position: int | None = None) -> Any:
+    """``verify_chain`` of a node's log with its anchors and its peers' keys (the API's and the web app's verify;
+    the CLI adds progress and heads held elsewhere)."""
+    from services.sync.rules import Topology
+
+    from .verify import verify_chain
+
+    settings = node.settings
+    return verify_chain(node.engine, node.codec, node_trusted_keys(settings), from_position, to_position,
+                        node_id=settings.node_id, peers=Topology.from_settings(settings).peers)  # fmt: skip
+
+
+def checkpoint_problem(node: Any, data: dict[str, Any]) -> str | None:
+    """None when a checkpoint of the node verifies with a key its key ring trusts (anchors, and the keys its log
+    announces that they vouch for: a rotated key's checkpoints too); else what is wrong."""
+    from . import verify
+    from .keys import load_keyring
+
+    with node.engine.connect() as conn:
+        ring = load_keyring(conn, node.codec, node.settings.node_id, node_trusted_keys(node.settings))
+    return verify.checkpoint_problem(ring, data, node.settings.node_id)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),

@@ -430,11 +430,7 @@ class _Walker:
 
     def _checkpoint(self, row: Any, broken: Callable[..., Break]) -> Break | None:
         data = self.codec.decode(bytes(row.body)).datum
-        key = self.ring.trusted(data["key_id"], self.node)
-        if key is None:
-            wrong: str | None = f"key {data['key_id']} is not trusted (GET /api/v1/keys, audit_trusted_keys_dir)"
-        else:
-            wrong = check_signature(data, key.public)
+        wrong = checkpoint_problem(self.ring, data, self.node)
         if wrong is not None:
             return broken("CHECKPOINT_SIGNATURE", "a valid signature by a trusted key", data["key_id"], wrong)
         c = event_table.c
@@ -528,6 +524,14 @@ class _Walker:
                          f"the imported event is not what {origin} signed: {wrong}")  # fmt: skip
         self.report.origin_signatures += 1
         return None
+
+
+def checkpoint_problem(ring: KeyRing, data: dict[str, Any], node: str) -> str | None:
+    """None when a checkpoint of ``node`` is signed by a key of ``node`` that ``ring`` trusts; else what is wrong."""
+    key = ring.trusted(data["key_id"], node)
+    if key is None:
+        return f"key {data['key_id']} is not trusted (GET /api/v1/keys, audit_trusted_keys_dir)"
+    return check_signature(data, key.public)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -44,14 +44,11 @@ def router(node: Node) -> APIRouter:
         to_position: Annotated[int | None, Query(alias="to", ge=1, description="Vị trí cuối / last position")] = None,
     ) -> dict[str, Any]:
         """Kiểm tra chuỗi băm và điểm kiểm tra / walk the hash chain and checkpoints; the first break, if any."""
-        from services.audit.cli import node_trusted_keys
-        from services.audit.verify import event_path, seen_by, verify_chain
-        from services.sync.rules import Topology
+        from services.audit.cli import verify_node
+        from services.audit.verify import event_path, seen_by
 
         require_role(principal, AUDIT_ROLES, "verify the log")
-        settings = node.settings
-        report = verify_chain(node.engine, node.codec, node_trusted_keys(settings), from_position, to_position,
-                              node_id=settings.node_id, peers=Topology.from_settings(settings).peers)  # fmt: skip
+        report = verify_node(node, from_position, to_position)
         return seen_by(report.to_json(), partial(event_path, node.engine), principal.covers)
 
     @api.get("/exports")

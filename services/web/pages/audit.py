@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from services.api.routers.audit import AUDIT_ROLES
 from services.api.security.scopes import require_role, require_within
-from services.audit.checkpoints import check_signature, stream_of
-from services.audit.cli import node_trusted_keys
-from services.audit.verify import event_path, seen_by, verify_chain
+from services.audit.checkpoints import stream_of
+from services.audit.cli import checkpoint_problem, verify_node
+from services.audit.verify import event_path, seen_by
 from services.kernel.errors import DomainRefusal
 from services.web import events
 from services.web.auth import Person, Signed
@@ -38,7 +38,7 @@ def last_checkpoint(request: Request) -> dict[str, Any] | None:
     if not found:
         return None
     data = node.codec.decode(found[-1].body).datum
-    problem = check_signature(data, node_trusted_keys(node.settings))
+    problem = checkpoint_problem(node, data)
     return {**data, "position": found[-1].position, "count": len(found), "problem": problem}
 
 
@@ -69,7 +69,7 @@ def verify(request: Request, person: Signed, tu: int | None = None, den: int | N
         checkpoint = last_checkpoint(request)
         head = node.store.head_position()
         tu = max(1, head - VERIFY_SPAN, checkpoint["head_position"] if checkpoint else 1)
-    report = verify_chain(node.engine, node.codec, node_trusted_keys(node.settings), tu, den)
+    report = verify_node(node, tu, den)
     shown = seen_by(report.to_json(), partial(event_path, node.engine), person.principal.covers)
     template = "_verify.html" if wants_fragment(request, "verify") else "verify.html"
     return render(request, template, {"report": shown})
