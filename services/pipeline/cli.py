@@ -73,7 +73,7 @@ def topics_acls(
     from services.sync.rules import Topology
 
     from .acls import apply_acls, kafka_acls_lines, node_acls
-    from .metrics import security_options
+    from .metrics import oneshot_options
 
     settings = Settings()
     acls = node_acls(settings.node_id, Topology.from_settings(settings).peers, settings.sync_remote_topic_prefix)
@@ -81,8 +81,8 @@ def topics_acls(
         for line in kafka_acls_lines(acls):
             console.print(line, soft_wrap=True)
         return
-    settings = _kafka_settings()
-    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **security_options(settings))
+    settings = _kafka_settings("thidua topics acls --apply")
+    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
     try:
         console.print(f"created {apply_acls(admin, acls)} ACLs for node {settings.node_id}")
     finally:
