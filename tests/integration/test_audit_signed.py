@@ -237,6 +237,24 @@ def test_rotation_keeps_old_history_verifying_and_new_appends_use_the_new_key(st
     assert old.trusted and "named as predecessor" in old.why
 
 
+def test_a_lost_key_file_is_replaced_at_the_next_append_and_history_still_verifies(store: EventStore) -> None:
+    """The key file is lost (no rotation was possible): the node's next append announces a new key, which names the
+    lost one as its predecessor under its own signature; the new file alone still verifies the whole log."""
+    new = Ed25519PrivateKey.generate()
+    restarted = signed_store(store.engine, store.codec, key=new)  # the node started again with a fresh key file
+    head = store.head_position()
+    result = restarted.append("unit-after-loss", 0, [org_unit_registered("U-LOST1")])
+    write_checkpoint(restarted)
+    assert result.positions == [head + 2]  # the new key's announcement first
+    report = verify(restarted, keys=anchors(key=new))
+    assert report.ok, report.first_break
+    assert (report.sealed_events, report.legacy_events) == (report.events, 0)  # sealed by one key or the other
+    with store.engine.connect() as conn:
+        ring = load_keyring(conn, store.codec, "p46", anchors(key=new))
+    old = ring.keys[LocalKey(KEY).key_id]
+    assert old.trusted and "named as predecessor" in old.why
+
+
 def test_revocation_refuses_what_the_key_sealed_after_its_date(store: EventStore) -> None:
     """The old key leaked: a thief seals an event with it after the node rotated. Revoked since the leak, it is
     refused; what the key sealed before the date still verifies."""
