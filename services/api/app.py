@@ -25,7 +25,8 @@ from . import docs_ui, problems
 from .asof import ReadAt, make_cache
 from .httpmetrics import ApiMetrics, RequestMetrics
 from .labels import LEVELS, label
-from .limits import BodyLimit
+from .limits import BodyLimit, ParameterGuard
+from .pagination import CursorCodec
 from .security import Caller, Security, current_principal, require_sees, require_within
 
 DESCRIPTION = """Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / Emulation and commendation data sync between
@@ -95,9 +96,11 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
     docs_ui.install(app)
     app.state.node = node
     app.state.asof = asof
+    app.state.cursors = CursorCodec(node.engine)
     app.state.security = Security.for_node(node.settings, node.engine)
     app.state.metrics = ApiMetrics(node)  # served by GET /metrics (routers/metrics.py)
     app.add_middleware(BodyLimit, max_bytes=node.settings.api_max_body_bytes)
+    app.add_middleware(ParameterGuard)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: times every answer, 413s included
     problems.install(app)
 

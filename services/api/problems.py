@@ -102,6 +102,17 @@ def not_found() -> JSONResponse:
     return problem(404, "NOT_FOUND", "Không tìm thấy", "Không tìm thấy tài nguyên / Resource not found")
 
 
+def malformed_body() -> JSONResponse:
+    """400 MALFORMED_BODY: the body is not JSON (a syntax error, bad UTF-8, nested too deep)."""
+    return problem(
+        400,
+        "MALFORMED_BODY",
+        "Không đọc được nội dung yêu cầu",
+        "Nội dung yêu cầu không phải JSON UTF-8 hợp lệ; sửa cú pháp rồi gửi lại / The request body is not valid "
+        "UTF-8 JSON; fix its syntax and send it again",
+    )
+
+
 def domain_problem(exc: ThiduaError) -> JSONResponse:
     """The problem+json of a refusal (with its headers, e.g. Retry-After or WWW-Authenticate)."""
     headers = getattr(exc, "headers", None)
@@ -130,6 +141,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return malformed_body()  # not JSON at all: nothing to point a field at
         return problem(
             422,
             "VALIDATION_FAILED",
@@ -143,12 +156,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return not_found()
         if exc.status_code == 400:
-            return problem(
-                400,
-                "MALFORMED_BODY",
-                "Không đọc được nội dung yêu cầu",
-                "Nội dung yêu cầu không phải JSON UTF-8 hợp lệ / The request body is not valid UTF-8 JSON",
-            )
+            return malformed_body()
         if exc.status_code == 413:
             return problem(413, "PAYLOAD_TOO_LARGE", "Nội dung yêu cầu quá lớn", str(exc.detail))
         return problem(exc.status_code, f"HTTP_{exc.status_code}", str(exc.detail), str(exc.detail), exc.headers)

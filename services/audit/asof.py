@@ -58,6 +58,12 @@ def parse_as_of(value: str, now: datetime, default_tz: tzinfo = VN_TZ) -> dateti
             moment = datetime.fromisoformat(text_value)
         except ValueError:
             moment = None
+    if moment is not None:
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=default_tz)
+        try:
+            moment.astimezone(UTC)  # 0001-01-01T00:00+07:00 has no UTC time
+        except OverflowError:
+            moment = None
     if moment is None:
         raise DomainRefusal(
             "INVALID_AS_OF",
@@ -66,8 +72,6 @@ def parse_as_of(value: str, now: datetime, default_tz: tzinfo = VN_TZ) -> dateti
             f"Invalid as_of '{value}': expected an ISO 8601 date and time, e.g. {EXAMPLE}.",
             as_of=value,
         )
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=default_tz)
     if moment > now:
         raise DomainRefusal(
             "AS_OF_IN_FUTURE",

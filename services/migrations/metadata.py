@@ -11,7 +11,7 @@ from services.kernel.db import new_metadata
 def parts() -> list[MetaData]:
     """The MetaData of each module that owns operations tables."""
     from projections import tracking, versions
-    from services.api import idempotency
+    from services.api import idempotency, pagination
     from services.api.security import clients
     from services.kernel import tables as store
     from services.pipeline import tables as pipeline
@@ -22,6 +22,7 @@ def parts() -> list[MetaData]:
     return [
         store.metadata,
         idempotency.metadata,
+        pagination.metadata,
         clients.metadata,
         webhooks.metadata,
         sync.metadata,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from projections.runner import EmbeddedRunner
 from services.api.app import create_app
-from services.api.pagination import encode_cursor
+from services.api.pagination import AWARDS
 from services.awards import load_authority_matrix
 from services.bootstrap import bootstrap
 from services.demo import run_demo
@@ -75,7 +75,7 @@ def test_filters_by_state_form_decider_holder_and_plan(client: TestClient) -> No
     assert ids(client, plan="dai-son-draft-2026-06") == ["bk-ds-2027-1", "gk-ds-2026-1"]
     assert ids(client, form="HCLD_3") == []  # refused by the plan: never proposed
     problem(client.get("/api/v1/awards", params={"state": "WAITING"}), 422, "VALIDATION_FAILED")
-    problem(client.get("/api/v1/awards", params={"cursor": "%%%"}), 422, "INVALID_CURSOR")
+    problem(client.get("/api/v1/awards", params={"cursor": "%%%"}), 400, "INVALID_CURSOR")
     problem(client.get("/api/v1/awards", params={"limit": 0}), 422, "VALIDATION_FAILED")
 
 
@@ -151,4 +151,6 @@ def test_the_registry_pages_by_decision_date(client: TestClient) -> None:
     ]
     assert entries[1]["decider"]["authority_label"] == "Chủ tịch Ủy ban nhân dân cấp tỉnh"
     assert entries[0]["form_name"] == load_authority_matrix().versions("GK_XA")[-1].name_vi
-    problem(client.get("/api/v1/awards/conferred", params={"cursor": encode_cursor(["x"])}), 422, "INVALID_CURSOR")
+    # a cursor of another list, well signed, is refused (the list is bound into its MAC)
+    of_awards = client.app.state.cursors.encode(AWARDS, ["x"])  # type: ignore[attr-defined]
+    problem(client.get("/api/v1/awards/conferred", params={"cursor": of_awards}), 400, "INVALID_CURSOR")

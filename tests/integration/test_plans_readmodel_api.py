@@ -44,7 +44,7 @@ def test_filters_by_issuer_and_status_with_labels(client: TestClient) -> None:
     )
     assert client.get("/api/v1/plans", params={"issuer": "99"}).json() == {"items": [], "next_cursor": None}
     problem(client.get("/api/v1/plans", params={"status": "SIGNED"}), 422, "VALIDATION_FAILED")
-    problem(client.get("/api/v1/plans", params={"cursor": "not-a-cursor!"}), 422, "INVALID_CURSOR")
+    problem(client.get("/api/v1/plans", params={"cursor": "not-a-cursor!"}), 400, "INVALID_CURSOR")
 
 
 def test_one_plan_with_criteria_warnings_and_parent_chain(client: TestClient) -> None:

@@ -114,4 +114,4 @@ def test_per_plan_rows_page_by_plan_then_code_with_each_plans_definition(world: 
 def test_a_bad_per_plan_cursor_is_a_bilingual_problem(world: Any, cursor: str) -> None:
     client, *_ = world
     response = client.get(PER_PLAN.format("VN"), params={"period": "2026", "cursor": cursor})
-    assert response.status_code == 422 and response.json()["code"] == "INVALID_CURSOR"
+    assert response.status_code == 400 and response.json()["code"] == "INVALID_CURSOR"

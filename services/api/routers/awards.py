@@ -12,7 +12,7 @@ from projections.orgunits import queries as orgunits
 from projections.plans import queries as plans
 from services.api.asof import ReadAt, Reading
 from services.api.commanding import etag
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.api.pagination import AWARDS, CONFERRED, DEFAULT_LIMIT, MAX_LIMIT, Cursors, page
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_within
 from services.awards import Authority
@@ -30,16 +30,9 @@ AsNow = Annotated[
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-def registry_cursor(cursor: str | None) -> tuple[date, str] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        return date.fromisoformat(str(key[0])), str(key[1])
-    except (ValueError, IndexError) as exc:
-        raise DomainRefusal(
-            "INVALID_CURSOR", 422, "Con trỏ phân trang không hợp lệ.", "Invalid pagination cursor.", cursor=cursor
-        ) from exc
+def registry_cursor(cursors: Cursors, cursor: str | None) -> tuple[date, str] | None:
+    key = cursors.decode(CONFERRED, cursor)
+    return (date.fromisoformat(key[0]), key[1]) if key else None
 
 
 def unknown_proposal(proposal_id: str) -> DomainRefusal:
@@ -78,6 +71,7 @@ def router(node: Node) -> APIRouter:
     def list_awards(
         principal: Caller,
         reading: ReadAt,
+        cursors: Cursors,
         state: State | None = None,
         form: str | None = None,
         decider: str | None = None,
@@ -88,13 +82,13 @@ def router(node: Node) -> APIRouter:
         limit: Limit = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
         """Proposals by id: route holder, state and time in state; filter by state, form, decider, holder, plan."""
-        key = decode_cursor(cursor)
+        key = cursors.decode(AWARDS, cursor)
         filters = {"state": state, "form_code": form, "holder_code": holder, "plan_id": plan}
         with reading.connect() as conn:
             after = str(key[0]) if key else None
             rows = queries.proposals(conn, filters | _decider_filter(decider), after, limit + 1, principal.path)
         now = _now(as_now, reading)
-        return reading.stamp(page([views.summary(r, now) for r in rows], limit, ("proposal_id",)))
+        return reading.stamp(page([views.summary(r, now) for r in rows], limit, ("proposal_id",), cursors, AWARDS))
 
     @api.get("/waiting")
     def waiting(
@@ -125,12 +119,14 @@ def router(node: Node) -> APIRouter:
 
     @api.get("/conferred")
     def conferred(
-        principal: Caller, reading: ReadAt, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+        principal: Caller, reading: ReadAt, cursors: Cursors, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
     ) -> dict[str, Any]:
         """The registry of conferred awards, ordered by decision date then proposal id."""
         with reading.connect() as conn:
-            rows = queries.conferred(conn, registry_cursor(cursor), limit + 1, principal.path)
-        return reading.stamp(page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id")))
+            rows = queries.conferred(conn, registry_cursor(cursors, cursor), limit + 1, principal.path)
+        return reading.stamp(
+            page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"), cursors, CONFERRED)
+        )
 
     @api.get("/{proposal_id}")
     def get_award(

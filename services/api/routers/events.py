@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.api.cloudevents import CloudEvent, to_cloudevent
-from services.api.pagination import decode_cursor, encode_cursor
+from services.api.pagination import EVENTS, Cursors
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_within
 from services.bootstrap import Node
@@ -32,17 +32,6 @@ class EventPage(BaseModel):
         "(also on the last page: poll with it for new events)"
     )
     has_more: bool = Field(description="Còn sự kiện ngay sau trang này / more events follow right away")
-
-
-def _position(cursor: str | None) -> int:
-    key = decode_cursor(cursor)
-    if key is None:
-        return 0
-    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
-        raise DomainRefusal(
-            "INVALID_CURSOR", 422, "Con trỏ phân trang không hợp lệ.", "Invalid pagination cursor.", cursor=cursor
-        )
-    return key[0]
 
 
 def event_types(node: Node, requested: list[str] | None) -> list[str] | None:
@@ -81,6 +70,7 @@ def router(node: Node) -> APIRouter:
     @api.get("/events", response_model=EventPage)
     def feed(
         principal: Caller,
+        cursors: Cursors,
         after: Annotated[str | None, Query(description="Con trỏ next_cursor của trang trước / previous cursor")] = None,
         types: Types = None,
         subtree: Subtree = None,
@@ -92,11 +82,12 @@ def router(node: Node) -> APIRouter:
         """
         under = subtree or principal.path
         require_within(principal, under)
-        start = _position(after)
+        key = cursors.decode(EVENTS, after, legacy=True)
+        start = key[0] if key else 0
         stored = node.store.read_all(start, limit + 1, under=under, types=event_types(node, types))
         page = stored[:limit]
         last = page[-1].position if page else start
         items = [CloudEvent.model_validate(to_cloudevent(s, node.codec)) for s in page]
-        return EventPage(items=items, next_cursor=encode_cursor([last]), has_more=len(stored) > limit)
+        return EventPage(items=items, next_cursor=cursors.encode(EVENTS, [last]), has_more=len(stored) > limit)
 
     return api

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from projections.plans import queries, views
 from services.api.asof import ReadAt
 from services.api.commanding import etag
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, PLANS, Cursors, page
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_sees
 from services.bootstrap import Node
@@ -42,16 +42,17 @@ def router(node: Node) -> APIRouter:
     def list_plans(
         principal: Caller,
         reading: ReadAt,
+        cursors: Cursors,
         issuer: Annotated[str | None, Query(description="Mã đơn vị ban hành, ví dụ 46, 11086, VN.")] = None,
         status: Status | None = None,
         cursor: str | None = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
         """Plans ordered by id, filtered by issuer and status (DRAFT dự thảo, ISSUED đã ban hành)."""
-        key = decode_cursor(cursor)
+        key = cursors.decode(PLANS, cursor)
         with reading.connect() as conn:
             rows = queries.plans(conn, issuer, status, str(key[0]) if key else None, limit + 1, principal.path)
-        return reading.stamp(page([views.summary(r) for r in rows], limit, ("plan_id",)))
+        return reading.stamp(page([views.summary(r) for r in rows], limit, ("plan_id",), cursors, PLANS))
 
     @api.get("/{plan_id}")
     def get_plan(plan_id: str, principal: Caller, response: Response, reading: ReadAt) -> dict[str, Any]:

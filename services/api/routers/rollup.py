@@ -10,7 +10,15 @@ from sqlalchemy import Connection
 from projections.rollup import codes, present, queries, views
 from projections.rollup.evolve import ALL_PLANS
 from services.api.asof import ReadAt
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from services.api.pagination import (
+    DEFAULT_LIMIT,
+    DRILL_DOWN,
+    MAX_LIMIT,
+    REPORTS,
+    ROLLUP_INDICATORS,
+    Cursors,
+    page,
+)
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, Principal, current_principal, require_within
 from services.bootstrap import Node
@@ -53,22 +61,13 @@ def _drill_level(unit: dict[str, Any], level: str) -> str | None:
     return wanted
 
 
-def _plan_code_cursor(cursor: str | None) -> list[str] | None:
-    """A cursor of the per-plan indicator pages: [plan_id, indicator_code]."""
-    after = decode_cursor(cursor)
-    if after is not None and (len(after) != 2 or not all(isinstance(k, str) for k in after)):
-        vi, en = "Con trỏ phân trang không hợp lệ.", "Invalid pagination cursor."
-        raise DomainRefusal("INVALID_CURSOR", 422, vi, en, cursor=cursor)
-    return after
-
-
 def _drill_down(
     conn: Connection, unit: dict[str, Any], period: str, plan: str, level: str, states: dict[str, str], paging: Any
 ) -> dict[str, Any]:
-    after, limit = paging
+    after, limit, cursors = paging
     items = views.drill_down(conn, unit, period, plan, _drill_level(unit, level), states, after[0] if after else None,
                              limit)  # fmt: skip
-    return {"level": level, **page(items, limit, ("path",))}
+    return {"level": level, **page(items, limit, ("path",), cursors, DRILL_DOWN)}
 
 
 def router(node: Node) -> APIRouter:
@@ -83,6 +82,7 @@ def router(node: Node) -> APIRouter:
         code: str,
         principal: Caller,
         reading: ReadAt,
+        cursors: Cursors,
         period: str = Query(..., description=PERIOD_HELP),
         level: str | None = Query(None, description="Xem chi tiết một cấp / drill-down: children, COMMUNE, UNIT…"),
         plan_id: str | None = None,
@@ -100,7 +100,7 @@ def router(node: Node) -> APIRouter:
             found, states = views.summary(conn, unit, _period(period), plan, catalog)
             body = {**found, "plan_id": plan_id}
             if level is not None:
-                paging = (decode_cursor(cursor), limit)
+                paging = (cursors.decode(DRILL_DOWN, cursor), limit, cursors)
                 body["drill_down"] = _drill_down(conn, unit, period, plan, level, states, paging)
         return reading.stamp(body)
 
@@ -109,6 +109,7 @@ def router(node: Node) -> APIRouter:
         code: str,
         principal: Caller,
         reading: ReadAt,
+        cursors: Cursors,
         period: str = Query(..., description=PERIOD_HELP),
         plan_id: str | None = Query(None, description="Một kế hoạch / one plan"),
         indicator_code: str | None = Query(None, description="Một mã chỉ tiêu / one indicator code"),
@@ -119,9 +120,11 @@ def router(node: Node) -> APIRouter:
         code (keyset pages), each with the definition that plan's reports resolve the code to."""
         with reading.connect() as conn:
             unit = unit_in_scope(conn, code, principal)
-            after, path = _plan_code_cursor(cursor), unit["path"]
+            after, path = cursors.decode(ROLLUP_INDICATORS, cursor), unit["path"]
             rows = queries.indicator_plans(conn, path, _period(period), plan_id, indicator_code, after, limit)
-        body = page([present.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"))
+        body = page(
+            [present.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"), cursors, ROLLUP_INDICATORS
+        )
         head = {"org_unit": views.unit_ref(unit), "period": period, "period_label": present.period_label(period)}
         return reading.stamp({**head, "plan_id": plan_id, "indicator_code": indicator_code, **body})
 
@@ -130,6 +133,7 @@ def router(node: Node) -> APIRouter:
         code: str,
         principal: Caller,
         reading: ReadAt,
+        cursors: Cursors,
         period: str = Query(..., description=PERIOD_HELP),
         status: str | None = Query(None, description="missing | late | on_time | submitted | returned"),
         plan_id: str | None = None,
@@ -139,11 +143,11 @@ def router(node: Node) -> APIRouter:
         """Units of the subtree and the state of their report for the period, by unit path then plan."""
         if status is not None and status not in queries.STATUS_FILTERS:
             raise _refusal("INVALID_STATUS", ("Trạng thái", "status"), status, ", ".join(queries.STATUS_FILTERS))
+        after = cursors.decode(REPORTS, cursor)
         with reading.connect() as conn:
             unit = unit_in_scope(conn, code, principal)
-            rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, decode_cursor(cursor), limit)
-        body = page([views.report_entry(r) for r in rows], limit, ("unit_path", "plan_id"))
+            rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, after, limit)
+        body = page([views.report_entry(r) for r in rows], limit, ("unit_path", "plan_id"), cursors, REPORTS)
         return reading.stamp({"org_unit": views.unit_ref(unit), "period": period, "status": status, **body})
 
     return api
-

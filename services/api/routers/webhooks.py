@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from services.api.bodies import Body, OrgUnitPath, example, optional_text
 from services.api.idempotency import Idempotency, run_once
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.pagination import DEFAULT_LIMIT, DELIVERIES, MAX_LIMIT, Cursors
 from services.api.problems import READ_RESPONSES, WRITE_RESPONSES
 from services.api.routers.events import event_types
 from services.api.security import Caller, Principal, current_principal, require_within
@@ -171,18 +171,19 @@ def router(node: Node) -> APIRouter:
     def delivery_log(
         subscription_id: SubscriptionId,
         principal: Caller,
+        cursors: Cursors,
         state: Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED"] | None = None,
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
         """Nhật ký gửi: từng lần gửi và các lần thử / the delivery log with every attempt, by event position."""
-        key = decode_cursor(cursor)
-        after = int(key[0]) if key and isinstance(key[0], int) else None
+        key = cursors.decode(DELIVERIES, cursor)
+        after = key[0] if key else None
         with node.engine.connect() as conn:
             owned(conn, principal, subscription_id)
             rows = subscriptions.deliveries(conn, subscription_id, state, after, limit + 1)
         items = rows[:limit]
         more = len(rows) > limit
-        return {"items": items, "next_cursor": encode_cursor([items[-1]["position"]]) if more else None}
+        return {"items": items, "next_cursor": cursors.encode(DELIVERIES, [items[-1]["position"]]) if more else None}
 
     return api

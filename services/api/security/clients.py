@@ -37,6 +37,17 @@ api_client = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+api_revoked_token = Table(
+    "api_revoked_token",
+    metadata,
+    Column("jti", String(64), primary_key=True, comment="The token's jti claim."),
+    Column("client_id", String(64), comment="The client it was issued to, when known."),
+    Column("expires_at", DateTime(timezone=True), nullable=False, comment="After this the row can be forgotten."),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text),
+    comment="Tokens revoked one by one (thidua clients revoke-token) before their expiry.",
+)
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
