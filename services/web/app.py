@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from projections.orgunits import queries as orgunits
 from projections.rollup.codes import CodeCatalog
+from services.api.pagination import CursorCodec
 from services.awards import AuthorityMatrix, load_authority_matrix
 from services.bootstrap import Node
 from services.kernel.orgpaths import OrgPath
@@ -101,6 +102,7 @@ def build(node: Node, live_from_runner: bool = True) -> FastAPI:
     accounts = Accounts.for_settings(node.settings, node.engine)
     live = LiveFeed(node, node.settings.web_live_poll_seconds, live_from_runner)
     web.state.node, web.state.pages, web.state.accounts = node, pages, accounts
+    web.state.cursors = CursorCodec(node.engine)  # the API's cursors: the same secret, from the database
     web.state.web = Web(node, pages, accounts, live, load_authority_matrix(), CodeCatalog())
     web.add_middleware(GZipMiddleware, minimum_size=500)
     web.add_middleware(SecurityHeaders)

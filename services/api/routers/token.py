@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from services.api.problems import problem_responses
 from services.api.security import security_of
@@ -57,13 +58,22 @@ def _basic(header: str | None) -> tuple[str, str] | None:
 
 
 def _fields(content_type: str, body: bytes) -> dict[str, Any]:
-    try:
-        if content_type.startswith("application/json"):
+    """The form or JSON fields of the body; 400 MALFORMED_BODY for JSON that does not parse."""
+    if content_type.startswith("application/json"):
+        try:
             parsed = json.loads(body or b"{}")
-            return parsed if isinstance(parsed, dict) else {}
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise HTTPException(400, "malformed JSON") from exc
+        return parsed if isinstance(parsed, dict) else {}
+    try:
         return {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
     except (ValueError, UnicodeDecodeError):
         return {}
+
+
+def _readable_id(client_id: Any) -> TypeGuard[str]:
+    """A client id worth looking up: 1–64 printable characters (no NUL reaches the database)."""
+    return isinstance(client_id, str) and 0 < len(client_id) <= 64 and client_id.isprintable()
 
 
 def router(node: Node) -> APIRouter:
@@ -102,7 +112,7 @@ def router(node: Node) -> APIRouter:
             fields.get("client_secret"),
         )
         client_id, secret = credentials
-        if not isinstance(client_id, str) or not isinstance(secret, str) or not client_id or len(client_id) > 64:
+        if not _readable_id(client_id) or not isinstance(secret, str):
             raise InvalidClient()
         security = security_of(request)
         security.throttle(f"token:{client_id}")

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from projections.awards import queries, views
 from projections.plans import queries as plan_queries
-from services.api.pagination import MAX_LIMIT, decode_cursor, page
+from services.api.pagination import AWARDS, CONFERRED, MAX_LIMIT, CursorCodec, Cursors, page
 from services.api.routers.awards import registry_cursor, unknown_proposal
 from services.api.security.scopes import Principal, require_within
 from services.web.auth import Signed
@@ -37,17 +37,19 @@ REGISTRY_COLUMNS = [
 
 
 @router.get("/khen-thuong")
-def pipeline(request: Request, person: Signed, state: str = "PENDING", cursor: str | None = None) -> Response:
+def pipeline(
+    request: Request, person: Signed, cursors: Cursors, state: str = "PENDING", cursor: str | None = None
+) -> Response:
     """Counts by state, what waits at which authority, and the proposals of one state (50 at a time)."""
     web, under = web_of(request), person.principal.path
     state = state if state in STATES else "PENDING"
-    key = decode_cursor(cursor)
+    key = cursors.decode(AWARDS, cursor)
     now = views.now_of(None)
     with web.node.engine.connect() as conn:
         counts = queries.count_by_state(conn, under)
         groups = queries.waiting_groups(conn, under, BUSIEST)
         rows = queries.proposals(conn, {"state": state}, str(key[0]) if key else None, PAGE + 1, under)
-    listed = page([views.summary(r, now) for r in rows], PAGE, ("proposal_id",))
+    listed = page([views.summary(r, now) for r in rows], PAGE, ("proposal_id",), cursors, AWARDS)
     context = {
         "busiest": BUSIEST,
         "counts": counts,
@@ -60,11 +62,11 @@ def pipeline(request: Request, person: Signed, state: str = "PENDING", cursor: s
 
 
 def registry_grid(
-    conn: Connection, principal: Principal, after: tuple[date, str] | None, limit: int
+    conn: Connection, principal: Principal, after: tuple[date, str] | None, limit: int, cursors: CursorCodec
 ) -> tuple[Grid, str | None]:
     """A page of the registry of conferred awards (the API's rows) and the cursor of the next."""
     rows = queries.conferred(conn, after, limit + 1, principal.path)
-    listed = page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"))
+    listed = page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"), cursors, CONFERRED)
     entries = [_registry_row(e) for e in listed["items"]]
     context = [("Phạm vi", principal.path)]
     grid = Grid("Sổ khen thưởng: các quyết định đã ban hành", principal.path, REGISTRY_COLUMNS, entries, context)
@@ -84,22 +86,22 @@ def _registry_row(e: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/khen-thuong/so-khen-thuong")
-def registry(request: Request, person: Signed, cursor: str | None = None) -> Response:
+def registry(request: Request, person: Signed, cursors: Cursors, cursor: str | None = None) -> Response:
     """The registry of conferred awards, by decision date (50 at a time)."""
     web = web_of(request)
     with web.node.engine.connect() as conn:
-        grid, more = registry_grid(conn, person.principal, registry_cursor(cursor), PAGE)
+        grid, more = registry_grid(conn, person.principal, registry_cursor(cursors, cursor), PAGE, cursors)
     return render(request, "registry.html", {"grid": grid, "more": more})
 
 
 @router.get("/khen-thuong/so-khen-thuong/xuat.{fmt}")
-def registry_export(request: Request, person: Signed, fmt: str) -> Response:
+def registry_export(request: Request, person: Signed, cursors: Cursors, fmt: str) -> Response:
     """The whole registry of the subtree as XLSX or CSV."""
     web = web_of(request)
     with web.node.engine.connect() as conn:
-        grid, more = registry_grid(conn, person.principal, None, MAX_LIMIT)
+        grid, more = registry_grid(conn, person.principal, None, MAX_LIMIT, cursors)
         while more is not None and len(grid.rows) < 100_000:
-            found, more = registry_grid(conn, person.principal, registry_cursor(more), MAX_LIMIT)
+            found, more = registry_grid(conn, person.principal, registry_cursor(cursors, more), MAX_LIMIT, cursors)
             grid.rows += found.rows
     return export(request, grid, fmt, "so-khen-thuong")
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from projections.guidance import units
 from projections.guidance.compose import guidance
 from projections.plans import queries, views
-from services.api.pagination import decode_cursor, page
+from services.api.pagination import PLANS, Cursors, page
 from services.api.routers.plans import unknown_plan
 from services.api.security.scopes import require_sees
 from services.web import periods
@@ -22,17 +22,17 @@ PAGE = 50
 
 
 @router.get("/ke-hoach")
-def plans_page(request: Request, person: Signed, cursor: str | None = None) -> Response:
+def plans_page(request: Request, person: Signed, cursors: Cursors, cursor: str | None = None) -> Response:
     """The chain above my unit and the plans issued in my subtree (50 at a time)."""
     web, principal = web_of(request), person.principal
-    key = decode_cursor(cursor)
+    key = cursors.decode(PLANS, cursor)
     with web.node.engine.connect() as conn:
         code = principal.org_unit.code
         chain = []
         if units.resolve(conn, web.node.official_units, code) is not None:
             chain = guidance(conn, web.node.official_units, web.matrix, code, periods.today())["plans"]
         rows = queries.plans(conn, None, None, str(key[0]) if key else None, PAGE + 1, principal.path)
-    listed = page([views.summary(r) for r in rows], PAGE, ("plan_id",))
+    listed = page([views.summary(r) for r in rows], PAGE, ("plan_id",), cursors, PLANS)
     return render(request, "plans.html", {"chain": chain, "listed": listed})
 
 
