@@ -140,17 +140,22 @@ def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
     )
 
 
+def unknown_report(report_id: str) -> DomainRefusal:
+    """No report with this id on the node."""
+    return DomainRefusal(
+        "UNKNOWN_REPORT",
+        404,
+        f"Không tìm thấy báo cáo {report_id}.",
+        f"Unknown report {report_id}.",
+        report_id=report_id,
+    )
+
+
 def review_report(cmd: ReviewReport, uow: UnitOfWork, deps: Deps) -> None:
     """ReportReviewed by the receiving level (or a level above it); a return needs a reason."""
     report = fold(uow.stream(report_stream(cmd.report_id)))
     if report is None:
-        raise DomainRefusal(
-            "UNKNOWN_REPORT",
-            404,
-            f"Không tìm thấy báo cáo {cmd.report_id}.",
-            f"Unknown report {cmd.report_id}.",
-            report_id=cmd.report_id,
-        )
+        raise unknown_report(cmd.report_id)
     reviewer = get_org_unit(uow, deps.official, cmd.reviewer_path)
     receiver = OrgPath((report.submitted_to or report.unit)["path"])
     if not reviewer.path.contains(receiver):

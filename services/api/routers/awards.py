@@ -15,6 +15,7 @@ from services.api.commanding import etag
 from services.api.pagination import AWARDS, CONFERRED, DEFAULT_LIMIT, MAX_LIMIT, Cursors, page
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_within
+from services.api.security.scopes import require_target
 from services.awards import Authority
 from services.bootstrap import Node
 from services.kernel.errors import DomainRefusal, UnknownOrgUnit
@@ -33,6 +34,9 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 def registry_cursor(cursors: Cursors, cursor: str | None) -> tuple[date, str] | None:
     key = cursors.decode(CONFERRED, cursor)
     return (date.fromisoformat(key[0]), key[1]) if key else None
+
+
+PROPOSAL = ("đề nghị khen thưởng", "award proposal")
 
 
 def unknown_proposal(proposal_id: str) -> DomainRefusal:
@@ -138,9 +142,9 @@ def router(node: Node) -> APIRouter:
         """
         with reading.connect() as conn:
             found = queries.proposal(conn, proposal_id)
-            if found is None:
-                raise unknown_proposal(proposal_id)
-            require_within(principal, found["nominee_path"])
+            places = None if found is None else [found["nominee_path"]]
+            require_target(principal, PROPOSAL, proposal_id, places, lambda: unknown_proposal(proposal_id))
+            assert found is not None
             response.headers["ETag"] = etag(found["version"])
             plan = plans.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None
         return reading.stamp(views.detail(found, plan, _now(as_now, reading)))

@@ -18,8 +18,9 @@ from services.api.bodies import CommandBody, Id, IdPath, Occasion, OrgUnitPath, 
 from services.api.commanding import Authorize, CommandAccepted, IfMatch, run_command
 from services.api.idempotency import Idempotency
 from services.api.problems import WRITE_RESPONSES
+from services.api.routers.awards import PROPOSAL, unknown_proposal
 from services.api.security import Caller, Principal, current_principal, require_role, require_within
-from services.api.security.scopes import DECIDER, STEP_ROLES, SUBMITTER
+from services.api.security.scopes import DECIDER, STEP_ROLES, SUBMITTER, require_target
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from services.awards.model import fold, proposal_stream
 from services.bootstrap import Node
@@ -80,13 +81,18 @@ class DecideAwardBody(CommandBody):
     reason: str | None = optional_text("Lý do không khen thưởng", "reason of a rejection", 10_000)
 
 
-def _step_role(principal: Principal, proposal_id: str, action: str) -> Authorize:
-    """A write-side check: when the caller's unit holds the proposal, it needs the role of that step."""
+def proposal_access(principal: Principal, proposal_id: str, action: str, step_role: bool = True) -> Authorize:
+    """Write-side checks before the handler, in the command's transaction: first that the proposal's nominee lies
+    in the caller's subtree (the same 403 whatever the proposal's state, or when there is none: nothing about it is
+    told to a caller who may not read it); then, when the caller's unit holds it, the role of that step."""
 
     def check(uow: UnitOfWork) -> None:
         proposal = fold(uow.stream(proposal_stream(proposal_id)))
-        if proposal is None or proposal.state != "PENDING":
-            return  # the handler refuses with UNKNOWN_PROPOSAL / PROPOSAL_CLOSED
+        places = None if proposal is None else [proposal.nominee["org_unit"]["path"]]
+        require_target(principal, PROPOSAL, proposal_id, places, lambda: unknown_proposal(proposal_id))
+        assert proposal is not None
+        if not step_role or proposal.state != "PENDING":
+            return  # the handler refuses with PROPOSAL_CLOSED
         step = proposal.current_step
         if step["org_unit"]["path"] == principal.path:
             require_role(principal, STEP_ROLES[step["role"]], f"{action} at step {step['role']}")
@@ -107,7 +113,7 @@ def router(node: Node) -> APIRouter:
     def location(proposal_id: str) -> str:
         return f"/api/v1/awards/{proposal_id}"
 
-    def held(proposal_id: str, command: Any, authorize: Authorize | None, **request: Any) -> Response:
+    def held(proposal_id: str, command: Any, authorize: Authorize, **request: Any) -> Response:
         """Run a command on a proposal held by the caller's unit (``authorize`` runs in its transaction)."""
         stream = proposal_stream(proposal_id)
         return run_command(
@@ -146,8 +152,8 @@ def router(node: Node) -> APIRouter:
         """Trình lên (AwardForwarded) / forward. Bước đề nghị: submitter; bước thẩm định: reviewer hoặc council."""
         require_role(principal, FORWARDERS, "forward award")
         command = ForwardAward(proposal_id, principal.path, body.business_time(), principal.actor(), body.note)
-        step_role = _step_role(principal, proposal_id, "forward award")
-        return held(proposal_id, command, step_role, if_match=if_match, key=key)
+        access = proposal_access(principal, proposal_id, "forward award")
+        return held(proposal_id, command, access, if_match=if_match, key=key)
 
     @api.post("/{proposal_id}/return", **created)
     def return_award(
@@ -156,8 +162,8 @@ def router(node: Node) -> APIRouter:
         """Trả lại (AwardReturned) / return. Vai trò của bước đang giữ hồ sơ / the role of the step holding it."""
         require_role(principal, RETURNERS, "return award")
         command = ReturnAward(proposal_id, principal.path, body.reason, body.business_time(), principal.actor())
-        step_role = _step_role(principal, proposal_id, "return award")
-        return held(proposal_id, command, step_role, if_match=if_match, key=key)
+        access = proposal_access(principal, proposal_id, "return award")
+        return held(proposal_id, command, access, if_match=if_match, key=key)
 
     @api.post("/{proposal_id}/decide", **created)
     def decide_award(
@@ -175,6 +181,7 @@ def router(node: Node) -> APIRouter:
             body.decision_date,
             body.reason,
         )
-        return held(proposal_id, command, None, if_match=if_match, key=key)  # the domain checks the authority
+        access = proposal_access(principal, proposal_id, "decide award", step_role=False)  # the domain: authority
+        return held(proposal_id, command, access, if_match=if_match, key=key)
 
     return api

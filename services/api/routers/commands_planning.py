@@ -34,11 +34,12 @@ from services.api.commanding import Authorize, CommandAccepted, IfMatch, run_com
 from services.api.idempotency import Idempotency
 from services.api.problems import WRITE_RESPONSES
 from services.api.security import Caller, Principal, current_principal, require_role, require_within
-from services.api.security.scopes import OPERATOR
+from services.api.security.scopes import OPERATOR, require_target
 from services.bootstrap import Node
 from services.kernel.uow import UnitOfWork
 from services.planning.commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
 from services.planning.model import fold, plan_stream
+from services.planning.rules import unknown_plan
 
 DocumentNumber = Field(None, min_length=1, max_length=20, description="Số văn bản, ví dụ 220 / document number")
 
@@ -152,12 +153,13 @@ class IssueGuidanceBody(CommandBody):
 
 
 def _issuer_within(principal: Principal, plan_id: str) -> Authorize:
-    """A write-side check: the plan's issuer lies in the caller's subtree (unknown plans: the handler refuses)."""
+    """A write-side check before the handler: the plan's issuer lies in the caller's subtree (the same 403 for a
+    plan outside it, whatever its state, and for none)."""
 
     def check(uow: UnitOfWork) -> None:
         plan = fold(uow.stream(plan_stream(plan_id)))
-        if plan is not None:
-            require_within(principal, plan.issuer_path)
+        places = None if plan is None else [plan.issuer_path]
+        require_target(principal, ("kế hoạch", "plan"), plan_id, places, lambda: unknown_plan(plan_id))
 
     return check
 

@@ -19,16 +19,18 @@ from services.api.bodies import (
     optional_text,
     records,
 )
-from services.api.commanding import CommandAccepted, IfMatch, run_command
+from services.api.commanding import Authorize, CommandAccepted, IfMatch, run_command
 from services.api.idempotency import Idempotency
 from services.api.problems import WRITE_RESPONSES
-from services.api.security import Caller, current_principal, require_role, require_within
-from services.api.security.scopes import REVIEWER, SUBMITTER
+from services.api.security import Caller, Principal, current_principal, require_role, require_within
+from services.api.security.scopes import REVIEWER, SUBMITTER, require_target
 from services.bootstrap import Node
 from services.kernel.orgpaths import OrgPath
+from services.kernel.uow import UnitOfWork
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
+from services.reporting.handlers import unknown_report
+from services.reporting.model import fold, report_stream
 from services.reporting.model import report_id as report_id_of
-from services.reporting.model import report_stream
 
 Period = Annotated[
     str,
@@ -85,6 +87,20 @@ class ReviewReportBody(CommandBody):
 
     outcome: Literal["ACCEPTED", "RETURNED"] = Field(description="Tiếp nhận / trả lại — accept or return")
     reason: str | None = optional_text("Lý do trả lại", "reason of a return", 10_000)
+
+
+def _report_access(principal: Principal, report_id: str) -> Authorize:
+    """A write-side check before the handler: the reporting unit or the level it reports to lies in the caller's
+    subtree (the same 403 for a report outside it, whatever its state, and for none)."""
+
+    def check(uow: UnitOfWork) -> None:
+        report = fold(uow.stream(report_stream(report_id)))
+        places = None
+        if report is not None:
+            places = [report.unit["path"], *([report.submitted_to["path"]] if report.submitted_to else [])]
+        require_target(principal, ("báo cáo", "report"), report_id, places, lambda: unknown_report(report_id))
+
+    return check
 
 
 def router(node: Node) -> APIRouter:
@@ -155,6 +171,9 @@ def router(node: Node) -> APIRouter:
         command = ReviewReport(
             report_id, principal.path, body.outcome, body.business_time(), principal.actor(), reason=body.reason
         )
-        return run_command(node, command, stream_id=report_stream(report_id), if_match=if_match, key=key)
+        access = _report_access(principal, report_id)
+        return run_command(
+            node, command, stream_id=report_stream(report_id), authorize=access, if_match=if_match, key=key
+        )
 
     return api

@@ -16,12 +16,12 @@ forward, return or decision is the caller's own org unit, so the domain's own ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.kernel.errors import DomainRefusal, out_of_subtree
-from services.kernel.orgpaths import OrgPath
+from services.kernel.errors import DomainRefusal, ThiduaError, out_of_subtree
+from services.kernel.orgpaths import ROOT, OrgPath
 
 from .errors import role_not_allowed
 
@@ -108,3 +108,37 @@ def _outside(principal: Principal, path: str) -> DomainRefusal:
     refusal = out_of_subtree(principal.path, path)
     refusal.details["rule"] = "SUBTREE"
     return refusal
+
+
+def hidden(principal: Principal, what: tuple[str, str], target_id: str) -> DomainRefusal:
+    """403 OUT_OF_SUBTREE for a target addressed by id that is not in the caller's subtree, or does not exist: the
+    same answer either way, naming only what the caller sent (nothing of the target's state or place)."""
+    vi, en = what
+    return DomainRefusal(
+        "OUT_OF_SUBTREE",
+        403,
+        f"Không có {vi} {target_id} trong phạm vi của đơn vị {principal.path}.",
+        f"No {en} {target_id} within the subtree of {principal.path}.",
+        actor_path=principal.path,
+        target_id=target_id,
+        rule="SUBTREE",
+    )
+
+
+def require_target(
+    principal: Principal,
+    what: tuple[str, str],
+    target_id: str,
+    places: Iterable[str] | None,
+    unknown: Callable[[], ThiduaError],
+) -> None:
+    """Authorisation before state: the target ``target_id`` (``places``: the org-unit paths it belongs to, None when
+    it does not exist) must lie in the caller's subtree before anything about it is told. A caller whose subtree is
+    the whole country learns that an id does not exist (``unknown``); any other gets the same 403 as for a target
+    outside its subtree, whatever the target's state."""
+    if places is None:
+        if principal.path == ROOT:
+            raise unknown()
+        raise hidden(principal, what, target_id)
+    if not any(principal.covers(p) for p in places):
+        raise hidden(principal, what, target_id)
