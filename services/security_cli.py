@@ -1,5 +1,6 @@
 """``thidua clients add|list|revoke`` (API credentials, the LGSP's AppName / AccessKey / SecretKey) and
-``thidua api openapi`` (the OpenAPI document committed at docs/openapi.json)."""
+``thidua api openapi`` (the OpenAPI document committed at docs/openapi.json), ``thidua api refusals`` (its table
+of refusal codes in docs/api.md)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,14 @@ def render_openapi() -> str:
     document = create_app(node, run_projections=False, run_webhooks=False).openapi()
     node.close()
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+@api_app.command("refusals")
+def api_refusals() -> None:
+    """Print the refusal table of docs/api.md (code, status, meaning, what to do), from services/api/refusals.py."""
+    from services.api.refusals import markdown
+
+    typer.echo(markdown(), nl=False)
 
 
 @api_app.command("openapi")

@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 
 from services.kernel.errors import ThiduaError
 
+from .refusals import codes_for
+
 PROBLEM_TYPE_BASE = "https://thidua-sync.example/problems/"
 PROBLEM_JSON = "application/problem+json"
 
@@ -163,8 +165,9 @@ def install(app: FastAPI) -> None:
 
 
 RESPONSE_TEXT = {
-    400: "Nội dung không đọc được (không phải JSON UTF-8) hoặc grant_type không hỗ trợ / unreadable body (not UTF-8 "
-    "JSON) or an unsupported grant_type",
+    400: "Yêu cầu không đọc được: nội dung không phải JSON UTF-8, tham số chứa ký tự điều khiển, con trỏ phân trang "
+    "không hợp lệ, grant_type không hỗ trợ / unreadable request: body not UTF-8 JSON, a parameter with a control "
+    "character, an invalid pagination cursor, an unsupported grant_type",
     401: "Thiếu, sai, hết hạn hoặc đã thu hồi mã truy cập / missing, invalid, expired or revoked token",
     403: "Không được phép: ngoài phạm vi đơn vị (OUT_OF_SUBTREE), thiếu vai trò (ROLE_NOT_ALLOWED) hoặc sai thẩm "
     "quyền; quy tắc ở trường 'rule' / forbidden: outside the caller's subtree, without the role, or without the "
@@ -176,10 +179,12 @@ RESPONSE_TEXT = {
     422: "Dữ liệu không hợp lệ (lỗi theo từng trường) hoặc bị quy tắc nghiệp vụ từ chối / invalid data "
     "(per-field errors) or refused by a rule",
     429: "Vượt hạn mức yêu cầu; thử lại sau Retry-After giây / quota exceeded; retry after Retry-After seconds",
+    503: "Tạm thời chưa trả lời được; thử lại sau Retry-After giây / temporarily unavailable; retry after Retry-After",
 }
 RESPONSE_HEADERS = {
     401: {"WWW-Authenticate": {"description": 'Bearer realm="thidua"', "schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "Giây phải chờ / seconds to wait", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Giây phải chờ / seconds to wait", "schema": {"type": "integer"}}},
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -188,7 +193,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for problem+json answers with these statuses."""
     return {
         status: {
-            "description": RESPONSE_TEXT[status],
+            "description": f"{RESPONSE_TEXT[status]}. Mã / codes (docs/api.md): {', '.join(codes_for(status))}",
             "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
             **({"headers": RESPONSE_HEADERS[status]} if status in RESPONSE_HEADERS else {}),
         }
@@ -196,5 +201,5 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ_RESPONSES = problem_responses(401, 403, 404, 422, 429)
+READ_RESPONSES = problem_responses(400, 401, 403, 404, 422, 429, 503)
 WRITE_RESPONSES = problem_responses(400, 401, 403, 404, 409, 413, 422, 429)

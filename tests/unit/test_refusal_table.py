@@ -1,0 +1,107 @@
+"""Every refusal code raised anywhere in the product has a documented answer (issue 19, item 3): the codes are
+found in the source (``DomainRefusal("CODE", status, …)``, ``code = "CODE"`` of a ThiduaError, the access errors,
+the problems the API builds itself) and must each be a row of ``services.api.refusals`` — with the same status —,
+of the table in docs/api.md and of the OpenAPI responses; or be one of the few codes that never reach the HTTP API,
+listed here with where they surface instead."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from services.api.refusals import BY_CODE, REFUSALS, markdown
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+NOT_HTTP = {  # code → where it surfaces instead of the HTTP API
+    "THIDUA_ERROR": "the base class; never raised",
+    "OPERATOR_ERROR": "CLI (one readable line)",
+    "DATABASE_NOT_CURRENT": "CLI and start-up of thidua serve",
+    "DATABASE_NOT_RECOGNISED": "CLI (thidua db upgrade)",
+    "DOWNGRADE_REFUSED": "CLI (thidua db downgrade)",
+    "ORIGIN_MISMATCH": "thidua sync import (CLI)",
+    "UNDECODABLE_MESSAGE": "Kafka dead-letter topic",
+    "TYPE_MISMATCH": "Kafka dead-letter topic",
+    "UNMAPPED_EVENT_TYPE": "Kafka relay (a defect: an event type without a topic)",
+    "CSRF_FAILED": "web app (a Vietnamese page)",
+    "UNKNOWN_STREAM": "web app (audit page)",
+}
+CONSTRUCTORS = {"DomainRefusal", "Unauthenticated", "_refusal"}  # first argument: the code; DomainRefusal: status
+SKIPPED_DIRS = ("services/web/accounts",)  # account errors of the web app's CLI (AccountError), not refusals
+
+
+def raised_codes() -> dict[str, set[int | None]]:
+    """Every code the source raises, with the statuses given alongside it (None: set elsewhere)."""
+    found: dict[str, set[int | None]] = defaultdict(set)
+    for path in (ROOT / "services").rglob("*.py"):
+        if any(str(path.relative_to(ROOT)).startswith(d) for d in SKIPPED_DIRS):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+                if name in CONSTRUCTORS and args and isinstance(args[0], str):
+                    found[args[0]].add(args[1] if name == "DomainRefusal" and len(args) > 1 else None)
+                if name == "problem" and len(args) > 1 and isinstance(args[0], int) and isinstance(args[1], str):
+                    found[args[1]].add(args[0])
+            if isinstance(node, ast.ClassDef):
+                status = None
+                for statement in node.body:
+                    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant):
+                        targets = {getattr(t, "id", "") for t in statement.targets}
+                        if "http_status" in targets:
+                            status = statement.value.value
+                for statement in node.body:
+                    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant):
+                        if "code" in {getattr(t, "id", "") for t in statement.targets}:
+                            found[statement.value.value].add(status)
+    return found
+
+
+def test_the_scan_finds_the_codes_it_should() -> None:
+    """The scan is not vacuous: it sees codes of each kind of source."""
+    found = raised_codes()
+    for code in ("PROPOSAL_CLOSED", "INVALID_CURSOR", "TOKEN_EXPIRED", "VERSION_CONFLICT", "INVALID_PERIOD",
+                 "MALFORMED_BODY", "INVALID_PARAMETER", "NOT_FOUND"):  # fmt: skip
+        assert code in found, code
+    assert len(found) > 70
+
+
+def test_every_raised_code_is_in_the_table_with_its_status() -> None:
+    found = raised_codes()
+    missing = sorted(set(found) - set(BY_CODE) - set(NOT_HTTP))
+    assert not missing, f"add to services/api/refusals.py (and regenerate docs/api.md, docs/openapi.json): {missing}"
+    wrong = {c: (sorted(s for s in found[c] if s), BY_CODE[c].statuses) for c in found if c in BY_CODE
+             if {s for s in found[c] if isinstance(s, int)} - set(BY_CODE[c].statuses)}  # fmt: skip
+    assert not wrong, wrong
+
+
+def test_the_table_has_no_code_nothing_raises() -> None:
+    assert sorted(set(BY_CODE) - set(raised_codes())) == []
+    assert len(BY_CODE) == len(REFUSALS)
+    assert all(r.vi and r.en and r.action and r.statuses for r in REFUSALS)
+
+
+def test_docs_api_md_holds_the_table() -> None:
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- refusals:start[^>]*-->\n(.*?)<!-- refusals:end -->", text, re.S)
+    assert block is not None and block.group(1) == markdown(), "regenerate the table: thidua api refusals"
+
+
+def test_the_openapi_responses_list_every_code_of_their_status() -> None:
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    listed: set[str] = set()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith(("4", "5")):
+                    codes = set(re.findall(r"\b[A-Z][A-Z0-9_]{3,}\b", response["description"]))
+                    assert {r.code for r in REFUSALS if int(status) in r.statuses} <= codes, (status, operation)
+                    listed |= codes
+    assert {r.code for r in REFUSALS if set(r.statuses) & {400, 401, 403, 404, 409, 422, 429}} <= listed
