@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -131,6 +132,40 @@ def clients_revoke(client_id: str) -> None:
         console.print(f"[red]no active client {client_id}[/]")
         raise typer.Exit(1)
     console.print(f"revoked {client_id}")
+
+
+@clients_app.command("revoke-token")
+def clients_revoke_token(
+    token: Annotated[str, typer.Argument(help="The token itself (a JWT) or its jti")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept with the revocation)")] = None,
+) -> None:
+    """Revoke one token (by the token or its jti): refused from the next request, its client keeps working."""
+    import jwt
+
+    settings = Settings()
+    expires = datetime.now(UTC) + timedelta(seconds=settings.api_token_ttl_seconds + 60)
+    jti, client_id = token.strip(), None
+    if jti.count(".") == 2:  # a JWT: read its jti, client and expiry (the signature does not matter here)
+        try:
+            claims = jwt.decode(jti, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            console.print(f"[red]Không đọc được mã truy cập / not a readable token: {exc}[/]")
+            raise typer.Exit(2) from exc
+        jti, client_id = str(claims.get("jti") or ""), claims.get("sub")
+        if isinstance(claims.get("exp"), int):
+            expires = datetime.fromtimestamp(claims["exp"], UTC) + timedelta(seconds=60)
+    if not jti or len(jti) > 64:
+        console.print("[red]Mã truy cập không có jti hợp lệ / the token has no usable jti[/]")
+        raise typer.Exit(2)
+    node, store = _store(create=False)
+    try:
+        done = store.revoke_token(jti, expires, client_id, reason)
+    finally:
+        node.close()
+    if not done:
+        console.print(f"Mã {jti} đã bị thu hồi trước đó / token {jti} was already revoked")
+        return
+    console.print(f"Đã thu hồi mã {jti} / revoked token {jti} (đến / until {expires:%Y-%m-%d %H:%M} UTC)")
 
 
 def render_openapi() -> str:

@@ -69,6 +69,12 @@ class Security:
                     f"Client {principal.client_id} has been revoked.",
                 )
             quota = client.rate_limit_per_minute
+        if principal.token_id is not None and self.clients.token_revoked(principal.token_id):
+            raise Unauthenticated(
+                "TOKEN_REVOKED",
+                f"Mã truy cập {principal.token_id} đã bị thu hồi; lấy mã mới.",
+                f"Token {principal.token_id} has been revoked; get a new one.",
+            )
         self.throttle(principal.client_id, quota)
         return principal
 

@@ -11,10 +11,10 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, Text, delete, insert, select, update
 
 from services.kernel.db import new_metadata
 from services.kernel.orgpaths import OrgPath
@@ -169,6 +169,26 @@ class ClientStore:
                 .values(revoked_at=utcnow())
             )
         return done.rowcount == 1
+
+    def revoke_token(
+        self, jti: str, expires_at: datetime, client_id: str | None = None, reason: str | None = None
+    ) -> bool:
+        """Revoke one token by its ``jti`` until ``expires_at`` (then the row is forgotten: the token has expired
+        anyway); False if it was already revoked."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(delete(api_revoked_token).where(api_revoked_token.c.expires_at < now - timedelta(hours=1)))
+            if conn.execute(select(api_revoked_token.c.jti).where(api_revoked_token.c.jti == jti)).first():
+                return False
+            row = {"jti": jti, "client_id": client_id, "expires_at": expires_at, "revoked_at": now, "reason": reason}
+            conn.execute(insert(api_revoked_token).values(row))
+        return True
+
+    def token_revoked(self, jti: str) -> bool:
+        """Whether the token ``jti`` was revoked."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(api_revoked_token.c.jti).where(api_revoked_token.c.jti == jti)).first()
+        return found is not None
 
     def authenticate(self, client_id: str, secret: str) -> Client | None:
         """The active client with this id and secret, else None."""

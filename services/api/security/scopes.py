@@ -56,6 +56,7 @@ class Principal:
     node: str
     name: str | None = None
     kind: str = "CLIENT"
+    token_id: str | None = None  # the token's jti (revocable one by one)
 
     @property
     def path(self) -> str:

@@ -103,8 +103,15 @@ class TokenIssuer:
             path = OrgPath.parse(org_unit)
         except InvalidOrgPath as exc:
             raise _invalid("Đơn vị trong mã truy cập không hợp lệ.", "Invalid org_unit in the token.") from exc
-        name = claims.get("name")
-        return Principal(str(claims["sub"]), path, known_roles(roles), node, name if isinstance(name, str) else None)
+        name, jti = claims.get("name"), claims.get("jti")
+        return Principal(
+            str(claims["sub"]),
+            path,
+            known_roles(roles),
+            node,
+            name if isinstance(name, str) else None,
+            token_id=jti if isinstance(jti, str) else None,
+        )
 
 
 def _invalid(message_vi: str, message_en: str) -> Unauthenticated:

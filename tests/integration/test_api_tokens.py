@@ -1,0 +1,81 @@
+"""Tokens one by one (issue 19, item 7): `thidua clients revoke-token` stops one token (given as the JWT or its jti)
+from the next request while the client's other tokens keep working; a token past its expiry (beyond the 30 s
+leeway) is 401 TOKEN_EXPIRED."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from services.api.security import Security
+from services.bootstrap import bootstrap
+from services.kernel.settings import Settings
+
+THIDUA = Path(sys.executable).with_name("thidua")
+
+
+@pytest.fixture
+def node_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    url = f"sqlite:///{tmp_path / 'thidua.db'}"
+    node = bootstrap(Settings(data_dir=tmp_path, database_url=url, node_id="p31"))
+    node.init_db()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
+    env |= {"THIDUA_DATA_DIR": str(tmp_path), "THIDUA_DATABASE_URL": url, "THIDUA_NODE_ID": "p31"}
+    with TestClient(create_app(node, run_projections=False, run_webhooks=False)) as client:
+        yield client, env
+
+
+def _mint(client: TestClient, now: datetime | None = None) -> str:
+    security: Security = client.app.state.security  # type: ignore[attr-defined]
+    if security.clients.get("c-lgsp") is None:
+        security.clients.add("LGSP", "VN/31", ["auditor"], client_id="c-lgsp")
+    return security.tokens.mint("c-lgsp", "VN/31", ["auditor"], "LGSP", now=now)
+
+
+def _get(client: TestClient, token: str) -> tuple[int, str]:
+    response = client.get("/api/v1/plans", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, response.json().get("code", "")
+
+
+def _revoke(env: dict[str, str], *args: str) -> str:
+    command = [str(THIDUA), "clients", "revoke-token", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_one_token_is_revoked_and_the_clients_other_tokens_still_work(
+    node_client: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, env = node_client
+    first, second, third = _mint(client), _mint(client), _mint(client)
+    assert [_get(client, t)[0] for t in (first, second, third)] == [200, 200, 200]
+    assert "Đã thu hồi" in _revoke(env, first, "--reason", "lộ trên nhật ký")  # by the token itself
+    jti = jwt.decode(third, options={"verify_signature": False})["jti"]
+    _revoke(env, jti)  # by its jti
+    assert [_get(client, t) for t in (first, second, third)] == [(401, "TOKEN_REVOKED"), (200, ""),
+                                                                  (401, "TOKEN_REVOKED")]  # fmt: skip
+    assert "đã bị thu hồi trước đó" in _revoke(env, first)  # again: said, not an error
+    assert _get(client, _mint(client)) == (200, "")  # the client gets new tokens
+
+
+def test_a_token_past_its_expiry_is_refused_after_the_leeway(node_client: tuple[TestClient, dict[str, str]]) -> None:
+    client, _ = node_client
+    ttl = client.app.state.security.tokens.ttl_seconds  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    just_expired = _mint(client, now=now - timedelta(seconds=ttl + 10))  # within the 30 s leeway (clock skew)
+    expired = _mint(client, now=now - timedelta(seconds=ttl + 60))
+    assert _get(client, just_expired) == (200, "")
+    response = client.get("/api/v1/plans", headers={"Authorization": f"Bearer {expired}"})
+    assert (response.status_code, response.json()["code"]) == (401, "TOKEN_EXPIRED")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert _get(client, _mint(client, now=now + timedelta(minutes=5)))[1] == "INVALID_TOKEN"  # not yet valid (nbf)
