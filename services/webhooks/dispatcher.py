@@ -32,8 +32,7 @@ from services.kernel.settings import Settings
 from services.kernel.store import EventStore, utcnow
 from services.kernel.tables import event
 
-from . import subscriptions
-from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from . import signing, subscriptions
 from .tables import webhook_attempt, webhook_delivery, webhook_position
 
 log = logging.getLogger(__name__)
@@ -162,8 +161,7 @@ class WebhookDispatcher:
         headers = {
             "Content-Type": MEDIA_TYPE,
             "User-Agent": "thidua-sync-webhooks/1",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(sub.secret, timestamp, body),
+            **signing.headers(sub.secret, delivery["delivery_id"], timestamp, body),
             "X-Thidua-Event-Id": stored.event_id,
             "X-Thidua-Event-Type": stored.event_type,
             "X-Thidua-Delivery": delivery["delivery_id"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from services.api.security.clients import api_client
 from services.kernel.store import utcnow
 from services.kernel.tables import event
 
+from .signing import new_secret
 from .tables import webhook_attempt, webhook_delivery, webhook_subscription
 
 S = webhook_subscription.c
@@ -76,7 +76,7 @@ def create(
         "url": url,
         "event_types": sorted(set(event_types)),
         "subtree": subtree,
-        "secret": "whsec_" + secrets.token_urlsafe(32),
+        "secret": new_secret(),
         "description": description,
         "start_position": head,
         "created_at": utcnow(),

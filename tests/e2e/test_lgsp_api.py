@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
 from services.bootstrap import bootstrap
 from services.demo import DAI_SON_PLAN, HUE_PLAN, LAO_CAI_PLAN, at, run_demo
@@ -384,6 +385,8 @@ def test_webhooks_are_signed_and_retried_after_two_failures(story: Story) -> Non
         headers = request["headers"]
         assert verify(story.secrets["flaky"], headers[TIMESTAMP_HEADER], request["body"], headers[SIGNATURE_HEADER])
         assert not verify("whsec_wrong", headers[TIMESTAMP_HEADER], request["body"], headers[SIGNATURE_HEADER])
+        assert Webhook(story.secrets["flaky"]).verify(request["body"], headers)["id"] == request["event_id"]
+    assert len({r["headers"]["webhook-id"] for r in deliveries}) == 1  # one message, retried: one webhook-id
     event = json.loads(deliveries[-1]["body"])
     assert event["type"] == "vn.thidua.events.AwardDecided" and event["data"]["proposal_id"] == "gk-ds-2026-1"
     dai_son = story.clients(DAI_SON, "auditor")

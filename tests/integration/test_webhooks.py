@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, select
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from projections import tracking
 from services.bootstrap import Node, bootstrap
@@ -76,9 +79,17 @@ def test_each_subscribed_event_is_delivered_once_signed_and_replays_fire_nothing
     bodies = [json.loads(r.content) for r in received]
     # deliveries run in parallel and are not ordered (docs/api.md): each event once, whatever the arrival order
     assert sorted(b["data"]["unit"]["code"] for b in bodies) == ["A1", "A2"]
+    standard = Webhook(subscription.secret)  # the secret as shown, given to a ready-made verifier
     for request in received:
+        assert standard.verify(request.content, dict(request.headers)) == json.loads(request.content)
+        assert request.headers["webhook-id"] == request.headers["X-Thidua-Delivery"]
         assert verify(subscription.secret, request.headers[TIMESTAMP_HEADER], request.content,
-                      request.headers[SIGNATURE_HEADER])  # fmt: skip
+                      request.headers[SIGNATURE_HEADER])  # deprecated headers, one more release  # fmt: skip
+        forged = {**request.headers, "webhook-signature": "v1," + "A" * 44}
+        with pytest.raises(WebhookVerificationError):
+            standard.verify(request.content, forged)
+        with pytest.raises(WebhookVerificationError):
+            standard.verify(request.content + b" ", dict(request.headers))
         assert request.headers["content-type"] == "application/cloudevents+json"
     # A rebuild of every read model replays the whole store: the reactor keeps its own position and sends nothing.
     with node.engine.begin() as conn:

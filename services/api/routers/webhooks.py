@@ -65,7 +65,9 @@ class SubscriptionCreated(SubscriptionOut):
     """A new subscription with its signing secret, shown this once."""
 
     secret: str = Field(
-        description="Khóa HMAC-SHA256 ký X-Thidua-Signature, chỉ hiện một lần / the signing secret, shown once"
+        description="Khóa ký theo Standard Webhooks (whsec_…: webhook-signature; X-Thidua-Signature đã lỗi thời), chỉ "
+        "hiện một lần / the Standard Webhooks signing secret (webhook-signature; X-Thidua-Signature is deprecated), "
+        "shown once"
     )
 
 
