@@ -12,7 +12,7 @@ def parts() -> list[MetaData]:
     """The MetaData of each module that owns operations tables."""
     from projections import tracking, versions
     from services.api import idempotency, pagination
-    from services.api.security import clients
+    from services.api.security import clients, ratelimit
     from services.kernel import tables as store
     from services.pipeline import tables as pipeline
     from services.sync import tables as sync
@@ -24,6 +24,7 @@ def parts() -> list[MetaData]:
         idempotency.metadata,
         pagination.metadata,
         clients.metadata,
+        ratelimit.metadata,
         webhooks.metadata,
         sync.metadata,
         pipeline.metadata,

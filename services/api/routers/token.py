@@ -115,7 +115,7 @@ def router(node: Node) -> APIRouter:
         if not _readable_id(client_id) or not isinstance(secret, str):
             raise InvalidClient()
         security = security_of(request)
-        security.throttle(f"token:{client_id}")
+        security.throttle(f"token:{client_id}", local=True)  # ids the caller chooses: never a database row
         client = await _authenticate(request, client_id, secret)
         if client is None:
             raise InvalidClient()

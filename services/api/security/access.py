@@ -19,7 +19,7 @@ from services.kernel.settings import Settings
 from .clients import ClientStore
 from .errors import RateLimited, Unauthenticated
 from .keys import KeyRing
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, SharedRateLimiter
 from .scopes import Principal
 from .tokens import TokenIssuer
 
@@ -53,7 +53,9 @@ class Security:
             trusted,
             settings.api_trusted_issuer,
         )
-        limiter = RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        per_minute, burst = settings.api_rate_limit_per_minute, settings.api_rate_limit_burst
+        shared = engine.dialect.name == "postgresql"  # several API processes: the quotas live in the database
+        limiter = SharedRateLimiter(engine, per_minute, burst) if shared else RateLimiter(per_minute, burst)
         return cls(tokens, ClientStore(engine), limiter)
 
     def authenticate(self, token: str) -> Principal:
@@ -78,9 +80,9 @@ class Security:
         self.throttle(principal.client_id, quota)
         return principal
 
-    def throttle(self, client_id: str, per_minute: int | None = None) -> None:
-        """429 when ``client_id`` has used up its quota."""
-        wait = self.limiter.take(client_id, per_minute)
+    def throttle(self, client_id: str, per_minute: int | None = None, local: bool = False) -> None:
+        """429 when ``client_id`` has used up its quota (``local``: a bucket of this process only)."""
+        wait = self.limiter.take(client_id, per_minute, local)
         if wait > 0:
             raise RateLimited(client_id, wait, per_minute or self.limiter.per_minute)
 
