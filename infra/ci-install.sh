@@ -36,6 +36,8 @@ have_pg_server && say "ok: PostgreSQL server ($(ls -d /usr/lib/postgresql/*/bin 
 if command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1; then say "ok: kcat"; else pkgs+=(KCAT); fi
 if [ "$(java_major)" -ge 17 ] 2>/dev/null; then say "ok: Java $(java_major)"; else pkgs+=(JDK); fi
 if command -v mvn >/dev/null 2>&1; then say "ok: maven"; else pkgs+=(maven); fi
+# the AsyncAPI parser (tests/contract/test_asyncapi.py) runs on Node.js
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then say "ok: node, npm"; else pkgs+=(nodejs npm); fi
 # browser tests (the web app; the offline /docs and /redoc pages) drive Debian's Chromium
 if [ -x /usr/bin/chromium ]; then say "ok: chromium"; else pkgs+=(chromium); fi
 if [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then say "ok: DejaVu fonts"; else pkgs+=(fonts-dejavu-core); fi

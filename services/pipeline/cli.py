@@ -89,6 +89,16 @@ def topics_acls(
         admin.close()
 
 
+@topics_app.command("asyncapi")
+def topics_asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of the topics (regenerate: thidua topics asyncapi > docs/asyncapi.yaml)."""
+    from services.kernel.schemas import SchemaCatalog
+
+    from .asyncapi import render
+
+    typer.echo(render(SchemaCatalog.load(Settings().schemas_dir)), nl=False)
+
+
 @topics_app.command("list")
 def topics_list() -> None:
     """The node's topics and their configuration from settings (no broker needed)."""
