@@ -184,7 +184,7 @@ def node_secret(engine: Engine, name: str) -> bytes:
     """The node's secret ``name``, created by the first process that asks (concurrent creators agree)."""
     query = select(api_node_secret.c.secret).where(api_node_secret.c.name == name)
     with engine.connect() as conn:
-        found = conn.execute(query).scalar_one_or_none()
+        found: str | None = conn.execute(query).scalar_one_or_none()
     if found is None:
         try:
             with engine.begin() as conn:

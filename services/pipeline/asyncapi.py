@@ -30,8 +30,18 @@ def _string(description: str, **more: Any) -> dict[str, Any]:
 CLOUDEVENT_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "CloudEvents 1.0, Kafka protocol binding, binary mode: attributes as ce_* headers (UTF-8).",
-    "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_dataschema",
-                 "ce_orgunit", "ce_sequence", "content-type"],  # fmt: skip
+    "required": [
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_time",
+        "ce_subject",
+        "ce_dataschema",
+        "ce_orgunit",
+        "ce_sequence",
+        "content-type",
+    ],  # fmt: skip
     "properties": {
         "ce_specversion": _string("CloudEvents version", const=SPEC_VERSION),
         "ce_id": _string("Mã sự kiện (dùng để loại trùng) / event id: deduplicate by it"),
@@ -39,10 +49,12 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_type": _string(f"Loại sự kiện / event type, {EVENT_NAMESPACE}.<Name>"),
         "ce_time": _string("Thời điểm nghiệp vụ / business time (RFC 3339)", format="date-time"),
         "ce_subject": _string("Luồng sự kiện (cũng là khóa) / the event stream, also the key"),
-        "ce_dataschema": _string("urn:avro:crc64:<fingerprint>: the writer schema (catalog topic, GET /api/v1/schemas)"),
+        "ce_dataschema": _string("urn:avro:crc64:<fingerprint>: the writer schema (catalog topic, /api/v1/schemas)"),
         "ce_orgunit": _string("Đơn vị của sự kiện / the org-unit path the event belongs to", examples=["VN/46/19753"]),
-        "ce_sequence": _string(f"Vị trí toàn cục, {SEQUENCE_DIGITS} chữ số / global position, zero-padded",
-                               pattern=f"^[0-9]{{{SEQUENCE_DIGITS}}}$"),  # fmt: skip
+        "ce_sequence": _string(
+            f"Vị trí toàn cục, {SEQUENCE_DIGITS} chữ số / global position, zero-padded",
+            pattern=f"^[0-9]{{{SEQUENCE_DIGITS}}}$",
+        ),  # fmt: skip
         "ce_correlationid": _string("Mã tương quan / correlation id (optional)"),
         "ce_causationid": _string("Mã nguyên nhân / causation id (optional)"),
         "content-type": _string("Kiểu nội dung / content type of the value", const=CONTENT_TYPE),
@@ -53,18 +65,21 @@ DEAD_LETTER_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "The original message's headers, plus why and where it was rejected (dlt_*).",
     "properties": {
-        **{f"dlt_{k}": _string(d) for k, d in {
-            "reason": "Mã lỗi ổn định / stable code, e.g. UNKNOWN_SCHEMA, TYPE_MISMATCH, APPLY_FAILED",
-            "error": "Lỗi (tiếng Anh) / the error",
-            "stage": "decode | apply",
-            "projection": "Projection that failed to apply it (apply stage)",
-            "topic": "Original topic",
-            "partition": "Original partition",
-            "offset": "Original offset",
-            "timestamp": "Original Kafka timestamp (ms)",
-            "group": "Consumer group that rejected it",
-            "failed_at": "When (RFC 3339, UTC)",
-        }.items()},  # fmt: skip
+        **{
+            f"dlt_{k}": _string(d)
+            for k, d in {
+                "reason": "Mã lỗi ổn định / stable code, e.g. UNKNOWN_SCHEMA, TYPE_MISMATCH, APPLY_FAILED",
+                "error": "Lỗi (tiếng Anh) / the error",
+                "stage": "decode | apply",
+                "projection": "Projection that failed to apply it (apply stage)",
+                "topic": "Original topic",
+                "partition": "Original partition",
+                "offset": "Original offset",
+                "timestamp": "Original Kafka timestamp (ms)",
+                "group": "Consumer group that rejected it",
+                "failed_at": "When (RFC 3339, UTC)",
+            }.items()
+        },  # fmt: skip
     },
 }
 
@@ -129,40 +144,30 @@ def document(catalog: SchemaCatalog, version: str = "0.1.0") -> dict[str, Any]:
     }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for context in CONTEXTS:
-        names = sorted(n for n, c in CONTEXT_OF_EVENT.items() if c == context and n in messages)
-        channels[context] = {
-            "address": f"{PREFIX}.{{nodeId}}.{context}",
-            "title": f"Sự kiện {context} / {context} events",
-            "description": "Lịch sử giữ mãi mãi (retention.ms=-1); khóa = luồng, thứ tự theo luồng / kept forever; "
-            "key = stream id, ordered per stream. Value: Avro single-object encoding (C3 01, the 8-byte "
-            "CRC-64-AVRO fingerprint of the writer schema, the binary datum).",
-            "parameters": NODE,
+
+    def channel(key: str, suffix: str, title: str, names: list[str], parameters: Any = NODE, **more: Any) -> None:
+        channels[key] = {
+            "address": f"{PREFIX}.{{nodeId}}.{suffix}",
+            "title": title,
+            **more,
+            "parameters": parameters,
             "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
         }
-        operations[f"publish_{context}"] = _send(context, names)
-    channels["deadletters"] = {
-        "address": f"{PREFIX}.{{nodeId}}.deadletters",
-        "title": "Thư chết / dead letters",
-        "parameters": NODE,
-        "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
-    }
-    operations["publish_deadletters"] = _send("deadletters", ["DeadLetter"])
-    channels["schemas"] = {
-        "address": f"{PREFIX}.{{nodeId}}.schemas",
-        "title": "Danh mục lược đồ / schema catalog (compacted)",
-        "parameters": NODE,
-        "messages": {"SchemaVersion": {"$ref": "#/components/messages/SchemaVersion"}},
-    }
-    operations["publish_schemas"] = _send("schemas", ["SchemaVersion"])
-    all_events = sorted(n for n, _ in events)
-    channels["sync"] = {
-        "address": f"{PREFIX}.{{nodeId}}.sync.{{target}}",
-        "title": "Đồng bộ lên nút khác / events routed to another node (docs/sync.md)",
-        "parameters": {**NODE, "target": {"description": "Mã nút nhận / the receiving node's id"}},
-        "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in all_events},
-    }
-    operations["publish_sync"] = _send("sync", all_events)
+        operations[f"publish_{key}"] = _send(key, names)
+
+    for context in CONTEXTS:
+        names = sorted(n for n, c in CONTEXT_OF_EVENT.items() if c == context and n in messages)
+        description = (
+            "Lịch sử giữ mãi mãi (retention.ms=-1); khóa = luồng, thứ tự theo luồng / kept forever; key = stream id, "
+            "ordered per stream. Value: Avro single-object encoding (C3 01, the 8-byte CRC-64-AVRO fingerprint of the "
+            "writer schema, the binary datum)."
+        )
+        channel(context, context, f"Sự kiện {context} / {context} events", names, description=description)
+    channel("deadletters", "deadletters", "Thư chết / dead letters", ["DeadLetter"])
+    channel("schemas", "schemas", "Danh mục lược đồ / schema catalog (compacted)", ["SchemaVersion"])
+    target = {"target": {"description": "Mã nút nhận / the receiving node's id"}}
+    channel("sync", "sync.{target}", "Đồng bộ lên nút khác / events routed to another node (docs/sync.md)",
+            sorted(n for n, _ in events), parameters={**NODE, **target})  # fmt: skip
     return {
         "asyncapi": "3.0.0",
         "info": {

@@ -105,7 +105,7 @@ class SharedRateLimiter(RateLimiter):
         rate = (per_minute or self.per_minute) / 60.0
         capacity = max(1.0, float(min(self.burst, per_minute or self.per_minute)))
         with self.engine.begin() as conn:
-            tokens, allowed = conn.execute(_TAKE, {"bucket": key, "capacity": capacity, "rate": rate}).one()
-        if allowed:
+            row = conn.execute(_TAKE, {"bucket": key, "capacity": capacity, "rate": rate}).one()
+        if row.allowed:
             return 0.0
-        return (1.0 - tokens) / rate if rate > 0 else 60.0
+        return (1.0 - float(row.tokens)) / rate if rate > 0 else 60.0
