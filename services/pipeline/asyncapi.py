@@ -90,7 +90,7 @@ def _key(description: str) -> dict[str, Any]:
 
 def avro_for_asyncapi(schema: Any) -> Any:
     """The same Avro schema with each dotted ``name`` split into ``namespace`` and ``name`` (one fullname, as Avro
-    reads it; the AsyncAPI parser's Avro schema wants simple names)."""
+    reads it; the AsyncAPI parser's Avro schema wants simple names), keys sorted."""
     if isinstance(schema, list):
         return [avro_for_asyncapi(s) for s in schema]
     if not isinstance(schema, dict):
@@ -99,7 +99,7 @@ def avro_for_asyncapi(schema: Any) -> Any:
     if schema.get("type") in ("record", "enum", "fixed") and "." in str(schema.get("name", "")):
         namespace, name = str(schema["name"]).rsplit(".", 1)
         found["name"], found["namespace"] = name, namespace
-    return found
+    return dict(sorted(found.items()))  # one order whatever the catalog's (the committed file stays comparable)
 
 
 def _event_message(name: str, schema: dict[str, Any]) -> dict[str, Any]:
