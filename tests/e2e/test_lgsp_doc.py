@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.webhooks.signing import sign
+from services.webhooks.signing import headers, new_secret
 from tests.e2e.lgsp import running_node
 
 pytestmark = pytest.mark.e2e
@@ -43,10 +43,10 @@ def test_the_python_webhook_check_accepts_the_nodes_signature_only() -> None:
     (code,) = blocks("python")
     scope: dict[str, object] = {}
     exec(code, scope)  # noqa: S102 - the documented snippet, run as a receiver would
-    valid = scope["signature_valid"]
-    body, now = b'{"id":"e-1","type":"vn.thidua.events.AwardDecided"}', int(time.time())
-    signature = sign("whsec_test", now, body)
-    assert valid("whsec_test", str(now), body, signature)  # type: ignore[operator]
-    assert not valid("whsec_test", str(now), body + b" ", signature)  # type: ignore[operator]
-    assert not valid("whsec_other", str(now), body, signature)  # type: ignore[operator]
-    assert not valid("whsec_test", str(now - 600), body, sign("whsec_test", now - 600, body))  # type: ignore[operator]
+    event_of = scope["event_of"]
+    body, now, secret = b'{"id":"e-1","type":"vn.thidua.events.AwardDecided"}', int(time.time()), new_secret()
+    sent = headers(secret, "d-1", now, body)  # what the node sends (services/webhooks/dispatcher.py)
+    assert event_of(secret, sent, body) == {"id": "e-1", "type": "vn.thidua.events.AwardDecided"}  # type: ignore[operator]
+    assert event_of(secret, sent, body + b" ") is None  # type: ignore[operator]
+    assert event_of(new_secret(), sent, body) is None  # type: ignore[operator]
+    assert event_of(secret, headers(secret, "d-1", now - 600, body), body) is None  # type: ignore[operator]
