@@ -81,6 +81,8 @@ REFUSALS: tuple[Refusal, ...] = (
        "Dùng mã hình thức của ma trận thẩm quyền / use a form code of the authority matrix"),
     _r("UNKNOWN_AWARD_RULE", 404, "Không có quy tắc khen thưởng cho hình thức này", "No award rule for this form",
        "Dùng mã hình thức của ma trận thẩm quyền / use a form code of the authority matrix"),
+    _r("UNKNOWN_KEY", 404, "Nút không biết khóa ký này", "This node knows no such signing key",
+       "Tải lại danh mục GET /api/v1/keys / reload the key catalog"),
     # 409: the state does not allow it
     _r("VERSION_CONFLICT", 409, "Phiên bản luồng khác với If-Match (expected_version, actual_version)",
        "The stream is not at the If-Match version (expected_version, actual_version)",
@@ -180,6 +182,9 @@ REFUSALS: tuple[Refusal, ...] = (
        "Chờ Retry-After giây rồi gửi lại / wait Retry-After seconds, then retry"),
     _r("READ_MODEL_REBUILDING", 503, "Dữ liệu tổng hợp đang được dựng lại theo phiên bản mới",
        "Read models are being rebuilt to a new version", "Chờ Retry-After giây / retry after Retry-After"),
+    _r("STORE_INTEGRITY_ERROR", 500, "Cơ sở dữ liệu từ chối ghi sự kiện (một lỗi của nút, hoặc một bên ghi vòng qua "
+       "kho sự kiện)", "The database refused the append (a defect, or a writer that bypassed the store)",
+       "Không gửi lại liên tục; báo quản trị nút / do not retry in a loop; tell the node's operator"),
     _r("NOT_READY", 503, "Cơ sở dữ liệu chưa phản hồi (/readyz)", "The database does not answer (/readyz)",
        "Thử lại sau / retry later"),
 )  # fmt: skip

@@ -26,10 +26,11 @@ def test_kafka_messages_and_feed_entries_decode_with_the_cloudevents_sdk(tmp_pat
     node.init_db()
     node.store.append("orgunit-A1", 0, [org_unit_registered("A1")])
     node.store.append("guidance-x", 0, [guidance_issued()])
-    stored = node.store.read_all(0, 100)
-    assert len(stored) == 2
+    stored = node.store.read_all(0, 100)  # the two, after the node key's announcement
+    assert {"OrgUnitRegistered", "GuidanceIssued"} <= {s.event_type for s in stored}
     with TestClient(create_app(node, run_projections=False, run_webhooks=False)) as client:
         feed = authorize(client).get("/api/v1/events").json()["items"]
+    assert [e["id"] for e in feed] == [s.event_id for s in stored]  # a central caller reads every event
     for event, entry in zip(stored, feed, strict=True):
         message = to_message(event)  # what the relay sends (services/pipeline/relay.py)
         decoded = from_binary(KafkaMessage(dict(message.headers), message.key, message.value), JSONFormat(), CloudEvent)

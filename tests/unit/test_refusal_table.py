@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_HTTP = {  # code → where it surfaces instead of the HTTP API
     "THIDUA_ERROR": "the base class; never raised",
     "ORIGIN_MISMATCH": "thidua sync import (CLI)",
+    "ORIGIN_SIGNATURE": "thidua sync import (an origin proof that does not verify) and audit verify",
     "UNDECODABLE_MESSAGE": "Kafka dead-letter topic",
     "TYPE_MISMATCH": "Kafka dead-letter topic",
     "UNMAPPED_EVENT_TYPE": "Kafka relay (a defect: an event type without a topic)",

@@ -1,7 +1,7 @@
 """API contracts: the node's shared secrets (cursor HMAC key), tokens revoked one by one, shared quotas.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-05
 
 ``api_node_secret`` holds secrets every API process of a node shares (the HMAC key that authenticates pagination
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
