@@ -28,6 +28,14 @@ FLASH_MESSAGES = {  # flash messages are keys of this table (never text from the
     "signed_out": "Bạn đã đăng xuất.",
     "password_changed": "Đã đổi mật khẩu.",
     "language": "Đã chuyển ngôn ngữ.",
+    "targets_registered": "Đã đăng ký {n} chỉ tiêu thi đua năm {year}.",
+    "report_submitted": "Đã nộp báo cáo kỳ {period}.",
+    "report_accepted": "Đã tiếp nhận báo cáo {report}.",
+    "report_returned": "Đã trả lại báo cáo {report}.",
+    "award_proposed": "Đã gửi đề nghị khen thưởng {proposal}.",
+    "award_forwarded": "Đã trình đề nghị {proposal} lên bước tiếp theo.",
+    "award_returned": "Đã trả lại đề nghị {proposal} cho đơn vị đề nghị.",
+    "award_decided": "Đã ghi quyết định cho đề nghị {proposal}.",
 }
 
 
@@ -126,13 +134,15 @@ NAV = [
     ("/ke-hoach", "Kế hoạch"),
     ("/khen-thuong", "Khen thưởng"),
     ("/don-vi", "Đơn vị"),
+    ("/hop-thu", "Hộp thư"),
 ]
 AUDIT_NAV = ("/kiem-tra", "Kiểm tra")
+REVIEW_NAV = ("/tiep-nhan-bao-cao", "Tiếp nhận báo cáo")
 
 
 def navigation(roles: frozenset[str]) -> list[tuple[str, str]]:
     """The main navigation: Kiểm tra only for the roles that may read the audit pages."""
-    return NAV + ([AUDIT_NAV] if roles & AUDIT_ROLES else [])
+    return NAV + ([REVIEW_NAV] if "reviewer" in roles else []) + ([AUDIT_NAV] if roles & AUDIT_ROLES else [])
 
 
 def flash(response: Response, key: str, **values: str) -> Response:

@@ -11,10 +11,9 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from projections.awards import queries, views
-from projections.plans import queries as plan_queries
 from services.api.pagination import AWARDS, CONFERRED, MAX_LIMIT, CursorCodec, Cursors, page
-from services.api.routers.awards import registry_cursor, unknown_proposal
-from services.api.security.scopes import Principal, require_within
+from services.api.routers.awards import registry_cursor
+from services.api.security.scopes import Principal
 from services.web.auth import Signed
 from services.web.formats import day
 from services.web.grids import Column, Grid
@@ -108,12 +107,7 @@ def registry_export(request: Request, person: Signed, cursors: Cursors, fmt: str
 
 @router.get("/khen-thuong/{proposal_id}")
 def proposal_page(request: Request, person: Signed, proposal_id: str) -> Response:
-    """One proposal: route and the step holding it, history, prerequisites, decision."""
-    web = web_of(request)
-    with web.node.engine.connect() as conn:
-        found = queries.proposal(conn, proposal_id)
-        if found is None:
-            raise unknown_proposal(proposal_id)
-        require_within(person.principal, found["nominee_path"])
-        plan = plan_queries.summaries(conn, [found["plan_id"]]).get(found["plan_id"]) if found["plan_id"] else None
-    return render(request, "award.html", {"p": views.detail(found, plan, views.now_of(None))})
+    """One proposal: route and the step holding it, history, prerequisites, decision; the actions of my unit."""
+    from .proposing import show_proposal
+
+    return show_proposal(request, person, proposal_id)
