@@ -58,6 +58,14 @@ def _path(code: str) -> str:
 
 def run_demo(node: Node) -> DemoSummary:
     """Load everything through the message bus, as the API would."""
+    summary = run_setup(node)
+    run_year(node, summary)
+    return summary
+
+
+def run_setup(node: Node) -> DemoSummary:
+    """The plans, the khối thi đua and the units, without the year (the officials then work it, e.g. in the
+    browser: ``thidua demo --setup-only``)."""
     handle = node.bus.handle
     summary = DemoSummary(import_seeds(handle))
     for code, name, members in LAO_CAI_BLOCS:
@@ -78,6 +86,12 @@ def run_demo(node: Node) -> DemoSummary:
             )
         )
         summary.units.append(f"{parent}/{code}")
+    return summary
+
+
+def run_year(node: Node, summary: DemoSummary) -> None:
+    """The simulated year: registrations, reports and their review, award proposals and decisions, refusals."""
+    handle = node.bus.handle
     for path, targets in LAO_CAI_TARGETS.items():
         values = tuple({"indicator_code": c, "value": v, "note": None} for c, v in targets)
         code = path.rsplit("/", 1)[1]
@@ -85,7 +99,6 @@ def run_demo(node: Node) -> DemoSummary:
         summary.registrations += 1
     _reports(handle)
     _awards(node, summary)
-    return summary
 
 
 def _reports(handle: Any) -> None:

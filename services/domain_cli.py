@@ -53,11 +53,21 @@ IntoNode = Annotated[
 NODE_URL = "http://127.0.0.1:8000"  # where `make run` serves the node
 
 
-def demo_command(database: DemoDatabase = None, into_node: IntoNode = False) -> None:
-    """Load the hierarchy, the four plans and a simulated year into a fresh database (or the node's own, with
-    --into-node), and print a summary and how to see it through the API."""
+SetupOnly = Annotated[
+    bool,
+    typer.Option(
+        "--setup-only",
+        help="Chỉ nạp kế hoạch, khối thi đua và đơn vị, không mô phỏng năm (để làm năm qua trình duyệt) / "
+        "only the plans, blocs and units, no simulated year (to work the year in the browser).",
+    ),
+]
+
+
+def demo_command(database: DemoDatabase = None, into_node: IntoNode = False, setup_only: SetupOnly = False) -> None:
+    """Load the hierarchy, the four plans and a simulated year (``--setup-only``: without the year) into a fresh
+    database (or the node's own, with --into-node), and print a summary and how to see it through the API."""
     from services.bootstrap import bootstrap
-    from services.demo import run_demo
+    from services.demo import run_demo, run_setup
     from services.demo_report import render
 
     settings = Settings()
@@ -78,7 +88,7 @@ def demo_command(database: DemoDatabase = None, into_node: IntoNode = False) -> 
         node.init_db()
         if into_node and (held := node.store.head_position()) > 0:
             raise _node_not_empty(node, held)
-        summary = run_demo(node)
+        summary = run_setup(node) if setup_only else run_demo(node)
         node.runner.run_until_idle()
         render(node, summary, console)
         url = node.engine.url.render_as_string(hide_password=True)

@@ -109,6 +109,13 @@ def conferred(
     return [aware(r._asdict()) for r in conn.execute(query)]
 
 
+def decision_list(conn: Connection, decider_path: str, number: str) -> list[dict[str, Any]]:
+    """The awards of one decision (its number at one decider): the list attached to the decision, by nominee."""
+    c = awards_conferred.c
+    query = select(awards_conferred).where(c.decider_path == decider_path, c.decision_number == number)
+    return [aware(r._asdict()) for r in conn.execute(query.order_by(c.nominee_kind, c.nominee_name, c.proposal_id))]
+
+
 def held_by(conn: Connection, path: str, limit: int = 10) -> tuple[int, list[dict[str, Any]]]:
     """Pending proposals held by the org unit ``path`` itself (not its subtree): how many, and the ``limit``
     longest held (listed columns)."""

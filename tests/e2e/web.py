@@ -41,18 +41,20 @@ def launch(playwright: Any) -> Any:
 
 
 @contextmanager
-def demo_web_node(folder: Path) -> Iterator[Node]:
-    """``thidua demo`` written as the node's own database, the people of PEOPLE, then ``thidua serve``."""
+def demo_web_node(folder: Path, setup_only: bool = False) -> Iterator[Node]:
+    """``thidua demo`` written as the node's own database (``setup_only``: without the year, which the browser then
+    works), the people of PEOPLE (and WORKERS), then ``thidua serve``."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")} | {"THIDUA_DATA_DIR": str(folder)}
-    subprocess.run(
-        [str(THIDUA), "demo", "--database", str(folder / "thidua.db")], env=env, check=True, capture_output=True
-    )
+    demo = [str(THIDUA), "demo", "--database", str(folder / "thidua.db"), *(["--setup-only"] if setup_only else [])]
+    subprocess.run(demo, env=env, check=True, capture_output=True)
+    everyone = {**PEOPLE, **EXTRA, **WORKERS}
+    names = NAMES | WORKER_NAMES
     people = folder / "people.csv"
-    rows = [f"{name},{NAMES[name]},{path},{';'.join(roles)}\n" for name, (path, roles) in {**PEOPLE, **EXTRA}.items()]
+    rows = [f"{name},{names[name]},{path},{';'.join(roles)}\n" for name, (path, roles) in everyone.items()]
     people.write_text("username,full_name,org_unit,roles\n" + "".join(rows), encoding="utf-8")
     subprocess.run([str(THIDUA), "users", "import", str(people)], env=env, check=True, capture_output=True)
-    for name in {**PEOPLE, **EXTRA}:  # set known passwords (the import gave temporary ones)
+    for name in everyone:  # set known passwords (the import gave temporary ones)
         subprocess.run(
             [str(THIDUA), "users", "reset-password", name, "--password-stdin"],
             input=PASSWORD + "\n",
@@ -68,6 +70,20 @@ def demo_web_node(folder: Path) -> Iterator[Node]:
 
 
 EXTRA = {"khoa.thu": ("VN/15", ("auditor",))}  # locked by the wrong-password test only
+WORKERS = {  # the people who work the demo's year in the browser (tests/e2e/test_web_work.py)
+    "canbo.daison": ("VN/31/11086", ("submitter", "reviewer")),  # commune officer (văn hóa – xã hội)
+    "chutich.daison": ("VN/31/11086", ("decider",)),  # commune chair
+    "vu.tdkt": ("VN/15", ("submitter", "reviewer", "council")),  # province emulation officer (Ban TĐKT, Sở Nội vụ)
+    "chutich.laocai": ("VN/15", ("decider",)),  # province chair
+    "nop.hue": ("VN/46", ("submitter",)),  # Huế's office, for its units' reports
+}
+WORKER_NAMES = {
+    "canbo.daison": "Vũ Thị Hằng",
+    "chutich.daison": "Nguyễn Văn Sơn",
+    "vu.tdkt": "Hoàng Văn Vũ",
+    "chutich.laocai": "Trịnh Văn Lâm",
+    "nop.hue": "Lê Văn Huy",
+}
 
 
 @dataclass

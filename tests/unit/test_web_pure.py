@@ -21,7 +21,7 @@ from services.web.errors import RULES, TITLES
 from services.web.grids import Column, Grid
 from services.web.i18n import Translator
 from services.web.pages.rollup import COLUMNS, REPORT_COLUMNS, STATUSES
-from services.web.rendering import FLASH_MESSAGES, NAV
+from services.web.rendering import FLASH_MESSAGES, NAV, REVIEW_NAV
 from services.web.texts_en import EN
 
 pytestmark = pytest.mark.unit
@@ -101,7 +101,7 @@ def _template_texts() -> set[str]:
 
 
 def test_every_text_has_its_english() -> None:
-    dynamic = {t for _, t in NAV} | set(TITLES.values()) | set(RULES.values()) | set(FLASH_MESSAGES.values())
+    dynamic = {t for _, t in [*NAV, REVIEW_NAV]} | set(TITLES.values()) | set(RULES.values()) | set(FLASH_MESSAGES.values())
     dynamic |= {c.title for c in COLUMNS + REPORT_COLUMNS} | set(STATUSES.values())
     texts = _template_texts() | dynamic
     assert len(texts) > 200

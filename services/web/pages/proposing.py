@@ -21,14 +21,15 @@ from services.awards.commands import DecideAward, ForwardAward, ProposeAward, Re
 from services.awards.levels import Authority
 from services.awards.model import proposal_stream
 from services.kernel.errors import ThiduaError
-from services.web import fields, periods
+from services.web import docx, fields, periods
 from services.web.auth import Person, Signed
 from services.web.commands import preview, send
 from services.web.forms import FormErrors, form_key
+from services.web.grids import Column, Grid
 from services.web.i18n import language
 from services.web.rendering import flash
 
-from . import render, web_of
+from . import export, render, web_of
 
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
@@ -156,7 +157,7 @@ async def propose_submit(request: Request, person: Signed) -> Response:
     sent = send(web, person, form, request.url.path, command, stream_id=proposal_stream(pid), expected=0,
                 fields=PROPOSE_FIELDS, lang=lang)  # fmt: skip
     if not sent.ok:
-        return _propose_page(request, person, values, sent.errors, form["form_key"], 422)
+        return _propose_page(request, person, values, sent.errors, form_key(), 422)  # the refused key keeps its answer
     return flash(RedirectResponse(f"/khen-thuong/{pid}", status_code=303), "award_proposed", proposal=pid)
 
 
@@ -298,3 +299,72 @@ async def decide(request: Request, person: Signed, proposal_id: str) -> Response
     return await _act(request, person, proposal_id, build, DECIDE_FIELDS, "award_decided")
 
 
+
+
+# --- danh sách khen thưởng kèm theo quyết định ----------------------------------------------------------------
+
+LIST_COLUMNS = [
+    Column("stt", "STT", kind="int", sortable=False),
+    Column("nominee", "Tên tập thể, cá nhân", sortable=False),
+    Column("kind", "Đối tượng", sortable=False, label=True),
+    Column("unit", "Đơn vị", sortable=False),
+    Column("form", "Hình thức khen thưởng", sortable=False),
+    Column("proposal_id", "Mã hồ sơ", sortable=False),
+]
+
+
+def decision(request: Request, person: Person, decider: str, number: str) -> tuple[dict[str, Any], Grid]:
+    """One decision's list: the decider (within my subtree, or above a nominee of mine), its date, its awards."""
+    web = web_of(request)
+    with web.node.engine.connect() as conn:
+        rows = queries.decision_list(conn, decider, number)
+    rows = [r for r in rows if person.principal.covers(r["nominee_path"]) or person.principal.covers(decider)]
+    if not rows:
+        raise unknown_proposal(number)
+    first = rows[0]
+    entries = [
+        {
+            "stt": i,
+            "nominee": r["nominee_name"],
+            "kind": views.NOMINEE_KINDS.get(r["nominee_kind"], r["nominee_kind"]),
+            "unit": r["nominee_unit_name"] or "",
+            "form": views.form_name(r["form_code"], r["decision_date"]),
+            "proposal_id": r["proposal_id"],
+            "links": {"proposal_id": f"/khen-thuong/{r['proposal_id']}"},
+        }
+        for i, r in enumerate(rows, start=1)
+    ]
+    head = {
+        "number": number,
+        "date": first["decision_date"],
+        "decider": first["decider_name"],
+        "authority": Authority(first["decider_authority"]).label_vi if first["decider_authority"] else "",
+        "path": decider,
+    }
+    title = f"Số {number} ngày {first['decision_date']:%d/%m/%Y} của {head['authority'] or ''} ({first['decider_name']})"
+    grid = Grid("Danh sách khen thưởng kèm theo Quyết định", title, LIST_COLUMNS, entries, [("Quyết định", title)])
+    return head, grid
+
+
+@router.get("/quyet-dinh")
+def decision_page(request: Request, person: Signed, noi: str, so: str) -> Response:
+    """The list attached to decision ``so`` of the decider ``noi`` (printable; DOCX and XLSX)."""
+    head, grid = decision(request, person, noi, so)
+    return render(request, "decision_list.html", {"d": head, "grid": grid})
+
+
+@router.get("/quyet-dinh/xuat.{fmt}")
+def decision_export(request: Request, person: Signed, fmt: str, noi: str, so: str) -> Response:
+    """The decision's list as DOCX (as attached to the decision) or XLSX (the same rows)."""
+    head, grid = decision(request, person, noi, so)
+    name = "danh-sach-khen-thuong-" + "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in so)
+    if fmt != "docx":
+        return export(request, grid, fmt, name)
+    titles = [
+        "DANH SÁCH KHEN THƯỞNG",
+        f"(Kèm theo Quyết định số {so} ngày {head['date']:%d/%m/%Y} của {head['authority']} – {head['decider']})",
+    ]
+    rows = [[str(r["stt"]), r["nominee"], r["kind"], r["unit"], r["form"]] for r in grid.rows]
+    body = docx.document(titles, [c.title for c in LIST_COLUMNS[:5]], rows)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.docx"', "Cache-Control": "no-store"}
+    return Response(body, media_type=docx.DOCX, headers=disposition)

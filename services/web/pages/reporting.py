@@ -186,7 +186,8 @@ async def targets_submit(request: Request, person: Signed, code: str) -> Respons
         _targets_field_errors(sent.errors, targets)
         g = _unit_guidance(request, person, code)  # a stale form shows the registration as it now is
         values = {} if sent.stale else values
-        return _targets_page(request, g, plan, year, values, sent.errors, form_key() if sent.stale else form["form_key"], 409 if sent.stale else 422)
+        status = 409 if sent.stale else 422  # the refused key keeps its answer: a corrected form needs a new key
+        return _targets_page(request, g, plan, year, values, sent.errors, form_key(), status)
     response = RedirectResponse(f"/don-vi/{code}#dang-ky", status_code=303)
     return flash(response, "targets_registered", n=str(len(targets)), year=str(year))
 
@@ -217,7 +218,10 @@ def _duty(g: dict[str, Any], plan: str, period: str) -> dict[str, Any] | None:
 
 
 def _report_plans(g: dict[str, Any]) -> list[str]:
-    return list(dict.fromkeys(d["plan_id"] for d in g["reporting_duties"] if d["period_kind"] in ("ANNUAL", "SO_KET", "TONG_KET")))
+    """The plans a unit reports under: those giving it a periodic duty first, then the rest of its chain (a unit
+    may report without a duty: it is counted as an extra report, not an expected one)."""
+    dutiful = [d["plan_id"] for d in g["reporting_duties"] if d["period_kind"] in ("ANNUAL", "SO_KET", "TONG_KET")]
+    return list(dict.fromkeys([*dutiful, *(p["plan_id"] for p in reversed(g["plans"]))]))
 
 
 def _previous(request: Request, rid: str) -> dict[str, Any]:
@@ -340,8 +344,8 @@ async def report_submit(request: Request, person: Signed, code: str) -> Response
         lang=lang,
     )
     if not sent.ok:
-        key = form_key() if sent.stale else form["form_key"]
-        return _report_page(request, g, plan, period, {} if sent.stale else shown, sent.errors, key, 409 if sent.stale else 422)
+        status = 409 if sent.stale else 422  # the refused key keeps its answer: a corrected form needs a new key
+        return _report_page(request, g, plan, period, {} if sent.stale else shown, sent.errors, form_key(), status)
     response = RedirectResponse(f"/don-vi/{code}#bao-cao", status_code=303)
     return flash(response, "report_submitted", period=period)
 
