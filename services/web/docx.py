@@ -30,7 +30,7 @@ FONT = '<w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" w:cs="Time
 
 
 def _run(text: str, bold: bool = False, size: int = 26) -> str:
-    props = f"<w:rPr>{FONT}{'<w:b/>' if bold else ''}<w:sz w:val=\"{size}\"/></w:rPr>"
+    props = f'<w:rPr>{FONT}{"<w:b/>" if bold else ""}<w:sz w:val="{size}"/></w:rPr>'
     return f'<w:r>{props}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>'
 
 
@@ -57,7 +57,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def document(titles: Sequence[str], header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     """A DOCX: the centred titles (the first bold), then the table."""
     paragraphs = "".join(_paragraph(t, bold=i == 0) for i, t in enumerate(titles))
-    body = f'<w:body>{paragraphs}{_table(header, rows)}<w:p/></w:body>'
+    body = f"<w:body>{paragraphs}{_table(header, rows)}<w:p/></w:body>"
     xml = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{W}">{body}</w:document>'
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:

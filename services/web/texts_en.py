@@ -411,6 +411,17 @@ _PERIODS = (
 )
 
 _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, the inbox
+    "DANH SÁCH KHEN THƯỞNG": "LIST OF AWARDS",
+    "Danh sách khen thưởng kèm theo Quyết định": "List of awards attached to the decision",
+    "Kèm theo Quyết định số": "Attached to decision no.",
+    "của": "of",
+    "Tải danh sách (DOCX)": "Download the list (DOCX)",
+    "Tải danh sách (XLSX)": "Download the list (XLSX)",
+    "In từ trình duyệt: trang in chỉ gồm danh sách.": "Print from the browser: the printout holds the list only.",
+    "STT": "No.",
+    "Tên tập thể, cá nhân": "Collective or person",
+    "Hình thức khen thưởng": "Award form",
+    "Mã hồ sơ": "Proposal id",
     "Báo cáo": "Report",
     "Báo cáo bị trả lại, lý do": "Report returned, reason",
     "Báo cáo chờ tiếp nhận": "Reports waiting for review",
@@ -423,7 +434,9 @@ _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, 
     "Danh sách khen thưởng kèm theo quyết định": "List of awards attached to the decision",
     "Ghi chú khi trình": "Note when forwarding",
     "Ghi quyết định": "Record the decision",
-    "Ghi tài liệu theo số, ngày và cơ quan ban hành; tệp được lưu ở hệ thống văn bản của đơn vị.": "Cite documents by number, date and issuer; the files stay in the unit's document system.",
+    "Ghi tài liệu theo số, ngày và cơ quan ban hành; tệp được lưu ở hệ thống văn bản của đơn vị.": (
+        "Cite documents by number, date and issuer; the files stay in the unit's document system."
+    ),
     "Gửi đăng ký thi đua": "Send the registration",
     "Gửi đến": "Sent to",
     "Gửi đề nghị": "Send the proposal",
@@ -434,7 +447,9 @@ _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, 
     "Không có báo cáo nào chờ tiếp nhận.": "No report is waiting for review.",
     "Kiểm tra trước khi gửi": "Check before sending",
     "Kiểm tra trước khi nộp": "Check before submitting",
-    "Kế hoạch không giao nhiệm vụ báo cáo kỳ này cho đơn vị.": "The plan gives the unit no reporting duty for this period.",
+    "Kế hoạch không giao nhiệm vụ báo cáo kỳ này cho đơn vị.": (
+        "The plan gives the unit no reporting duty for this period."
+    ),
     "Kế hoạch không nêu hạn": "The plan states no deadline",
     "Kế hoạch áp dụng cho đơn vị chưa có chỉ tiêu để đăng ký.": "The unit's plans have no indicators to register.",
     "Kết quả theo chỉ tiêu": "Values per indicator",
@@ -444,12 +459,20 @@ _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, 
     "Mô hình, sáng kiến": "Models and initiatives",
     "Mỗi dòng một mô hình hoặc sáng kiến.": "One model or initiative per line.",
     "Ngày ban hành": "Date of issue",
-    "Ngày ghi trên văn bản báo cáo (ngày/tháng/năm). Nộp sau hạn là nộp muộn.": "The date on the report (dd/mm/yyyy). After the deadline it is late.",
+    "Ngày ghi trên văn bản báo cáo (ngày/tháng/năm). Nộp sau hạn là nộp muộn.": (
+        "The date on the report (dd/mm/yyyy). After the deadline it is late."
+    ),
     "Ngày ký báo cáo": "Date of the report",
     "Ngày quyết định": "Date of the decision",
     "Ngày/tháng/năm": "dd/mm/yyyy",
     "Nhiệm vụ báo cáo": "Reporting duty",
-    "Nhập chỉ tiêu đơn vị đăng ký cho từng chỉ số; để trống chỉ số không đăng ký. Số thập phân viết bằng dấu phẩy, ví dụ 95,5.": "Type the unit's target for each indicator it registers; leave the others empty. Decimals with a comma, e.g. 95,5.",
+    (
+        "Nhập chỉ tiêu đơn vị đăng ký cho từng chỉ số; để trống chỉ số không đăng ký. Số thập phân viết "
+        "bằng dấu phẩy, ví dụ 95,5."
+    ): (
+        "Type the unit's target for each indicator it registers; leave the others empty. Decimals with a "
+        "comma, e.g. 95,5."
+    ),
     "Nội dung báo cáo": "Narrative",
     "Nộp lại sẽ là lần {n}.": "Submitting again makes version {n}.",
     "Sắp xếp": "Sort",
@@ -466,7 +489,9 @@ _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, 
     "Trả lại cho đơn vị đề nghị": "Return to the proposer",
     "Tài liệu kèm theo": "Attached documents",
     "Tài liệu {n}": "Document {n}",
-    "Tên tập thể hoặc họ và tên cá nhân, như sẽ ghi trên quyết định.": "The collective's or the person's full name, as the decision will print it.",
+    "Tên tập thể hoặc họ và tên cá nhân, như sẽ ghi trên quyết định.": (
+        "The collective's or the person's full name, as the decision will print it."
+    ),
     "Tên đối tượng được đề nghị": "Nominee's name",
     "Việc của đơn vị với hồ sơ này": "What your unit can do with this proposal",
     "Ví dụ 215/QĐ-UBND": "E.g. 215/QĐ-UBND",

@@ -93,7 +93,9 @@ class Axe:
             self.found[name] = violations
 
 
-def submit_report(page: Any, unit: str, plan: str, day: str, *, twice: bool = False, values: dict[str, str] | None = None) -> str:
+def submit_report(
+    page: Any, unit: str, plan: str, day: str, *, twice: bool = False, values: dict[str, str] | None = None
+) -> str:
     """Fill the report form of ``unit``, check, send; returns the check page's verdict (on time / late)."""
     page.goto(f"/don-vi/{unit}/nop-bao-cao?plan={plan}&period=2026")
     page.fill("#report_date", day)
@@ -173,7 +175,9 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     register(batxat.page, "02683", {"LC-36": "1", "LC-04": "1", "LC-05": "100", "LC-24": "22"})
     page = batxat.page
     assert page.locator("#t-LC-24-error").is_visible()
-    assert "TARGET_NOT_FOR_UNIT" in page.inner_text(".error-summary") and "toàn tỉnh" in page.inner_text("#t-LC-24-error")
+    assert "TARGET_NOT_FOR_UNIT" in page.inner_text(".error-summary") and "toàn tỉnh" in page.inner_text(
+        "#t-LC-24-error"
+    )
     axe.check(page, "targets form with a refusal")
     shot(page, "ui-20-dang-ky-loi")
     page.fill("#t-LC-24", "")
@@ -186,7 +190,9 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     page.goto(f"/don-vi/THCS-DS/nop-bao-cao?plan={DAI_SON_PLAN}&period=2026")
     axe.check(page, "report form")
     shot(page, "ui-21-nop-bao-cao")
-    verdicts = {code: submit_report(page, code, DAI_SON_PLAN, day, twice=code == "MN-DS") for code, day in DAI_SON_REPORTS}
+    verdicts = {
+        code: submit_report(page, code, DAI_SON_PLAN, day, twice=code == "MN-DS") for code, day in DAI_SON_REPORTS
+    }
     assert [c for c, v in verdicts.items() if "Nộp muộn" in v] == ["TYT-DS", "DN-DS2"], verdicts
     assert "Kế hoạch không nêu hạn" in verdicts["PKT-DS"]  # Phòng Kinh tế reports under an undated duty
 
@@ -238,7 +244,9 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     page = batxat.page
     page.goto("/de-nghi-khen-thuong")
     axe.check(page, "propose form")
-    route, checks, bk = propose(page, "VN/15/02683/DN-BATXAT", "Công ty TNHH Chè Bát Xát", f"{LAO_CAI_PLAN}|ANNUAL|BK_TINH")
+    route, checks, bk = propose(
+        page, "VN/15/02683/DN-BATXAT", "Công ty TNHH Chè Bát Xát", f"{LAO_CAI_PLAN}|ANNUAL|BK_TINH"
+    )
     assert "Xã Bát Xát" in route and "Tỉnh Lào Cai" in route and "Chủ tịch Ủy ban nhân dân cấp tỉnh" in route, route
     assert "NOT_CHECKABLE" in checks and "Điều 74" in checks, checks
     page.click("#forward-form button[type=submit]")
@@ -258,7 +266,9 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     first.fill("#decision_date", TODAY)
     first.click("#decide-form button[type=submit]")
     first.wait_for_load_state()
-    assert "VERSION_CONFLICT" in first.inner_text(".error-summary") and "người khác thay đổi" in first.inner_text(".error-summary")
+    assert "VERSION_CONFLICT" in first.inner_text(".error-summary") and "người khác thay đổi" in first.inner_text(
+        ".error-summary"
+    )
     assert "Đã khen thưởng" in first.inner_text("main") and "3105/QĐ-UBND" in first.inner_text("main")
     assert first.locator("#decide-form").count() == 0  # the new state: nothing left to decide
     shot(first, "ui-24-bieu-mau-cu")

@@ -101,7 +101,9 @@ def _template_texts() -> set[str]:
 
 
 def test_every_text_has_its_english() -> None:
-    dynamic = {t for _, t in [*NAV, REVIEW_NAV]} | set(TITLES.values()) | set(RULES.values()) | set(FLASH_MESSAGES.values())
+    dynamic = (
+        {t for _, t in [*NAV, REVIEW_NAV]} | set(TITLES.values()) | set(RULES.values()) | set(FLASH_MESSAGES.values())
+    )
     dynamic |= {c.title for c in COLUMNS + REPORT_COLUMNS} | set(STATUSES.values())
     texts = _template_texts() | dynamic
     assert len(texts) > 200

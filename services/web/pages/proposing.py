@@ -14,6 +14,7 @@ from projections.awards import queries, views
 from projections.guidance.compose import guidance
 from projections.orgunits import queries as orgunits
 from projections.plans import queries as plan_queries
+from services.api.labels import ROLES, label
 from services.api.routers.awards import unknown_proposal
 from services.api.routers.commands_awards import FORWARDERS, RETURNERS, step_role
 from services.api.security.scopes import DECIDER, SUBMITTER, require_role, require_within
@@ -60,7 +61,9 @@ def _offers(request: Request, person: Person) -> tuple[dict[str, Any], list[dict
         g = guidance(conn, web.node.official_units, web.matrix, code, periods.today())
         nominees = orgunits.subtree(conn, person.principal.path)[:NOMINEE_UNITS]
     offers = [
-        {**a, "value": f"{a['plan_id']}|{a['occasion']}|{a['form_code']}"} for a in g["award_forms"] if a.get("form_code")
+        {**a, "value": f"{a['plan_id']}|{a['occasion']}|{a['form_code']}"}
+        for a in g["award_forms"]
+        if a.get("form_code")
     ]
     return {"g": g, "nominees": nominees}, offers
 
@@ -75,7 +78,10 @@ def _propose_page(
     check: dict[str, Any] | None = None,
 ) -> Response:
     base, offers = _offers(request, person)
-    pid = values.get("proposal_id") or f"dn-{person.principal.org_unit.code.lower()}-{periods.today().year}-{uuid.uuid4().hex[:6]}"
+    pid = (
+        values.get("proposal_id")
+        or f"dn-{person.principal.org_unit.code.lower()}-{periods.today().year}-{uuid.uuid4().hex[:6]}"
+    )
     context = {
         **base,
         "offers": offers,
@@ -105,12 +111,12 @@ def _route_view(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     steps = [
         {
             "org_unit": s["org_unit"],
-            "role_label": views.label(views.ROLES, s["role"]),
+            "role_label": label(ROLES, s["role"]),
             "authority_label": Authority(s["authority"]).label_vi,
         }
         for s in data["route"]
     ]
-    checks = [c | {"status_label": views.label(views.PREREQUISITES, c["status"])} for c in data["prerequisites"]]
+    checks = [c | {"status_label": label(views.PREREQUISITES, c["status"])} for c in data["prerequisites"]]
     basis = f"{form.legal_basis} [{form.verification}]"
     return {"form_name": form.name_vi, "steps": steps, "basis": basis, "checks": checks, "warnings": data["warnings"]}
 
@@ -178,7 +184,9 @@ def inbox(request: Request, person: Signed) -> Response:
 def actions(person: Person, p: dict[str, Any]) -> dict[str, Any]:
     """What the person may do with a proposal held by their unit (the API's role rules; the domain decides the rest)."""
     roles = person.principal.roles
-    held = p["state"] == "PENDING" and p["holder"]["org_unit"] and p["holder"]["org_unit"]["path"] == person.principal.path
+    held = (
+        p["state"] == "PENDING" and p["holder"]["org_unit"] and p["holder"]["org_unit"]["path"] == person.principal.path
+    )
     role = p["holder"]["role"] if held else None
     council = held and p["holder"].get("authority") == "HOI_DONG_TDKT"
     return {
@@ -220,7 +228,9 @@ def show_proposal(
     return render(request, "award.html", context, status)
 
 
-async def _act(request: Request, person: Person, proposal_id: str, build: Any, fields_of: dict[str, str], done: str) -> Response:
+async def _act(
+    request: Request, person: Person, proposal_id: str, build: Any, fields_of: dict[str, str], done: str
+) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     errors = FormErrors()
     try:
@@ -232,9 +242,12 @@ async def _act(request: Request, person: Person, proposal_id: str, build: Any, f
     if errors or command is None:
         return show_proposal(request, person, proposal_id, errors, values, 422)
     sent = send(web_of(request), person, form, request.url.path, command, stream_id=proposal_stream(proposal_id),
-                expected=int(form.get("version") or 0), authorize=authorize, fields=fields_of, lang=language(request))  # fmt: skip
+                expected=int(form.get("version") or 0), authorize=authorize, fields=fields_of,
+                lang=language(request))  # fmt: skip
     if not sent.ok:
-        return show_proposal(request, person, proposal_id, sent.errors, {} if sent.stale else values, 409 if sent.stale else 422)
+        return show_proposal(
+            request, person, proposal_id, sent.errors, {} if sent.stale else values, 409 if sent.stale else 422
+        )
     return flash(RedirectResponse(f"/khen-thuong/{proposal_id}", status_code=303), done, proposal=proposal_id)
 
 
@@ -245,7 +258,9 @@ async def forward(request: Request, person: Signed, proposal_id: str) -> Respons
 
     def build(form: dict[str, str], errors: FormErrors) -> tuple[Any, Any]:
         note = fields.text(form, "note") or None
-        command = ForwardAward(proposal_id, person.principal.path, fields.business_time(None), person.principal.actor(), note)
+        command = ForwardAward(
+            proposal_id, person.principal.path, fields.business_time(None), person.principal.actor(), note
+        )
         return command, step_role(person.principal, proposal_id, "forward award")
 
     return await _act(request, person, proposal_id, build, {}, "award_forwarded")
@@ -260,7 +275,9 @@ async def give_back(request: Request, person: Signed, proposal_id: str) -> Respo
         reason = fields.text(form, "return_reason")
         if not reason:
             errors.add("return_reason", "Hãy nêu lý do trả lại hồ sơ.", "REQUIRED")
-        command = ReturnAward(proposal_id, person.principal.path, reason, fields.business_time(None), person.principal.actor())
+        command = ReturnAward(
+            proposal_id, person.principal.path, reason, fields.business_time(None), person.principal.actor()
+        )
         return command, step_role(person.principal, proposal_id, "return award")
 
     return await _act(request, person, proposal_id, build, RETURN_FIELDS, "award_returned")
@@ -297,8 +314,6 @@ async def decide(request: Request, person: Signed, proposal_id: str) -> Response
         return command, None
 
     return await _act(request, person, proposal_id, build, DECIDE_FIELDS, "award_decided")
-
-
 
 
 # --- danh sách khen thưởng kèm theo quyết định ----------------------------------------------------------------
@@ -341,7 +356,9 @@ def decision(request: Request, person: Person, decider: str, number: str) -> tup
         "authority": Authority(first["decider_authority"]).label_vi if first["decider_authority"] else "",
         "path": decider,
     }
-    title = f"Số {number} ngày {first['decision_date']:%d/%m/%Y} của {head['authority'] or ''} ({first['decider_name']})"
+    title = (
+        f"Số {number} ngày {first['decision_date']:%d/%m/%Y} của {head['authority'] or ''} ({first['decider_name']})"
+    )
     grid = Grid("Danh sách khen thưởng kèm theo Quyết định", title, LIST_COLUMNS, entries, [("Quyết định", title)])
     return head, grid
 

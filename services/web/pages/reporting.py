@@ -25,7 +25,6 @@ from projections.rollup.tables import rollup_slot, rollup_unit
 from services.api.security.scopes import REVIEWER, SUBMITTER, require_role, require_within
 from services.kernel.errors import UnknownOrgUnit
 from services.kernel.orgpaths import OrgPath
-from services.kernel.vntime import business_day
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
 from services.reporting.model import report_id, report_stream
 from services.web import fields, periods
@@ -53,7 +52,7 @@ def _unit_guidance(request: Request, person: Person, code: str) -> dict[str, Any
         if unit is None:
             raise UnknownOrgUnit(code)
         require_within(person.principal, unit.path)
-        return guidance(conn, web.node.official_units, web.matrix, code, periods.today())  # type: ignore[no-any-return]
+        return guidance(conn, web.node.official_units, web.matrix, code, periods.today())
 
 
 def _indicators(g: dict[str, Any], plan_id: str) -> list[dict[str, Any]]:
@@ -95,7 +94,9 @@ def _warnings(request: Request, plan_id: str) -> dict[str, list[dict[str, Any]]]
 
 
 @router.get("/don-vi/{code}/dang-ky-thi-dua")
-def targets_form(request: Request, person: Signed, code: str, plan: str | None = None, year: int | None = None) -> Response:
+def targets_form(
+    request: Request, person: Signed, code: str, plan: str | None = None, year: int | None = None
+) -> Response:
     """The registration form of a unit: one target per indicator of the plan's criteria for its subject category."""
     require_role(person.principal, SUBMITTER, "register targets")
     g = _unit_guidance(request, person, code)
@@ -237,7 +238,9 @@ def _previous(request: Request, rid: str) -> dict[str, Any]:
 
 
 @router.get("/don-vi/{code}/nop-bao-cao")
-def report_form(request: Request, person: Signed, code: str, plan: str | None = None, period: str | None = None) -> Response:
+def report_form(
+    request: Request, person: Signed, code: str, plan: str | None = None, period: str | None = None
+) -> Response:
     """The report form: values per indicator, narrative, initiatives, attachments by reference; the deadline."""
     require_role(person.principal, SUBMITTER, "submit report")
     g = _unit_guidance(request, person, code)
@@ -367,7 +370,9 @@ def awaiting_review(conn: Any, path: str, period: str, limit: int) -> list[dict[
     return [r._asdict() for r in conn.execute(query)]
 
 
-def _queue_page(request: Request, person: Person, period: str, errors: FormErrors, status: int = 200, sort: str = "unit") -> Response:
+def _queue_page(
+    request: Request, person: Person, period: str, errors: FormErrors, status: int = 200, sort: str = "unit"
+) -> Response:
     web, path = web_of(request), person.principal.path
     with web.node.engine.connect() as conn:
         rows = awaiting_review(conn, path, period, QUEUE_LIMIT)
@@ -405,7 +410,9 @@ async def review_submit(request: Request, person: Signed) -> Response:
     period = periods.checked(fields.text(form, "period") or None)
     rid, outcome = fields.text(form, "report_id"), fields.text(form, "outcome")
     reason = fields.text(form, "reason") or None
-    command = ReviewReport(rid, person.principal.path, outcome, fields.business_time(None), person.principal.actor(), reason=reason)
+    command = ReviewReport(
+        rid, person.principal.path, outcome, fields.business_time(None), person.principal.actor(), reason=reason
+    )
     sent = send(
         web_of(request),
         person,
