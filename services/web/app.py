@@ -24,6 +24,7 @@ from services.kernel.orgpaths import OrgPath
 
 from . import errors
 from .auth import Accounts, csrf_protect
+from .drafts import Drafts
 from .live import LiveFeed
 from .pages import routers
 from .rendering import STATIC_DIR, Pages
@@ -50,6 +51,7 @@ class Web:
     live: LiveFeed
     matrix: AuthorityMatrix
     codes: CodeCatalog
+    drafts: Drafts
     names: dict[str, str] = field(default_factory=dict)
 
     def unit_name(self, path: str) -> str:
@@ -103,7 +105,7 @@ def build(node: Node, live_from_runner: bool = True) -> FastAPI:
     live = LiveFeed(node, node.settings.web_live_poll_seconds, live_from_runner)
     web.state.node, web.state.pages, web.state.accounts = node, pages, accounts
     web.state.cursors = CursorCodec(node.engine)  # the API's cursors: the same secret, from the database
-    web.state.web = Web(node, pages, accounts, live, load_authority_matrix(), CodeCatalog())
+    web.state.web = Web(node, pages, accounts, live, load_authority_matrix(), CodeCatalog(), Drafts(node.engine))
     web.add_middleware(GZipMiddleware, minimum_size=500)
     web.add_middleware(SecurityHeaders)
     errors.install(web, pages)

@@ -28,6 +28,7 @@ FLASH_MESSAGES = {  # flash messages are keys of this table (never text from the
     "signed_out": "Bạn đã đăng xuất.",
     "password_changed": "Đã đổi mật khẩu.",
     "language": "Đã chuyển ngôn ngữ.",
+    "draft_saved": "Đã lưu bản nháp. Bản nháp chỉ mình bạn thấy và chưa được gửi.",
     "targets_registered": "Đã đăng ký {n} chỉ tiêu thi đua năm {year}.",
     "report_submitted": "Đã nộp báo cáo kỳ {period}.",
     "report_accepted": "Đã tiếp nhận báo cáo {report}.",

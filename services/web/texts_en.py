@@ -412,6 +412,9 @@ _PERIODS = (
 
 _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, the inbox
     "DANH SÁCH KHEN THƯỞNG": "LIST OF AWARDS",
+    "Đã lưu bản nháp. Bản nháp chỉ mình bạn thấy và chưa được gửi.": "Draft saved. Only you see it; it was not sent.",
+    "Lưu nháp": "Save as draft",
+    "Đang mở bản nháp lưu lúc": "Showing your draft saved at",
     "Danh sách khen thưởng kèm theo Quyết định": "List of awards attached to the decision",
     "Kèm theo Quyết định số": "Attached to decision no.",
     "của": "of",

@@ -120,7 +120,7 @@ def register(page: Any, unit: str, targets: dict[str, str]) -> None:
     page.goto(f"/don-vi/{unit}/dang-ky-thi-dua?plan={LAO_CAI_PLAN}&year=2026")
     for code, value in targets.items():
         page.fill(f"#t-{code}", value)
-    page.click("#targets button[type=submit]")
+    page.click("#send-targets")
     page.wait_for_load_state()
 
 
@@ -181,7 +181,7 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     axe.check(page, "targets form with a refusal")
     shot(page, "ui-20-dang-ky-loi")
     page.fill("#t-LC-24", "")
-    page.click("#targets button[type=submit]")
+    page.click("#send-targets")
     page.wait_for_url("**/don-vi/02683*")
     assert "Đã đăng ký 3 chỉ tiêu" in page.inner_text(".notice")
 

@@ -1,5 +1,5 @@
-"""The web app's operations tables: users, sessions, sign-in attempts (the sign-in log). Created and changed by the
-migrations (``services.migrations``, revision 0003): ``thidua db upgrade``."""
+"""The web app's operations tables: users, sessions, sign-in attempts (the sign-in log), saved drafts of forms.
+Created and changed by the migrations (``services.migrations``, revisions 0003 and 0004): ``thidua db upgrade``."""
 
 from __future__ import annotations
 
@@ -59,4 +59,15 @@ web_signin_attempt = Table(
     Index(None, "at"),
     sqlite_autoincrement=True,
     comment="Every sign-in attempt (the sign-in log): back-off and lock count the failures in a row.",
+)
+
+web_draft = Table(
+    "web_draft",
+    metadata,
+    Column("username", String(64), primary_key=True, comment="The person whose draft it is (only they see it)."),
+    Column("form", String(40), primary_key=True, comment="Which form: targets (đăng ký thi đua), report."),
+    Column("subject", String(300), primary_key=True, comment="What it is about: plan, unit and year or period."),
+    Column("fields", JSON, nullable=False, comment="The form's fields as typed (never an event until sent)."),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+    comment="Saved drafts of the web app's forms: a person's own, deleted when the form is sent.",
 )

@@ -130,9 +130,9 @@ async def propose_submit(request: Request, person: Signed) -> Response:
     plan_id, occasion, form_code = (fields.text(form, "offer").split("|") + ["", "", ""])[:3]
     if not form_code:
         errors.add("offer", "Hãy chọn hình thức khen thưởng và dịp.", "REQUIRED")
-    for name, label in (("nominee_name", "tên đối tượng được đề nghị"), ("achievements", "thành tích")):
+    for name, what in (("nominee_name", "tên đối tượng được đề nghị"), ("achievements", "thành tích")):
         if not fields.text(form, name):
-            errors.add(name, f"Hãy nhập {label}.", "REQUIRED")
+            errors.add(name, f"Hãy nhập {what}.", "REQUIRED")
     nominee_path = fields.text(form, "nominee_path")
     if not person.principal.covers(nominee_path or "-"):
         errors.add("nominee_path", "Hãy chọn đơn vị của đối tượng trong phạm vi đơn vị mình.", "OUT_OF_SUBTREE")

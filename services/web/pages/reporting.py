@@ -116,7 +116,10 @@ def _targets_page(
     plans = _criteria_plans(g)
     plan = plan if plan in plans else (plans[-1] if plans else None)
     registered = next((t for t in g["targets"] if t["plan_id"] == plan and t["year"] == year), None)
-    if not values and registered:
+    draft = _draft(request, "targets", f"{plan}:{g['unit']['code']}:{year}") if not values else None
+    if draft:
+        values = draft[0]
+    elif not values and registered:
         values = {f"t-{t['indicator_code']}": fields_value(t["value"]) for t in registered["targets"]}
     stream = f"registration-{plan}:{g['unit']['code']}:{year}"
     context = {
@@ -131,8 +134,22 @@ def _targets_page(
         "form_key": key,
         "version": len(stream_events(web_of(request), stream)) if plan else 0,
         "registered": registered,
+        "draft_saved": draft[1] if draft else None,
     }
     return render(request, "targets_form.html", context, status)
+
+
+def _draft(request: Request, form: str, subject: str) -> tuple[dict[str, str], Any] | None:
+    person = request.state.person
+    return web_of(request).drafts.load(person.user.username, form, subject)
+
+
+def _save_draft(
+    request: Request, person: Person, form: str, subject: str, fields_: dict[str, str], back: str
+) -> Response:
+    """Keep the form as the person's draft (not an event) and go back to it."""
+    web_of(request).drafts.save(person.user.username, form, subject, fields_)
+    return flash(RedirectResponse(back, status_code=303), "draft_saved")
 
 
 def fields_value(value: float | None) -> str:
@@ -150,6 +167,10 @@ async def targets_submit(request: Request, person: Signed, code: str) -> Respons
     g = _unit_guidance(request, person, code)
     errors, plan = FormErrors(), fields.text(form, "plan")
     year = int(fields.number(form, "year", errors, "Năm") or 0)
+    subject = f"{plan}:{g['unit']['code']}:{year}"
+    if form.get("step") == "draft":
+        back = f"/don-vi/{code}/dang-ky-thi-dua?plan={plan}&year={year}"
+        return _save_draft(request, person, "targets", subject, form, back)
     targets = []
     for indicator in _indicators(g, plan):
         name = f"t-{indicator['code']}"
@@ -189,6 +210,7 @@ async def targets_submit(request: Request, person: Signed, code: str) -> Respons
         values = {} if sent.stale else values
         status = 409 if sent.stale else 422  # the refused key keeps its answer: a corrected form needs a new key
         return _targets_page(request, g, plan, year, values, sent.errors, form_key(), status)
+    web_of(request).drafts.discard(person.user.username, "targets", subject)
     response = RedirectResponse(f"/don-vi/{code}#dang-ky", status_code=303)
     return flash(response, "targets_registered", n=str(len(targets)), year=str(year))
 
@@ -261,6 +283,8 @@ def _report_page(
     plans = _report_plans(g)
     plan = plan if plan in plans else (plans[0] if plans else None)
     previous = _previous(request, report_id(plan, g["unit"]["code"], period)) if plan else None
+    draft = _draft(request, "report", f"{plan}:{g['unit']['code']}:{period}") if not values and plan else None
+    values = draft[0] if draft else values
     context = {
         "g": g,
         "plans": plans,
@@ -276,6 +300,7 @@ def _report_page(
         "attachment_rows": range(1, ATTACHMENT_ROWS + 1),
         "today": periods.today(),
         "check": check,
+        "draft_saved": draft[1] if draft else None,
     }
     return render(request, "report_form.html", context, status)
 
@@ -304,6 +329,10 @@ async def report_submit(request: Request, person: Signed, code: str) -> Response
     g = _unit_guidance(request, person, code)
     errors, plan = FormErrors(), fields.text(form, "plan")
     period = periods.checked(fields.text(form, "period") or None)
+    subject = f"{plan}:{g['unit']['code']}:{period}"
+    if form.get("step") == "draft":
+        back = f"/don-vi/{code}/nop-bao-cao?plan={plan}&period={period}"
+        return _save_draft(request, person, "report", subject, form, back)
     on = fields.day(form, "report_date", errors, "Ngày ký báo cáo")
     fields.not_after_today(on, "report_date", errors, "Ngày ký báo cáo")
     values = []
@@ -349,6 +378,7 @@ async def report_submit(request: Request, person: Signed, code: str) -> Response
     if not sent.ok:
         status = 409 if sent.stale else 422  # the refused key keeps its answer: a corrected form needs a new key
         return _report_page(request, g, plan, period, {} if sent.stale else shown, sent.errors, form_key(), status)
+    web.drafts.discard(person.user.username, "report", subject)
     response = RedirectResponse(f"/don-vi/{code}#bao-cao", status_code=303)
     return flash(response, "report_submitted", period=period)
 
