@@ -8,6 +8,7 @@ field, and axe-core finds no serious or critical violation on the new forms."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,7 +95,14 @@ class Axe:
 
 
 def submit_report(
-    page: Any, unit: str, plan: str, day: str, *, twice: bool = False, values: dict[str, str] | None = None
+    page: Any,
+    unit: str,
+    plan: str,
+    day: str,
+    *,
+    twice: bool = False,
+    values: dict[str, str] | None = None,
+    axe: Axe | None = None,
 ) -> str:
     """Fill the report form of ``unit``, check, send; returns the check page's verdict (on time / late)."""
     page.goto(f"/don-vi/{unit}/nop-bao-cao?plan={plan}&period=2026")
@@ -107,6 +115,8 @@ def submit_report(
     page.fill("#att-1-noi", unit)
     page.click("button[value=preview]")
     verdict = page.inner_text("[data-key=check-late]")
+    if axe is not None:
+        axe.check(page, "report check page")
     if twice:
         page.dblclick("button[value=send]")
     else:
@@ -124,7 +134,7 @@ def register(page: Any, unit: str, targets: dict[str, str]) -> None:
     page.wait_for_load_state()
 
 
-def propose(page: Any, nominee: str, name: str, offer: str) -> tuple[str, str, str]:
+def propose(page: Any, nominee: str, name: str, offer: str, axe: Axe | None = None) -> tuple[str, str, str]:
     """Propose through the check page; returns the route and prerequisites shown before sending, and the id."""
     page.goto("/de-nghi-khen-thuong")
     page.select_option("#nominee_path", nominee)
@@ -134,9 +144,27 @@ def propose(page: Any, nominee: str, name: str, offer: str) -> tuple[str, str, s
     page.fill("#achievements", "Thành tích xuất sắc trong Phong trào thi đua")
     page.click("button[value=preview]")
     route, checks = page.inner_text("#route"), page.inner_text("#prerequisites")
+    if axe is not None:
+        axe.check(page, "proposal check page")
+        shot(page, "ui-26-kiem-tra-de-nghi")
     page.click("button[value=send]")
     page.wait_for_url("**/khen-thuong/dn-*")
     return route, checks, page.url.rsplit("/", 1)[1]
+
+
+def upload(page: Any, rows: list[list[str]]) -> None:
+    """Choose a spreadsheet of ``rows`` and upload it."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    page.set_input_files("#file", files=[{"name": "bao-cao.xlsx", "mimeType": mime, "buffer": buffer.getvalue()}])
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
 
 
 def store_facts(database: Path) -> dict[str, Any]:
@@ -219,8 +247,27 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     for unit in ("SKHCN-15", "STC-15"):
         submit_report(province.page, unit, LAO_CAI_PLAN, TODAY)
     submit_report(batxat.page, "02683", LAO_CAI_PLAN, TODAY)
-    for unit in ("SNNMT-46", "19753", "BV-KL"):
-        submit_report(hue.page, unit, HUE_PLAN, TODAY)
+    # Huế's office uploads its units' reports: a file with three bad rows appends nothing and names them
+    page = hue.page
+    page.goto(f"/tai-len-bao-cao?plan={HUE_PLAN}&period=2026")
+    header = ["Mã đơn vị", "Tên đơn vị", "Ngày ký báo cáo", "Nội dung báo cáo", "Mô hình, sáng kiến"]
+    good = [["SNNMT-46", "", TODAY, "Báo cáo năm 2026", ""], ["19753", "", TODAY, "", ""], ["BV-KL", "", "", "", ""]]
+    bad = [
+        good[0],
+        ["XX-9", "", TODAY, "", ""],
+        ["19753", "", "31/11/2026", "", ""],
+        good[2],
+        ["DN-BATXAT", "", "", "", ""],
+    ]
+    before = store_facts(node.data / "thidua.db")["reports"]
+    upload(page, [header, *bad])
+    assert sorted(set(page.locator("#upload-errors td[data-key=line]").all_inner_texts())) == ["3", "4", "6"]
+    assert "chưa ghi dòng nào" in page.inner_text(".error-summary")
+    axe.check(page, "upload with errors")
+    shot(page, "ui-25-tai-len-loi")
+    assert store_facts(node.data / "thidua.db")["reports"] == before
+    upload(page, [header, *good])
+    assert "Đã ghi 3 báo cáo" in page.inner_text("#upload-sent")
 
     # Giấy khen of the Chủ tịch UBND xã Đại Sơn: the route is shown before sending, then forwarded and decided
     route, _, gk = propose(officer.page, "VN/31/11086/THCS-DS", "Trường THCS Đại Sơn", f"{DAI_SON_PLAN}|ANNUAL|GK_XA")

@@ -153,3 +153,42 @@ def test_the_decision_list_downloads_as_docx_and_xlsx(client: TestClient) -> Non
     sheet = load_workbook(io.BytesIO(client.get(f"/quyet-dinh/xuat.xlsx?{query}").content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("STT", "Tên tập thể, cá nhân") and rows[1][:2] == (1, "Trường THCS Đại Sơn")
+
+
+def _xlsx(rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_upload_with_bad_rows_appends_nothing_and_names_them(node: Node, client: TestClient) -> None:
+    sign_in(client, "canbo.daison")
+    template = client.get(f"/tai-len-bao-cao/mau.xlsx?plan={DAI_SON_PLAN}")
+    header = next(load_workbook(io.BytesIO(template.content)).active.iter_rows(values_only=True))
+    assert header[:3] == ("Mã đơn vị", "Tên đơn vị", "Ngày ký báo cáo")
+    token = csrf_of(client.get("/tai-len-bao-cao").text)
+    rows = [
+        ["Mã đơn vị", "Tên đơn vị", "Ngày ký báo cáo", "Nội dung báo cáo", "Mô hình, sáng kiến"],
+        ["THON-1", "Thôn Đại Sơn 1", "", "Báo cáo", ""],
+        ["XX-1", "", "", "", ""],  # not a unit of mine
+        ["THON-2", "Thôn Bình Lăng", "31/11/2026", "", ""],  # no such day
+        ["MN-DS", "", "", "", ""],
+        ["DN-BATXAT", "", "", "", ""],  # another province's unit
+    ]
+    before = heads(node)
+    data = {"csrf_token": token, "form_key": "k-up-1", "plan": DAI_SON_PLAN, "period": "2027"}
+    refused = client.post("/tai-len-bao-cao", data=data, files={"file": ("bc.xlsx", _xlsx(rows))})
+    assert refused.status_code == 422 and heads(node) == before
+    lines = re.findall(r'data-key="line">(\d+)<', refused.text)
+    assert sorted(set(lines)) == ["3", "4", "6"], refused.text[-3000:]
+    assert "Tệp có lỗi: chưa ghi dòng nào" in refused.text and "OUT_OF_SUBTREE" in refused.text
+    good = [rows[0], rows[1], rows[4]]
+    clean = client.post("/tai-len-bao-cao", data=data, files={"file": ("bc.xlsx", _xlsx(good))})
+    assert clean.status_code == 200 and "Đã ghi 2 báo cáo" in clean.text and heads(node) == before + 2
+    again = client.post("/tai-len-bao-cao", data=data, files={"file": ("bc.xlsx", _xlsx(good))})
+    assert heads(node) == before + 2, again.text[-2000:]  # the same file again: each row replayed, nothing twice
