@@ -219,7 +219,8 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     axe.check(page, "report form")
     shot(page, "ui-21-nop-bao-cao")
     verdicts = {
-        code: submit_report(page, code, DAI_SON_PLAN, day, twice=code == "MN-DS") for code, day in DAI_SON_REPORTS
+        code: submit_report(page, code, DAI_SON_PLAN, day, twice=code == "MN-DS", axe=axe if code == "TYT-DS" else None)
+        for code, day in DAI_SON_REPORTS
     }
     assert [c for c, v in verdicts.items() if "Nộp muộn" in v] == ["TYT-DS", "DN-DS2"], verdicts
     assert "Kế hoạch không nêu hạn" in verdicts["PKT-DS"]  # Phòng Kinh tế reports under an undated duty
@@ -292,7 +293,7 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     page.goto("/de-nghi-khen-thuong")
     axe.check(page, "propose form")
     route, checks, bk = propose(
-        page, "VN/15/02683/DN-BATXAT", "Công ty TNHH Chè Bát Xát", f"{LAO_CAI_PLAN}|ANNUAL|BK_TINH"
+        page, "VN/15/02683/DN-BATXAT", "Công ty TNHH Chè Bát Xát", f"{LAO_CAI_PLAN}|ANNUAL|BK_TINH", axe=axe
     )
     assert "Xã Bát Xát" in route and "Tỉnh Lào Cai" in route and "Chủ tịch Ủy ban nhân dân cấp tỉnh" in route, route
     assert "NOT_CHECKABLE" in checks and "Điều 74" in checks, checks
