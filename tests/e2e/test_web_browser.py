@@ -24,22 +24,21 @@ from tests.e2e.web import (
     Weight,
     axe_violations,
     cells,
+    chromium,
     demo_web_node,
     dump,
-    launch,
     report_weights,
     shot,
     signins,
 )
-from tests.services import missing
 from tests.web_support import PASSWORD, api_row, screen_row
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the test extra installs it (the browser fixture says so)
+    expect = None
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +49,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if sync_playwright is None:
-        missing("Playwright", "pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture

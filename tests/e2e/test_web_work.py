@@ -21,16 +21,10 @@ from services.demo_report import award_states, events_by_type
 from services.kernel.settings import Settings
 from services.kernel.vntime import today_vn
 from tests.e2e.lgsp import THIDUA, Node
-from tests.e2e.web import axe_violations, demo_web_node, dump, launch, shot
-from tests.services import missing
+from tests.e2e.web import axe_violations, chromium, demo_web_node, dump, shot
 from tests.web_support import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
 
 DAI_SON_PLAN, LAO_CAI_PLAN, HUE_PLAN = "dai-son-draft-2026-06", "lao-cai-draft-2026-05", "hue-220-2026"
 TODAY = today_vn().strftime("%d/%m/%Y")
@@ -54,12 +48,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if sync_playwright is None:
-        missing("Playwright", "pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 class Desk:

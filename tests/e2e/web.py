@@ -41,6 +41,19 @@ def launch(playwright: Any) -> Any:
 
 
 @contextmanager
+def chromium() -> Iterator[Any]:
+    """One Chromium for a test module (a clear skip without Playwright; a failure in CI)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the test extra installs it
+        missing("Playwright", "pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@contextmanager
 def demo_web_node(folder: Path, setup_only: bool = False) -> Iterator[Node]:
     """``thidua demo`` written as the node's own database (``setup_only``: without the year, which the browser then
     works), the people of PEOPLE (and WORKERS), then ``thidua serve``."""

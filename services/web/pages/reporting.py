@@ -412,7 +412,7 @@ def _queue_page(
     for r in rows:
         r["commune"] = "/".join(r["unit_path"].split("/")[:3])
         r["commune_name"] = web.unit_name(r["commune"])
-        r["version_stream"] = len(stream_events(web, report_stream(r["report_id"])))
+        r["version_stream"] = 2 * r["version"] - 1  # the stream as the row shows it: v submits and v-1 returns
     context = {
         "rows": rows,
         "period": period,

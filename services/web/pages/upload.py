@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from projections.orgunits import queries as orgunits
@@ -196,7 +197,7 @@ async def upload(request: Request, person: Signed) -> Response:
     plan = fields.text({"plan": str(form.get("plan") or "")}, "plan")
     period = periods.checked(str(form.get("period") or "") or None)
     upload_file = form.get("file")
-    content = await upload_file.read(MAX_BYTES + 1) if hasattr(upload_file, "read") else b""
+    content = await upload_file.read(MAX_BYTES + 1) if isinstance(upload_file, UploadFile) else b""
     if not content or len(content) > MAX_BYTES:
         text = "Hãy chọn tệp Excel (.xlsx) không quá 5 MB." if not content else "Tệp quá 5 MB."
         return _page(request, plan, period, [RowError(1, None, text, "BAD_FILE")], [], 422)
