@@ -412,6 +412,8 @@ _PERIODS = (
 
 _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, the inbox
     "DANH SÁCH KHEN THƯỞNG": "LIST OF AWARDS",
+    "Việc thường làm": "Frequent tasks",
+    "Nộp báo cáo của đơn vị": "Submit my unit's report",
     "Nộp báo cáo từ tệp Excel": "Reports from an Excel file",
     "Một số dòng không ghi được": "Some rows could not be recorded",
     "Tệp có lỗi: chưa ghi dòng nào": "The file has errors: nothing was recorded",
