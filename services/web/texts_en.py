@@ -418,16 +418,24 @@ _WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, 
     "Một số dòng không ghi được": "Some rows could not be recorded",
     "Tệp có lỗi: chưa ghi dòng nào": "The file has errors: nothing was recorded",
     "Sửa các ô dưới đây trong tệp rồi tải lên lại.": "Correct these cells in the file, then upload it again.",
-    "Mỗi dòng là báo cáo của một đơn vị. Mọi dòng được kiểm tra trước; tệp có lỗi thì không dòng nào được ghi.": (
-        "Each row is one unit's report. Every row is checked first; from a file with errors nothing is recorded."
+    (
+        "Mỗi dòng là báo cáo (hoặc bản đăng ký thi đua) của một đơn vị. Mọi dòng được kiểm tra trước; tệp có lỗi thì "
+        "không dòng nào được ghi."
+    ): (
+        "Each row is one unit's report (or registration). Every row is checked first; from a file with errors nothing "
+        "is recorded."
     ),
+    "Tệp gồm": "The file holds",
+    "Báo cáo kết quả": "Reports",
+    "Đăng ký thi đua (chỉ tiêu)": "Registrations (targets)",
+    "Tải tệp mẫu báo cáo": "Download the report template",
+    "Tải tệp mẫu đăng ký thi đua": "Download the registration template",
+    "Đã ghi {n} dòng": "{n} rows recorded",
     "Dòng": "Line",
     "Cột": "Column",
     "Lỗi": "Error",
     "Mã lỗi": "Code",
-    "Đã ghi {n} báo cáo": "{n} reports recorded",
     "Mã kế hoạch, ví dụ dai-son-draft-2026-06.": "The plan's id, e.g. dai-son-draft-2026-06.",
-    "Tải tệp mẫu của kế hoạch": "Download the plan's template",
     "Tệp Excel (.xlsx)": "Excel file (.xlsx)",
     "Kiểm tra và ghi": "Check and record",
     "Đã lưu bản nháp. Bản nháp chỉ mình bạn thấy và chưa được gửi.": "Draft saved. Only you see it; it was not sent.",

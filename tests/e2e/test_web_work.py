@@ -258,7 +258,7 @@ def test_the_demo_year_worked_in_the_browser(browser: Any, node: Node, tmp_path:
     shot(page, "ui-25-tai-len-loi")
     assert store_facts(node.data / "thidua.db")["reports"] == before
     upload(page, [header, *good])
-    assert "Đã ghi 3 báo cáo" in page.inner_text("#upload-sent")
+    assert "Đã ghi 3 dòng" in page.inner_text("#upload-sent")
 
     # Giấy khen of the Chủ tịch UBND xã Đại Sơn: the route is shown before sending, then forwarded and decided
     route, _, gk = propose(officer.page, "VN/31/11086/THCS-DS", "Trường THCS Đại Sơn", f"{DAI_SON_PLAN}|ANNUAL|GK_XA")

@@ -206,6 +206,30 @@ def test_an_upload_with_bad_rows_appends_nothing_and_names_them(node: Node, clie
     assert "Tệp có lỗi: chưa ghi dòng nào" in refused.text and "OUT_OF_SUBTREE" in refused.text
     good = [rows[0], rows[1], rows[4]]
     clean = client.post("/tai-len-bao-cao", data=data, files={"file": ("bc.xlsx", _xlsx(good))})
-    assert clean.status_code == 200 and "Đã ghi 2 báo cáo" in clean.text and heads(node) == before + 2
+    assert clean.status_code == 200 and "Đã ghi 2 dòng" in clean.text and heads(node) == before + 2
     again = client.post("/tai-len-bao-cao", data=data, files={"file": ("bc.xlsx", _xlsx(good))})
     assert heads(node) == before + 2, again.text[-2000:]  # the same file again: each row replayed, nothing twice
+
+
+def test_a_registration_upload_is_checked_by_the_domain_before_anything_is_appended(
+    node: Node, client: TestClient
+) -> None:
+    sign_in(client, "lan.batxat")
+    plan = "lao-cai-draft-2026-05"
+    template = client.get(f"/tai-len-bao-cao/mau.xlsx?plan={plan}&loai=dang-ky")
+    header = next(load_workbook(io.BytesIO(template.content)).active.iter_rows(values_only=True))
+    assert header[:2] == ("Mã đơn vị", "Tên đơn vị") and "LC-36" in header and "Ngày ký báo cáo" not in header
+    token = csrf_of(client.get("/tai-len-bao-cao?loai=dang-ky").text)
+    data = {"csrf_token": token, "form_key": "k-up-2", "plan": plan, "period": "2027", "kind": "dang-ky"}
+    rows = [
+        ["Mã đơn vị", "Tên đơn vị", "LC-36", "LC-24"],
+        ["02683", "Xã Bát Xát", 1, None],
+        ["DN-BATXAT", "", None, 22],
+    ]
+    before = heads(node)
+    refused = client.post("/tai-len-bao-cao", data=data, files={"file": ("dk.xlsx", _xlsx(rows))})
+    assert refused.status_code == 422 and heads(node) == before
+    assert re.findall(r'data-key="line">(\d+)<', refused.text) == ["3"] and "TARGET_NOT_FOR_UNIT" in refused.text
+    clean = client.post("/tai-len-bao-cao", data=data, files={"file": ("dk.xlsx", _xlsx(rows[:2]))})
+    assert clean.status_code == 200 and heads(node) == before + 1
+    assert [e.NAME for e in _events(node, f"registration-{plan}:02683:2027")] == ["TargetsRegistered"]
