@@ -212,7 +212,9 @@ cmd_start() {
   local t0=$SECONDS
   if [ ! -f "$dir/data/meta.properties" ]; then
     # fresh cluster id (22-char URL-safe base64 UUID); static controller.quorum.voters -> no --standalone
-    id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    # (one starting with "-" would be read as an option by the storage tool's argument parser: draw again)
+    id=-
+    while [ "${id#-}" != "$id" ]; do id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); done
     echo "=== format $(date -Is) cluster.id=$id" >>"$dir/kafka.log"
     "$java" -Xmx256m $logopt -cp "$cp" kafka.tools.StorageTool format -t "$id" -c "$conf" --ignore-formatted \
       "${scram[@]}" >>"$dir/kafka.log" 2>&1 || { tail -n 30 "$dir/kafka.log" >&2; die "storage format failed ($dir/kafka.log)"; }
