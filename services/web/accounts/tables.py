@@ -1,5 +1,5 @@
 """The web app's operations tables: users, sessions, sign-in attempts (the sign-in log), saved drafts of forms.
-Created and changed by the migrations (``services.migrations``, revisions 0003 and 0005): ``thidua db upgrade``."""
+Created and changed by the migrations (``services.migrations``, revisions 0003 and 0006): ``thidua db upgrade``."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from projections.orgunits import queries as orgunits
 from projections.plans import queries as plan_queries
 from services.api.labels import ROLES, label
 from services.api.routers.awards import unknown_proposal
-from services.api.routers.commands_awards import FORWARDERS, RETURNERS, step_role
+from services.api.routers.commands_awards import FORWARDERS, RETURNERS, proposal_access
 from services.api.security.scopes import DECIDER, SUBMITTER, require_role, require_within
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from services.awards.levels import Authority
@@ -261,7 +261,7 @@ async def forward(request: Request, person: Signed, proposal_id: str) -> Respons
         command = ForwardAward(
             proposal_id, person.principal.path, fields.business_time(None), person.principal.actor(), note
         )
-        return command, step_role(person.principal, proposal_id, "forward award")
+        return command, proposal_access(person.principal, proposal_id, "forward award")
 
     return await _act(request, person, proposal_id, build, {}, "award_forwarded")
 
@@ -278,7 +278,7 @@ async def give_back(request: Request, person: Signed, proposal_id: str) -> Respo
         command = ReturnAward(
             proposal_id, person.principal.path, reason, fields.business_time(None), person.principal.actor()
         )
-        return command, step_role(person.principal, proposal_id, "return award")
+        return command, proposal_access(person.principal, proposal_id, "return award")
 
     return await _act(request, person, proposal_id, build, RETURN_FIELDS, "award_returned")
 
@@ -311,7 +311,7 @@ async def decide(request: Request, person: Signed, proposal_id: str) -> Response
             on if approved else None,
             None if approved else reason,
         )
-        return command, None
+        return command, proposal_access(person.principal, proposal_id, "decide award", step_role=False)
 
     return await _act(request, person, proposal_id, build, DECIDE_FIELDS, "award_decided")
 
