@@ -4,6 +4,7 @@ a province that truncates its tail is caught by central's witness; a silent send
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ def test_central_witnesses_lao_cai_and_catches_its_truncated_tail(
 
         # The insider at Lào Cai drops the tail with the checkpoints that covered it (sync stopped meanwhile).
         laocai.kill()
+        killed_at = time.monotonic()
         c = event_table.c
         with laocai.node.engine.begin() as conn:  # at the end of a sealed batch: what is left verifies alone
             cut = conn.execute(select(func.max(c.position)).where(c.signature.is_not(None), c.position <= 25)).scalar()
@@ -65,6 +67,7 @@ def test_central_witnesses_lao_cai_and_catches_its_truncated_tail(
         # Silent meanwhile: central's reconciliation says so (stale status after 3 s here).
         append_units(laocai.node.store, 3, per_stream=3, prefix="S")
         env = {**central.env(), "THIDUA_SYNC_STATUS_STALE_SECONDS": "3"}
+        time.sleep(max(0.0, killed_at + 4 - time.monotonic()))  # its last word is over 3 s old, however fast
         reconcile = Process(["sync", "reconcile"], env, central.tmp / "reconcile.log")
         assert reconcile.wait(60) == 1 and "SILENT" in reconcile.log(), reconcile.log()
 
