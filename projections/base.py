@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, MetaData
 
@@ -26,3 +26,9 @@ class Projection(Protocol):
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
         """Apply events in the caller's transaction; return how many changed the model."""
+
+
+def handled_types(*dispatchers: Any) -> frozenset[str]:
+    """The event type names registered on ``functools.singledispatch`` functions (what a read model uses): an
+    as-of rebuild of the read model reads only these events (``services.audit.asof``)."""
+    return frozenset(name for d in dispatchers for cls in d.registry if (name := getattr(cls, "NAME", "")))

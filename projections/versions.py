@@ -15,7 +15,20 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, BigInteger, Column, Connection, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -156,3 +169,19 @@ def record(conn: Connection, projection: Projection, version: Version, built_thr
     stmt = insert(readmodel_version).values(values)
     update = {k: stmt.excluded[k] for k in values if k != "projection"}
     conn.execute(stmt.on_conflict_do_update(index_elements=["projection"], set_=update))
+
+readmodel_asof = Table(
+    "readmodel_asof",
+    metadata,
+    Column("prefix", String(20), primary_key=True, comment="Prefix of the rebuild's tables (asof_…_)."),
+    Column("position", BigInteger, nullable=False, comment="Store position the rebuild holds every event up to."),
+    Column("models", String(200), nullable=False, comment="Read models rebuilt (comma-separated names)."),
+    Column("scope", String(200), nullable=False, comment="Org path: its subtree and ancestors ('': all)."),
+    Column("versions", Text, nullable=False, comment="The read models' versions it was built with."),
+    Column("events", BigInteger, nullable=False, comment="Events replayed (or applied after a copy)."),
+    Column("seconds", Float, nullable=False),
+    Column("copied_from", BigInteger, comment="Position of the cached rebuild copied first, if any."),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False, comment="Last read: least recently used go first."),
+    comment="As-of rebuilds that are complete, reused by every process of the node (docs/audit.md).",
+)

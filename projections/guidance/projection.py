@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from projections.base import handled_types
 from services.kernel.events import Event
 
 from . import store
@@ -20,6 +21,7 @@ class GuidanceProjection:
     name = "guidance"
     version = 2  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     # 2: blocs (EmulationBlocRegistered), agency types and the stated period are kept for duty binding and offers
+    event_types = handled_types(row_key, evolve)  # what it reads: an as-of rebuild replays only these
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

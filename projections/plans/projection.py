@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from projections.base import handled_types
 from projections.rowstore import apply_by_key
 from services.kernel.events import Event
 
@@ -25,6 +26,7 @@ class PlansProjection:
 
     name = "plans"
     version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
+    event_types = handled_types(evolve)  # what it reads: an as-of rebuild replays only these
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from projections.base import handled_types
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
@@ -34,6 +35,11 @@ class RollupProjection:
     version = 2  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     # 2: who is expected (the most specific duty; khối/cụm membership, agency types; never the receiver) and how
     #    targets are judged (phased floors; conditions as measures of their own)
+    event_types = handled_types(change)  # what it reads: an as-of rebuild replays only these
+    # A subtree's rows (its units' slots, counters of it and below) depend only on the events of the subtree and of
+    # its ancestors (plans, criteria, blocs and duties travel down, reports up): an as-of read of one subtree replays
+    # only those (tests/integration/test_asof_scoped.py compares it with a full replay).
+    subtree_closed = True
     metadata = metadata
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:

@@ -1,13 +1,15 @@
 """``as_of`` on the read endpoints: read the read models as this node had them at a system time (issue 8).
 
-Every read endpoint takes a :data:`ReadAt` parameter and reads through ``reading.connect()``; the query functions
-run unchanged (on the live tables, or on a cached rebuild whose SQL names are rewritten). With ``as_of`` the JSON
+Every read endpoint takes a :data:`ReadAt` parameter and reads through ``reading.connect(read models, scope)``,
+naming the read models it reads and, for a subtree question, the subtree: an as-of read rebuilds only those (issue
+21). The query functions run unchanged (on the live tables, or on a cached rebuild whose SQL names are
+rewritten). With ``as_of`` the JSON
 body carries ``as_of`` and ``as_of_position`` at the top level.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,14 +58,20 @@ class Reading:
     point: AsOfPoint | None = None
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection on the read models to answer from."""
+    def connect(self, models: Sequence[str] = (), scope: str | None = None) -> Iterator[Connection]:
+        """A connection on the read models to answer from: ``models`` (none: every one) as of the point, within the
+        subtree ``scope`` (an org path) when the question is about one."""
         if self.point is None:
             with self.cache.engine.connect() as conn:
                 yield conn
         else:
-            with self.cache.connect(self.point) as conn:
+            with self.cache.connect(self.point, models, scope) as conn:
                 yield conn
+
+    @property
+    def rebuilt(self) -> bool:
+        """Whether the answer comes from a rebuild (as of a time before the head), not the live tables."""
+        return self.point is not None and not self.point.live
 
     @property
     def moment(self) -> datetime | None:

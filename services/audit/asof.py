@@ -1,18 +1,26 @@
 """As-of reads (issue 8, docs/audit.md): what this node had recorded by a system time, answered from a shadow
-rebuild of every read model up to the store position that time maps to.
+rebuild up to the store position that time maps to — of the read models the question reads, and for a read model
+whose subtrees are closed (``subtree_closed``: the rollup) of the subtree asked only (issue 21).
 
 A time maps to the highest position whose *local* recording time is at or before it: ``foreign_event.imported_at``
 for an event imported from another node, else ``event.recorded_at``. Appends and imports take the store-wide lock
 and read the clock under it, so positions commit in order: the events up to that position are exactly what the
 node held then (docs/audit.md states the clock assumption).
 
-Rebuilds are cached by position (two times that map to one position share it) in tables ``asof_<position>_<table>``;
-a per-position lock makes concurrent requests build once; least recently used rebuilds are dropped beyond
-``asof_cache_size``; a rebuild in use is never dropped. A position at the store's head reads the live tables.
+A rebuild replays only the events it needs, found through ``ix_event_subtree_type`` (org path and type), not by a
+scan of the log: the read models' own event types (``event_types``), and for a scoped one the events of the subtree
+and of its ancestors (plans and duties travel down). Rebuilds are cached by (position, read models, scope) — two times
+that map to one position share it — in tables ``<prefix><table>`` (``asof_<position>_`` for every read model, else
+``asof_<digest>_``); the complete ones are listed in ``readmodel_asof`` with the versions they were built with, so
+every process of the node and the next start reuse them. A per-key lock (and on PostgreSQL an advisory lock) makes
+concurrent requests build once; least recently used rebuilds are dropped beyond ``asof_cache_size``; a rebuild in use
+is never dropped (on PostgreSQL not even by another process: a shared advisory lock marks it in use). A position at the
+store's head reads the live tables.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -20,28 +28,68 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, exists, func, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, Select, delete, exists, func, insert, inspect, or_, select, text, update
 
 from projections.base import Projection
-from projections.shadow import shadow_connection, shadow_metadata
-from services.audit.replay import replay
+from projections.shadow import prepare_shadows, shadow_connection, shadow_metadata
+from projections.versions import code_version, readmodel_asof
 from services.kernel.codec import AvroCodec
 from services.kernel.errors import DomainRefusal
 from services.kernel.events import Event, decode_event
-from services.kernel.store import EventStore
+from services.kernel.orgpaths import OrgPath
+from services.kernel.store import EventStore, utcnow
 from services.kernel.tables import event as event_table
 from services.kernel.tables import foreign_event
 from services.kernel.vntime import VN_TZ
+
+K = TypeVar("K")
 
 TABLE_PREFIX = "asof_"
 EXAMPLE = "2026-12-15T17:00:00+07:00"
 
 
-def prefix_of(position: int) -> str:
-    """The table prefix of the rebuild at ``position``."""
-    return f"{TABLE_PREFIX}{position}_"
+def prefix_of(position: int, models: Sequence[str] = (), scope: str = "") -> str:
+    """The table prefix of the rebuild at ``position`` (of every read model, else of ``models`` within ``scope``)."""
+    if not models and not scope:
+        return f"{TABLE_PREFIX}{position}_"
+    digest = hashlib.sha256(f"{position}|{','.join(models)}|{scope}".encode()).hexdigest()[:10]
+    return f"{TABLE_PREFIX}{digest}_"  # as long as a ten-digit position: every index name stays within 63
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a rebuild holds: every event up to ``position`` of ``models`` ('': every read model) within ``scope``
+    (an org path: its subtree and its ancestors; '': the whole tree)."""
+
+    position: int
+    models: tuple[str, ...] = ()
+    scope: str = ""
+
+    @property
+    def prefix(self) -> str:
+        """Its tables' prefix."""
+        return prefix_of(self.position, self.models, self.scope)
+
+
+def ancestors(path: str) -> list[str]:
+    """``VN/15/02683`` → ``VN``, ``VN/15``, ``VN/15/02683``."""
+    parts = path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def scoped_query(types: Collection[str] | None, scope: str, after: int, to_position: int) -> Select[Any]:
+    """The events in (after, to_position] of ``types`` (None: all) at ``scope``'s ancestors or in its subtree
+    ('': everywhere), in position order: positions and bodies. With a scope, ``ix_event_subtree_type`` finds them."""
+    e = event_table.c
+    query = select(e.position, e.body).where(e.position > after, e.position <= to_position)
+    if types is not None:
+        query = query.where(e.event_type.in_(sorted(types)))
+    if scope:
+        OrgPath.parse(scope)  # no LIKE wildcard can hide in a valid path
+        query = query.where(or_(e.org_unit_path.in_(ancestors(scope)), e.org_unit_path.like(scope + "/%")))
+    return query.order_by(e.position)
 
 
 def parse_as_of(value: str, now: datetime, default_tz: tzinfo = VN_TZ) -> datetime:
@@ -99,6 +147,52 @@ def head_position(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one())
 
 
+def scoped_batches(
+    engine: Engine, types: Collection[str] | None, scope: str, after: int, to_position: int, batch_size: int
+) -> Iterator[list[Any]]:
+    """The (position, body) rows of :func:`scoped_query` in batches: one server-side cursor on PostgreSQL, keyset
+    pages on SQLite (whose transactions take the write lock)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            streamed = conn.execution_options(stream_results=True, yield_per=batch_size)
+            result = streamed.execute(scoped_query(types, scope, after, to_position))
+            yield from (list(rows) for rows in result.partitions())
+        return
+    while True:
+        with engine.connect() as conn:
+            rows = list(conn.execute(scoped_query(types, scope, after, to_position).limit(batch_size)))
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].position
+
+
+def apply_scoped(
+    engine: Engine,
+    codec: AvroCodec,
+    types: Mapping[str, type[Event]],
+    projections: Sequence[Projection],
+    prefix: str,
+    *,
+    event_types: Collection[str] | None,
+    scope: str,
+    after: int,
+    to_position: int,
+    batch_size: int = 500,
+) -> int:
+    """Apply to the ``prefix`` shadows of ``projections`` the events in (after, to_position] of ``event_types`` at
+    ``scope``'s ancestors and in its subtree (see :func:`scoped_query`); how many."""
+    applied = 0
+    with shadow_connection(engine, projections, prefix) as conn:
+        for rows in scoped_batches(engine, event_types, scope, after, to_position, batch_size):
+            events = [decode_event(body, codec, types, position) for position, body in rows]
+            with conn.begin():
+                for projection in projections:
+                    projection.apply(conn, events)
+            applied += len(events)
+    return applied
+
+
 @dataclass(frozen=True)
 class AsOfPoint:
     """A time resolved against the store: its position, the head then, and whether the live tables answer."""
@@ -113,7 +207,7 @@ class AsOfPoint:
         return self.position >= self.head
 
 
-def victims(order: Sequence[int], busy: Collection[int], size: int) -> list[int]:
+def victims(order: Sequence[K], busy: Collection[K], size: int) -> list[K]:
     """Keys to drop, least recently used first (``order``: oldest first), skipping ``busy`` ones, to come down to
     ``size`` entries; fewer when too many are busy."""
     excess = len(order) - size
@@ -131,7 +225,7 @@ def victims(order: Sequence[int], busy: Collection[int], size: int) -> list[int]
 class _Entry:
     """One cached rebuild: its tables' state, who uses it, and how it was built."""
 
-    position: int
+    key: Key
     lock: threading.Lock = field(default_factory=threading.Lock)  # held while building or dropping the tables
     ready: bool = False
     users: int = 0
@@ -141,11 +235,18 @@ class _Entry:
     events: int = 0
     copied_from: int | None = None
 
+    @property
+    def position(self) -> int:
+        """The store position it holds every event up to."""
+        return self.key.position
+
     def to_json(self) -> dict[str, Any]:
         """The entry as the audit endpoint shows it."""
         return {
             "position": self.position,
-            "tables_prefix": prefix_of(self.position),
+            "read_models": list(self.key.models) or None,
+            "scope": self.key.scope or None,
+            "tables_prefix": self.key.prefix,
             "ready": self.ready,
             "in_use": self.users,
             "built_at": self.built_at.isoformat() if self.built_at else None,
@@ -162,14 +263,27 @@ class CacheStats:
     builds: int = 0  # rebuilds from position 0
     copies: int = 0  # rebuilds that copied a smaller cached position and applied the events after it
     hits: int = 0
+    reused: int = 0  # rebuilds found complete in readmodel_asof: built by another process, or before a restart
     evictions: int = 0
 
 
-class AsOfCache:
-    """Shadow rebuilds of every read model keyed by store position, least recently used dropped beyond ``size``.
+def _lock_id(prefix: str, purpose: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64 bits) for ``purpose`` on the rebuild ``prefix``."""
+    return int.from_bytes(hashlib.sha256(f"thidua-asof|{purpose}|{prefix}".encode()).digest()[:8], "big", signed=True)
 
-    The cache belongs to one process: on first use it drops every ``asof_`` table left by an earlier run (a
-    crash may have left a rebuild half done, and the read models' code may have changed since).
+
+def _prefix_of_table(name: str) -> str:
+    """``asof_123_rollup_slot`` → ``asof_123_``."""
+    return name[: name.index("_", len(TABLE_PREFIX)) + 1] if "_" in name[len(TABLE_PREFIX) :] else name
+
+
+class AsOfCache:
+    """Shadow rebuilds of read models keyed by (store position, read models, scope), least recently used dropped
+    beyond ``size``; complete ones are listed in ``readmodel_asof`` and reused by every process of the node.
+
+    On first use a process drops the ``asof_`` tables that are not a complete rebuild of the code's read-model
+    versions (a crash may have left one half done, and the read models' code may have changed since), then takes
+    the listed ones as its own, least recently used first.
     """
 
     def __init__(
@@ -187,12 +301,13 @@ class AsOfCache:
         self.codec = codec
         self.types = dict(types)
         self.projections = list(projections)
+        self._by_name = {p.name: p for p in self.projections}
         self.size = max(1, size)
         self.batch_size = batch_size
         self.stats = CacheStats()
-        self._entries: OrderedDict[int, _Entry] = OrderedDict()  # least recently used first
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()  # guards the entries' bookkeeping, never held during DDL of one entry
-        self._builds = threading.BoundedSemaphore(1)  # one rebuild at a time: requests cannot pile up full replays
+        self._builds = threading.BoundedSemaphore(1)  # one rebuild at a time: requests cannot pile up replays
         self._started = False
 
     def now(self) -> datetime:
@@ -204,39 +319,66 @@ class AsOfCache:
         with self.engine.connect() as conn:
             return AsOfPoint(moment, position_at(conn, moment), head_position(conn))
 
+    def key(self, position: int, models: Sequence[str] = (), scope: str | None = None) -> Key:
+        """The rebuild that answers a question on ``models`` (none: every read model) within ``scope``: the scope is
+        kept only when every read model asked is subtree-closed."""
+        names = tuple(sorted(set(models)))
+        unknown = [n for n in names if n not in self._by_name]
+        if unknown:
+            raise ValueError(f"unknown read models {unknown}")
+        if set(names) == set(self._by_name):
+            names = ()
+        closed = bool(names) and all(getattr(self._by_name[n], "subtree_closed", False) for n in names)
+        return Key(position, names, scope if scope and closed else "")
+
     def start(self) -> None:
-        """Drop ``asof_`` tables left by an earlier run (once per cache)."""
+        """Drop ``asof_`` tables that are not a complete rebuild of the code's versions; adopt the others (once)."""
         with self._lock:
             if self._started:
                 return
-            stale = [n for n in inspect(self.engine).get_table_names() if n.startswith(TABLE_PREFIX)]
+            kept: dict[str, Key] = {}
             with self.engine.begin() as conn:
-                for name in stale:
-                    conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+                for row in conn.execute(select(readmodel_asof).order_by(readmodel_asof.c.used_at)):
+                    key = Key(int(row.position), tuple(n for n in row.models.split(",") if n), row.scope)
+                    valid = all(n in self._by_name for n in key.models) and key.prefix == row.prefix
+                    if valid and row.versions == self._versions(key):
+                        kept[row.prefix] = key
+                conn.execute(delete(readmodel_asof).where(readmodel_asof.c.prefix.not_in(list(kept))))
+            names = [n for n in inspect(self.engine).get_table_names() if n.startswith(TABLE_PREFIX)]
+            for prefix in sorted({_prefix_of_table(n) for n in names} - set(kept)):
+                with self._advisory(prefix, "build", wait=False) as free:
+                    if free:  # not being built by another process right now
+                        with self.engine.begin() as conn:
+                            for name in (n for n in names if n.startswith(prefix)):
+                                conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+            for key in kept.values():
+                self._entries[key] = _Entry(key, ready=True)
+            self.stats.reused += len(kept)
             self._started = True
+        self._evict()
 
     def close(self) -> None:
-        """Drop every rebuild that is not in use (at shutdown)."""
-        with self._lock:
-            entries = [e for e in self._entries.values() if e.users == 0]
-        for entry in entries:
-            self._drop(entry)
+        """Nothing to drop at shutdown: complete rebuilds stay for the node's other and next processes (each keeps
+        at most ``size``)."""
 
     @contextmanager
-    def connect(self, point: AsOfPoint) -> Iterator[Connection]:
-        """A connection that reads the read models as of ``point``: the live tables at the head, else the cached
-        rebuild at its position (built first if missing)."""
+    def connect(self, point: AsOfPoint, models: Sequence[str] = (), scope: str | None = None) -> Iterator[Connection]:
+        """A connection that reads ``models`` (none: every read model) as of ``point`` within ``scope`` (an org path;
+        a read model whose subtrees are closed is rebuilt for that subtree only): the live tables at the head, else
+        the cached rebuild (built first if missing)."""
         if point.live:
             with self.engine.connect() as conn:
                 yield conn
             return
-        with self._lease(point.position) as prefix, shadow_connection(self.engine, self.projections, prefix) as conn:
+        key = self.key(point.position, models, scope)
+        with self._lease(key) as prefix, shadow_connection(self.engine, self._projections_of(key), prefix) as conn:
             yield conn
 
-    def status(self, position: int) -> dict[str, Any]:
-        """The cache as the audit endpoint shows it: the entry for ``position`` (if any), every entry, counters."""
+    def status(self, position: int, models: Sequence[str] = (), scope: str | None = None) -> dict[str, Any]:
+        """The cache as the audit endpoint shows it: the entry for the key (if any), every entry, counters."""
+        key = self.key(position, models, scope)
         with self._lock:
-            entry = self._entries.get(position)
+            entry = self._entries.get(key)
             return {
                 "size": self.size,
                 "entry": entry.to_json() if entry else None,
@@ -245,91 +387,178 @@ class AsOfCache:
             }
 
     def positions(self) -> list[int]:
-        """Positions held (ready), least recently used first."""
+        """Positions of the rebuilds held (ready), least recently used first."""
         with self._lock:
-            return [p for p, e in self._entries.items() if e.ready]
+            return [k.position for k, e in self._entries.items() if e.ready]
+
+    def _projections_of(self, key: Key) -> list[Projection]:
+        return [self._by_name[n] for n in key.models] if key.models else self.projections
+
+    def _types_of(self, key: Key) -> frozenset[str] | None:
+        """The event types the key's read models use (None: all, when one of them does not say)."""
+        found: set[str] = set()
+        for projection in self._projections_of(key):
+            types = getattr(projection, "event_types", None)
+            if types is None:
+                return None
+            found |= types
+        return frozenset(found)
+
+    def _versions(self, key: Key) -> str:
+        versions = ((p.name, code_version(p)) for p in self._projections_of(key))
+        return ";".join(f"{name}:{v.number}:{v.fingerprint}" for name, v in versions)
 
     @contextmanager
-    def _lease(self, position: int) -> Iterator[str]:
+    def _advisory(self, prefix: str, purpose: str, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+        """A PostgreSQL session advisory lock on the rebuild ``prefix`` for ``purpose`` (other processes of the node
+        see it); True without waiting elsewhere (SQLite: one process per file, the in-process locks suffice)."""
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        kind = ("try_" if not wait else "") + "advisory_lock" + ("_shared" if shared else "")
+        with self.engine.connect() as conn:
+            got = conn.execute(text(f"SELECT pg_{kind}(:k)"), {"k": _lock_id(prefix, purpose)}).scalar()
+            conn.commit()  # a session lock outlives the transaction
+            held = got is not False
+            try:
+                yield held
+            finally:
+                if held:
+                    unlock = "advisory_unlock" + ("_shared" if shared else "")
+                    conn.execute(text(f"SELECT pg_{unlock}(:k)"), {"k": _lock_id(prefix, purpose)})
+                    conn.commit()
+
+    def _catalogued(self, key: Key) -> bool:
+        """Whether ``readmodel_asof`` lists the rebuild, complete, of the code's versions."""
+        t = readmodel_asof.c
+        with self.engine.connect() as conn:
+            found = conn.execute(select(t.versions).where(t.prefix == key.prefix)).scalar()
+        return found == self._versions(key)
+
+    def _touch(self, key: Key) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(readmodel_asof).where(readmodel_asof.c.prefix == key.prefix).values(used_at=utcnow()))
+
+    @contextmanager
+    def _lease(self, key: Key) -> Iterator[str]:
         self.start()
         with self._lock:
-            entry = self._entries.get(position)
+            entry = self._entries.get(key)
             if entry is None:
-                entry = self._entries[position] = _Entry(position)
+                entry = self._entries[key] = _Entry(key)
             entry.users += 1
-            self._entries.move_to_end(position)
+            self._entries.move_to_end(key)
         try:
-            with entry.lock:
-                if entry.ready:
-                    with self._lock:
-                        self.stats.hits += 1
-                else:
-                    self._build(entry)
-            self._evict()
-            yield prefix_of(position)
+            with self._advisory(key.prefix, "use", shared=True):  # no other process drops it while it is read
+                with entry.lock:
+                    if entry.ready and not self._catalogued(key):
+                        entry.ready = False  # dropped by another process
+                    if entry.ready:
+                        with self._lock:
+                            self.stats.hits += 1
+                        self._touch(key)
+                    else:
+                        self._build(entry)
+                self._evict()
+                yield key.prefix
         finally:
             with self._lock:
                 entry.users -= 1
-                if not entry.ready and not entry.users and not entry.evicting and self._entries.get(position) is entry:
-                    del self._entries[position]  # a failed build leaves nothing behind
+                if not entry.ready and not entry.users and not entry.evicting and self._entries.get(key) is entry:
+                    del self._entries[key]  # a failed build leaves nothing behind
             self._evict()
 
     def _build(self, entry: _Entry) -> None:
-        """Build ``entry``'s tables (its lock held): copy the nearest smaller cached rebuild and apply the events
-        after it, or replay from the start."""
-        with self._builds:
+        """Build ``entry``'s tables (its lock held), unless another process has meanwhile."""
+        with self._builds, self._advisory(entry.key.prefix, "build"):
+            if self._catalogued(entry.key):
+                entry.ready = True
+                with self._lock:
+                    self.stats.reused += 1
+                self._touch(entry.key)
+                return
             self._build_now(entry)
 
     def _build_now(self, entry: _Entry) -> None:
-        started = time.monotonic()
-        source = self._pin_source(entry.position)
+        """Copy the nearest smaller cached rebuild of the same read models and scope and apply the events after it,
+        or replay from the start; then list it in ``readmodel_asof``."""
+        started, key = time.monotonic(), entry.key
+        source = self._pin_source(key)
         try:
             if source is not None:
-                entry.events = self._copy_then_apply(source.position, entry.position)
-                entry.copied_from = source.position
+                self._copy(source.key, key)
+                entry.events, entry.copied_from = self._apply(key, source.position), source.position
             else:
-                result = replay(
-                    self.engine,
-                    self.store,
-                    self.codec,
-                    self.types,
-                    self.projections,
-                    to_position=entry.position,
-                    batch_size=self.batch_size,
-                    prefix=prefix_of(entry.position),
-                )
-                entry.events, entry.copied_from = result.events, None
+                prepare_shadows(self.engine, self._projections_of(key), key.prefix)
+                entry.events, entry.copied_from = self._apply(key, 0), None
+            entry.built_at, entry.seconds = datetime.now(UTC), time.monotonic() - started
+            self._record(entry)
         except BaseException:
-            self._drop_tables(entry.position)
+            self._drop_tables(key)
             raise
         finally:
             if source is not None:
                 with self._lock:
                     source.users -= 1
-        entry.ready, entry.built_at, entry.seconds = True, datetime.now(UTC), time.monotonic() - started
+        entry.ready = True
         with self._lock:
             if source is not None:
                 self.stats.copies += 1
             else:
                 self.stats.builds += 1
 
-    def _pin_source(self, position: int) -> _Entry | None:
-        """The ready rebuild with the largest position below ``position``, marked in use; None when there is none
-        or a read model's tables cannot be copied row for row (an autoincrement column)."""
-        if any(t.autoincrement_column is not None for p in self.projections for t in p.metadata.sorted_tables):
+    def _record(self, entry: _Entry) -> None:
+        key = entry.key
+        values = {
+            "prefix": key.prefix,
+            "position": key.position,
+            "models": ",".join(key.models),
+            "scope": key.scope,
+            "versions": self._versions(key),
+            "events": entry.events,
+            "seconds": entry.seconds,
+            "copied_from": entry.copied_from,
+            "built_at": entry.built_at,
+            "used_at": utcnow(),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(delete(readmodel_asof).where(readmodel_asof.c.prefix == key.prefix))
+            conn.execute(insert(readmodel_asof).values(values))
+
+    def _apply(self, key: Key, after: int) -> int:
+        """Apply the rebuild's events after ``after`` to its tables; how many."""
+        return apply_scoped(
+            self.engine, self.codec, self.types, self._projections_of(key), key.prefix,
+            event_types=self._types_of(key), scope=key.scope, after=after, to_position=key.position,
+            batch_size=self.batch_size,
+        )  # fmt: skip
+
+    def _pin_source(self, key: Key) -> _Entry | None:
+        """The ready rebuild of the same read models and scope with the largest position below ``key``'s, marked in
+        use; None when there is none or a read model's tables cannot be copied row for row (an autoincrement
+        column)."""
+        projections = self._projections_of(key)
+        if any(t.autoincrement_column is not None for p in projections for t in p.metadata.sorted_tables):
             return None
         with self._lock:
-            below = [e for p, e in self._entries.items() if p < position and e.ready and not e.evicting]
+            below = [
+                e
+                for k, e in self._entries.items()
+                if (k.models, k.scope) == (key.models, key.scope)
+                and k.position < key.position
+                and e.ready
+                and not e.evicting
+            ]
             if not below:
                 return None
             source = max(below, key=lambda e: e.position)
             source.users += 1
             return source
 
-    def _copy_then_apply(self, source: int, position: int) -> int:
-        """Copy the rebuild at ``source`` into ``position``'s tables, then apply the events in (source, position]."""
-        old, new = prefix_of(source), prefix_of(position)
-        for projection in self.projections:
+    def _copy(self, source: Key, key: Key) -> None:
+        """Copy the rebuild ``source`` into ``key``'s tables."""
+        old, new = source.prefix, key.prefix
+        for projection in self._projections_of(key):
             origin, target = shadow_metadata(projection, old), shadow_metadata(projection, new)
             with self.engine.begin() as conn:
                 target.drop_all(conn)
@@ -338,48 +567,38 @@ class AsOfCache:
                     columns = [c.name for c in table.columns]
                     src, dst = origin.tables[old + table.name], target.tables[new + table.name]
                     conn.execute(insert(dst).from_select(columns, select(*[src.c[n] for n in columns])))
-        applied, after = 0, source
-        with shadow_connection(self.engine, self.projections, new) as conn:
-            while batch := self.store.read_all(after, self.batch_size):
-                within = [s for s in batch if s.position <= position]
-                if within:
-                    events = [decode_event(s.body, self.codec, self.types, s.position) for s in within]
-                    with conn.begin():
-                        for projection in self.projections:
-                            projection.apply(conn, events)
-                    applied += len(within)
-                if len(within) < len(batch):
-                    break
-                after = batch[-1].position
-        return applied
 
     def _evict(self) -> None:
         """Drop least recently used rebuilds beyond ``size`` that nobody uses."""
         with self._lock:
-            order = [p for p, e in self._entries.items() if not e.evicting]
-            busy = {p for p in order if self._entries[p].users > 0}
-            chosen = [self._entries[p] for p in victims(order, busy, self.size)]
+            order = [k for k, e in self._entries.items() if not e.evicting]
+            busy = {k for k in order if self._entries[k].users > 0}
+            chosen = [self._entries[k] for k in victims(order, busy, self.size)]
             for entry in chosen:
                 entry.evicting = True
         for entry in chosen:
             self._drop(entry)
 
     def _drop(self, entry: _Entry) -> None:
-        """Drop ``entry``'s tables unless someone leased it meanwhile (it then stays, or is rebuilt by its user)."""
+        """Drop ``entry``'s tables unless someone leased it meanwhile, here or in another process (it then stays)."""
         with entry.lock:
             with self._lock:
-                if entry.users > 0:
-                    entry.evicting = False
+                busy = entry.users > 0
+            with self._advisory(entry.key.prefix, "use", wait=False) as free:
+                if busy or not free:
+                    with self._lock:
+                        entry.evicting = False
                     return
-            self._drop_tables(entry.position)
+                self._drop_tables(entry.key)
             entry.ready = False
             with self._lock:
                 entry.evicting = False
-                if entry.users == 0 and self._entries.get(entry.position) is entry:
-                    del self._entries[entry.position]
+                if entry.users == 0 and self._entries.get(entry.key) is entry:
+                    del self._entries[entry.key]
                     self.stats.evictions += 1
 
-    def _drop_tables(self, position: int) -> None:
+    def _drop_tables(self, key: Key) -> None:
         with self.engine.begin() as conn:
-            for projection in self.projections:
-                shadow_metadata(projection, prefix_of(position)).drop_all(conn)
+            conn.execute(delete(readmodel_asof).where(readmodel_asof.c.prefix == key.prefix))
+            for projection in self._projections_of(key):
+                shadow_metadata(projection, key.prefix).drop_all(conn)

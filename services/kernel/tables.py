@@ -37,6 +37,9 @@ event = Table(
     ),
     Index(None, "stream_id", "stream_version", unique=True),
     Index(None, "org_unit_path"),
+    # a subtree's events of some types (as-of reads scoped to the question): path = p or LIKE 'p/%'; text_pattern_ops
+    # lets PostgreSQL use the index for the prefix whatever the database's collation
+    Index("ix_event_subtree_type", "org_unit_path", "event_type", postgresql_ops={"org_unit_path": "text_pattern_ops"}),
     Index(None, "recorded_at"),
     sqlite_autoincrement=True,
 )

@@ -67,8 +67,8 @@ def router(node: Node) -> APIRouter:
     def as_of(
         principal: Caller, request: Request, as_of: Annotated[str, Query(description=AS_OF_HELP)]
     ) -> dict[str, Any]:
-        """Vị trí ứng với thời điểm và trạng thái bộ đệm / the store position a time maps to, the head, and whether
-        a rebuild at that position is cached (nothing is built here)."""
+        """Vị trí ứng với thời điểm và trạng thái bộ đệm / the store position a time maps to, the head, and the
+        rebuilds cached at that position (of every read model, or of some within a subtree; nothing is built here)."""
         from services.audit.asof import parse_as_of, prefix_of
 
         require_role(principal, AUDIT_ROLES, "inspect as-of reads")
@@ -76,13 +76,15 @@ def router(node: Node) -> APIRouter:
         point = cache.resolve(parse_as_of(as_of, cache.now()))
         status = cache.status(point.position)
         entry = status.pop("entry")
+        at_position = [e for e in status["entries"] if e["position"] == point.position and e["ready"]]
         return {
             "as_of": point.as_of.isoformat(),
             "as_of_position": point.position,
             "head_position": point.head,
-            "source": "live" if point.live else ("cache" if entry and entry["ready"] else "rebuild"),
+            "source": "live" if point.live else ("cache" if at_position else "rebuild"),
             "tables_prefix": None if point.live else prefix_of(point.position),
             "cached": entry,
+            "cached_at_position": at_position,
             "cache": status,
         }
 

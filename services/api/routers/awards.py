@@ -30,6 +30,8 @@ AsNow = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
+READ_MODELS = ("awards", "orgunits", "plans")  # the read models these endpoints read: an as-of read rebuilds only them
+
 
 def registry_cursor(cursors: Cursors, cursor: str | None) -> tuple[date, str] | None:
     key = cursors.decode(CONFERRED, cursor)
@@ -88,7 +90,7 @@ def router(node: Node) -> APIRouter:
         """Proposals by id: route holder, state and time in state; filter by state, form, decider, holder, plan."""
         key = cursors.decode(AWARDS, cursor)
         filters = {"state": state, "form_code": form, "holder_code": holder, "plan_id": plan}
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             after = str(key[0]) if key else None
             rows = queries.proposals(conn, filters | _decider_filter(decider), after, limit + 1, principal.path)
         now = _now(as_now, reading)
@@ -104,7 +106,7 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """Pending proposals grouped by holder (org unit and authority), longest waiting first within a group."""
         now = _now(as_now, reading)
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             unit = orgunits.by_code(conn, at) if at is not None else None
             if at is not None and unit is None:
                 raise UnknownOrgUnit(at)
@@ -126,7 +128,7 @@ def router(node: Node) -> APIRouter:
         principal: Caller, reading: ReadAt, cursors: Cursors, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
     ) -> dict[str, Any]:
         """The registry of conferred awards, ordered by decision date then proposal id."""
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             rows = queries.conferred(conn, registry_cursor(cursors, cursor), limit + 1, principal.path)
         return reading.stamp(
             page([views.conferred_entry(r) for r in rows], limit, ("decision_date", "proposal_id"), cursors, CONFERRED)
@@ -140,7 +142,7 @@ def router(node: Node) -> APIRouter:
 
         ETag: the proposal's stream version as the read model has it (send it as If-Match with a command).
         """
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             found = queries.proposal(conn, proposal_id)
             places = None if found is None else [found["nominee_path"]]
             require_target(principal, PROPOSAL, proposal_id, places, lambda: unknown_proposal(proposal_id))

@@ -21,6 +21,8 @@ OnDay = Annotated[
     date | None, Query(description="Ngày tham chiếu (hạn báo cáo, ma trận thẩm quyền); mặc định hôm nay, giờ Việt Nam.")
 ]
 
+READ_MODELS = ("guidance",)  # the read models these endpoints read: an as-of read rebuilds only them
+
 
 def router(node: Node) -> APIRouter:
     """The guidance endpoint of ``node``."""
@@ -37,7 +39,7 @@ def router(node: Node) -> APIRouter:
         facts shown are those recorded now, or by ``as_of`` (whose day in Vietnam is then the default ``on``).
         """
         day = reading.day(on) or today_vn()
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             unit = units.resolve(conn, node.official_units, code)
             if unit is None:
                 raise UnknownOrgUnit(code)

@@ -18,6 +18,8 @@ from services.kernel.errors import DomainRefusal
 Status = Literal["DRAFT", "ISSUED"]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
+READ_MODELS = ("plans",)  # the read models these endpoints read: an as-of read rebuilds only them
+
 
 def unknown_plan(plan_id: str) -> DomainRefusal:
     return DomainRefusal(
@@ -50,7 +52,7 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """Plans ordered by id, filtered by issuer and status (DRAFT dự thảo, ISSUED đã ban hành)."""
         key = cursors.decode(PLANS, cursor)
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             rows = queries.plans(conn, issuer, status, str(key[0]) if key else None, limit + 1, principal.path)
         return reading.stamp(page([views.summary(r) for r in rows], limit, ("plan_id",), cursors, PLANS))
 
@@ -60,7 +62,7 @@ def router(node: Node) -> APIRouter:
 
         ETag: the plan's stream version as the read model has it (send it as If-Match with a command).
         """
-        with reading.connect() as conn:
+        with reading.connect(READ_MODELS) as conn:
             found = queries.plan(conn, plan_id)
             if found is None:
                 raise unknown_plan(plan_id)

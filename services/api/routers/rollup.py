@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from projections.rollup import codes, present, queries, views
 from projections.rollup.evolve import ALL_PLANS
-from services.api.asof import ReadAt
+from services.api.asof import ReadAt, Reading
 from services.api.pagination import (
     DEFAULT_LIMIT,
     DRILL_DOWN,
@@ -40,6 +40,15 @@ def _period(period: str) -> str:
     if period_kind(period) is None:
         raise _refusal("INVALID_PERIOD", ("Kỳ báo cáo", "period"), period, "2026, SO_KET_2027, TONG_KET_2030")
     return period
+
+
+def subtree(reading: Reading, code: str, principal: Principal) -> str | None:
+    """For a read as of a past time, the subtree the rebuild needs (the unit's path, from the live tables: a path
+    never changes), checked against the caller's subtree before anything is built; None for a live read."""
+    if not reading.rebuilt:
+        return None
+    with reading.cache.engine.connect() as conn:
+        return str(unit_in_scope(conn, code, principal)["path"])
 
 
 def unit_in_scope(conn: Connection, code: str, principal: Principal) -> dict[str, Any]:
@@ -95,7 +104,7 @@ def router(node: Node) -> APIRouter:
         where they disagree), child plans, and one row per direct child on drill-down (``level``). Per-plan
         indicator rows: ``/org-units/{code}/rollup/indicators`` (paged)."""
         plan = plan_id or ALL_PLANS
-        with reading.connect() as conn:
+        with reading.connect(["rollup"], subtree(reading, code, principal)) as conn:
             unit = unit_in_scope(conn, code, principal)
             found, states = views.summary(conn, unit, _period(period), plan, catalog)
             body = {**found, "plan_id": plan_id}
@@ -118,7 +127,7 @@ def router(node: Node) -> APIRouter:
     ) -> dict[str, Any]:
         """Chỉ tiêu của cây đơn vị theo từng kế hoạch / the subtree's indicators per plan and code, by plan then
         code (keyset pages), each with the definition that plan's reports resolve the code to."""
-        with reading.connect() as conn:
+        with reading.connect(["rollup"], subtree(reading, code, principal)) as conn:
             unit = unit_in_scope(conn, code, principal)
             after, path = cursors.decode(ROLLUP_INDICATORS, cursor), unit["path"]
             rows = queries.indicator_plans(conn, path, _period(period), plan_id, indicator_code, after, limit)
@@ -144,7 +153,7 @@ def router(node: Node) -> APIRouter:
         if status is not None and status not in queries.STATUS_FILTERS:
             raise _refusal("INVALID_STATUS", ("Trạng thái", "status"), status, ", ".join(queries.STATUS_FILTERS))
         after = cursors.decode(REPORTS, cursor)
-        with reading.connect() as conn:
+        with reading.connect(["rollup"], subtree(reading, code, principal)) as conn:
             unit = unit_in_scope(conn, code, principal)
             rows = queries.reports(conn, unit["path"], _period(period), status, plan_id, after, limit)
         body = page([views.report_entry(r) for r in rows], limit, ("unit_path", "plan_id"), cursors, REPORTS)
