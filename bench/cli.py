@@ -203,6 +203,26 @@ def web(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | 
         run_web(settings, node, scale, requests, console, Path(tmp), period)
 
 
+@bench_app.command("asof")
+def asof(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
+         source_schema: str | None = typer.Option(None, help="Copy the events of this kept schema (thidua bench load; "
+                                                             "left untouched) instead of generating a history."),
+         schema: str | None = typer.Option(None, help="Schema the copy is kept in (default <source>_asof)."),
+         provinces: str = typer.Option("15,01", help="Province codes to ask about ('largest': most events)."),
+         at: float = typer.Option(0.9, min=0.0, max=1.0, help="As of this fraction of the history (by position)."),
+         period: str = typer.Option("2029", help="Reporting period of the rollup asked."),
+         repeat: int = REPEAT,
+         full: bool = typer.Option(False, help="Also time the previous way: all read models, all history.")
+         ) -> None:  # fmt: skip
+    """First as-of answer about a province: events replayed vs its subtree's, time vs read + decode of them."""
+    from .asof import run_asof
+
+    settings = Settings()
+    require(settings)
+    scale = Scale(units, years, seed, staff_titles=staff_titles)
+    run_asof(settings, scale, source_schema, schema, _split(provinces), at, period, repeat, full, wide_console())
+
+
 @bench_app.command("load")
 def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
          schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),

@@ -357,6 +357,16 @@ class AsOfCache:
             self._started = True
         self._evict()
 
+    def discard(self, key: Key) -> None:
+        """Drop the rebuild ``key`` (tables and catalog row) if nobody here uses it: the next read builds it again."""
+        self.start()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.users:
+                return
+            self._entries.pop(key, None)
+        self._drop_tables(key)
+
     def close(self) -> None:
         """Nothing to drop at shutdown: complete rebuilds stay for the node's other and next processes (each keeps
         at most ``size``)."""
