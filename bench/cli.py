@@ -223,6 +223,18 @@ def asof(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles:
     run_asof(settings, scale, source_schema, schema, _split(provinces), at, period, repeat, full, wide_console())
 
 
+@bench_app.command("commands")
+def commands(units: int = typer.Option(3_000, help="Units: their first year is loaded, the next year's reports are "
+                                                   "the commands."),
+             seed: int = SEED, repeat: int = REPEAT) -> None:  # fmt: skip
+    """CPU per command through the HTTP API (a real thidua serve) beside the message bus alone."""
+    from .commands import run_commands
+
+    settings = Settings()
+    require(settings)
+    run_commands(settings, Scale(units, 1, seed), repeat, wide_console())
+
+
 @bench_app.command("load")
 def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
          schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),
