@@ -83,6 +83,7 @@ def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | No
             if dispatcher is not None:
                 dispatcher.close()
             asof.close()
+            app.state.security.clients.close()
             node.close()
 
     app = FastAPI(

@@ -4,7 +4,9 @@ A key belongs to one client. The request's fingerprint is SHA-256 over method, p
 (canonical JSON, NFC); the same key with another fingerprint is refused (422 ``IDEMPOTENCY_KEY_REUSED``). For
 commands the key is checked and the response stored inside the command's own transaction, under the store's
 append lock, so two concurrent retries cannot both append and the record never exists without its events.
-Refusals (4xx) are stored too, in their own transaction. Keys expire after ``api_idempotency_ttl_hours``.
+Refusals (4xx) are stored too, in their own transaction. Keys expire after ``api_idempotency_ttl_hours``: an
+expired key is ignored (and forgotten) when it comes again, and a process deletes a client's expired keys with a
+save at most once every :data:`PURGE_EVERY` seconds (a command costs two statements here: the check and the save).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -65,6 +70,19 @@ api_idempotency = Table(
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 KEPT_HEADERS = ("etag", "location")
 REPLAYED = "Idempotent-Replayed"
+PURGE_EVERY = 60.0  # seconds between two deletions of one client's expired keys by one process
+_purged: dict[str, float] = {}  # client id → monotonic time of this process's last purge
+_purged_lock = threading.Lock()
+
+
+def _purge_due(client_id: str) -> bool:
+    """Whether this process should delete ``client_id``'s expired keys now (and note that it does)."""
+    now = time.monotonic()
+    with _purged_lock:
+        if now - _purged.get(client_id, -PURGE_EVERY) < PURGE_EVERY:
+            return False
+        _purged[client_id] = now
+        return True
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,7 @@ class IdempotencyKey:
 
     def check(self, conn: Connection) -> None:
         """Raise Replay (same request seen) or IDEMPOTENCY_KEY_REUSED (another request); forget an expired key."""
-        row = conn.execute(select(api_idempotency).where(self._where())).first()
+        row = conn.execute(_FIND, {"client_id": self.client_id, "key": self.key}).first()
         if row is None:
             return
         if _naive_utc(row.expires_at) <= _naive_utc(utcnow()):
@@ -132,10 +150,14 @@ class IdempotencyKey:
         raise Replay(StoredResponse(row.status_code, row.body, row.media_type, dict(row.headers)))
 
     def save(self, conn: Connection, stored: StoredResponse, if_absent: bool = False) -> None:
-        """Keep the first response (``if_absent``: unless a concurrent request already did); purge expired keys."""
+        """Keep the first response (``if_absent``: unless a concurrent request already did); purge expired keys when
+        due."""
         now = utcnow()
         t = api_idempotency.c
-        conn.execute(delete(api_idempotency).where(t.client_id == self.client_id, t.expires_at < now))
+        if _purge_due(self.client_id):
+            conn.execute(delete(api_idempotency).where(t.client_id == self.client_id, t.expires_at < now))
+        elif if_absent:  # a refusal's own transaction: the check's deletion of this expired key was rolled back
+            conn.execute(delete(api_idempotency).where(self._where(), t.expires_at < now))
         row = {
             "client_id": self.client_id,
             "key": self.key,
@@ -151,7 +173,14 @@ class IdempotencyKey:
             dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             conn.execute(dialect(api_idempotency).values(row).on_conflict_do_nothing())
         else:
-            conn.execute(insert(api_idempotency).values(row))
+            conn.execute(_INSERT, row)
+
+
+# the hot statements of every command with a key, built once (SQLAlchemy then reuses their compiled form)
+_FIND = select(api_idempotency).where(
+    api_idempotency.c.client_id == bindparam("client_id"), api_idempotency.c.key == bindparam("key")
+)
+_INSERT = insert(api_idempotency)
 
 
 def canonical_body(body: bytes) -> bytes:

@@ -63,7 +63,7 @@ class Security:
         principal, own = self.tokens.verify(token)
         quota = None
         if own:
-            client = self.clients.get(principal.client_id)
+            client = self.clients.get(principal.client_id, cached=True)
             if client is None or not client.active:
                 raise Unauthenticated(
                     "TOKEN_REVOKED",

@@ -1,6 +1,13 @@
 """API clients (the LGSP's AppName / AccessKey / SecretKey): an org unit, roles, a quota, a hashed secret.
 
 Secrets are shown once, when the client is added, and stored only as scrypt hashes (salted, N=2^14, r=8, p=1).
+
+Every request checks its client is not revoked. On PostgreSQL the API keeps the rows it read in memory while a
+``LISTEN`` connection is open on :data:`CHANGED_CHANNEL`, which every add and revoke notifies in its transaction (any
+process: ``thidua security clients revoke`` too); a request first takes the notifications delivered meanwhile (a
+non-blocking read of that socket, no query) and forgets the cache when there is one, so a revocation holds from the
+first request after its notification arrives (milliseconds after its commit; at once in the process that revoked).
+Without the listening connection (SQLite, or PostgreSQL while it is lost) every request reads the row.
 """
 
 from __future__ import annotations
@@ -8,13 +15,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, Text, delete, insert, select, update
+import psycopg
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.kernel.db import new_metadata
 from services.kernel.orgpaths import OrgPath
@@ -49,6 +75,8 @@ api_revoked_token = Table(
 )
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+CHANGED_CHANNEL = "thidua_api_client"  # PostgreSQL NOTIFY: a client was added or revoked (cached rows are stale)
+log = logging.getLogger(__name__)
 
 
 def _b64(data: bytes) -> str:
@@ -118,6 +146,9 @@ class ClientStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._cache: dict[str, Client | None] = {}
+        self._lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
 
     def add(
         self,
@@ -147,10 +178,19 @@ class ClientStore:
         }
         with self.engine.begin() as conn:
             conn.execute(insert(api_client).values(row))
+            self._changed(conn, client_id)
         return _client(_Row(row)), secret
 
-    def get(self, client_id: str) -> Client | None:
-        """The client, revoked or not."""
+    def get(self, client_id: str, cached: bool = False) -> Client | None:
+        """The client, revoked or not (``cached``: from memory while no change was notified, see the module)."""
+        if cached and self._cache_valid():
+            with self._lock:
+                if client_id in self._cache:
+                    return self._cache[client_id]
+            found = self.get(client_id)
+            with self._lock:
+                self._cache[client_id] = found
+            return found
         with self.engine.connect() as conn:
             row = conn.execute(select(api_client).where(api_client.c.client_id == client_id)).first()
         return _client(row) if row else None
@@ -168,6 +208,7 @@ class ClientStore:
                 .where(api_client.c.client_id == client_id, api_client.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+            self._changed(conn, client_id)
         return done.rowcount == 1
 
     def revoke_token(
@@ -200,6 +241,48 @@ class ClientStore:
         if row is None or not matches or row.revoked_at is not None:
             return None
         return self.get(client_id)
+
+    def _changed(self, conn: Connection, client_id: str) -> None:
+        """In the changing transaction: forget the cache here, and tell every process at commit."""
+        with self._lock:
+            self._cache.clear()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_notify(:channel, :client)"), {"channel": CHANGED_CHANNEL, "client": client_id})
+
+    def _cache_valid(self) -> bool:
+        """Whether cached rows may answer: the listening connection is open and nothing changed since (the
+        notifications delivered meanwhile are taken first; one of them empties the cache)."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        with self._lock:
+            try:
+                if self._listener is None or self._listener.closed:
+                    self._cache.clear()
+                    self._listener = self._listen()
+                if any(True for _ in self._listener.notifies(timeout=0)):
+                    self._cache.clear()
+                return True
+            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+                log.warning("listening for client changes failed; reading every row", extra={"error": str(exc)})
+                self._cache.clear()
+                self.close()
+                return False
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        pooled = self.engine.raw_connection()  # the engine's own connection settings (TLS, options, …)
+        listener: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        pooled.detach()  # never handed back to the pool: it stays in autocommit, listening, until closed
+        listener.autocommit = True
+        listener.execute(f"LISTEN {CHANGED_CHANNEL}")
+        return listener
+
+    def close(self) -> None:
+        """Close the listening connection (the cache is not used until it is open again)."""
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None
 
 
 class _Row:

@@ -1,0 +1,50 @@
+"""Cached client rows (issue 21): on PostgreSQL the API answers a known client from memory (no query), and a
+revocation made by another process holds from the first request after its notification arrives; in the process
+that revoked, at once. On SQLite every request reads the row."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from services.api.security.clients import ClientStore
+
+
+def _queries(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_client_rows_are_cached_and_a_revocation_elsewhere_holds_at_once(engine: Engine) -> None:
+    api, cli = ClientStore(engine), ClientStore(engine)  # the API's process and `thidua security clients revoke`
+    try:
+        client, _ = cli.add("LGSP Lào Cai", "VN/15", ["submitter"])
+        assert api.get(client.client_id, cached=True).active  # type: ignore[union-attr]
+        seen = _queries(engine)
+        assert api.get(client.client_id, cached=True).active  # type: ignore[union-attr]
+        postgres = engine.dialect.name == "postgresql"
+        reads = [s for s in seen if s.startswith("SELECT")]
+        assert len(reads) == (0 if postgres else 1)  # PostgreSQL: from memory; SQLite: the row read again
+
+        assert cli.revoke(client.client_id)
+        deadline, answers = time.monotonic() + 2, []
+        while (found := api.get(client.client_id, cached=True)) is not None and found.active:
+            answers.append(found)
+            assert time.monotonic() < deadline, "the revocation never reached the API's cache"
+            time.sleep(0.001)
+        assert len(answers) <= (1 if postgres else 0)  # at most the request racing the notification's delivery
+
+        other, _ = api.add("LGSP Huế", "VN/46", ["submitter"])
+        assert api.get(other.client_id, cached=True).active  # type: ignore[union-attr]
+        assert api.revoke(other.client_id)  # in the API's own process: the very next read sees it
+        assert not api.get(other.client_id, cached=True).active  # type: ignore[union-attr]
+    finally:
+        api.close()
+        cli.close()
