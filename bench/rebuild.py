@@ -6,10 +6,16 @@ projection work."""
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, text
 
 from projections import versions
 from projections.runner import EmbeddedRunner
@@ -38,7 +44,7 @@ def run_rebuild(settings: Settings, scale: Scale, backends: list[str], sources: 
         history = spool(settings, scale, Path(tmp))
         for backend in backends:
             if "store" in sources:
-                rows += _from_store(settings, backend, history, repeat)
+                rows += _from_store(settings, backend, history, repeat, console)
                 print_rows(console, f"thidua bench rebuild: {history.events:,} events", rows)
             if "bluegreen" in sources:
                 rows += _blue_green(settings, backend, history, repeat)
@@ -49,8 +55,8 @@ def run_rebuild(settings: Settings, scale: Scale, backends: list[str], sources: 
     return rows
 
 
-def _from_store(settings: Settings, backend: str, history: Spool, repeat: int) -> list[Row]:
-    ceiling, rebuild = [], []
+def _from_store(settings: Settings, backend: str, history: Spool, repeat: int, console: Console) -> list[Row]:
+    ceiling, rebuild, written = [], [], []
     for _ in range(repeat):
         with fresh_node(settings, backend) as (node, engine, *_):
             load(engine, history)
@@ -58,6 +64,11 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int) -
             sizes = settings.projection_batch_size, node.settings.effective_catchup_batch_size  # by the node's backend
             runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections, *sizes)
             rebuild.append(timed(runner.run_until_idle))
+            if backend == "postgres":
+                written.append(rows_written(engine, node.projections))
+    if written:
+        print_written(console, f"rows written per event by the rebuild ({history.events:,} events, median)",
+                      written, history.events)  # fmt: skip
     stage = f"store: embedded runner, {len(node.projections)} read models"
     return [
         Row(backend, STORE_CEILING, history.events, ceiling, peak_rss_mb()),
@@ -117,6 +128,33 @@ def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float,
         Row("postgres", KAFKA_CEILING, history.events, ceiling, peak_rss_mb()),
         Row("postgres", stage, applied, rebuild, max(rss), KAFKA_CEILING),
     ]
+
+
+def rows_written(engine: Engine, projections: Sequence[Any]) -> dict[str, int]:
+    """Rows each read model inserted, updated and deleted in this PostgreSQL schema so far (pg_stat_user_tables,
+    read once the statistics of the writers' transactions have been flushed)."""
+    time.sleep(1.5)  # PostgreSQL 15 flushes a backend's table statistics within a second of its transaction
+    owner = {t.name: p.name for p in projections for t in p.metadata.sorted_tables}
+    query = text("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables "
+                 "WHERE schemaname = current_schema()")  # fmt: skip
+    found: dict[str, int] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            name, count = str(row.relname), int(row.n)
+            if name in owner:
+                found[owner[name]] = found.get(owner[name], 0) + int(count)
+                found[name] = int(count)
+    return found
+
+
+def print_written(console: Console, title: str, runs: list[dict[str, int]], events: int) -> None:
+    """Rows written per event, by read model and by table (median of the runs)."""
+    table = Table("read model or table", "rows written", "per event", title=title, box=box.MARKDOWN)
+    for name in sorted(runs[0], key=lambda n: (n.split("_")[0], "_" in n, n)):
+        median = statistics.median(r.get(name, 0) for r in runs)
+        if median:
+            table.add_row(name if "_" not in name else f"  {name}", f"{median:,.0f}", f"{median / events:.2f}")
+    console.print(table)
 
 
 def read_decode(store: EventStore) -> int:

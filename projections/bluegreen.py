@@ -35,7 +35,15 @@ from services.kernel.store import EventStore, StoredEvent, utcnow
 
 from . import tracking, versions
 from .base import Projection
-from .shadow import drop_shadows, prepare_shadows, promote, shadow_connection, shadows_exist, verbatim
+from .shadow import (
+    create_deferred,
+    drop_shadows,
+    prepare_shadows,
+    promote,
+    shadow_connection,
+    shadows_exist,
+    verbatim,
+)
 from .versions import Version, readmodel_build
 
 log = logging.getLogger(__name__)
@@ -105,6 +113,7 @@ class Builder:
                             position, events = batch[-1].position, events + len(batch)
                             self._renew(conn, projection, position, events)
                     if len(batch) < self.batch_size:  # caught up but for what arrives meanwhile: switch
+                        create_deferred(self.engine, [projection], PREFIX)
                         position, events = self.switch(projection, PREFIX, position, conn, events)
                         return Switched(projection.name, version, position, events, time.monotonic() - started)
         except BaseException:
@@ -145,7 +154,7 @@ class Builder:
         if resume:
             log.info("carrying on the build of %s %s from position %d", projection.name, version, row.position)
             return int(row.position), int(row.events)
-        prepare_shadows(self.engine, [projection], PREFIX)
+        prepare_shadows(self.engine, [projection], PREFIX, defer=True)
         log.info("building %s %s beside the live version", projection.name, version)
         return 0, 0
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, event, inspect
+from sqlalchemy import Connection, Engine, Index, MetaData, Table, event, inspect
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.elements import conv
 
@@ -79,10 +79,21 @@ def verbatim(conn: Connection, sql: str) -> None:
     conn.exec_driver_sql(sql, execution_options={_OPTION: None})  # type: ignore[misc]  # a custom option
 
 
-def prepare_shadows(engine: Engine, projections: Sequence[Projection], prefix: str) -> None:
-    """Empty shadow tables for ``projections`` (dropped and created again), with their reference rows."""
+def deferred(projection: Projection, prefix: str, shadow: MetaData) -> list[Index]:
+    """The shadow copies of the indexes ``projection`` names in ``indexes_after_build``: only its readers use them,
+    never its ``apply``, so a build creates them once its rows are in (issue 21: cheaper than keeping them up to date
+    row by row)."""
+    names = {prefixed(prefix, name) for name in getattr(projection, "indexes_after_build", ())}
+    return [i for t in shadow.sorted_tables for i in t.indexes if i.name in names]
+
+
+def prepare_shadows(engine: Engine, projections: Sequence[Projection], prefix: str, defer: bool = False) -> None:
+    """Empty shadow tables for ``projections`` (dropped and created again), with their reference rows; ``defer``:
+    without the indexes only readers use (:func:`create_deferred` adds them once the build is done)."""
     for projection in projections:
         shadow = shadow_metadata(projection, prefix)
+        for index in deferred(projection, prefix, shadow) if defer else []:
+            index.table.indexes.discard(index)  # type: ignore[union-attr]
         with engine.begin() as conn:
             shadow.drop_all(conn)
             shadow.create_all(conn)
@@ -90,6 +101,14 @@ def prepare_shadows(engine: Engine, projections: Sequence[Projection], prefix: s
         for projection in projections:
             with conn.begin():
                 projection.setup(conn)
+
+
+def create_deferred(engine: Engine, projections: Sequence[Projection], prefix: str) -> None:
+    """Create the deferred indexes of the ``prefix`` shadows that do not exist yet (after a build's bulk)."""
+    for projection in projections:
+        with engine.begin() as conn:
+            for index in deferred(projection, prefix, shadow_metadata(projection, prefix)):
+                index.create(conn, checkfirst=True)
 
 
 def drop_shadows(engine: Engine, projection: Projection, prefix: str) -> None:

@@ -40,6 +40,13 @@ class RollupProjection:
     # its ancestors (plans, criteria, blocs and duties travel down, reports up): an as-of read of one subtree replays
     # only those (tests/integration/test_asof_scoped.py compares it with a full replay).
     subtree_closed = True
+    # indexes only the queries read (apply finds slots by key, report id or indicator code): a build creates them last
+    indexes_after_build = (
+        "ix_rollup_slot_period_status_unit_path_plan_id",
+        "ix_rollup_slot_period_outcome_unit_path_plan_id",
+        "ix_rollup_slot_period_unit_path_plan_id",
+        "ix_rollup_unit_parent_path_level",
+    )
     metadata = metadata
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:

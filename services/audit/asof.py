@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Select, delete, exists, func, insert, inspect, or_, select, text, update
 
 from projections.base import Projection
-from projections.shadow import prepare_shadows, shadow_connection, shadow_metadata
+from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
 from projections.versions import code_version, readmodel_asof
 from services.kernel.codec import AvroCodec
 from services.kernel.errors import DomainRefusal
@@ -499,8 +499,9 @@ class AsOfCache:
                 self._copy(source.key, key)
                 entry.events, entry.copied_from = self._apply(key, source.position), source.position
             else:
-                prepare_shadows(self.engine, self._projections_of(key), key.prefix)
+                prepare_shadows(self.engine, self._projections_of(key), key.prefix, defer=True)
                 entry.events, entry.copied_from = self._apply(key, 0), None
+                create_deferred(self.engine, self._projections_of(key), key.prefix)
             entry.built_at, entry.seconds = datetime.now(UTC), time.monotonic() - started
             self._record(entry)
         except BaseException:
