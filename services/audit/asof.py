@@ -30,7 +30,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, delete, exists, func, insert, inspect, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from projections.base import Projection
 from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
@@ -79,9 +93,17 @@ def ancestors(path: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def scoped_query(types: Collection[str] | None, scope: str, after: int, to_position: int) -> Select[Any]:
+def scoped_query(
+    types: Collection[str] | None,
+    scope: str,
+    after: int,
+    to_position: int,
+    first: Collection[str] | None = None,
+) -> Select[Any]:
     """The events in (after, to_position] of ``types`` (None: all) at ``scope``'s ancestors or in its subtree
-    ('': everywhere), in position order: positions and bodies. With a scope, ``ix_event_subtree_type`` finds them."""
+    ('': everywhere): positions and bodies, in position order — or, with ``first`` (event types), those types first,
+    then the others by org unit and position (the order a read model that declares it order-free applies fastest:
+    each unit's events together). With a scope, ``ix_event_subtree_type`` finds them."""
     e = event_table.c
     query = select(e.position, e.body).where(e.position > after, e.position <= to_position)
     if types is not None:
@@ -89,6 +111,9 @@ def scoped_query(types: Collection[str] | None, scope: str, after: int, to_posit
     if scope:
         OrgPath.parse(scope)  # no LIKE wildcard can hide in a valid path
         query = query.where(or_(e.org_unit_path.in_(ancestors(scope)), e.org_unit_path.like(scope + "/%")))
+    if first:
+        early = e.event_type.in_(sorted(first))
+        return query.order_by(case((early, 0), else_=1), case((early, ""), else_=e.org_unit_path), e.position)
     return query.order_by(e.position)
 
 
@@ -148,14 +173,21 @@ def head_position(conn: Connection) -> int:
 
 
 def scoped_batches(
-    engine: Engine, types: Collection[str] | None, scope: str, after: int, to_position: int, batch_size: int
+    engine: Engine,
+    types: Collection[str] | None,
+    scope: str,
+    after: int,
+    to_position: int,
+    batch_size: int,
+    first: Collection[str] | None = None,
 ) -> Iterator[list[Any]]:
-    """The (position, body) rows of :func:`scoped_query` in batches: one server-side cursor on PostgreSQL, keyset
-    pages on SQLite (whose transactions take the write lock)."""
+    """The (position, body) rows of :func:`scoped_query` in batches: one server-side cursor on PostgreSQL (in the
+    ``first`` order when given), keyset pages in position order on SQLite (whose transactions take the write
+    lock)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             streamed = conn.execution_options(stream_results=True, yield_per=batch_size)
-            result = streamed.execute(scoped_query(types, scope, after, to_position))
+            result = streamed.execute(scoped_query(types, scope, after, to_position, first))
             yield from (list(rows) for rows in result.partitions())
         return
     while True:
@@ -179,12 +211,13 @@ def apply_scoped(
     after: int,
     to_position: int,
     batch_size: int = 500,
+    first: Collection[str] | None = None,
 ) -> int:
     """Apply to the ``prefix`` shadows of ``projections`` the events in (after, to_position] of ``event_types`` at
-    ``scope``'s ancestors and in its subtree (see :func:`scoped_query`); how many."""
+    ``scope``'s ancestors and in its subtree (see :func:`scoped_query`; ``first``: in that order); how many."""
     applied = 0
     with shadow_connection(engine, projections, prefix) as conn:
-        for rows in scoped_batches(engine, event_types, scope, after, to_position, batch_size):
+        for rows in scoped_batches(engine, event_types, scope, after, to_position, batch_size, first):
             events = [decode_event(body, codec, types, position) for position, body in rows]
             with conn.begin():
                 for projection in projections:
@@ -541,8 +574,13 @@ class AsOfCache:
         return apply_scoped(
             self.engine, self.codec, self.types, self._projections_of(key), key.prefix,
             event_types=self._types_of(key), scope=key.scope, after=after, to_position=key.position,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size, first=self._first_of(key),
         )  # fmt: skip
+
+    def _first_of(self, key: Key) -> frozenset[str] | None:
+        """The event types to apply first when the key's one read model is order-free (``apply_first``)."""
+        projections = self._projections_of(key)
+        return getattr(projections[0], "apply_first", None) if len(projections) == 1 else None
 
     def _pin_source(self, key: Key) -> _Entry | None:
         """The ready rebuild of the same read models and scope with the largest position below ``key``'s, marked in
