@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from rich import box
 from rich.console import Console
@@ -28,15 +27,15 @@ from sqlalchemy import func, inspect, select, text
 from projections.rollup import codes, queries, views
 from projections.rollup.evolve import ALL_PLANS
 from services.audit.asof import AsOfCache, AsOfPoint, scoped_batches, scoped_query
-from services.bootstrap import Node, bootstrap
+from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
-from services.kernel.db import make_engine
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings
 
 from .common import fresh_node, timed
 from .dataset import load, spool, temporary_folder
 from .generator import Scale
+from .prepared import kept_node
 
 
 @dataclass
@@ -73,15 +72,8 @@ def _node(settings: Settings, scale: Scale, source_schema: str | None, schema: s
             load(engine, spool(settings, scale, folder))
             yield node
         return
-    schema = schema or f"{source_schema}_asof"
-    url = settings.effective_database_url
-    with make_engine(url).begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    scoped = f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
-    engine = make_engine(scoped, pool_size=6)
-    node = bootstrap(settings.model_copy(update={"database_url": scoped, "data_dir": folder}), engine=engine)
+    node = kept_node(settings, schema or f"{source_schema}_asof", folder, pool_size=6)
     try:
-        node.init_db()
         _copy_events(node, source_schema, console)
         yield node
     finally:
@@ -115,7 +107,7 @@ def _provinces(node: Node, wanted: list[str]) -> list[str]:
     if "largest" not in wanted:
         return wanted
     with node.engine.connect() as conn:
-        largest = conn.execute(text("SELECT substr(org_unit_path, 4, 2) FROM event WHERE org_unit_path LIKE 'VN/%' "
+        largest: str = conn.execute(text("SELECT substr(org_unit_path, 4, 2) FROM event WHERE org_unit_path LIKE 'VN/%' "
                                     "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar_one()  # fmt: skip
     return [str(largest) if p == "largest" else p for p in wanted]
 

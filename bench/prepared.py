@@ -47,14 +47,9 @@ def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
             prepare(settings, node, scale, console)
             yield node, scale
         return
-    url = settings.effective_database_url
-    with make_engine(url).begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    scoped = f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
-    engine = make_engine(scoped, pool_size=4)
-    node = bootstrap(settings.model_copy(update={"database_url": scoped, "data_dir": folder}), engine=engine)
+    node = kept_node(settings, schema, folder)
+    engine = node.engine
     try:
-        node.init_db()
         marker.metadata.create_all(engine)
         with engine.begin() as conn:  # schemas loaded before staff titles existed
             conn.execute(
@@ -70,6 +65,22 @@ def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
         yield node, scale
     finally:
         node.close()
+
+
+def kept_node(settings: Settings, schema: str, folder: Path, pool_size: int = 4) -> Node:
+    """A node on the PostgreSQL schema ``schema`` (created if missing, its tables at the code's revision)."""
+    url = settings.effective_database_url
+    with make_engine(url).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    scoped = f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
+    engine = make_engine(scoped, pool_size=pool_size)
+    node = bootstrap(settings.model_copy(update={"database_url": scoped, "data_dir": folder}), engine=engine)
+    try:
+        node.init_db()
+    except BaseException:
+        node.close()
+        raise
+    return node
 
 
 def prepare(settings: Settings, node: Node, scale: Scale, console: Console) -> list[Row]:

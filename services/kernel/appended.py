@@ -19,6 +19,17 @@ from .store import APPENDED_CHANNEL
 log = logging.getLogger(__name__)
 
 
+def listening(engine: Engine, channel: str) -> psycopg.Connection[Any]:
+    """A PostgreSQL connection of ``engine`` (its TLS, options, …) that ``LISTEN``s on ``channel``, taken out of the
+    pool for good: it stays in autocommit, listening, until closed."""
+    pooled = engine.raw_connection()
+    listener: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+    pooled.detach()
+    listener.autocommit = True
+    listener.execute(f"LISTEN {channel}")
+    return listener
+
+
 class AppendedSignal:
     """``wait(stop, seconds)``: until an append commits, ``stop`` is set or ``seconds`` pass."""
 
@@ -55,12 +66,7 @@ class AppendedSignal:
 
     def _listen(self) -> psycopg.Connection[Any]:
         if self._listener is None or self._listener.closed:
-            pooled = self.engine.raw_connection()  # the engine's own connection settings (TLS, options, …)
-            listener: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
-            pooled.detach()  # never handed back to the pool: it stays in autocommit, listening, until closed
-            listener.autocommit = True
-            listener.execute(f"LISTEN {APPENDED_CHANNEL}")
-            self._listener = listener
+            self._listener = listening(self.engine, APPENDED_CHANNEL)
         return self._listener
 
     def close(self) -> None:

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.kernel.appended import listening
 from services.kernel.db import new_metadata
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import utcnow
@@ -258,7 +259,7 @@ class ClientStore:
             try:
                 if self._listener is None or self._listener.closed:
                     self._cache.clear()
-                    self._listener = self._listen()
+                    self._listener = listening(self.engine, CHANGED_CHANNEL)
                 if any(True for _ in self._listener.notifies(timeout=0)):
                     self._cache.clear()
                 return True
@@ -267,14 +268,6 @@ class ClientStore:
                 self._cache.clear()
                 self.close()
                 return False
-
-    def _listen(self) -> psycopg.Connection[Any]:
-        pooled = self.engine.raw_connection()  # the engine's own connection settings (TLS, options, …)
-        listener: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
-        pooled.detach()  # never handed back to the pool: it stays in autocommit, listening, until closed
-        listener.autocommit = True
-        listener.execute(f"LISTEN {CHANGED_CHANNEL}")
-        return listener
 
     def close(self) -> None:
         """Close the listening connection (the cache is not used until it is open again)."""
