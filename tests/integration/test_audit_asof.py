@@ -352,3 +352,14 @@ def test_rebuild_table_names_fit_postgresql_identifiers(tmp_path: Path) -> None:
     ]
     assert max(map(len, names)) <= 63
     assert all(name.count(prefix) == 1 for name in names), [n for n in names if n.count(prefix) != 1]
+
+
+def test_a_caller_outside_the_subtree_makes_nothing_rebuilt(scenario: Scenario) -> None:
+    s, client = scenario, scenario.client
+    lao_cai = bearer(client.app, "VN/15", ["auditor"])  # type: ignore[arg-type]
+    as_of = {"as_of": "2026-12-01T12:00:00"}
+    refused = client.get("/api/v1/org-units/11086/rollup", params={"period": "2026", **as_of}, headers=lao_cai)
+    assert refused.status_code == 403 and refused.json()["code"] == "OUT_OF_SUBTREE"
+    guidance = client.get("/api/v1/org-units/HTX-DS/guidance", params=as_of, headers=lao_cai)
+    assert guidance.status_code == 403 and guidance.json()["code"] == "OUT_OF_SUBTREE"
+    assert (s.cache.stats.builds, s.cache.stats.copies) == (0, 0) and s.cache.positions() == []

@@ -39,6 +39,11 @@ def router(node: Node) -> APIRouter:
         facts shown are those recorded now, or by ``as_of`` (whose day in Vietnam is then the default ``on``).
         """
         day = reading.day(on) or today_vn()
+        if reading.rebuilt:  # the caller's subtree checked on the live tables before anything is rebuilt
+            with reading.cache.engine.connect() as conn:
+                found = units.resolve(conn, node.official_units, code)
+            if found is not None:
+                require_within(principal, found.path)
         with reading.connect(READ_MODELS) as conn:
             unit = units.resolve(conn, node.official_units, code)
             if unit is None:
