@@ -16,4 +16,6 @@ run latency --units 300 --rates 50,200 --seconds 2 --closed-loop 100
 run sync --units 300 --rates 50,200 --seconds 2 --closed-loop 50
 run queries --units 200 --years 2 --requests 50
 run web --units 200 --years 2 --requests 20
+run asof --units 300 --years 2 --provinces largest --at 0.8 --period 2027 --repeat 1
+run commands --units 300 --repeat 1
 echo "bench-quick: $((SECONDS - started)) s in all"
