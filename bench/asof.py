@@ -107,9 +107,10 @@ def _provinces(node: Node, wanted: list[str]) -> list[str]:
     if "largest" not in wanted:
         return wanted
     with node.engine.connect() as conn:
-        largest: str = conn.execute(text("SELECT substr(org_unit_path, 4, 2) FROM event WHERE org_unit_path LIKE 'VN/%' "
-                                    "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar_one()  # fmt: skip
-    return [str(largest) if p == "largest" else p for p in wanted]
+        query = text("SELECT substr(org_unit_path, 4, 2) FROM event WHERE org_unit_path LIKE 'VN/%' "
+                     "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")  # fmt: skip
+        largest = str(conn.execute(query).scalar_one())
+    return [largest if p == "largest" else p for p in wanted]
 
 
 def _read_decode(node: Node, types: frozenset[str] | None, scope: str, position: int) -> int:
