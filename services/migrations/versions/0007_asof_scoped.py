@@ -1,7 +1,7 @@
 """As-of reads scoped to the question: the rebuild catalog shared by processes, the subtree-and-type event index.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05
 
 ``readmodel_asof`` lists the as-of rebuilds (``asof_…_`` tables) that are complete, with the read models and the
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
