@@ -30,19 +30,46 @@ def listening(engine: Engine, channel: str) -> psycopg.Connection[Any]:
     return listener
 
 
+class Listener:
+    """A ``LISTEN`` connection on one channel, opened at first use and again after it was lost or closed."""
+
+    def __init__(self, engine: Engine, channel: str) -> None:
+        self.engine, self.channel = engine, channel
+        self._conn: psycopg.Connection[Any] | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether the connection is open."""
+        return self._conn is not None and not self._conn.closed
+
+    def connection(self) -> psycopg.Connection[Any]:
+        """The open connection (opened now if it was not)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = listening(self.engine, self.channel)
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection (the next use opens it again)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
 class AppendedSignal:
     """``wait(stop, seconds)``: until an append commits, ``stop`` is set or ``seconds`` pass."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._listener: psycopg.Connection[Any] | None = None
+        self._listener = Listener(engine, APPENDED_CHANNEL)
         self.wakeups = 0  # waits a notification ended (metrics, tests)
 
     @property
     def listening(self) -> bool:
         """Whether the ``LISTEN`` connection is open (from the first wait on; it stays open, so an append that
         commits while the poller works is delivered at its next wait)."""
-        return self._listener is not None and not self._listener.closed
+        return self._listener.open
 
     def wait(self, stop: threading.Event, seconds: float) -> None:
         """Sleep until an append is announced, ``stop`` is set (seen within a second) or ``seconds`` pass (a
@@ -52,7 +79,7 @@ class AppendedSignal:
             return
         deadline = time.monotonic() + seconds
         try:
-            listener = self._listen()
+            listener = self._listener.connection()
             while (left := deadline - time.monotonic()) > 0 and not stop.is_set():
                 if any(True for _ in listener.notifies(timeout=min(left, 1.0), stop_after=1)):
                     self.wakeups += 1
@@ -64,15 +91,6 @@ class AppendedSignal:
             self.close()
             stop.wait(max(deadline - time.monotonic(), 0))
 
-    def _listen(self) -> psycopg.Connection[Any]:
-        if self._listener is None or self._listener.closed:
-            self._listener = listening(self.engine, APPENDED_CHANNEL)
-        return self._listener
-
     def close(self) -> None:
         """Close the listening connection."""
-        if self._listener is not None:
-            try:
-                self._listener.close()
-            finally:
-                self._listener = None
+        self._listener.close()

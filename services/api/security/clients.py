@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.kernel.appended import listening
+from services.kernel.appended import Listener
 from services.kernel.db import new_metadata
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import utcnow
@@ -149,7 +149,7 @@ class ClientStore:
         self.engine = engine
         self._cache: dict[str, Client | None] = {}
         self._lock = threading.Lock()
-        self._listener: psycopg.Connection[Any] | None = None
+        self._listener = Listener(engine, CHANGED_CHANNEL)
 
     def add(
         self,
@@ -257,10 +257,9 @@ class ClientStore:
             return False
         with self._lock:
             try:
-                if self._listener is None or self._listener.closed:
+                if not self._listener.open:
                     self._cache.clear()
-                    self._listener = listening(self.engine, CHANGED_CHANNEL)
-                if any(True for _ in self._listener.notifies(timeout=0)):
+                if any(True for _ in self._listener.connection().notifies(timeout=0)):
                     self._cache.clear()
                 return True
             except (psycopg.Error, SQLAlchemyError, OSError) as exc:
@@ -271,11 +270,7 @@ class ClientStore:
 
     def close(self) -> None:
         """Close the listening connection (the cache is not used until it is open again)."""
-        if self._listener is not None:
-            try:
-                self._listener.close()
-            finally:
-                self._listener = None
+        self._listener.close()
 
 
 class _Row:
