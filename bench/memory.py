@@ -20,7 +20,7 @@ from typing import Any
 
 from services.awards.commands import ForwardAward
 from services.awards.model import fold as fold_award
-from services.deps import Deps
+from services.domain.deps import Deps
 from services.kernel.events import Event, decode_event
 from services.kernel.store import GENESIS_HASH, AppendResult, EventStore, NewEvent
 from services.messagebus import HANDLERS

@@ -40,7 +40,7 @@ print(json.dumps([revision.id for revision in migrations.history()]))
 """
 COMMANDS = """
 import json, typer
-from services.cli import app
+from services.cli.main import app
 def walk(command, path):
     yield path
     for name in getattr(command, "list_commands", lambda ctx: [])(None):
@@ -50,7 +50,7 @@ print(json.dumps(list(walk(typer.main.get_command(app), []))))
 NO_BENCH = """
 import sys
 from typer.testing import CliRunner
-from services.cli import app
+from services.cli.main import app
 assert CliRunner().invoke(app, ["--help"]).exit_code == 0
 loaded = sorted(m for m in sys.modules if m == "bench" or m.startswith("bench."))
 assert not loaded, f"thidua --help imported {loaded}"

@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 
 import projections
-from services.deps import Deps
+from services.domain.deps import Deps
 
 from .base import Projection
 

@@ -12,7 +12,7 @@ from projections.bluegreen import Builder
 from projections.catalog import all_projections
 from projections.runner import EmbeddedRunner
 from services.awards import load_authority_matrix
-from services.deps import Deps
+from services.domain.deps import Deps
 from services.kernel.adminunits import AdminUnitCatalog, load_admin_units
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES

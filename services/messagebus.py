@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from services.awards import handlers as awards
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
-from services.deps import Deps
+from services.domain.deps import Deps
 from services.kernel.events import Event
 from services.kernel.store import EventStore
 from services.kernel.uow import UnitOfWork

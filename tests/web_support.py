@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from services.api.app import create_app
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.settings import Settings
 from services.web.accounts.users import NewUser, UserStore
 from services.web.app import mount

@@ -1,6 +1,6 @@
 """Award pipeline and registry read model: every proposal's route, holder and state; conferred awards."""
 
-from services.deps import Deps
+from services.domain.deps import Deps
 
 from .projection import AwardsProjection
 

@@ -1,6 +1,6 @@
 """Guidance read model (hướng dẫn xuống cấp dưới): what each org unit must do, by when, what it may propose."""
 
-from services.deps import Deps
+from services.domain.deps import Deps
 
 from .projection import GuidanceProjection
 

@@ -1,6 +1,6 @@
 """Org-unit read model: the official provinces and communes plus the units registered by events."""
 
-from services.deps import Deps
+from services.domain.deps import Deps
 
 from .projection import OrgUnitsProjection
 

@@ -1,6 +1,6 @@
 """Plans read model: each plan's document, issuer, status, phases, duties, award forms, criteria and parents."""
 
-from services.deps import Deps
+from services.domain.deps import Deps
 
 from .projection import PlansProjection
 

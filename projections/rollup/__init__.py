@@ -8,7 +8,7 @@ and into the counters of the unit and of every ancestor (``rollup_count``, ``rol
 national rollup is one primary-key read. Reads never replay events.
 """
 
-from services.deps import Deps
+from services.domain.deps import Deps
 
 from .projection import RollupProjection
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.deps import Deps
+from services.domain.deps import Deps
+from services.domain.lookups import award_conferred
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
 from services.kernel.vntime import business_day
-from services.lookups import award_conferred
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import OCCASIONS, Plan
 from services.planning.occasions import REVIEW_KINDS, occasion_for

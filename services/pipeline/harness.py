@@ -104,7 +104,7 @@ class Process:
         self.args = args
         self.log_path = log_path
         self._log = log_path.open("ab")
-        command = [sys.executable, "-c", "from services.cli import app; app(prog_name='thidua')", *args]
+        command = [sys.executable, "-c", "from services.cli.main import app; app(prog_name='thidua')", *args]
         self.popen = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     @property

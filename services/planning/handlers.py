@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from services.deps import Deps
+from services.domain.deps import Deps
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent

@@ -4,7 +4,7 @@ Per record, in one transaction: validate (undecodable, unknown schema, not an ev
 schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, stream id and version, origin node
 and business time; the origin's hash and position kept in ``foreign_event``), park it if its stream lacks the
 previous version (another source has not delivered it yet) and import the parked successors once it is there,
-record the write-side lookups its stream now holds (services/lookups.py), mark the receipt of its (source,
+record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt of its (source,
 period) due, and record the partition's next offset. A version already held by
 another event (two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 from kafka import KafkaProducer
 from sqlalchemy import Connection, Engine, delete, select
 
+from services.domain.lookups import record_imported
 from services.kernel.codec import split_header
 from services.kernel.errors import DecodeError, StreamConflict, ThiduaError
 from services.kernel.events import Event
 from services.kernel.messaging import sequence_of
 from services.kernel.signing import OriginProof
 from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport, foreign_row
-from services.lookups import record_imported
 from services.pipeline.deadletters import Record, Rejected, dead_letter_headers, decode_record
 from services.pipeline.topics import Topics, mirrored
 

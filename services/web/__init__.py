@@ -2,5 +2,5 @@
 message bus as the API, served by ``thidua serve`` at ``/``.
 
 An entry point: it may import everything below it (kernel, domain, read models, the API's access rules and labels);
-nothing imports it but the command line that serves it (``services.cli``).
+nothing imports it but the command line that serves it (``services.cli.main``).
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.security_cli import render_openapi
+from services.cli.api import render_openapi
 
 pytestmark = pytest.mark.contract
 

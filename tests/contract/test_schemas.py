@@ -10,7 +10,7 @@ import pytest
 from fastavro.utils import generate_many
 from typer.testing import CliRunner
 
-from services.cli import app
+from services.cli.main import app
 from services.kernel.codec import MAGIC, AvroCodec
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import can_read, check_catalog

@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 from services.api.security.clients import ClientStore
 from services.bootstrap import bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.db import make_engine
 from services.kernel.settings import Settings
 from tests.e2e.lgsp import Node, running_node

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from services.bootstrap import bootstrap
-from services.cli import app
-from services.demo_data import DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI_TARGETS, UNDATED_DUTY, UNITS
-from services.demo_report import award_states, events_by_type
+from services.cli.main import app
+from services.demo.data import DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI_TARGETS, UNDATED_DUTY, UNITS
+from services.demo.report import award_states, events_by_type
 from services.kernel.settings import Settings
 
 pytestmark = pytest.mark.e2e

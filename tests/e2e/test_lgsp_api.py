@@ -16,9 +16,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from services.bootstrap import bootstrap
-from services.demo import DAI_SON_PLAN, HUE_PLAN, LAO_CAI_PLAN, at, run_demo
-from services.demo_data import DAI_SON, DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI, LAO_CAI_BLOCS, LAO_CAI_TARGETS, UNITS
-from services.demo_report import events_by_type
+from services.demo.data import DAI_SON, DAI_SON_REPORTS, HUE_REPORTS, LAO_CAI, LAO_CAI_BLOCS, LAO_CAI_TARGETS, UNITS
+from services.demo.report import events_by_type
+from services.demo.year import DAI_SON_PLAN, HUE_PLAN, LAO_CAI_PLAN, at, run_demo
 from services.kernel.settings import Settings
 from services.planning.seed_import import criteria_commands, issue_plan_command, load_seed_files
 from services.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify

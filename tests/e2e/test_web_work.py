@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from services.bootstrap import bootstrap
-from services.demo_report import award_states, events_by_type
+from services.demo.report import award_states, events_by_type
 from services.kernel.settings import Settings
 from services.kernel.vntime import today_vn
 from tests.e2e.lgsp import THIDUA, Node

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.awards.commands import DecideAward, ReturnAward
 from services.bootstrap import bootstrap
-from services.demo import DAI_SON_PLAN, _propose, _walk, at, run_demo
-from services.demo_data import DAI_SON
+from services.demo.data import DAI_SON
+from services.demo.year import DAI_SON_PLAN, _propose, _walk, at, run_demo
 from services.kernel.settings import Settings
 from services.reporting.commands import ReviewReport
 from tests.api_auth import bearer

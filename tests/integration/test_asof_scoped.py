@@ -21,7 +21,7 @@ from projections.rollup.evolve import ALL_PLANS
 from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
 from services.audit.asof import AsOfCache, AsOfPoint, apply_scoped, scoped_batches, scoped_query
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
 from services.kernel.tables import event as event_table

@@ -27,8 +27,8 @@ from services.api.app import create_app
 from services.audit.asof import AsOfCache, apply_scoped, prefix_of
 from services.awards.commands import ProposeAward
 from services.bootstrap import Node, bootstrap
-from services.demo import ACTOR, DAI_SON_PLAN, run_demo
-from services.demo_data import DAI_SON
+from services.demo.data import DAI_SON
+from services.demo.year import ACTOR, DAI_SON_PLAN, run_demo
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, update
 from typer.testing import CliRunner
 
-from services.cli import app
+from services.cli.main import app
 from services.kernel.tables import event as event_table
 
 

@@ -27,8 +27,8 @@ from services.audit.kafka_replay import (
 )
 from services.audit.replay import compare, replay, swap
 from services.bootstrap import Node, bootstrap
-from services.cli import app
-from services.demo import run_demo
+from services.cli.main import app
+from services.demo.year import run_demo
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings

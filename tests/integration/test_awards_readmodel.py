@@ -1,5 +1,5 @@
 """The award pipeline read model on SQLite and PostgreSQL: the demo's awards checked against the story told in
-``services/demo.py`` and ``services/demo_data.py``, rebuilt in any cross-stream order, redelivered, returned."""
+``services/demo/year.py`` and ``services/demo/data.py``, rebuilt in any cross-stream order, redelivered, returned."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from projections.base import Projection
 from projections.runner import EmbeddedRunner
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
-from services.demo_data import DAI_SON, LAO_CAI, UNITS
+from services.demo.data import DAI_SON, LAO_CAI, UNITS
+from services.demo.year import run_demo
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings
 from tests.factories import SYSTEM_ACTOR, interleave

@@ -15,8 +15,8 @@ from services.api.app import create_app
 from services.api.pagination import AWARDS
 from services.awards import load_authority_matrix
 from services.bootstrap import bootstrap
-from services.demo import run_demo
-from services.demo_data import UNITS
+from services.demo.data import UNITS
+from services.demo.year import run_demo
 from services.kernel.settings import Settings
 from services.migrations import upgrade
 from tests.api_auth import authorize

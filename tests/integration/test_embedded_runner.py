@@ -15,7 +15,7 @@ from projections import tracking
 from projections.awards.tables import awards_proposal
 from projections.runner import EmbeddedRunner
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import new_metadata
 from services.kernel.events import Event

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.bootstrap import bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.settings import Settings
 from tests.api_auth import authorize
 

@@ -17,8 +17,8 @@ from projections.guidance.compose import guidance
 from projections.guidance.tables import metadata
 from services.awards import load_authority_matrix
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
-from services.demo_data import DAI_SON, LAO_CAI, LAO_CAI_TARGETS
+from services.demo.data import DAI_SON, LAO_CAI, LAO_CAI_TARGETS
+from services.demo.year import run_demo
 from services.kernel.errors import UnknownOrgUnit
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings

@@ -18,8 +18,8 @@ from projections.runner import EmbeddedRunner
 from services.api.app import create_app
 from services.api.bodies import CommandBody
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
-from services.demo_data import LAO_CAI_BLOCS, UNITS
+from services.demo.data import LAO_CAI_BLOCS, UNITS
+from services.demo.year import run_demo
 from services.kernel import vntime
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings

@@ -19,10 +19,10 @@ from projections.bluegreen import states
 from projections.versions import code_version
 from services import migrations
 from services.audit.checkpoints import write_checkpoint
-from services.audit.cli import node_key, node_trusted_keys
 from services.audit.replay import compare, replay
 from services.audit.verify import verify_chain
 from services.bootstrap import bootstrap
+from services.cli.audit import node_key, node_trusted_keys
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
@@ -209,7 +209,7 @@ def test_the_signature_columns_are_undone_until_the_node_seals_an_append(
 
 
 def _serve(settings: Settings) -> None:
-    from services.cli import serve
+    from services.cli.main import serve
 
     serve(host="127.0.0.1", port=0, projections=True)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from projections.base import Projection
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import Event, decode_event
 from services.kernel.settings import Settings

@@ -24,7 +24,7 @@ from projections.runner import EmbeddedRunner
 from services.api.app import create_app
 from services.audit.replay import replay, swap
 from services.bootstrap import bootstrap
-from services.demo import run_demo
+from services.demo.year import run_demo
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import new_metadata

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from projections.runner import EmbeddedRunner
 from services.api.app import create_app
 from services.bootstrap import bootstrap
-from services.demo import run_demo
-from services.demo_data import DAI_SON, DAI_SON_REPORTS, UNITS
+from services.demo.data import DAI_SON, DAI_SON_REPORTS, UNITS
+from services.demo.year import run_demo
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
 from services.migrations import upgrade

@@ -1,5 +1,5 @@
 """The rollup on the demo's simulated year, on SQLite and PostgreSQL: its numbers against an independent
-computation from ``services/demo_data.py``, incremental == rebuild == an interleaving of streams."""
+computation from ``services/demo/data.py``, incremental == rebuild == an interleaving of streams."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from projections.rollup import present, queries
 from projections.runner import EmbeddedRunner
 from services.bootstrap import Node, bootstrap
-from services.demo import run_demo
-from services.demo_data import DAI_SON, DAI_SON_REPORTS, HUE, LAO_CAI, LAO_CAI_BLOCS, LAO_CAI_TARGETS, UNITS
+from services.demo.data import DAI_SON, DAI_SON_REPORTS, HUE, LAO_CAI, LAO_CAI_BLOCS, LAO_CAI_TARGETS, UNITS
+from services.demo.year import run_demo
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings

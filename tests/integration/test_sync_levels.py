@@ -111,7 +111,7 @@ def test_plans_down_reports_up_and_a_central_award_decided_for_a_lao_cai_commune
     assert row is not None and row["state"] == "APPROVED" and row["decision_number"] == "88/QĐ-TTg"
     assert [c["proposal_id"] for c in conferred] == [pid]
     assert len(laocai.node.store.read_stream(f"award-{pid}")) == version
-    # Lào Cai's write side knows it too (services/lookups.py): the central plan's number is taken, and the award
+    # Lào Cai's write side knows it too (services/domain/lookups.py): the central plan's number is taken, and the award
     # counts for the commune's later prerequisite checks, although no handler of this node wrote either event.
     with laocai.node.engine.connect() as conn:
         held = {(r.kind, r.key, r.ref) for r in conn.execute(select(lookup))}

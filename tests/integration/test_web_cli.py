@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from services.cli import app
+from services.cli.main import app
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import typer
 import yaml
 from typer.core import TyperGroup
 
-from services.cli import app
+from services.cli.main import app
 from services.kernel.settings import Settings
 
 pytestmark = pytest.mark.unit

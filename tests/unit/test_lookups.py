@@ -1,4 +1,5 @@
-"""Write-side lookups derived from streams (services/lookups.py), as the sync importer records them: pure, no I/O."""
+"""Write-side lookups derived from streams (services/domain/lookups.py), as the sync importer records them: pure,
+no I/O."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from services.domain.lookups import DERIVED
 from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, PlanIssued, PlanNumberAssigned
-from services.lookups import DERIVED
 
 pytestmark = pytest.mark.unit
 COMMUNE = {"code": "02683", "path": "VN/15/02683", "level": "COMMUNE", "name": "Xã Bát Xát"}

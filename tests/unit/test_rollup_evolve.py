@@ -11,7 +11,7 @@ import pytest
 from projections.rollup.binding import bind, plan_periods, unit_view
 from projections.rollup.evolve import Slot, evolve, settle, with_binding
 from projections.rollup.measures import MEAN, SHARE, SUM, aggregation, meets, meets_own
-from services.demo_data import DAI_SON, UNITS
+from services.demo.data import DAI_SON, UNITS
 from services.kernel.contracts import ReportReviewed, ReportSubmitted, TargetsRegistered
 
 pytestmark = pytest.mark.unit

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from services.clikit import console as cli_console
+from services.cli.kit import console as cli_console
 from services.kernel.settings import Settings
 
 console = cli_console()  # piped or redirected: never wrapped
@@ -148,7 +148,7 @@ def _read_models(engine: Any, only_pending: bool) -> None:
     from projections.bluegreen import states
     from projections.catalog import all_projections
     from services.awards import load_authority_matrix
-    from services.deps import Deps
+    from services.domain.deps import Deps
     from services.kernel.adminunits import load_admin_units
 
     projections = all_projections(Deps(load_admin_units(), load_authority_matrix()))

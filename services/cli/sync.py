@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import typer
 from rich.table import Table
 
-from services.clikit import console as cli_console
+from services.cli.kit import console as cli_console
 from services.kernel.settings import Settings
 
 console = cli_console()
@@ -35,8 +35,7 @@ def run(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from services.pipeline.logs import configure
-
-    from .service import run_sync
+    from services.sync.service import run_sync
 
     settings = _settings("thidua sync")
     configure(settings.log_level, settings.log_json, "sync")
@@ -56,9 +55,8 @@ def reconcile_command(
     from services.kernel.codec import AvroCodec
     from services.kernel.schemas import SchemaCatalog
     from services.pipeline.metrics import oneshot_options
-
-    from .reconcile import reconcile, sender_statuses
-    from .rules import Topology
+    from services.sync.reconcile import reconcile, sender_statuses
+    from services.sync.rules import Topology
 
     settings = _settings("thidua sync reconcile")
     consumer = KafkaConsumer(
@@ -100,7 +98,7 @@ def reconcile_command(
 @sync_app.command("rules")
 def rules_command() -> None:
     """The routing rules in force (THIDUA_SYNC_RULES_FILE or the packaged rules) and this node's peers."""
-    from .rules import Topology, load_rules
+    from services.sync.rules import Topology, load_rules
 
     settings = Settings()
     topology = Topology.from_settings(settings)

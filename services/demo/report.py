@@ -11,7 +11,7 @@ from rich.table import Table
 from services.api.labels import AWARD_STATES, OCCASIONS, ROLES
 from services.awards import Authority
 from services.bootstrap import Node
-from services.demo import DemoSummary
+from services.demo.year import DemoSummary
 from services.kernel.events import decode_event
 
 

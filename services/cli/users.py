@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from services.clikit import console as cli_console
+from services.cli.kit import console as cli_console
 from services.kernel.errors import OperatorError, ThiduaError
 from services.kernel.settings import Settings
 
@@ -39,7 +39,7 @@ class Accounts:
 
     def resolve(self, refs: list[str]) -> dict[str, tuple[str, str] | None]:
         """Org units by code or path (write side)."""
-        from .orgunits import resolve_many
+        from services.web.accounts.orgunits import resolve_many
 
         return resolve_many(self.node.store, self.node.bus.types, self.node.official_units, refs)
 
@@ -47,9 +47,8 @@ class Accounts:
 @contextmanager
 def _accounts() -> Iterator[Accounts]:
     from services.bootstrap import bootstrap
-
-    from .signin import Policy, SignIn
-    from .users import UserStore
+    from services.web.accounts.signin import Policy, SignIn
+    from services.web.accounts.users import UserStore
 
     node = bootstrap(Settings())
     try:
@@ -80,7 +79,7 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option(help="Đọc mật khẩu từ stdin (mặc định: mật khẩu tạm).")] = False,
 ) -> None:
     """Tạo tài khoản; in mật khẩu tạm (đổi khi đăng nhập lần đầu) / add an account and print its temporary password."""
-    from .users import NewUser, parse_roles
+    from services.web.accounts.users import NewUser, parse_roles
 
     password = typer.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
     with _accounts() as accounts:
@@ -171,7 +170,7 @@ def users_import(
 ) -> None:
     """Nhập nhiều tài khoản từ CSV/XLSX; tệp có lỗi thì không nhập gì / import accounts; a file with errors imports
     nothing (bad rows are listed by line)."""
-    from .importer import check_rows, read_rows
+    from services.web.accounts.importer import check_rows, read_rows
 
     with _accounts() as accounts:
         try:
@@ -257,7 +256,7 @@ def users_demo(
     ] = False,
 ) -> None:
     """Tài khoản mẫu cho dữ liệu thidua demo, mỗi vai trò một người / demo accounts, one per role (skips existing)."""
-    from .users import NewUser, parse_roles
+    from services.web.accounts.users import NewUser, parse_roles
 
     password = typer.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
     with _accounts() as accounts:

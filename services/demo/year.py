@@ -9,7 +9,7 @@ from typing import Any
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward
 from services.awards.model import fold
 from services.bootstrap import Node
-from services.demo_data import (
+from services.demo.data import (
     DAI_SON,
     DAI_SON_REPORTS,
     HUE_REPORTS,

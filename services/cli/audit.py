@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from services.clikit import console as cli_console
+from services.cli.kit import console as cli_console
 from services.kernel.errors import MissingFile
 from services.kernel.settings import Settings
 
@@ -46,7 +46,7 @@ def node_key(settings: Settings) -> Any:
 
 def node_trusted_keys(settings: Settings) -> list[Any]:
     """The anchors of this node's verifications: its own key and the pinned keys of the trusted folder."""
-    from .keys import trusted_keys
+    from services.audit.keys import trusted_keys
 
     return trusted_keys(node_key(settings).public_key, settings.node_id, settings.audit_trusted_keys_dir)
 
@@ -54,9 +54,8 @@ def node_trusted_keys(settings: Settings) -> list[Any]:
 def verify_node(node: Any, from_position: int | None = None, to_position: int | None = None) -> Any:
     """``verify_chain`` of a node's log with its anchors and its peers' keys (the API's and the web app's verify;
     the CLI adds progress and heads held elsewhere)."""
+    from services.audit.verify import verify_chain
     from services.sync.rules import Topology
-
-    from .verify import verify_chain
 
     settings = node.settings
     return verify_chain(node.engine, node.codec, node_trusted_keys(settings), from_position, to_position,
@@ -66,8 +65,8 @@ def verify_node(node: Any, from_position: int | None = None, to_position: int | 
 def checkpoint_problem(node: Any, data: dict[str, Any]) -> str | None:
     """None when a checkpoint of the node verifies with a key its key ring trusts (anchors, and the keys its log
     announces that they vouch for: a rotated key's checkpoints too); else what is wrong."""
-    from . import verify
-    from .keys import load_keyring
+    from services.audit import verify
+    from services.audit.keys import load_keyring
 
     with node.engine.connect() as conn:
         ring = load_keyring(conn, node.codec, node.settings.node_id, node_trusted_keys(node.settings))
@@ -99,7 +98,7 @@ def checkpoint_command(
     ),
 ) -> None:
     """Sign the head of the log with the node key and append it as a CheckpointSigned event."""
-    from .checkpoints import Checkpointer, write_checkpoint
+    from services.audit.checkpoints import Checkpointer, write_checkpoint
 
     node = _node()
     settings = node.settings
@@ -147,10 +146,9 @@ def verify_command(
 ) -> None:
     """Walk the hash chain, the append seals, checkpoints and origin proofs, and compare with heads held elsewhere;
     exit 1 at the first break, naming it."""
+    from services.audit.heads import HeadError, expected_head
+    from services.audit.verify import verify_chain
     from services.sync.rules import Topology
-
-    from .heads import HeadError, expected_head
-    from .verify import verify_chain
 
     try:
         heads = [expected_head(value) for value in expect_head or []]
@@ -187,8 +185,8 @@ def verify_command(
 
 def _witnessed_heads(node: Any, anchors: list[Any], peers: list[str]) -> tuple[list[Any], list[str]]:
     """Heads cosigned by the node's witnesses: recorded here, and on each witness's sync topic (when Kafka is set)."""
-    from .keys import load_keyring
-    from .witness import local_heads
+    from services.audit.keys import load_keyring
+    from services.audit.witness import local_heads
 
     settings = node.settings
     if not settings.witnesses:
@@ -200,9 +198,8 @@ def _witnessed_heads(node: Any, anchors: list[Any], peers: list[str]) -> tuple[l
         return heads, ["THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: only the cosignatures recorded in this log"]
     from kafka import KafkaConsumer
 
+    from services.audit.heads import witness_topic_heads
     from services.pipeline.metrics import security_options
-
-    from .heads import witness_topic_heads
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","), enable_auto_commit=False,
                              group_id=None, **security_options(settings))  # fmt: skip
@@ -257,9 +254,8 @@ def keys_list_command() -> None:
 
 def key_catalog(node: Any) -> dict[str, Any]:
     """The key catalog of a node: its keys and its peers', as published at GET /api/v1/keys."""
+    from services.audit.keys import load_keyring
     from services.sync.rules import Topology
-
-    from .keys import load_keyring
 
     settings = node.settings
     current = node_key(settings).key_id
@@ -278,7 +274,7 @@ def key_catalog(node: Any) -> dict[str, Any]:
 def keys_rotate_command() -> None:
     """Generate a new key, announce it in a batch sealed by the current one, then install it in the key file (every
     process using the file switches within a second). The old private key is gone; old history still verifies."""
-    from .rotation import rotate_key_file
+    from services.audit.rotation import rotate_key_file
 
     node = _node()
     settings = node.settings
@@ -297,7 +293,7 @@ def keys_revoke_command(
     reason: str = typer.Option(..., "--reason", help="Why: compromised, lost, superseded..."),
 ) -> None:
     """Revoke a key from a date: verify refuses what it sealed for events recorded after it."""
-    from .rotation import revoke_key
+    from services.audit.rotation import revoke_key
 
     moment = _moment(since)
     assert moment is not None
@@ -316,9 +312,8 @@ def keys_revoke_command(
 def witnesses_command(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """What this node's witnesses cosigned of its log, and, as a witness, what it countersigned and refused for each
     peer; exit 1 when a peer's checkpoint was refused after the last one countersigned."""
+    from services.audit.witness import status
     from services.sync.rules import Topology
-
-    from .witness import status
 
     node = _node()
     settings = node.settings
@@ -348,7 +343,7 @@ def export_command(
     fmt: str = typer.Option("avro", "--format", help="avro | csv | jsonl."),
 ) -> None:
     """Export events with a manifest (counts, sha256 of each file, chain head), signed with the node key."""
-    from .export import Selection, export
+    from services.audit.export import Selection, export
 
     node = _node()
     settings = node.settings
@@ -368,7 +363,7 @@ def verify_export_command(
     """Check an export offline: files, sha256, record counts, every event's hash and links, the signature."""
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from .export import MANIFEST, verify_export
+    from services.audit.export import MANIFEST, verify_export
 
     if not (directory / MANIFEST).is_file():
         what_vi, what_en = ("không tồn tại", "does not exist") if not directory.exists() else (
@@ -415,7 +410,7 @@ def replay_command(
         console.print(f"[red]unknown projection {projection}; one of {[p.name for p in node.projections]}[/]")
         raise typer.Exit(2)
     if source == "kafka":
-        from .kafka_replay import Window
+        from services.audit.kafka_replay import Window
 
         window = Window(from_offset, _moment(since), to_offset, _moment(until))
         swap = _replay_kafka(node, chosen, window, swap_)
@@ -430,9 +425,8 @@ def replay_command(
 
 def _replay_store(node: Any, chosen: list[Any], to_position: int | None, until: datetime | None) -> Any:
     """Replay from the store; return the swap to run if asked."""
+    from services.audit.replay import replay, swap
     from services.kernel.contracts import EVENT_TYPES
-
-    from .replay import replay, swap
 
     head = node.store.head_position()
     with _progress() as bar:
@@ -457,10 +451,9 @@ def _replay_store(node: Any, chosen: list[Any], to_position: int | None, until: 
 
 def _replay_kafka(node: Any, chosen: list[Any], window: Any, swap_: bool) -> Any:
     """Replay from the node's event topics; return the swap to run if asked."""
+    from services.audit.kafka_replay import drop_event_ids, kafka_replay, make_consumer, swap_from_kafka
     from services.kernel.contracts import EVENT_TYPES
     from services.pipeline.topics import Topics
-
-    from .kafka_replay import drop_event_ids, kafka_replay, make_consumer, swap_from_kafka
 
     settings = node.settings
     settings.require_kafka("thidua replay --source kafka")
@@ -514,7 +507,7 @@ def _print_kafka_result(result: Any) -> None:
 
 def _print_comparison(node: Any, chosen: list[Any]) -> bool:
     """Print every table of ``chosen`` against its shadow; True when one differs."""
-    from .replay import compare
+    from services.audit.replay import compare
 
     differs = False
     table = Table("read model", "table", "live rows", "shadow rows", "live sum", "shadow sum", "differing keys")

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from services.clikit import console as cli_console
-from services.clikit import invoked_as
+from services.cli.kit import console as cli_console
+from services.cli.kit import invoked_as
 from services.kernel.errors import NodeNotEmpty, OperatorError, UsageMistake
 from services.kernel.settings import Settings
 
@@ -67,8 +67,8 @@ def demo_command(database: DemoDatabase = None, into_node: IntoNode = False, set
     """Load the hierarchy, the four plans and a simulated year (``--setup-only``: without the year) into a fresh
     database (or the node's own, with --into-node), and print a summary and how to see it through the API."""
     from services.bootstrap import bootstrap
-    from services.demo import run_demo, run_setup
-    from services.demo_report import render
+    from services.demo.report import render
+    from services.demo.year import run_demo, run_setup
 
     settings = Settings()
     if into_node and database is not None:

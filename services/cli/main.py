@@ -11,19 +11,19 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from services.audit.cli import register as register_audit
-from services.clikit import RootGroup, console
-from services.db_cli import register as register_db
-from services.domain_cli import register as register_domain
+from services.cli.api import register as register_security
+from services.cli.audit import register as register_audit
+from services.cli.db import register as register_db
+from services.cli.demo import register as register_domain
+from services.cli.kit import RootGroup, console
+from services.cli.pipeline import register as register_pipeline
+from services.cli.sync import register as register_sync
+from services.cli.users import register as register_users
 from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
 from services.kernel.errors import InvalidSetting, OperatorError, PortInUse, UsageMistake
 from services.kernel.schemas import SchemaCatalog, freeze
 from services.kernel.settings import Settings
-from services.pipeline.cli import register as register_pipeline
-from services.security_cli import register as register_security
-from services.sync.cli import register as register_sync
-from services.web.accounts.cli import register as register_users
 
 app = typer.Typer(
     cls=RootGroup,  # readable operator errors and exit codes; `thidua bench` loaded only when called
@@ -41,7 +41,7 @@ register_security(app)  # clients add|list|revoke, api openapi
 register_audit(app)  # audit checkpoint|verify|export|verify-export|keys, replay
 register_users(app)  # users add|list|disable|enable|reset-password|unlock|import|signins
 out = console()
-CONTRACTS_PY = Path(__file__).resolve().parent / "kernel" / "contracts.py"
+CONTRACTS_PY = Path(__file__).resolve().parents[1] / "kernel" / "contracts.py"
 
 
 @app.callback()

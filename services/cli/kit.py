@@ -65,7 +65,7 @@ class RootGroup(TyperGroup):
             self.add_command(LazyGroup(name=name, target=target, help=help_text))
 
     def invoke(self, ctx: Any) -> Any:  # the Context of whichever click typer uses
-        from services.operator_errors import explain
+        from services.cli.errors import explain
 
         try:
             return super().invoke(ctx)

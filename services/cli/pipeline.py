@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from services.clikit import console as cli_console
+from services.cli.kit import console as cli_console
 from services.kernel.settings import Settings
 
 console = cli_console()
@@ -40,10 +40,9 @@ def topics_create(
 
     from services.kernel.producer import make_producer
     from services.kernel.schemas import SchemaCatalog
-
-    from .catalog import publish_catalog
-    from .metrics import oneshot_options
-    from .topics import Topics, ensure_topics, topic_specs
+    from services.pipeline.catalog import publish_catalog
+    from services.pipeline.metrics import oneshot_options
+    from services.pipeline.topics import Topics, ensure_topics, topic_specs
 
     settings = _kafka_settings("thidua topics create")
     admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
@@ -70,10 +69,9 @@ def topics_acls(
     printed as kafka-acls.sh arguments, or created with --apply."""
     from kafka.admin import KafkaAdminClient
 
+    from services.pipeline.acls import apply_acls, kafka_acls_lines, node_acls
+    from services.pipeline.metrics import oneshot_options
     from services.sync.rules import Topology
-
-    from .acls import apply_acls, kafka_acls_lines, node_acls
-    from .metrics import oneshot_options
 
     settings = Settings()
     acls = node_acls(settings.node_id, Topology.from_settings(settings).peers, settings.sync_remote_topic_prefix)
@@ -93,8 +91,7 @@ def topics_acls(
 def topics_asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the topics (regenerate: thidua topics asyncapi > docs/asyncapi.yaml)."""
     from services.kernel.schemas import SchemaCatalog
-
-    from .asyncapi import render
+    from services.pipeline.asyncapi import render
 
     typer.echo(render(SchemaCatalog.load(Settings().schemas_dir)), nl=False)
 
@@ -102,7 +99,7 @@ def topics_asyncapi() -> None:
 @topics_app.command("list")
 def topics_list() -> None:
     """The node's topics and their configuration from settings (no broker needed)."""
-    from .topics import CONTEXT_OF_EVENT, topic_specs
+    from services.pipeline.topics import CONTEXT_OF_EVENT, topic_specs
 
     table = Table("topic", "partitions", "replication", "config", "event types")
     for spec in topic_specs(Settings()):
@@ -116,8 +113,8 @@ def relay(
     once: bool = typer.Option(False, help="Publish until caught up with the store, then exit."),
 ) -> None:
     """Publish the event store to Kafka (outbox relay), recording the acknowledged position."""
-    from .logs import configure
-    from .relay import run_relay
+    from services.pipeline.logs import configure
+    from services.pipeline.relay import run_relay
 
     settings = _kafka_settings("thidua relay")
     configure(settings.log_level, settings.log_json, "relay")
@@ -130,7 +127,7 @@ def worker(
     web_port: int = typer.Option(0, help="Port of /metrics (default: THIDUA_WORKER_WEB_PORT)."),
 ) -> None:
     """Run a Faust projection worker (join the node's consumer group; apply the read models from Kafka)."""
-    from .worker import run_worker
+    from services.pipeline.worker import run_worker
 
     settings = _kafka_settings("thidua worker")
     if web_port:
@@ -143,9 +140,8 @@ def status() -> None:
     """Relay lag, consumer lag per partition, events applied and dead letters, as /metrics reports them (exit 5,
     after the table, when the broker does not answer)."""
     from services.bootstrap import existing_node
-    from services.operator_errors import explain
-
-    from .metrics import PipelineMetrics
+    from services.cli.errors import explain
+    from services.pipeline.metrics import PipelineMetrics
 
     node = existing_node(Settings())
     metrics = PipelineMetrics.for_node(node)
