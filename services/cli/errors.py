@@ -15,7 +15,6 @@ from services.kernel.errors import (
     BrokerUnreachable,
     DatabaseUnreachable,
     InvalidSetting,
-    MissingExtra,
     MissingFile,
     NoDatabase,
     OperatorError,
@@ -25,14 +24,13 @@ from services.kernel.errors import (
 
 # kafka-python's "no broker answered" (NoBrokersAvailable before 3.0; the bootstrap timeout since)
 KAFKA_UNREACHABLE = {"NoBrokersAvailable", "KafkaConnectionError", "KafkaTimeoutError"}
-BENCH_EXTRA = {"eventsourcing", "matplotlib"}  # imported by `thidua bench` only, from the `bench` extra
 
 
 def explain(exc: BaseException) -> ThiduaError | None:
     """The operator's reading of ``exc``, or None when it is not an infrastructure or set-up failure."""
     if isinstance(exc, ThiduaError):
         return exc
-    for reader in (_database, _kafka, _settings, _module, _os):
+    for reader in (_database, _kafka, _settings, _os):
         found = reader(exc)
         if found is not None:
             return found
@@ -133,15 +131,6 @@ def _settings(exc: BaseException) -> OperatorError | None:
         f"Biến môi trường không hợp lệ — {vi}. Sửa hoặc bỏ biến này.",
         f"Invalid environment variable — {en}. Fix or unset it.",
         settings=[name for name, _, _ in problems],
-    )
-
-
-def _module(exc: BaseException) -> OperatorError | None:
-    if not isinstance(exc, ModuleNotFoundError) or (exc.name or "").split(".")[0] not in BENCH_EXTRA:
-        return None
-    return MissingExtra(
-        f"Lệnh đo hiệu năng cần gói tùy chọn bench (thiếu {exc.name}): pip install 'thidua-sync[bench]'.",
-        f"The benchmarks need the bench extra ({exc.name} is missing): pip install 'thidua-sync[bench]'.",
     )
 
 

@@ -22,7 +22,7 @@ from services.kernel.errors import InvalidSetting, OperatorError, PortInUse
 from services.kernel.settings import Settings
 
 app = typer.Typer(
-    cls=RootGroup,  # readable operator errors and exit codes; `thidua bench` loaded only when called
+    cls=RootGroup,  # readable operator errors, exit codes; entry-point groups (`thidua bench`) loaded when called
     help="thidua-sync: đồng bộ dữ liệu thi đua, khen thưởng / emulation & commendation sync.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # a traceback must not print settings, URLs or secrets
