@@ -21,10 +21,10 @@ from typing import Any
 from rich.console import Console
 
 from services.audit import witness
+from services.audit.anchors import node_trusted_keys
 from services.audit.checkpoints import Checkpointer, start_checkpoints, write_checkpoint
 from services.audit.keys import load_keyring
 from services.audit.verify import verify_chain
-from services.cli.audit import node_trusted_keys
 from services.kernel.settings import Settings
 from services.pipeline.harness import append_units
 

@@ -150,8 +150,8 @@ def inbound_specs(settings: Settings, topology: Topology) -> list[TopicSpec]:
 
 def build_service(node: Node, settings: Settings) -> SyncService:
     """Wire the sync of a bootstrapped node: tables, topics, clients, witnesses and checkpoints."""
+    from services.audit.anchors import node_trusted_keys
     from services.audit.checkpoints import checkpointer_for
-    from services.cli.audit import node_trusted_keys
 
     migrations.require_current(node.engine)  # before a topic or a client is created
     topology = Topology.from_settings(settings)

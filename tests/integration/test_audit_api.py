@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from services.api.app import create_app
+from services.audit.anchors import node_key
 from services.audit.checkpoints import write_checkpoint
 from services.audit.export import Selection, export
 from services.bootstrap import bootstrap
-from services.cli.audit import node_key
 from services.kernel.settings import Settings
 from services.kernel.tables import event as event_table
 from tests.api_auth import bearer

@@ -18,11 +18,11 @@ from projections import tracking
 from projections.bluegreen import states
 from projections.versions import code_version
 from services import migrations
+from services.audit.anchors import node_key, node_trusted_keys
 from services.audit.checkpoints import write_checkpoint
 from services.audit.replay import compare, replay
 from services.audit.verify import verify_chain
 from services.bootstrap import bootstrap
-from services.cli.audit import node_key, node_trusted_keys
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine

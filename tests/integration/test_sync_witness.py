@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from services.audit import witness
+from services.audit.anchors import node_trusted_keys
 from services.audit.verify import verify_chain
-from services.cli.audit import node_trusted_keys
 from services.kernel.tables import event as event_table
 from services.pipeline.harness import Process, append_units, wait_for
 from services.sync.rig import Federation, SyncNode

@@ -30,7 +30,7 @@ def router(node: Node) -> APIRouter:
     @api.get("/keys")
     def keys(principal: Caller) -> dict[str, Any]:
         """Khóa công khai ký điểm kiểm tra / public keys whose signed checkpoints this node accepts (Ed25519)."""
-        from services.cli.audit import node_trusted_keys
+        from services.audit.anchors import node_trusted_keys
 
         require_role(principal, AUDIT_ROLES, "read audit keys")
         return {"node_id": node.settings.node_id, "keys": [k.to_json() for k in node_trusted_keys(node.settings)]}
@@ -44,8 +44,8 @@ def router(node: Node) -> APIRouter:
         to_position: Annotated[int | None, Query(alias="to", ge=1, description="Vị trí cuối / last position")] = None,
     ) -> dict[str, Any]:
         """Kiểm tra chuỗi băm và điểm kiểm tra / walk the hash chain and checkpoints; the first break, if any."""
+        from services.audit.anchors import verify_node
         from services.audit.verify import event_path, seen_by
-        from services.cli.audit import verify_node
 
         require_role(principal, AUDIT_ROLES, "verify the log")
         report = verify_node(node, from_position, to_position)

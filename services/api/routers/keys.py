@@ -26,14 +26,14 @@ def router(node: Node) -> APIRouter:
     def list_keys() -> dict[str, Any]:
         """Mọi khóa ký mà nút biết, của nút và của các nút kề / every signing key this node knows, its own and its
         peers', with status (active, retired, revoked, known), trust and revocation date."""
-        from services.cli.audit import key_catalog
+        from services.audit.anchors import key_catalog
 
         return key_catalog(node)
 
     @api.get("/{key_id}")
     def get_key(key_id: KeyId) -> dict[str, Any]:
         """Một khóa / one key: PEM, JWK, signed-note verifier key, status and provenance."""
-        from services.cli.audit import key_catalog
+        from services.audit.anchors import key_catalog
 
         for item in key_catalog(node)["items"]:
             if item["key_id"] == key_id:

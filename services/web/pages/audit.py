@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from services.api.routers.audit import AUDIT_ROLES
 from services.api.security.scopes import require_role, require_within
+from services.audit.anchors import checkpoint_problem, verify_node
 from services.audit.checkpoints import stream_of
 from services.audit.verify import event_path, seen_by
-from services.cli.audit import checkpoint_problem, verify_node
 from services.kernel.errors import DomainRefusal
 from services.web import events
 from services.web.auth import Person, Signed
