@@ -93,7 +93,7 @@ def timed(work: Callable[[], Any]) -> float:
 
 
 @contextmanager
-def fresh_node(settings: Settings, backend: str) -> Iterator[tuple[Node, Engine, str, str]]:
+def fresh_node(settings: Settings, backend: str) -> Iterator[tuple[Node[Settings], Engine, str, str]]:
     """A bootstrapped node on an empty database: (node, engine, url, postgres schema or '')."""
     with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
         if backend == "sqlite":

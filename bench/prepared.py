@@ -40,7 +40,7 @@ marker = Table(
 
 @contextmanager
 def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
-             console: Console) -> Iterator[tuple[Node, Scale]]:  # fmt: skip
+             console: Console) -> Iterator[tuple[Node[Settings], Scale]]:  # fmt: skip
     """A loaded node and the scale it holds (a kept schema's own scale when it was loaded before)."""
     if schema is None:
         with fresh_node(settings, "postgres") as (node, *_):
@@ -67,7 +67,7 @@ def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
         node.close()
 
 
-def kept_node(settings: Settings, schema: str, folder: Path, pool_size: int = 4) -> Node:
+def kept_node(settings: Settings, schema: str, folder: Path, pool_size: int = 4) -> Node[Settings]:
     """A node on the PostgreSQL schema ``schema`` (created if missing, its tables at the code's revision)."""
     url = settings.effective_database_url
     with make_engine(url).begin() as conn:

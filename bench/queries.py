@@ -81,7 +81,7 @@ def queries(node: Node, scale: Scale, period: str) -> list[Query]:
     ]
 
 
-def run_queries(settings: Settings, node: Node, scale: Scale, requests: int, console: Console, folder: Path,
+def run_queries(settings: Settings, node: Node[Settings], scale: Scale, requests: int, console: Console, folder: Path,
                 period: str = "2030") -> list[LatencyRow]:  # fmt: skip
     """Time ``requests`` requests of each query through HTTP, and their SQL alone; print and return the rows."""
     token = _token(node)
@@ -110,7 +110,7 @@ def run_queries(settings: Settings, node: Node, scale: Scale, requests: int, con
 Statement = tuple[str, Any]  # (SQL text as sent to the driver, its parameters)
 
 
-def capture(node: Node, token: str, query: Query, variants: int) -> list[list[Statement]]:
+def capture(node: Node[Settings], token: str, query: Query, variants: int) -> list[list[Statement]]:
     """The statements each of the first ``variants`` requests runs, captured on the node's engine while the
     request goes through the app in-process (FastAPI, dependencies and all)."""
     app = create_app(node, run_projections=False, run_webhooks=False)
@@ -177,7 +177,7 @@ def _get(client: httpx.Client, url: str) -> None:
         raise RuntimeError(f"GET {url}: {response.status_code} {response.text[:500]}")
 
 
-def _token(node: Node) -> str:
+def _token(node: Node[Settings]) -> str:
     """A token of a central client with every role and no practical rate limit (minted before the server starts,
     so that the server and the in-process app use the dev signing key written here, in the node's data folder)."""
     security = Security.for_node(node.settings, node.engine)

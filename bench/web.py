@@ -74,7 +74,13 @@ class Page:
 
 
 def run_web(
-    settings: Settings, node: Node, scale: Scale, requests: int, console: Console, folder: Path, period: str = "2030"
+    settings: Settings,
+    node: Node[Settings],
+    scale: Scale,
+    requests: int,
+    console: Console,
+    folder: Path,
+    period: str = "2030",
 ) -> list[LatencyRow]:
     """Time the pages and their API queries; print and return the rows."""
     provinces: list[str] = sorted({str(c.parent_code) for c in chosen_communes(node.official_units, scale)})

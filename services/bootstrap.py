@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Generic
 
 from sqlalchemy import Engine
+from typing_extensions import TypeVar
 
 from projections.base import Projection
 from projections.bluegreen import Builder
@@ -19,17 +21,22 @@ from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine, masked, sqlite_file
 from services.kernel.errors import InvalidSetting, NoDatabase
 from services.kernel.schemas import SchemaCatalog
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 from services.kernel.signing import FileSigner, Signer
 from services.kernel.store import EventStore
 from services.messagebus import MessageBus
 
+# The settings class a node was built from (its process's: ApiSettings for serve, SyncSettings for sync, ...): a
+# Node[ApiSettings] is a Node, and code that reads the API's settings asks for one.
+S = TypeVar("S", bound=NodeSettings, covariant=True, default=NodeSettings)
+T = TypeVar("T", bound=NodeSettings)
+
 
 @dataclass
-class Node:
+class Node(Generic[S]):
     """A wired node: settings, database, contracts, store, read models and the embedded runner."""
 
-    settings: Settings
+    settings: S
     engine: Engine
     catalog: SchemaCatalog
     codec: AvroCodec
@@ -65,7 +72,7 @@ class Node:
         self.engine.dispose()
 
 
-def _require_events(catalog: SchemaCatalog, settings: Settings) -> None:
+def _require_events(catalog: SchemaCatalog, settings: NodeSettings) -> None:
     """Every event type of the code has a contract in the schemas folder (else nothing could be encoded)."""
     known = {version.name for version in catalog.events()}
     missing = sorted(set(EVENT_TYPES) - known)
@@ -80,7 +87,7 @@ def _require_events(catalog: SchemaCatalog, settings: Settings) -> None:
         )
 
 
-def node_signer(settings: Settings) -> Signer:
+def node_signer(settings: NodeSettings) -> Signer:
     """The node's signing key: the ``audit_signer`` factory (an HSM or KMS adapter) or the key file."""
     if settings.audit_signer:
         module, _, name = settings.audit_signer.partition(":")
@@ -90,7 +97,7 @@ def node_signer(settings: Settings) -> Signer:
     return FileSigner(settings.effective_audit_key_file)
 
 
-def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
+def bootstrap(settings: T, engine: Engine | None = None) -> Node[T]:
     """Build a node from ``settings`` (an engine may be passed in by tests)."""
     catalog = SchemaCatalog.load(settings.schemas_dir)
     _require_events(catalog, settings)
@@ -107,7 +114,7 @@ def bootstrap(settings: Settings, engine: Engine | None = None) -> Node:
     return Node(settings, engine, catalog, codec, store, official, projections, runner, bus)
 
 
-def existing_node(settings: Settings) -> Node:
+def existing_node(settings: T) -> Node[T]:
     """A node over a database that already holds an event store at this code's schema revision. Commands that
     only read (verify, export, status...) use it: they never create a database, say so when there is none, and
     refuse one at another revision (``DatabaseNotCurrent``: run ``thidua db upgrade``)."""

@@ -19,6 +19,7 @@ from projections.orgunits import queries
 from services.bootstrap import Node
 from services.kernel.adminunits import UnitType
 from services.kernel.errors import UnknownOrgUnit
+from services.kernel.settings import ApiSettings
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import docs_ui, problems
@@ -44,7 +45,7 @@ lệch); `Idempotency-Key` cho phép gửi lại an toàn / answer 201 with the 
 `If-Match` checks the version (409 on conflict); `Idempotency-Key` makes retries safe."""
 
 
-def create_app(node: Node, run_projections: bool = True, run_webhooks: bool | None = None) -> FastAPI:
+def create_app(node: Node[ApiSettings], run_projections: bool = True, run_webhooks: bool | None = None) -> FastAPI:
     """Build the FastAPI app for ``node``; with ``run_projections`` the embedded tail runs in a thread, and so
     does the builder of read models whose live tables hold another version (blue/green, ``projections.bluegreen``).
     Starting refuses a database at another schema revision (``DatabaseNotCurrent``: run ``thidua db upgrade``).
@@ -198,7 +199,7 @@ def _builder(node: Node, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def _dispatcher(node: Node) -> Any:
+def _dispatcher(node: Node[ApiSettings]) -> Any:
     from services.webhooks.dispatcher import WebhookDispatcher
 
     return WebhookDispatcher(node.engine, node.store, node.codec, node.settings)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from services.audit.asof import EXAMPLE, AsOfCache, AsOfPoint, parse_as_of
 from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
+from services.kernel.settings import ApiSettings
 from services.kernel.vntime import business_day
 
 AS_OF_HELP = (
@@ -31,7 +32,7 @@ AS_OF_HELP = (
 )
 
 
-def make_cache(node: Node) -> AsOfCache:
+def make_cache(node: Node[ApiSettings]) -> AsOfCache:
     """The as-of cache of ``node``'s read models (built with the app; touches no database until used)."""
     return AsOfCache(
         node.engine,

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 
 
-def node_key(settings: Settings) -> Any:
+def node_key(settings: NodeSettings) -> Any:
     """The node's current signing key (a file's key is generated on first use)."""
     from services.bootstrap import node_signer
 
     return node_signer(settings).current()
 
 
-def node_trusted_keys(settings: Settings) -> list[Any]:
+def node_trusted_keys(settings: NodeSettings) -> list[Any]:
     """The anchors of this node's verifications: its own key and the pinned keys of the trusted folder."""
     from services.audit.keys import trusted_keys
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, func, select
 
 from services.kernel import merkle
-from services.kernel.settings import Settings
+from services.kernel.settings import AuditSettings
 from services.kernel.signing import ALGORITHM, AUDIT_ACTOR, ROOT_UNIT, LocalKey, SigningKey
 from services.kernel.store import GENESIS_HASH, EventStore, NewEvent
 from services.kernel.tables import event as event_table
@@ -289,7 +289,7 @@ class Checkpointer:
                 log.error("automatic checkpoint failed; retrying at the next tick", exc_info=exc)
 
 
-def checkpointer_for(store: EventStore, settings: Settings) -> Checkpointer | None:
+def checkpointer_for(store: EventStore, settings: AuditSettings) -> Checkpointer | None:
     """The node's automatic checkpointer from settings (None when both triggers are off); it signs with the store's
     signer (the node key, loaded or generated on first use)."""
     seconds = settings.effective_checkpoint_seconds

@@ -32,7 +32,7 @@ from services.kernel.codec import AvroCodec
 from services.kernel.db import new_metadata
 from services.kernel.errors import DecodeError
 from services.kernel.events import Event
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 from services.kernel.store import utcnow
 from services.pipeline.deadletters import Record, decode_record
 from services.pipeline.projector import is_transient
@@ -97,7 +97,7 @@ class KafkaReplayResult(ReplayResult):
         return sum(stop - start for start, stop in self.offsets.values())
 
 
-def make_consumer(settings: Settings) -> KafkaConsumer:
+def make_consumer(settings: NodeSettings) -> KafkaConsumer:
     """A consumer of raw records that belongs to no group and never commits."""
     from services.pipeline.metrics import oneshot_options
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from services.cli.kit import console as cli_console
 from services.kernel.errors import UsageMistake
-from services.kernel.settings import Settings
+from services.kernel.settings import ApiSettings
 
 console = cli_console()
 clients_app = typer.Typer(
@@ -35,10 +35,10 @@ def _store(create: bool = True) -> Any:
     from services.bootstrap import bootstrap, existing_node
 
     if create:
-        node = bootstrap(Settings())
+        node = bootstrap(ApiSettings())
         node.init_db()
     else:
-        node = existing_node(Settings())
+        node = existing_node(ApiSettings())
     return node, ClientStore(node.engine)
 
 
@@ -142,7 +142,7 @@ def clients_revoke_token(
     """Revoke one token (by the token or its jti): refused from the next request, its client keeps working."""
     import jwt
 
-    settings = Settings()
+    settings = ApiSettings()
     expires = datetime.now(UTC) + timedelta(seconds=settings.api_token_ttl_seconds + 60)
     jti, client_id = token.strip(), None
     if jti.count(".") == 2:  # a JWT: read its jti, client and expiry (the signature does not matter here)
@@ -175,7 +175,7 @@ def render_openapi() -> str:
     from services.api.app import create_app
     from services.bootstrap import bootstrap
 
-    node = bootstrap(Settings(node_id="local"), engine=create_engine("sqlite://"))
+    node = bootstrap(ApiSettings(node_id="local"), engine=create_engine("sqlite://"))
     document = create_app(node, run_projections=False, run_webhooks=False).openapi()
     node.close()
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -14,7 +14,7 @@ from rich.table import Table
 from services.audit.anchors import key_catalog, node_key, node_trusted_keys
 from services.cli.kit import console as cli_console
 from services.kernel.errors import MissingFile
-from services.kernel.settings import Settings
+from services.kernel.settings import AuditSettings
 
 console = cli_console()
 audit_app = typer.Typer(
@@ -35,7 +35,7 @@ def _node() -> Any:
     """The node over its existing database: audit commands read (or sign) its history, never create one."""
     from services.bootstrap import existing_node
 
-    return existing_node(Settings())
+    return existing_node(AuditSettings())
 
 
 def _progress() -> Progress:
@@ -205,7 +205,7 @@ def keys_command(ctx: typer.Context) -> None:
     """Print the public keys this node's verifications start from (the first is the node's own)."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = Settings()
+    settings = AuditSettings()
     console.print_json(json.dumps([k.to_json() for k in node_trusted_keys(settings)]))
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from services.cli.kit import console as cli_console
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 
 console = cli_console()  # piped or redirected: never wrapped
 db_app = typer.Typer(
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def _engine() -> Any:
     from services.kernel.db import make_engine
 
-    return make_engine(Settings().effective_database_url)
+    return make_engine(NodeSettings().effective_database_url)
 
 
 def _url(engine: Any) -> str:
@@ -124,7 +124,7 @@ def init_command() -> None:
     from services import migrations
     from services.bootstrap import bootstrap
 
-    node = bootstrap(Settings())
+    node = bootstrap(NodeSettings())
     try:
         _report(node.engine, migrations.upgrade(node.engine))
         node.runner.setup()

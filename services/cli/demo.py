@@ -12,7 +12,7 @@ import typer
 from services.cli.kit import console as cli_console
 from services.cli.kit import invoked_as
 from services.kernel.errors import NodeNotEmpty, OperatorError, UsageMistake
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 
 console = cli_console()
 
@@ -53,7 +53,7 @@ def demo_command(database: DemoDatabase = None, into_node: IntoNode = False, set
     from services.demo.report import render
     from services.demo.year import run_demo, run_setup
 
-    settings = Settings()
+    settings = NodeSettings()
     if into_node and database is not None:
         raise UsageMistake(
             "Chọn một trong hai: --into-node (cơ sở dữ liệu của nút) hoặc --database FILE.",

@@ -40,10 +40,10 @@ def explain(exc: BaseException) -> ThiduaError | None:
 def _database_url() -> str:
     """The configured database URL, password hidden (the settings may themselves be what is broken)."""
     from services.kernel.db import masked
-    from services.kernel.settings import Settings
+    from services.kernel.settings import NodeSettings
 
     try:
-        return masked(Settings().effective_database_url)
+        return masked(NodeSettings().effective_database_url)
     except Exception:  # noqa: BLE001 - only a label for the message
         return os.environ.get("THIDUA_DATABASE_URL", "THIDUA_DATABASE_URL")
 

@@ -19,7 +19,7 @@ from services.cli.seeds import register as register_seeds
 from services.cli.sync import register as register_sync
 from services.cli.users import register as register_users
 from services.kernel.errors import InvalidSetting, OperatorError, PortInUse
-from services.kernel.settings import Settings
+from services.kernel.settings import ApiSettings
 
 app = typer.Typer(
     cls=RootGroup,  # readable operator errors, exit codes; entry-point groups (`thidua bench`) loaded when called
@@ -66,7 +66,7 @@ def serve(
     from services.audit.checkpoints import checkpointer_for, start_checkpoints
     from services.bootstrap import bootstrap
 
-    settings = Settings()
+    settings = ApiSettings()
     logging.basicConfig(level=settings.log_level)
     listening = listen(host, port)  # before anything else: a taken port is said at once, in one line
     try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import typer
 from rich.table import Table
 
 from services.cli.kit import console as cli_console
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings, RelaySettings, TopicSettings, WorkerSettings
 
 console = cli_console()
+S = TypeVar("S", bound=NodeSettings)
 topics_app = typer.Typer(help="Kafka topics of the node (names in services/pipeline/topics.py).", no_args_is_help=True)
 pipeline_app = typer.Typer(help="State of the Kafka pipeline (benchmarks: thidua bench).", no_args_is_help=True)
 
@@ -21,13 +24,13 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
 
 
-def _kafka_settings(needed_by: str) -> Settings:
-    settings = Settings()
+def _kafka_settings(kind: type[S], needed_by: str) -> S:
+    settings = kind()
     settings.require_kafka(needed_by)
     return settings
 
 
-def _servers(settings: Settings) -> str:
+def _servers(settings: NodeSettings) -> str:
     return settings.kafka_bootstrap_servers or ""
 
 
@@ -44,7 +47,7 @@ def topics_create(
     from services.pipeline.metrics import oneshot_options
     from services.pipeline.topics import Topics, ensure_topics, topic_specs
 
-    settings = _kafka_settings("thidua topics create")
+    settings = _kafka_settings(TopicSettings, "thidua topics create")
     admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
     try:
         states = ensure_topics(admin, topic_specs(settings))
@@ -73,13 +76,13 @@ def topics_acls(
     from services.pipeline.metrics import oneshot_options
     from services.sync.rules import Topology
 
-    settings = Settings()
+    settings = TopicSettings()
     acls = node_acls(settings.node_id, Topology.from_settings(settings).peers, settings.sync_remote_topic_prefix)
     if not apply:
         for line in kafka_acls_lines(acls):
             console.print(line, soft_wrap=True)
         return
-    settings = _kafka_settings("thidua topics acls --apply")
+    settings = _kafka_settings(TopicSettings, "thidua topics acls --apply")
     admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
     try:
         console.print(f"created {apply_acls(admin, acls)} ACLs for node {settings.node_id}")
@@ -93,7 +96,7 @@ def topics_asyncapi() -> None:
     from services.kernel.schemas import SchemaCatalog
     from services.pipeline.asyncapi import render
 
-    typer.echo(render(SchemaCatalog.load(Settings().schemas_dir)), nl=False)
+    typer.echo(render(SchemaCatalog.load(NodeSettings().schemas_dir)), nl=False)
 
 
 @topics_app.command("list")
@@ -102,7 +105,7 @@ def topics_list() -> None:
     from services.pipeline.topics import CONTEXT_OF_EVENT, topic_specs
 
     table = Table("topic", "partitions", "replication", "config", "event types")
-    for spec in topic_specs(Settings()):
+    for spec in topic_specs(TopicSettings()):
         types = sorted(t for t, c in CONTEXT_OF_EVENT.items() if spec.name.endswith(f".{c}"))
         config = ", ".join(f"{k}={v}" for k, v in spec.config.items())
         table.add_row(spec.name, str(spec.partitions), str(spec.replication_factor), config, ", ".join(types))
@@ -116,7 +119,7 @@ def relay(
     from services.pipeline.logs import configure
     from services.pipeline.relay import run_relay
 
-    settings = _kafka_settings("thidua relay")
+    settings = _kafka_settings(RelaySettings, "thidua relay")
     configure(settings.log_level, settings.log_json, "relay")
     published = run_relay(settings, once=once)
     if once:
@@ -129,7 +132,7 @@ def worker(
     """Run a Faust projection worker (join the node's consumer group; apply the read models from Kafka)."""
     from services.pipeline.worker import run_worker
 
-    settings = _kafka_settings("thidua worker")
+    settings = _kafka_settings(WorkerSettings, "thidua worker")
     if web_port:
         settings = settings.model_copy(update={"worker_web_port": web_port})
     run_worker(settings)
@@ -143,7 +146,7 @@ def status() -> None:
     from services.cli.errors import explain
     from services.pipeline.metrics import PipelineMetrics
 
-    node = existing_node(Settings())
+    node = existing_node(NodeSettings())
     metrics = PipelineMetrics.for_node(node)
     try:
         families = metrics.collect()

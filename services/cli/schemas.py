@@ -13,7 +13,7 @@ from services.kernel.codegen import render_contracts
 from services.kernel.compat import check_catalog
 from services.kernel.errors import UsageMistake
 from services.kernel.schemas import SchemaCatalog, freeze
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 
 schemas_app = typer.Typer(help="Avro contracts in schemas/.", no_args_is_help=True)
 out = console()
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _catalog() -> SchemaCatalog:
-    return SchemaCatalog.load(Settings().schemas_dir)
+    return SchemaCatalog.load(NodeSettings().schemas_dir)
 
 
 @schemas_app.command("list")
@@ -63,7 +63,7 @@ def schemas_check() -> None:
 @schemas_app.command("freeze")
 def schemas_freeze() -> None:
     """Record every changed schema as its next version in schemas/history (after `check` passes)."""
-    settings = Settings()
+    settings = NodeSettings()
     catalog = SchemaCatalog.load(settings.schemas_dir)
     breaking = [r for r in check_catalog(catalog) if not r.ok]
     if breaking:

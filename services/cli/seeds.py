@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from services.cli.kit import console as cli_console
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 
 console = cli_console()
 
@@ -22,7 +22,7 @@ def import_command() -> None:
     from services.bootstrap import bootstrap
     from services.planning.seed_import import import_seeds
 
-    node = bootstrap(Settings())
+    node = bootstrap(NodeSettings())
     node.init_db()
     report = import_seeds(node.bus.handle)
     for plan_id in report.plans:

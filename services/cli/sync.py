@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from services.cli.kit import console as cli_console
-from services.kernel.settings import Settings
+from services.kernel.settings import SyncSettings
 
 console = cli_console()
 sync_app = typer.Typer(
@@ -22,8 +22,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sync_app, name="sync")
 
 
-def _settings(needed_by: str) -> Settings:
-    settings = Settings()
+def _settings(needed_by: str) -> SyncSettings:
+    settings = SyncSettings()
     settings.require_kafka(needed_by)
     return settings
 
@@ -100,7 +100,7 @@ def rules_command() -> None:
     """The routing rules in force (THIDUA_SYNC_RULES_FILE or the packaged rules) and this node's peers."""
     from services.sync.rules import Topology, load_rules
 
-    settings = Settings()
+    settings = SyncSettings()
     topology = Topology.from_settings(settings)
     console.print(f"node {topology.node_id} · parent {topology.parent or '-'} · children {list(topology.children)}")
     table = Table("rule", "to", "events", "when")

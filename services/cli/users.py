@@ -15,7 +15,7 @@ from rich.table import Table
 
 from services.cli.kit import console as cli_console
 from services.kernel.errors import OperatorError, ThiduaError
-from services.kernel.settings import Settings
+from services.kernel.settings import ApiSettings
 
 console = cli_console()  # piped or redirected: never wrapped (temporary passwords stay whole)
 users_app = typer.Typer(
@@ -50,7 +50,7 @@ def _accounts() -> Iterator[Accounts]:
     from services.web.accounts.signin import Policy, SignIn
     from services.web.accounts.users import UserStore
 
-    node = bootstrap(Settings())
+    node = bootstrap(ApiSettings())
     try:
         node.init_db()
         users = UserStore(node.engine)

@@ -1,4 +1,13 @@
-"""Typed settings, read from ``THIDUA_*`` environment variables by entry points only."""
+"""Typed settings, read from ``THIDUA_*`` environment variables by entry points only, one class per process.
+
+``NodeSettings`` is what every process of a node shares: the node, its database, its signing key, its place in the
+tree, the broker connection and logging. Each entry point reads only its own class: ``thidua serve`` the
+``ApiSettings`` (HTTP API, webhooks, web app, automatic checkpoints), ``thidua relay`` the ``RelaySettings``,
+``thidua worker`` the ``WorkerSettings``, ``thidua sync`` the ``SyncSettings``; the one-shot commands read the class
+of what they do (``thidua topics`` the ``TopicSettings``, ``thidua audit`` the ``AuditSettings``). ``Settings`` holds
+them all, for what spans processes (the benchmarks, tests) and for the settings table of the docs. The variable
+names are the same in every class: ``THIDUA_`` + the field name upper-cased.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +20,11 @@ from .errors import InvalidSetting
 from .schemas import DEFAULT_SCHEMAS_DIR
 
 
-class Settings(BaseSettings):
-    """Node configuration. Built in the entry point and passed to ``bootstrap``; domain code never reads it."""
+class NodeSettings(BaseSettings):
+    """What every process of a node reads. Built in the entry point and passed to ``bootstrap``; domain code never
+    reads it."""
 
-    model_config = SettingsConfigDict(env_prefix="THIDUA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="THIDUA_", extra="ignore", title="Settings")
 
     data_dir: Path = Field(Path("var"), description="Folder for the embedded SQLite file and local state.")
     database_url: str | None = Field(
@@ -40,15 +50,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Logging level.")
     log_json: bool = Field(True, description="Relay and workers log one JSON object per line (with correlation ids).")
 
-    # Kafka pipeline (issue 4): topics, relay, projection workers. Names of topics live in services.pipeline.topics.
-    kafka_topic_partitions: int = Field(3, description="Partitions of each event topic (key = stream id).")
-    kafka_replication_factor: int = Field(1, description="Replication factor of every topic (3 in production).")
-    kafka_min_insync_replicas: int | None = Field(
-        None, description="min.insync.replicas of the topics (2 in production)."
-    )
-    kafka_dead_letter_retention_ms: int = Field(
-        30 * 24 * 3600 * 1000, description="Retention of the dead-letter topic; event topics keep history forever."
-    )
+    # The broker connection (docs/pipeline.md): the relay, workers, sync, topics, replay from Kafka, /metrics.
     kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
     kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
     kafka_sasl_username: str | None = Field(None, description="SASL user of this node's processes.")
@@ -60,27 +62,32 @@ class Settings(BaseSettings):
         description="How long one-shot commands (topics create, pipeline status, sync reconcile, replay from Kafka) "
         "and a /metrics scrape wait for a broker to answer before saying it cannot be reached.",
     )
-    relay_batch_size: int = Field(1000, description="Events the relay reads and publishes per acknowledged batch.")
-    relay_poll_seconds: float = Field(0.2, description="Idle poll interval of the relay.")
-    relay_delivery_timeout_ms: int = Field(120_000, description="How long a batch may wait for the broker's ack.")
-    relay_metrics_port: int = Field(9101, description="Port of the relay's /metrics (0: off).")
+
+    # The node's place in the tree (docs/sync.md): topic names, the rollup of children, witnesses, sync routes, and
+    # where the other nodes' topics are on this cluster.
+    parent_node: str | None = Field(None, description="Node id of the parent (a province: central; central: none).")
+    child_nodes: str = Field("", description="Comma-separated node ids of the children (central: the provinces).")
+    sync_remote_topic_prefix: str = Field(
+        "", description="Prefix of other nodes' topics here; {source} = their node id (MirrorMaker 2: '{source}.')."
+    )
+    # The consumer group of the node's projection workers: they join it; /metrics of serve and the relay report its lag.
     worker_app_id: str | None = Field(
         None, description="Faust app id = consumer group; default thidua-<node>-projections."
     )
-    worker_projections: str | None = Field(
+    # The node's key (docs/audit.md): every process that appends seals its batches with it.
+    audit_signing_key_file: Path | None = Field(
         None,
-        description="Comma-separated read models this worker group applies (default: all); one app id per group.",
+        description="PEM Ed25519 private key that seals appends and signs checkpoints and cosignatures; default "
+        "<data_dir>/audit/node-ed25519.pem (generated on first use).",
     )
-    worker_batch_size: int = Field(500, description="Messages per projection transaction of a worker.")
-    worker_batch_seconds: float = Field(
-        0.1,
-        description="Longest wait to fill a worker batch (light load: the added latency; a full batch never waits).",
+    audit_signer: str | None = Field(
+        None,
+        description="module:callable returning a services.kernel.signing.Signer (an HSM or KMS adapter) instead of the "
+        "key file; called with the settings.",
     )
-    worker_session_timeout_seconds: float = Field(30.0, description="Consumer-group session timeout of a worker.")
-    worker_heartbeat_seconds: float = Field(3.0, description="Consumer-group heartbeat interval of a worker.")
-    worker_commit_seconds: float = Field(1.0, description="How often a worker commits acknowledged offsets to Kafka.")
-    worker_web_port: int = Field(6066, description="Port of the worker's web server (/metrics).")
-    worker_web_enabled: bool = Field(True, description="Serve the worker's /metrics.")
+    audit_trusted_keys_dir: Path | None = Field(
+        None, description="Folder of PEM public keys (<node>[.<anything>].pem) trusted as anchors (pinned peers)."
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -111,11 +118,76 @@ class Settings(BaseSettings):
         return 20_000 if self.effective_database_url.startswith("postgresql") else 2_000
 
     @property
+    def children(self) -> list[str]:
+        """The child node ids."""
+        return [c.strip() for c in self.child_nodes.split(",") if c.strip()]
+
+    @property
     def effective_worker_app_id(self) -> str:
         """The Faust app id (and consumer group) of this node's projection workers."""
         return self.worker_app_id or f"thidua-{self.node_id}-projections"
 
-    # LGSP integration API (issue 6): tokens, rate limits, idempotency, request size, webhooks (docs/api.md).
+    @property
+    def effective_audit_key_file(self) -> Path:
+        """Where the node's signing key lives."""
+        return self.audit_signing_key_file or self.data_dir / "audit" / "node-ed25519.pem"
+
+
+class TopicSettings(NodeSettings):
+    """The node's Kafka topics (names in ``services.pipeline.topics``) as ``thidua topics`` and sync create them."""
+
+    kafka_topic_partitions: int = Field(3, description="Partitions of each event topic (key = stream id).")
+    kafka_replication_factor: int = Field(1, description="Replication factor of every topic (3 in production).")
+    kafka_min_insync_replicas: int | None = Field(
+        None, description="min.insync.replicas of the topics (2 in production)."
+    )
+    kafka_dead_letter_retention_ms: int = Field(
+        30 * 24 * 3600 * 1000, description="Retention of the dead-letter topic; event topics keep history forever."
+    )
+
+
+class AuditSettings(NodeSettings):
+    """Signed checkpoints, witnesses and exports for auditors (docs/audit.md): ``thidua audit``, and the processes
+    that checkpoint (``serve``) or ask for cosignatures (``sync``)."""
+
+    audit_checkpoint_every: int = Field(1000, description="Events between two automatic checkpoints (0: off).")
+    audit_checkpoint_seconds: float = Field(
+        10.0,
+        description="Seconds after which new events get an automatic checkpoint anyway (0: off): the longest a tail "
+        "stays unwitnessed, plus the sync round trip.",
+    )
+    audit_checkpoint_minutes: float | None = Field(
+        None, description="Deprecated: the same trigger in minutes; when set it overrides audit_checkpoint_seconds."
+    )
+    audit_witnesses: str | None = Field(
+        None,
+        description="Comma-separated nodes asked to countersign this node's checkpoints (peers over sync); default the "
+        "parent (central for a province; none for central).",
+    )
+    audit_witness_resend_seconds: float = Field(
+        10.0, description="How long the sync sender waits for a cosignature before asking again."
+    )
+    audit_export_dir: Path | None = Field(None, description="Folder of audit exports; default <data_dir>/exports.")
+
+    @property
+    def effective_checkpoint_seconds(self) -> float:
+        """The time trigger of automatic checkpoints, in seconds."""
+        if self.audit_checkpoint_minutes is not None:
+            return self.audit_checkpoint_minutes * 60
+        return self.audit_checkpoint_seconds
+
+    @property
+    def witnesses(self) -> list[str]:
+        """Nodes asked to countersign this node's checkpoints."""
+        if self.audit_witnesses is not None:
+            return [w.strip() for w in self.audit_witnesses.split(",") if w.strip()]
+        return [self.parent_node] if self.parent_node else []
+
+
+class ApiSettings(AuditSettings):
+    """``thidua serve``: the LGSP integration API (docs/api.md: tokens, rate limits, idempotency, request size,
+    webhooks, as-of reads) and the officials' web app at / (docs/ui.md)."""
+
     api_signing_key_file: Path | None = Field(
         None, description="PEM private key that signs this node's tokens (RSA: RS256, Ed25519: EdDSA)."
     )
@@ -141,86 +213,10 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(3600.0, description="Longest delay between two attempts.")
     webhook_concurrency: int = Field(4, description="Deliveries sent in parallel.")
     webhook_require_https: bool = Field(False, description="Refuse subscriptions whose URL is not https.")
-
-    # Sync between levels (issue 7, docs/sync.md): the node's place in the tree, the routing rules, receipts.
-    parent_node: str | None = Field(None, description="Node id of the parent (a province: central; central: none).")
-    child_nodes: str = Field("", description="Comma-separated node ids of the children (central: the provinces).")
-    sync_rules_file: Path | None = Field(
-        None, description="YAML routing rules; default: services/sync/rules.yaml (what goes up, what goes down)."
-    )
-    sync_remote_topic_prefix: str = Field(
-        "", description="Prefix of other nodes' topics here; {source} = their node id (MirrorMaker 2: '{source}.')."
-    )
-    sync_receipt_period: str = Field("month", description="Period of a receipt: month (YYYY-MM) or day (YYYY-MM-DD).")
-    sync_batch_size: int = Field(500, description="Events the sync sender reads per batch; records per import poll.")
-    sync_poll_seconds: float = Field(0.2, description="Idle poll interval of the sync loop.")
-    sync_status_stale_seconds: float = Field(
-        60.0, description="A sender whose last SyncStatus is older than this is reported SILENT by reconcile."
-    )
-
-    @property
-    def children(self) -> list[str]:
-        """The child node ids."""
-        return [c.strip() for c in self.child_nodes.split(",") if c.strip()]
-
-    # Audit and replay (issue 8, docs/audit.md): signed checkpoints of the log head, exports for auditors.
-    audit_signing_key_file: Path | None = Field(
-        None,
-        description="PEM Ed25519 private key that seals appends and signs checkpoints and cosignatures; default "
-        "<data_dir>/audit/node-ed25519.pem (generated on first use).",
-    )
-    audit_signer: str | None = Field(
-        None,
-        description="module:callable returning a services.kernel.signing.Signer (an HSM or KMS adapter) instead of the "
-        "key file; called with the settings.",
-    )
-    audit_trusted_keys_dir: Path | None = Field(
-        None, description="Folder of PEM public keys (<node>[.<anything>].pem) trusted as anchors (pinned peers)."
-    )
-    audit_checkpoint_every: int = Field(1000, description="Events between two automatic checkpoints (0: off).")
-    audit_checkpoint_seconds: float = Field(
-        10.0,
-        description="Seconds after which new events get an automatic checkpoint anyway (0: off): the longest a tail "
-        "stays unwitnessed, plus the sync round trip.",
-    )
-    audit_checkpoint_minutes: float | None = Field(
-        None, description="Deprecated: the same trigger in minutes; when set it overrides audit_checkpoint_seconds."
-    )
-    audit_witnesses: str | None = Field(
-        None,
-        description="Comma-separated nodes asked to countersign this node's checkpoints (peers over sync); default the "
-        "parent (central for a province; none for central).",
-    )
-    audit_witness_resend_seconds: float = Field(
-        10.0, description="How long the sync sender waits for a cosignature before asking again."
-    )
-    audit_export_dir: Path | None = Field(None, description="Folder of audit exports; default <data_dir>/exports.")
-
-    @property
-    def effective_audit_key_file(self) -> Path:
-        """Where the node's signing key lives."""
-        return self.audit_signing_key_file or self.data_dir / "audit" / "node-ed25519.pem"
-
-    @property
-    def effective_checkpoint_seconds(self) -> float:
-        """The time trigger of automatic checkpoints, in seconds."""
-        if self.audit_checkpoint_minutes is not None:
-            return self.audit_checkpoint_minutes * 60
-        return self.audit_checkpoint_seconds
-
-    @property
-    def witnesses(self) -> list[str]:
-        """Nodes asked to countersign this node's checkpoints."""
-        if self.audit_witnesses is not None:
-            return [w.strip() for w in self.audit_witnesses.split(",") if w.strip()]
-        return [self.parent_node] if self.parent_node else []
-
-    # As-of reads (issue 8, docs/audit.md): rebuilds of the read models up to a past position, cached per position.
     asof_cache_size: int = Field(
         4, ge=1, description="Rebuilds kept for as_of reads (least recently used dropped, with their asof_ tables)."
     )
 
-    # The officials' web app (issue 17, docs/ui.md): served by thidua serve at /, sign-in for people.
     web_enabled: bool = Field(True, description="thidua serve also serves the officials' web app at /.")
     web_session_idle_minutes: float = Field(30.0, gt=0, description="A session unused this long ends (sign in again).")
     web_session_absolute_hours: float = Field(12.0, gt=0, description="A session ends this long after sign-in anyway.")
@@ -243,3 +239,50 @@ class Settings(BaseSettings):
     web_live_poll_seconds: float = Field(
         1.0, gt=0, description="How often an open page's live feed looks for new events of its subtree."
     )
+
+
+class RelaySettings(AuditSettings):
+    """``thidua relay``: the outbox relay to Kafka (docs/pipeline.md), which also signs the automatic checkpoints."""
+
+    relay_batch_size: int = Field(1000, description="Events the relay reads and publishes per acknowledged batch.")
+    relay_poll_seconds: float = Field(0.2, description="Idle poll interval of the relay.")
+    relay_delivery_timeout_ms: int = Field(120_000, description="How long a batch may wait for the broker's ack.")
+    relay_metrics_port: int = Field(9101, description="Port of the relay's /metrics (0: off).")
+
+
+class WorkerSettings(NodeSettings):
+    """``thidua worker``: the Faust projection workers (docs/pipeline.md)."""
+
+    worker_projections: str | None = Field(
+        None,
+        description="Comma-separated read models this worker group applies (default: all); one app id per group.",
+    )
+    worker_batch_size: int = Field(500, description="Messages per projection transaction of a worker.")
+    worker_batch_seconds: float = Field(
+        0.1,
+        description="Longest wait to fill a worker batch (light load: the added latency; a full batch never waits).",
+    )
+    worker_session_timeout_seconds: float = Field(30.0, description="Consumer-group session timeout of a worker.")
+    worker_heartbeat_seconds: float = Field(3.0, description="Consumer-group heartbeat interval of a worker.")
+    worker_commit_seconds: float = Field(1.0, description="How often a worker commits acknowledged offsets to Kafka.")
+    worker_web_port: int = Field(6066, description="Port of the worker's web server (/metrics).")
+    worker_web_enabled: bool = Field(True, description="Serve the worker's /metrics.")
+
+
+class SyncSettings(TopicSettings, AuditSettings):
+    """``thidua sync``: sync between levels (docs/sync.md): the routing rules, receipts, the sync loop."""
+
+    sync_rules_file: Path | None = Field(
+        None, description="YAML routing rules; default: services/sync/rules.yaml (what goes up, what goes down)."
+    )
+    sync_receipt_period: str = Field("month", description="Period of a receipt: month (YYYY-MM) or day (YYYY-MM-DD).")
+    sync_batch_size: int = Field(500, description="Events the sync sender reads per batch; records per import poll.")
+    sync_poll_seconds: float = Field(0.2, description="Idle poll interval of the sync loop.")
+    sync_status_stale_seconds: float = Field(
+        60.0, description="A sender whose last SyncStatus is older than this is reported SILENT by reconcile."
+    )
+
+
+class Settings(ApiSettings, RelaySettings, WorkerSettings, SyncSettings):
+    """Every setting of every process: for what spans processes (the benchmarks, ``thidua pipeline status``,
+    tests) and the docs' settings tables."""

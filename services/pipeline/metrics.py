@@ -28,7 +28,7 @@ from sqlalchemy import Engine, func, inspect, select
 from projections import tracking
 from services.kernel.errors import PortInUse
 from services.kernel.producer import client_security
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 from services.kernel.store import EventStore
 
 from . import tables
@@ -125,7 +125,7 @@ def relay_families(stats: Any) -> list[Metric]:
 class PipelineMetrics(Collector):
     """The node's pipeline metrics, read from the database and the broker at each scrape (a custom collector)."""
 
-    def __init__(self, engine: Engine, store: EventStore, settings: Settings) -> None:
+    def __init__(self, engine: Engine, store: EventStore, settings: NodeSettings) -> None:
         self.engine = engine
         self.store = store
         self.settings = settings
@@ -266,13 +266,13 @@ class PipelineMetrics(Collector):
                 log.debug("metrics: closing the admin client failed", exc_info=True)
 
 
-def oneshot_options(settings: Settings) -> dict[str, Any]:
+def oneshot_options(settings: NodeSettings) -> dict[str, Any]:
     """Options of a short-lived kafka-python client (a one-shot command, a scrape): security, and a bootstrap
     that gives up after ``kafka_connect_timeout_seconds`` instead of kafka-python's 30 s."""
     return {**security_options(settings), "bootstrap_timeout_ms": int(settings.kafka_connect_timeout_seconds * 1000)}
 
 
-def security_options(settings: Settings) -> dict[str, Any]:
+def security_options(settings: NodeSettings) -> dict[str, Any]:
     """kafka-python SASL/SSL options from settings."""
     password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
     cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None

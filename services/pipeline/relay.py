@@ -27,7 +27,7 @@ from services import migrations
 from services.kernel.appended import AppendedSignal
 from services.kernel.db import is_postgres
 from services.kernel.messaging import to_message
-from services.kernel.settings import Settings
+from services.kernel.settings import RelaySettings
 from services.kernel.store import EventStore, StoredEvent
 
 from . import tables
@@ -203,7 +203,7 @@ class Relay:
             self._leader = None
 
 
-def build_relay(node: Node, settings: Settings) -> Relay:
+def build_relay(node: Node, settings: RelaySettings) -> Relay:
     """The relay of a bootstrapped node, with the idempotent producer and the automatic checkpointer from settings."""
     from services.audit.checkpoints import checkpointer_for
     from services.kernel.producer import make_producer
@@ -233,7 +233,7 @@ def build_relay(node: Node, settings: Settings) -> Relay:
     )
 
 
-def run_relay(settings: Settings, once: bool = False) -> int:
+def run_relay(settings: RelaySettings, once: bool = False) -> int:
     """Run the relay until SIGTERM/SIGINT (``once``: until caught up); return the events published."""
     import signal
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 
 from services.kernel.errors import ThiduaError
-from services.kernel.settings import Settings
+from services.kernel.settings import TopicSettings
 
 PREFIX = "thidua"
 CONTEXTS = ("plans", "reports", "awards", "registry")
@@ -122,7 +122,7 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def topic_specs(settings: Settings) -> list[TopicSpec]:
+def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
     """Every topic of the node, configured from settings."""
     topics = Topics(settings.node_id)
     common = {}
@@ -191,7 +191,7 @@ def mirrored(topic: str, owner: str, prefix: str = "") -> str:
     return prefix.format(source=owner) + topic
 
 
-def sync_topic_specs(settings: Settings) -> list[TopicSpec]:
+def sync_topic_specs(settings: TopicSettings) -> list[TopicSpec]:
     """The sync topics a node writes (to its parent and children) and its receipts topic (issue 7)."""
     topics = Topics(settings.node_id)
     common = {}

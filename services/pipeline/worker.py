@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.errors import InvalidSetting
-from services.kernel.settings import Settings
+from services.kernel.settings import WorkerSettings
 
 from .deadletters import Record, Rejected, dead_letter_headers
 from .logs import correlated, logging_config
@@ -133,7 +133,7 @@ def record_of(message: Any) -> Record:
     )
 
 
-def faust_app(settings: Settings, web_port: int | None = None) -> faust.App:
+def faust_app(settings: WorkerSettings, web_port: int | None = None) -> faust.App:
     """The Faust app of the node's projection workers (its id is the consumer group)."""
     broker_credentials = None
     if settings.kafka_sasl_mechanism:
@@ -171,7 +171,7 @@ def faust_app(settings: Settings, web_port: int | None = None) -> faust.App:
     )
 
 
-def build(node: Node, settings: Settings) -> tuple[faust.App, ProjectionWorker]:
+def build(node: Node, settings: WorkerSettings) -> tuple[faust.App, ProjectionWorker]:
     """Wire the Faust app, its agent, the seek-on-assignment, /metrics and the dead-letter producer."""
     app = faust_app(settings)
     topics = Topics(settings.node_id)
@@ -209,7 +209,7 @@ def build(node: Node, settings: Settings) -> tuple[faust.App, ProjectionWorker]:
     return app, worker
 
 
-def selected_projections(node: Node, settings: Settings) -> list[Any]:
+def selected_projections(node: Node, settings: WorkerSettings) -> list[Any]:
     """The node's projections, or those ``THIDUA_WORKER_PROJECTIONS`` names (unknown names are an error)."""
     if not settings.worker_projections:
         return list(node.projections)
@@ -263,7 +263,7 @@ def _seek_to_database_offsets(app: faust.App, worker: ProjectionWorker) -> None:
     consumer.perform_seek = perform_seek  # type: ignore[method-assign]
 
 
-def run_worker(settings: Settings) -> None:
+def run_worker(settings: WorkerSettings) -> None:
     """Run a projection worker until SIGTERM/SIGINT (the ``thidua worker`` command)."""
     import signal
 

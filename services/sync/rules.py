@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from services.kernel.settings import Settings
+from services.kernel.settings import NodeSettings
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "rules.yaml"
 DESTINATIONS = ("parent", "children", "stream_origin")
@@ -29,7 +29,7 @@ class Topology:
     children: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Topology:
+    def from_settings(cls, settings: NodeSettings) -> Topology:
         """The topology that settings describe (THIDUA_NODE_ID, THIDUA_PARENT_NODE, THIDUA_CHILD_NODES)."""
         return cls(settings.node_id, settings.parent_node or None, tuple(settings.children))
 

@@ -29,7 +29,7 @@ from kafka.errors import KafkaError
 from services import migrations
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.producer import make_producer
-from services.kernel.settings import Settings
+from services.kernel.settings import SyncSettings
 from services.pipeline.deadletters import Record
 from services.pipeline.metrics import security_options
 from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored, sync_topic_specs, topic_specs
@@ -54,7 +54,7 @@ class SyncService:
     """A node's sync: sender, importer and receipts over one producer and one group-less consumer."""
 
     node: Node
-    settings: Settings
+    settings: SyncSettings
     topology: Topology
     outbound: Outbound
     importer: Importer
@@ -133,7 +133,7 @@ class SyncService:
         self.consumer.close()
 
 
-def inbound_specs(settings: Settings, topology: Topology) -> list[TopicSpec]:
+def inbound_specs(settings: SyncSettings, topology: Topology) -> list[TopicSpec]:
     """The sync topics addressed to this node (created here too, so the consumer can be assigned before a peer
     starts; with MirrorMaker 2 they are the mirrored names)."""
     forever = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
@@ -148,7 +148,7 @@ def inbound_specs(settings: Settings, topology: Topology) -> list[TopicSpec]:
     ]
 
 
-def build_service(node: Node, settings: Settings) -> SyncService:
+def build_service(node: Node, settings: SyncSettings) -> SyncService:
     """Wire the sync of a bootstrapped node: tables, topics, clients, witnesses and checkpoints."""
     from services.audit.anchors import node_trusted_keys
     from services.audit.checkpoints import checkpointer_for
@@ -190,7 +190,7 @@ def build_service(node: Node, settings: Settings) -> SyncService:
     return service
 
 
-def run_sync(settings: Settings, stop: threading.Event | None = None) -> dict[str, Any]:
+def run_sync(settings: SyncSettings, stop: threading.Event | None = None) -> dict[str, Any]:
     """Run the node's sync until SIGTERM/SIGINT (or ``stop``); return the importer's counts."""
     import signal
 

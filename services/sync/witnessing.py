@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from services.audit import witness
 from services.audit.keys import KeyRing, load_keyring
 from services.kernel.messaging import CONTENT_TYPE, SPEC_VERSION
-from services.kernel.settings import Settings
+from services.kernel.settings import AuditSettings
 from services.kernel.store import EventStore
 from services.pipeline.deadletters import Record
 from services.pipeline.topics import Topics
@@ -48,7 +48,7 @@ class Witnessing:
         self,
         store: EventStore,
         topology: Topology,
-        settings: Settings,
+        settings: AuditSettings,
         producer: KafkaProducer,
         anchors: Sequence[Any] = (),
     ) -> None:

@@ -21,6 +21,7 @@ from services.api.pagination import CursorCodec
 from services.awards import AuthorityMatrix, load_authority_matrix
 from services.bootstrap import Node
 from services.kernel.orgpaths import OrgPath
+from services.kernel.settings import ApiSettings
 
 from . import errors
 from .auth import Accounts, csrf_protect
@@ -45,7 +46,7 @@ SECURITY_HEADERS = [
 class Web:
     """What the pages share: the node, templates, accounts and the live feed."""
 
-    node: Node
+    node: Node[ApiSettings]
     pages: Pages
     accounts: Accounts
     live: LiveFeed
@@ -97,7 +98,7 @@ class Assets(StaticFiles):
         return response
 
 
-def build(node: Node, live_from_runner: bool = True) -> FastAPI:
+def build(node: Node[ApiSettings], live_from_runner: bool = True) -> FastAPI:
     """The web sub-application of ``node`` (touches no database until it serves)."""
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_protect)])
     pages = Pages()
@@ -115,7 +116,7 @@ def build(node: Node, live_from_runner: bool = True) -> FastAPI:
     return web
 
 
-def mount(app: FastAPI, node: Node, live_from_runner: bool = True) -> FastAPI:
+def mount(app: FastAPI, node: Node[ApiSettings], live_from_runner: bool = True) -> FastAPI:
     """Serve the web app at ``/`` of ``app`` (the API's). Its tables are operations tables (``accounts.tables``), made
     by ``thidua db upgrade`` like the API's: the API's start refuses a database at another revision."""
     web = build(node, live_from_runner)

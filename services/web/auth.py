@@ -23,7 +23,7 @@ from services.api.security.ratelimit import RateLimiter
 from services.api.security.scopes import Principal
 from services.kernel.errors import DomainRefusal
 from services.kernel.orgpaths import OrgPath
-from services.kernel.settings import Settings
+from services.kernel.settings import ApiSettings
 
 from .accounts.sessions import Ended, Session, SessionStore
 from .accounts.signin import Policy, SignIn
@@ -65,7 +65,7 @@ class Person:
 class Accounts:
     """The web app's account services (built once per app)."""
 
-    settings: Settings
+    settings: ApiSettings
     users: UserStore
     sessions: SessionStore
     signin: SignIn
@@ -73,7 +73,7 @@ class Accounts:
     providers: dict[str, IdentityProvider] = field(default_factory=dict)  # single sign-on (accounts/sso.py)
 
     @classmethod
-    def for_settings(cls, settings: Settings, engine: object) -> Accounts:
+    def for_settings(cls, settings: ApiSettings, engine: object) -> Accounts:
         """Wire accounts, sessions and the sign-in policy from settings."""
         users = UserStore(engine)  # type: ignore[arg-type]
         idle = timedelta(minutes=settings.web_session_idle_minutes)

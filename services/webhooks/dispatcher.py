@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.api.cloudevents import MEDIA_TYPE, to_cloudevent
 from services.kernel.codec import AvroCodec
-from services.kernel.settings import Settings
+from services.kernel.settings import ApiSettings
 from services.kernel.store import EventStore, utcnow
 from services.kernel.tables import event
 
@@ -64,7 +64,7 @@ class WebhookDispatcher:
         engine: Engine,
         store: EventStore,
         codec: AvroCodec,
-        settings: Settings,
+        settings: ApiSettings,
         client: httpx.Client | None = None,
     ) -> None:
         self.engine = engine

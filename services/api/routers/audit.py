@@ -17,11 +17,12 @@ from services.api.asof import AS_OF_HELP, cache_of
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_role
 from services.bootstrap import Node
+from services.kernel.settings import ApiSettings
 
 AUDIT_ROLES = frozenset({"auditor", "operator"})
 
 
-def router(node: Node) -> APIRouter:
+def router(node: Node[ApiSettings]) -> APIRouter:
     """The audit endpoints of ``node``."""
     api = APIRouter(
         prefix="/api/v1/audit", tags=["audit"], responses=READ_RESPONSES, dependencies=[Depends(current_principal)]

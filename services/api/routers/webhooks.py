@@ -22,6 +22,7 @@ from services.api.routers.events import event_types
 from services.api.security import Caller, Principal, current_principal, require_within
 from services.bootstrap import Node
 from services.kernel.errors import DomainRefusal
+from services.kernel.settings import ApiSettings
 from services.webhooks import subscriptions
 
 SubscriptionId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Mã đăng ký / subscription id")]
@@ -121,7 +122,7 @@ def _unknown(subscription_id: str) -> DomainRefusal:
     )
 
 
-def router(node: Node) -> APIRouter:
+def router(node: Node[ApiSettings]) -> APIRouter:
     """POST/GET /api/v1/webhooks, GET/DELETE /api/v1/webhooks/{id}, GET /api/v1/webhooks/{id}/deliveries."""
     api = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=[Depends(current_principal)])
 

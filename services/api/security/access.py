@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from services.kernel.settings import Settings
+from services.kernel.settings import ApiSettings
 
 from .clients import ClientStore
 from .errors import RateLimited, Unauthenticated
@@ -39,7 +39,7 @@ class Security:
     limiter: RateLimiter
 
     @classmethod
-    def for_node(cls, settings: Settings, engine: Engine) -> Security:
+    def for_node(cls, settings: ApiSettings, engine: Engine) -> Security:
         """Wire the access layer from settings (no file or database is touched until first use)."""
         dev_dir = settings.data_dir if settings.api_dev_signing_key else None
         keyring = KeyRing(settings.api_signing_key_file, dev_dir)
