@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.api.labels import AWARD_STATES, LEVELS, OCCASIONS, ROLES, label
 from services.awards import Authority, UnknownAwardForm, load_authority_matrix
+from services.kernel.labels import AWARD_STATES, LEVELS, OCCASIONS, ROLES, label
 from services.kernel.vntime import VN_TZ, business_day
 
 NOMINEE_KINDS = {"INDIVIDUAL": "Cá nhân", "COLLECTIVE": "Tập thể", "HOUSEHOLD": "Hộ gia đình"}

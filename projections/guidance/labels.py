@@ -1,9 +1,9 @@
-"""Vietnamese labels for the codes the guidance view shows (shared ones come from ``services.api.labels``)."""
+"""Vietnamese labels for the codes the guidance view shows (shared ones come from ``services.kernel.labels``)."""
 
 from __future__ import annotations
 
-from services.api.labels import FORM_KINDS, LEVELS, OCCASIONS, REPORT_STATES, ROLES, label
 from services.awards.lawtables import load_allowance_codes
+from services.kernel.labels import FORM_KINDS, LEVELS, OCCASIONS, REPORT_STATES, ROLES, label
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 DUTY_STATES = {

@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 from projections.awards.views import form_name, unit
-from services.api.labels import FORM_KINDS, OCCASIONS, label
 from services.awards import load_authority_matrix
+from services.kernel.labels import FORM_KINDS, OCCASIONS, label
 from services.kernel.vntime import business_day
 from services.planning.occasions import plan_occasions
 from services.planning.targets import COMPARISONS, RECURRENCES, SCOPES, comparison_of

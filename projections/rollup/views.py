@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from services.api.labels import LEVELS, REPORT_STATES, label
+from services.kernel.labels import LEVELS, REPORT_STATES, label
 from services.kernel.orgpaths import OrgPath
 
 from . import codes, present, queries

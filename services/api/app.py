@@ -19,13 +19,13 @@ from projections.orgunits import queries
 from services.bootstrap import Node
 from services.kernel.adminunits import UnitType
 from services.kernel.errors import UnknownOrgUnit
+from services.kernel.labels import LEVELS, label
 from services.kernel.settings import ApiSettings
 from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import docs_ui, problems
 from .asof import ReadAt, make_cache
 from .httpmetrics import ApiMetrics, RequestMetrics
-from .labels import LEVELS, label
 from .limits import BodyLimit, ParameterGuard
 from .pagination import CursorCodec
 from .security import Caller, Security, current_principal, require_sees, require_within

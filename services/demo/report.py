@@ -8,11 +8,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from services.api.labels import AWARD_STATES, OCCASIONS, ROLES
 from services.awards import Authority
 from services.bootstrap import Node
 from services.demo.year import DemoSummary
 from services.kernel.events import decode_event
+from services.kernel.labels import AWARD_STATES, OCCASIONS, ROLES
 
 
 def events_by_type(node: Node) -> dict[str, list[Any]]:

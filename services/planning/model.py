@@ -9,16 +9,10 @@ from typing import Any
 
 from services.kernel.contracts import CriteriaRegistered, PlanAmended, PlanIssued, PlanNumberAssigned
 from services.kernel.events import Event, fold_events
+from services.kernel.labels import OCCASIONS
 
 # A plan's award forms name a form code or a code of services/awards/allowance_codes.csv ("Giấy khen", "theo thẩm
 # quyền", "cấp trên", HCLĐ of no stated class), resolved against the authority matrix.
-OCCASIONS = {
-    "ANNUAL": "Hằng năm",
-    "SO_KET": "Sơ kết",
-    "TONG_KET": "Tổng kết",
-    "THEO_DOT": "Theo đợt, chuyên đề",
-    "DOT_XUAT": "Đột xuất",
-}
 
 
 def plan_stream(plan_id: str) -> str:

@@ -14,7 +14,6 @@ from projections.awards import queries, views
 from projections.guidance.compose import guidance
 from projections.orgunits import queries as orgunits
 from projections.plans import queries as plan_queries
-from services.api.labels import ROLES, label
 from services.api.routers.awards import unknown_proposal
 from services.api.routers.commands_awards import FORWARDERS, RETURNERS, proposal_access
 from services.api.security.scopes import DECIDER, SUBMITTER, require_role, require_within
@@ -22,6 +21,7 @@ from services.awards.commands import DecideAward, ForwardAward, ProposeAward, Re
 from services.awards.levels import Authority
 from services.awards.model import proposal_stream
 from services.kernel.errors import ThiduaError
+from services.kernel.labels import ROLES, label
 from services.web import docx, fields, periods
 from services.web.auth import Person, Signed
 from services.web.commands import preview, send

@@ -1,8 +1,7 @@
-"""Vietnamese labels shown beside codes in API responses."""
+"""Vietnamese labels shown beside codes: one table per code list, shared by the API, the web app and the read models
+(which sit below the entry points and so cannot take them from ``services.api``)."""
 
 from __future__ import annotations
-
-from services.planning.model import OCCASIONS
 
 LEVELS = {"CENTRAL": "Trung ương", "PROVINCE": "Cấp tỉnh", "COMMUNE": "Cấp xã", "UNIT": "Cơ quan, đơn vị"}
 AWARD_STATES = {
@@ -18,6 +17,14 @@ REPORT_STATES = {
     "SUBMITTED": "Đã nộp",
     "RETURNED": "Bị trả lại",
     "ACCEPTED": "Đã tiếp nhận",
+}
+# When an award is proposed (dịp khen thưởng): the plans' occasions, Law on Emulation and Commendation Art. 8.
+OCCASIONS = {
+    "ANNUAL": "Hằng năm",
+    "SO_KET": "Sơ kết",
+    "TONG_KET": "Tổng kết",
+    "THEO_DOT": "Theo đợt, chuyên đề",
+    "DOT_XUAT": "Đột xuất",
 }
 ROLES = {"PROPOSE": "Đề nghị", "REVIEW": "Thẩm định, trình", "DECIDE": "Quyết định"}
 FORM_KINDS = {"HINH_THUC": "Hình thức khen thưởng", "DANH_HIEU": "Danh hiệu thi đua"}
