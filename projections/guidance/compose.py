@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from services.awards import AuthorityMatrix
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.errors import UnknownOrgUnit
-from services.planning.model import OCCASIONS
+from services.kernel.labels import OCCASIONS
 from services.planning.occasions import plan_occasions
 
 from . import queries, units, views

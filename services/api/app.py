@@ -29,6 +29,7 @@ from .httpmetrics import ApiMetrics, RequestMetrics
 from .limits import BodyLimit, ParameterGuard
 from .pagination import CursorCodec
 from .security import Caller, Security, current_principal, require_sees, require_within
+from .security.clients import revoked_client_ids
 
 DESCRIPTION = """Đồng bộ dữ liệu thi đua, khen thưởng giữa các cấp / Emulation and commendation data sync between
 administrative levels.
@@ -202,7 +203,7 @@ def _builder(node: Node, stop: threading.Event) -> threading.Thread:
 def _dispatcher(node: Node[ApiSettings]) -> Any:
     from services.webhooks.dispatcher import WebhookDispatcher
 
-    return WebhookDispatcher(node.engine, node.store, node.codec, node.settings)
+    return WebhookDispatcher(node.engine, node.store, node.codec, node.settings, revoked_clients=revoked_client_ids())
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

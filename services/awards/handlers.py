@@ -8,12 +8,13 @@ from typing import Any
 from services.domain.deps import Deps
 from services.domain.lookups import award_conferred
 from services.kernel.errors import DomainRefusal, out_of_subtree
+from services.kernel.labels import OCCASIONS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
 from services.kernel.vntime import business_day
 from services.planning.handlers import load_plan, nfc
-from services.planning.model import OCCASIONS, Plan
+from services.planning.model import Plan
 from services.planning.occasions import REVIEW_KINDS, occasion_for
 from services.planning.rules import warning
 from services.registry.lookup import OrgUnit, find_org_unit, get_org_unit

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.domain.deps import Deps
 from services.kernel.errors import DomainRefusal, out_of_subtree
+from services.kernel.labels import OCCASIONS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
@@ -16,7 +17,7 @@ from services.registry.lookup import get_org_unit
 
 from . import rules, targets
 from .commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
-from .model import OCCASIONS, Plan, fold, plan_stream
+from .model import Plan, fold, plan_stream
 
 COMPARATORS = {"GE", "GT", "LE", "LT", "EQ", "RANGE", "ABOUT"}
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from services.kernel.contracts import CriteriaRegistered, PlanAmended, PlanIssued, PlanNumberAssigned
 from services.kernel.events import Event, fold_events
-from services.kernel.labels import OCCASIONS
 
 # A plan's award forms name a form code or a code of services/awards/allowance_codes.csv ("Giấy khen", "theo thẩm
 # quyền", "cấp trên", HCLĐ of no stated class), resolved against the authority matrix.

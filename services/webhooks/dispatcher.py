@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from services.api.cloudevents import MEDIA_TYPE, to_cloudevent
+from services.kernel.cloudevents import MEDIA_TYPE, to_cloudevent
 from services.kernel.codec import AvroCodec
 from services.kernel.settings import ApiSettings
 from services.kernel.store import EventStore, utcnow
@@ -66,8 +66,11 @@ class WebhookDispatcher:
         codec: AvroCodec,
         settings: ApiSettings,
         client: httpx.Client | None = None,
+        *,
+        revoked_clients: Select[tuple[str]],
     ) -> None:
         self.engine = engine
+        self.revoked_clients = revoked_clients  # the API's query of revoked client ids: no delivery to them
         self.store = store
         self.codec = codec
         self.backoff = Backoff(
@@ -87,7 +90,7 @@ class WebhookDispatcher:
     def scan(self) -> int:
         """Turn the next batch of events into deliveries; return the number of events read."""
         with self.engine.begin() as conn:
-            subs = subscriptions.active(conn)
+            subs = subscriptions.active(conn, self.revoked_clients)
             recorded = conn.execute(
                 select(webhook_position.c.position).where(webhook_position.c.reactor == REACTOR)
             ).scalar()
@@ -131,7 +134,7 @@ class WebhookDispatcher:
             found: list[str] = list(
                 conn.execute(
                     select(webhook_delivery.c.delivery_id)
-                    .where(subscriptions.due(now))
+                    .where(subscriptions.due(now, self.revoked_clients))
                     .order_by(webhook_delivery.c.next_attempt_at, webhook_delivery.c.position)
                     .limit(limit)
                 ).scalars()

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, insert, or_, select, update
 
-from services.api.security.clients import api_client
 from services.kernel.store import utcnow
 from services.kernel.tables import event
 
@@ -101,15 +100,10 @@ def get(conn: Connection, subscription_id: str, client_id: str | None = None) ->
     return _subscription(row) if row else None
 
 
-def _client_allowed() -> Any:
-    """The subscription's client is not revoked (clients of an external issuer have no row and stay allowed)."""
-    revoked = select(api_client.c.client_id).where(api_client.c.revoked_at.is_not(None))
-    return S.client_id.not_in(revoked)
-
-
-def active(conn: Connection) -> list[Subscription]:
-    """Every active subscription of a client that is not revoked."""
-    query = select(webhook_subscription).where(S.deactivated_at.is_(None), _client_allowed())
+def active(conn: Connection, revoked_clients: Select[tuple[str]]) -> list[Subscription]:
+    """Every active subscription of a client that is not among ``revoked_clients`` (a query of client ids: the API
+    owns the clients and says which are revoked; clients of an external issuer have no row and stay allowed)."""
+    query = select(webhook_subscription).where(S.deactivated_at.is_(None), S.client_id.not_in(revoked_clients))
     return [_subscription(r) for r in conn.execute(query)]
 
 
@@ -154,7 +148,8 @@ def lease_free(now: datetime) -> Any:
     return or_(D.lease_until.is_(None), D.lease_until < now)
 
 
-def due(now: datetime) -> Any:
-    """Deliveries whose next attempt is due, that no dispatcher holds, of a subscription still allowed to receive."""
-    allowed = select(S.subscription_id).where(S.deactivated_at.is_(None), _client_allowed())
+def due(now: datetime, revoked_clients: Select[tuple[str]]) -> Any:
+    """Deliveries whose next attempt is due, that no dispatcher holds, of a subscription still allowed to receive
+    (active, of a client not among ``revoked_clients``)."""
+    allowed = select(S.subscription_id).where(S.deactivated_at.is_(None), S.client_id.not_in(revoked_clients))
     return and_(D.state == "PENDING", D.next_attempt_at <= now, lease_free(now), D.subscription_id.in_(allowed))

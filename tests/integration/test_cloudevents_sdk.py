@@ -13,8 +13,8 @@ from cloudevents.core.v1.event import CloudEvent
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.api.cloudevents import jsonable
 from services.bootstrap import bootstrap
+from services.kernel.cloudevents import jsonable
 from services.kernel.messaging import to_message
 from services.kernel.settings import Settings
 from tests.api_auth import authorize

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from projections import tracking
+from services.api.security.clients import revoked_client_ids
 from services.bootstrap import Node, bootstrap
 from services.kernel.settings import Settings
 from services.webhooks import subscriptions
@@ -36,7 +37,8 @@ def _dispatcher(node: Node, answer: Callable[[httpx.Request], httpx.Response], *
         update={"webhook_backoff_base_seconds": 0.05, "webhook_max_attempts": 3, **settings}
     )
     client = httpx.Client(transport=httpx.MockTransport(answer))
-    return WebhookDispatcher(node.engine, node.store, node.codec, configured, client)
+    revoked = revoked_client_ids()
+    return WebhookDispatcher(node.engine, node.store, node.codec, configured, client, revoked_clients=revoked)
 
 
 def _subscribe(node: Node, subtree: str, types: list[str], url: str = "https://hooks.example/thidua") -> Any:

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from services.api.cloudevents import CloudEvent, to_cloudevent
 from services.api.pagination import EVENTS, Cursors
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_within
 from services.bootstrap import Node
+from services.kernel.cloudevents import CloudEvent, to_cloudevent
 from services.kernel.errors import DomainRefusal
 from services.kernel.schemas import EVENT_NAMESPACE
 
