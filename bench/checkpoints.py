@@ -20,13 +20,13 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.harness import append_units
 from services.audit import witness
 from services.audit.anchors import node_trusted_keys
 from services.audit.checkpoints import Checkpointer, start_checkpoints, write_checkpoint
 from services.audit.keys import load_keyring
 from services.audit.verify import verify_chain
 from services.kernel.settings import Settings
-from services.pipeline.harness import append_units
 
 from .append import _bulk, workload
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed

@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from bench.harness import postgres_schema
 from services.bootstrap import Node, bootstrap
 from services.kernel.db import make_engine
 from services.kernel.errors import InvalidSetting
 from services.kernel.settings import Settings
-from services.pipeline.harness import postgres_schema
 
 T = TypeVar("T")
 

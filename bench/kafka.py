@@ -20,18 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
 from sqlalchemy import BigInteger, Column, Engine, Integer, LargeBinary, MetaData, String, Table
 
+from bench.harness import Process, applied_count, caught_up, end_offsets, wait_for
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
+from services.kernel.kafkaclients import make_admin, make_consumer, make_producer, security_options
 from services.kernel.messaging import to_message
-from services.kernel.producer import make_producer
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.pipeline.deadletters import Record, decode_record
-from services.pipeline.harness import Process, applied_count, caught_up, end_offsets, wait_for
-from services.pipeline.metrics import security_options
 from services.pipeline.topics import Topics, TopicSpec, ensure_topics, topic_specs
 
 from .common import process_mb
@@ -68,7 +66,7 @@ def fresh_topics(settings: Settings) -> Iterator[Settings]:
     servers = settings.kafka_bootstrap_servers or ""
     mine = settings.model_copy(update={"node_id": f"bench{uuid.uuid4().hex[:8]}"})
     topics = Topics(mine.node_id)
-    admin = KafkaAdminClient(bootstrap_servers=servers.split(","), **security_options(settings))
+    admin = make_admin(servers, **security_options(settings))
     try:
         ensure_topics(admin, topic_specs(mine))
         yield mine
@@ -105,7 +103,7 @@ def consume(settings: Settings, codec: Any, sink_engine: Engine | None = None, b
     servers = settings.kafka_bootstrap_servers or ""
     end = end_offsets(servers, Topics(settings.node_id).events)
     tps = [TopicPartition(t, p) for (t, p), high in end.items() if high > 0]
-    consumer = KafkaConsumer(bootstrap_servers=servers.split(","), enable_auto_commit=False, max_poll_records=batch,
+    consumer = make_consumer(servers, enable_auto_commit=False, max_poll_records=batch,
                              **security_options(settings))  # fmt: skip
     if sink_engine is not None:
         sink_metadata.create_all(sink_engine)
@@ -257,12 +255,12 @@ def _sample_rss(pid: int, run: WorkerRun, stop: threading.Event) -> None:
 def kafka_round_trip(servers: str, topic: str, body: bytes, count: int, rate: float) -> list[float]:
     """Seconds from ``send`` to ``poll`` for ``count`` messages of ``body`` offered at ``rate`` per second through
     a fresh one-partition ``topic`` (deleted with the node's topics)."""
-    admin = KafkaAdminClient(bootstrap_servers=servers.split(","))
+    admin = make_admin(servers)
     try:
         ensure_topics(admin, [TopicSpec(topic, 1, 1)])
     finally:
         admin.close()
-    consumer = KafkaConsumer(bootstrap_servers=servers.split(","), enable_auto_commit=False, group_id=None)
+    consumer = make_consumer(servers, enable_auto_commit=False, group_id=None)
     partition = TopicPartition(topic, 0)
     consumer.assign([partition])
     consumer.seek_to_end(partition)

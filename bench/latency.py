@@ -30,9 +30,9 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import Engine, select
 
+from bench.harness import end_offsets, postgres_schema, wait_for
 from projections import tracking
 from services.kernel.settings import Settings
-from services.pipeline.harness import end_offsets, postgres_schema, wait_for
 from services.pipeline.relay import build_relay
 from services.pipeline.topics import Topics
 from services.reporting.commands import SubmitReport

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.harness import postgres_schema
 from projections.runner import EmbeddedRunner
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
-from services.pipeline.harness import postgres_schema
 
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
 from .dataset import load, spool, temporary_folder

@@ -29,12 +29,12 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import event
 
+from bench.harness import Process, wait_for
 from services.api.app import create_app
 from services.api.security import Security
 from services.api.security.scopes import ROLES
 from services.bootstrap import Node
 from services.kernel.settings import Settings
-from services.pipeline.harness import Process, wait_for
 
 from .common import LatencyRow, peak_rss_mb, print_latencies, process_mb
 from .generator import Scale, chosen_communes, units

@@ -17,13 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
 
+from bench.harness import postgres_schema
 from projections import versions
 from projections.runner import EmbeddedRunner
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import decode_event
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
-from services.pipeline.harness import postgres_schema
 
 from .common import Row, fresh_node, peak_rss_mb, print_rows, timed
 from .dataset import Spool, load, spool, temporary_folder

@@ -2,7 +2,7 @@
 parent (central) and visible in the parent's rollup, at steady offered rates, open loop.
 
 Two nodes as deployed for sync (docs/sync.md): Lào Cai (the child) under central (the parent), each in its own
-PostgreSQL schema, each with its own ``thidua sync`` process on the real broker (``services.sync.rig``). The child's
+PostgreSQL schema, each with its own ``thidua sync`` process on the real broker (``bench.federation``). The child's
 commands run through its bus in this process with its embedded tail in a thread (as ``thidua serve`` runs them, as
 in ``thidua bench latency``); the parent's read models are kept by a real ``thidua serve`` process (its embedded
 tail polls the store every ``projection_poll_seconds``: the imports are written by another process).
@@ -40,13 +40,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from bench.federation import Federation, SyncNode
+from bench.harness import Process, wait_for
 from projections.rollup.tables import rollup_count, rollup_slot
 from services.kernel.settings import Settings
 from services.kernel.tables import foreign_event
-from services.pipeline.harness import Process, wait_for
 from services.pipeline.topics import Topics
 from services.sync.outbound import Outbound
-from services.sync.rig import Federation, SyncNode
 from services.sync.rules import Topology, load_rules
 
 from .common import LatencyRow, Row, peak_rss_mb, percentile, print_latencies, print_rows, process_mb

@@ -99,15 +99,15 @@ class KafkaReplayResult(ReplayResult):
 
 def make_consumer(settings: NodeSettings) -> KafkaConsumer:
     """A consumer of raw records that belongs to no group and never commits."""
-    from services.pipeline.metrics import oneshot_options
+    from services.kernel import kafkaclients
 
-    return KafkaConsumer(
-        bootstrap_servers=(settings.kafka_bootstrap_servers or "").split(","),
+    return kafkaclients.make_consumer(
+        settings.kafka_bootstrap_servers or "",
         client_id=f"thidua-{settings.node_id}-replay",
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        **oneshot_options(settings),
+        **kafkaclients.oneshot_options(settings),
     )
 
 

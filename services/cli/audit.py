@@ -161,13 +161,11 @@ def _witnessed_heads(node: Any, anchors: list[Any], peers: list[str]) -> tuple[l
         heads = local_heads(conn, node.store, settings.witnesses)
     if not settings.kafka_bootstrap_servers:
         return heads, ["THIDUA_KAFKA_BOOTSTRAP_SERVERS is not set: only the cosignatures recorded in this log"]
-    from kafka import KafkaConsumer
-
     from services.audit.heads import witness_topic_heads
-    from services.pipeline.metrics import security_options
+    from services.kernel.kafkaclients import make_consumer, security_options
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","), enable_auto_commit=False,
-                             group_id=None, **security_options(settings))  # fmt: skip
+    consumer = make_consumer(settings.kafka_bootstrap_servers, enable_auto_commit=False, group_id=None,
+                             **security_options(settings))  # fmt: skip
     try:
         found, notes = witness_topic_heads(consumer, node.codec, ring, settings.node_id, settings.witnesses,
                                            settings.sync_remote_topic_prefix)  # fmt: skip

@@ -39,16 +39,13 @@ def topics_create(
     catalog: bool = typer.Option(True, help="Also publish every schema to the schema-catalog topic."),
 ) -> None:
     """Create the node's topics (idempotent): partitions, replication and retention from settings."""
-    from kafka.admin import KafkaAdminClient
-
-    from services.kernel.producer import make_producer
+    from services.kernel.kafkaclients import make_admin, make_producer, oneshot_options
     from services.kernel.schemas import SchemaCatalog
     from services.pipeline.catalog import publish_catalog
-    from services.pipeline.metrics import oneshot_options
     from services.pipeline.topics import Topics, ensure_topics, topic_specs
 
     settings = _kafka_settings(TopicSettings, "thidua topics create")
-    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
+    admin = make_admin(_servers(settings), **oneshot_options(settings))
     try:
         states = ensure_topics(admin, topic_specs(settings))
     finally:
@@ -70,10 +67,8 @@ def topics_acls(
 ) -> None:
     """The Kafka ACLs of this node's principals (<node>-relay, -worker, -sync, -admin) and its peers' sync topics:
     printed as kafka-acls.sh arguments, or created with --apply."""
-    from kafka.admin import KafkaAdminClient
-
+    from services.kernel.kafkaclients import make_admin, oneshot_options
     from services.pipeline.acls import apply_acls, kafka_acls_lines, node_acls
-    from services.pipeline.metrics import oneshot_options
     from services.sync.rules import Topology
 
     settings = TopicSettings()
@@ -83,7 +78,7 @@ def topics_acls(
             console.print(line, soft_wrap=True)
         return
     settings = _kafka_settings(TopicSettings, "thidua topics acls --apply")
-    admin = KafkaAdminClient(bootstrap_servers=_servers(settings).split(","), **oneshot_options(settings))
+    admin = make_admin(_servers(settings), **oneshot_options(settings))
     try:
         console.print(f"created {apply_acls(admin, acls)} ACLs for node {settings.node_id}")
     finally:

@@ -50,20 +50,15 @@ def reconcile_command(
     """For this node and each peer, both directions, per period: sent, received, missing, extra; and what each sender
     last said of its backlog (BACKLOG: events not sent yet; SILENT: no word for sync_status_stale_seconds). Exit 1
     unless every row is OK."""
-    from kafka import KafkaConsumer
-
     from services.kernel.codec import AvroCodec
+    from services.kernel.kafkaclients import make_consumer, oneshot_options
     from services.kernel.schemas import SchemaCatalog
-    from services.pipeline.metrics import oneshot_options
     from services.sync.reconcile import reconcile, sender_statuses
     from services.sync.rules import Topology
 
     settings = _settings("thidua sync reconcile")
-    consumer = KafkaConsumer(
-        bootstrap_servers=(settings.kafka_bootstrap_servers or "").split(","),
-        enable_auto_commit=False,
-        group_id=None,
-        **oneshot_options(settings),
+    consumer = make_consumer(
+        settings.kafka_bootstrap_servers or "", enable_auto_commit=False, group_id=None, **oneshot_options(settings)
     )
     codec = AvroCodec(SchemaCatalog.load(settings.schemas_dir))
     topology = Topology.from_settings(settings)

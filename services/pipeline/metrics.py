@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, inspect, select
 
 from projections import tracking
 from services.kernel.errors import PortInUse
-from services.kernel.producer import client_security
+from services.kernel.kafkaclients import make_admin, oneshot_options
 from services.kernel.settings import NodeSettings
 from services.kernel.store import EventStore
 
@@ -247,10 +247,8 @@ class PipelineMetrics(Collector):
 
     def _admin_client(self) -> Any:
         if self._admin is None:
-            from kafka.admin import KafkaAdminClient
-
-            self._admin = KafkaAdminClient(
-                bootstrap_servers=(self.settings.kafka_bootstrap_servers or "").split(","),
+            self._admin = make_admin(
+                self.settings.kafka_bootstrap_servers or "",
                 client_id=f"thidua-{self.settings.node_id}-metrics",
                 request_timeout_ms=5000,
                 **oneshot_options(self.settings),
@@ -264,21 +262,6 @@ class PipelineMetrics(Collector):
                 admin.close()
             except Exception:  # noqa: BLE001 - a broken client is being discarded
                 log.debug("metrics: closing the admin client failed", exc_info=True)
-
-
-def oneshot_options(settings: NodeSettings) -> dict[str, Any]:
-    """Options of a short-lived kafka-python client (a one-shot command, a scrape): security, and a bootstrap
-    that gives up after ``kafka_connect_timeout_seconds`` instead of kafka-python's 30 s."""
-    return {**security_options(settings), "bootstrap_timeout_ms": int(settings.kafka_connect_timeout_seconds * 1000)}
-
-
-def security_options(settings: NodeSettings) -> dict[str, Any]:
-    """kafka-python SASL/SSL options from settings."""
-    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
-    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-    return client_security(
-        settings.kafka_security_protocol, settings.kafka_sasl_mechanism, settings.kafka_sasl_username, password, cafile
-    )
 
 
 def serve_metrics(port: int, registry: CollectorRegistry, host: str = "0.0.0.0") -> ThreadingHTTPServer:  # noqa: S104

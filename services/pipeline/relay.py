@@ -206,9 +206,7 @@ class Relay:
 def build_relay(node: Node, settings: RelaySettings) -> Relay:
     """The relay of a bootstrapped node, with the idempotent producer and the automatic checkpointer from settings."""
     from services.audit.checkpoints import checkpointer_for
-    from services.kernel.producer import make_producer
-
-    from .metrics import security_options
+    from services.kernel.kafkaclients import make_producer, security_options
 
     def producer() -> KafkaProducer:
         return make_producer(

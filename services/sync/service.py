@@ -23,15 +23,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from services import migrations
 from services.kernel.contracts import EVENT_TYPES
-from services.kernel.producer import make_producer
+from services.kernel.kafkaclients import make_admin, make_consumer, make_producer, security_options
 from services.kernel.settings import SyncSettings
 from services.pipeline.deadletters import Record
-from services.pipeline.metrics import security_options
 from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored, sync_topic_specs, topic_specs
 
 from . import tables
@@ -155,9 +153,9 @@ def build_service(node: Node, settings: SyncSettings) -> SyncService:
 
     migrations.require_current(node.engine)  # before a topic or a client is created
     topology = Topology.from_settings(settings)
-    servers = (settings.kafka_bootstrap_servers or "").split(",")
+    servers = settings.kafka_bootstrap_servers or ""
     security = security_options(settings)
-    admin = KafkaAdminClient(bootstrap_servers=servers, **security)
+    admin = make_admin(servers, **security)
     try:
         ensure_topics(admin, [*topic_specs(settings), *sync_topic_specs(settings), *inbound_specs(settings, topology)])
     finally:
@@ -165,7 +163,7 @@ def build_service(node: Node, settings: SyncSettings) -> SyncService:
     client = f"thidua-{settings.node_id}-sync"
 
     def producer_factory() -> KafkaProducer:
-        return make_producer(",".join(servers), client_id=client, max_block_ms=30_000, **security)
+        return make_producer(servers, client_id=client, max_block_ms=30_000, **security)
 
     producer = producer_factory()
     rules = load_rules(settings.sync_rules_file)
@@ -179,9 +177,7 @@ def build_service(node: Node, settings: SyncSettings) -> SyncService:
         settings.sync_remote_topic_prefix,
         settings.sync_receipt_period,
     )
-    consumer = KafkaConsumer(
-        bootstrap_servers=servers, enable_auto_commit=False, group_id=None, client_id=client, **security
-    )
+    consumer = make_consumer(servers, enable_auto_commit=False, group_id=None, client_id=client, **security)
     witnessing = Witnessing(node.store, topology, settings, producer, node_trusted_keys(settings))
     importer.witnessing = witnessing
     checkpointer = checkpointer_for(node.store, settings)

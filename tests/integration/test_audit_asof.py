@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select, text
 
+from bench.harness import unit_registered
 from projections.shadow import prepare_shadows, shadow_metadata
 from services.api.app import create_app
 from services.audit.asof import AsOfCache, apply_scoped, prefix_of
@@ -35,7 +36,6 @@ from services.kernel.db import make_engine
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.kernel.tables import metadata as store_metadata
-from services.pipeline.harness import unit_registered
 from services.reporting.commands import ReviewReport, SubmitReport
 from tests.api_auth import authorize, bearer
 from tests.domain_fixtures import VN

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka.admin import KafkaAdminClient
 from sqlalchemy import Engine, select
 
+from bench.harness import append_units, consume_all, wait_for
 from services.audit.checkpoints import CHECKPOINT, Checkpointer, start_checkpoints
 from services.audit.keys import load_or_create, trusted_keys
 from services.audit.verify import verify_chain
@@ -23,7 +24,6 @@ from services.kernel.messaging import header_map
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.kernel.tables import event as event_table
-from services.pipeline.harness import append_units, consume_all, wait_for
 from services.pipeline.relay import Relay, build_relay
 from services.pipeline.topics import Topics, ensure_topics, topic_specs
 

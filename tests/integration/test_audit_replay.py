@@ -16,6 +16,7 @@ from kafka.admin import KafkaAdminClient
 from sqlalchemy import Engine, delete, func, inspect, select, text
 from typer.testing import CliRunner
 
+from bench.harness import append_units
 from projections import tracking
 from services.audit.kafka_replay import (
     KafkaReplayResult,
@@ -32,7 +33,6 @@ from services.demo.year import run_demo
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
-from services.pipeline.harness import append_units
 from services.pipeline.relay import build_relay
 from services.pipeline.topics import Topics, ensure_topics, topic_specs
 from tests.factories import HUE

@@ -281,7 +281,7 @@ def central(engine: Engine, codec: AvroCodec, tmp_path: Path) -> Iterator[EventS
         yield signed_store(other, codec, "central", CENTRAL_KEY)
         other.dispose()
         return
-    from services.pipeline.harness import postgres_schema
+    from bench.harness import postgres_schema
 
     with postgres_schema(engine.url.render_as_string(hide_password=False).split("?")[0], "central") as (other, _url):
         store_metadata.create_all(other)

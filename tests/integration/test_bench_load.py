@@ -15,7 +15,7 @@ from bench.generator import Scale, chosen_communes, units
 from bench.kafka import consume, fresh_topics, produce, routed_messages, sink
 from services.bootstrap import bootstrap
 from services.kernel.errors import DomainRefusal
-from services.kernel.producer import make_producer
+from services.kernel.kafkaclients import make_producer
 from services.kernel.settings import Settings
 from services.kernel.store import GENESIS_HASH, link_hash
 from services.kernel.tables import event as event_table

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, select
 
+from bench.harness import unit_registered, wait_for
 from projections import tracking
 from projections.awards.tables import awards_proposal
 from projections.runner import EmbeddedRunner
@@ -21,7 +22,6 @@ from services.kernel.db import new_metadata
 from services.kernel.events import Event
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore, StoredEvent
-from services.pipeline.harness import unit_registered, wait_for
 
 Tables = dict[str, list[tuple[Any, ...]]]
 PREFIX_INDEX = "ix_awards_proposal_state_holder_prefix"

@@ -15,9 +15,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
+from bench.federation import Federation
+from bench.harness import Rig, append_units, wait_for
 from services.pipeline.acls import add_users, apply_acls, node_acls, user
-from services.pipeline.harness import Rig, append_units, wait_for
-from services.sync.rig import Federation
 from tests.integration.test_sync_levels import _guidance
 
 pytestmark = pytest.mark.integration

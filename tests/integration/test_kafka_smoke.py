@@ -10,8 +10,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from services.kernel.codec import AvroCodec
 from services.kernel.db import make_engine
+from services.kernel.kafkaclients import make_producer
 from services.kernel.messaging import header_map, to_message
-from services.kernel.producer import make_producer
 from services.kernel.store import EventStore
 from services.kernel.tables import metadata
 from tests.factories import org_unit_registered

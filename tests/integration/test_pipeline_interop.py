@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from fastavro.utils import generate_many
 
+from bench.harness import ACTOR, Rig
 from services.kernel.codec import AvroCodec
 from services.kernel.store import NewEvent
 from services.pipeline.catalog import publish_catalog
-from services.pipeline.harness import ACTOR, Rig
 from tests.factories import HUE
 from tests.services import unavailable
 

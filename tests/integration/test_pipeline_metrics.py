@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.harness import Rig, append_units, consume_all
 from services.api.app import create_app
 from services.kernel.contracts import EVENT_TYPES
 from services.pipeline.deadletters import Record
-from services.pipeline.harness import Rig, append_units, consume_all
 from services.pipeline.projector import KafkaProjector
 from tests.metrics import Scrape
 

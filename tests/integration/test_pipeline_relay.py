@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from bench.harness import Rig, append_units, applied_by_projection, consume_all, unit_registered, wait_for
 from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
 from services.kernel.db import make_engine
@@ -19,7 +20,6 @@ from services.kernel.messaging import header_map
 from services.kernel.schemas import fingerprint
 from services.pipeline import tables
 from services.pipeline.catalog import read_catalog
-from services.pipeline.harness import Rig, append_units, applied_by_projection, consume_all, unit_registered, wait_for
 from services.pipeline.topics import ensure_topics, topic_specs
 from tests.factories import guidance_issued
 

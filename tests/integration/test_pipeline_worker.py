@@ -9,9 +9,7 @@ import pytest
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from services.kernel.codec import AvroCodec
-from services.kernel.messaging import header_map, to_message
-from services.pipeline.harness import (
+from bench.harness import (
     Rig,
     append_units,
     applied_by_projection,
@@ -22,6 +20,8 @@ from services.pipeline.harness import (
     unit_registered,
     wait_for,
 )
+from services.kernel.codec import AvroCodec
+from services.kernel.messaging import header_map, to_message
 from tests.factories import HUE, guidance_issued
 
 pytestmark = pytest.mark.integration

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import JSON, Column, Connection, Engine, Integer, MetaData, String, Table, inspect, select, text
 
+from bench.harness import unit_registered, wait_for
 from projections import tracking, versions
 from projections.bluegreen import Builder
 from projections.runner import EmbeddedRunner
@@ -33,7 +34,6 @@ from services.kernel.messaging import to_message
 from services.kernel.settings import Settings
 from services.kernel.store import EventStore
 from services.pipeline.deadletters import Record
-from services.pipeline.harness import unit_registered, wait_for
 from services.pipeline.projector import KafkaProjector
 from tests.api_auth import authorize
 

@@ -14,17 +14,17 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import IllegalStateError
 from sqlalchemy import Engine, select
 
+from bench.harness import consume_all, end_offsets, unit_registered
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
 from services.kernel.errors import StreamConflict
+from services.kernel.kafkaclients import make_producer
 from services.kernel.messaging import to_message
-from services.kernel.producer import make_producer
 from services.kernel.store import DUPLICATE, GAP, IMPORTED, EventStore, StoredEvent
 from services.kernel.tables import foreign_event
 from services.kernel.tables import metadata as store_metadata
 from services.pipeline.deadletters import Record
-from services.pipeline.harness import consume_all, end_offsets, unit_registered
 from services.pipeline.topics import Topics, TopicSpec, ensure_topics
 from services.sync import tables
 from services.sync.importer import Importer

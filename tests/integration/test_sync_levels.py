@@ -14,22 +14,22 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bench.federation import Federation, SyncNode
+from bench.harness import Process, append_units, consume_all, wait_for
 from projections.awards import queries as award_queries
 from projections.guidance.compose import guidance
 from projections.rollup.tables import rollup_count
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward
 from services.awards.model import fold
 from services.kernel.events import decode_event
+from services.kernel.kafkaclients import make_producer
 from services.kernel.messaging import header_map, to_message
-from services.kernel.producer import make_producer
 from services.kernel.store import NewEvent
 from services.kernel.tables import lookup
-from services.pipeline.harness import Process, append_units, consume_all, wait_for
 from services.pipeline.topics import Topics
 from services.planning.commands import IssueGuidance
 from services.registry.commands import RegisterOrgUnit
 from services.reporting.commands import SubmitReport
-from services.sync.rig import Federation, SyncNode
 from tests.domain_fixtures import LAO_CAI_COMMUNE, at
 from tests.factories import SYSTEM_ACTOR
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
+from bench.federation import Federation, SyncNode
+from bench.harness import Process, append_units, wait_for
 from services.audit import witness
 from services.audit.anchors import node_trusted_keys
 from services.audit.verify import verify_chain
 from services.kernel.tables import event as event_table
-from services.pipeline.harness import Process, append_units, wait_for
-from services.sync.rig import Federation, SyncNode
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from services.kernel.kafkaclients import security_options
 from services.kernel.settings import Settings
-from services.pipeline.metrics import security_options
 from services.pipeline.worker import faust_app
 
 pytestmark = pytest.mark.unit

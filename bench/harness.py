@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient, OffsetSpec
+from kafka import TopicPartition
+from kafka.admin import OffsetSpec
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from projections import tracking
 from services import migrations
 from services.kernel.db import make_engine
+from services.kernel.kafkaclients import make_admin, make_consumer
 from services.kernel.store import EventStore, NewEvent
 
 T = TypeVar("T")
@@ -194,7 +195,7 @@ def event_ids_by_projection(engine: Engine) -> dict[str, int]:
 
 def end_offsets(bootstrap: str, topics: list[str], **security: Any) -> dict[tuple[str, int], int]:
     """End offset of every partition of ``topics`` (``security``: kafka-python SASL options)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **security)
+    admin = make_admin(bootstrap, **security)
     try:
         described = admin.describe_topics(topics)
         tps = [TopicPartition(t["name"], p["partition_index"]) for t in described for p in t["partitions"]]
@@ -213,7 +214,7 @@ def caught_up(engine: Engine, projection: str, end: dict[tuple[str, int], int]) 
 def consume_all(bootstrap: str, topics: list[str], timeout_ms: int = 10_000, **security: Any) -> list[Any]:
     """Every record of ``topics`` from the beginning to the current end."""
     end = end_offsets(bootstrap, topics, **security)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **security)
+    consumer = make_consumer(bootstrap, enable_auto_commit=False, **security)
     try:
         tps = [TopicPartition(t, p) for (t, p), high in end.items() if high > 0]
         if not tps:
@@ -262,8 +263,7 @@ class Rig:
     def __enter__(self) -> Rig:
         from services.bootstrap import bootstrap
         from services.kernel.settings import Settings
-
-        from .topics import Topics, ensure_topics, topic_specs
+        from services.pipeline.topics import Topics, ensure_topics, topic_specs
 
         self.tmp.mkdir(parents=True, exist_ok=True)
         store_engine, store_url = self._stack.enter_context(postgres_schema(self.postgres_url, "store"))
@@ -279,7 +279,7 @@ class Rig:
         self.node = bootstrap(self.settings, engine=store_engine)
         self.node.init_db()
         self.topics = Topics(self.settings.node_id)
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
+        admin = make_admin(self.bootstrap_servers, **self.security)
         try:
             ensure_topics(admin, topic_specs(self.settings))
         finally:
@@ -289,7 +289,7 @@ class Rig:
     def __exit__(self, *exc: object) -> None:
         for proc in self.processes:
             proc.stop()
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
+        admin = make_admin(self.bootstrap_servers, **self.security)
         try:
             admin.delete_topics([*self.topics.events, self.topics.dead_letters, self.topics.schemas])
         except Exception:  # noqa: BLE001 - the broker may be the one a fault test stopped
@@ -301,7 +301,7 @@ class Rig:
 
     def relay(self) -> Any:
         """An in-process relay of the store."""
-        from .relay import build_relay
+        from services.pipeline.relay import build_relay
 
         relay = build_relay(self.node, self.settings)
         return relay

@@ -14,20 +14,18 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer
-from kafka.admin import KafkaAdminClient
 from sqlalchemy import func, select
 
+from bench.harness import Process, postgres_schema, wait_for
 from services.audit.checkpoints import AUDIT_ONLY
 from services.bootstrap import Node, bootstrap
+from services.kernel.kafkaclients import make_admin, make_consumer
 from services.kernel.settings import Settings
 from services.kernel.tables import event as event_table
 from services.kernel.tables import foreign_event
-from services.pipeline.harness import Process, postgres_schema, wait_for
 from services.planning.seed_import import criteria_commands, issue_plan_command, load_seed_files
-
-from .reconcile import Reconciled, reconcile
-from .rules import Topology
+from services.sync.reconcile import Reconciled, reconcile
+from services.sync.rules import Topology
 
 PROVINCES = {"central": None, "hue": "central", "laocai": "central"}  # name -> parent name
 
@@ -175,7 +173,7 @@ class Federation:
             if sync.process is not None:
                 sync.process.stop()
             sync.node.close()
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security)
+        admin = make_admin(self.bootstrap_servers, **self.security)
         try:
             mine = [t for t in admin.list_topics() if any(f".{n.node_id}." in t for n in self.nodes.values())]
             admin.delete_topics(mine)
@@ -201,7 +199,7 @@ class Federation:
     def reconcile(self) -> list[Reconciled]:
         """Reconciliation from the root's point of view: every pair of nodes, both directions."""
         root = self.root
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, **self.security)
+        consumer = make_consumer(self.bootstrap_servers, enable_auto_commit=False, **self.security)
         try:
             return reconcile(consumer, root.node.codec, Topology.from_settings(root.settings), "month")
         finally:
