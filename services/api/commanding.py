@@ -17,12 +17,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal, ThiduaError, VersionConflict
+from services.kernel.errors import DomainRefusal, Kind, ThiduaError, VersionConflict
 from services.kernel.uow import UnitOfWork
 from services.messagebus import CommandResult
 
 from .idempotency import IdempotencyKey, Replay, StoredResponse
-from .problems import domain_problem
+from .problems import domain_problem, status_of
 
 Authorize = Callable[[UnitOfWork], None]
 _ETAG = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
@@ -57,7 +57,7 @@ def expected_version(if_match: str | None) -> int | None:
     if match is None:
         raise DomainRefusal(
             "INVALID_IF_MATCH",
-            422,
+            Kind.INVALID,
             f'If-Match phải là phiên bản của luồng, ví dụ "3"; nhận được {if_match!r}.',
             f'If-Match must be a stream version such as "3"; got {if_match!r}.',
         )
@@ -121,7 +121,7 @@ def run_command(
     except Replay as replay:
         return replay.stored.replay()
     except ThiduaError as refusal:
-        if key is not None and 400 <= refusal.http_status < 500 and refusal.code != "IDEMPOTENCY_KEY_REUSED":
+        if key is not None and 400 <= status_of(refusal) < 500 and refusal.code != "IDEMPOTENCY_KEY_REUSED":
             with node.engine.begin() as conn:  # the first answer to this key was a refusal: keep it
                 key.save(conn, StoredResponse.of(domain_problem(refusal)), if_absent=True)
         raise

@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from services.kernel.db import new_metadata
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.store import utcnow
 
 from .security import Caller
@@ -142,7 +142,7 @@ class IdempotencyKey:
         if row.fingerprint != self.fingerprint:
             raise DomainRefusal(
                 "IDEMPOTENCY_KEY_REUSED",
-                422,
+                Kind.INVALID,
                 f"Khóa Idempotency-Key '{self.key}' đã dùng cho một yêu cầu khác; hãy dùng khóa mới.",
                 f"Idempotency-Key '{self.key}' was used for a different request; use a new key.",
                 idempotency_key=self.key,
@@ -220,7 +220,7 @@ async def idempotency_key(
     if not KEY_PATTERN.match(key):
         raise DomainRefusal(
             "INVALID_IDEMPOTENCY_KEY",
-            422,
+            Kind.INVALID,
             "Idempotency-Key phải gồm 1–255 ký tự ASCII in được.",
             "Idempotency-Key must be 1–255 printable ASCII characters.",
         )

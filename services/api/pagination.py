@@ -31,7 +31,7 @@ from sqlalchemy import Column, DateTime, Engine, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services.kernel.db import new_metadata
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.store import utcnow
 
 DEFAULT_LIMIT = 50
@@ -61,7 +61,7 @@ def invalid_cursor(reason: str) -> DomainRefusal:
     """400 INVALID_CURSOR: the client should drop the cursor and start again from the first page."""
     return DomainRefusal(
         "INVALID_CURSOR",
-        400,
+        Kind.UNREADABLE,
         "Con trỏ phân trang không hợp lệ hoặc không do nút này cấp; hãy đọc lại từ trang đầu (bỏ tham số con trỏ).",
         "Invalid pagination cursor (corrupted, or not issued by this node for this list); start again from the "
         "first page (omit the cursor).",

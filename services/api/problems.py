@@ -11,12 +11,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from services.kernel.errors import ThiduaError
+from services.kernel.errors import Kind, ThiduaError
 
 from .refusals import codes_for
 
 PROBLEM_TYPE_BASE = "https://thidua-sync.example/problems/"
 PROBLEM_JSON = "application/problem+json"
+STATUS = {  # the HTTP status of each kind of refusal: the one place a domain error meets HTTP
+    Kind.UNREADABLE: 400,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.INVALID: 422,
+    Kind.RATE_LIMITED: 429,
+    Kind.DEFECT: 500,
+}
 
 # Vietnamese for the validation errors pydantic reports (its ``type``); English stays pydantic's own message.
 FIELD_MESSAGES_VI = {
@@ -115,10 +125,15 @@ def malformed_body() -> JSONResponse:
     )
 
 
+def status_of(exc: ThiduaError) -> int:
+    """The HTTP status of a refusal, by its kind."""
+    return STATUS[exc.kind]
+
+
 def domain_problem(exc: ThiduaError) -> JSONResponse:
     """The problem+json of a refusal (with its headers, e.g. Retry-After or WWW-Authenticate)."""
     headers = getattr(exc, "headers", None)
-    return problem(exc.http_status, exc.code, exc.message_vi, exc.message, headers, **exc.details)
+    return problem(status_of(exc), exc.code, exc.message_vi, exc.message, headers, **exc.details)
 
 
 def field_errors(errors: Any) -> list[dict[str, str]]:

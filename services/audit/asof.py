@@ -50,7 +50,7 @@ from projections.base import Projection
 from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
 from projections.versions import code_version, readmodel_asof
 from services.kernel.codec import AvroCodec
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.events import Event, decode_event
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import EventStore, utcnow
@@ -140,7 +140,7 @@ def parse_as_of(value: str, now: datetime, default_tz: tzinfo = VN_TZ) -> dateti
     if moment is None:
         raise DomainRefusal(
             "INVALID_AS_OF",
-            422,
+            Kind.INVALID,
             f"Thời điểm as_of '{value}' không hợp lệ: cần ngày và giờ theo ISO 8601, ví dụ {EXAMPLE}.",
             f"Invalid as_of '{value}': expected an ISO 8601 date and time, e.g. {EXAMPLE}.",
             as_of=value,
@@ -148,7 +148,7 @@ def parse_as_of(value: str, now: datetime, default_tz: tzinfo = VN_TZ) -> dateti
     if moment > now:
         raise DomainRefusal(
             "AS_OF_IN_FUTURE",
-            422,
+            Kind.INVALID,
             f"Thời điểm as_of {moment.isoformat()} ở tương lai (bây giờ là {now.isoformat()}).",
             f"as_of {moment.isoformat()} is in the future (now is {now.isoformat()}).",
             as_of=value,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.kernel.errors import ThiduaError
+from services.kernel.errors import Kind, ThiduaError
 
 from .levels import Level
 
@@ -20,7 +20,7 @@ class UnknownAwardForm(ThiduaError):
     """No award form (hình thức/danh hiệu) with this code, or none in force on the day asked."""
 
     code = "UNKNOWN_AWARD_FORM"
-    http_status = 404
+    kind = Kind.NOT_FOUND
 
     def __init__(self, form_code: str, on: date | None = None) -> None:
         vi, en = _day(on)
@@ -36,7 +36,7 @@ class AuthorityMismatch(ThiduaError):
     """The proposing level cannot send this award form to a competent decider (sai thẩm quyền)."""
 
     code = "AUTHORITY_MISMATCH"
-    http_status = 422
+    kind = Kind.INVALID
 
     def __init__(self, form_code: str, proposer_level: Level, why_vi: str, why_en: str) -> None:
         super().__init__(
@@ -51,7 +51,7 @@ class UnknownAwardRule(ThiduaError):
     """No configured award rule (quy tắc khen thưởng) with this code in force on the day asked."""
 
     code = "UNKNOWN_AWARD_RULE"
-    http_status = 404
+    kind = Kind.NOT_FOUND
 
     def __init__(self, rule_code: str, on: date) -> None:
         vi, en = _day(on)

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.domain.deps import Deps
 from services.domain.lookups import award_conferred
-from services.kernel.errors import DomainRefusal, out_of_subtree
+from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
 from services.kernel.labels import OCCASIONS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
@@ -77,7 +77,7 @@ def _route(uow: UnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on
 def _refuse_form(cmd: ProposeAward, plan: Plan) -> DomainRefusal:
     return DomainRefusal(
         "FORM_NOT_ALLOWED_IN_PLAN",
-        422,
+        Kind.INVALID,
         f"Kế hoạch {plan.plan_id} không có hình thức {cmd.form_code} cho dịp "
         f"{OCCASIONS.get(cmd.occasion, cmd.occasion)}.",
         f"Plan {plan.plan_id} does not offer {cmd.form_code} for occasion {cmd.occasion}.",
@@ -96,7 +96,7 @@ def _check_occasion(cmd: ProposeAward, deps: Deps, name_vi: str, on: date) -> No
     allowed = ", ".join(OCCASIONS.get(o, o) for o in rule.occasions) if rule else "không dịp nào"
     raise DomainRefusal(
         "FORM_NOT_FOR_OCCASION",
-        422,
+        Kind.INVALID,
         f"{name_vi} không được đề nghị vào dịp {OCCASIONS.get(cmd.occasion, cmd.occasion)} "
         f"(chỉ: {allowed}; {rule.basis.cite() if rule else 'chưa có quy định'}).",
         f"{cmd.form_code} may not be proposed at occasion {cmd.occasion} (law: {rule.basis.cite() if rule else '-'}).",
@@ -142,7 +142,7 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
     if cmd.nominee_kind not in {str(s) for s in form.subjects} or cmd.occasion not in OCCASIONS:
         raise DomainRefusal(
             "SUBJECT_NOT_ALLOWED",
-            422,
+            Kind.INVALID,
             f"{form.name_vi} không dành cho đối tượng {cmd.nominee_kind} / dịp {cmd.occasion}.",
             f"{cmd.form_code} is not for nominee kind {cmd.nominee_kind} / occasion {cmd.occasion}.",
             form_code=cmd.form_code,
@@ -159,7 +159,7 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
     if uow.stream(proposal_stream(cmd.proposal_id)):
         raise DomainRefusal(
             "PROPOSAL_EXISTS",
-            409,
+            Kind.CONFLICT,
             f"Đề nghị {cmd.proposal_id} đã tồn tại.",
             f"Proposal {cmd.proposal_id} already exists.",
             proposal_id=cmd.proposal_id,
@@ -200,7 +200,7 @@ def _held_by(
     if proposal is None:
         raise DomainRefusal(
             "UNKNOWN_PROPOSAL",
-            404,
+            Kind.NOT_FOUND,
             f"Không tìm thấy đề nghị {proposal_id}.",
             f"Unknown proposal {proposal_id}.",
             proposal_id=proposal_id,
@@ -209,7 +209,7 @@ def _held_by(
     if proposal.state != "PENDING":
         raise DomainRefusal(
             "PROPOSAL_CLOSED",
-            409,
+            Kind.CONFLICT,
             f"Đề nghị {proposal_id} đã kết thúc ({proposal.state}).",
             f"Proposal {proposal_id} is closed ({proposal.state}).",
             proposal_id=proposal_id,
@@ -221,7 +221,7 @@ def _held_by(
     if deciding and actor.path.value != decider["org_unit"]["path"]:
         raise DomainRefusal(
             "AUTHORITY_MISMATCH",
-            403,
+            Kind.FORBIDDEN,
             f"Sai thẩm quyền: {actor.ref['name']} không có thẩm quyền quyết định {proposal.form_code}; "
             f"người quyết định là {Authority(decider['authority']).label_vi} ({decider['org_unit']['name']}).",
             f"Authority mismatch: {actor.path.value} may not decide {proposal.form_code}; "
@@ -233,7 +233,7 @@ def _held_by(
     if actor.path.value != holder or (deciding and proposal.current_step["role"] != "DECIDE"):
         raise DomainRefusal(
             "NOT_CURRENT_HOLDER",
-            409,
+            Kind.CONFLICT,
             f"Đề nghị {proposal_id} đang ở bước {proposal.current_step['role']} tại {holder}.",
             f"Proposal {proposal_id} is at step {proposal.current_step['role']} held by {holder}.",
             proposal_id=proposal_id,
@@ -248,7 +248,7 @@ def forward_award(cmd: ForwardAward, uow: UnitOfWork, deps: Deps) -> None:
     if proposal.current_step["role"] == "DECIDE":
         raise DomainRefusal(
             "NOTHING_TO_FORWARD",
-            409,
+            Kind.CONFLICT,
             "Cấp quyết định không chuyển tiếp; hãy quyết định.",
             "The deciding step does not forward; decide instead.",
             proposal_id=cmd.proposal_id,
@@ -297,7 +297,7 @@ def decide_award(cmd: DecideAward, uow: UnitOfWork, deps: Deps) -> None:
     ):
         raise DomainRefusal(
             "DECISION_INCOMPLETE",
-            422,
+            Kind.INVALID,
             "Phê duyệt cần số và ngày quyết định; từ chối cần lý do.",
             "Approval needs a decision number and date; rejection needs a reason.",
             proposal_id=cmd.proposal_id,

@@ -1,19 +1,35 @@
-"""Domain errors: a stable code and a bilingual message, Vietnamese first.
+"""Domain errors: a stable code, a kind and a bilingual message, Vietnamese first.
 
-Entry points map them to HTTP problem+json (``services.api``) or to the dead-letter topic.
+Entry points say them their own way: the API maps each kind to an HTTP status and problem+json
+(``services.api.problems``), the web app to a page, the CLI to two lines and an exit code, the worker to the
+dead-letter topic. No error here knows HTTP.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from enum import StrEnum
 from typing import Any
 
 
+class Kind(StrEnum):
+    """What sort of refusal an error is, in the domain's terms (the API's status for each is in brackets)."""
+
+    UNREADABLE = "unreadable"  # the request cannot be read (400)
+    UNAUTHENTICATED = "unauthenticated"  # who is asking is not established (401)
+    FORBIDDEN = "forbidden"  # the one asking may not do this (403)
+    NOT_FOUND = "not_found"  # the thing named does not exist (404)
+    CONFLICT = "conflict"  # the current state does not allow it (409)
+    INVALID = "invalid"  # a rule refuses what was asked (422)
+    RATE_LIMITED = "rate_limited"  # too many requests for now (429)
+    DEFECT = "defect"  # a defect of the node itself, not of the request (500)
+
+
 class ThiduaError(Exception):
-    """Base of every refusal the product explains: a stable ``code``, a Vietnamese and an English message."""
+    """Base of every refusal the product explains: a stable ``code``, a ``kind`` and a bilingual message."""
 
     code = "THIDUA_ERROR"
-    http_status = 400
+    kind = Kind.UNREADABLE
 
     def __init__(self, message_vi: str, message_en: str, **details: Any) -> None:
         self.message_vi = unicodedata.normalize("NFC", message_vi)
@@ -31,7 +47,7 @@ class VersionConflict(ThiduaError):
     """The stream's version is not the one the writer expected (optimistic concurrency)."""
 
     code = "VERSION_CONFLICT"
-    http_status = 409
+    kind = Kind.CONFLICT
 
     def __init__(self, stream_id: str, expected: int, actual: int) -> None:
         super().__init__(
@@ -47,7 +63,7 @@ class DuplicateEventConflict(ThiduaError):
     """Some, but not all, of a batch's event ids are already stored, or stored in another stream."""
 
     code = "DUPLICATE_EVENT_CONFLICT"
-    http_status = 409
+    kind = Kind.CONFLICT
 
     def __init__(self, event_ids: list[str]) -> None:
         super().__init__(
@@ -61,7 +77,7 @@ class UnknownOrgUnit(ThiduaError):
     """The org unit named is neither in the official list nor registered."""
 
     code = "UNKNOWN_ORG_UNIT"
-    http_status = 404
+    kind = Kind.NOT_FOUND
 
     def __init__(self, ref: str) -> None:
         super().__init__(
@@ -75,7 +91,7 @@ class OrgUnitExists(ThiduaError):
     """An org unit with this code is already registered on the node."""
 
     code = "ORG_UNIT_EXISTS"
-    http_status = 409
+    kind = Kind.CONFLICT
 
     def __init__(self, code: str) -> None:
         super().__init__(
@@ -89,7 +105,7 @@ class InvalidOrgPath(ThiduaError):
     """A path does not follow VN/<province>/<commune>/<unit>... ."""
 
     code = "INVALID_ORG_PATH"
-    http_status = 422
+    kind = Kind.INVALID
 
     def __init__(self, path: str, why_vi: str, why_en: str) -> None:
         super().__init__(
@@ -103,7 +119,7 @@ class SchemaViolation(ThiduaError):
     """A datum that its Avro schema cannot encode (a missing field, a wrong type)."""
 
     code = "SCHEMA_VIOLATION"
-    http_status = 422
+    kind = Kind.INVALID
 
     def __init__(self, fullname: str, reason: str) -> None:
         super().__init__(
@@ -117,7 +133,7 @@ class DecodeError(ThiduaError):
     """Bytes that are not a message this node can decode."""
 
     code = "UNDECODABLE_MESSAGE"
-    http_status = 422
+    kind = Kind.INVALID
 
 
 class UnknownSchema(DecodeError):
@@ -136,9 +152,9 @@ class UnknownSchema(DecodeError):
 class DomainRefusal(ThiduaError):
     """A rule refused a command: the rule's stable code, a bilingual message and the facts that decided it."""
 
-    def __init__(self, code: str, http_status: int, message_vi: str, message_en: str, **details: Any) -> None:
+    def __init__(self, code: str, kind: Kind, message_vi: str, message_en: str, **details: Any) -> None:
         self.code = code
-        self.http_status = http_status
+        self.kind = kind
         super().__init__(message_vi, message_en, **details)
 
 
@@ -146,7 +162,7 @@ def out_of_subtree(actor_path: str, target_path: str) -> DomainRefusal:
     """The acting unit may act only on its own subtree."""
     return DomainRefusal(
         "OUT_OF_SUBTREE",
-        403,
+        Kind.FORBIDDEN,
         f"Đơn vị {actor_path} chỉ được thao tác trong phạm vi của mình; {target_path} nằm ngoài phạm vi.",
         f"{actor_path} may act only within its own subtree; {target_path} is outside it.",
         actor_path=actor_path,
@@ -158,7 +174,7 @@ class StreamConflict(ThiduaError):
     """A foreign event claims a stream version that this node already holds with another event."""
 
     code = "STREAM_CONFLICT"
-    http_status = 409
+    kind = Kind.CONFLICT
 
     def __init__(self, stream_id: str, version: int, event_id: str, held_by: str | None) -> None:
         super().__init__(
@@ -298,7 +314,7 @@ class StoreIntegrityError(ThiduaError):
     a concurrent command, so it is reported as what it is rather than as a retryable conflict."""
 
     code = "STORE_INTEGRITY_ERROR"
-    http_status = 500
+    kind = Kind.DEFECT
 
     def __init__(self, constraint: str | None, detail: str) -> None:
         super().__init__(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 
-from services.kernel.errors import ThiduaError
+from services.kernel.errors import Kind, ThiduaError
 from services.kernel.settings import TopicSettings
 
 PREFIX = "thidua"
@@ -51,7 +51,7 @@ class UnmappedEventType(ThiduaError):
     """An event type that no topic carries (add it to ``CONTEXT_OF_EVENT``)."""
 
     code = "UNMAPPED_EVENT_TYPE"
-    http_status = 500
+    kind = Kind.DEFECT
 
     def __init__(self, event_type: str) -> None:
         super().__init__(

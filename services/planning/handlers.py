@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 
 from services.domain.deps import Deps
-from services.kernel.errors import DomainRefusal, out_of_subtree
+from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
 from services.kernel.labels import OCCASIONS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
@@ -60,7 +60,7 @@ def _check_award_forms(cmd: IssuePlan, deps: Deps) -> list[dict[str, Any]]:
         if occasion not in OCCASIONS or code not in known:
             raise DomainRefusal(
                 "INVALID_CODE",
-                422,
+                Kind.INVALID,
                 f"Hình thức khen thưởng '{code}' / dịp '{occasion}' không có trong danh mục.",
                 f"Unknown award form '{code}' or occasion '{occasion}'.",
                 form_code=code,
@@ -91,7 +91,7 @@ def _check_parent_dates(cmd: IssuePlan, parents: list[Plan]) -> list[dict[str, A
         if cmd.issue_date is not None and cmd.issue_date < parent.issue_date:
             raise DomainRefusal(
                 "PLAN_BEFORE_PARENT",
-                422,
+                Kind.INVALID,
                 f"Kế hoạch {cmd.plan_id} ngày {cmd.issue_date:%d/%m/%Y} không thể thực hiện kế hoạch "
                 f"{parent.plan_id} ban hành sau đó ({parent.issue_date:%d/%m/%Y}).",
                 f"Plan {cmd.plan_id} of {cmd.issue_date} cannot implement {parent.plan_id} issued later.",
@@ -118,7 +118,7 @@ def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
     if uow.stream(plan_stream(cmd.plan_id)):
         raise DomainRefusal(
             "PLAN_EXISTS",
-            409,
+            Kind.CONFLICT,
             f"Kế hoạch {cmd.plan_id} đã tồn tại.",
             f"Plan {cmd.plan_id} already exists.",
             plan_id=cmd.plan_id,
@@ -166,7 +166,7 @@ def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> No
     if not plan.is_draft:
         raise DomainRefusal(
             "PLAN_ALREADY_NUMBERED",
-            409,
+            Kind.CONFLICT,
             f"Kế hoạch {cmd.plan_id} đã có số {plan.document_number}/{plan.document_symbol}.",
             f"Plan {cmd.plan_id} already has number {plan.document_number}.",
             plan_id=cmd.plan_id,
@@ -211,7 +211,7 @@ def amend_plan(cmd: AmendPlan, uow: UnitOfWork, deps: Deps) -> None:
 def _invalid_indicator(code: str, why: str) -> DomainRefusal:
     return DomainRefusal(
         "INVALID_INDICATOR",
-        422,
+        Kind.INVALID,
         f"Chỉ tiêu {code}: phép so sánh, phạm vi hoặc chu kỳ không hợp lệ ({why}).",
         f"Indicator {code}: invalid comparator, scope or recurrence ({why}).",
         indicator=code,
@@ -230,7 +230,7 @@ def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]
         ):
             raise DomainRefusal(
                 "DUPLICATE_INDICATOR",
-                409,
+                Kind.CONFLICT,
                 f"Mã chỉ tiêu {ind['code']} bị trùng trong kế hoạch.",
                 f"Indicator code {ind['code']} is used twice in the plan.",
                 indicator=ind["code"],
@@ -259,7 +259,7 @@ def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> Non
     if cmd.subject_category not in SUBJECT_CATEGORIES:
         raise DomainRefusal(
             "INVALID_CODE",
-            422,
+            Kind.INVALID,
             f"Đối tượng '{cmd.subject_category}' không hợp lệ.",
             f"Unknown subject category '{cmd.subject_category}'.",
             value=cmd.subject_category,
@@ -293,7 +293,7 @@ def issue_guidance(cmd: IssueGuidance, uow: UnitOfWork, deps: Deps) -> None:
     if uow.stream(stream):
         raise DomainRefusal(
             "GUIDANCE_EXISTS",
-            409,
+            Kind.CONFLICT,
             f"Hướng dẫn {cmd.guidance_id} đã tồn tại.",
             f"Guidance {cmd.guidance_id} already exists.",
             guidance_id=cmd.guidance_id,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 
 from .model import Plan
 
@@ -32,7 +32,7 @@ def check_document(number: str | None, symbol: str, issue_date: date | None) -> 
 def _invalid_number(vi: str, en: str, value: str) -> DomainRefusal:
     return DomainRefusal(
         "INVALID_DOCUMENT_NUMBER",
-        422,
+        Kind.INVALID,
         f"Số, ký hiệu văn bản không hợp lệ theo Nghị định 30/2020/NĐ-CP: {vi}.",
         f"Invalid document number/symbol (Decree 30/2020): {en}.",
         value=value,
@@ -48,7 +48,7 @@ def duplicate_document(number: str, symbol: str, issuer_path: str, year: int, ot
     """A second document with the same number and symbol in one year."""
     return DomainRefusal(
         "DUPLICATE_DOCUMENT_NUMBER",
-        409,
+        Kind.CONFLICT,
         f"Số {number}/{symbol} của {issuer_path} năm {year} đã được dùng cho {other}.",
         f"Number {number}/{symbol} of {issuer_path} in {year} is already used by {other}.",
         document=f"{number}/{symbol}",
@@ -64,7 +64,7 @@ def check_phases(phases: Iterable[dict[str, Any]], parents: list[Plan]) -> None:
         if phase["start_date"] > phase["end_date"]:
             raise DomainRefusal(
                 "INVALID_PHASE",
-                422,
+                Kind.INVALID,
                 f"Giai đoạn {phase['code']} kết thúc trước khi bắt đầu.",
                 f"Phase {phase['code']} ends before it starts.",
                 phase=phase["code"],
@@ -74,7 +74,7 @@ def check_phases(phases: Iterable[dict[str, Any]], parents: list[Plan]) -> None:
             if span and not (span[0] <= phase["start_date"] and phase["end_date"] <= span[1]):
                 raise DomainRefusal(
                     "PHASE_OUTSIDE_PARENT",
-                    422,
+                    Kind.INVALID,
                     f"Giai đoạn {phase['code']} ({phase['start_date']:%d/%m/%Y}–{phase['end_date']:%d/%m/%Y}) "
                     f"nằm ngoài thời gian của kế hoạch cấp trên {parent.plan_id} "
                     f"({span[0]:%d/%m/%Y}–{span[1]:%d/%m/%Y}).",
@@ -88,7 +88,7 @@ def not_an_ancestor(plan_id: str, issuer_path: str, parent: Plan) -> DomainRefus
     """A plan implements only plans issued at an ancestor level."""
     return DomainRefusal(
         "PLAN_NOT_FROM_ANCESTOR",
-        422,
+        Kind.INVALID,
         f"Kế hoạch {plan_id} của {issuer_path} chỉ được thực hiện kế hoạch của cấp trên; "
         f"{parent.plan_id} do {parent.issuer_path} ban hành.",
         f"Plan {plan_id} of {issuer_path} may implement only plans of an ancestor level; "
@@ -101,7 +101,11 @@ def not_an_ancestor(plan_id: str, issuer_path: str, parent: Plan) -> DomainRefus
 def unknown_plan(plan_id: str) -> DomainRefusal:
     """No plan with this id on the node."""
     return DomainRefusal(
-        "UNKNOWN_PLAN", 404, f"Không tìm thấy kế hoạch {plan_id}.", f"Unknown plan {plan_id}.", plan_id=plan_id
+        "UNKNOWN_PLAN",
+        Kind.NOT_FOUND,
+        f"Không tìm thấy kế hoạch {plan_id}.",
+        f"Unknown plan {plan_id}.",
+        plan_id=plan_id,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.registry.lookup import OrgUnit
 
 SCOPES = {
@@ -79,7 +79,7 @@ def scope_refusal(indicator: dict[str, Any], issuer_path: str, unit: OrgUnit) ->
         return None
     return DomainRefusal(
         "TARGET_NOT_FOR_UNIT",
-        422,
+        Kind.INVALID,
         f"Chỉ tiêu {indicator['code']} là {SCOPES[scope].lower()}: {unit.ref.get('name') or path} không đăng ký "
         "chỉ tiêu này.",
         f"Indicator {indicator['code']} has scope {scope}: {path} cannot register it.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from services.domain.deps import Deps
-from services.kernel.errors import DomainRefusal, OrgUnitExists, UnknownOrgUnit, out_of_subtree
+from services.kernel.errors import DomainRefusal, Kind, OrgUnitExists, UnknownOrgUnit, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
@@ -34,7 +34,7 @@ SUBJECT_CATEGORIES = {
 def _invalid(field: str, value: str, allowed: dict[str, str]) -> DomainRefusal:
     return DomainRefusal(
         "INVALID_CODE",
-        422,
+        Kind.INVALID,
         f"Giá trị '{value}' của {field} không hợp lệ; cho phép: {', '.join(allowed)}.",
         f"'{value}' is not a valid {field}; allowed: {', '.join(allowed)}.",
         field=field,
@@ -81,7 +81,7 @@ def register_org_unit(cmd: RegisterOrgUnit, uow: UnitOfWork, deps: Deps) -> None
 def _unknown_bloc(code: str, province: str) -> DomainRefusal:
     return DomainRefusal(
         "UNKNOWN_EMULATION_BLOC",
-        422,
+        Kind.INVALID,
         f"Không có khối, cụm thi đua mã {code} của {province}; đăng ký khối, cụm trước.",
         f"No khối/cụm thi đua {code} registered for {province}; register it first.",
         bloc_code=code,
@@ -115,7 +115,7 @@ def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: UnitOfWork, deps: D
     if earlier is not None and earlier[1] != province.path.value:
         raise DomainRefusal(
             "EMULATION_BLOC_EXISTS",
-            409,
+            Kind.CONFLICT,
             f"Mã khối, cụm thi đua {cmd.bloc_code} đã được dùng cho {earlier[1]}.",
             f"Bloc code {cmd.bloc_code} is already used by {earlier[1]}.",
             bloc_code=cmd.bloc_code,

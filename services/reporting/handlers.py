@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.domain.deps import Deps
-from services.kernel.errors import DomainRefusal, out_of_subtree
+from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
@@ -29,7 +29,7 @@ def _unit_in_plan(uow: UnitOfWork, deps: Deps, plan: Plan, unit_path: str) -> Or
 def _outside(plan: Plan, what: str) -> DomainRefusal:
     return DomainRefusal(
         "OUTSIDE_PLAN_PERIOD",
-        422,
+        Kind.INVALID,
         f"{what} nằm ngoài thời gian của kế hoạch {plan.plan_id}.",
         f"{what} is outside the period of plan {plan.plan_id}.",
         plan_id=plan.plan_id,
@@ -62,7 +62,7 @@ def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
         if target["indicator_code"] not in indicators:
             raise DomainRefusal(
                 "UNKNOWN_INDICATOR",
-                422,
+                Kind.INVALID,
                 f"Chỉ tiêu {target['indicator_code']} không thuộc kế hoạch {plan.plan_id} hoặc kế hoạch cấp trên.",
                 f"Indicator {target['indicator_code']} is not in plan {plan.plan_id} or its parents.",
                 indicator=target["indicator_code"],
@@ -109,7 +109,7 @@ def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
     if previous is not None and previous.outcome != "RETURNED":
         raise DomainRefusal(
             "REPORT_ALREADY_SUBMITTED",
-            409,
+            Kind.CONFLICT,
             f"Báo cáo {rid} (lần {previous.version}) đã nộp và chưa bị trả lại.",
             f"Report {rid} version {previous.version} was submitted and not returned.",
             report_id=rid,
@@ -144,7 +144,7 @@ def unknown_report(report_id: str) -> DomainRefusal:
     """No report with this id on the node."""
     return DomainRefusal(
         "UNKNOWN_REPORT",
-        404,
+        Kind.NOT_FOUND,
         f"Không tìm thấy báo cáo {report_id}.",
         f"Unknown report {report_id}.",
         report_id=report_id,
@@ -163,7 +163,7 @@ def review_report(cmd: ReviewReport, uow: UnitOfWork, deps: Deps) -> None:
     if report.outcome is not None:
         raise DomainRefusal(
             "REPORT_NOT_AWAITING_REVIEW",
-            409,
+            Kind.CONFLICT,
             f"Báo cáo {cmd.report_id} lần {report.version} đã được xem xét ({report.outcome}).",
             f"Report {cmd.report_id} version {report.version} was already reviewed.",
             report_id=cmd.report_id,
@@ -171,7 +171,7 @@ def review_report(cmd: ReviewReport, uow: UnitOfWork, deps: Deps) -> None:
     if cmd.outcome not in ("ACCEPTED", "RETURNED") or (cmd.outcome == "RETURNED" and not cmd.reason):
         raise DomainRefusal(
             "INVALID_REVIEW",
-            422,
+            Kind.INVALID,
             "Kết quả phải là ACCEPTED hoặc RETURNED (kèm lý do trả lại).",
             "Outcome must be ACCEPTED, or RETURNED with a reason.",
             outcome=cmd.outcome,

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from services.domain.lookups import record_imported
 from services.kernel.codec import split_header
-from services.kernel.errors import DecodeError, StreamConflict, ThiduaError
+from services.kernel.errors import DecodeError, Kind, StreamConflict, ThiduaError
 from services.kernel.events import Event
 from services.kernel.messaging import sequence_of
 from services.kernel.signing import OriginProof
@@ -61,7 +61,7 @@ class OriginSignatureInvalid(ThiduaError):
     """An event whose origin proof does not verify with its origin's known key: not what the origin signed."""
 
     code = "ORIGIN_SIGNATURE"
-    http_status = 422
+    kind = Kind.INVALID
 
     def __init__(self, origin: str, event_id: str, why: str) -> None:
         super().__init__(
@@ -76,7 +76,7 @@ class OriginMismatch(ThiduaError):
     """A sync topic carried an event that its source node did not write (nodes never forward foreign events)."""
 
     code = "ORIGIN_MISMATCH"
-    http_status = 422
+    kind = Kind.INVALID
 
     def __init__(self, source: str, origin: str, event_id: str) -> None:
         super().__init__(

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from services.api.security.ratelimit import RateLimiter
 from services.api.security.scopes import Principal
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.orgpaths import OrgPath
 from services.kernel.settings import ApiSettings
 
@@ -195,7 +195,7 @@ def csrf_refused(detail_vi: str, detail_en: str) -> DomainRefusal:
     """403 CSRF_FAILED."""
     return DomainRefusal(
         "CSRF_FAILED",
-        403,
+        Kind.FORBIDDEN,
         f"Yêu cầu bị từ chối vì không có mã chống giả mạo hợp lệ ({detail_vi}). Hãy tải lại trang rồi gửi lại.",
         f"Refused: no valid anti-forgery token ({detail_en}). Reload the page and send again.",
         rule="CSRF",

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from services.api.problems import not_found, problem
+from services.api.problems import not_found, problem, status_of
 from services.kernel.errors import ThiduaError
 
 from .auth import PasswordChangeRequired, SignInRequired, sign_in_url
@@ -86,7 +86,7 @@ def install(app: FastAPI, pages: Pages) -> None:
 
     @app.exception_handler(ThiduaError)
     async def _refused(request: Request, exc: ThiduaError) -> Response:
-        return page(request, exc.http_status, exc.code, (exc.message_vi, exc.message_en), **exc.details)
+        return page(request, status_of(exc), exc.code, (exc.message_vi, exc.message_en), **exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from projections.rollup.present import period_label
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.vntime import today_vn
 from services.reporting.model import period_kind
 
@@ -32,7 +32,7 @@ def checked(period: str | None, on: date | None = None) -> str:
     if period_kind(period) is None:
         raise DomainRefusal(
             "INVALID_PERIOD",
-            422,
+            Kind.INVALID,
             f"Kỳ báo cáo '{period}' không hợp lệ; ví dụ 2026, SO_KET_2027, TONG_KET_2030.",
             f"Invalid period '{period}'; e.g. 2026, SO_KET_2027, TONG_KET_2030.",
             value=period,

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from services.api.problems import status_of
 from services.api.security.clients import hash_secret, verify_secret
 from services.api.security.errors import Unauthenticated
 from services.api.security.keys import KeyRing, SigningKey, thumbprint
@@ -158,7 +159,7 @@ def test_subtree_and_role_rules_say_which_rule_refused(tmp_path: Path) -> None:
     require_sees(dai_son, "VN/31")  # the plans above it
     with pytest.raises(DomainRefusal) as outside:
         require_within(dai_son, "VN/15/02683")
-    assert (outside.value.code, outside.value.http_status, outside.value.details["rule"]) == (
+    assert (outside.value.code, status_of(outside.value), outside.value.details["rule"]) == (
         "OUT_OF_SUBTREE",
         403,
         "SUBTREE",

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from services.api.pagination import AWARDS, CONFERRED, EVENTS, PLANS, CursorCodec
+from services.api.problems import status_of
 from services.kernel.errors import DomainRefusal
 
 pytestmark = pytest.mark.unit
@@ -19,7 +20,7 @@ NODE = CursorCodec(secret=b"k" * 32)
 def _refused(kind, cursor, legacy=False) -> str:  # type: ignore[no-untyped-def]
     with pytest.raises(DomainRefusal) as caught:
         NODE.decode(kind, cursor, legacy)
-    assert (caught.value.code, caught.value.http_status) == ("INVALID_CURSOR", 400)
+    assert (caught.value.code, status_of(caught.value)) == ("INVALID_CURSOR", 400)
     return str(caught.value.details["reason"])
 
 

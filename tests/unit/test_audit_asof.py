@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.api.problems import status_of
 from services.audit.asof import AsOfPoint, parse_as_of, prefix_of, victims
 from services.kernel.errors import DomainRefusal
 from services.kernel.vntime import VN_TZ
@@ -50,7 +51,7 @@ def test_bad_values_are_refused_with_a_bilingual_422(value: str, code: str) -> N
     with pytest.raises(DomainRefusal) as refused:
         parse_as_of(value, NOW)
     error = refused.value
-    assert (error.code, error.http_status, error.details["as_of"]) == (code, 422, value)
+    assert (error.code, status_of(error), error.details["as_of"]) == (code, 422, value)
     assert error.message_vi.startswith("Thời điểm as_of") and "as_of" in error.message_en
 
 

@@ -9,6 +9,7 @@ from importlib import resources
 
 import pytest
 
+from services.api.problems import status_of
 from services.awards import (
     Authority,
     AuthorityMismatch,
@@ -169,7 +170,7 @@ def test_district_giay_khen_exists_only_before_the_reform(matrix) -> None:
     for day in (date(2025, 7, 1), NOW, date(2023, 12, 31)):
         with pytest.raises(UnknownAwardForm) as raised:
             matrix.form("GK_HUYEN", day)
-        assert raised.value.code == "UNKNOWN_AWARD_FORM" and raised.value.http_status == 404
+        assert raised.value.code == "UNKNOWN_AWARD_FORM" and status_of(raised.value) == 404
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
-"""Every refusal code raised anywhere in the product has a documented answer (issue 19, item 3): the codes are
-found in the source (``DomainRefusal("CODE", status, …)``, ``code = "CODE"`` of a ThiduaError, the access errors,
-the problems the API builds itself) and must each be a row of ``services.api.refusals`` — with the same status —,
+"""Every refusal code raised anywhere in the product has a documented answer: the codes are found in the source
+(``DomainRefusal("CODE", Kind.…, …)``, ``code = "CODE"`` of a ThiduaError with its ``kind``, the access errors, the
+problems the API builds itself) and must each be a row of ``services.api.refusals`` — with the status the API gives
+their kind (``services.api.problems.STATUS``) —,
 of the table in docs/api.md and of the OpenAPI responses; or be one of the few codes that never reach the HTTP API,
 listed here with where they surface instead."""
 
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from services.api.problems import STATUS
 from services.api.refusals import BY_CODE, REFUSALS, markdown
+from services.kernel.errors import Kind
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +32,7 @@ NOT_HTTP = {  # code → where it surfaces instead of the HTTP API
     "CSRF_FAILED": "web app (a Vietnamese page)",
     "UNKNOWN_STREAM": "web app (audit page)",
 }
-CONSTRUCTORS = {"DomainRefusal", "Unauthenticated", "_refusal"}  # first argument: the code; DomainRefusal: status
+CONSTRUCTORS = {"DomainRefusal", "Unauthenticated", "_refusal"}  # first argument: the code; DomainRefusal: kind
 SKIPPED_DIRS = ("services/web/accounts",)  # account errors of the web app's CLI (AccountError), not refusals
 
 
@@ -48,6 +51,13 @@ def operator_classes(trees: list[ast.Module]) -> set[str]:
     return found
 
 
+def _status(node: ast.expr) -> int | None:
+    """The HTTP status of a ``Kind.X`` expression in the source (None: not a kind written out)."""
+    if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "Kind":
+        return STATUS[Kind[node.attr]]
+    return None
+
+
 def raised_codes() -> dict[str, set[int | None]]:
     """Every code the source raises for the HTTP API, with the statuses given alongside it (None: set elsewhere);
     the CLI's operator errors (docs/operations.md) are not HTTP answers."""
@@ -60,16 +70,16 @@ def raised_codes() -> dict[str, set[int | None]]:
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
                 args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
                 if name in CONSTRUCTORS and args and isinstance(args[0], str):
-                    found[args[0]].add(args[1] if name == "DomainRefusal" and len(args) > 1 else None)
+                    found[args[0]].add(_status(node.args[1]) if name == "DomainRefusal" and len(args) > 1 else None)
                 if name == "problem" and len(args) > 1 and isinstance(args[0], int) and isinstance(args[1], str):
                     found[args[1]].add(args[0])
             if isinstance(node, ast.ClassDef) and node.name not in operators:
                 status = None
                 for statement in node.body:
-                    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant):
+                    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Attribute):
                         targets = {getattr(t, "id", "") for t in statement.targets}
-                        if "http_status" in targets:
-                            status = statement.value.value
+                        if "kind" in targets:
+                            status = _status(statement.value)
                 for statement in node.body:
                     if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant):
                         if "code" in {getattr(t, "id", "") for t in statement.targets}:

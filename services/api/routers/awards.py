@@ -18,7 +18,7 @@ from services.api.security import Caller, current_principal, require_within
 from services.api.security.scopes import require_target
 from services.awards import Authority
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal, UnknownOrgUnit
+from services.kernel.errors import DomainRefusal, Kind, UnknownOrgUnit
 
 State = Literal["PENDING", "APPROVED", "REJECTED", "RETURNED"]
 AsNow = Annotated[
@@ -44,7 +44,7 @@ PROPOSAL = ("đề nghị khen thưởng", "award proposal")
 def unknown_proposal(proposal_id: str) -> DomainRefusal:
     return DomainRefusal(
         "UNKNOWN_PROPOSAL",
-        404,
+        Kind.NOT_FOUND,
         f"Không tìm thấy đề nghị khen thưởng {proposal_id}.",
         f"Unknown award proposal {proposal_id}.",
         proposal_id=proposal_id,

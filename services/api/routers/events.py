@@ -17,7 +17,7 @@ from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_within
 from services.bootstrap import Node
 from services.kernel.cloudevents import CloudEvent, to_cloudevent
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.schemas import EVENT_NAMESPACE
 
 FEED_MAX = 500
@@ -44,7 +44,7 @@ def event_types(node: Node, requested: list[str] | None) -> list[str] | None:
     if unknown:
         raise DomainRefusal(
             "UNKNOWN_EVENT_TYPE",
-            422,
+            Kind.INVALID,
             f"Loại sự kiện không có: {', '.join(unknown)}; có: {', '.join(sorted(known))}.",
             f"Unknown event types: {', '.join(unknown)}; known: {', '.join(sorted(known))}.",
             unknown=unknown,

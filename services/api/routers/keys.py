@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path
 from services.api.problems import READ_RESPONSES
 from services.api.security import current_principal
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="32 chữ số hex / 32 hex digits")]
 
@@ -40,7 +40,7 @@ def router(node: Node) -> APIRouter:
                 return dict(item)
         raise DomainRefusal(
             "UNKNOWN_KEY",
-            404,
+            Kind.NOT_FOUND,
             f"Nút không biết khóa {key_id}.",
             f"This node knows no key {key_id}.",
             key_id=key_id,

@@ -13,7 +13,7 @@ from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, PLANS, Cursors, pa
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, current_principal, require_sees
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 
 Status = Literal["DRAFT", "ISSUED"]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -24,7 +24,7 @@ READ_MODELS = ("plans",)  # the read models these endpoints read: an as-of read 
 def unknown_plan(plan_id: str) -> DomainRefusal:
     return DomainRefusal(
         "UNKNOWN_PLAN",
-        404,
+        Kind.NOT_FOUND,
         f"Không tìm thấy kế hoạch {plan_id}.",
         f"Unknown plan {plan_id}.",
         plan_id=plan_id,

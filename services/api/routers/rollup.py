@@ -22,7 +22,7 @@ from services.api.pagination import (
 from services.api.problems import READ_RESPONSES
 from services.api.security import Caller, Principal, current_principal, require_within
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal, UnknownOrgUnit
+from services.kernel.errors import DomainRefusal, Kind, UnknownOrgUnit
 from services.reporting.model import period_kind
 
 LEVEL_RANK = {"CENTRAL": 0, "PROVINCE": 1, "COMMUNE": 2, "UNIT": 3}
@@ -33,7 +33,8 @@ PERIOD_HELP = "Kỳ báo cáo / period: 2026, SO_KET_2027, TONG_KET_2030"
 def _refusal(code: str, what: tuple[str, str], value: str, allowed: str) -> DomainRefusal:
     vi, en = what
     message_en = f"Invalid {en} '{value}'; allowed: {allowed}."
-    return DomainRefusal(code, 422, f"{vi} '{value}' không hợp lệ; cho phép: {allowed}.", message_en, value=value)
+    message_vi = f"{vi} '{value}' không hợp lệ; cho phép: {allowed}."
+    return DomainRefusal(code, Kind.INVALID, message_vi, message_en, value=value)
 
 
 def _period(period: str) -> str:

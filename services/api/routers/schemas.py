@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from services.api.problems import READ_RESPONSES
 from services.api.security import current_principal
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.schemas import SchemaVersion
 
 
@@ -75,7 +75,7 @@ def router(node: Node) -> APIRouter:
         if found is None:
             raise DomainRefusal(
                 "UNKNOWN_SCHEMA",
-                404,
+                Kind.NOT_FOUND,
                 f"Không có lược đồ Avro với dấu vân tay {fingerprint.lower()}.",
                 f"No Avro schema with fingerprint {fingerprint.lower()}.",
                 fingerprint=fingerprint.lower(),

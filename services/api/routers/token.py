@@ -22,7 +22,7 @@ from services.api.problems import problem_responses
 from services.api.security import security_of
 from services.api.security.errors import InvalidClient
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 
 FORM = "application/x-www-form-urlencoded"
 _CREDENTIALS_SCHEMA = {
@@ -102,7 +102,7 @@ def router(node: Node) -> APIRouter:
         if grant != "client_credentials":
             raise DomainRefusal(
                 "UNSUPPORTED_GRANT_TYPE",
-                400,
+                Kind.UNREADABLE,
                 "Chỉ hỗ trợ grant_type=client_credentials.",
                 "Only grant_type=client_credentials is supported.",
                 error="unsupported_grant_type",

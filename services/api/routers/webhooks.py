@@ -21,7 +21,7 @@ from services.api.problems import READ_RESPONSES, WRITE_RESPONSES
 from services.api.routers.events import event_types
 from services.api.security import Caller, Principal, current_principal, require_within
 from services.bootstrap import Node
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.settings import ApiSettings
 from services.webhooks import subscriptions
 
@@ -115,7 +115,7 @@ class DeliveryPage(BaseModel):
 def _unknown(subscription_id: str) -> DomainRefusal:
     return DomainRefusal(
         "UNKNOWN_SUBSCRIPTION",
-        404,
+        Kind.NOT_FOUND,
         f"Không tìm thấy đăng ký webhook {subscription_id}.",
         f"Unknown webhook subscription {subscription_id}.",
         subscription_id=subscription_id,
@@ -139,7 +139,9 @@ def router(node: Node[ApiSettings]) -> APIRouter:
         require_within(principal, subtree)
         url = str(body.url)
         if node.settings.webhook_require_https and not url.startswith("https://"):
-            raise DomainRefusal("HTTPS_REQUIRED", 422, "URL webhook phải dùng https.", "Webhook URLs must use https.")
+            raise DomainRefusal(
+                "HTTPS_REQUIRED", Kind.INVALID, "URL webhook phải dùng https.", "Webhook URLs must use https."
+            )
         types = event_types(node, body.event_types) or []
 
         def create(conn: Connection) -> Response:

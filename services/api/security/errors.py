@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from services.kernel.errors import DomainRefusal, ThiduaError
+from services.kernel.errors import DomainRefusal, Kind, ThiduaError
 
 REALM = "thidua"
 
@@ -13,7 +13,7 @@ REALM = "thidua"
 class Unauthenticated(ThiduaError):
     """No token, or a token that is malformed, expired, revoked or signed by an unknown key (401)."""
 
-    http_status = 401
+    kind = Kind.UNAUTHENTICATED
 
     def __init__(self, code: str, message_vi: str, message_en: str, **details: Any) -> None:
         self.code = code
@@ -26,7 +26,7 @@ class InvalidClient(ThiduaError):
     """Wrong client id or secret at the token endpoint (OAuth 2.0 ``invalid_client``, 401)."""
 
     code = "INVALID_CLIENT"
-    http_status = 401
+    kind = Kind.UNAUTHENTICATED
 
     def __init__(self) -> None:
         super().__init__(
@@ -41,7 +41,7 @@ class RateLimited(ThiduaError):
     """The client used up its request quota for now (429, with Retry-After)."""
 
     code = "RATE_LIMITED"
-    http_status = 429
+    kind = Kind.RATE_LIMITED
 
     def __init__(self, client_id: str, retry_after: float, per_minute: int) -> None:
         seconds = max(1, math.ceil(retry_after))
@@ -59,7 +59,7 @@ def role_not_allowed(action: str, roles: frozenset[str], held: frozenset[str]) -
     needed = ", ".join(sorted(roles))
     return DomainRefusal(
         "ROLE_NOT_ALLOWED",
-        403,
+        Kind.FORBIDDEN,
         f"Quy tắc: thao tác '{action}' cần một trong các vai trò {needed}; tài khoản có "
         f"{', '.join(sorted(held)) or 'không có vai trò nào'}.",
         f"Rule: '{action}' needs one of the roles {needed}; the caller has {', '.join(sorted(held)) or 'none'}.",
@@ -73,7 +73,7 @@ def wrong_node(token_node: str, node: str) -> DomainRefusal:
     """403: the token was issued for another node."""
     return DomainRefusal(
         "WRONG_NODE",
-        403,
+        Kind.FORBIDDEN,
         f"Quy tắc: mã truy cập cấp cho nút {token_node}, không dùng được tại nút {node}.",
         f"Rule: the token is for node {token_node}, not for node {node}.",
         rule="NODE",

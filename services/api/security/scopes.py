@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.kernel.errors import DomainRefusal, ThiduaError, out_of_subtree
+from services.kernel.errors import DomainRefusal, Kind, ThiduaError, out_of_subtree
 from services.kernel.orgpaths import ROOT, OrgPath
 
 from .errors import role_not_allowed
@@ -117,7 +117,7 @@ def hidden(principal: Principal, what: tuple[str, str], target_id: str) -> Domai
     vi, en = what
     return DomainRefusal(
         "OUT_OF_SUBTREE",
-        403,
+        Kind.FORBIDDEN,
         f"Không có {vi} {target_id} trong phạm vi của đơn vị {principal.path}.",
         f"No {en} {target_id} within the subtree of {principal.path}.",
         actor_path=principal.path,

@@ -15,7 +15,7 @@ from services.api.security.scopes import require_role, require_within
 from services.audit.anchors import checkpoint_problem, verify_node
 from services.audit.checkpoints import stream_of
 from services.audit.verify import event_path, seen_by
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.web import events
 from services.web.auth import Person, Signed
 from services.web.rendering import wants_fragment
@@ -82,7 +82,9 @@ def stream_page(request: Request, person: Signed, id: str) -> Response:  # noqa:
     web = web_of(request)
     stored = web.node.store.read_stream(id.strip())
     if not stored:
-        raise DomainRefusal("UNKNOWN_STREAM", 404, f"Không có luồng sự kiện '{id}'.", f"No event stream '{id}'.")
+        raise DomainRefusal(
+            "UNKNOWN_STREAM", Kind.NOT_FOUND, f"Không có luồng sự kiện '{id}'.", f"No event stream '{id}'."
+        )
     visible = [s for s in stored if person.principal.covers(s.org_unit_path)]
     if not visible:
         require_within(person.principal, stored[0].org_unit_path)  # refuses: OUT_OF_SUBTREE, as the API

@@ -16,7 +16,7 @@ from projections.rollup.evolve import ALL_PLANS
 from services.api.pagination import MAX_LIMIT
 from services.api.routers.rollup import unit_in_scope
 from services.api.security.scopes import Principal
-from services.kernel.errors import DomainRefusal
+from services.kernel.errors import DomainRefusal, Kind
 from services.web import periods
 from services.web.auth import Signed
 from services.web.formats import day, moment
@@ -158,7 +158,7 @@ def report_grid(
     """One page of the subtree's report slots (the API's ``/reports`` rows) and the cursor of the next."""
     if status is not None and status not in queries.STATUS_FILTERS:
         raise DomainRefusal(
-            "INVALID_STATUS", 422, f"Trạng thái '{status}' không hợp lệ.", f"Invalid status '{status}'."
+            "INVALID_STATUS", Kind.INVALID, f"Trạng thái '{status}' không hợp lệ.", f"Invalid status '{status}'."
         )
     rows = queries.reports(conn, unit["path"], period, status, None, after, limit)
     entries = [views.report_entry(r) for r in rows[:limit]]
