@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_STAMP := $(VENV)/.lint-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -34,10 +35,14 @@ test-unit: $(STAMP) ## Unit and contract tests only (no services)
 wheel-check: ## Build the wheel, install it into a fresh virtualenv outside the checkout and check it works (CI)
 	$(PYTHON) infra/wheel_check.py
 
-lint: $(STAMP) ## ruff, and mypy --strict on services/, projections/ and bench/
-	$(BIN)/python -m pip install -q -e ".[dev]"
+$(LINT_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e ".[test,dev]"
+	touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP) ## ruff (rules in pyproject.toml), mypy --strict, and the layer check (import-linter; CI runs it)
 	$(BIN)/ruff check services projections bench tests
 	$(BIN)/mypy --strict services projections bench
+	$(BIN)/lint-imports --no-cache
 
 services-up: $(STAMP) ## Start local PostgreSQL + Kafka (no Docker) and print the THIDUA_* variables
 	bash infra/services.sh up

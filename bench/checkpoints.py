@@ -118,7 +118,7 @@ def _handlers(settings: Settings, backend: str, commands: list[Any], handled: in
                 stop = threading.Event()
                 auto = Checkpointer(node.store, lambda: None, 0, 1.0)
                 thread = start_checkpoints(auto, stop) if name != stage else None
-                seconds[name].append(timed(lambda: [node.bus.handle(c) for c, _ in commands]))  # noqa: B023
+                seconds[name].append(timed(lambda: [node.bus.handle(c) for c, _ in commands]))
                 stop.set()
                 if thread is not None:
                     thread.join(10)

@@ -144,7 +144,7 @@ def latency(units: int = typer.Option(5_000, help="Units: their first year is lo
     chosen = _split(paths)
     require(settings, kafka="kafka" in chosen)
     offered = [float(r) for r in _split(rates)]
-    rows, latencies = run_latency(settings, Scale(units, 1, seed), offered, seconds, chosen, threads, closed_loop,
+    _rows, latencies = run_latency(settings, Scale(units, 1, seed), offered, seconds, chosen, threads, closed_loop,
                                   wide_console())  # fmt: skip
     _plot("plot_latency", latencies, f"command accepted → visible in the rollup ({units:,} units)", plot)
 
@@ -163,7 +163,7 @@ def sync(units: int = typer.Option(2_000, help="Units: the first year is loaded 
     settings = Settings()
     require(settings, kafka=True)
     plan = Plan(closed_loop, [float(r) for r in _split(rates)], seconds, threads)
-    rows, latencies = run_sync(settings, Scale(units, 1, seed), plan, wide_console())
+    _rows, latencies = run_sync(settings, Scale(units, 1, seed), plan, wide_console())
     _plot("plot_latency", latencies, f"accepted at a province → visible at central ({units:,} units)", plot)
 
 

@@ -39,7 +39,7 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
                 load(engine, history)
                 publish_all(node, mine)
                 with postgres_schema(url, "benchsink") as (sink_engine, _):
-                    ceiling.append(timed(lambda: consume(mine, node.codec, sink_engine, mine.worker_batch_size)))  # noqa: B023
+                    ceiling.append(timed(lambda: consume(mine, node.codec, sink_engine, mine.worker_batch_size)))
                 with postgres_schema(url, "benchrm") as (_, read_model_url):
                     run = run_worker(mine, read_model_url, [p.name for p in node.projections], Path(tmp))
                 if not run.finished:

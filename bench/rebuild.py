@@ -60,7 +60,7 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int, c
     for _ in range(repeat):
         with fresh_node(settings, backend) as (node, engine, *_):
             load(engine, history)
-            ceiling.append(timed(lambda: read_decode(node.store)))  # noqa: B023
+            ceiling.append(timed(lambda: read_decode(node.store)))
             sizes = settings.projection_batch_size, node.settings.effective_catchup_batch_size  # by the node's backend
             runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections, *sizes)
             rebuild.append(timed(runner.run_until_idle))
@@ -85,7 +85,7 @@ def _blue_green(settings: Settings, backend: str, history: Spool, repeat: int) -
         with fresh_node(settings, backend) as (node, engine, *_):
             load(engine, history)
             node.runner.run_until_idle()
-            ceiling.append(timed(lambda: read_decode(node.store)))  # noqa: B023
+            ceiling.append(timed(lambda: read_decode(node.store)))
             for projection in node.projections:
                 builds.setdefault(projection.name, []).append(_stale_then_built(node, projection))
     stage = "store: blue/green build + switch of {}"
@@ -112,7 +112,7 @@ def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float,
         with fresh_node(settings, "postgres") as (node, engine, *_), fresh_topics(settings) as mine:
             load(engine, history)
             publish_all(node, mine)
-            ceiling.append(timed(lambda: consume(mine, node.codec)))  # noqa: B023
+            ceiling.append(timed(lambda: consume(mine, node.codec)))
             with postgres_schema(url, "benchrm") as (_, read_model_url):
                 run = run_worker(mine, read_model_url, [p.name for p in node.projections], folder, timeout)
             rebuild.append(run.done - run.started)

@@ -270,7 +270,7 @@ class Builder:
             for projection in pending:
                 try:
                     done = self.build(projection, stop)
-                except Exception:  # noqa: BLE001 - logged; the build is tried again (it carries on where it was)
+                except Exception:
                     log.exception("building %s failed; trying again in %.0f s", projection.name, retry_seconds)
                     done = None
                 if done is not None:

@@ -66,7 +66,7 @@ def events(node: Node, name: str) -> list[Any]:
     """The stored events of type ``name``, decoded, in store order."""
     stored = node.store.read_all(0, 100_000)
     decoded = [decode_event(s.body, node.codec, node.bus.types, s.position) for s in stored]
-    return [e for e in decoded if e.NAME == name]
+    return [e for e in decoded if name == e.NAME]
 
 
 def refused(node: Node, command: Any, code: str) -> ThiduaError:

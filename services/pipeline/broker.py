@@ -58,14 +58,14 @@ def wait_for_broker(
         return True
     stop = stop or threading.Event()
     started = last = time.monotonic()
-    log.warning(f"{what}: Kafka is not reachable; waiting for it", extra={"bootstrap": bootstrap_servers})
+    log.warning("%s: Kafka is not reachable; waiting for it", what, extra={"bootstrap": bootstrap_servers})
     while not stop.wait(poll_seconds):
         if probe(bootstrap_servers):
-            log.warning(f"{what}: Kafka is back", extra={"waited_seconds": round(time.monotonic() - started, 1)})
+            log.warning("%s: Kafka is back", what, extra={"waited_seconds": round(time.monotonic() - started, 1)})
             return True
         if time.monotonic() - last >= log_every:
             last = time.monotonic()
-            log.warning(f"{what}: still waiting for Kafka", extra={"waited_seconds": round(last - started, 1)})
+            log.warning("%s: still waiting for Kafka", what, extra={"waited_seconds": round(last - started, 1)})
     return False
 
 

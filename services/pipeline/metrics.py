@@ -260,7 +260,7 @@ class PipelineMetrics(Collector):
         if admin is not None:
             try:
                 admin.close()
-            except Exception:  # noqa: BLE001 - a broken client is being discarded
+            except Exception:
                 log.debug("metrics: closing the admin client failed", exc_info=True)
 
 
@@ -284,7 +284,7 @@ def serve_metrics(port: int, registry: CollectorRegistry, host: str = "0.0.0.0")
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
-            log.debug("metrics http: " + format, *args)
+            log.debug("metrics http: " + format, *args)  # noqa: G003 - http.server hands over its own format
 
     try:
         server = ThreadingHTTPServer((host, port), Handler)

@@ -55,7 +55,7 @@ class ProofBuilder:
         rows += self._after(rows[-1][0], [r for r in rows if r[0] >= min(wanted)])
         out: dict[int, bytes] = {}
         for index in range(len(rows) - 1, -1, -1):
-            position, _, _, signature = rows[index]
+            _position, _, _, signature = rows[index]
             if signature is None:
                 continue
             count = Seal.from_bytes(signature).count

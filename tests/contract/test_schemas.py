@@ -100,7 +100,7 @@ def test_compatible_evolution_reads_both_ways(catalog: SchemaCatalog) -> None:
 
 
 @pytest.mark.parametrize(
-    "change, fragment",
+    ("change", "fragment"),
     [
         (lambda s: s["fields"].append({"name": "score", "type": "int"}), "no default"),
         (lambda s: s["fields"].pop(1), "no default"),

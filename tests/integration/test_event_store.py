@@ -230,7 +230,7 @@ def test_bulk_single_and_imported_events_share_one_gapless_counter(store: EventS
 
 
 def test_bulk_results_match_the_stored_rows(store: EventStore, engine: Engine) -> None:
-    batch = _batch(12, 3) + [("b-0", 3, [guidance_issued("again")])]
+    batch = [*_batch(12, 3), ("b-0", 3, [guidance_issued("again")])]
     with engine.begin() as conn:
         results = store.append_many(conn, batch)
     for (stream, _, events), result in zip(batch, results, strict=True):
@@ -299,7 +299,7 @@ def test_a_position_is_never_given_twice(store: EventStore, engine: Engine) -> N
 
 
 def test_rolled_back_bulk_append_leaves_the_counter_usable(store: EventStore, engine: Engine) -> None:
-    with pytest.raises(RuntimeError), engine.begin() as conn:
+    with pytest.raises(RuntimeError), engine.begin() as conn:  # noqa: PT012 - the failure comes after the append
         store.append_many(conn, _batch(10, 3))
         raise RuntimeError("the caller fails after the append")
     assert store.head_position() == 0

@@ -76,7 +76,7 @@ def test_kcat_and_avro_java_read_an_award_topic(
         lines = listing.decode().splitlines()
         assert len(lines) == 3
         for line, event in zip(lines, stored, strict=True):  # one stream: one partition, in order
-            key, partition, offset, header_text = line.split("|", 3)
+            key, _partition, _offset, header_text = line.split("|", 3)
             headers = dict(h.split("=", 1) for h in header_text.split(","))
             assert key == "award-46-0001"
             assert headers["ce_id"] == event.event_id and headers["ce_specversion"] == "1.0"

@@ -234,4 +234,4 @@ def test_restarts_and_a_partition_converge_without_duplicates_and_receipts_recon
         events = node.node.store.read_all(0, 10**6)
         assert len({e.event_id for e in events}) == len(events)
         assert node.imported() == sum(1 for e in events if e.node_id != node.node_id)
-        assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))

@@ -48,7 +48,7 @@ def test_a_signed_key_of_the_wrong_shape_is_refused_too() -> None:
         payload = base64.urlsafe_b64encode(json.dumps(key).encode()).rstrip(b"=").decode()
         forged = f"v1.{payload}.{NODE._mac(kind, payload)}"  # signed with the node's own key
         assert "shape" in _refused(kind, forged), key
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a position"):
         NODE.encode(EVENTS, ["not a position"])
 
 

@@ -133,7 +133,7 @@ def test_table_covers_every_form_in_force(matrix) -> None:
     assert sorted(EXPECTED) == matrix.codes(NOW)
 
 
-@pytest.mark.parametrize("code, shape", CASES)
+@pytest.mark.parametrize(("code", "shape"), CASES)
 def test_decider_and_route(matrix, code: str, shape: str) -> None:
     """The forms × proposing level × decider table (Law Art. 77–80, 83; NĐ 129/2025)."""
     primary, routes = EXPECTED[code]
@@ -174,7 +174,7 @@ def test_district_giay_khen_exists_only_before_the_reform(matrix) -> None:
 
 
 @pytest.mark.parametrize(
-    "code, before, after",
+    ("code", "before", "after"),
     [
         ("TTLDTT", (Level.DISTRICT, "CHU_TICH_UBND_HUYEN"), (Level.COMMUNE, CTX)),
         ("CSTDCS", (Level.DISTRICT, "CHU_TICH_UBND_HUYEN"), (Level.COMMUNE, CTX)),
@@ -243,7 +243,7 @@ ROW = "LDTT,{name},DANH_HIEU,INDIVIDUAL,{level},CHU_TICH_UBND_XA,,,Luật,V,{sta
 
 
 @pytest.mark.parametrize(
-    "rows, why",
+    ("rows", "why"),
     [
         ([dict(name=unicodedata.normalize("NFD", "Lao động tiên tiến"), level=X, start="2024-01-01", end="")], "NFC"),
         ([dict(name="Lao động tiên tiến", level=T, start="2024-01-01", end="")], "decider_level"),

@@ -20,7 +20,7 @@ MATRIX = load_authority_matrix()
 
 
 @pytest.mark.parametrize(
-    "number, symbol, day, ok",
+    ("number", "symbol", "day", "ok"),
     [
         ("220", "KH-UBND", date(2026, 4, 15), True),
         (None, "KH-UBND", None, True),

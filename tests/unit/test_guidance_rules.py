@@ -83,7 +83,7 @@ def test_periods_of_annual_and_review_duties() -> None:
 
 
 @pytest.mark.parametrize(
-    "found, due, on, expected",
+    ("found", "due", "on", "expected"),
     [
         (report(), date(2026, 11, 30), ON, "SUBMITTED"),
         (report(late=True, outcome="ACCEPTED"), date(2026, 11, 30), ON, "LATE"),
@@ -147,7 +147,7 @@ def test_routes_are_the_matrix_routes_placed_on_the_ancestors() -> None:
     assert steps == MATRIX.route("BK_TINH", Level.UNIT, ON, unit_parent=Level.COMMUNE)
     assert [where.seat_path(s) for s in steps] == ["VN/31/11086/THCS-DS", "VN/31/11086", "VN/31"]
     inside = placement(MATRIX, IN_SO, ON)  # a centre inside a sở: the Giám đốc sở reviews at the sở itself
-    assert [where_ for where_ in (inside.seat_path(s) for s in MATRIX.route("BK_TINH", inside.proposer, ON))] == [
+    assert [inside.seat_path(s) for s in MATRIX.route("BK_TINH", inside.proposer, ON)] == [
         "VN/15/SKHCN-15/TT-1",
         "VN/15/SKHCN-15",
         "VN/15",

@@ -66,7 +66,7 @@ def test_every_proof_of_small_trees_verifies_and_a_wrong_one_does_not() -> None:
         for index, path in proofs.items():
             assert merkle.root_from_inclusion(index, new, leaves[index], path) == roots[new]
             assert merkle.root_from_inclusion(index, new, leaves[(index + 1) % 33], path) != roots[new]
-        for old in range(0, new + 1):
+        for old in range(new + 1):
             proof = merkle.consistency_proof(frontier(old, leaves), old, leaves[old:new])
             assert merkle.verify_consistency(old, new, roots[old], roots[new], proof), (old, new)
             if 0 < old < new:

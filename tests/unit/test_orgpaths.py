@@ -11,7 +11,7 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
-    "value, level",
+    ("value", "level"),
     [
         ("VN", "CENTRAL"),
         ("VN/46", "PROVINCE"),

@@ -46,7 +46,7 @@ def test_names_of_a_node() -> None:
         "thidua.central.registry",
     ]
     assert (topics.dead_letters, topics.schemas) == ("thidua.central.deadletters", "thidua.central.schemas")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be part of a Kafka topic name"):
         Topics("p 46")  # not a legal Kafka topic name
 
 

@@ -81,9 +81,12 @@ def raised_codes() -> dict[str, set[int | None]]:
                         if "kind" in targets:
                             status = _status(statement.value)
                 for statement in node.body:
-                    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant):
-                        if "code" in {getattr(t, "id", "") for t in statement.targets}:
-                            found[statement.value.value].add(status)
+                    if (
+                        isinstance(statement, ast.Assign)
+                        and isinstance(statement.value, ast.Constant)
+                        and "code" in {getattr(t, "id", "") for t in statement.targets}
+                    ):
+                        found[statement.value.value].add(status)
     return found
 
 

@@ -8,6 +8,7 @@ every quote traces to the seed text, and that the data match what the seeds prin
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -453,7 +454,7 @@ def test_phases_are_ordered_contiguous_and_inside_the_plan_period(plans: dict[st
             assert p["start_date"] <= p["end_date"]
             assert p["review"] in REVIEWS and p["date_precision"] in PRECISIONS
             assert str(p["end_date"].year) == p["review_period"][:4], (key, p["code"])
-        for a, b in zip(phases, phases[1:], strict=False):
+        for a, b in itertools.pairwise(phases):
             assert (b["start_date"] - a["end_date"]).days == 1, (key, a["code"], b["code"])
         assert phases[-1]["review"] == "TONG_KET"
         start, end = plan["period"]["start_date"], plan["period"]["end_date"]
@@ -589,7 +590,7 @@ def test_lao_cai_targets_match_the_reference_table(plans: dict[str, dict]) -> No
     assert "LGSP" in by_code["LC-17"]["source_text"] and "LGSP" in by_code["LC-22"]["source_text"]
     assert {c for c, i in by_code.items() if i["comparison"] == "PHASED_FLOOR"} == {"LC-07", "LC-24"}
     scopes = {c: i["scope"] for c, i in by_code.items() if i["scope"] != "PROVINCE"}
-    assert scopes == {c: "PER_UNIT" for c in ("LC-02", "LC-03", "LC-04", "LC-05", "LC-11")} | {"LC-36": "PER_COMMUNE"}
+    assert scopes == dict.fromkeys(("LC-02", "LC-03", "LC-04", "LC-05", "LC-11"), "PER_UNIT") | {"LC-36": "PER_COMMUNE"}
 
 
 def test_only_lao_cai_has_measurable_indicators(plans: dict[str, dict]) -> None:

@@ -85,7 +85,7 @@ def test_topology_and_sync_topics_from_settings() -> None:
     assert specs["thidua.central.sync.p15"].config["retention.ms"] == "-1"
     assert specs["thidua.central.receipts"].config["cleanup.policy"] == "compact"
     assert Topics("p15").sync_to("central") == "thidua.p15.sync.central"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be part of a Kafka topic name"):
         Topics("p15").sync_to("bad node")
 
 

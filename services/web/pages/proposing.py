@@ -127,7 +127,7 @@ async def propose_submit(request: Request, person: Signed) -> Response:
     require_role(person.principal, SUBMITTER, "propose award")
     form = {k: str(v) for k, v in (await request.form()).items()}
     errors = FormErrors()
-    plan_id, occasion, form_code = (fields.text(form, "offer").split("|") + ["", "", ""])[:3]
+    plan_id, occasion, form_code = ([*fields.text(form, "offer").split("|"), "", "", ""])[:3]
     if not form_code:
         errors.add("offer", "Hãy chọn hình thức khen thưởng và dịp.", "REQUIRED")
     for name, what in (("nominee_name", "tên đối tượng được đề nghị"), ("achievements", "thành tích")):

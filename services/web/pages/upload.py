@@ -210,7 +210,7 @@ def check_file(
         fields.not_after_today(on, DAY, found, DAY)
         values = []
         for column, text in cells.items():
-            if column in FIXED + [YEAR] or not text:
+            if column in [*FIXED, YEAR] or not text:
                 continue
             if column not in codes:
                 found.add(column, f"cột “{column}” không phải chỉ tiêu của kế hoạch {plan}.", "UNKNOWN_INDICATOR")
