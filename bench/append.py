@@ -2,8 +2,8 @@
 import (``store.append_many``, many streams per transaction), against a ceiling (the same rows by raw executemany,
 and COPY on PostgreSQL) and a peer (the ``eventsourcing`` library's recorder writing the same bodies).
 
-Signed appends (issue 20) are measured A/B in the same run: the bulk import and the handlers with the node's key
-(every batch sealed) and without one (as before issue 20), compared with each other. The repeats are interleaved
+Signed appends are measured A/B in the same run: the bulk import and the handlers with the node's key
+(every batch sealed) and without one (as before signed appends), compared with each other. The repeats are interleaved
 (stage after stage, then again), so a slow moment of a shared machine hits every stage alike."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ Work = Callable[[Node, Engine, str], object]  # (node, engine, postgres schema) 
 Stage = tuple[str, int, Work, str | None]  # (name, events, work, ceiling)
 CEILING = "raw executemany (ceiling)"
 BULK = "bulk import, store.append_many"
-UNSIGNED = "bulk import, unsigned (before issue 20)"
+UNSIGNED = "bulk import, unsigned (before signed appends)"
 
 
 def materialised(settings: Settings, scale: Scale) -> list[tuple[Any, list[Append]]]:
@@ -90,7 +90,7 @@ def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handle
 
 
 def _unsigned(node: Node) -> Node:
-    """The node with a store that seals nothing (the store as it was before issue 20)."""
+    """The node with a store that seals nothing (the store as it was before signed appends)."""
     node.store.signer = None
     return node
 

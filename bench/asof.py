@@ -1,5 +1,5 @@
 """``thidua bench asof``: the first as-of answer about a province, from a history the node has not rebuilt for that
-question (issue 21): the rollup rebuilt for the province's subtree only (its events and its ancestors', found by
+question: the rollup rebuilt for the province's subtree only (its events and its ancestors', found by
 ``ix_event_subtree_type``), beside two ceilings measured in the same run — reading + decoding the subtree's events
 (every type), and reading + decoding the events the rebuild replays (the rollup's types). It also prints how many
 events were replayed against the subtree's (goal ≤ 1.2×) and the time against read + decode (goal ≤ 1.5×), and what

@@ -1,4 +1,4 @@
-"""``thidua bench checkpoints``: what witnessed checkpoints cost (issue 20).
+"""``thidua bench checkpoints``: what witnessed checkpoints cost (docs/benchmarks.md § 8).
 
 On a signed history of the generated events (bulk import, every batch sealed):
 

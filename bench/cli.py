@@ -1,4 +1,4 @@
-"""``thidua bench <name>``: the benchmarks of issue 9 (tables beside a ceiling measured in the same run)."""
+"""``thidua bench <name>``: the benchmarks (tables beside a ceiling measured in the same run)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _plot(kind: str, rows: list, title: str, path: Path | None) -> None:  # type
 def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
            handler_commands: int = HANDLED, plot: Path | None = PLOT) -> None:  # fmt: skip
     """Handlers (1 command/tx), bulk import, raw executemany/COPY (ceiling), eventsourcing (peer); signed and unsigned
-    appends A/B (issue 20)."""
+    appends A/B (docs/benchmarks.md § 1b)."""
     _needs("eventsourcing")
     from .append import run_append
 
@@ -79,7 +79,7 @@ def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backend
 def checkpoints(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS,
                 seed: int = SEED, handler_commands: int = HANDLED) -> None:  # fmt: skip
     """Witnessed checkpoints: the first tree, a checkpoint and a witness round after K events, verify, and the
-    handlers with checkpoints every second against the same without (issue 20)."""
+    handlers with checkpoints every second against the same without (docs/benchmarks.md § 8)."""
     from .checkpoints import run_checkpoints
 
     settings = Settings()

@@ -1,7 +1,7 @@
 """``thidua bench commands``: the CPU one command costs through the HTTP API (a real ``thidua serve``: uvicorn,
 authentication, body validation, ``Idempotency-Key``, the handler, the 201) beside the CPU of the same kind of command
 through the message bus alone (the handler and its transaction, in this process), on the same PostgreSQL node
-(issue 21: goal ≤ 2×). Commands are the generated history's ``SubmitReport`` of the year after the loaded one, one
+(goal ≤ 2×). Commands are the generated history's ``SubmitReport`` of the year after the loaded one, one
 unit each, sent one at a time; the server's CPU is read from ``/proc/<pid>/stat`` (user + system, every thread), the
 bus's with ``time.process_time``; each run takes fresh units, alternating the two paths.
 """

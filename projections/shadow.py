@@ -81,7 +81,7 @@ def verbatim(conn: Connection, sql: str) -> None:
 
 def deferred(projection: Projection, prefix: str, shadow: MetaData) -> list[Index]:
     """The shadow copies of the indexes ``projection`` names in ``indexes_after_build``: only its readers use them,
-    never its ``apply``, so a build creates them once its rows are in (issue 21: cheaper than keeping them up to date
+    never its ``apply``, so a build creates them once its rows are in (cheaper than keeping them up to date
     row by row)."""
     names = {prefixed(prefix, name) for name in getattr(projection, "indexes_after_build", ())}
     return [i for t in shadow.sorted_tables for i in t.indexes if i.name in names]

@@ -1,4 +1,4 @@
-"""``as_of`` on the read endpoints: read the read models as this node had them at a system time (issue 8).
+"""``as_of`` on the read endpoints: read the read models as this node had them at a system time (docs/audit.md).
 
 Every read endpoint takes a :data:`ReadAt` parameter and reads through ``reading.connect(read models, scope)``,
 naming the read models it reads and, for a subtree question, the subtree: an as-of read rebuilds only those (issue

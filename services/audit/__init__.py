@@ -1,1 +1,1 @@
-"""Audit and replay (issue 8): signed checkpoints of the hash chain, verification, exports, shadow replays."""
+"""Audit and replay: signed checkpoints of the hash chain, verification, exports, shadow replays."""

@@ -1,6 +1,6 @@
-"""As-of reads (issue 8, docs/audit.md): what this node had recorded by a system time, answered from a shadow
+"""As-of reads (docs/audit.md): what this node had recorded by a system time, answered from a shadow
 rebuild up to the store position that time maps to — of the read models the question reads, and for a read model
-whose subtrees are closed (``subtree_closed``: the rollup) of the subtree asked only (issue 21).
+whose subtrees are closed (``subtree_closed``: the rollup) of the subtree asked only (docs/benchmarks.md, as-of reads).
 
 A time maps to the highest position whose *local* recording time is at or before it: ``foreign_event.imported_at``
 for an event imported from another node, else ``event.recorded_at``. Appends and imports take the store-wide lock

@@ -1,7 +1,7 @@
 """Signed checkpoints: the node's Ed25519 signature over the head of its log, appended as an event; and the
 automatic ``Checkpointer`` (every N events or S seconds) that ``thidua serve`` and the leader relay run.
 
-Since issue 20 a checkpoint is a C2SP tlog-checkpoint (``services/audit/notes.py``) over the RFC 6962 Merkle tree of
+Now a checkpoint is a C2SP tlog-checkpoint (``services/audit/notes.py``) over the RFC 6962 Merkle tree of
 the chain hashes of every event up to the head, in position order. The event keeps the tree's compact range, so the
 next checkpoint extends the tree from it (reading only the events since) and the sync sender proves consistency to
 a witness from it. Checkpoints written before (the ``thidua-checkpoint/v1`` statement) still verify.
@@ -309,7 +309,7 @@ def start_checkpoints(
 
 def check_signature(data: dict[str, Any], public: Ed25519PublicKey) -> str | None:
     """None when the checkpoint's signature verifies with ``public``: the C2SP note (and its three lines agree with
-    the event's fields), or the v1 statement of checkpoints written before issue 20; else what is wrong."""
+    the event's fields), or the v1 statement of checkpoints written before signed appends; else what is wrong."""
     if data.get("algorithm", ALGORITHM) != ALGORITHM:
         return f"algorithm {data['algorithm']} is not {ALGORITHM}"
     if not data.get("note"):

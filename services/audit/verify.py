@@ -385,7 +385,7 @@ class _Walker:
         report.tree_size = self.size
         report.root_hash = base64.b64encode(merkle.root_of_frontier(self.frontier)).decode()
         if not self.signing:
-            report.notes.append("no key announcement of this node in the log: written before signing (issue 20) began")
+            report.notes.append("no key announcement of this node in the log: written before signed appends began")
         return self._heads(head)
 
     def _heads(self, head: int) -> Break | None:

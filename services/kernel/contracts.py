@@ -30,7 +30,7 @@ class AwardReturned(Event):
 
 
 class CheckpointSigned(Event):
-    """A node signed the head of its event log (điểm kiểm tra có chữ ký): since issue 20 a C2SP tlog-checkpoint
+    """A node signed the head of its event log (điểm kiểm tra có chữ ký): since signed appends a C2SP tlog-checkpoint
     (signed note) over the RFC 6962 Merkle tree of its event hashes, so later tampering with the store is
     detectable and witnesses can check consistency proofs. Older checkpoints carry only the v1 statement.
     """

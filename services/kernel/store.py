@@ -9,7 +9,7 @@ predecessor's hash without races. The cost is one writer at a time; appends are 
 lock an append reads the log's state in one statement and writes its rows in one more (COPY for bulk batches on
 PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``).
 
-Signed appends (issue 20): with a ``Signer`` the store seals every batch it writes (``append_many``, each imported
+Signed appends (docs/audit.md): with a ``Signer`` the store seals every batch it writes (``append_many``, each imported
 event) with the node's key, on the batch's last row (``services/kernel/signing.py``), and announces a key in the log
 (``SigningKeyActivated``) before the first batch it seals.
 """
@@ -86,7 +86,7 @@ class StoredEvent:
     body: bytes
     prev_hash: bytes
     hash: bytes
-    signature: bytes | None = None  # the batch's seal, on its last event (issue 20)
+    signature: bytes | None = None  # the batch's seal, on its last event (signed appends)
 
 
 Append = tuple[str, int | None, Sequence["NewEvent"]]  # (stream id, expected version or None, events)
@@ -331,7 +331,7 @@ class EventStore:
         with self.engine.connect() as conn:
             return self._version(conn, stream_id)
 
-    # Import of events written by other nodes (issue 7, services/sync).
+    # Import of events written by other nodes (sync between levels, services/sync).
 
     def import_foreign(
         self,
@@ -475,7 +475,7 @@ def _stored(row: Any) -> StoredEvent:
     return StoredEvent(**data)
 
 
-# --- Import of events written by other nodes (issue 7: sync between levels) -------------------------------------
+# --- Import of events written by other nodes (sync between levels) ---------------------------------------------
 
 IMPORTED, DUPLICATE, GAP = "IMPORTED", "DUPLICATE", "GAP"
 

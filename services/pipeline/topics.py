@@ -37,8 +37,8 @@ CONTEXT_OF_EVENT: Mapping[str, str] = {
     "AwardForwarded": "awards",
     "AwardReturned": "awards",
     "AwardDecided": "awards",
-    "CheckpointSigned": "registry",  # issue 8: signed heads of the log travel with the registry (docs/audit.md)
-    "CheckpointWitnessed": "registry",  # issue 20: witnesses, keys (docs/audit.md)
+    "CheckpointSigned": "registry",  # signed heads of the log travel with the registry (docs/audit.md)
+    "CheckpointWitnessed": "registry",  # witnesses' cosignatures and keys (docs/audit.md)
     "CheckpointWitnessRefused": "registry",
     "SigningKeyActivated": "registry",
     "SigningKeyRevoked": "registry",
@@ -101,7 +101,7 @@ class Topics:
         return f"{self.prefix}.{self.node_id}.schemas"
 
     def sync_to(self, target: str) -> str:
-        """What this node routes to node ``target`` (issue 7), e.g. ``thidua.p15.sync.central``."""
+        """What this node routes to node ``target`` (docs/sync.md), e.g. ``thidua.p15.sync.central``."""
         if not _LEGAL.match(target):
             raise ValueError(f"node id {target!r} cannot be part of a Kafka topic name ([A-Za-z0-9._-])")
         return f"{self.prefix}.{self.node_id}.sync.{target}"
@@ -192,7 +192,7 @@ def mirrored(topic: str, owner: str, prefix: str = "") -> str:
 
 
 def sync_topic_specs(settings: TopicSettings) -> list[TopicSpec]:
-    """The sync topics a node writes (to its parent and children) and its receipts topic (issue 7)."""
+    """The sync topics a node writes (to its parent and children) and its receipts topic (docs/sync.md)."""
     topics = Topics(settings.node_id)
     common = {}
     if settings.kafka_min_insync_replicas:

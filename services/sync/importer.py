@@ -9,7 +9,7 @@ period) due, and record the partition's next offset. A version already held by
 another event (two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
 
-Issue 20: an event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
+An event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
 when the origin's key is known here: a proof that does not verify is an ``ORIGIN_SIGNATURE`` dead letter (a proof by
 a key not known yet is kept, and ``thidua audit verify`` checks it once the key's announcement has arrived). Witness
 requests and answers that come on the same topics go to ``witnessing.Witnessing``.

@@ -1,4 +1,4 @@
-"""Origin proofs for the events a node sends (issue 20): each event routed to another node carries, in the
+"""Origin proofs for the events a node sends (docs/audit.md): each event routed to another node carries, in the
 ``ce_signature`` header, its batch's seal and its inclusion path in the batch (``services/kernel/signing.py``), so
 the receiver checks the origin's signature on that one event without the origin's other events.
 

@@ -7,7 +7,7 @@ imports (``sync_offset``); nothing is ever committed to Kafka and there is no re
 Run one sync process per node (a second one would be safe, as imports are idempotent under the store's lock,
 but useless).
 
-Issue 20: the loop also signs checkpoints when due (like ``thidua serve`` and the relay), asks the node's witnesses
+The loop also signs checkpoints when due (like ``thidua serve`` and the relay), asks the node's witnesses
 to countersign them and answers its peers' requests (``witnessing.py``), and publishes the sender's ``SyncStatus``
 on the receipts topic every few seconds, so a peer's reconciliation sees a backlog or a silent sender.
 """

@@ -1,4 +1,4 @@
-"""What pages that send commands need (issue 18 builds its forms on this): a form key against double submits,
+"""What pages that send commands need (the work forms are built on this): a form key against double submits,
 the errors of a refused form for the error summary and the fields, in the GOV.UK Design System's pattern.
 
 A command form carries ``csrf_token`` and ``form_key`` (the macro ``form_guard`` of ``_macros.html``). The form key

@@ -410,7 +410,7 @@ _PERIODS = (
     | {f"Tổng kết {y}": f"Final review {y}" for y in range(2020, 2041)}
 )
 
-_WORK = {  # the forms of issue 18: registrations, reports, reviews, proposals, the inbox
+_WORK = {  # the work forms: registrations, reports, reviews, proposals, the inbox
     "DANH SÁCH KHEN THƯỞNG": "LIST OF AWARDS",
     "Việc thường làm": "Frequent tasks",
     "Nộp báo cáo của đơn vị": "Submit my unit's report",

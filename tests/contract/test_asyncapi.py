@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of the Kafka topics (issue 19, item 5): docs/asyncapi.yaml is what
+"""The AsyncAPI 3.0 document of the Kafka topics: docs/asyncapi.yaml is what
 ``thidua topics asyncapi`` generates from schemas/ and the topic list, it names every topic and event type, its Avro
 schemas are the contracts themselves, and the official AsyncAPI parser (@asyncapi/parser, installed by npm ci from
 infra/asyncapi/package-lock.json) validates it."""

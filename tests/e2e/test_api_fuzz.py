@@ -1,4 +1,4 @@
-"""Every input gets a 4xx, never a 5xx (issue 19, item 1): a property-based fuzz test (hypothesis) over every
+"""Every input gets a 4xx, never a 5xx: a property-based fuzz test (hypothesis) over every
 operation of the committed OpenAPI document, against a real `thidua serve` on PostgreSQL holding the demo's year.
 
 For each operation hypothesis draws path parameters (ids of the demo, or any text), query parameters (valid

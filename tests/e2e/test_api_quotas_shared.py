@@ -1,5 +1,5 @@
-"""Two `thidua serve` processes on one PostgreSQL database give a client its quota once, not twice (issue 19,
-item 6): requests alternate between the processes, and the client gets its burst in all."""
+"""Two `thidua serve` processes on one PostgreSQL database give a client its quota once, not twice:
+requests alternate between the processes, and the client gets its burst in all."""
 
 from __future__ import annotations
 

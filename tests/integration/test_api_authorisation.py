@@ -1,4 +1,4 @@
-"""Authorisation before state (issue 19, item 2): a caller from another subtree that acts on (or reads) a target by
+"""Authorisation before state: a caller from another subtree that acts on (or reads) a target by
 id gets the same 403, whatever the target's state — open, closed, decided, returned — and when there is no such
 target; nothing in the answer tells them apart. The table covers every command endpoint that addresses a target
 by id, the commands that name a unit or an id in their body, and the read of one proposal.

@@ -1,4 +1,4 @@
-"""Quotas shared by every API process of a node (issue 19, item 6): on PostgreSQL the buckets are rows of
+"""Quotas shared by every API process of a node: on PostgreSQL the buckets are rows of
 ``api_quota`` taken from atomically; on SQLite (the embedded default: one process) they stay in the process."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tokens one by one (issue 19, item 7): `thidua clients revoke-token` stops one token (given as the JWT or its jti)
+"""Tokens one by one: `thidua clients revoke-token` stops one token (given as the JWT or its jti)
 from the next request while the client's other tokens keep working; a token past its expiry (beyond the 30 s
 leeway) is 401 TOKEN_EXPIRED."""
 

@@ -1,4 +1,4 @@
-"""As-of reads scoped to the question (issue 21): a rebuild of the rollup for one subtree — only the rollup's events
+"""As-of reads scoped to the question: a rebuild of the rollup for one subtree — only the rollup's events
 of the subtree and of its ancestors — answers every rollup question about that subtree exactly as a replay of the
 whole log into every read model does, on SQLite and PostgreSQL; and a rebuild is reused by another process.
 

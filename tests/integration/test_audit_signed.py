@@ -1,4 +1,4 @@
-"""Issue 20 on SQLite and PostgreSQL: signed appends, C2SP checkpoints, witnesses, key rotation and revocation.
+"""Trust on SQLite and PostgreSQL: signed appends, C2SP checkpoints, witnesses, key rotation and revocation.
 
 The attacks are done the way an insider with write access to the database would: by SQL, with valid Avro, columns
 that agree with the body and a correct sha256 link; verify must name where and what."""
@@ -180,7 +180,7 @@ def test_a_rewritten_prefix_does_not_match_a_witnessed_root(store: EventStore) -
 
 
 def test_history_written_before_signing_began_still_verifies(engine: Engine, codec: AvroCodec) -> None:
-    """A database from before issue 20: unsealed events and a v1 checkpoint. Once the node signs, the legacy prefix
+    """A database from before signing: unsealed events and a v1 checkpoint. Once the node signs, the legacy prefix
     is covered by the first seal (each chain hash commits to all before it) and the v1 checkpoint still verifies;
     an unsealed event after the key's announcement is not legacy any more."""
     legacy = EventStore(engine, codec, "p46")
@@ -199,7 +199,7 @@ def test_history_written_before_signing_began_still_verifies(engine: Engine, cod
 
 
 def _write_v1_checkpoint(store: EventStore, key: Ed25519PrivateKey) -> None:
-    """A checkpoint as the code before issue 20 wrote it: the v1 statement, encoded with the v1 schema."""
+    """A checkpoint as the code before signed appends wrote it: the v1 statement, encoded with the v1 schema."""
     last = rows(store)[-1]
     when = datetime(2026, 11, 1, tzinfo=UTC)
     payload = {

@@ -1,4 +1,4 @@
-"""Cached client rows (issue 21): on PostgreSQL the API answers a known client from memory (no query), and a
+"""Cached client rows: on PostgreSQL the API answers a known client from memory (no query), and a
 revocation made by another process holds from the first request after its notification arrives; in the process
 that revoked, at once. On SQLite every request reads the row."""
 

@@ -1,4 +1,4 @@
-"""Our CloudEvents read by the CNCF SDK (``cloudevents`` on PyPI, issue 19, item 5): the Kafka messages the relay
+"""Our CloudEvents read by the CNCF SDK (``cloudevents`` on PyPI): the Kafka messages the relay
 sends (binary mode: ce_* headers, Avro value, key = stream id) and the entries of GET /api/v1/events (structured
 JSON) decode into the same events, with the attributes docs/api.md and docs/asyncapi.yaml promise."""
 

@@ -1,4 +1,4 @@
-"""The outside review of issue 16, finding by finding, through the message bus on SQLite and PostgreSQL.
+"""The outside legal review of the rules, finding by finding, through the message bus on SQLite and PostgreSQL.
 
 Each test names the finding it covers (F01…F21) and failed on the main branch the review was made against; the
 read models and the API are covered in ``test_law_review_read.py``.

@@ -1,4 +1,4 @@
-"""The outside review of issue 16 as an official reads it: the API over the demo's read models (SQLite).
+"""The outside legal review of the rules as an official reads it: the API over the demo's read models (SQLite).
 
 ``test_law_review.py`` checks each finding (F01…F21) at the command side; here the same findings are checked where
 the offices see them: the plans, guidance and rollup responses. Each test names the findings it covers; all failed

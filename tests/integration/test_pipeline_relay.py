@@ -213,7 +213,7 @@ def test_broker_stopped_while_the_relay_publishes_then_started_again(
 def test_a_worker_and_a_relay_started_while_the_broker_is_down_wait_and_catch_up(
     postgres_url: str, tmp_path: Path, free_ports: list[int]
 ) -> None:
-    """The outage of issue 20: processes started before the broker is up wait, saying so every few seconds (not a
+    """A broker outage: processes started before the broker is up wait, saying so every few seconds (not a
     line per failed connection), and catch up once it comes."""
     kafka_sh = str(ROOT / "infra/kafka/kafka.sh")
     broker_dir = tmp_path / "broker"

@@ -1,4 +1,4 @@
-"""Issue 20 across nodes, on the real broker with ``thidua sync`` processes (central and Lào Cai): the province's
+"""Trust across nodes, on the real broker with ``thidua sync`` processes (central and Lào Cai): the province's
 events arrive at central with their origin proofs; central countersigns the province's checkpoints within seconds;
 a province that truncates its tail is caught by central's witness; a silent sender shows in reconcile."""
 

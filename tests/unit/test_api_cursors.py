@@ -1,4 +1,4 @@
-"""Pagination cursors (issue 19, item 1): signed by the node for one list, refused with 400 INVALID_CURSOR when
+"""Pagination cursors: signed by the node for one list, refused with 400 INVALID_CURSOR when
 altered, of another list or node, too long, or of the wrong shape; the event feed's unsigned cursors of the last
 release are still read for this release."""
 

@@ -1,4 +1,4 @@
-"""Standard Webhooks signatures (issue 19, item 4), checked with the reference verifier (``standardwebhooks``)."""
+"""Standard Webhooks signatures, checked with the reference verifier (``standardwebhooks``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """GET /api/v1/audit/keys, /audit/verify, /audit/exports, /audit/as-of: tamper evidence and as-of reads for
-auditors (issue 8, docs/audit.md).
+auditors (docs/audit.md).
 
 Readable by the ``auditor`` and ``operator`` roles. A break found by ``verify`` names its event only when that
 event lies in the caller's subtree; exports are listed when their subtree lies in the caller's.

@@ -1,6 +1,6 @@
 """The key catalog, in the schema catalog's style: every Ed25519 key this node knows — its own (active, retired,
 revoked) and its peers' (learnt over sync or pinned) — so any party can check what the node seals, signs and
-cosigns (issue 20, docs/audit.md). ``GET /api/v1/audit/keys`` still lists the anchors of this node's verifications."""
+cosigns (docs/audit.md). ``GET /api/v1/audit/keys`` still lists the anchors of this node's verifications."""
 
 from __future__ import annotations
 

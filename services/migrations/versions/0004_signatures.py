@@ -1,4 +1,4 @@
-"""Signed appends (issue 20): the batch seal on events, the origin proof on imported and parked events.
+"""Signed appends: the batch seal on events, the origin proof on imported and parked events.
 
 Revision ID: 0004
 Revises: 0003

@@ -6,7 +6,7 @@ Create Date: 2026-12-05
 
 ``readmodel_asof`` lists the as-of rebuilds (``asof_…_`` tables) that are complete, with the read models and the
 versions they were built with, so another process of the node (or the next start) reuses them instead of replaying
-again (issue 21). ``ix_event_subtree_type`` (``org_unit_path``, ``event_type``; ``text_pattern_ops`` on PostgreSQL)
+again. ``ix_event_subtree_type`` (``org_unit_path``, ``event_type``; ``text_pattern_ops`` on PostgreSQL)
 finds a subtree's events of the types a read model uses without scanning the log. The downgrade drops both; the
 release below drops every ``asof_`` table at its start anyway.
 """
