@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from services.awards.lawtables import load_allowance_codes
-from services.kernel.labels import FORM_KINDS, LEVELS, OCCASIONS, REPORT_STATES, ROLES, label
-from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
+from services.kernel.labels import (
+    FORM_KINDS,
+    LEVELS,
+    OCCASIONS,
+    REPORT_STATES,
+    ROLES,
+    SUBJECT_CATEGORIES,
+    UNIT_KINDS,
+    label,
+)
 
 DUTY_STATES = {
     "SUBMITTED": "Đã nộp đúng hạn",

@@ -1,6 +1,6 @@
 """Award forms a unit may propose under the plans above it, per occasion, with the decider and the route.
 
-Which forms a plan offers is decided by ``services.awards.handlers.plan_allows`` (the rule ``ProposeAward``
+Which forms a plan offers is decided by ``services.awards.allowances.plan_allows`` (the rule ``ProposeAward``
 checks), one allowance at a time so the basis (a named form, or a code of ``allowance_codes.csv``: GIAY_KHEN,
 BY_AUTHORITY, CAP_TREN, HCLD) stays visible; a form the law does not give at the occasion (``award_occasions.csv``)
 is never offered. The route is ``AuthorityMatrix.route`` from the unit placed by ``services.awards.routing.place``,
@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from services.awards import AuthorityMatrix, AwardForm, Proposer, RouteStep
-from services.awards.handlers import plan_allows
+from services.awards.allowances import plan_allows
 from services.awards.routing import Placement, place
 from services.kernel.errors import ThiduaError
 from services.planning.model import Plan

@@ -7,11 +7,10 @@ from typing import Any
 
 from projections.awards.views import form_name, unit
 from services.awards import load_authority_matrix
-from services.kernel.labels import FORM_KINDS, OCCASIONS, label
+from services.kernel.labels import FORM_KINDS, OCCASIONS, SUBJECT_CATEGORIES, label
 from services.kernel.vntime import business_day
 from services.planning.occasions import plan_occasions
 from services.planning.targets import COMPARISONS, RECURRENCES, SCOPES, comparison_of
-from services.registry.handlers import SUBJECT_CATEGORIES
 
 STATUSES = {"DRAFT": "Dự thảo", "ISSUED": "Đã ban hành"}
 REVIEWS = {"SO_KET": "Sơ kết", "TONG_KET": "Tổng kết"}

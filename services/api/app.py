@@ -19,9 +19,8 @@ from projections.orgunits import queries
 from services.bootstrap import Node
 from services.kernel.adminunits import UnitType
 from services.kernel.errors import UnknownOrgUnit
-from services.kernel.labels import LEVELS, label
+from services.kernel.labels import LEVELS, SUBJECT_CATEGORIES, UNIT_KINDS, label
 from services.kernel.settings import ApiSettings
-from services.registry.handlers import SUBJECT_CATEGORIES, UNIT_KINDS
 
 from . import docs_ui, problems
 from .asof import ReadAt, make_cache

@@ -20,34 +20,11 @@ from services.planning.rules import warning
 from services.registry.lookup import OrgUnit, find_org_unit, get_org_unit
 
 from . import prerequisites
-from .authority import AuthorityMatrix
+from .allowances import plan_allows
 from .commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
-from .levels import Authority, Level
+from .levels import Authority
 from .model import Proposal, award_type, fold, nominee_key, proposal_stream
 from .routing import Placement, place, route_from, self_nominated, top_unit
-
-
-def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatrix, on: date) -> str | None:
-    """The plan's allowance that offers ``form_code`` for ``occasion`` (the form itself, or a code of
-    ``allowance_codes.csv`` whose members hold it at the right level), or None."""
-    issuer_rank = Level(plan.issuer["level"]).rank
-    decider_rank = matrix.form(form_code, on).decider_level.rank
-    for allowance in plan.award_forms:
-        code = allowance["form_code"]
-        if allowance["occasion"] != occasion:
-            continue
-        if code == form_code:
-            return str(code)
-        pseudo = matrix.allowances.get(code)
-        if pseudo is not None and form_code in pseudo.members:
-            fits = {
-                "ANY": True,
-                "ISSUER_OR_BELOW": decider_rank <= issuer_rank,
-                "ABOVE_ISSUER": decider_rank > issuer_rank,
-            }
-            if fits[pseudo.levels]:
-                return str(code)
-    return None
 
 
 def placement(uow: UnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominated: bool = False) -> Placement:

@@ -28,6 +28,22 @@ OCCASIONS = {
 }
 ROLES = {"PROPOSE": "Đề nghị", "REVIEW": "Thẩm định, trình", "DECIDE": "Quyết định"}
 FORM_KINDS = {"HINH_THUC": "Hình thức khen thưởng", "DANH_HIEU": "Danh hiệu thi đua"}
+# What a registered unit is (loại đơn vị), and whose criteria apply to it (đối tượng áp dụng).
+UNIT_KINDS = {
+    "AGENCY": "Cơ quan (sở, ban, ngành, phòng)",
+    "PUBLIC_SERVICE_UNIT": "Đơn vị sự nghiệp công lập",
+    "ENTERPRISE": "Doanh nghiệp",
+    "COOPERATIVE": "Hợp tác xã",
+    "MTTQ": "Ủy ban Mặt trận Tổ quốc",
+    "SOCIO_POLITICAL": "Tổ chức chính trị – xã hội",
+    "VILLAGE": "Thôn, tổ dân phố",
+}
+SUBJECT_CATEGORIES = {
+    "AGENCY_LOCALITY": "Cơ quan, địa phương, đơn vị",
+    "MTTQ_SOCIO_POLITICAL": "Mặt trận Tổ quốc và các tổ chức chính trị – xã hội",
+    "ENTERPRISE": "Doanh nghiệp",
+    "INDIVIDUAL": "Cá nhân",
+}
 
 
 def label(table: dict[str, str], code: str | None) -> str | None:
@@ -35,4 +51,14 @@ def label(table: dict[str, str], code: str | None) -> str | None:
     return None if code is None else table.get(code, code)
 
 
-__all__ = ["AWARD_STATES", "FORM_KINDS", "LEVELS", "OCCASIONS", "REPORT_STATES", "ROLES", "label"]
+__all__ = [
+    "AWARD_STATES",
+    "FORM_KINDS",
+    "LEVELS",
+    "OCCASIONS",
+    "REPORT_STATES",
+    "ROLES",
+    "SUBJECT_CATEGORIES",
+    "UNIT_KINDS",
+    "label",
+]

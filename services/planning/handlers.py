@@ -7,12 +7,11 @@ from typing import Any
 
 from services.domain.deps import Deps
 from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
-from services.kernel.labels import OCCASIONS
+from services.kernel.labels import OCCASIONS, SUBJECT_CATEGORIES
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
 from services.kernel.vntime import business_day
-from services.registry.handlers import SUBJECT_CATEGORIES
 from services.registry.lookup import get_org_unit
 
 from . import rules, targets

@@ -6,6 +6,7 @@ import unicodedata
 
 from services.domain.deps import Deps
 from services.kernel.errors import DomainRefusal, Kind, OrgUnitExists, UnknownOrgUnit, out_of_subtree
+from services.kernel.labels import SUBJECT_CATEGORIES, UNIT_KINDS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import UnitOfWork
@@ -13,22 +14,6 @@ from services.kernel.uow import UnitOfWork
 from .commands import RegisterEmulationBloc, RegisterOrgUnit
 from .lookup import BLOC_KINDS, bloc_members, bloc_stream, find_org_unit, get_org_unit, org_unit_stream
 from .refdata import agency_types
-
-UNIT_KINDS = {
-    "AGENCY": "Cơ quan (sở, ban, ngành, phòng)",
-    "PUBLIC_SERVICE_UNIT": "Đơn vị sự nghiệp công lập",
-    "ENTERPRISE": "Doanh nghiệp",
-    "COOPERATIVE": "Hợp tác xã",
-    "MTTQ": "Ủy ban Mặt trận Tổ quốc",
-    "SOCIO_POLITICAL": "Tổ chức chính trị – xã hội",
-    "VILLAGE": "Thôn, tổ dân phố",
-}
-SUBJECT_CATEGORIES = {
-    "AGENCY_LOCALITY": "Cơ quan, địa phương, đơn vị",
-    "MTTQ_SOCIO_POLITICAL": "Mặt trận Tổ quốc và các tổ chức chính trị – xã hội",
-    "ENTERPRISE": "Doanh nghiệp",
-    "INDIVIDUAL": "Cá nhân",
-}
 
 
 def _invalid(field: str, value: str, allowed: dict[str, str]) -> DomainRefusal:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from services.awards import load_authority_matrix
-from services.awards.handlers import plan_allows
+from services.awards.allowances import plan_allows
 from services.awards.prerequisites import check
 from services.kernel.errors import DomainRefusal
 from services.planning.model import Plan
