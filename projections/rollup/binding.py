@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from services.kernel.contracts import ReportingDuty
 from services.planning.occasions import plan_occasions
 from services.registry.lookup import OrgUnit
 from services.reporting.model import binding_duty, deadline, period_kind
@@ -47,7 +48,7 @@ def bind(duties: Sequence[dict[str, Any]], unit: OrgUnit, period: str) -> Bindin
     kind_year = period_kind(period)
     if kind_year is None or kind_year[0] not in EXPECTED_KINDS:
         return None
-    duty = binding_duty(duties, unit, kind_year[0])
+    duty = binding_duty(cast("Sequence[ReportingDuty]", duties), unit, kind_year[0])  # stored ReportingDuty JSON
     return (str(duty["code"]), deadline(duty, kind_year[1])) if duty is not None else None
 
 

@@ -218,6 +218,7 @@ def _held_by(
         raise out_of_subtree(actor.path.value, nominee)
     decider = proposal.route[-1]
     if deciding and actor.path.value != decider["org_unit"]["path"]:
+        assert decider["authority"] is not None, "a route's last step names its deciding authority"
         raise DomainRefusal(
             "AUTHORITY_MISMATCH",
             403,

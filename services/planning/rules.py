@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -112,9 +112,9 @@ def warning(
     return {"code": code, "message_vi": vi, "message_en": en, "source_text": source_text, "refs": refs or []}
 
 
-def conflicting_targets(indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def conflicting_targets(indicators: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Warnings for indicators that measure the same thing (same name and unit) with different targets."""
-    seen: dict[tuple[str, str | None], dict[str, Any]] = {}
+    seen: dict[tuple[str, str | None], Mapping[str, Any]] = {}
     warnings = []
     for ind in indicators:
         key = (ind["name"].casefold(), ind.get("unit"))

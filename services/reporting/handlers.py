@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.domain.deps import Deps
+from services.kernel.contracts import ReportingDuty
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
@@ -37,9 +39,9 @@ def _outside(plan: Plan, what: str) -> DomainRefusal:
     )
 
 
-def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan, dict[str, Any]]]:
+def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan, Mapping[str, Any]]]:
     """Indicators of the plan and of the plans it implements, up the chain, each with the plan that sets it."""
-    found: dict[str, tuple[Plan, dict[str, Any]]] = {}
+    found: dict[str, tuple[Plan, Mapping[str, Any]]] = {}
     todo, seen = [plan], set()
     while todo:
         current = todo.pop()
@@ -83,14 +85,14 @@ def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
     uow.append(stream, None, [NewEvent("TargetsRegistered", payload, unit.ref, cmd.actor, cmd.occurred_at)])
 
 
-def _duty(uow: UnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> dict[str, Any] | None:
+def _duty(uow: UnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> ReportingDuty | None:
     if any(d.get("reporter_member_of") for d in plan.duties):
         unit = with_blocs(uow, unit)
     return binding_duty(plan.duties, unit, kind)
 
 
-def _receiver(uow: UnitOfWork, deps: Deps, plan: Plan, duty: dict[str, Any] | None) -> dict[str, Any]:
-    for target in (duty or {}).get("to", []):
+def _receiver(uow: UnitOfWork, deps: Deps, plan: Plan, duty: ReportingDuty | None) -> Mapping[str, Any]:
+    for target in duty.get("to", []) if duty else []:
         if target.startswith("VN") and (found := find_org_unit(uow, deps.official, target)):
             return found.ref
     return plan.issuer
