@@ -10,7 +10,7 @@ from services.domain.lookups import award_conferred
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import OCCASIONS, Plan
@@ -49,7 +49,7 @@ def plan_allows(plan: Plan, form_code: str, occasion: str, matrix: AuthorityMatr
     return None
 
 
-def placement(uow: UnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominated: bool = False) -> Placement:
+def placement(uow: AbstractUnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominated: bool = False) -> Placement:
     """Where ``unit`` sits as a proposer: the powers its head holds and the sở managing it (``routing.place``)."""
     top = top_unit(unit.path.value)
     top_found = find_org_unit(uow, deps.official, top) if top else None
@@ -64,7 +64,7 @@ def placement(uow: UnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominat
     )
 
 
-def _route(uow: UnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[dict[str, Any]]:
+def _route(uow: AbstractUnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[dict[str, Any]]:
     own = self_nominated(cmd.nominee_kind, cmd.nominee_path, proposer.path.value)
     steps = route_from(deps.matrix, cmd.form_code, placement(uow, deps, proposer, on, own), on)
     return [
@@ -130,7 +130,7 @@ def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, 
     return found.code, []
 
 
-def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
+def propose_award(cmd: ProposeAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardProposed with its computed route, its occasion and prerequisite checks."""
     on = business_day(cmd.occurred_at)
     proposer = get_org_unit(uow, deps.official, cmd.proposer_path)
@@ -192,7 +192,7 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
 
 
 def _held_by(
-    uow: UnitOfWork, deps: Deps, proposal_id: str, acting_path: str, deciding: bool = False
+    uow: AbstractUnitOfWork, deps: Deps, proposal_id: str, acting_path: str, deciding: bool = False
 ) -> tuple[Proposal, OrgUnit]:
     """The open proposal and the acting unit, checked in order: subtree, authority (to decide), holder."""
     proposal = fold(uow.stream(proposal_stream(proposal_id)))
@@ -242,7 +242,7 @@ def _held_by(
     return proposal, actor
 
 
-def forward_award(cmd: ForwardAward, uow: UnitOfWork, deps: Deps) -> None:
+def forward_award(cmd: ForwardAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardForwarded to the next step; the deciding step cannot forward."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path)
     if proposal.current_step["role"] == "DECIDE":
@@ -268,7 +268,7 @@ def forward_award(cmd: ForwardAward, uow: UnitOfWork, deps: Deps) -> None:
     )
 
 
-def return_award(cmd: ReturnAward, uow: UnitOfWork, deps: Deps) -> None:
+def return_award(cmd: ReturnAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardReturned to the proposer, with a reason."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path)
     payload = nfc(
@@ -286,7 +286,7 @@ def return_award(cmd: ReturnAward, uow: UnitOfWork, deps: Deps) -> None:
     )
 
 
-def decide_award(cmd: DecideAward, uow: UnitOfWork, deps: Deps) -> None:
+def decide_award(cmd: DecideAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardDecided by the deciding authority only; an approval is recorded for later prerequisite checks."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path, deciding=True)
     approved = cmd.outcome == "APPROVED"

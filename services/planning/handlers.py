@@ -9,7 +9,7 @@ from services.domain.deps import Deps
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
 from services.registry.handlers import SUBJECT_CATEGORIES
 from services.registry.lookup import get_org_unit
@@ -32,7 +32,7 @@ def nfc(value: Any) -> Any:
     return value
 
 
-def load_plan(uow: UnitOfWork, plan_id: str) -> Plan:
+def load_plan(uow: AbstractUnitOfWork, plan_id: str) -> Plan:
     """The plan, or UNKNOWN_PLAN."""
     plan = fold(uow.stream(plan_stream(plan_id)))
     if plan is None:
@@ -40,7 +40,7 @@ def load_plan(uow: UnitOfWork, plan_id: str) -> Plan:
     return plan
 
 
-def _parents(uow: UnitOfWork, cmd: IssuePlan) -> list[Plan]:
+def _parents(uow: AbstractUnitOfWork, cmd: IssuePlan) -> list[Plan]:
     parents = [load_plan(uow, parent_id) for parent_id in cmd.implements]
     issuer = OrgPath.parse(cmd.issuer_path)
     for parent in parents:
@@ -110,7 +110,7 @@ def _check_parent_dates(cmd: IssuePlan, parents: list[Plan]) -> list[dict[str, A
     return warnings
 
 
-def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
+def issue_plan(cmd: IssuePlan, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """PlanIssued, if the document, the parents, the phases and the award forms are valid."""
     issuer = get_org_unit(uow, deps.official, cmd.issuer_path)
     rules.check_document(cmd.document_number, cmd.document_symbol, cmd.issue_date)
@@ -159,7 +159,7 @@ def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
     uow.append(plan_stream(cmd.plan_id), 0, [NewEvent("PlanIssued", payload, issuer.ref, cmd.actor, cmd.occurred_at)])
 
 
-def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> None:
+def assign_plan_number(cmd: AssignPlanNumber, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """PlanNumberAssigned for a draft, with the same uniqueness rule as an issued plan."""
     plan = load_plan(uow, cmd.plan_id)
     if not plan.is_draft:
@@ -185,7 +185,7 @@ def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> No
     )
 
 
-def amend_plan(cmd: AmendPlan, uow: UnitOfWork, deps: Deps) -> None:
+def amend_plan(cmd: AmendPlan, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """PlanAmended with the next amendment number; new phases must still fit the parents."""
     plan = load_plan(uow, cmd.plan_id)
     if cmd.phases is not None:
@@ -249,7 +249,7 @@ def _with_comparisons(items: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]
     ]
 
 
-def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> None:
+def register_criteria(cmd: RegisterCriteria, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """CriteriaRegistered in the plan's stream; conflicting targets are kept, with warnings."""
     plan = load_plan(uow, cmd.plan_id)
     owner = get_org_unit(uow, deps.official, cmd.owner_path)
@@ -281,7 +281,7 @@ def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> Non
     )
 
 
-def issue_guidance(cmd: IssueGuidance, uow: UnitOfWork, deps: Deps) -> None:
+def issue_guidance(cmd: IssueGuidance, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """GuidanceIssued, addressed only to subtrees of the issuer."""
     issuer = get_org_unit(uow, deps.official, cmd.issuer_path)
     for target in cmd.addressed_to:

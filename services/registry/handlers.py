@@ -8,7 +8,7 @@ from services.domain.deps import Deps
 from services.kernel.errors import DomainRefusal, OrgUnitExists, UnknownOrgUnit, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 
 from .commands import RegisterEmulationBloc, RegisterOrgUnit
 from .lookup import BLOC_KINDS, bloc_members, bloc_stream, find_org_unit, get_org_unit, org_unit_stream
@@ -42,7 +42,7 @@ def _invalid(field: str, value: str, allowed: dict[str, str]) -> DomainRefusal:
     )
 
 
-def register_org_unit(cmd: RegisterOrgUnit, uow: UnitOfWork, deps: Deps) -> None:
+def register_org_unit(cmd: RegisterOrgUnit, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """Append ``OrgUnitRegistered`` if the parent exists, the code is free and the categories are known."""
     official = deps.official
     parent = OrgPath.parse(cmd.parent_path)
@@ -89,13 +89,13 @@ def _unknown_bloc(code: str, province: str) -> DomainRefusal:
     )
 
 
-def _check_bloc_of_province(uow: UnitOfWork, code: str, province: str) -> None:
+def _check_bloc_of_province(uow: AbstractUnitOfWork, code: str, province: str) -> None:
     bloc = bloc_members(uow.stream(bloc_stream(code)))
     if bloc is None or bloc[1] != province:
         raise _unknown_bloc(code, province)
 
 
-def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: UnitOfWork, deps: Deps) -> None:
+def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """EmulationBlocRegistered: a province's khối or cụm thi đua and its members, each in the province's subtree.
 
     Registering a code again redefines the bloc (new members, same stream): duties bind by the latest definition.

@@ -8,7 +8,7 @@ from typing import Any
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.errors import UnknownOrgUnit
 from services.kernel.orgpaths import ROOT, OrgPath
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 
 CENTRAL_REF = {"code": ROOT, "path": ROOT, "level": "CENTRAL", "name": "Trung ương"}
 # Kind families used by reporting duties and criteria: a duty bound to AGENCY also binds public service units.
@@ -58,7 +58,7 @@ class OrgUnit:
         return any(kind in MEMBER_OF.get(member_of, ()) for _, kind in self.blocs)
 
 
-def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit | None:
+def find_org_unit(uow: AbstractUnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit | None:
     """The org unit at ``path``, or None."""
     target = OrgPath.parse(path)
     if target.level == "CENTRAL":
@@ -85,7 +85,7 @@ def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> Org
     )
 
 
-def get_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit:
+def get_org_unit(uow: AbstractUnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit:
     """The org unit at ``path``; raises UnknownOrgUnit."""
     unit = find_org_unit(uow, official, path)
     if unit is None:
@@ -101,7 +101,7 @@ def bloc_members(events: list[Any]) -> tuple[str, str, list[str]] | None:
     return d["kind"], d["province"]["path"], list(d["members"])
 
 
-def with_blocs(uow: UnitOfWork, unit: OrgUnit) -> OrgUnit:
+def with_blocs(uow: AbstractUnitOfWork, unit: OrgUnit) -> OrgUnit:
     """``unit`` with the khối/cụm thi đua it belongs to: those listing it now, and the one it was registered in."""
     found: dict[str, str] = {}
     declared = [unit.emulation_bloc] if unit.emulation_bloc else []

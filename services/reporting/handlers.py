@@ -10,7 +10,7 @@ from services.kernel.contracts import ReportingDuty
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import Plan
@@ -21,7 +21,7 @@ from .commands import RegisterTargets, ReviewReport, SubmitReport
 from .model import binding_duty, deadline, fold, period_kind, report_id, report_stream
 
 
-def _unit_in_plan(uow: UnitOfWork, deps: Deps, plan: Plan, unit_path: str) -> OrgUnit:
+def _unit_in_plan(uow: AbstractUnitOfWork, deps: Deps, plan: Plan, unit_path: str) -> OrgUnit:
     unit = get_org_unit(uow, deps.official, unit_path)
     if not OrgPath(plan.issuer_path).contains(unit.path):
         raise out_of_subtree(plan.issuer_path, unit.path.value)
@@ -39,7 +39,7 @@ def _outside(plan: Plan, what: str) -> DomainRefusal:
     )
 
 
-def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan, Mapping[str, Any]]]:
+def _applicable_indicators(uow: AbstractUnitOfWork, plan: Plan) -> dict[str, tuple[Plan, Mapping[str, Any]]]:
     """Indicators of the plan and of the plans it implements, up the chain, each with the plan that sets it."""
     found: dict[str, tuple[Plan, Mapping[str, Any]]] = {}
     todo, seen = [plan], set()
@@ -52,7 +52,7 @@ def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan,
     return found
 
 
-def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
+def register_targets(cmd: RegisterTargets, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """TargetsRegistered; registering again for the same plan and year replaces the earlier targets."""
     plan = load_plan(uow, cmd.plan_id)
     unit = _unit_in_plan(uow, deps, plan, cmd.unit_path)
@@ -85,20 +85,20 @@ def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
     uow.append(stream, None, [NewEvent("TargetsRegistered", payload, unit.ref, cmd.actor, cmd.occurred_at)])
 
 
-def _duty(uow: UnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> ReportingDuty | None:
+def _duty(uow: AbstractUnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> ReportingDuty | None:
     if any(d.get("reporter_member_of") for d in plan.duties):
         unit = with_blocs(uow, unit)
     return binding_duty(plan.duties, unit, kind)
 
 
-def _receiver(uow: UnitOfWork, deps: Deps, plan: Plan, duty: ReportingDuty | None) -> Mapping[str, Any]:
+def _receiver(uow: AbstractUnitOfWork, deps: Deps, plan: Plan, duty: ReportingDuty | None) -> Mapping[str, Any]:
     for target in duty.get("to", []) if duty else []:
         if target.startswith("VN") and (found := find_org_unit(uow, deps.official, target)):
             return found.ref
     return plan.issuer
 
 
-def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
+def submit_report(cmd: SubmitReport, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """ReportSubmitted, marked late after the duty's deadline; a new version only after a return."""
     plan = load_plan(uow, cmd.plan_id)
     unit = _unit_in_plan(uow, deps, plan, cmd.unit_path)
@@ -153,7 +153,7 @@ def unknown_report(report_id: str) -> DomainRefusal:
     )
 
 
-def review_report(cmd: ReviewReport, uow: UnitOfWork, deps: Deps) -> None:
+def review_report(cmd: ReviewReport, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """ReportReviewed by the receiving level (or a level above it); a return needs a reason."""
     report = fold(uow.stream(report_stream(cmd.report_id)))
     if report is None:
