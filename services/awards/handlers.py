@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from services.domain.deps import Deps
-from services.domain.lookups import award_conferred
+from services.kernel.contracts import (
+    AwardDecidedData,
+    AwardForwardedData,
+    AwardProposedData,
+    AwardReturnedData,
+    DomainWarning,
+    RouteStep,
+)
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
+from services.domain.lookups import award_conferred
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import OCCASIONS, Plan
 from services.planning.occasions import REVIEW_KINDS, occasion_for
@@ -64,7 +71,7 @@ def placement(uow: AbstractUnitOfWork, deps: Deps, unit: OrgUnit, on: date, self
     )
 
 
-def _route(uow: AbstractUnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[dict[str, Any]]:
+def _route(uow: AbstractUnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[RouteStep]:
     own = self_nominated(cmd.nominee_kind, cmd.nominee_path, proposer.path.value)
     steps = route_from(deps.matrix, cmd.form_code, placement(uow, deps, proposer, on, own), on)
     return [
@@ -105,7 +112,7 @@ def _check_occasion(cmd: ProposeAward, deps: Deps, name_vi: str, on: date) -> No
     )
 
 
-def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, list[dict[str, Any]]]:
+def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, list[DomainWarning]]:
     """The plan's sơ kết / tổng kết the proposal belongs to, and a warning when it is undated or far ahead."""
     if plan is None or occasion not in REVIEW_KINDS:
         return None, []
@@ -168,26 +175,24 @@ def propose_award(cmd: ProposeAward, uow: AbstractUnitOfWork, deps: Deps) -> Non
     key = nominee_key(cmd.nominee_kind, cmd.nominee_name, nominee_unit.path.value)
     conferred = uow.lookup("award_conferred", key)
     checks = prerequisites.check(cmd.form_code, award_type(cmd.occasion), conferred, on, cmd.nominee_kind)
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "plan_id": cmd.plan_id,
-            "nominee": {"kind": cmd.nominee_kind, "name": cmd.nominee_name, "org_unit": nominee_unit.ref},
-            "form_code": cmd.form_code,
-            "occasion": cmd.occasion,
-            "occasion_period": period,
-            "achievements": cmd.achievements,
-            "proposer": proposer.ref,
-            "route": route,
-            "decider_authority": route[-1]["authority"],
-            "prerequisites": checks,
-            "warnings": warnings,
-        }
-    )
+    payload: AwardProposedData = {
+        "proposal_id": cmd.proposal_id,
+        "plan_id": cmd.plan_id,
+        "nominee": {"kind": cmd.nominee_kind, "name": cmd.nominee_name, "org_unit": nominee_unit.ref},
+        "form_code": cmd.form_code,
+        "occasion": cmd.occasion,
+        "occasion_period": period,
+        "achievements": cmd.achievements,
+        "proposer": proposer.ref,
+        "route": route,
+        "decider_authority": route[-1]["authority"],
+        "prerequisites": checks,
+        "warnings": warnings,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         0,
-        [NewEvent("AwardProposed", payload, proposer.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardProposed", nfc(payload), proposer.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
@@ -253,36 +258,32 @@ def forward_award(cmd: ForwardAward, uow: AbstractUnitOfWork, deps: Deps) -> Non
             "The deciding step does not forward; decide instead.",
             proposal_id=cmd.proposal_id,
         )
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "from_unit": actor.ref,
-            "to_unit": proposal.route[proposal.holder + 1]["org_unit"],
-            "note": cmd.note,
-        }
-    )
+    payload: AwardForwardedData = {
+        "proposal_id": cmd.proposal_id,
+        "from_unit": actor.ref,
+        "to_unit": proposal.route[proposal.holder + 1]["org_unit"],
+        "note": cmd.note,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         proposal.version,
-        [NewEvent("AwardForwarded", payload, actor.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardForwarded", nfc(payload), actor.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
 def return_award(cmd: ReturnAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardReturned to the proposer, with a reason."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path)
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "from_unit": actor.ref,
-            "to_unit": proposal.route[0]["org_unit"],
-            "reason": cmd.reason,
-        }
-    )
+    payload: AwardReturnedData = {
+        "proposal_id": cmd.proposal_id,
+        "from_unit": actor.ref,
+        "to_unit": proposal.route[0]["org_unit"],
+        "reason": cmd.reason,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         proposal.version,
-        [NewEvent("AwardReturned", payload, actor.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardReturned", nfc(payload), actor.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
@@ -304,18 +305,16 @@ def decide_award(cmd: DecideAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
         )
     if approved:
         uow.record(*award_conferred(proposal))
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "outcome": cmd.outcome,
-            "decider": actor.ref,
-            "decision_number": cmd.decision_number,
-            "decision_date": cmd.decision_date,
-            "reason": cmd.reason,
-        }
-    )
+    payload: AwardDecidedData = {
+        "proposal_id": cmd.proposal_id,
+        "outcome": cmd.outcome,
+        "decider": actor.ref,
+        "decision_number": cmd.decision_number,
+        "decision_date": cmd.decision_date,
+        "reason": cmd.reason,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         proposal.version,
-        [NewEvent("AwardDecided", payload, actor.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardDecided", nfc(payload), actor.ref, cmd.actor, cmd.occurred_at)],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from services.domain.deps import Deps
+from services.kernel.contracts import EmulationBlocRegisteredData, OrgUnitRef, OrgUnitRegisteredData
 from services.kernel.errors import DomainRefusal, OrgUnitExists, UnknownOrgUnit, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
@@ -60,8 +61,8 @@ def register_org_unit(cmd: RegisterOrgUnit, uow: AbstractUnitOfWork, deps: Deps)
     if cmd.emulation_bloc is not None:
         _check_bloc_of_province(uow, cmd.emulation_bloc, "/".join(path.parts[:2]))
     name = unicodedata.normalize("NFC", cmd.name)
-    unit = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": name}
-    payload = {
+    unit: OrgUnitRef = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": name}
+    payload: OrgUnitRegisteredData = {
         "unit": unit,
         "parent_path": parent.value,
         "name": name,
@@ -123,7 +124,7 @@ def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: AbstractUnitOfWork,
     for member in members:
         if cmd.bloc_code not in uow.lookup("bloc_member", member):
             uow.record("bloc_member", member, cmd.bloc_code)
-    payload = {
+    payload: EmulationBlocRegisteredData = {
         "bloc_code": cmd.bloc_code,
         "name": unicodedata.normalize("NFC", cmd.name),
         "kind": cmd.kind,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from services.domain.deps import Deps
-from services.kernel.contracts import ReportingDuty
+from services.kernel.contracts import (
+    IndicatorValue,
+    OrgUnitRef,
+    ReportingDuty,
+    ReportReviewedData,
+    ReportSubmittedData,
+    TargetsRegisteredData,
+)
 from services.kernel.errors import DomainRefusal, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
@@ -73,16 +80,14 @@ def register_targets(cmd: RegisterTargets, uow: AbstractUnitOfWork, deps: Deps) 
         if refusal := scope_refusal(indicator, owner.issuer_path, unit):
             raise refusal
     stream = f"registration-{cmd.plan_id}:{unit.ref['code']}:{cmd.year}"
-    payload = nfc(
-        {
-            "registration_id": cmd.registration_id,
-            "plan_id": cmd.plan_id,
-            "unit": unit.ref,
-            "year": cmd.year,
-            "targets": list(cmd.targets),
-        }
-    )
-    uow.append(stream, None, [NewEvent("TargetsRegistered", payload, unit.ref, cmd.actor, cmd.occurred_at)])
+    payload: TargetsRegisteredData = {
+        "registration_id": cmd.registration_id,
+        "plan_id": cmd.plan_id,
+        "unit": unit.ref,
+        "year": cmd.year,
+        "targets": cast(list[IndicatorValue], list(cmd.targets)),
+    }
+    uow.append(stream, None, [NewEvent("TargetsRegistered", nfc(payload), unit.ref, cmd.actor, cmd.occurred_at)])
 
 
 def _duty(uow: AbstractUnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> ReportingDuty | None:
@@ -91,7 +96,7 @@ def _duty(uow: AbstractUnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> Repo
     return binding_duty(plan.duties, unit, kind)
 
 
-def _receiver(uow: AbstractUnitOfWork, deps: Deps, plan: Plan, duty: ReportingDuty | None) -> Mapping[str, Any]:
+def _receiver(uow: AbstractUnitOfWork, deps: Deps, plan: Plan, duty: ReportingDuty | None) -> OrgUnitRef:
     for target in duty.get("to", []) if duty else []:
         if target.startswith("VN") and (found := find_org_unit(uow, deps.official, target)):
             return found.ref
@@ -118,27 +123,25 @@ def submit_report(cmd: SubmitReport, uow: AbstractUnitOfWork, deps: Deps) -> Non
         )
     duty = _duty(uow, plan, unit, kind_year[0])
     due = deadline(duty, kind_year[1]) if duty else None
-    payload = nfc(
-        {
-            "report_id": rid,
-            "plan_id": cmd.plan_id,
-            "unit": unit.ref,
-            "period": cmd.period,
-            "version": previous.version + 1 if previous else 1,
-            "submitted_to": _receiver(uow, deps, plan, duty),
-            "values": list(cmd.values),
-            "narrative": cmd.narrative,
-            "attachments": list(cmd.attachments),
-            "initiatives": list(cmd.initiatives),
-            "duty_code": duty["code"] if duty else None,
-            "deadline": due,
-            "late": due is not None and business_day(cmd.occurred_at) > due,
-        }
-    )
+    payload: ReportSubmittedData = {
+        "report_id": rid,
+        "plan_id": cmd.plan_id,
+        "unit": unit.ref,
+        "period": cmd.period,
+        "version": previous.version + 1 if previous else 1,
+        "submitted_to": _receiver(uow, deps, plan, duty),
+        "values": cast(list[IndicatorValue], list(cmd.values)),
+        "narrative": cmd.narrative,
+        "attachments": list(cmd.attachments),
+        "initiatives": list(cmd.initiatives),
+        "duty_code": duty["code"] if duty else None,
+        "deadline": due,
+        "late": due is not None and business_day(cmd.occurred_at) > due,
+    }
     uow.append(
         report_stream(rid),
         previous.stream_version if previous else 0,
-        [NewEvent("ReportSubmitted", payload, unit.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("ReportSubmitted", nfc(payload), unit.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
@@ -178,17 +181,15 @@ def review_report(cmd: ReviewReport, uow: AbstractUnitOfWork, deps: Deps) -> Non
             "Outcome must be ACCEPTED, or RETURNED with a reason.",
             outcome=cmd.outcome,
         )
-    payload = nfc(
-        {
-            "report_id": cmd.report_id,
-            "version": report.version,
-            "outcome": cmd.outcome,
-            "reviewer": reviewer.ref,
-            "reason": cmd.reason,
-        }
-    )
+    payload: ReportReviewedData = {
+        "report_id": cmd.report_id,
+        "version": report.version,
+        "outcome": cmd.outcome,
+        "reviewer": reviewer.ref,
+        "reason": cmd.reason,
+    }
     uow.append(
         report_stream(cmd.report_id),
         report.stream_version,
-        [NewEvent("ReportReviewed", payload, report.unit, cmd.actor, cmd.occurred_at)],
+        [NewEvent("ReportReviewed", nfc(payload), report.unit, cmd.actor, cmd.occurred_at)],
     )
