@@ -51,7 +51,7 @@ def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _named_types(catalog: SchemaCatalog) -> dict[str, dict[str, Any]]:
+def named_types(catalog: SchemaCatalog) -> dict[str, dict[str, Any]]:
     """Every named type (record, enum, fixed) reachable from the current schemas, by short name."""
     found: dict[str, dict[str, Any]] = {}
 
@@ -119,7 +119,7 @@ def _typed_dict(name: str, doc: str, fields: list[dict[str, Any]]) -> str:
 
 def render_contracts(catalog: SchemaCatalog) -> str:
     """Python source of the contract types, enums first, then records, then events, each in name order."""
-    named = _named_types(catalog)
+    named = named_types(catalog)
     parts = [HEADER]
     for name, schema in sorted(named.items()):
         if schema["type"] == "enum":

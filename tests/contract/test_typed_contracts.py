@@ -13,12 +13,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 import pytest
 
 from services.kernel import contracts
-from services.kernel.codegen import render_contracts
+from services.kernel.codegen import named_types, render_contracts
 from services.kernel.events import Event
 from services.kernel.schemas import SchemaCatalog
 
@@ -26,28 +26,8 @@ pytestmark = pytest.mark.contract
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _named(catalog: SchemaCatalog) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(schema: Any) -> None:
-        if isinstance(schema, list):
-            for branch in schema:
-                walk(branch)
-        elif isinstance(schema, dict):
-            if schema["type"] in ("record", "enum") and schema["name"].rsplit(".", 1)[-1] not in found:
-                found[schema["name"].rsplit(".", 1)[-1]] = schema
-                for f in schema.get("fields", ()):
-                    walk(f["type"])
-            walk(schema.get("items"))
-            walk(schema.get("values"))
-
-    for version in catalog:
-        walk(version.schema)
-    return found
-
-
 def test_every_record_enum_and_event_has_its_type(catalog: SchemaCatalog) -> None:
-    named = _named(catalog)
+    named = named_types(catalog)
     assert len(named) == len(list(catalog))  # each named type has its own file in schemas/
     for name, schema in named.items():
         if schema["type"] == "enum":
