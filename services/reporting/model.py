@@ -6,9 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-from services.kernel.contracts import ReportingDuty
+from services.kernel.contracts import OrgUnitRef, ReportingDuty, ReportReviewed, ReportSubmitted
 from services.kernel.events import Event
 from services.registry.lookup import OrgUnit
 
@@ -88,8 +87,8 @@ class Report:
     """State of a report: its latest version and whether that version was reviewed."""
 
     report_id: str
-    unit: dict[str, Any]
-    submitted_to: dict[str, Any] | None
+    unit: OrgUnitRef
+    submitted_to: OrgUnitRef | None
     version: int
     outcome: str | None  # None: awaiting review; ACCEPTED or RETURNED
     stream_version: int
@@ -99,9 +98,11 @@ def fold(events: list[Event]) -> Report | None:
     """The report after its events."""
     report: Report | None = None
     for event in events:
-        d, v = event.data, event.meta["stream_version"]
-        if event.NAME == "ReportSubmitted":
+        v = event.meta["stream_version"]
+        if isinstance(event, ReportSubmitted):
+            d = event.data
             report = Report(d["report_id"], d["unit"], d["submitted_to"], d["version"], None, v)
-        elif event.NAME == "ReportReviewed" and report is not None:
-            report = Report(report.report_id, report.unit, report.submitted_to, report.version, d["outcome"], v)
+        elif isinstance(event, ReportReviewed) and report is not None:
+            outcome = event.data["outcome"]
+            report = Report(report.report_id, report.unit, report.submitted_to, report.version, outcome, v)
     return report
