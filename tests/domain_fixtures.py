@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from services.awards import load_authority_matrix
 from services.bootstrap import Node, bootstrap
-from services.deps import Deps
+from services.domain.deps import Deps
 from services.kernel.adminunits import AdminUnitCatalog, load_admin_units
 from services.kernel.codec import AvroCodec
 from services.kernel.contracts import EVENT_TYPES

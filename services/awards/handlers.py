@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.domain.deps import Deps
+from services.domain.lookups import award_conferred
 from services.kernel.contracts import (
     AwardDecidedData,
     AwardForwardedData,
@@ -18,7 +19,6 @@ from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
 from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
-from services.domain.lookups import award_conferred
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import OCCASIONS, Plan
 from services.planning.occasions import REVIEW_KINDS, occasion_for
