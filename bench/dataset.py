@@ -27,7 +27,7 @@ from services.kernel.tables import lookup as lookup_table
 
 from .common import batched, fresh_node, peak_rss_mb
 from .generator import Scale
-from .memory import MemoryLog, history
+from .memory import GeneratorLog, history
 
 CHUNK = 500  # appends per pickled chunk and per load transaction
 COLUMNS = [c.name for c in event_table.columns if c.name != "position"]
@@ -63,7 +63,7 @@ def spool(settings: Settings, scale: Scale, folder: Path) -> Spool:
     started = time.perf_counter()
     result = Spool(folder / f"history-{scale.units}x{scale.years}-{scale.seed}.pickle", scale)
     with fresh_node(settings, "sqlite") as (node, *_), result.path.open("wb") as out:
-        log = MemoryLog(node.store, node.bus.types, scale.seed)
+        log = GeneratorLog(node.store, node.bus.types, scale.seed)
         for batch in batched(history(scale, node, log), CHUNK):
             chunk = [(a.stream_id, a.rows, a.lookups) for _, appends in batch for a in appends]
             pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)

@@ -1,12 +1,12 @@
-"""Run commands through the real handlers over an in-memory unit of work: the events the API would append.
+"""Run commands through the real handlers over the product's in-memory unit of work: the events the API would append.
 
-``MemoryUnitOfWork`` has the interface of :class:`services.kernel.uow.UnitOfWork` (stream, version, append,
-lookup, record). Memory stays bounded as the history streams by: org units and reports are kept encoded
-(decoded when a handler reads one), plans, criteria and award proposals decoded; the generator says when a
-report, registration or proposal is complete (``CloseStreams``), and its stream and version are dropped then.
-What stays is about 1.7 KB per unit (its encoded registration and stream version) and the plans. Every appended
-event is encoded by the store's own row builder (``EventStore._row``) with a fixed clock and a seeded event id,
-so the rows are byte-identical from run to run.
+Handlers run in :class:`services.kernel.uow.MemoryUnitOfWork` over ``GeneratorLog``, a ``MemoryLog`` that keeps
+memory bounded as the history streams by: org units and reports are kept encoded (decoded when a handler reads
+one), plans, criteria and award proposals decoded; the generator says when a report, registration or proposal is
+complete (``CloseStreams``), and its stream and version are dropped then. What stays is about 1.7 KB per unit (its
+encoded registration and stream version) and the plans. Every appended event is encoded by the store's own row
+builder (``EventStore._row``) with a fixed clock and a seeded event id, so the rows are byte-identical from run to
+run.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from services.awards.commands import ForwardAward
 from services.awards.model import fold as fold_award
 from services.domain.deps import Deps
 from services.kernel.events import Event, decode_event
-from services.kernel.store import GENESIS_HASH, AppendResult, EventStore, NewEvent
+from services.kernel.store import AppendResult, EventStore, NewEvent
+from services.kernel.uow import MemoryLog, MemoryUnitOfWork
 from services.messagebus import HANDLERS
 
 from .generator import CloseStreams, Scale, WalkAward, commands
@@ -45,55 +46,30 @@ class Append:
     lookups: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-class MemoryUnitOfWork:
-    """The unit of work of one command, over an in-memory log (see the module docstring)."""
-
-    def __init__(self, log: MemoryLog) -> None:
-        self.log = log
-        self.appends: list[Append] = []
-        self.results: list[AppendResult] = []
-        self.lookups: list[tuple[str, str, str]] = []
-
-    def stream(self, stream_id: str) -> list[Event]:
-        """Decoded events of a kept stream ([] for a stream that is not kept)."""
-        return self.log.stream(stream_id)
-
-    def version(self, stream_id: str) -> int:
-        """Current version of a stream."""
-        return self.log.versions.get(stream_id, 0)
-
-    def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
-        """Append to the in-memory log (the same version rule as the store)."""
-        return self.log.append(self, stream_id, expected_version, events)
-
-    def lookup(self, kind: str, key: str) -> list[str]:
-        """Refs recorded under (kind, key)."""
-        return list(self.log.lookups.get((kind, key), ()))
-
-    def record(self, kind: str, key: str, ref: str) -> None:
-        """Record a lookup."""
-        self.log.lookups.setdefault((kind, key), []).append(ref)
-        self.lookups.append((kind, key, ref))
-
-
-class MemoryLog:
-    """The in-memory log the generator writes: versions, kept streams, lookups, the hash chain."""
+class GeneratorLog(MemoryLog):
+    """The in-memory log the generator writes: versions, kept streams, lookups, the hash chain, and the appends and
+    lookups of the command being run. The generator's commands are valid: a refusal is a defect that ends the run."""
 
     def __init__(self, store: EventStore, types: Mapping[str, type[Event]], seed: int) -> None:
+        super().__init__(store.codec, types, store.node_id, clock=lambda: RECORDED_AT)
         self.store = EventStore(store.engine, store.codec, store.node_id, clock=lambda: RECORDED_AT)
-        self.types = types
         self.rng = random.Random(seed)
         self.versions: dict[str, int] = {}
-        self.streams: dict[str, list[Event]] = {}
         self.bodies: dict[str, list[tuple[bytes, int]]] = {}
-        self.lookups: dict[tuple[str, str], list[str]] = {}
         self.open: set[str] = set()  # closable streams appended since the last CloseStreams
-        self.prev = GENESIS_HASH
-        self.position = 0
+        self.appends: list[Append] = []  # of the command being run
+        self.recorded: list[tuple[str, str, str]] = []  # its lookups
 
-    def append(
-        self, uow: MemoryUnitOfWork, stream_id: str, expected: int | None, events: Sequence[NewEvent]
-    ) -> AppendResult:
+    def version(self, stream_id: str) -> int:
+        """Current version of a stream (kept after its events are dropped, until CloseStreams)."""
+        return self.versions.get(stream_id, 0)
+
+    def record(self, kind: str, key: str, ref: str) -> None:
+        """Record a lookup (and remember it as one of the command's)."""
+        super().record(kind, key, ref)
+        self.recorded.append((kind, key, ref))
+
+    def append(self, stream_id: str, expected: int | None, events: Sequence[NewEvent]) -> AppendResult:
         """Check the version, encode the rows, keep what handlers read again."""
         version = self.versions.get(stream_id, 0)
         if expected is not None and expected != version:
@@ -113,11 +89,9 @@ class MemoryLog:
         self.versions[stream_id] = version + len(news)
         if stream_id.startswith(CLOSABLE):
             self.open.add(stream_id)
-        uow.appends.append(Append(None, stream_id, version, news, rows))
+        self.appends.append(Append(None, stream_id, version, news, rows))
         positions = list(range(self.position - len(rows) + 1, self.position + 1))
-        result = AppendResult(stream_id, version + len(news), positions, [n.event_id for n in news])
-        uow.results.append(result)
-        return result
+        return AppendResult(stream_id, version + len(news), positions, [n.event_id for n in news])
 
     def stream(self, stream_id: str) -> list[Event]:
         """Decoded events of a kept stream ([] for a stream that is not kept)."""
@@ -137,7 +111,7 @@ class MemoryLog:
         return len(self.versions) + len(self.streams) + len(self.bodies)
 
 
-def run(commands: Iterator[Any], log: MemoryLog, deps: Deps) -> Iterator[tuple[Any, list[Append]]]:
+def run(commands: Iterator[Any], log: GeneratorLog, deps: Deps) -> Iterator[tuple[Any, list[Append]]]:
     """Execute each command with its real handler; yield (command, its appends). ``WalkAward`` expands into
     the ``ForwardAward`` commands of the proposal's route; ``CloseStreams`` lets the log forget."""
     for command in commands:
@@ -150,16 +124,17 @@ def run(commands: Iterator[Any], log: MemoryLog, deps: Deps) -> Iterator[tuple[A
         yield command, _execute(command, log, deps)
 
 
-def _execute(command: Any, log: MemoryLog, deps: Deps) -> list[Append]:
-    uow = MemoryUnitOfWork(log)
-    HANDLERS[type(command)](command, uow, deps)  # type: ignore[arg-type]
-    if uow.appends:
-        first = uow.appends[0]
-        uow.appends[0] = replace(first, command=command, lookups=uow.lookups)
-    return uow.appends
+def _execute(command: Any, log: GeneratorLog, deps: Deps) -> list[Append]:
+    log.appends, log.recorded = [], []
+    with MemoryUnitOfWork(log) as uow:
+        HANDLERS[type(command)](command, uow, deps)
+    appends = log.appends
+    if appends:
+        appends[0] = replace(appends[0], command=command, lookups=log.recorded)
+    return appends
 
 
-def _walk(walk: WalkAward, log: MemoryLog, deps: Deps) -> Iterator[tuple[Any, list[Append]]]:
+def _walk(walk: WalkAward, log: GeneratorLog, deps: Deps) -> Iterator[tuple[Any, list[Append]]]:
     while True:
         proposal = fold_award(log.stream(f"award-{walk.proposal_id}"))
         assert proposal is not None, walk.proposal_id
@@ -171,7 +146,7 @@ def _walk(walk: WalkAward, log: MemoryLog, deps: Deps) -> Iterator[tuple[Any, li
         yield command, _execute(command, log, deps)
 
 
-def history(scale: Scale, node: Any, log: MemoryLog | None = None) -> Iterator[tuple[Any, list[Append]]]:
+def history(scale: Scale, node: Any, log: GeneratorLog | None = None) -> Iterator[tuple[Any, list[Append]]]:
     """The whole generated history of ``scale`` for a bootstrapped ``node`` (its store only encodes)."""
-    log = log or MemoryLog(node.store, node.bus.types, scale.seed)
+    log = log or GeneratorLog(node.store, node.bus.types, scale.seed)
     return run(commands(scale, node.official_units), log, node.bus.deps)

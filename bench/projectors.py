@@ -17,6 +17,7 @@ from rich.console import Console
 
 from bench.harness import postgres_schema
 from projections.runner import EmbeddedRunner
+from services import migrations
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.settings import Settings
 
@@ -40,7 +41,8 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
                 publish_all(node, mine)
                 with postgres_schema(url, "benchsink") as (sink_engine, _):
                     ceiling.append(timed(lambda: consume(mine, node.codec, sink_engine, mine.worker_batch_size)))
-                with postgres_schema(url, "benchrm") as (_, read_model_url):
+                with postgres_schema(url, "benchrm") as (read_model_engine, read_model_url):
+                    migrations.upgrade(read_model_engine)  # the worker refuses a database not at the code's revision
                     run = run_worker(mine, read_model_url, [p.name for p in node.projections], Path(tmp))
                 if not run.finished:
                     raise SystemExit(f"the worker applied only {run.applied:,} of {history.events:,} events in time")

@@ -11,7 +11,7 @@ from services.awards.commands import DecideAward, ForwardAward, ProposeAward, Re
 from services.domain.deps import Deps
 from services.kernel.events import Event
 from services.kernel.store import EventStore
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork, UnitOfWork
 from services.planning import handlers as planning
 from services.planning.commands import AmendPlan, AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
 from services.registry.commands import RegisterEmulationBloc, RegisterOrgUnit
@@ -19,7 +19,7 @@ from services.registry.handlers import register_emulation_bloc, register_org_uni
 from services.reporting import handlers as reporting
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
 
-Handler = Callable[[Any, UnitOfWork, Deps], None]
+Handler = Callable[[Any, AbstractUnitOfWork, Deps], None]
 HANDLERS: dict[type, Handler] = {
     RegisterOrgUnit: register_org_unit,
     RegisterEmulationBloc: register_emulation_bloc,

@@ -7,19 +7,28 @@ from dataclasses import replace
 from functools import singledispatch
 from typing import Any
 
-from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned
+from services.kernel.contracts import (
+    AwardDecided,
+    AwardForwarded,
+    AwardProposed,
+    AwardReturned,
+    Nominee,
+    OrgUnitRef,
+    RouteStep,
+)
 from services.kernel.events import Event
 
 from .rows import ProposalRow
 
 
-def unit_fields(prefix: str, ref: dict[str, Any] | None) -> dict[str, Any]:
+def unit_fields(prefix: str, ref: OrgUnitRef | None) -> dict[str, Any]:
     """An OrgUnitRef flattened into ``<prefix>_code``, ``_path``, ``_name``."""
-    ref = ref or {}
-    return {f"{prefix}_code": ref.get("code"), f"{prefix}_path": ref.get("path"), f"{prefix}_name": ref.get("name")}
+    if ref is None:
+        return {f"{prefix}_code": None, f"{prefix}_path": None, f"{prefix}_name": None}
+    return {f"{prefix}_code": ref["code"], f"{prefix}_path": ref["path"], f"{prefix}_name": ref.get("name")}
 
 
-def nominee_fields(nominee: dict[str, Any]) -> dict[str, Any]:
+def nominee_fields(nominee: Nominee) -> dict[str, Any]:
     """The nominee (cá nhân, tập thể, hộ gia đình) and its org unit."""
     unit = nominee["org_unit"]
     return {
@@ -31,7 +40,7 @@ def nominee_fields(nominee: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def holder_fields(route: list[dict[str, Any]], index: int) -> dict[str, Any]:
+def holder_fields(route: list[RouteStep], index: int) -> dict[str, Any]:
     """The holder columns for ``route[index]`` (index, org unit, level, role, authority)."""
     step = route[index]
     return {
@@ -61,7 +70,7 @@ def _proposed(event: AwardProposed, state: ProposalRow | None) -> ProposalRow | 
     if not is_next(event, state):
         return state
     d, when = event.data, event.occurred_at
-    route = list(d["route"]) or [{"org_unit": d["proposer"], "role": "PROPOSE", "authority": None}]
+    route = list(d["route"]) or [RouteStep(org_unit=d["proposer"], role="PROPOSE", authority=None)]
     decider = route[-1]
     return ProposalRow(
         proposal_id=d["proposal_id"],

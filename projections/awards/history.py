@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from functools import singledispatch
-from typing import Any
 
-from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned
+from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned, OrgUnitRef
 from services.kernel.events import Event
 from services.kernel.vntime import business_day
 
@@ -14,7 +13,9 @@ from .evolve import unit_fields
 from .rows import ConferredRow, ProposalRow, StepRow
 
 
-def _step(event: Event, after: ProposalRow, action: str, src: Any, dst: Any, note: Any = None) -> StepRow:
+def _step(
+    event: Event, after: ProposalRow, action: str, src: OrgUnitRef, dst: OrgUnitRef | None, note: str | None = None
+) -> StepRow:
     d = event.data
     return StepRow(
         proposal_id=after.proposal_id,

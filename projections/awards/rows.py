@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+
+from services.kernel.contracts import DomainWarning, PrerequisiteCheck, RouteStep
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ProposalRow:
     proposer_path: str
     proposer_name: str | None
     achievements: str
-    route: list[dict[str, Any]]
+    route: list[RouteStep]
     decider_code: str
     decider_path: str
     decider_name: str | None
@@ -43,8 +44,8 @@ class ProposalRow:
     decision_number: str | None = None
     decision_date: date | None = None
     closing_reason: str | None = None
-    prerequisites: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    prerequisites: list[PrerequisiteCheck] = field(default_factory=list)
+    warnings: list[DomainWarning] = field(default_factory=list)
     version: int = 0
     event_id: str = ""
     occasion_period: str | None = None  # the plan's sơ kết / tổng kết it belongs to, e.g. SO_KET_2027

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from services.kernel.contracts import ReportingDuty
 from services.planning.occasions import REVIEW_KINDS, Occasion, plan_occasions
 from services.reporting.model import binding_duty, deadline
 
@@ -44,7 +45,10 @@ def rule_view(duty: dict[str, Any]) -> dict[str, Any]:
 def binding_duties(plan: dict[str, Any], unit: UnitFacts) -> list[dict[str, Any]]:
     """The plan's duties that govern ``unit``, one per period kind (the write side's own rule)."""
     org_unit, duties = unit.as_org_unit(), [rule_view(d) for d in plan["duties"]]
-    governing = {kind: binding_duty(duties, org_unit, kind) for kind in dict.fromkeys(d["period"] for d in duties)}
+    contract = cast("list[ReportingDuty]", duties)  # the stored JSON of the event's duties, dates as dates
+    governing: dict[str, object] = {
+        k: binding_duty(contract, org_unit, k) for k in dict.fromkeys(d["period"] for d in duties)
+    }
     return [d for d in duties if governing[d["period"]] is d]
 
 
@@ -56,10 +60,10 @@ def periods(duty: dict[str, Any], phases: list[dict[str, Any]], on: date) -> lis
             first, last = min(_year(p["start_date"]) for p in phases), max(_year(p["end_date"]) for p in phases)
         else:  # a plan without phases: this year and the next
             first, last = on.year, on.year + 1
-        return [Period(str(y), y, deadline(duty, y)) for y in range(first, last + 1)]
+        return [Period(str(y), y, deadline(cast(ReportingDuty, duty), y)) for y in range(first, last + 1)]
     if kind in REVIEW_KINDS:
         found = [o for o in plan_occasions(phases) if o.kind == kind]
-        return [Period(o.code, o.year, deadline(duty, o.year), o) for o in found]
+        return [Period(o.code, o.year, deadline(cast(ReportingDuty, duty), o.year), o) for o in found]
     return []
 
 

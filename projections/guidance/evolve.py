@@ -63,7 +63,7 @@ def _(event: EmulationBlocRegistered) -> Key:
 @row_key.register(PlanIssued)
 @row_key.register(PlanNumberAssigned)
 @row_key.register(PlanAmended)
-def _(event: Event) -> Key:
+def _(event: PlanIssued | PlanNumberAssigned | PlanAmended) -> Key:
     return PlanRow, (event.data["plan_id"],)
 
 
@@ -80,7 +80,7 @@ def _(event: TargetsRegistered) -> Key:
 
 @row_key.register(ReportSubmitted)
 @row_key.register(ReportReviewed)
-def _(event: Event) -> Key:
+def _(event: ReportSubmitted | ReportReviewed) -> Key:
     return ReportRow, (event.data["report_id"],)
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from services.awards import AuthorityMatrix, AwardForm, Proposer, RouteStep
 from services.awards.allowances import plan_allows
 from services.awards.routing import Placement, place
+from services.kernel.contracts import OrgUnitRef
 from services.kernel.errors import ThiduaError
 from services.planning.model import Plan
 
@@ -85,7 +86,7 @@ def _offers(
         occasion, code, _ = allowance
         stub = Plan(
             plan_id,
-            {"level": issuer_level},
+            cast(OrgUnitRef, {"level": issuer_level}),  # a stub: the offers read only the issuer's level
             None,
             "",
             None,

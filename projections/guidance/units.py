@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from services.awards.routing import top_unit
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT, OrgPath
-from services.registry.lookup import CENTRAL_REF, OrgUnit
+from services.registry.lookup import CENTRAL_REF, OrgUnit, unit_ref
 
 from . import queries
 
@@ -39,14 +39,14 @@ class UnitFacts:
 
     def as_org_unit(self) -> OrgUnit:
         """The write side's view of the unit (for ``services.reporting.model.binds``)."""
-        ref = {"code": self.code, "path": self.path, "level": self.level, "name": self.name}
+        ref = unit_ref(self.code, self.path, self.level, self.name)
         return OrgUnit(ref, self.kind, self.subject_category, self.emulation_bloc, self.agency_type, self.blocs)
 
 
 def official(catalog: AdminUnitCatalog, code: str) -> UnitFacts | None:
     """Central (VN), a province or a commune of the reference list (QĐ 19/2025/QĐ-TTg), as the write side sees it."""
     if code == ROOT:
-        return UnitFacts(ROOT, ROOT, "CENTRAL", "CENTRAL", CENTRAL_REF["name"], None)
+        return UnitFacts(ROOT, ROOT, "CENTRAL", "CENTRAL", str(CENTRAL_REF["name"]), None)
     if code not in catalog:
         return None
     unit = catalog.get(code)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from services.kernel.contracts import ReportingDuty
 from services.planning.occasions import plan_occasions
-from services.registry.lookup import OrgUnit
+from services.registry.lookup import OrgUnit, unit_ref
 from services.reporting.model import binding_duty, deadline, period_kind
 
 EXPECTED_KINDS = ("ANNUAL", "SO_KET", "TONG_KET")  # periods a report is expected for; AD_HOC and others are not
@@ -34,7 +35,7 @@ def unit_view(
     blocs: tuple[tuple[str, str], ...] = (),
 ) -> OrgUnit:
     """The write side's view of a unit, so the projection binds exactly as ``SubmitReport`` does."""
-    return OrgUnit({"code": code, "path": path, "level": level, "name": name}, kind, None, None, agency_type, blocs)
+    return OrgUnit(unit_ref(code, path, level, name), kind, None, None, agency_type, blocs)
 
 
 def memberships(blocs: Sequence[Mapping[str, Any]], path: str, declared: str | None) -> tuple[tuple[str, str], ...]:
@@ -47,7 +48,7 @@ def bind(duties: Sequence[dict[str, Any]], unit: OrgUnit, period: str) -> Bindin
     kind_year = period_kind(period)
     if kind_year is None or kind_year[0] not in EXPECTED_KINDS:
         return None
-    duty = binding_duty(duties, unit, kind_year[0])
+    duty = binding_duty(cast("Sequence[ReportingDuty]", duties), unit, kind_year[0])  # stored ReportingDuty JSON
     return (str(duty["code"]), deadline(duty, kind_year[1])) if duty is not None else None
 
 

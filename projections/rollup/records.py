@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.kernel.contracts import CriteriaRegistered, OrgUnitRegistered, PlanIssued
+from services.kernel.contracts import CriteriaRegistered, Indicator, IndicatorCondition, OrgUnitRegistered, PlanIssued
 
 from .binding import EXPECTED_KINDS, duty_scope, duty_to_json, plan_periods
 from .measures import aggregation
@@ -76,7 +76,7 @@ def indicator_rows(event: CriteriaRegistered) -> list[dict[str, Any]]:
     return rows
 
 
-def _condition_row(parent: dict[str, Any], condition: dict[str, Any], where: dict[str, Any]) -> dict[str, Any]:
+def _condition_row(parent: Indicator, condition: IndicatorCondition, where: dict[str, Any]) -> dict[str, Any]:
     return {
         **condition,
         **where,

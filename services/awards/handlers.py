@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from services.domain.deps import Deps
 from services.domain.lookups import award_conferred
+from services.kernel.contracts import (
+    AwardDecidedData,
+    AwardForwardedData,
+    AwardProposedData,
+    AwardReturnedData,
+    DomainWarning,
+    RouteStep,
+)
 from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
 from services.kernel.labels import OCCASIONS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import Plan
@@ -27,7 +34,7 @@ from .model import Proposal, award_type, fold, nominee_key, proposal_stream
 from .routing import Placement, place, route_from, self_nominated, top_unit
 
 
-def placement(uow: UnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominated: bool = False) -> Placement:
+def placement(uow: AbstractUnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominated: bool = False) -> Placement:
     """Where ``unit`` sits as a proposer: the powers its head holds and the sở managing it (``routing.place``)."""
     top = top_unit(unit.path.value)
     top_found = find_org_unit(uow, deps.official, top) if top else None
@@ -42,7 +49,7 @@ def placement(uow: UnitOfWork, deps: Deps, unit: OrgUnit, on: date, self_nominat
     )
 
 
-def _route(uow: UnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[dict[str, Any]]:
+def _route(uow: AbstractUnitOfWork, deps: Deps, cmd: ProposeAward, proposer: OrgUnit, on: date) -> list[RouteStep]:
     own = self_nominated(cmd.nominee_kind, cmd.nominee_path, proposer.path.value)
     steps = route_from(deps.matrix, cmd.form_code, placement(uow, deps, proposer, on, own), on)
     return [
@@ -83,7 +90,7 @@ def _check_occasion(cmd: ProposeAward, deps: Deps, name_vi: str, on: date) -> No
     )
 
 
-def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, list[dict[str, Any]]]:
+def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, list[DomainWarning]]:
     """The plan's sơ kết / tổng kết the proposal belongs to, and a warning when it is undated or far ahead."""
     if plan is None or occasion not in REVIEW_KINDS:
         return None, []
@@ -108,7 +115,7 @@ def _occasion(plan: Plan | None, occasion: str, day: date) -> tuple[str | None, 
     return found.code, []
 
 
-def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
+def propose_award(cmd: ProposeAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardProposed with its computed route, its occasion and prerequisite checks."""
     on = business_day(cmd.occurred_at)
     proposer = get_org_unit(uow, deps.official, cmd.proposer_path)
@@ -146,31 +153,29 @@ def propose_award(cmd: ProposeAward, uow: UnitOfWork, deps: Deps) -> None:
     key = nominee_key(cmd.nominee_kind, cmd.nominee_name, nominee_unit.path.value)
     conferred = uow.lookup("award_conferred", key)
     checks = prerequisites.check(cmd.form_code, award_type(cmd.occasion), conferred, on, cmd.nominee_kind)
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "plan_id": cmd.plan_id,
-            "nominee": {"kind": cmd.nominee_kind, "name": cmd.nominee_name, "org_unit": nominee_unit.ref},
-            "form_code": cmd.form_code,
-            "occasion": cmd.occasion,
-            "occasion_period": period,
-            "achievements": cmd.achievements,
-            "proposer": proposer.ref,
-            "route": route,
-            "decider_authority": route[-1]["authority"],
-            "prerequisites": checks,
-            "warnings": warnings,
-        }
-    )
+    payload: AwardProposedData = {
+        "proposal_id": cmd.proposal_id,
+        "plan_id": cmd.plan_id,
+        "nominee": {"kind": cmd.nominee_kind, "name": cmd.nominee_name, "org_unit": nominee_unit.ref},
+        "form_code": cmd.form_code,
+        "occasion": cmd.occasion,
+        "occasion_period": period,
+        "achievements": cmd.achievements,
+        "proposer": proposer.ref,
+        "route": route,
+        "decider_authority": route[-1]["authority"],
+        "prerequisites": checks,
+        "warnings": warnings,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         0,
-        [NewEvent("AwardProposed", payload, proposer.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardProposed", nfc(payload), proposer.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
 def _held_by(
-    uow: UnitOfWork, deps: Deps, proposal_id: str, acting_path: str, deciding: bool = False
+    uow: AbstractUnitOfWork, deps: Deps, proposal_id: str, acting_path: str, deciding: bool = False
 ) -> tuple[Proposal, OrgUnit]:
     """The open proposal and the acting unit, checked in order: subtree, authority (to decide), holder."""
     proposal = fold(uow.stream(proposal_stream(proposal_id)))
@@ -196,6 +201,7 @@ def _held_by(
         raise out_of_subtree(actor.path.value, nominee)
     decider = proposal.route[-1]
     if deciding and actor.path.value != decider["org_unit"]["path"]:
+        assert decider["authority"] is not None, "a route's last step names its deciding authority"
         raise DomainRefusal(
             "AUTHORITY_MISMATCH",
             Kind.FORBIDDEN,
@@ -219,7 +225,7 @@ def _held_by(
     return proposal, actor
 
 
-def forward_award(cmd: ForwardAward, uow: UnitOfWork, deps: Deps) -> None:
+def forward_award(cmd: ForwardAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardForwarded to the next step; the deciding step cannot forward."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path)
     if proposal.current_step["role"] == "DECIDE":
@@ -230,40 +236,36 @@ def forward_award(cmd: ForwardAward, uow: UnitOfWork, deps: Deps) -> None:
             "The deciding step does not forward; decide instead.",
             proposal_id=cmd.proposal_id,
         )
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "from_unit": actor.ref,
-            "to_unit": proposal.route[proposal.holder + 1]["org_unit"],
-            "note": cmd.note,
-        }
-    )
+    payload: AwardForwardedData = {
+        "proposal_id": cmd.proposal_id,
+        "from_unit": actor.ref,
+        "to_unit": proposal.route[proposal.holder + 1]["org_unit"],
+        "note": cmd.note,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         proposal.version,
-        [NewEvent("AwardForwarded", payload, actor.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardForwarded", nfc(payload), actor.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
-def return_award(cmd: ReturnAward, uow: UnitOfWork, deps: Deps) -> None:
+def return_award(cmd: ReturnAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardReturned to the proposer, with a reason."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path)
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "from_unit": actor.ref,
-            "to_unit": proposal.route[0]["org_unit"],
-            "reason": cmd.reason,
-        }
-    )
+    payload: AwardReturnedData = {
+        "proposal_id": cmd.proposal_id,
+        "from_unit": actor.ref,
+        "to_unit": proposal.route[0]["org_unit"],
+        "reason": cmd.reason,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         proposal.version,
-        [NewEvent("AwardReturned", payload, actor.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardReturned", nfc(payload), actor.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
-def decide_award(cmd: DecideAward, uow: UnitOfWork, deps: Deps) -> None:
+def decide_award(cmd: DecideAward, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """AwardDecided by the deciding authority only; an approval is recorded for later prerequisite checks."""
     proposal, actor = _held_by(uow, deps, cmd.proposal_id, cmd.acting_path, deciding=True)
     approved = cmd.outcome == "APPROVED"
@@ -281,18 +283,16 @@ def decide_award(cmd: DecideAward, uow: UnitOfWork, deps: Deps) -> None:
         )
     if approved:
         uow.record(*award_conferred(proposal))
-    payload = nfc(
-        {
-            "proposal_id": cmd.proposal_id,
-            "outcome": cmd.outcome,
-            "decider": actor.ref,
-            "decision_number": cmd.decision_number,
-            "decision_date": cmd.decision_date,
-            "reason": cmd.reason,
-        }
-    )
+    payload: AwardDecidedData = {
+        "proposal_id": cmd.proposal_id,
+        "outcome": cmd.outcome,
+        "decider": actor.ref,
+        "decision_number": cmd.decision_number,
+        "decision_date": cmd.decision_date,
+        "reason": cmd.reason,
+    }
     uow.append(
         proposal_stream(cmd.proposal_id),
         proposal.version,
-        [NewEvent("AwardDecided", payload, actor.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("AwardDecided", nfc(payload), actor.ref, cmd.actor, cmd.occurred_at)],
     )

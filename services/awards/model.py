@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import singledispatch
-from typing import Any
 
-from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned
+from services.kernel.contracts import AwardDecided, AwardForwarded, AwardProposed, AwardReturned, Nominee, RouteStep
 from services.kernel.events import Event, fold_events
 
 from .lawtables import load_occasion_rules
@@ -36,14 +35,14 @@ class Proposal:
     proposal_id: str
     form_code: str
     occasion: str
-    nominee: dict[str, Any]
-    route: list[dict[str, Any]]
+    nominee: Nominee
+    route: list[RouteStep]
     holder: int
     state: str
     version: int
 
     @property
-    def current_step(self) -> dict[str, Any]:
+    def current_step(self) -> RouteStep:
         """The route step holding the proposal."""
         return self.route[self.holder]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any
+
+from services.kernel.contracts import PrerequisiteCheck
 
 from .lawtables import Basis, basis, read_table
 from .rules import movement_awards_count_for_merit
@@ -61,7 +62,7 @@ def conferred_ref(form_code: str, track: str, proposal_id: str) -> str:
     return f"{form_code}|{track}|{proposal_id}"
 
 
-def check(form_code: str, track: str, conferred: list[str], on: date, subject: str) -> list[dict[str, Any]]:
+def check(form_code: str, track: str, conferred: list[str], on: date, subject: str) -> list[PrerequisiteCheck]:
     """PrerequisiteCheck data for a proposal of ``form_code`` on ``track`` for a ``subject`` nominee."""
     results = []
     movement_counts = movement_awards_count_for_merit(on)
@@ -107,5 +108,5 @@ def check(form_code: str, track: str, conferred: list[str], on: date, subject: s
     return results
 
 
-def _result(rule: Prerequisite, status: str, detail: str) -> dict[str, Any]:
+def _result(rule: Prerequisite, status: str, detail: str) -> PrerequisiteCheck:
     return {"rule": rule.rule, "status": status, "legal_basis": rule.basis.cite(), "detail": detail}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +56,11 @@ class AvroCodec:
         # id(version) -> (version, its compiled writer or None: fastavro); holding the version keeps its id unique
         self._writers: dict[int, tuple[SchemaVersion, Writer | None]] = {}
 
-    def encode(self, fullname: str, datum: dict[str, Any]) -> bytes:
+    def encode(self, fullname: str, datum: Mapping[str, Any]) -> bytes:
         """Encode ``datum`` with the current schema of ``fullname``."""
         return self.encode_with(self.catalog.current(fullname), datum)
 
-    def encode_with(self, version: SchemaVersion, datum: dict[str, Any]) -> bytes:
+    def encode_with(self, version: SchemaVersion, datum: Mapping[str, Any]) -> bytes:
         """Encode ``datum`` with a given schema version (also used by tests of old writers)."""
         held = self._writers.get(id(version))
         if held is None or held[0] is not version:

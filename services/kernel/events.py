@@ -1,7 +1,8 @@
 """Decoded events as Python objects: one class per Avro event type (generated into ``contracts.py``).
 
 An event carries its envelope ``meta`` and its payload ``data`` exactly as the current reader schema reads
-them; the classes exist so projections can dispatch on the type (``functools.singledispatch``).
+them; the classes exist so projections can dispatch on the type (``functools.singledispatch``) and so mypy checks
+every field read against the contract (``data`` is the event's generated ``TypedDict``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .codec import AvroCodec
+
+if TYPE_CHECKING:
+    from .contracts import EventMetadata
 
 S = TypeVar("S")
 
@@ -22,8 +26,8 @@ class Event:
 
     NAME: ClassVar[str] = ""
 
-    meta: Mapping[str, Any]
-    data: Mapping[str, Any]
+    meta: EventMetadata
+    data: Mapping[str, Any]  # each generated event class narrows it to its payload type
     position: int = 0
 
     @property
@@ -39,7 +43,7 @@ class Event:
     @property
     def occurred_at(self) -> datetime:
         """Business time."""
-        return self.meta["occurred_at"]  # type: ignore[no-any-return]
+        return self.meta["occurred_at"]
 
     @property
     def org_unit_path(self) -> str:

@@ -169,7 +169,7 @@ class EventStore:
         """The rows of ``fresh`` appends (stream, version before, events), hash-linked from ``prev_hash``."""
         for stream_id, version, events in fresh:
             for offset, new in enumerate(events, start=1):
-                row = self._encode_row(stream_id, version + offset, new, prev_hash, recorded_at)
+                row = encode_row(self.codec, self.node_id, stream_id, version + offset, new, prev_hash, recorded_at)
                 prev_hash = row["hash"]
                 yield row
 
@@ -224,44 +224,7 @@ class EventStore:
 
     def _row(self, stream_id: str, version: int, new: NewEvent, prev_hash: bytes) -> dict[str, Any]:
         """The ``event`` row of ``new`` at ``version``, linked to ``prev_hash``, recorded now (no position)."""
-        return self._encode_row(stream_id, version, new, prev_hash, self.clock().astimezone(UTC))
-
-    def _encode_row(
-        self, stream_id: str, version: int, new: NewEvent, prev_hash: bytes, recorded_at: datetime
-    ) -> dict[str, Any]:
-        occurred_at = _aware(new.occurred_at)
-        meta = {
-            "event_id": new.event_id,
-            "stream_id": stream_id,
-            "stream_version": version,
-            "occurred_at": occurred_at,
-            "recorded_at": recorded_at,
-            "node_id": self.node_id,
-            "org_unit": new.org_unit,
-            "actor": new.actor,
-            "correlation_id": new.correlation_id,
-            "causation_id": new.causation_id,
-        }
-        schema = self.codec.catalog.event(new.event_type)
-        body = self.codec.encode_with(schema, {"meta": meta, **new.payload})
-        return {
-            "event_id": new.event_id,
-            "stream_id": stream_id,
-            "stream_version": version,
-            "event_type": new.event_type,
-            "schema_fingerprint": schema.fingerprint,
-            "occurred_at": occurred_at,
-            "recorded_at": recorded_at,
-            "org_unit_path": new.org_unit["path"],
-            "node_id": self.node_id,
-            "actor_id": new.actor["actor_id"],
-            "correlation_id": new.correlation_id,
-            "causation_id": new.causation_id,
-            "body": body,
-            "prev_hash": prev_hash,
-            "hash": link_hash(prev_hash, body),
-            "signature": None,
-        }
+        return encode_row(self.codec, self.node_id, stream_id, version, new, prev_hash, self.clock().astimezone(UTC))
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         """Events of one stream after ``after_version``, in version order."""
@@ -511,4 +474,43 @@ def foreign_row(codec: AvroCodec, body: bytes) -> dict[str, Any]:
         "correlation_id": meta.get("correlation_id"),
         "causation_id": meta.get("causation_id"),
         "body": body,
+    }
+
+
+def encode_row(
+    codec: AvroCodec, node_id: str, stream_id: str, version: int, new: NewEvent, prev_hash: bytes, recorded_at: datetime
+) -> dict[str, Any]:
+    """The ``event`` row of ``new`` at ``version`` (no position): its envelope, Avro body and hash link."""
+    occurred_at = _aware(new.occurred_at)
+    meta = {
+        "event_id": new.event_id,
+        "stream_id": stream_id,
+        "stream_version": version,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "node_id": node_id,
+        "org_unit": new.org_unit,
+        "actor": new.actor,
+        "correlation_id": new.correlation_id,
+        "causation_id": new.causation_id,
+    }
+    schema = codec.catalog.event(new.event_type)
+    body = codec.encode_with(schema, {"meta": meta, **new.payload})
+    return {
+        "event_id": new.event_id,
+        "stream_id": stream_id,
+        "stream_version": version,
+        "event_type": new.event_type,
+        "schema_fingerprint": schema.fingerprint,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "org_unit_path": new.org_unit["path"],
+        "node_id": node_id,
+        "actor_id": new.actor["actor_id"],
+        "correlation_id": new.correlation_id,
+        "causation_id": new.causation_id,
+        "body": body,
+        "prev_hash": prev_hash,
+        "hash": link_hash(prev_hash, body),
+        "signature": None,
     }

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, cast
 
 from services.domain.deps import Deps
+from services.kernel.contracts import (
+    AwardAllowance,
+    ContentArea,
+    CriteriaItem,
+    CriteriaRegisteredData,
+    DocumentReference,
+    DomainWarning,
+    GuidanceIssuedData,
+    PlanAmendedData,
+    PlanIssuedData,
+    PlanNumberAssignedData,
+    PlanPeriod,
+    PlanPhase,
+    ReportingDuty,
+)
 from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
 from services.kernel.labels import OCCASIONS, SUBJECT_CATEGORIES
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
 from services.registry.lookup import get_org_unit
 
@@ -32,7 +47,7 @@ def nfc(value: Any) -> Any:
     return value
 
 
-def load_plan(uow: UnitOfWork, plan_id: str) -> Plan:
+def load_plan(uow: AbstractUnitOfWork, plan_id: str) -> Plan:
     """The plan, or UNKNOWN_PLAN."""
     plan = fold(uow.stream(plan_stream(plan_id)))
     if plan is None:
@@ -40,7 +55,7 @@ def load_plan(uow: UnitOfWork, plan_id: str) -> Plan:
     return plan
 
 
-def _parents(uow: UnitOfWork, cmd: IssuePlan) -> list[Plan]:
+def _parents(uow: AbstractUnitOfWork, cmd: IssuePlan) -> list[Plan]:
     parents = [load_plan(uow, parent_id) for parent_id in cmd.implements]
     issuer = OrgPath.parse(cmd.issuer_path)
     for parent in parents:
@@ -49,7 +64,7 @@ def _parents(uow: UnitOfWork, cmd: IssuePlan) -> list[Plan]:
     return parents
 
 
-def _check_award_forms(cmd: IssuePlan, deps: Deps) -> list[dict[str, Any]]:
+def _check_award_forms(cmd: IssuePlan, deps: Deps) -> list[DomainWarning]:
     """Refuse unknown codes; warn where the plan offers a form at an occasion the law does not give it at."""
     on = cmd.issue_date or business_day(cmd.occurred_at)
     known = set(deps.matrix.codes(on)) | set(deps.matrix.allowances.names())
@@ -80,7 +95,7 @@ def _check_award_forms(cmd: IssuePlan, deps: Deps) -> list[dict[str, Any]]:
     return warnings
 
 
-def _check_parent_dates(cmd: IssuePlan, parents: list[Plan]) -> list[dict[str, Any]]:
+def _check_parent_dates(cmd: IssuePlan, parents: list[Plan]) -> list[DomainWarning]:
     """A plan implements only parents already issued: a dated plan before its parent is refused, a draft recorded
     before it is flagged."""
     warnings = []
@@ -110,7 +125,7 @@ def _check_parent_dates(cmd: IssuePlan, parents: list[Plan]) -> list[dict[str, A
     return warnings
 
 
-def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
+def issue_plan(cmd: IssuePlan, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """PlanIssued, if the document, the parents, the phases and the award forms are valid."""
     issuer = get_org_unit(uow, deps.official, cmd.issuer_path)
     rules.check_document(cmd.document_number, cmd.document_symbol, cmd.issue_date)
@@ -125,7 +140,7 @@ def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
     parents = _parents(uow, cmd)
     rules.check_phases(cmd.phases, parents)
     found = [*_check_award_forms(cmd, deps), *_check_parent_dates(cmd, parents)]
-    warnings = [*cmd.warnings, *(w for w in found if w not in cmd.warnings)]
+    warnings = [*cast(tuple[DomainWarning, ...], cmd.warnings), *(w for w in found if w not in cmd.warnings)]
     if cmd.document_number and cmd.issue_date:
         key = rules.document_key(cmd.issuer_path, cmd.document_number, cmd.document_symbol, cmd.issue_date)
         if used := uow.lookup("plan_document", key):
@@ -133,33 +148,33 @@ def issue_plan(cmd: IssuePlan, uow: UnitOfWork, deps: Deps) -> None:
                 cmd.document_number, cmd.document_symbol, cmd.issuer_path, cmd.issue_date.year, used[0]
             )
         uow.record("plan_document", key, cmd.plan_id)
-    payload = nfc(
-        {
-            "plan_id": cmd.plan_id,
-            "issuer": issuer.ref,
-            "document_number": cmd.document_number,
-            "document_symbol": cmd.document_symbol,
-            "issue_date": cmd.issue_date,
-            "title": cmd.title,
-            "signer_name": cmd.signer_name,
-            "signer_capacity": cmd.signer_capacity,
-            "implements": list(cmd.implements),
-            "phases": list(cmd.phases),
-            "content_areas": list(cmd.content_areas),
-            "reporting_duties": list(cmd.reporting_duties),
-            "award_forms": list(cmd.award_forms),
-            "criteria_owners": list(cmd.criteria_owners),
-            "plan_deadline": cmd.plan_deadline,
-            "warnings": warnings,
-            "period": cmd.period,
-            "issuer_name": cmd.issuer_name,
-            "references": list(cmd.references),
-        }
+    payload: PlanIssuedData = {
+        "plan_id": cmd.plan_id,
+        "issuer": issuer.ref,
+        "document_number": cmd.document_number,
+        "document_symbol": cmd.document_symbol,
+        "issue_date": cmd.issue_date,
+        "title": cmd.title,
+        "signer_name": cmd.signer_name,
+        "signer_capacity": cmd.signer_capacity,
+        "implements": list(cmd.implements),
+        "phases": cast(list[PlanPhase], list(cmd.phases)),
+        "content_areas": cast(list[ContentArea], list(cmd.content_areas)),
+        "reporting_duties": cast(list[ReportingDuty], list(cmd.reporting_duties)),
+        "award_forms": cast(list[AwardAllowance], list(cmd.award_forms)),
+        "criteria_owners": list(cmd.criteria_owners),
+        "plan_deadline": cmd.plan_deadline,
+        "warnings": warnings,
+        "period": cast(PlanPeriod | None, cmd.period),
+        "issuer_name": cmd.issuer_name,
+        "references": cast(list[DocumentReference], list(cmd.references)),
+    }
+    uow.append(
+        plan_stream(cmd.plan_id), 0, [NewEvent("PlanIssued", nfc(payload), issuer.ref, cmd.actor, cmd.occurred_at)]
     )
-    uow.append(plan_stream(cmd.plan_id), 0, [NewEvent("PlanIssued", payload, issuer.ref, cmd.actor, cmd.occurred_at)])
 
 
-def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> None:
+def assign_plan_number(cmd: AssignPlanNumber, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """PlanNumberAssigned for a draft, with the same uniqueness rule as an issued plan."""
     plan = load_plan(uow, cmd.plan_id)
     if not plan.is_draft:
@@ -177,7 +192,11 @@ def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> No
             cmd.document_number, plan.document_symbol, plan.issuer_path, cmd.issue_date.year, used[0]
         )
     uow.record("plan_document", key, cmd.plan_id)
-    payload = {"plan_id": cmd.plan_id, "document_number": cmd.document_number, "issue_date": cmd.issue_date}
+    payload: PlanNumberAssignedData = {
+        "plan_id": cmd.plan_id,
+        "document_number": cmd.document_number,
+        "issue_date": cmd.issue_date,
+    }
     uow.append(
         plan_stream(cmd.plan_id),
         plan.version,
@@ -185,25 +204,25 @@ def assign_plan_number(cmd: AssignPlanNumber, uow: UnitOfWork, deps: Deps) -> No
     )
 
 
-def amend_plan(cmd: AmendPlan, uow: UnitOfWork, deps: Deps) -> None:
+def amend_plan(cmd: AmendPlan, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """PlanAmended with the next amendment number; new phases must still fit the parents."""
     plan = load_plan(uow, cmd.plan_id)
     if cmd.phases is not None:
         rules.check_phases(cmd.phases, [load_plan(uow, p) for p in plan.implements])
     expected = plan.version if cmd.expected_version is None else cmd.expected_version
-    payload = nfc(
-        {
-            "plan_id": cmd.plan_id,
-            "amendment_no": plan.amendments + 1,
-            "reason": cmd.reason,
-            "document_number": cmd.document_number,
-            "issue_date": cmd.issue_date,
-            "title": cmd.title,
-            "phases": list(cmd.phases) if cmd.phases is not None else None,
-        }
-    )
+    payload: PlanAmendedData = {
+        "plan_id": cmd.plan_id,
+        "amendment_no": plan.amendments + 1,
+        "reason": cmd.reason,
+        "document_number": cmd.document_number,
+        "issue_date": cmd.issue_date,
+        "title": cmd.title,
+        "phases": cast(list[PlanPhase], list(cmd.phases)) if cmd.phases is not None else None,
+    }
     uow.append(
-        plan_stream(cmd.plan_id), expected, [NewEvent("PlanAmended", payload, plan.issuer, cmd.actor, cmd.occurred_at)]
+        plan_stream(cmd.plan_id),
+        expected,
+        [NewEvent("PlanAmended", nfc(payload), plan.issuer, cmd.actor, cmd.occurred_at)],
     )
 
 
@@ -217,7 +236,7 @@ def _invalid_indicator(code: str, why: str) -> DomainRefusal:
     )
 
 
-def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]:
+def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[DomainWarning]:
     existing = plan.indicators()
     indicators = [i for item in cmd.items for i in item["indicators"]]
     codes = [c for i in indicators for c in (i["code"], *(x["code"] for x in i.get("conditions") or []))]
@@ -241,15 +260,18 @@ def _check_indicators(cmd: RegisterCriteria, plan: Plan) -> list[dict[str, Any]]
     return rules.conflicting_targets([*existing.values(), *indicators])
 
 
-def _with_comparisons(items: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+def _with_comparisons(items: tuple[dict[str, Any], ...]) -> list[CriteriaItem]:
     """The items with every indicator's comparison stated (the one its comparator implies when not given)."""
     return [
-        {**item, "indicators": [{**i, "comparison": targets.comparison_of(i)} for i in item["indicators"]]}
+        cast(
+            CriteriaItem,
+            {**item, "indicators": [{**i, "comparison": targets.comparison_of(i)} for i in item["indicators"]]},
+        )
         for item in items
     ]
 
 
-def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> None:
+def register_criteria(cmd: RegisterCriteria, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """CriteriaRegistered in the plan's stream; conflicting targets are kept, with warnings."""
     plan = load_plan(uow, cmd.plan_id)
     owner = get_org_unit(uow, deps.official, cmd.owner_path)
@@ -264,24 +286,22 @@ def register_criteria(cmd: RegisterCriteria, uow: UnitOfWork, deps: Deps) -> Non
             value=cmd.subject_category,
         )
     found = [w for w in _check_indicators(cmd, plan) if w not in cmd.warnings]
-    payload = nfc(
-        {
-            "criteria_id": cmd.criteria_id,
-            "plan_id": cmd.plan_id,
-            "owner": owner.ref,
-            "subject_category": cmd.subject_category,
-            "items": _with_comparisons(cmd.items),
-            "warnings": [*cmd.warnings, *found],
-        }
-    )
+    payload: CriteriaRegisteredData = {
+        "criteria_id": cmd.criteria_id,
+        "plan_id": cmd.plan_id,
+        "owner": owner.ref,
+        "subject_category": cmd.subject_category,
+        "items": _with_comparisons(cmd.items),
+        "warnings": [*cast(tuple[DomainWarning, ...], cmd.warnings), *found],
+    }
     uow.append(
         plan_stream(cmd.plan_id),
         plan.version,
-        [NewEvent("CriteriaRegistered", payload, owner.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("CriteriaRegistered", nfc(payload), owner.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
-def issue_guidance(cmd: IssueGuidance, uow: UnitOfWork, deps: Deps) -> None:
+def issue_guidance(cmd: IssueGuidance, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """GuidanceIssued, addressed only to subtrees of the issuer."""
     issuer = get_org_unit(uow, deps.official, cmd.issuer_path)
     for target in cmd.addressed_to:
@@ -297,15 +317,13 @@ def issue_guidance(cmd: IssueGuidance, uow: UnitOfWork, deps: Deps) -> None:
             f"Guidance {cmd.guidance_id} already exists.",
             guidance_id=cmd.guidance_id,
         )
-    payload = nfc(
-        {
-            "guidance_id": cmd.guidance_id,
-            "issuer": issuer.ref,
-            "title": cmd.title,
-            "document_number": cmd.document_number,
-            "issue_date": cmd.issue_date,
-            "addressed_to": list(cmd.addressed_to),
-            "summary": cmd.summary,
-        }
-    )
-    uow.append(stream, 0, [NewEvent("GuidanceIssued", payload, issuer.ref, cmd.actor, cmd.occurred_at)])
+    payload: GuidanceIssuedData = {
+        "guidance_id": cmd.guidance_id,
+        "issuer": issuer.ref,
+        "title": cmd.title,
+        "document_number": cmd.document_number,
+        "issue_date": cmd.issue_date,
+        "addressed_to": list(cmd.addressed_to),
+        "summary": cmd.summary,
+    }
+    uow.append(stream, 0, [NewEvent("GuidanceIssued", nfc(payload), issuer.ref, cmd.actor, cmd.occurred_at)])

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import singledispatch
 from typing import Any
 
-from services.kernel.contracts import CriteriaRegistered, PlanAmended, PlanIssued, PlanNumberAssigned
+from services.kernel.contracts import (
+    AwardAllowance,
+    CriteriaRegistered,
+    CriteriaRegisteredData,
+    OrgUnitRef,
+    PlanAmended,
+    PlanIssued,
+    PlanNumberAssigned,
+    PlanPeriod,
+    PlanPhase,
+    ReportingDuty,
+)
 from services.kernel.events import Event, fold_events
 
 # A plan's award forms name a form code or a code of services/awards/allowance_codes.csv ("Giấy khen", "theo thẩm
@@ -24,19 +36,19 @@ class Plan:
     """What the rules need to know of a plan."""
 
     plan_id: str
-    issuer: dict[str, Any]
+    issuer: OrgUnitRef
     document_number: str | None
     document_symbol: str
     issue_date: date | None
     title: str
     implements: list[str]
-    phases: list[dict[str, Any]]
-    duties: list[dict[str, Any]]
-    award_forms: list[dict[str, Any]]
-    criteria: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[PlanPhase]
+    duties: list[ReportingDuty]
+    award_forms: list[AwardAllowance]
+    criteria: list[CriteriaRegisteredData] = field(default_factory=list)
     amendments: int = 0
     version: int = 0
-    period: dict[str, Any] | None = None  # the movement's span as stated (giai đoạn 2026 – 2030)
+    period: PlanPeriod | None = None  # the movement's span as stated (giai đoạn 2026 – 2030)
 
     @property
     def issuer_path(self) -> str:
@@ -56,10 +68,10 @@ class Plan:
             return self.period["start_date"], self.period["end_date"]
         return None
 
-    def indicators(self) -> dict[str, dict[str, Any]]:
+    def indicators(self) -> dict[str, Mapping[str, Any]]:
         """Every indicator of the plan's criteria, by code, and each of their conditions ("trong đó ≥ 50 % …") as a
         measure of its own (code LC-26.1), whose target belongs to the same units as its indicator's."""
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Mapping[str, Any]] = {}
         for c in self.criteria:
             for item in c["items"]:
                 for i in item["indicators"]:
@@ -125,7 +137,7 @@ def _amended(event: PlanAmended, plan: Plan | None) -> Plan:
 @evolve.register
 def _criteria(event: CriteriaRegistered, plan: Plan | None) -> Plan:
     assert plan is not None
-    return replace(plan, criteria=[*plan.criteria, dict(event.data)], version=event.meta["stream_version"])
+    return replace(plan, criteria=[*plan.criteria, event.data.copy()], version=event.meta["stream_version"])
 
 
 def fold(events: list[Event]) -> Plan | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from services.kernel.contracts import DomainWarning
 from services.kernel.errors import DomainRefusal, Kind
 
 from .model import Plan
@@ -111,14 +112,14 @@ def unknown_plan(plan_id: str) -> DomainRefusal:
 
 def warning(
     code: str, vi: str, en: str, source_text: str | None = None, refs: list[str] | None = None
-) -> dict[str, Any]:
+) -> DomainWarning:
     """A DomainWarning datum (``refs``: the codes it concerns: indicators, forms, phases, plans)."""
     return {"code": code, "message_vi": vi, "message_en": en, "source_text": source_text, "refs": refs or []}
 
 
-def conflicting_targets(indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def conflicting_targets(indicators: Sequence[Mapping[str, Any]]) -> list[DomainWarning]:
     """Warnings for indicators that measure the same thing (same name and unit) with different targets."""
-    seen: dict[tuple[str, str | None], dict[str, Any]] = {}
+    seen: dict[tuple[str, str | None], Mapping[str, Any]] = {}
     warnings = []
     for ind in indicators:
         key = (ind["name"].casefold(), ind.get("unit"))

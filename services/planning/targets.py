@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.kernel.errors import DomainRefusal, Kind
@@ -64,7 +65,7 @@ def problems(indicator: dict[str, Any]) -> list[str]:
     return found
 
 
-def scope_refusal(indicator: dict[str, Any], issuer_path: str, unit: OrgUnit) -> DomainRefusal | None:
+def scope_refusal(indicator: Mapping[str, Any], issuer_path: str, unit: OrgUnit) -> DomainRefusal | None:
     """A refusal when ``unit`` registers a target that is not its own (scope), else None."""
     scope, path, level = indicator.get("scope"), unit.path.value, unit.ref["level"]
     if scope is None:

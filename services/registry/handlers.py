@@ -5,11 +5,12 @@ from __future__ import annotations
 import unicodedata
 
 from services.domain.deps import Deps
+from services.kernel.contracts import EmulationBlocRegisteredData, OrgUnitRef, OrgUnitRegisteredData
 from services.kernel.errors import DomainRefusal, Kind, OrgUnitExists, UnknownOrgUnit, out_of_subtree
 from services.kernel.labels import SUBJECT_CATEGORIES, UNIT_KINDS
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 
 from .commands import RegisterEmulationBloc, RegisterOrgUnit
 from .lookup import BLOC_KINDS, bloc_members, bloc_stream, find_org_unit, get_org_unit, org_unit_stream
@@ -27,7 +28,7 @@ def _invalid(field: str, value: str, allowed: dict[str, str]) -> DomainRefusal:
     )
 
 
-def register_org_unit(cmd: RegisterOrgUnit, uow: UnitOfWork, deps: Deps) -> None:
+def register_org_unit(cmd: RegisterOrgUnit, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """Append ``OrgUnitRegistered`` if the parent exists, the code is free and the categories are known."""
     official = deps.official
     parent = OrgPath.parse(cmd.parent_path)
@@ -45,8 +46,8 @@ def register_org_unit(cmd: RegisterOrgUnit, uow: UnitOfWork, deps: Deps) -> None
     if cmd.emulation_bloc is not None:
         _check_bloc_of_province(uow, cmd.emulation_bloc, "/".join(path.parts[:2]))
     name = unicodedata.normalize("NFC", cmd.name)
-    unit = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": name}
-    payload = {
+    unit: OrgUnitRef = {"code": cmd.code, "path": path.value, "level": "UNIT", "name": name}
+    payload: OrgUnitRegisteredData = {
         "unit": unit,
         "parent_path": parent.value,
         "name": name,
@@ -74,13 +75,13 @@ def _unknown_bloc(code: str, province: str) -> DomainRefusal:
     )
 
 
-def _check_bloc_of_province(uow: UnitOfWork, code: str, province: str) -> None:
+def _check_bloc_of_province(uow: AbstractUnitOfWork, code: str, province: str) -> None:
     bloc = bloc_members(uow.stream(bloc_stream(code)))
     if bloc is None or bloc[1] != province:
         raise _unknown_bloc(code, province)
 
 
-def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: UnitOfWork, deps: Deps) -> None:
+def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """EmulationBlocRegistered: a province's khối or cụm thi đua and its members, each in the province's subtree.
 
     Registering a code again redefines the bloc (new members, same stream): duties bind by the latest definition.
@@ -108,7 +109,7 @@ def register_emulation_bloc(cmd: RegisterEmulationBloc, uow: UnitOfWork, deps: D
     for member in members:
         if cmd.bloc_code not in uow.lookup("bloc_member", member):
             uow.record("bloc_member", member, cmd.bloc_code)
-    payload = {
+    payload: EmulationBlocRegisteredData = {
         "bloc_code": cmd.bloc_code,
         "name": unicodedata.normalize("NFC", cmd.name),
         "kind": cmd.kind,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from services.kernel.adminunits import AdminUnitCatalog
+from services.kernel.contracts import OrgLevel, OrgUnitRef
 from services.kernel.errors import UnknownOrgUnit
 from services.kernel.orgpaths import ROOT, OrgPath
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 
-CENTRAL_REF = {"code": ROOT, "path": ROOT, "level": "CENTRAL", "name": "Trung ương"}
+CENTRAL_REF: OrgUnitRef = {"code": ROOT, "path": ROOT, "level": "CENTRAL", "name": "Trung ương"}
 # Kind families used by reporting duties and criteria: a duty bound to AGENCY also binds public service units.
 KIND_FAMILIES = {
     "AGENCY": {"AGENCY", "PUBLIC_SERVICE_UNIT", "MTTQ", "SOCIO_POLITICAL"},
@@ -37,7 +38,7 @@ def bloc_stream(code: str) -> str:
 class OrgUnit:
     """What commands need to know of an org unit."""
 
-    ref: dict[str, Any]
+    ref: OrgUnitRef
     kind: str
     subject_category: str | None = None
     emulation_bloc: str | None = None
@@ -58,11 +59,16 @@ class OrgUnit:
         return any(kind in MEMBER_OF.get(member_of, ()) for _, kind in self.blocs)
 
 
-def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit | None:
+def unit_ref(code: str, path: str, level: str, name: str | None) -> OrgUnitRef:
+    """An OrgUnitRef; ``level`` is one of OrgLevel's symbols (CENTRAL, PROVINCE, COMMUNE, UNIT)."""
+    return {"code": code, "path": path, "level": cast(OrgLevel, level), "name": name}
+
+
+def find_org_unit(uow: AbstractUnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit | None:
     """The org unit at ``path``, or None."""
     target = OrgPath.parse(path)
     if target.level == "CENTRAL":
-        return OrgUnit(dict(CENTRAL_REF), "CENTRAL")
+        return OrgUnit(CENTRAL_REF.copy(), "CENTRAL")
     if target.level in ("PROVINCE", "COMMUNE"):
         if target.code not in official:
             return None
@@ -70,14 +76,13 @@ def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> Org
         expected = f"{ROOT}/{unit.parent_code}/{unit.code}" if unit.parent_code else f"{ROOT}/{unit.code}"
         if expected != target.value:
             return None
-        ref = {"code": unit.code, "path": target.value, "level": target.level, "name": unit.name}
-        return OrgUnit(ref, target.level, "AGENCY_LOCALITY")
+        return OrgUnit(unit_ref(unit.code, target.value, target.level, unit.name), target.level, "AGENCY_LOCALITY")
     events = uow.stream(org_unit_stream(target.code))
     if not events or events[0].data["unit"]["path"] != target.value:
         return None
     data = events[0].data
     return OrgUnit(
-        dict(data["unit"]),
+        cast(OrgUnitRef, dict(data["unit"])),
         data["unit_kind"],
         data.get("subject_category"),
         data.get("emulation_bloc"),
@@ -85,7 +90,7 @@ def find_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> Org
     )
 
 
-def get_org_unit(uow: UnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit:
+def get_org_unit(uow: AbstractUnitOfWork, official: AdminUnitCatalog, path: str) -> OrgUnit:
     """The org unit at ``path``; raises UnknownOrgUnit."""
     unit = find_org_unit(uow, official, path)
     if unit is None:
@@ -101,7 +106,7 @@ def bloc_members(events: list[Any]) -> tuple[str, str, list[str]] | None:
     return d["kind"], d["province"]["path"], list(d["members"])
 
 
-def with_blocs(uow: UnitOfWork, unit: OrgUnit) -> OrgUnit:
+def with_blocs(uow: AbstractUnitOfWork, unit: OrgUnit) -> OrgUnit:
     """``unit`` with the khối/cụm thi đua it belongs to: those listing it now, and the one it was registered in."""
     found: dict[str, str] = {}
     declared = [unit.emulation_bloc] if unit.emulation_bloc else []

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from services.domain.deps import Deps
+from services.kernel.contracts import (
+    IndicatorValue,
+    OrgUnitRef,
+    ReportingDuty,
+    ReportReviewedData,
+    ReportSubmittedData,
+    TargetsRegisteredData,
+)
 from services.kernel.errors import DomainRefusal, Kind, out_of_subtree
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import NewEvent
-from services.kernel.uow import UnitOfWork
+from services.kernel.uow import AbstractUnitOfWork
 from services.kernel.vntime import business_day
 from services.planning.handlers import load_plan, nfc
 from services.planning.model import Plan
@@ -19,7 +28,7 @@ from .commands import RegisterTargets, ReviewReport, SubmitReport
 from .model import binding_duty, deadline, fold, period_kind, report_id, report_stream
 
 
-def _unit_in_plan(uow: UnitOfWork, deps: Deps, plan: Plan, unit_path: str) -> OrgUnit:
+def _unit_in_plan(uow: AbstractUnitOfWork, deps: Deps, plan: Plan, unit_path: str) -> OrgUnit:
     unit = get_org_unit(uow, deps.official, unit_path)
     if not OrgPath(plan.issuer_path).contains(unit.path):
         raise out_of_subtree(plan.issuer_path, unit.path.value)
@@ -37,9 +46,9 @@ def _outside(plan: Plan, what: str) -> DomainRefusal:
     )
 
 
-def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan, dict[str, Any]]]:
+def _applicable_indicators(uow: AbstractUnitOfWork, plan: Plan) -> dict[str, tuple[Plan, Mapping[str, Any]]]:
     """Indicators of the plan and of the plans it implements, up the chain, each with the plan that sets it."""
-    found: dict[str, tuple[Plan, dict[str, Any]]] = {}
+    found: dict[str, tuple[Plan, Mapping[str, Any]]] = {}
     todo, seen = [plan], set()
     while todo:
         current = todo.pop()
@@ -50,7 +59,7 @@ def _applicable_indicators(uow: UnitOfWork, plan: Plan) -> dict[str, tuple[Plan,
     return found
 
 
-def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
+def register_targets(cmd: RegisterTargets, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """TargetsRegistered; registering again for the same plan and year replaces the earlier targets."""
     plan = load_plan(uow, cmd.plan_id)
     unit = _unit_in_plan(uow, deps, plan, cmd.unit_path)
@@ -71,32 +80,30 @@ def register_targets(cmd: RegisterTargets, uow: UnitOfWork, deps: Deps) -> None:
         if refusal := scope_refusal(indicator, owner.issuer_path, unit):
             raise refusal
     stream = f"registration-{cmd.plan_id}:{unit.ref['code']}:{cmd.year}"
-    payload = nfc(
-        {
-            "registration_id": cmd.registration_id,
-            "plan_id": cmd.plan_id,
-            "unit": unit.ref,
-            "year": cmd.year,
-            "targets": list(cmd.targets),
-        }
-    )
-    uow.append(stream, None, [NewEvent("TargetsRegistered", payload, unit.ref, cmd.actor, cmd.occurred_at)])
+    payload: TargetsRegisteredData = {
+        "registration_id": cmd.registration_id,
+        "plan_id": cmd.plan_id,
+        "unit": unit.ref,
+        "year": cmd.year,
+        "targets": cast(list[IndicatorValue], list(cmd.targets)),
+    }
+    uow.append(stream, None, [NewEvent("TargetsRegistered", nfc(payload), unit.ref, cmd.actor, cmd.occurred_at)])
 
 
-def _duty(uow: UnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> dict[str, Any] | None:
+def _duty(uow: AbstractUnitOfWork, plan: Plan, unit: OrgUnit, kind: str) -> ReportingDuty | None:
     if any(d.get("reporter_member_of") for d in plan.duties):
         unit = with_blocs(uow, unit)
     return binding_duty(plan.duties, unit, kind)
 
 
-def _receiver(uow: UnitOfWork, deps: Deps, plan: Plan, duty: dict[str, Any] | None) -> dict[str, Any]:
-    for target in (duty or {}).get("to", []):
+def _receiver(uow: AbstractUnitOfWork, deps: Deps, plan: Plan, duty: ReportingDuty | None) -> OrgUnitRef:
+    for target in duty.get("to", []) if duty else []:
         if target.startswith("VN") and (found := find_org_unit(uow, deps.official, target)):
             return found.ref
     return plan.issuer
 
 
-def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
+def submit_report(cmd: SubmitReport, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """ReportSubmitted, marked late after the duty's deadline; a new version only after a return."""
     plan = load_plan(uow, cmd.plan_id)
     unit = _unit_in_plan(uow, deps, plan, cmd.unit_path)
@@ -116,27 +123,25 @@ def submit_report(cmd: SubmitReport, uow: UnitOfWork, deps: Deps) -> None:
         )
     duty = _duty(uow, plan, unit, kind_year[0])
     due = deadline(duty, kind_year[1]) if duty else None
-    payload = nfc(
-        {
-            "report_id": rid,
-            "plan_id": cmd.plan_id,
-            "unit": unit.ref,
-            "period": cmd.period,
-            "version": previous.version + 1 if previous else 1,
-            "submitted_to": _receiver(uow, deps, plan, duty),
-            "values": list(cmd.values),
-            "narrative": cmd.narrative,
-            "attachments": list(cmd.attachments),
-            "initiatives": list(cmd.initiatives),
-            "duty_code": duty["code"] if duty else None,
-            "deadline": due,
-            "late": due is not None and business_day(cmd.occurred_at) > due,
-        }
-    )
+    payload: ReportSubmittedData = {
+        "report_id": rid,
+        "plan_id": cmd.plan_id,
+        "unit": unit.ref,
+        "period": cmd.period,
+        "version": previous.version + 1 if previous else 1,
+        "submitted_to": _receiver(uow, deps, plan, duty),
+        "values": cast(list[IndicatorValue], list(cmd.values)),
+        "narrative": cmd.narrative,
+        "attachments": list(cmd.attachments),
+        "initiatives": list(cmd.initiatives),
+        "duty_code": duty["code"] if duty else None,
+        "deadline": due,
+        "late": due is not None and business_day(cmd.occurred_at) > due,
+    }
     uow.append(
         report_stream(rid),
         previous.stream_version if previous else 0,
-        [NewEvent("ReportSubmitted", payload, unit.ref, cmd.actor, cmd.occurred_at)],
+        [NewEvent("ReportSubmitted", nfc(payload), unit.ref, cmd.actor, cmd.occurred_at)],
     )
 
 
@@ -151,7 +156,7 @@ def unknown_report(report_id: str) -> DomainRefusal:
     )
 
 
-def review_report(cmd: ReviewReport, uow: UnitOfWork, deps: Deps) -> None:
+def review_report(cmd: ReviewReport, uow: AbstractUnitOfWork, deps: Deps) -> None:
     """ReportReviewed by the receiving level (or a level above it); a return needs a reason."""
     report = fold(uow.stream(report_stream(cmd.report_id)))
     if report is None:
@@ -176,17 +181,15 @@ def review_report(cmd: ReviewReport, uow: UnitOfWork, deps: Deps) -> None:
             "Outcome must be ACCEPTED, or RETURNED with a reason.",
             outcome=cmd.outcome,
         )
-    payload = nfc(
-        {
-            "report_id": cmd.report_id,
-            "version": report.version,
-            "outcome": cmd.outcome,
-            "reviewer": reviewer.ref,
-            "reason": cmd.reason,
-        }
-    )
+    payload: ReportReviewedData = {
+        "report_id": cmd.report_id,
+        "version": report.version,
+        "outcome": cmd.outcome,
+        "reviewer": reviewer.ref,
+        "reason": cmd.reason,
+    }
     uow.append(
         report_stream(cmd.report_id),
         report.stream_version,
-        [NewEvent("ReportReviewed", payload, report.unit, cmd.actor, cmd.occurred_at)],
+        [NewEvent("ReportReviewed", nfc(payload), report.unit, cmd.actor, cmd.occurred_at)],
     )

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
+from services.kernel.contracts import OrgUnitRef, ReportingDuty, ReportReviewed, ReportSubmitted
 from services.kernel.events import Event
 from services.registry.lookup import OrgUnit
 
@@ -34,7 +34,7 @@ def period_kind(period: str) -> tuple[str, int] | None:
     return match["review"], int(match["review_year"])
 
 
-def binds(duty: dict[str, Any], unit: OrgUnit) -> bool:
+def binds(duty: ReportingDuty, unit: OrgUnit) -> bool:
     """Whether a reporting duty binds ``unit``: its level and kind, inside the duty's subtree (directly under it
     when the duty names the level just below: "các sở, ban, ngành, các xã, phường"), the named agency if the duty
     names one, a member of a khối/cụm thi đua if the duty says so, and never a receiver of the report."""
@@ -55,27 +55,29 @@ def binds(duty: dict[str, Any], unit: OrgUnit) -> bool:
     return member_of is None or unit.member_of(member_of)
 
 
-def specificity(duty: dict[str, Any]) -> int:
+def specificity(duty: ReportingDuty) -> int:
     """How narrowly a duty names its reporters: a named agency (2), the members of a bloc (1), any unit (0)."""
     if duty.get("reporter_agency") or duty.get("reporter_name"):
         return 2
     return 1 if duty.get("reporter_member_of") else 0
 
 
-def binding_duty(duties: Sequence[dict[str, Any]], unit: OrgUnit, kind: str) -> dict[str, Any] | None:
+def binding_duty(duties: Sequence[ReportingDuty], unit: OrgUnit, kind: str) -> ReportingDuty | None:
     """The duty of period ``kind`` that governs ``unit``: the most specific one that binds it (its own undated duty
     over the general dated one), the first in the plan's order among equals."""
     found = [d for d in duties if d["period"] == kind and binds(d, unit)]
     return max(found, key=specificity) if found else None
 
 
-def deadline(duty: dict[str, Any], year: int) -> date | None:
+def deadline(duty: ReportingDuty, year: int) -> date | None:
     """The last day a report for ``year`` is on time, or None when the plan states no date."""
     kind = duty["deadline_kind"]
     if kind == "BY_DATE":
-        return duty["deadline_date"]  # type: ignore[no-any-return]
+        return duty["deadline_date"]
     if kind in ("BEFORE_DAY_OF_YEAR", "BY_DAY_OF_YEAR"):
-        day = date(year, duty["deadline_month"], duty["deadline_day"])
+        month, day_of_month = duty["deadline_month"], duty["deadline_day"]
+        assert month is not None and day_of_month is not None, "a day-of-year deadline names its month and day"
+        day = date(year, month, day_of_month)
         return day - timedelta(days=1) if kind == "BEFORE_DAY_OF_YEAR" else day
     return None
 
@@ -85,8 +87,8 @@ class Report:
     """State of a report: its latest version and whether that version was reviewed."""
 
     report_id: str
-    unit: dict[str, Any]
-    submitted_to: dict[str, Any] | None
+    unit: OrgUnitRef
+    submitted_to: OrgUnitRef | None
     version: int
     outcome: str | None  # None: awaiting review; ACCEPTED or RETURNED
     stream_version: int
@@ -96,9 +98,11 @@ def fold(events: list[Event]) -> Report | None:
     """The report after its events."""
     report: Report | None = None
     for event in events:
-        d, v = event.data, event.meta["stream_version"]
-        if event.NAME == "ReportSubmitted":
+        v = event.meta["stream_version"]
+        if isinstance(event, ReportSubmitted):
+            d = event.data
             report = Report(d["report_id"], d["unit"], d["submitted_to"], d["version"], None, v)
-        elif event.NAME == "ReportReviewed" and report is not None:
-            report = Report(report.report_id, report.unit, report.submitted_to, report.version, d["outcome"], v)
+        elif isinstance(event, ReportReviewed) and report is not None:
+            outcome = event.data["outcome"]
+            report = Report(report.report_id, report.unit, report.submitted_to, report.version, outcome, v)
     return report

@@ -1,21 +1,31 @@
-"""The movement's rules through the message bus, on SQLite and PostgreSQL: what they accept, what they refuse."""
+"""The movement's rules through the message bus, on SQLite and PostgreSQL: what they accept, what they refuse.
+
+tests/unit/test_domain_rules_memory.py runs the same tests on the in-memory unit of work."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from services.bootstrap import Node
-from services.kernel.uow import UnitOfWork
 from services.planning.commands import AssignPlanNumber, IssueGuidance, IssuePlan, RegisterCriteria
 from services.planning.handlers import load_plan
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
-from tests.domain_fixtures import LAO_CAI_COMMUNE, at, events, refused, register, seeded
+from tests.domain_fixtures import (
+    LAO_CAI_COMMUNE,
+    MemoryNode,
+    all_events,
+    at,
+    events,
+    refused,
+    register,
+    seeded,
+    unit_of_work,
+)
 from tests.factories import SYSTEM_ACTOR
 
 DAI_SON = "VN/31/11086"
@@ -26,8 +36,8 @@ def node(engine: Engine, tmp_path: Path) -> Node:
     return seeded(engine, tmp_path)
 
 
-def plan(node: Node, plan_id: str):  # type: ignore[no-untyped-def]
-    with UnitOfWork(node.store, node.bus.types) as uow:
+def plan(node: Node | MemoryNode, plan_id: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(node) as uow:
         return load_plan(uow, plan_id)
 
 
@@ -280,7 +290,7 @@ def test_award_routes_and_authority(node: Node) -> None:
     route = events(node, "AwardProposed")[-1].data["route"]
     for step in route[:-1]:
         node.bus.handle(ForwardAward("bk-1", step["org_unit"]["path"], at(2027, 12, 12), SYSTEM_ACTOR))
-    assert _stream(node, "bk-1")[1].event_type == "AwardForwarded"
+    assert _stream(node, "bk-1")[1] == "AwardForwarded"
     node.bus.handle(
         DecideAward("bk-1", "VN/15", "APPROVED", at(2027, 12, 28), SYSTEM_ACTOR, "3001/QĐ-UBND", date(2027, 12, 28))
     )
@@ -295,8 +305,9 @@ def test_award_routes_and_authority(node: Node) -> None:
     refused(node, _propose(node, "x", DAI_SON, "VN/46", "GK_XA", "ANNUAL", None), "OUT_OF_SUBTREE")
 
 
-def _stream(node: Node, proposal_id: str) -> list[Any]:
-    return node.store.read_stream(f"award-{proposal_id}")
+def _stream(node: Node | MemoryNode, proposal_id: str) -> list[str]:
+    """The event types of a proposal's stream, in order."""
+    return [e.NAME for e in all_events(node) if e.stream_id == f"award-{proposal_id}"]
 
 
 def test_bk_ttg_from_hue_reaches_the_prime_minister_and_returns(node: Node) -> None:
@@ -306,7 +317,7 @@ def test_bk_ttg_from_hue_reaches_the_prime_minister_and_returns(node: Node) -> N
     for step in route[:-1]:
         node.bus.handle(ForwardAward("ttg-1", step["org_unit"]["path"], at(2027, 12, 15), SYSTEM_ACTOR))
     node.bus.handle(ReturnAward("ttg-1", "VN", "Bổ sung hồ sơ", at(2028, 1, 10), SYSTEM_ACTOR))
-    assert _stream(node, "ttg-1")[-1].event_type == "AwardReturned"
+    assert _stream(node, "ttg-1")[-1] == "AwardReturned"
 
 
 def test_prerequisites_are_recorded_not_enforced(node: Node) -> None:

@@ -17,7 +17,7 @@ from services.awards.commands import ProposeAward
 from services.bootstrap import Node
 from services.planning.commands import IssuePlan
 from services.reporting.commands import RegisterTargets, SubmitReport
-from tests.domain_fixtures import at, events, refused, register, seeded
+from tests.domain_fixtures import MemoryNode, at, events, refused, register, seeded
 from tests.factories import SYSTEM_ACTOR
 
 DAI_SON, HUE, DONG_NAI, LAO_CAI = "VN/31/11086", "VN/46", "VN/75", "VN/15"
@@ -36,11 +36,11 @@ def node(engine: Engine, tmp_path: Path) -> Node:
     return seeded(engine, tmp_path)
 
 
-def plan_event(node: Node, plan_id: str) -> Any:
+def plan_event(node: Node | MemoryNode, plan_id: str) -> Any:
     return next(e for e in events(node, "PlanIssued") if e.data["plan_id"] == plan_id)
 
 
-def indicators(node: Node, plan_id: str) -> dict[str, dict[str, Any]]:
+def indicators(node: Node | MemoryNode, plan_id: str) -> dict[str, dict[str, Any]]:
     return {
         i["code"]: i
         for e in events(node, "CriteriaRegistered")
@@ -55,7 +55,7 @@ def propose(pid: str, proposer: str, nominee: str, form: str, occasion: str, pla
     return ProposeAward(pid, proposer, kind, name, nominee, form, occasion, "Thành tích", when, SYSTEM_ACTOR, plan)
 
 
-def proposed(node: Node, pid: str) -> dict[str, Any]:
+def proposed(node: Node | MemoryNode, pid: str) -> dict[str, Any]:
     return next(e.data for e in events(node, "AwardProposed") if e.data["proposal_id"] == pid)
 
 
@@ -63,12 +63,12 @@ def route(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(s["org_unit"]["path"], s["role"], s["authority"]) for s in data["route"]]
 
 
-def report(node: Node, plan: str, unit: str, when: datetime, period: str = "2026") -> dict[str, Any]:
+def report(node: Node | MemoryNode, plan: str, unit: str, when: datetime, period: str = "2026") -> dict[str, Any]:
     node.bus.handle(SubmitReport(plan, unit, period, when, SYSTEM_ACTOR))
     return events(node, "ReportSubmitted")[-1].data
 
 
-def unit(node: Node, parent: str, code: str, name: str, kind: str, **kw: Any) -> str:
+def unit(node: Node | MemoryNode, parent: str, code: str, name: str, kind: str, **kw: Any) -> str:
     return register(node, parent, code, name, kind, **kw)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench.generator import Scale, chosen_communes, title_decider, units
-from bench.memory import Append, MemoryLog, history
+from bench.memory import Append, GeneratorLog, history
 from services.awards.commands import DecideAward, ProposeAward
 from services.bootstrap import Node, bootstrap
 from services.kernel.settings import Settings
@@ -79,7 +79,7 @@ def test_memory_is_bounded_by_the_units(node: Node) -> None:
     """Reports, registrations and proposals are forgotten once complete: what the log holds at any time is the
     units (version and encoded registration) and the plans, whatever the number of years."""
     scale = Scale(units=60, years=5)
-    log = MemoryLog(node.store, node.bus.types, scale.seed)
+    log = GeneratorLog(node.store, node.bus.types, scale.seed)
     most = 0
     for _ in history(scale, node, log):
         most = max(most, log.held())
