@@ -27,12 +27,6 @@ from .store import SlotKey
 from .tally import Tally, nodes_of
 
 
-def settled(after: Slot | None, defs: Mapping[str, Any]) -> Slot | None:
-    """``after`` settled against the definitions; None when the slot holds nothing any more."""
-    after = settle(after, defs) if after is not None else None
-    return None if after is not None and after.is_empty else after
-
-
 class Facts:
     """Plans, duties, indicator definitions and duty scopes as read from the fact tables, kept across batches while
     the tables' facts token (``rollup_facts_token``) is the one they were read under.
@@ -82,6 +76,7 @@ class Work:
         self.stored: dict[SlotKey, Slot | None] = {}  # as the table holds it (read, or last written)
         self.current: dict[SlotKey, Slot | None] = {}  # as the events so far leave it
         self.dirty: set[SlotKey] = set()
+        self.unsettled: dict[SlotKey, Mapping[str, Any]] = {}  # changed slots: the definitions to settle them by
         self.reports: dict[str, SlotKey] = {}  # report id → the slot in memory that holds it
         self.searched: set[str] = set()  # report ids whose stored slots are all in memory
         self.unit_paths: set[str] = set()  # paths and codes known to be taken (stored, or inserted by this batch)
@@ -263,18 +258,32 @@ class Work:
         return store.keys_of_plans(self.conn, plan_ids)
 
     def resettle(self, before: Slot | None, after: Slot | None, defs: Mapping[str, Any]) -> bool:
-        """Settle ``after``, keep the change from ``before`` (the slot's current state) and tally its deltas; False
-        when nothing changed."""
-        after = settled(after, defs)
-        if after == before:
+        """Keep ``after`` as the slot's state from ``before`` (its current state), to be settled against ``defs``
+        (the definitions known now) when written back; False when its facts did not change.
+
+        Settling (status, judgements) and tallying its deltas wait for the write: a slot changed by several events
+        of a batch is settled and tallied once, from what the table holds to where the events leave it (the deltas
+        of the steps in between sum to that). The events only read its facts, never what settling derives."""
+        if after is not None and after.is_empty:
+            after = None
+        if after is None and before is None:
             return False
         key = (after or before).key  # type: ignore[union-attr]
         self.stored.setdefault(key, before)
         self.current[key] = after
+        self.unsettled[key] = defs
         self.dirty.add(key)
         self._index(after)
-        self.tally.change(before, after)
-        return True
+        return after != before
+
+    def _settle(self) -> None:
+        """Settle the slots changed since the last write and tally their deltas from what the table holds."""
+        for key, defs in self.unsettled.items():
+            after = self.current[key]
+            if after is not None:
+                after = self.current[key] = settle(after, defs)
+            self.tally.change(self.stored[key], after)
+        self.unsettled.clear()
 
     # --- reading ahead and writing back ----------------------------------------------------------------------------
 
@@ -297,6 +306,7 @@ class Work:
 
     def flush(self) -> None:
         """Write the pending slot changes and units (memory stays as it is: now it is what the tables hold)."""
+        self._settle()
         if self.dirty:
             store.save_slots(self.conn, [(self.stored[key], self.current[key]) for key in self.dirty])
             for key in self.dirty:
