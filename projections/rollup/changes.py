@@ -20,12 +20,12 @@ from services.kernel.contracts import (
 from services.kernel.events import Event
 
 from . import facts
+from .batch import Work
 from .binding import bind, plan_periods
 from .evolve import Slot, evolve, slot_key, with_binding
 from .rebind import rebind, refresh
 from .records import duty_rows, indicator_rows, plan_row, unit_row
 from .tally import nodes_of
-from .work import Work
 
 # Events that write facts (plans, duties, links, indicator definitions, blocs) and read slots by other keys than their
 # own.

@@ -13,9 +13,9 @@ from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
 from . import facts, store
+from .batch import Facts, Work
 from .changes import FACT_EVENTS, change
 from .tables import metadata
-from .work import Facts, Work
 
 # "rollup" in ASCII: with the schema's name, the transaction lock that serialises this projection's batches on
 # PostgreSQL (READ COMMITTED: statements after it see the previous holder's commit). Two workers applying different

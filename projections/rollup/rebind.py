@@ -9,9 +9,9 @@ from typing import Any
 from services.reporting.model import period_kind
 
 from . import facts
+from .batch import Work
 from .binding import Binding, bind, duty_scope
 from .evolve import Slot, with_binding
-from .work import Work
 
 
 def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
