@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from services.kernel.contracts import OrgUnitRegistered, ReportReviewed
 from services.kernel.events import Event
 
-from . import facts, store
+from . import fact_store, store
 from .binding import memberships, unit_view
 from .evolve import Slot, settle, slot_key
 from .records import unit_row
@@ -104,9 +104,9 @@ class Work:
         wanted = set(plan_ids) - self.plans.keys()
         if not wanted:
             return
-        plans = facts.load_plans(self.conn, wanted)
-        duties = facts.load_duties_many(self.conn, wanted)
-        defs = facts.definitions_many(self.conn, wanted)
+        plans = fact_store.load_plans(self.conn, wanted)
+        duties = fact_store.load_duties_many(self.conn, wanted)
+        defs = fact_store.definitions_many(self.conn, wanted)
         for plan_id in wanted:
             self.plans[plan_id], self.duty_lists[plan_id], self.defs[plan_id] = (
                 plans.get(plan_id),
@@ -136,7 +136,7 @@ class Work:
         """Read which plans have a duty scoped at each of ``paths`` not read yet."""
         wanted = set(paths) - self.scoped.keys()
         if wanted:
-            self.scoped.update(facts.plans_scoped_at(self.conn, wanted))
+            self.scoped.update(fact_store.plans_scoped_at(self.conn, wanted))
 
     def plans_binding_below(self, ancestors: Sequence[str]) -> list[str]:
         """Plans with a duty whose subtree is one of ``ancestors``."""
@@ -146,7 +146,7 @@ class Work:
     def blocs(self, province: str) -> list[dict[str, Any]]:
         """The khối/cụm thi đua of a province (read once while the facts hold)."""
         if province not in self.province_blocs:
-            self.province_blocs.update(facts.blocs_of(self.conn, [province]))
+            self.province_blocs.update(fact_store.blocs_of(self.conn, [province]))
         return self.province_blocs[province]
 
     def unit(self, row: dict[str, Any]) -> Any:
@@ -165,7 +165,7 @@ class Work:
         codes = {c for c in codes if ("code", c) not in self.checked}
         if not paths and not codes:
             return
-        found_paths, found_codes = facts.known_units(self.conn, paths, codes)
+        found_paths, found_codes = fact_store.known_units(self.conn, paths, codes)
         self.unit_paths |= found_paths
         self.unit_codes |= found_codes
         self.checked |= {("path", p) for p in paths} | {("code", c) for c in codes}
@@ -183,7 +183,7 @@ class Work:
     def units_under(self, scope: str, levels: Iterable[str]) -> list[dict[str, Any]]:
         """Units strictly below ``scope`` at one of ``levels``, by path (pending units written first)."""
         self.flush()
-        return facts.units_under(self.conn, scope, levels)
+        return fact_store.units_under(self.conn, scope, levels)
 
     # --- slots -----------------------------------------------------------------------------------------------------
 
@@ -313,5 +313,5 @@ class Work:
                 self.stored[key] = self.current[key]
             self.dirty.clear()
         if self.new_units:
-            facts.insert_units(self.conn, self.new_units)
+            fact_store.insert_units(self.conn, self.new_units)
             self.new_units = []

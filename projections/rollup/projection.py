@@ -12,7 +12,7 @@ from projections.base import handled_types
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
-from . import facts, store
+from . import fact_store, store
 from .batch import Facts, Work
 from .changes import FACT_EVENTS, change
 from .tables import metadata
@@ -68,7 +68,7 @@ class RollupProjection:
 
     def setup(self, conn: Connection) -> None:
         """Seed the root, the official provinces and communes (units duties may bind) and a facts token."""
-        facts.seed_reference(conn, self.catalog)
+        fact_store.seed_reference(conn, self.catalog)
         store.seed_facts_token(conn)
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
