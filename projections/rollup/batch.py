@@ -22,7 +22,7 @@ from services.kernel.events import Event
 from . import fact_store, store
 from .binding import memberships, unit_view
 from .evolve import Slot, settle, slot_key
-from .records import unit_row
+from .fact_rows import unit_row
 from .store import SlotKey
 from .tally import Tally, nodes_of
 

@@ -23,8 +23,8 @@ from . import fact_store
 from .batch import Work
 from .binding import bind, plan_periods
 from .evolve import Slot, evolve, slot_key, with_binding
+from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
 from .rebind import rebind, refresh
-from .records import duty_rows, indicator_rows, plan_row, unit_row
 from .tally import nodes_of
 
 # Events that write facts (plans, duties, links, indicator definitions, blocs) and read slots by other keys than their
