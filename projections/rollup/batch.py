@@ -21,10 +21,10 @@ from services.kernel.events import Event
 
 from . import fact_store, store
 from .binding import memberships, unit_view
+from .counters import Tally, nodes_of
 from .evolve import Slot, settle, slot_key
 from .fact_rows import unit_row
 from .store import SlotKey
-from .tally import Tally, nodes_of
 
 
 class Facts:

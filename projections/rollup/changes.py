@@ -22,10 +22,10 @@ from services.kernel.events import Event
 from . import fact_store
 from .batch import Work
 from .binding import bind, plan_periods
+from .counters import nodes_of
 from .evolve import Slot, evolve, slot_key, with_binding
 from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
 from .rebind import rebind, refresh
-from .tally import nodes_of
 
 # Events that write facts (plans, duties, links, indicator definitions, blocs) and read slots by other keys than their
 # own.

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from . import fact_store
+from .counters import contribution, indicator_vectors
 from .evolve import ALL_PLANS, COUNTERS, INDICATOR_COUNTERS, LATE, ON_TIME, RETURNED, SUBMITTED
 from .store import below, slot_from_row
 from .tables import rollup_count, rollup_indicator_count, rollup_plan, rollup_slot, rollup_unit
-from .tally import contribution, indicator_vectors
 
 ZERO = dict.fromkeys(COUNTERS, 0)
 STATUS_FILTERS = {

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from projections.bulk import add_tuples, chunked, delete_tuples, select_by_keys, upsert_rows
 
+from .counters import Tally
 from .evolve import COUNTERS, INDICATOR_COUNTERS, Slot
 from .tables import (
     rollup_count,
@@ -22,7 +23,6 @@ from .tables import (
     rollup_plan,
     rollup_slot,
 )
-from .tally import Tally
 
 SlotKey = tuple[str, str, str]
 SLOT_KEY = ("plan_id", "period", "unit_path")
