@@ -20,9 +20,9 @@ from services.kernel.contracts import OrgUnitRegistered, ReportReviewed
 from services.kernel.events import Event
 
 from . import fact_store, store
-from .binding import memberships, unit_view
 from .counters import Tally, nodes_of
 from .evolve import Slot, settle, slot_key
+from .expectations import memberships, unit_view
 from .fact_rows import unit_row
 from .store import SlotKey
 

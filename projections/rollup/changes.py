@@ -21,9 +21,9 @@ from services.kernel.events import Event
 
 from . import fact_store
 from .batch import Work
-from .binding import bind, plan_periods
 from .counters import nodes_of
 from .evolve import Slot, evolve, slot_key, with_binding
+from .expectations import bind, plan_periods
 from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
 from .rebind import rebind, refresh
 

@@ -11,7 +11,7 @@ from projections.bulk import chunked, insert_rows
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
 
-from .binding import duty_from_json
+from .expectations import duty_from_json
 from .store import below
 from .tables import rollup_bloc, rollup_duty, rollup_indicator, rollup_plan, rollup_plan_link, rollup_unit
 

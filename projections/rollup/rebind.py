@@ -10,8 +10,8 @@ from services.reporting.model import period_kind
 
 from . import fact_store
 from .batch import Work
-from .binding import Binding, bind, duty_scope
 from .evolve import Slot, with_binding
+from .expectations import Binding, bind, duty_scope
 
 
 def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
