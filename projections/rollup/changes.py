@@ -25,7 +25,7 @@ from .counters import nodes_of
 from .evolve import Slot, evolve, slot_key, with_binding
 from .expectations import bind, plan_periods
 from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
-from .rebind import rebind, refresh
+from .rederive import rebind, refresh
 
 # Events that write facts (plans, duties, links, indicator definitions, blocs) and read slots by other keys than their
 # own.
