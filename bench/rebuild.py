@@ -73,13 +73,11 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int, c
     if written:
         print_written(console, f"rows written per event by the blue/green rebuild ({history.events:,} events, median)",
                       written, history.events)  # fmt: skip
-    count = len(node.projections)
+    count, rss = len(node.projections), peak_rss_mb()
     return [
-        Row(backend, STORE_CEILING, history.events, ceiling, peak_rss_mb()),
-        Row(backend, f"store: embedded runner, {count} read models", history.events, embedded, peak_rss_mb(),
-            STORE_CEILING),  # fmt: skip
-        Row(backend, f"store: blue/green rebuild, {count} read models", history.events, rebuild, peak_rss_mb(),
-            STORE_CEILING),  # fmt: skip
+        Row(backend, STORE_CEILING, history.events, ceiling, rss),
+        Row(backend, f"store: embedded runner, {count} read models", history.events, embedded, rss, STORE_CEILING),
+        Row(backend, f"store: blue/green rebuild, {count} read models", history.events, rebuild, rss, STORE_CEILING),
     ]
 
 
