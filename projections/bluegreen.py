@@ -165,6 +165,7 @@ class Builder:
         back short (the switch applies the rest under the append lock). False when stopped."""
         types = _types_of(b.projection for b in builds)
         while stop is None or not stop.is_set():
+            head = self.store.head_position()  # positions commit in order: every event up to it is readable
             after = min(b.position for b in builds)
             batch = self.store.read_all(after, self.batch_size, types=None if types is None else sorted(types))
             if batch:
@@ -172,6 +173,8 @@ class Builder:
                 with conn.begin():
                     self._apply_due(conn, builds, events, ordered=False)
             if len(batch) < self.batch_size:
+                for b in builds:  # every event of their types up to the head is applied: none is read again
+                    b.position = max(b.position, head)
                 return True
         return False
 
