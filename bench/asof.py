@@ -26,7 +26,8 @@ from sqlalchemy import func, inspect, select, text
 
 from projections.rollup import codes, queries, views
 from projections.rollup.evolve import ALL_PLANS
-from services.audit.asof import AsOfCache, AsOfPoint, scoped_batches, scoped_query
+from projections.scan import scoped_batches, scoped_query
+from services.audit.asof import AsOfCache, AsOfPoint
 from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import decode_event

@@ -28,6 +28,15 @@ class Projection(Protocol):
         """Apply events in the caller's transaction; return how many changed the model."""
 
 
+# An order a read model may declare itself free of (``apply_first``): these plan, criteria and bloc events first (in
+# position order), then every other event by org unit and position give the tables position order gives (each
+# declaring read model has a table-by-table test: tests/integration/test_order_free.py). A build from scratch reads
+# in that order once for every read model that declares it (``projections.bluegreen``): each unit's events together.
+FACTS_FIRST = frozenset(
+    {"PlanIssued", "PlanNumberAssigned", "PlanAmended", "CriteriaRegistered", "EmulationBlocRegistered"}
+)
+
+
 def handled_types(*dispatchers: Any) -> frozenset[str]:
     """The event type names registered on ``functools.singledispatch`` functions (what a read model uses): an
     as-of rebuild of the read model reads only these events (``services.audit.asof``)."""

@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -33,7 +33,7 @@ from services.kernel.codec import AvroCodec
 from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore, StoredEvent, utcnow
 
-from . import tracking, versions
+from . import scan, tracking, versions
 from .base import Projection
 from .shadow import (
     create_deferred,
@@ -96,31 +96,103 @@ class Builder:
     def build(self, projection: Projection, stop: threading.Event | None = None) -> Switched | None:
         """Build the code's version of ``projection`` and switch it in; None when another process holds the build
         or ``stop`` was set (the build is left for a later call, here or elsewhere, to carry on)."""
+        done = self.build_many([projection], stop)
+        return done[0] if done else None
+
+    def build_many(self, projections: Sequence[Projection], stop: threading.Event | None = None) -> list[Switched]:
+        """Build the code's versions of ``projections`` together and switch each in: the store is read and decoded
+        once for all of them (each reads only its ``event_types``). Those another process holds are left out; on
+        ``stop`` nothing is switched (the builds are left for a later call to carry on).
+
+        Read models built from scratch that declare the same order-free ``apply_first`` read the store up to its
+        head in that order (each unit's events together), the others in position order; then every build catches
+        up in position order and is switched in. A build read in the order-free order records no position until
+        that read is complete (a crash before then starts it again)."""
         started = time.monotonic()
-        version = versions.code_version(projection)
         self._check_store()
-        claimed = self.claim(projection, version)
-        if claimed is None:
-            return None
-        position, events = claimed
+        builds = [b for p in projections if (b := self._claimed(p)) is not None]
+        if not builds:
+            return []
         try:
-            with shadow_connection(self.engine, [projection], PREFIX) as conn:
-                while stop is None or not stop.is_set():
-                    batch = self.store.read_all(position, self.batch_size)
-                    if batch:
-                        with conn.begin():
-                            self._apply(conn, projection, batch)
-                            position, events = batch[-1].position, events + len(batch)
-                            self._renew(conn, projection, position, events)
-                    if len(batch) < self.batch_size:  # caught up but for what arrives meanwhile: switch
-                        create_deferred(self.engine, [projection], PREFIX)
-                        position, events = self.switch(projection, PREFIX, position, conn, events)
-                        return Switched(projection.name, version, position, events, time.monotonic() - started)
+            with shadow_connection(self.engine, [b.projection for b in builds], PREFIX) as conn:
+                first, ordered = _order_free(b for b in builds if b.position == 0)
+                rest = [b for b in builds if all(b is not o for o in ordered)]
+                if ordered and not self._bulk(conn, ordered, stop, first):
+                    raise _Stopped
+                if not all(self._catch_up(conn, group, stop) for group in (rest, builds) if group):
+                    raise _Stopped  # the others first (only their events), then all of them from where they are
+                create_deferred(self.engine, [b.projection for b in builds], PREFIX)
+                done = []
+                for b in builds:
+                    position, events = self.switch(b.projection, PREFIX, b.position, conn, b.events)
+                    seconds = time.monotonic() - started
+                    done.append(Switched(b.projection.name, b.version, position, events, seconds))
+                return done
+        except _Stopped:
+            pass
         except BaseException:
-            self._release(projection)
+            self._release_all(builds)
             raise
-        self._release(projection)  # stopped: the next process (or this one) carries on without waiting
-        return None
+        self._release_all(builds)  # stopped: the next process (or this one) carries on without waiting
+        return []
+
+    def _claimed(self, projection: Projection) -> _Build | None:
+        version = versions.code_version(projection)
+        claimed = self.claim(projection, version)
+        return None if claimed is None else _Build(projection, version, *claimed)
+
+    def _bulk(
+        self, conn: Connection, builds: Sequence[_Build], stop: threading.Event | None, first: frozenset[str] | None
+    ) -> bool:
+        """Apply every event up to the store's head to ``builds`` (from scratch) in the order-free order ``first``;
+        their positions are recorded once all is read. False when stopped."""
+        head = self.store.head_position()
+        types = _types_of(b.projection for b in builds)
+        for rows in scan.scoped_batches(self.engine, types, "", 0, head, self.batch_size, first):
+            if stop is not None and stop.is_set():
+                return False
+            events = [decode_event(body, self.codec, self.types, position) for position, body in rows]
+            with conn.begin():
+                self._apply_due(conn, builds, events, ordered=True)
+        with conn.begin():
+            for b in builds:
+                b.position = head
+                self._renew(conn, b.projection, head, b.events)
+        return True
+
+    def _catch_up(self, conn: Connection, builds: Sequence[_Build], stop: threading.Event | None) -> bool:
+        """Apply the events of the builds' types after their positions, in position order, until a batch comes
+        back short (the switch applies the rest under the append lock). False when stopped."""
+        types = _types_of(b.projection for b in builds)
+        while stop is None or not stop.is_set():
+            head = self.store.head_position()  # positions commit in order: every event up to it is readable
+            after = min(b.position for b in builds)
+            batch = self.store.read_all(after, self.batch_size, types=None if types is None else sorted(types))
+            if batch:
+                events = [decode_event(s.body, self.codec, self.types, s.position) for s in batch]
+                with conn.begin():
+                    self._apply_due(conn, builds, events, ordered=False)
+            if len(batch) < self.batch_size:
+                for b in builds:  # every event of their types up to the head is applied: none is read again
+                    b.position = max(b.position, head)
+                return True
+        return False
+
+    def _apply_due(self, conn: Connection, builds: Sequence[_Build], events: Sequence[Event], ordered: bool) -> None:
+        """Apply ``events`` to each build (in position order: those after its position) and renew its lease (read
+        in an order-free order, its position stays where it was until that read is complete)."""
+        for b in builds:
+            mine = [e for e in events if ordered or e.position > b.position]
+            if mine:
+                b.projection.apply(conn, mine)
+                b.events += len(mine)
+                if not ordered:
+                    b.position = mine[-1].position
+            self._renew(conn, b.projection, b.position, b.events)
+
+    def _release_all(self, builds: Sequence[_Build]) -> None:
+        for b in builds:
+            self._release(b.projection)
 
     def claim(self, projection: Projection, version: Version) -> tuple[int, int] | None:
         """Take the build's lease; return where the new tables stand (position, events), prepared empty unless a
@@ -250,6 +322,14 @@ class Builder:
 
     # --- for the runners ---------------------------------------------------------------------------------------
 
+    def _build_alone(self, projection: Projection, stop: threading.Event, retry_seconds: float) -> Switched | None:
+        """``build`` of one read model; a failure is logged (it is tried again later), None."""
+        try:
+            return self.build(projection, stop)
+        except Exception:  # logged; the build is tried again (it carries on where it was)
+            log.exception("building %s failed; trying again in %.0f s", projection.name, retry_seconds)
+            return None
+
     def run_pending(
         self,
         projections: Sequence[Projection],
@@ -257,8 +337,9 @@ class Builder:
         retry_seconds: float = 5.0,
         on_switch: Callable[[Switched], None] | None = None,
     ) -> None:
-        """Until every read model holds the code's version (or ``stop``): build those that do not, one after the
-        other; those another process builds are checked again every ``retry_seconds`` (its lease may expire)."""
+        """Until every read model holds the code's version (or ``stop``): build those that do not, together (one
+        read of the store; one by one after a failure); those another process builds are checked again every
+        ``retry_seconds`` (its lease may expire)."""
         wanted = {p.name: versions.code_version(p) for p in projections}
         while not stop.is_set():
             with self.engine.connect() as conn:
@@ -267,20 +348,56 @@ class Builder:
             self.forget_builds([p for p in projections if p not in pending])
             if not pending:
                 return
-            for projection in pending:
-                try:
-                    done = self.build(projection, stop)
-                except Exception:
-                    log.exception("building %s failed; trying again in %.0f s", projection.name, retry_seconds)
-                    done = None
-                if done is not None:
-                    log.info(
-                        "read model %s %s: %d events in %.1f s",
-                        done.projection, done.version, done.events, done.seconds,
-                    )  # fmt: skip
-                    if on_switch is not None:
-                        on_switch(done)
+            try:
+                done = self.build_many(pending, stop)  # one read of the store for all of them
+            except Exception:  # logged; each is then built alone (one failing holds none back)
+                log.exception("building %s together failed; building them one by one", [p.name for p in pending])
+                done = [d for p in pending if (d := self._build_alone(p, stop, retry_seconds)) is not None]
+            for switched in done:
+                log.info(
+                    "read model %s %s: %d events in %.1f s",
+                    switched.projection, switched.version, switched.events, switched.seconds,
+                )  # fmt: skip
+                if on_switch is not None:
+                    on_switch(switched)
             stop.wait(retry_seconds)
+
+
+class _Stopped(Exception):
+    """``stop`` was set during a build."""
+
+
+@dataclass
+class _Build:
+    """A read model being built by this process: where its new tables stand."""
+
+    projection: Projection
+    version: Version
+    position: int
+    events: int
+
+
+def apply_first(projection: Projection) -> frozenset[str] | None:
+    """The order ``projection`` declares itself free of (``projections.base.FACTS_FIRST``), if any."""
+    return getattr(projection, "apply_first", None)
+
+
+def _order_free(builds: Iterable[_Build]) -> tuple[frozenset[str] | None, list[_Build]]:
+    """The order-free order the first of ``builds`` that declares one declares, and the builds that declare it."""
+    found = [b for b in builds if apply_first(b.projection)]
+    first = apply_first(found[0].projection) if found else None
+    return first, [b for b in found if apply_first(b.projection) == first]
+
+
+def _types_of(projections: Iterable[Projection]) -> frozenset[str] | None:
+    """The event types any of ``projections`` reads (None: one of them does not say, so every event)."""
+    found: set[str] = set()
+    for projection in projections:
+        types = getattr(projection, "event_types", None)
+        if types is None:
+            return None
+        found |= types
+    return frozenset(found)
 
 
 def retired_tables(conn: Connection, projection: Projection) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from projections.base import handled_types
+from projections.base import FACTS_FIRST, handled_types
 from services.kernel.events import Event
 
 from . import store
@@ -22,6 +22,7 @@ class GuidanceProjection:
     version = 2  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     # 2: blocs (EmulationBlocRegistered), agency types and the stated period are kept for duty binding and offers
     event_types = handled_types(row_key, evolve)  # what it reads: an as-of rebuild replays only these
+    apply_first = FACTS_FIRST  # order-free (projections.base.FACTS_FIRST): a build reads in that order
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

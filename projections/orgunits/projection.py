@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from projections.base import handled_types
+from projections.base import FACTS_FIRST, handled_types
 from projections.rowstore import apply_by_key
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
@@ -22,6 +22,7 @@ class OrgUnitsProjection:
     name = "orgunits"
     version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     event_types = handled_types(evolve)  # what it reads: an as-of rebuild replays only these
+    apply_first = FACTS_FIRST  # order-free (projections.base.FACTS_FIRST): a build reads in that order
     metadata = metadata
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:

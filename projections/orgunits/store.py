@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
+from projections.bulk import insert_rows
 from projections.rowstore import RowStore
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
@@ -59,5 +60,6 @@ def seed_reference(conn: Connection, catalog: AdminUnitCatalog) -> int:
     if present:
         return 0
     rows = reference_rows(catalog)
-    conn.execute(insert(orgunit_unit), rows)
+    empty = dict.fromkeys(orgunit_unit.columns.keys())
+    insert_rows(conn, orgunit_unit, [empty | row for row in rows])  # one statement: a build seeds 3,300 communes
     return len(rows)

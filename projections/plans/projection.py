@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from projections.base import handled_types
+from projections.base import FACTS_FIRST, handled_types
 from projections.rowstore import apply_by_key
 from services.kernel.events import Event
 
@@ -27,6 +27,7 @@ class PlansProjection:
     name = "plans"
     version = 1  # bump when evolve changes meaning: the node rebuilds it blue/green (docs/upgrade.md)
     event_types = handled_types(evolve)  # what it reads: an as-of rebuild replays only these
+    apply_first = FACTS_FIRST  # order-free (projections.base.FACTS_FIRST): a build reads in that order
     metadata = metadata
 
     def setup(self, conn: Connection) -> None:

@@ -3,7 +3,7 @@ submitted, on-time, late and missing reports, registrations, indicator values ag
 
 Design: facts are stored per key (``rollup_unit``, ``rollup_plan``/``_duty``/``_plan_link``, ``rollup_indicator``)
 and every report a unit owes or gave is one slot (plan, period, unit) holding values, never increments, so any
-interleaving of streams converges. Each change of a slot moves its contribution (``tally.contribution``) out of
+interleaving of streams converges. Each change of a slot moves its contribution (``counters.contribution``) out of
 and into the counters of the unit and of every ancestor (``rollup_count``, ``rollup_indicator_count``): a
 national rollup is one primary-key read. Reads never replay events.
 """

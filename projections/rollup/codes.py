@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, column, func, select, true
 
-from . import facts
+from . import fact_store
 from .evolve import ALL_PLANS
 from .store import facts_token
 from .tables import rollup_indicator, rollup_indicator_count
@@ -93,7 +93,7 @@ def subtree_variants(
     """The distinct definitions the subtree's plans (or the one plan) resolve each of ``codes`` to."""
     codes = sorted(set(codes))
     if plan_id != ALL_PLANS:
-        own = facts.definitions_many(conn, [plan_id])[plan_id]
+        own = fact_store.definitions_many(conn, [plan_id])[plan_id]
         return {code: distinct([own.get(code)]) for code in codes}
     everywhere = catalog.variants(conn)
     found = {code: everywhere.get(code, []) for code in codes}
@@ -110,5 +110,5 @@ def _resolved_plan_by_plan(conn: Connection, path: str, period: str, codes: list
         t.c.node_path == path, t.c.period == period, t.c.indicator_code.in_(codes)
     )
     pairs = [(r[0], r[1]) for r in conn.execute(query)]
-    definitions = facts.definitions_many(conn, {plan_id for plan_id, _ in pairs})
+    definitions = fact_store.definitions_many(conn, {plan_id for plan_id, _ in pairs})
     return {code: distinct(definitions[p].get(c) for p, c in pairs if c == code) for code in codes}

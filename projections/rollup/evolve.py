@@ -15,7 +15,7 @@ from typing import Any
 from services.kernel.contracts import ReportReviewed, ReportSubmitted, TargetsRegistered
 from services.kernel.events import Event
 
-from .binding import Binding
+from .expectations import Binding
 from .measures import meets_own, meets_plan
 
 ALL_PLANS = "*"  # counters over every plan of the period

@@ -12,10 +12,10 @@ from projections.base import handled_types
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
-from . import facts, store
+from . import fact_store, store
+from .batch import Facts, Work
 from .changes import FACT_EVENTS, change
 from .tables import metadata
-from .work import Facts, Work
 
 # "rollup" in ASCII: with the schema's name, the transaction lock that serialises this projection's batches on
 # PostgreSQL (READ COMMITTED: statements after it see the previous holder's commit). Two workers applying different
@@ -68,7 +68,7 @@ class RollupProjection:
 
     def setup(self, conn: Connection) -> None:
         """Seed the root, the official provinces and communes (units duties may bind) and a facts token."""
-        facts.seed_reference(conn, self.catalog)
+        fact_store.seed_reference(conn, self.catalog)
         store.seed_facts_token(conn)
 
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from . import facts
+from . import fact_store
+from .counters import contribution, indicator_vectors
 from .evolve import ALL_PLANS, COUNTERS, INDICATOR_COUNTERS, LATE, ON_TIME, RETURNED, SUBMITTED
 from .store import below, slot_from_row
 from .tables import rollup_count, rollup_indicator_count, rollup_plan, rollup_slot, rollup_unit
-from .tally import contribution, indicator_vectors
 
 ZERO = dict.fromkeys(COUNTERS, 0)
 STATUS_FILTERS = {
@@ -116,7 +116,7 @@ def indicator_plans(
             for name, value in zip(INDICATOR_COUNTERS, figures, strict=True):
                 row[name] += value
     rows = [page[key] for key in sorted(page)][: limit + 1]
-    definitions = facts.definitions_many(conn, {r["plan_id"] for r in rows})
+    definitions = fact_store.definitions_many(conn, {r["plan_id"] for r in rows})
     for row in rows:
         row["definition"] = definitions[row["plan_id"]].get(row["indicator_code"])
     return rows

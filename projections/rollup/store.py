@@ -12,8 +12,9 @@ from sqlalchemy import Connection, and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from projections.bulk import add_tuples, delete_tuples, insert_tuples, select_by_keys, upsert_rows
+from projections.bulk import add_tuples, chunked, delete_tuples, select_by_keys, upsert_rows
 
+from .counters import Tally
 from .evolve import COUNTERS, INDICATOR_COUNTERS, Slot
 from .tables import (
     rollup_count,
@@ -21,13 +22,10 @@ from .tables import (
     rollup_indicator_count,
     rollup_plan,
     rollup_slot,
-    rollup_slot_code,
 )
-from .tally import Tally
 
 SlotKey = tuple[str, str, str]
 SLOT_KEY = ("plan_id", "period", "unit_path")
-CODE_KEY = (*SLOT_KEY, "indicator_code")
 
 
 def upsert(conn: Connection, table: Any) -> Any:
@@ -73,51 +71,45 @@ def slots_of_reports(conn: Connection, report_ids: Iterable[str]) -> list[Slot]:
     return [slot_from_row(r) for r in select_by_keys(conn, rollup_slot, ("report_id",), [(r,) for r in report_ids])]
 
 
-def _codes(slot: Slot | None) -> set[str]:
-    if slot is None:
-        return set()
-    return {v[0] for v in slot.values} | {t[0] for t in slot.targets or ()}
-
-
 def save_slots(conn: Connection, changes: Iterable[tuple[Slot | None, Slot | None]]) -> None:
     """Persist slot changes from what is stored to what is wanted, set-based: an empty slot is deleted, any other
-    written whole (inserted or replaced), and the indicator-code index follows (keys in order: one lock order)."""
+    written whole (inserted or replaced; keys in order: one lock order)."""
     deleted: list[SlotKey] = []
     written: list[dict[str, Any]] = []
-    codes_gone: list[tuple[str, str, str, str]] = []
-    codes_added: list[tuple[str, str, str, str]] = []
     for before, after in sorted(changes, key=lambda change: (change[1] or change[0]).key):  # type: ignore[union-attr]
         if after is not None and after.is_empty:
             after = None
         if after == before:
             continue
-        key = (after or before).key  # type: ignore[union-attr]
         if after is None:
-            deleted.append(key)
+            deleted.append(before.key)  # type: ignore[union-attr]
         else:
             written.append(_row(after))
-        old, new = _codes(before), _codes(after)
-        codes_gone += [(*key, code) for code in sorted(old - new)]
-        codes_added += [(*key, code) for code in sorted(new - old)]
-    delete_tuples(conn, rollup_slot_code, CODE_KEY, codes_gone)
     delete_tuples(conn, rollup_slot, SLOT_KEY, deleted)
     upsert_rows(conn, rollup_slot, SLOT_KEY, written)
-    insert_tuples(conn, rollup_slot_code, CODE_KEY, codes_added)
 
 
 def keys_using_codes(conn: Connection, codes: Iterable[str], plan_ids: Iterable[str]) -> list[SlotKey]:
-    """Slots of ``plan_ids`` whose figures or targets use one of ``codes``."""
-    query = select(rollup_slot_code.c.plan_id, rollup_slot_code.c.period, rollup_slot_code.c.unit_path).distinct()
-    query = query.where(rollup_slot_code.c.indicator_code.in_(list(codes)))
-    rows = conn.execute(query.where(rollup_slot_code.c.plan_id.in_(sorted(set(plan_ids)))))
-    return sorted((r.plan_id, r.period, r.unit_path) for r in rows)
+    """Slots of ``plan_ids`` whose figures or targets use one of ``codes`` (the plans' slots: one primary-key range
+    per plan)."""
+    wanted = set(codes)
+    return [key for key, used in _codes_of_plans(conn, plan_ids) if used & wanted]
 
 
 def keys_of_plans(conn: Connection, plan_ids: Iterable[str]) -> list[SlotKey]:
     """Slots of ``plan_ids`` that use any indicator code."""
-    query = select(rollup_slot_code.c.plan_id, rollup_slot_code.c.period, rollup_slot_code.c.unit_path).distinct()
-    rows = conn.execute(query.where(rollup_slot_code.c.plan_id.in_(list(plan_ids))))
-    return sorted((r.plan_id, r.period, r.unit_path) for r in rows)
+    return [key for key, used in _codes_of_plans(conn, plan_ids) if used]
+
+
+def _codes_of_plans(conn: Connection, plan_ids: Iterable[str]) -> list[tuple[SlotKey, set[str]]]:
+    """Each slot of ``plan_ids`` with the indicator codes its figures and targets use, by key."""
+    s = rollup_slot.c
+    found: list[tuple[SlotKey, set[str]]] = []
+    for chunk in chunked(sorted(set(plan_ids))):
+        query = select(s.plan_id, s.period, s.unit_path, s["values"], s.targets).where(s.plan_id.in_(list(chunk)))
+        for r in conn.execute(query):
+            found.append(((r.plan_id, r.period, r.unit_path), {v[0] for v in r[3]} | {t[0] for t in r.targets or ()}))
+    return sorted(found)
 
 
 def flush(conn: Connection, tally: Tally) -> None:

@@ -119,16 +119,6 @@ rollup_slot = Table(  # one expected or submitted report: (plan, unit, period)
     Index(None, "report_id"),
 )
 
-rollup_slot_code = Table(  # indicator codes a slot uses, to re-judge it when a definition arrives later
-    "rollup_slot_code",
-    metadata,
-    Column("plan_id", String(100), primary_key=True),
-    Column("period", String(20), primary_key=True),
-    Column("unit_path", path_type(), primary_key=True),
-    Column("indicator_code", String(50), primary_key=True),
-    Index(None, "indicator_code"),
-)
-
 rollup_count = Table(  # counters of a subtree per period, per plan and for all plans ('*'): one key lookup
     "rollup_count",
     metadata,

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from services.kernel.labels import LEVELS, REPORT_STATES, label
 from services.kernel.orgpaths import OrgPath
 
-from . import codes, present, queries
+from . import codes, figures, queries
 
 STATUS_LABELS = {**REPORT_STATES, "NONE": "Không thuộc diện phải báo cáo"}
 
@@ -24,9 +24,9 @@ def unit_ref(unit: dict[str, Any]) -> dict[str, Any]:
 def numbers(counts: dict[str, int], period: str) -> dict[str, Any]:
     """Reports, registrations and own targets of a subtree from its counters."""
     return {
-        "reports": present.reporting(counts),
-        "registration": present.registration(counts, period),
-        "own_targets": present.own_targets(counts),
+        "reports": figures.reporting(counts),
+        "registration": figures.registration(counts, period),
+        "own_targets": figures.own_targets(counts),
     }
 
 
@@ -34,21 +34,21 @@ def indicators(conn: Connection, path: str, period: str, plan: str, catalog: cod
     """The subtree's indicators by code, each with the definitions its plans resolve the code to."""
     rows = queries.indicators_by_code(conn, path, period, plan)
     variants = codes.subtree_variants(conn, path, period, plan, [r["indicator_code"] for r in rows], catalog)
-    return [present.indicator_by_code(row, variants[row["indicator_code"]]) for row in rows]
+    return [figures.indicator_by_code(row, variants[row["indicator_code"]]) for row in rows]
 
 
 def child_plans(conn: Connection, path: str) -> tuple[dict[str, Any], dict[str, str]]:
     """Plans of the direct children and each child's best state; official children without one are not issued."""
-    plans = [present.child_plan(p) for p in queries.child_plans(conn, path)]
+    plans = [figures.child_plan(p) for p in queries.child_plans(conn, path)]
     by_child: dict[str, list[dict[str, Any]]] = {}
     for plan in plans:
         by_child.setdefault(plan["issuer_path"], []).append(plan)
-    states = {child: present.best_state(found) for child, found in by_child.items()}
-    official = [c for c, s in states.items() if OrgPath(c).level != "UNIT" and s in present.ISSUED_STATES]
+    states = {child: figures.best_state(found) for child, found in by_child.items()}
+    official = [c for c, s in states.items() if OrgPath(c).level != "UNIT" and s in figures.ISSUED_STATES]
     expected = queries.official_children(conn, path)
     summary = {
         "children": expected,
-        "issued": sum(s in present.ISSUED_STATES for s in states.values()),
+        "issued": sum(s in figures.ISSUED_STATES for s in states.values()),
         "on_time": sum(s == "ON_TIME" for s in states.values()),
         "late": sum(s == "LATE" for s in states.values()),
         "drafts": sum(s == "DRAFT" for s in states.values()),
@@ -68,9 +68,9 @@ def summary(
     body = {
         "org_unit": unit_ref(unit),
         "period": period,
-        "period_label": present.period_label(period),
+        "period_label": figures.period_label(period),
         **numbers(counts, period),
-        "own": present.reporting(queries.own_counts(conn, path, period, plan)),
+        "own": figures.reporting(queries.own_counts(conn, path, period, plan)),
         "indicators": indicators(conn, path, period, plan, catalog),
         "child_plans": plans,
     }
@@ -94,7 +94,7 @@ def drill_down(
     items = []
     for row in rows:
         state = states.get(row["path"], "NOT_ISSUED")
-        plan_state = {"plan_state": state, "plan_state_label": present.PLAN_STATES[state]}
+        plan_state = {"plan_state": state, "plan_state_label": figures.PLAN_STATES[state]}
         items.append({**unit_ref(row), **numbers(counts[row["path"]], period), **plan_state})
     return items
 

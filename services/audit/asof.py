@@ -33,26 +33,23 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Connection,
     Engine,
-    Select,
-    case,
     delete,
     exists,
     func,
     insert,
     inspect,
-    or_,
     select,
     text,
     update,
 )
 
 from projections.base import Projection
+from projections.scan import scoped_batches
 from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
 from projections.versions import code_version, readmodel_asof
 from services.kernel.codec import AvroCodec
 from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.events import Event, decode_event
-from services.kernel.orgpaths import OrgPath
 from services.kernel.store import EventStore, utcnow
 from services.kernel.tables import event as event_table
 from services.kernel.tables import foreign_event
@@ -85,36 +82,6 @@ class Key:
     def prefix(self) -> str:
         """Its tables' prefix."""
         return prefix_of(self.position, self.models, self.scope)
-
-
-def ancestors(path: str) -> list[str]:
-    """``VN/15/02683`` → ``VN``, ``VN/15``, ``VN/15/02683``."""
-    parts = path.split("/")
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def scoped_query(
-    types: Collection[str] | None,
-    scope: str,
-    after: int,
-    to_position: int,
-    first: Collection[str] | None = None,
-) -> Select[Any]:
-    """The events in (after, to_position] of ``types`` (None: all) at ``scope``'s ancestors or in its subtree
-    ('': everywhere): positions and bodies, in position order — or, with ``first`` (event types), those types first,
-    then the others by org unit and position (the order a read model that declares it order-free applies fastest:
-    each unit's events together). With a scope, ``ix_event_subtree_type`` finds them."""
-    e = event_table.c
-    query = select(e.position, e.body).where(e.position > after, e.position <= to_position)
-    if types is not None:
-        query = query.where(e.event_type.in_(sorted(types)))
-    if scope:
-        OrgPath.parse(scope)  # no LIKE wildcard can hide in a valid path
-        query = query.where(or_(e.org_unit_path.in_(ancestors(scope)), e.org_unit_path.like(scope + "/%")))
-    if first:
-        early = e.event_type.in_(sorted(first))
-        return query.order_by(case((early, 0), else_=1), case((early, ""), else_=e.org_unit_path), e.position)
-    return query.order_by(e.position)
 
 
 def parse_as_of(value: str, now: datetime, default_tz: tzinfo = VN_TZ) -> datetime:
@@ -172,33 +139,6 @@ def head_position(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(event_table.c.position), 0))).scalar_one())
 
 
-def scoped_batches(
-    engine: Engine,
-    types: Collection[str] | None,
-    scope: str,
-    after: int,
-    to_position: int,
-    batch_size: int,
-    first: Collection[str] | None = None,
-) -> Iterator[list[Any]]:
-    """The (position, body) rows of :func:`scoped_query` in batches: one server-side cursor on PostgreSQL (in the
-    ``first`` order when given), keyset pages in position order on SQLite (whose transactions take the write
-    lock)."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            streamed = conn.execution_options(stream_results=True, yield_per=batch_size)
-            result = streamed.execute(scoped_query(types, scope, after, to_position, first))
-            yield from (list(rows) for rows in result.partitions())
-        return
-    while True:
-        with engine.connect() as conn:
-            rows = list(conn.execute(scoped_query(types, scope, after, to_position).limit(batch_size)))
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].position
-
-
 def apply_scoped(
     engine: Engine,
     codec: AvroCodec,
@@ -214,7 +154,8 @@ def apply_scoped(
     first: Collection[str] | None = None,
 ) -> int:
     """Apply to the ``prefix`` shadows of ``projections`` the events in (after, to_position] of ``event_types`` at
-    ``scope``'s ancestors and in its subtree (see :func:`scoped_query`; ``first``: in that order); how many."""
+    ``scope``'s ancestors and in its subtree (``projections.scan.scoped_query``; ``first``: in that order); how
+    many."""
     applied = 0
     with shadow_connection(engine, projections, prefix) as conn:
         for rows in scoped_batches(engine, event_types, scope, after, to_position, batch_size, first):

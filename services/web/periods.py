@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.rollup.present import period_label
+from projections.rollup.figures import period_label
 from services.kernel.errors import DomainRefusal, Kind
 from services.kernel.vntime import today_vn
 from services.reporting.model import period_kind

@@ -14,7 +14,7 @@ from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from projections.rollup.present import period_label
+from projections.rollup.figures import period_label
 from services.api.routers.audit import AUDIT_ROLES
 
 from . import formats

@@ -18,8 +18,9 @@ from bench.generator import Scale
 from projections.base import Projection
 from projections.rollup import codes, queries, views
 from projections.rollup.evolve import ALL_PLANS
+from projections.scan import scoped_batches, scoped_query
 from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
-from services.audit.asof import AsOfCache, AsOfPoint, apply_scoped, scoped_batches, scoped_query
+from services.audit.asof import AsOfCache, AsOfPoint, apply_scoped
 from services.bootstrap import Node, bootstrap
 from services.demo.year import run_demo
 from services.kernel.contracts import EVENT_TYPES

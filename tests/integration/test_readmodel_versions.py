@@ -139,12 +139,12 @@ class Paced:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    def read_all(self, after: int, limit: int, conn: Any = None) -> Any:
+    def read_all(self, after: int, limit: int, conn: Any = None, **options: Any) -> Any:
         if conn is None:
             seen = len(self.answers)
             wait_for(lambda: len(self.answers) > seen, 30, 0.001, "an answer during the build")
             self.reads += 1
-        return self.store.read_all(after, limit, conn)
+        return self.store.read_all(after, limit, conn, **options)
 
 
 @pytest.fixture

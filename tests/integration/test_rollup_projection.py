@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
-from projections.rollup import present, queries
+from projections.rollup import figures, queries
 from projections.runner import EmbeddedRunner
 from services.bootstrap import Node, bootstrap
 from services.demo.data import DAI_SON, DAI_SON_REPORTS, HUE, LAO_CAI, LAO_CAI_BLOCS, LAO_CAI_TARGETS, UNITS
@@ -64,7 +64,7 @@ def test_dai_son_2026_matches_an_independent_computation(node: Node) -> None:
         counts = queries.counts(conn, [DAI_SON, "VN/31"], "2026")
         missing = queries.reports(conn, DAI_SON, "2026", "missing", None, None, 100)
         late_rows = queries.reports(conn, DAI_SON, "2026", "late", None, None, 100)
-    numbers = present.reporting(counts[DAI_SON])
+    numbers = figures.reporting(counts[DAI_SON])
     assert (len(bound), len(reported), len(late)) == (8, 7, 3)
     assert numbers["expected"] == len(bound) and numbers["submitted"] == len(reported)
     assert (numbers["on_time"], numbers["late"], numbers["missing"], numbers["undated"]) == (len(on_time), 3, 1, 1)
@@ -90,7 +90,7 @@ def test_provinces_expect_their_communes_and_bound_units(node: Node) -> None:
     hue, lao_cai = counts[HUE], counts[LAO_CAI]
     assert hue["expected"] == len(official.communes("46")) + len(hue_units) == 41
     assert hue["submitted"] == hue["undated"] == 2  # SNNMT-46 and Phường Phú Xuân; Huế states no deadline
-    assert hue["extra_submitted"] == 1 and present.reporting(hue)["on_time_rate"] is None  # BV-KL is not bound
+    assert hue["extra_submitted"] == 1 and figures.reporting(hue)["on_time_rate"] is None  # BV-KL is not bound
     assert lao_cai["expected"] == len(lao_cai_bound) == 5
     registered = set(LAO_CAI_TARGETS)
     assert (lao_cai["registered"], lao_cai["extra_registered"]) == (

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.pool import StaticPool
 
-from projections.rollup import RollupProjection, present, queries
+from projections.rollup import RollupProjection, figures, queries
 from projections.rollup.evolve import COUNTERS
 from projections.rollup.tables import metadata, rollup_count, rollup_slot
 from services.kernel import contracts as c
@@ -299,13 +299,13 @@ def test_indicators_roll_up_by_their_rule_and_units_meet_their_own_targets() -> 
     project(engine, [ev.out])
     with engine.connect() as conn:
         found = queries.indicator_plans(conn, "VN/01", "2026", None, None, None, 100)
-        rows = {r["indicator_code"]: present.indicator(r) for r in found}
+        rows = {r["indicator_code"]: figures.indicator(r) for r in found}
         counts = queries.counts(conn, ["VN/01"], "2026")["VN/01"]
     x, y = rows["X"], rows["Y"]
     assert (x["aggregation"], x["value"], x["units_meeting"], x["share_meeting"]) == ("MEAN", 50.0, 1, 0.5)
     assert (y["aggregation"], y["value"], y["meets_target"], y["share_meeting"]) == ("SUM", 4.0, True, 0.0)
-    assert present.own_targets(counts) == {"units": 2, "met": 1, "share": 0.5}  # C1: 60 ≥ 55; C2: 40 < 45
-    reported = present.reporting(counts)
+    assert figures.own_targets(counts) == {"units": 2, "met": 1, "share": 0.5}  # C1: 60 ≥ 55; C2: 40 < 45
+    reported = figures.reporting(counts)
     assert (reported["expected"], reported["on_time"], reported["late"], counts["registered"]) == (2, 1, 1, 2)
 
 
@@ -328,7 +328,7 @@ def test_child_plans_against_the_parent_deadline() -> None:
 
 def child_plan_states(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
-        return {p["plan_id"]: present.child_plan(p)["state"] for p in queries.child_plans(conn, "VN/01")}
+        return {p["plan_id"]: figures.child_plan(p)["state"] for p in queries.child_plans(conn, "VN/01")}
 
 
 def test_a_node_that_reports_itself_adds_its_own_report_to_what_is_below_it() -> None:

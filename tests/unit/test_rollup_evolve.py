@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from projections.rollup.binding import bind, plan_periods, unit_view
 from projections.rollup.evolve import Slot, evolve, settle, with_binding
+from projections.rollup.expectations import bind, plan_periods, unit_view
 from projections.rollup.measures import MEAN, SHARE, SUM, aggregation, meets, meets_own
 from services.demo.data import DAI_SON, UNITS
 from services.kernel.contracts import ReportReviewed, ReportSubmitted, TargetsRegistered

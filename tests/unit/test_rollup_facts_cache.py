@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from projections.rollup.batch import Facts
 from projections.rollup.projection import RollupProjection
-from projections.rollup.work import Facts
 from services.kernel.adminunits import AdminUnitCatalog
 
 pytestmark = pytest.mark.unit

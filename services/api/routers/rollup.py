@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
-from projections.rollup import codes, present, queries, views
+from projections.rollup import codes, figures, queries, views
 from projections.rollup.evolve import ALL_PLANS
 from services.api.asof import ReadAt, Reading
 from services.api.pagination import (
@@ -133,9 +133,9 @@ def router(node: Node) -> APIRouter:
             after, path = cursors.decode(ROLLUP_INDICATORS, cursor), unit["path"]
             rows = queries.indicator_plans(conn, path, _period(period), plan_id, indicator_code, after, limit)
         body = page(
-            [present.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"), cursors, ROLLUP_INDICATORS
+            [figures.indicator(r) for r in rows], limit, ("plan_id", "indicator_code"), cursors, ROLLUP_INDICATORS
         )
-        head = {"org_unit": views.unit_ref(unit), "period": period, "period_label": present.period_label(period)}
+        head = {"org_unit": views.unit_ref(unit), "period": period, "period_label": figures.period_label(period)}
         return reading.stamp({**head, "plan_id": plan_id, "indicator_code": indicator_code, **body})
 
     @api.get("/org-units/{code}/reports")

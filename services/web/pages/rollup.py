@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from projections.orgunits import queries as orgunits
-from projections.rollup import present, queries, views
+from projections.rollup import figures, queries, views
 from projections.rollup.evolve import ALL_PLANS
 from services.api.pagination import MAX_LIMIT
 from services.api.routers.rollup import unit_in_scope
@@ -101,8 +101,8 @@ def _flat(item: dict[str, Any], period: str) -> dict[str, Any]:
 
 def rollup_grid(conn: Connection, unit: dict[str, Any], period: str, states: dict[str, str]) -> Grid:
     """The drill-down table of ``unit`` for ``period``."""
-    subtitle = f"{unit['name']} · {present.period_label(period)}"
-    context = [("Đơn vị", f"{unit['name']} ({unit['code']})"), ("Kỳ báo cáo", present.period_label(period))]
+    subtitle = f"{unit['name']} · {figures.period_label(period)}"
+    context = [("Đơn vị", f"{unit['name']} ({unit['code']})"), ("Kỳ báo cáo", figures.period_label(period))]
     return Grid("Tổng hợp báo cáo", subtitle, COLUMNS, child_rows(conn, unit, period, states), context)
 
 
@@ -165,10 +165,10 @@ def report_grid(
     flat = [_report_row(e) for e in entries]
     more = [entries[-1]["unit_path"], entries[-1]["plan_id"]] if len(rows) > limit and entries else None
     what = STATUSES.get(status or "", "Tất cả báo cáo")
-    subtitle = f"{unit['name']} · {present.period_label(period)}"
+    subtitle = f"{unit['name']} · {figures.period_label(period)}"
     context = [
         ("Đơn vị", f"{unit['name']} ({unit['code']})"),
-        ("Kỳ báo cáo", present.period_label(period)),
+        ("Kỳ báo cáo", figures.period_label(period)),
         ("Trạng thái", what),
     ]
     return Grid(what, subtitle, REPORT_COLUMNS, flat, context), more

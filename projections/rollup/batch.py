@@ -19,18 +19,12 @@ from sqlalchemy import Connection
 from services.kernel.contracts import OrgUnitRegistered, ReportReviewed
 from services.kernel.events import Event
 
-from . import facts, store
-from .binding import memberships, unit_view
+from . import fact_store, store
+from .counters import Tally, nodes_of
 from .evolve import Slot, settle, slot_key
-from .records import unit_row
+from .expectations import memberships, unit_view
+from .fact_rows import unit_row
 from .store import SlotKey
-from .tally import Tally, nodes_of
-
-
-def settled(after: Slot | None, defs: Mapping[str, Any]) -> Slot | None:
-    """``after`` settled against the definitions; None when the slot holds nothing any more."""
-    after = settle(after, defs) if after is not None else None
-    return None if after is not None and after.is_empty else after
 
 
 class Facts:
@@ -82,6 +76,7 @@ class Work:
         self.stored: dict[SlotKey, Slot | None] = {}  # as the table holds it (read, or last written)
         self.current: dict[SlotKey, Slot | None] = {}  # as the events so far leave it
         self.dirty: set[SlotKey] = set()
+        self.unsettled: dict[SlotKey, Mapping[str, Any]] = {}  # changed slots: the definitions to settle them by
         self.reports: dict[str, SlotKey] = {}  # report id → the slot in memory that holds it
         self.searched: set[str] = set()  # report ids whose stored slots are all in memory
         self.unit_paths: set[str] = set()  # paths and codes known to be taken (stored, or inserted by this batch)
@@ -109,9 +104,9 @@ class Work:
         wanted = set(plan_ids) - self.plans.keys()
         if not wanted:
             return
-        plans = facts.load_plans(self.conn, wanted)
-        duties = facts.load_duties_many(self.conn, wanted)
-        defs = facts.definitions_many(self.conn, wanted)
+        plans = fact_store.load_plans(self.conn, wanted)
+        duties = fact_store.load_duties_many(self.conn, wanted)
+        defs = fact_store.definitions_many(self.conn, wanted)
         for plan_id in wanted:
             self.plans[plan_id], self.duty_lists[plan_id], self.defs[plan_id] = (
                 plans.get(plan_id),
@@ -141,7 +136,7 @@ class Work:
         """Read which plans have a duty scoped at each of ``paths`` not read yet."""
         wanted = set(paths) - self.scoped.keys()
         if wanted:
-            self.scoped.update(facts.plans_scoped_at(self.conn, wanted))
+            self.scoped.update(fact_store.plans_scoped_at(self.conn, wanted))
 
     def plans_binding_below(self, ancestors: Sequence[str]) -> list[str]:
         """Plans with a duty whose subtree is one of ``ancestors``."""
@@ -151,7 +146,7 @@ class Work:
     def blocs(self, province: str) -> list[dict[str, Any]]:
         """The khối/cụm thi đua of a province (read once while the facts hold)."""
         if province not in self.province_blocs:
-            self.province_blocs.update(facts.blocs_of(self.conn, [province]))
+            self.province_blocs.update(fact_store.blocs_of(self.conn, [province]))
         return self.province_blocs[province]
 
     def unit(self, row: dict[str, Any]) -> Any:
@@ -170,7 +165,7 @@ class Work:
         codes = {c for c in codes if ("code", c) not in self.checked}
         if not paths and not codes:
             return
-        found_paths, found_codes = facts.known_units(self.conn, paths, codes)
+        found_paths, found_codes = fact_store.known_units(self.conn, paths, codes)
         self.unit_paths |= found_paths
         self.unit_codes |= found_codes
         self.checked |= {("path", p) for p in paths} | {("code", c) for c in codes}
@@ -188,7 +183,7 @@ class Work:
     def units_under(self, scope: str, levels: Iterable[str]) -> list[dict[str, Any]]:
         """Units strictly below ``scope`` at one of ``levels``, by path (pending units written first)."""
         self.flush()
-        return facts.units_under(self.conn, scope, levels)
+        return fact_store.units_under(self.conn, scope, levels)
 
     # --- slots -----------------------------------------------------------------------------------------------------
 
@@ -263,18 +258,32 @@ class Work:
         return store.keys_of_plans(self.conn, plan_ids)
 
     def resettle(self, before: Slot | None, after: Slot | None, defs: Mapping[str, Any]) -> bool:
-        """Settle ``after``, keep the change from ``before`` (the slot's current state) and tally its deltas; False
-        when nothing changed."""
-        after = settled(after, defs)
-        if after == before:
+        """Keep ``after`` as the slot's state from ``before`` (its current state), to be settled against ``defs``
+        (the definitions known now) when written back; False when its facts did not change.
+
+        Settling (status, judgements) and tallying its deltas wait for the write: a slot changed by several events
+        of a batch is settled and tallied once, from what the table holds to where the events leave it (the deltas
+        of the steps in between sum to that). The events only read its facts, never what settling derives."""
+        if after is not None and after.is_empty:
+            after = None
+        if after is None and before is None:
             return False
         key = (after or before).key  # type: ignore[union-attr]
         self.stored.setdefault(key, before)
         self.current[key] = after
+        self.unsettled[key] = defs
         self.dirty.add(key)
         self._index(after)
-        self.tally.change(before, after)
-        return True
+        return after != before
+
+    def _settle(self) -> None:
+        """Settle the slots changed since the last write and tally their deltas from what the table holds."""
+        for key, defs in self.unsettled.items():
+            after = self.current[key]
+            if after is not None:
+                after = self.current[key] = settle(after, defs)
+            self.tally.change(self.stored[key], after)
+        self.unsettled.clear()
 
     # --- reading ahead and writing back ----------------------------------------------------------------------------
 
@@ -297,11 +306,12 @@ class Work:
 
     def flush(self) -> None:
         """Write the pending slot changes and units (memory stays as it is: now it is what the tables hold)."""
+        self._settle()
         if self.dirty:
             store.save_slots(self.conn, [(self.stored[key], self.current[key]) for key in self.dirty])
             for key in self.dirty:
                 self.stored[key] = self.current[key]
             self.dirty.clear()
         if self.new_units:
-            facts.insert_units(self.conn, self.new_units)
+            fact_store.insert_units(self.conn, self.new_units)
             self.new_units = []

@@ -8,17 +8,17 @@ from typing import Any
 
 from services.reporting.model import period_kind
 
-from . import facts
-from .binding import Binding, bind, duty_scope
+from . import fact_store
+from .batch import Work
 from .evolve import Slot, with_binding
-from .work import Work
+from .expectations import Binding, bind, duty_scope
 
 
 def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
     """Bind every unit the plan's duties reach, period by period (slots no longer bound are released)."""
-    plan, duties = facts.load_plan(work.conn, plan_id), facts.load_duties(work.conn, plan_id)
+    plan, duties = fact_store.load_plan(work.conn, plan_id), fact_store.load_duties(work.conn, plan_id)
     assert plan is not None
-    defs = facts.definitions(work.conn, plan_id)
+    defs = fact_store.definitions(work.conn, plan_id)
     reach: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}  # units under a scope, read once
     for period in periods:
         desired = _bindings(work, plan, duties, period, reach)
@@ -52,7 +52,7 @@ def refresh(work: Work, keys: Iterable[tuple[str, str, str]]) -> None:
     """Re-judge slots against the indicator definitions known now."""
     keys = list(keys)
     work.prefetch(keys)
-    defs = facts.definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
+    defs = fact_store.definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
     for key in keys:
         if (before := work.slot(key)) is not None:
             work.resettle(before, before, defs[key[0]])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from projections.rollup.codes import distinct
-from projections.rollup.present import agreed, indicator_by_code
+from projections.rollup.figures import agreed, indicator_by_code
 
 pytestmark = pytest.mark.unit
 

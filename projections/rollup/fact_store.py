@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from projections.bulk import chunked
+from projections.bulk import chunked, insert_rows
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
 
-from .binding import duty_from_json
+from .expectations import duty_from_json
 from .store import below
 from .tables import rollup_bloc, rollup_duty, rollup_indicator, rollup_plan, rollup_plan_link, rollup_unit
 
@@ -36,7 +36,8 @@ def seed_reference(conn: Connection, catalog: AdminUnitCatalog) -> int:
                 source="REFERENCE",
             )
         )
-    conn.execute(insert(rollup_unit), rows)
+    empty = dict.fromkeys(rollup_unit.columns.keys())
+    insert_rows(conn, rollup_unit, [empty | row for row in rows])  # one statement: a build seeds 3,300 communes
     return len(rows)
 
 

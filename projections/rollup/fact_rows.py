@@ -6,7 +6,7 @@ from typing import Any
 
 from services.kernel.contracts import CriteriaRegistered, Indicator, IndicatorCondition, OrgUnitRegistered, PlanIssued
 
-from .binding import EXPECTED_KINDS, duty_scope, duty_to_json, plan_periods
+from .expectations import EXPECTED_KINDS, duty_scope, duty_to_json, plan_periods
 from .measures import aggregation
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projections.rollup.counters import Tally, contribution, nodes_of
 from projections.rollup.evolve import ALL_PLANS, COUNTERS, Slot, settle
-from projections.rollup.tally import Tally, contribution, nodes_of
 
 pytestmark = pytest.mark.unit
 
