@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,7 +96,7 @@ def run_sync(settings: Settings, scale: Scale, plan: Plan, console: Console) -> 
         up, seconds = _sync_history(fed, child, parent)
         console.print(f"setup: {history.events:,} events loaded at the child, {up:,} sent up and imported by the "
                       f"parent in {seconds:.1f} s ({up / seconds:,.0f} events/s, sync started cold)")  # fmt: skip
-        with _child_tail(child, settings), ParentServe(parent, Path(tmp)) as serve:
+        with _child_tail(child, settings), NodeServe(parent, Path(tmp)) as serve:
             rows, latencies = _measure(child, parent, offered_reports(child.node, loaded), plan, servers)
             peaks = _peaks(child, parent, serve)
         console.print(f"check: the parent's rollup equals the child's ({same_rollup(child, parent)})")
@@ -168,17 +168,17 @@ def _child_tail(child: SyncNode, settings: Settings) -> Iterator[None]:
         tail.join()
 
 
-class ParentServe:
-    """The parent's ``thidua serve`` (API and embedded tail) on a free port; stopped by its pid."""
+class NodeServe:
+    """A node's ``thidua serve`` (API and embedded tail) on a free port; stopped by its pid."""
 
-    def __init__(self, parent: SyncNode, folder: Path) -> None:
+    def __init__(self, node: SyncNode, folder: Path, extra_env: Mapping[str, str] | None = None) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = {**parent.env(), "THIDUA_LOG_LEVEL": "WARNING"}
-        self.proc = Process(["serve", "--port", str(self.port)], env, folder / "serve-parent.log")
+        env = {**node.env(), "THIDUA_LOG_LEVEL": "WARNING", **(extra_env or {})}
+        self.proc = Process(["serve", "--port", str(self.port)], env, folder / f"serve-{node.name}.log")
 
-    def __enter__(self) -> ParentServe:
+    def __enter__(self) -> NodeServe:
         try:
             wait_for(self._ready, 60, 0.2, "the parent's thidua serve")
         except BaseException:
@@ -293,7 +293,7 @@ class Peak:
     peak_mb: float
 
 
-def _peaks(child: SyncNode, parent: SyncNode, serve: ParentServe) -> list[Peak]:
+def _peaks(child: SyncNode, parent: SyncNode, serve: NodeServe) -> list[Peak]:
     def hwm(proc: Process | None) -> float:
         return process_mb(proc.pid, "VmHWM") if proc is not None else 0.0
 
