@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import time
 import uuid
@@ -41,7 +42,7 @@ from services.kernel.settings import Settings
 from services.reporting.commands import SubmitReport
 from services.sync.rig import Federation, SyncNode
 
-from .commands import body_of
+from .commands import body_of, cpu_seconds
 from .common import LatencyRow, Row, peak_rss_mb, percentile, print_latencies, print_rows, process_mb
 from .dataset import temporary_folder
 from .generator import YEARS, Scale, commune_plan, units, year_commands
@@ -132,15 +133,21 @@ def run_deadline(settings: Settings, day: Day, console: Console) -> tuple[list[R
         for p in provinces:
             p.url = f"http://127.0.0.1:{serves[p.name].port}"
         _warm_up(fed[CENTRAL], provinces)
-        rows, latencies, outcome = _offer(fed, provinces, day)
-        peaks = [(f"thidua {kind} ({LABEL[name]})", process_mb(proc.pid, "VmHWM"))
+        pids = {"this benchmark (senders, watchers)": os.getpid()}
+        pids |= {f"thidua {kind} ({LABEL[name]})": proc.pid
                  for name in TREE for kind, proc in (("serve", serves[name].proc), ("sync", fed[name].process))
-                 if proc is not None]  # fmt: skip
+                 if proc is not None}  # fmt: skip
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        started = time.perf_counter()
+        rows, latencies, outcome = _offer(fed, provinces, day)
+        wall = time.perf_counter() - started
+        usage = [Usage(name, process_mb(pid, "VmHWM"), cpu_seconds(pid) - before[name], wall, outcome.accepted)
+                 for name, pid in pids.items()]  # fmt: skip
     title = (f"thidua bench deadline: SubmitReport over HTTP at two provinces, {day.rate:,.0f}/s offered for "
              f"{day.seconds:,.0f} s")  # fmt: skip
     print_rows(console, title + " — throughput", rows, unit="commands")
     print_latencies(console, title + " — accepted → visible", latencies)
-    _print_outcome(console, day, outcome, [("this benchmark (senders, watchers)", peak_rss_mb()), *peaks])
+    _print_outcome(console, day, outcome, usage)
     return rows, latencies, outcome
 
 
@@ -264,7 +271,19 @@ def _tables(provinces: list[Province], by_province: dict[str, list[Sample]], arr
     return rows, latencies
 
 
-def _print_outcome(console: Console, day: Day, outcome: Outcome, peaks: list[tuple[str, float]]) -> None:
+@dataclass(frozen=True)
+class Usage:
+    """A process of the run: its peak RSS, and the CPU it spent from the first offered report until central's rollup
+    showed the last one."""
+
+    process: str
+    peak_mb: float
+    cpu_seconds: float
+    wall_seconds: float
+    accepted: int
+
+
+def _print_outcome(console: Console, day: Day, outcome: Outcome, usage: list[Usage]) -> None:
     table = Table("offered", "seconds", "reports offered", "accepted", "shed", "refused", "achieved /s",
                   "backlog at the end", "drained after s", "central p99 ms", "goal ≤ 500 ms",
                   title="thidua bench deadline — the day", box=box.MARKDOWN)  # fmt: skip
@@ -273,8 +292,16 @@ def _print_outcome(console: Console, day: Day, outcome: Outcome, peaks: list[tup
                   f"{outcome.shed:,}", f"{outcome.failed:,}", f"{outcome.achieved_rate:,.1f}", f"{outcome.backlog:,}",
                   f"{outcome.drained_seconds:.2f}", f"{outcome.p99_ms:.0f}", met)  # fmt: skip
     console.print(table)
-    processes = Table("process", "peak RSS MB", title="thidua bench deadline — processes", box=box.MARKDOWN)
-    for name, mb in peaks:
-        processes.add_row(name, f"{mb:.0f}")
+    heads = ("process", "peak RSS MB", "CPU s", "cores (CPU s / wall s)", "CPU ms per accepted report")
+    processes = Table(*heads, title="thidua bench deadline — processes, from the first report until central showed "
+                      "the last", box=box.MARKDOWN)  # fmt: skip
+    for u in usage:
+        cores, per_report = u.cpu_seconds / u.wall_seconds, 1000 * u.cpu_seconds / max(u.accepted, 1)
+        processes.add_row(u.process, f"{u.peak_mb:.0f}", f"{u.cpu_seconds:.1f}", f"{cores:.2f}", f"{per_report:.1f}")
+    per_report = sum(u.cpu_seconds for u in usage) / max(outcome.accepted, 1)
+    processes.add_row("all", "", f"{sum(u.cpu_seconds for u in usage):.1f}", "", f"{1000 * per_report:.1f}")
     console.print(processes)
-
+    console.print(
+        f"at {per_report * 1000:.1f} ms of CPU per report, {day.rate:,.0f} reports/s need "
+        f"{per_report * day.rate:.1f} cores for these seven processes (this machine: {os.cpu_count()})"
+    )
