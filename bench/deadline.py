@@ -12,7 +12,7 @@ Then ``SubmitReport`` commands (the generator's reports of 2026–2030, one per 
 at ``rate`` per second for ``seconds``, alternating between the provinces, each as ``POST /api/v1/reports`` with a
 bearer token of the province's LGSP client and an ``Idempotency-Key`` (``threads`` senders; a report that waited
 more than 2 s for a sender is shed, counted, not sent). Per accepted report: *province rollup* = the province's
-rollup position reached its event (watcher every 5 ms); *imported at central* = ``foreign_event.imported_at`` (the
+rollup position reached its event (watcher every 20 ms); *imported at central* = ``foreign_event.imported_at`` (the
 importer's clock, in the import transaction); *central's rollup* = central's rollup position reached the imported
 event (watcher every 10 ms). The backlog at the end is what was accepted when the last report was due but not yet
 in central's rollup, and how long central took to show it all.
@@ -212,7 +212,7 @@ def _offer(fed: Federation, provinces: list[Province], day: Day) -> tuple[list[R
     commands += [c for p in provinces for c in p.reports[len(commands) // len(provinces) :]]
     owner = {id(c): p for p in provinces for c in p.reports}
     samples = [Sample() for _ in commands]
-    locals_ = {p.name: PositionWatcher(p.sync.node.engine) for p in provinces}
+    locals_ = {p.name: PositionWatcher(p.sync.node.engine, 0.02) for p in provinces}  # the goal's is central's
     at_central = PositionWatcher(central.node.engine, 0.01)
     offer(lambda c: owner[id(c)].post(c), commands, samples, day.rate, day.threads, lambda _: None, MAX_DELAY)
     end = samples[-1].due
