@@ -47,7 +47,7 @@ from .common import LatencyRow, Row, peak_rss_mb, percentile, print_latencies, p
 from .dataset import temporary_folder
 from .generator import YEARS, Scale, commune_plan, units, year_commands
 from .latency import MAX_DELAY, PositionWatcher, Sample, offer
-from .sync import Arrival, NodeServe, _died, _wait_imported, routed_up
+from .sync import Arrival, NodeServe, _died, _wait_imported, arrivals_at, routed_up
 
 CENTRAL = "central"
 PROVINCES = {"hue": ("46", "hue-220-2026"), "laocai": ("15", "lao-cai-draft-2026-05")}  # node → code, its plan
@@ -224,12 +224,7 @@ def _offer(fed: Federation, provinces: list[Province], day: Day) -> tuple[list[R
     accepted = [s for s in samples if s.accepted]
     if not accepted:
         raise RuntimeError("no report was accepted: see the serve logs in " + str(fed.tmp))
-    arrivals = {s.event_id: Arrival(s.accepted) for s in accepted}
-    _wait_imported(central, arrivals)
-    mirrored = [Sample(accepted=a.accepted, position=a.position) for a in arrivals.values()]
-    at_central.settle(mirrored)
-    for arrival, seen in zip(arrivals.values(), mirrored, strict=True):
-        arrival.visible = seen.visible
+    arrivals = arrivals_at(central, accepted, at_central)
     rows, latencies = _tables(provinces, by_province, arrivals, samples[0].due, day)
     visible = [a.visible - a.accepted for a in arrivals.values()]
     outcome = Outcome(

@@ -225,12 +225,7 @@ def _offer_rate(child: SyncNode, parent: SyncNode, commands: list[Any], rate: fl
     offer(child.node.bus.handle, commands, samples, rate, threads, at_child.accepted, MAX_DELAY)
     at_child.settle(samples)
     accepted = [s for s in samples if s.accepted]
-    arrivals = {s.event_id: Arrival(s.accepted) for s in accepted}
-    _wait_imported(parent, arrivals)
-    mirrored = [Sample(accepted=a.accepted, position=a.position) for a in arrivals.values()]
-    at_parent.settle(mirrored)
-    for arrival, seen in zip(arrivals.values(), mirrored, strict=True):
-        arrival.visible = seen.visible
+    arrivals = arrivals_at(parent, accepted, at_parent)
     first, rss = samples[0].due, peak_rss_mb()
     child_span = max(s.accepted for s in accepted) - first
     parent_span = max(a.visible for a in arrivals.values()) - first
@@ -252,6 +247,18 @@ def _offer_rate(child: SyncNode, parent: SyncNode, commands: list[Any], rate: fl
                    [a.visible - a.accepted for a in arrivals.values()], rss, local),
     ]  # fmt: skip
     return rows, latencies
+
+
+def arrivals_at(parent: SyncNode, accepted: list[Sample], watcher: PositionWatcher) -> dict[str, Arrival]:
+    """The events of the ``accepted`` samples at the parent, by event id: when imported there and when the parent's
+    rollup (``watcher``) showed them."""
+    arrivals = {s.event_id: Arrival(s.accepted) for s in accepted}
+    _wait_imported(parent, arrivals)
+    mirrored = [Sample(accepted=a.accepted, position=a.position) for a in arrivals.values()]
+    watcher.settle(mirrored)
+    for arrival, seen in zip(arrivals.values(), mirrored, strict=True):
+        arrival.visible = seen.visible
+    return arrivals
 
 
 def _wait_imported(parent: SyncNode, arrivals: dict[str, Arrival], timeout: float = 900) -> None:
