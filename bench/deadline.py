@@ -26,6 +26,7 @@ import os
 import threading
 import time
 import uuid
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,7 +82,12 @@ class Province:
     token: str = ""
     url: str = ""
     local: threading.local = field(default_factory=threading.local)
-    failed: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)  # HTTP status (or transport error) → how many
+
+    @property
+    def failed(self) -> int:
+        """Reports sent and not accepted."""
+        return sum(self.refusals.values())
 
     def post(self, command: SubmitReport) -> Any:
         """``POST /api/v1/reports``; what the 201 says was appended (None when refused: counted)."""
@@ -92,10 +98,12 @@ class Province:
         try:
             answer = client.post("/api/v1/reports", json=body_of(command),
                                  headers={"Idempotency-Key": str(uuid.uuid4())})  # fmt: skip
-        except httpx.HTTPError:
-            answer = None
-        if answer is None or answer.status_code != 201:
-            self.failed += 1
+        except httpx.HTTPError as exc:
+            self.refusals[type(exc).__name__] += 1
+            return None
+        if answer.status_code != 201:
+            problem = answer.json() if "json" in answer.headers.get("content-type", "") else {}
+            self.refusals[f"{answer.status_code} {problem.get('code', '')}".strip()] += 1
             return None
         found = answer.json()
         return SimpleNamespace(positions=found["positions"], event_ids=found["event_ids"])
@@ -249,7 +257,8 @@ def _tables(provinces: list[Province], by_province: dict[str, list[Sample]], arr
         rows.append(Row(LABEL[p.name], f"{label}: accepted (201)", len(mine), [max(s.accepted for s in mine) - first],
                         rss))  # fmt: skip
         waits = [s.accepted - s.due for s in mine]
-        note = (f"shed {sum(s.shed for s in by_province[p.name]):,}, refused {p.failed:,}; due → 201 "
+        refused = ", ".join(f"{n:,} {what}" for what, n in p.refusals.most_common()) or "0"
+        note = (f"shed {sum(s.shed for s in by_province[p.name]):,}, refused {refused}; due → 201 "
                 f"p50 {percentile(waits, 50) * 1000:.0f} ms, p99 {percentile(waits, 99) * 1000:.0f} ms")  # fmt: skip
         latencies.append(LatencyRow(LABEL[p.name], "accepted → the province's rollup",
                                     [s.visible - s.accepted for s in mine], rss, None, note))  # fmt: skip
