@@ -167,6 +167,22 @@ def sync(units: int = typer.Option(2_000, help="Units: the first year is loaded 
     _plot("plot_latency", latencies, f"accepted at a province → visible at central ({units:,} units)", plot)
 
 
+@bench_app.command("deadline")
+def deadline(rate: float = typer.Option(150.0, min=0.1, help="Reports offered per second, both provinces together."),
+             seconds: float = typer.Option(30.0, min=1, help="How long they are offered (the deadline day: 600)."),
+             threads: int = typer.Option(16, min=1, help="Senders (HTTP clients) of the offered reports."),
+             units_per_commune: int = typer.Option(100, min=1, help="Units registered per commune."),
+             seed: int = SEED) -> None:  # fmt: skip
+    """A deadline day: central and two provinces through sync, reports over HTTP at both provinces at a steady
+    rate; p50/p95/p99/max of accepted → visible in central's rollup (goal p99 ≤ 0.5 s), the achieved rate and the
+    backlog at the end."""
+    from .deadline import Day, run_deadline
+
+    settings = Settings()
+    require(settings, kafka=True)
+    run_deadline(settings, Day(rate, seconds, threads, units_per_commune, seed), wide_console())
+
+
 @bench_app.command("queries")
 def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
             staff_titles: int = STAFF,

@@ -29,7 +29,7 @@ from .generator import Scale, chosen_communes, year_commands
 from .queries import Server, _token
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of process ``pid`` so far (every thread)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -71,9 +71,9 @@ def run_commands(settings: Settings, scale: Scale, repeat: int, console: Console
                     for command in bus:
                         node.bus.handle(command)
                     found["bus"].append((time.process_time() - started) * 1000 / len(bus))
-                    before = _cpu_seconds(proc.pid)
+                    before = cpu_seconds(proc.pid)
                     _post(client, http)
-                    found["http"].append((_cpu_seconds(proc.pid) - before) * 1000 / len(http))
+                    found["http"].append((cpu_seconds(proc.pid) - before) * 1000 / len(http))
     _print(console, f"thidua bench commands: SubmitReport, {per_run:,} commands per run", found)
     return found
 

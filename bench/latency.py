@@ -62,7 +62,8 @@ class Sample:
 def offer(handle: Callable[[Any], Any], commands: list[Any], samples: list[Sample], rate: float, threads: int,
           accepted: Callable[[Sample], None], max_delay: float = MAX_DELAY) -> None:  # fmt: skip
     """Release ``commands`` at ``rate`` per second to ``threads`` workers (open loop), filling ``samples``; a
-    command that waited more than ``max_delay`` seconds for a worker is shed."""
+    command that waited more than ``max_delay`` seconds for a worker is shed; one ``handle`` answers None for is
+    left not accepted."""
     work: queue.Queue[tuple[Any, Sample] | None] = queue.Queue()
 
     def worker() -> None:
@@ -72,6 +73,8 @@ def offer(handle: Callable[[Any], Any], commands: list[Any], samples: list[Sampl
                 sample.shed = True
                 continue
             result = handle(command)
+            if result is None:  # refused (the handle counts it): not accepted
+                continue
             sample.position, sample.event_id = result.positions[-1], result.event_ids[-1]
             sample.accepted = time.perf_counter()
             accepted(sample)

@@ -14,6 +14,7 @@ run relay --units 300 --years 2 --repeat 1
 run projectors --units 200 --years 2 --repeat 1
 run latency --units 300 --rates 50,200 --seconds 2 --closed-loop 100
 run sync --units 300 --rates 50,200 --seconds 2 --closed-loop 50
+run deadline --rate 20 --seconds 3
 run queries --units 200 --years 2 --requests 50
 run web --units 200 --years 2 --requests 20
 run asof --units 300 --years 2 --provinces largest --at 0.8 --period 2027 --repeat 1

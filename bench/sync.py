@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,7 +96,7 @@ def run_sync(settings: Settings, scale: Scale, plan: Plan, console: Console) -> 
         up, seconds = _sync_history(fed, child, parent)
         console.print(f"setup: {history.events:,} events loaded at the child, {up:,} sent up and imported by the "
                       f"parent in {seconds:.1f} s ({up / seconds:,.0f} events/s, sync started cold)")  # fmt: skip
-        with _child_tail(child, settings), ParentServe(parent, Path(tmp)) as serve:
+        with _child_tail(child, settings), NodeServe(parent, Path(tmp)) as serve:
             rows, latencies = _measure(child, parent, offered_reports(child.node, loaded), plan, servers)
             peaks = _peaks(child, parent, serve)
         console.print(f"check: the parent's rollup equals the child's ({same_rollup(child, parent)})")
@@ -168,17 +168,17 @@ def _child_tail(child: SyncNode, settings: Settings) -> Iterator[None]:
         tail.join()
 
 
-class ParentServe:
-    """The parent's ``thidua serve`` (API and embedded tail) on a free port; stopped by its pid."""
+class NodeServe:
+    """A node's ``thidua serve`` (API and embedded tail) on a free port; stopped by its pid."""
 
-    def __init__(self, parent: SyncNode, folder: Path) -> None:
+    def __init__(self, node: SyncNode, folder: Path, extra_env: Mapping[str, str] | None = None) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = {**parent.env(), "THIDUA_LOG_LEVEL": "WARNING"}
-        self.proc = Process(["serve", "--port", str(self.port)], env, folder / "serve-parent.log")
+        env = {**node.env(), "THIDUA_LOG_LEVEL": "WARNING", **(extra_env or {})}
+        self.proc = Process(["serve", "--port", str(self.port)], env, folder / f"serve-{node.name}.log")
 
-    def __enter__(self) -> ParentServe:
+    def __enter__(self) -> NodeServe:
         try:
             wait_for(self._ready, 60, 0.2, "the parent's thidua serve")
         except BaseException:
@@ -225,12 +225,7 @@ def _offer_rate(child: SyncNode, parent: SyncNode, commands: list[Any], rate: fl
     offer(child.node.bus.handle, commands, samples, rate, threads, at_child.accepted, MAX_DELAY)
     at_child.settle(samples)
     accepted = [s for s in samples if s.accepted]
-    arrivals = {s.event_id: Arrival(s.accepted) for s in accepted}
-    _wait_imported(parent, arrivals)
-    mirrored = [Sample(accepted=a.accepted, position=a.position) for a in arrivals.values()]
-    at_parent.settle(mirrored)
-    for arrival, seen in zip(arrivals.values(), mirrored, strict=True):
-        arrival.visible = seen.visible
+    arrivals = arrivals_at(parent, accepted, at_parent)
     first, rss = samples[0].due, peak_rss_mb()
     child_span = max(s.accepted for s in accepted) - first
     parent_span = max(a.visible for a in arrivals.values()) - first
@@ -252,6 +247,18 @@ def _offer_rate(child: SyncNode, parent: SyncNode, commands: list[Any], rate: fl
                    [a.visible - a.accepted for a in arrivals.values()], rss, local),
     ]  # fmt: skip
     return rows, latencies
+
+
+def arrivals_at(parent: SyncNode, accepted: list[Sample], watcher: PositionWatcher) -> dict[str, Arrival]:
+    """The events of the ``accepted`` samples at the parent, by event id: when imported there and when the parent's
+    rollup (``watcher``) showed them."""
+    arrivals = {s.event_id: Arrival(s.accepted) for s in accepted}
+    _wait_imported(parent, arrivals)
+    mirrored = [Sample(accepted=a.accepted, position=a.position) for a in arrivals.values()]
+    watcher.settle(mirrored)
+    for arrival, seen in zip(arrivals.values(), mirrored, strict=True):
+        arrival.visible = seen.visible
+    return arrivals
 
 
 def _wait_imported(parent: SyncNode, arrivals: dict[str, Arrival], timeout: float = 900) -> None:
@@ -293,7 +300,7 @@ class Peak:
     peak_mb: float
 
 
-def _peaks(child: SyncNode, parent: SyncNode, serve: ParentServe) -> list[Peak]:
+def _peaks(child: SyncNode, parent: SyncNode, serve: NodeServe) -> list[Peak]:
     def hwm(proc: Process | None) -> float:
         return process_mb(proc.pid, "VmHWM") if proc is not None else 0.0
 

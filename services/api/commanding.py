@@ -21,7 +21,7 @@ from services.kernel.errors import DomainRefusal, Kind, ThiduaError, VersionConf
 from services.kernel.uow import UnitOfWork
 from services.messagebus import CommandResult
 
-from .idempotency import IdempotencyKey, Replay, StoredResponse
+from .idempotency import IdempotencyKey, KeySeen, Replay, StoredResponse
 from .problems import domain_problem, status_of
 
 Authorize = Callable[[UnitOfWork], None]
@@ -79,10 +79,11 @@ class ApiGuard:
     authorize: Authorize | None
     location: str | None
     response: Response | None = field(default=None, init=False)
+    key_known: bool = field(default=False, init=False)  # the key was found stored: check it first this time
 
     def check(self, uow: UnitOfWork) -> None:
         """Replay a known key; then access rules that need the write side; then If-Match."""
-        if self.key is not None:
+        if self.key is not None and self.key_known:
             self.key.check(uow.conn)
         if self.authorize is not None:
             self.authorize(uow)
@@ -117,7 +118,17 @@ def run_command(
     """Handle ``command`` through the bus: 201 with what it appended, a stored replay, or a problem."""
     guard = ApiGuard(stream_id, expected_version(if_match), key, authorize, location)
     try:
-        node.bus.handle(command, guard)
+        try:
+            node.bus.handle(command, guard)
+        except (KeySeen, ThiduaError) as first:  # the key may be stored: replay, refuse its reuse, forget it expired
+            if key is None or guard.key_known:
+                raise
+            guard.key_known = True
+            with node.engine.begin() as conn:
+                key.check(conn)
+            if not isinstance(first, KeySeen):
+                raise  # a refusal, and no answer stored under the key: the refusal is the answer
+            node.bus.handle(command, guard)  # the key had expired: the command again, checking the key first
     except Replay as replay:
         return replay.stored.replay()
     except ThiduaError as refusal:

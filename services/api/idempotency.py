@@ -2,11 +2,14 @@
 
 A key belongs to one client. The request's fingerprint is SHA-256 over method, path, ``If-Match`` and the body
 (canonical JSON, NFC); the same key with another fingerprint is refused (422 ``IDEMPOTENCY_KEY_REUSED``). For
-commands the key is checked and the response stored inside the command's own transaction, under the store's
-append lock, so two concurrent retries cannot both append and the record never exists without its events.
-Refusals (4xx) are stored too, in their own transaction. Keys expire after ``api_idempotency_ttl_hours``: an
-expired key is ignored (and forgotten) when it comes again, and a process deletes a client's expired keys with a
-save at most once every :data:`PURGE_EVERY` seconds (a command costs two statements here: the check and the save).
+commands the response is stored inside the command's own transaction, under the store's append lock, so two
+concurrent retries cannot both append and the record never exists without its events: a command first runs
+without looking its key up and stores the response with a plain ``INSERT`` (one statement); when that finds the key
+already stored (:class:`KeySeen`: a retry, a reuse or an expired key) or the command is refused, the transaction
+rolls back and the key is looked up, to replay the first response, refuse the reuse, or forget the expired key and
+run the command once more (``services.api.commanding``). Refusals (4xx) are stored too, in their own transaction.
+Keys expire after ``api_idempotency_ttl_hours``: an expired key is ignored (and forgotten) when it comes again, and
+a process deletes a client's expired keys with a save at most once every :data:`PURGE_EVERY` seconds.
 """
 
 from __future__ import annotations
@@ -106,6 +109,10 @@ class StoredResponse:
         return Response(self.body, self.status_code, headers, self.media_type)
 
 
+class KeySeen(Exception):
+    """The key is already stored (a retry, a reuse, or an expired key): roll back, then look it up."""
+
+
 class Replay(Exception):
     """The key was used before with the same request: answer with the stored response."""
 
@@ -172,8 +179,11 @@ class IdempotencyKey:
         if if_absent:
             dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             conn.execute(dialect(api_idempotency).values(row).on_conflict_do_nothing())
-        else:
+            return
+        try:
             conn.execute(_INSERT, row)
+        except IntegrityError as exc:  # the transaction is lost: the caller rolls back and looks the key up
+            raise KeySeen(self.key) from exc
 
 
 # the hot statements of every command with a key, built once (SQLAlchemy then reuses their compiled form)
@@ -247,7 +257,7 @@ def run_once(engine: Engine, key: IdempotencyKey | None, action: Callable[[Conne
                 return response
         except Replay as replay:
             return replay.stored.replay()
-        except IntegrityError:  # a concurrent request with the same key committed first: replay it
+        except KeySeen:  # a concurrent request with the same key committed first: replay it
             if attempt or key is None:
                 raise
     raise AssertionError("unreachable")

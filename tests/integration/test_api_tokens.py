@@ -1,12 +1,14 @@
 """Tokens one by one: `thidua clients revoke-token` stops one token (given as the JWT or its jti)
 from the next request while the client's other tokens keep working; a token past its expiry (beyond the 30 s
-leeway) is 401 TOKEN_EXPIRED."""
+leeway) is 401 TOKEN_EXPIRED. On both backends: on PostgreSQL the API answers "not revoked" from memory until the
+revoking process's notification arrives (issue 21), and the very next request after the command is refused."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,18 +16,39 @@ from pathlib import Path
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from services.api.app import create_app
 from services.api.security import Security
 from services.bootstrap import bootstrap
+from services.kernel.db import make_engine
 from services.kernel.settings import Settings
 
 THIDUA = Path(sys.executable).with_name("thidua")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The node's database: a SQLite file, or a fresh PostgreSQL schema (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'thidua.db'}"
+        return
+    postgres_url: str = request.getfixturevalue("postgres_url")
+    schema = f"tok_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{postgres_url}{'&' if '?' in postgres_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
-def node_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    url = f"sqlite:///{tmp_path / 'thidua.db'}"
+def node_client(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    url = database_url
     node = bootstrap(Settings(data_dir=tmp_path, database_url=url, node_id="p31"))
     node.init_db()
     env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}

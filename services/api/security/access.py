@@ -71,7 +71,7 @@ class Security:
                     f"Client {principal.client_id} has been revoked.",
                 )
             quota = client.rate_limit_per_minute
-        if principal.token_id is not None and self.clients.token_revoked(principal.token_id):
+        if principal.token_id is not None and self.clients.token_revoked(principal.token_id, cached=True):
             raise Unauthenticated(
                 "TOKEN_REVOKED",
                 f"Mã truy cập {principal.token_id} đã bị thu hồi; lấy mã mới.",

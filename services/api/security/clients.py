@@ -2,12 +2,14 @@
 
 Secrets are shown once, when the client is added, and stored only as scrypt hashes (salted, N=2^14, r=8, p=1).
 
-Every request checks its client is not revoked. On PostgreSQL the API keeps the rows it read in memory while a
-``LISTEN`` connection is open on :data:`CHANGED_CHANNEL`, which every add and revoke notifies in its transaction (any
-process: ``thidua security clients revoke`` too); a request first takes the notifications delivered meanwhile (a
-non-blocking read of that socket, no query) and forgets the cache when there is one, so a revocation holds from the
-first request after its notification arrives (milliseconds after its commit; at once in the process that revoked).
-Without the listening connection (SQLite, or PostgreSQL while it is lost) every request reads the row.
+Every request checks its client is not revoked, nor its token (by ``jti``). On PostgreSQL the API keeps the client
+rows it read and the set of revoked ``jti`` in memory while a ``LISTEN`` connection is open on
+:data:`CHANGED_CHANNEL`, which every add, revoke and token revocation notifies in its transaction (any process:
+``thidua security clients revoke`` and ``thidua clients revoke-token`` too); a request first takes the notifications
+delivered meanwhile (a non-blocking read of that socket, no query) and forgets both when there is one, so a
+revocation holds from the first request after its notification arrives (milliseconds after its commit; at once in
+the process that revoked). Without the listening connection (SQLite, or PostgreSQL while it is lost) every request
+reads the rows.
 """
 
 from __future__ import annotations
@@ -155,6 +157,8 @@ class ClientStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cache: dict[str, Client | None] = {}
+        self._revoked: frozenset[str] | None = None  # every revoked jti, while the cache is valid; None: not read
+        self._generation = 0  # bumped by every forget: a read that began before one is not cached
         self._lock = threading.Lock()
         self._listener = Listener(engine, CHANGED_CHANNEL)
 
@@ -195,9 +199,11 @@ class ClientStore:
             with self._lock:
                 if client_id in self._cache:
                     return self._cache[client_id]
+                generation = self._generation
             found = self.get(client_id)
             with self._lock:
-                self._cache[client_id] = found
+                if generation == self._generation:  # not forgotten while it was read: not stale
+                    self._cache[client_id] = found
             return found
         with self.engine.connect() as conn:
             row = conn.execute(select(api_client).where(api_client.c.client_id == client_id)).first()
@@ -231,10 +237,22 @@ class ClientStore:
                 return False
             row = {"jti": jti, "client_id": client_id, "expires_at": expires_at, "revoked_at": now, "reason": reason}
             conn.execute(insert(api_revoked_token).values(row))
+            self._changed(conn, client_id or "")
         return True
 
-    def token_revoked(self, jti: str) -> bool:
-        """Whether the token ``jti`` was revoked."""
+    def token_revoked(self, jti: str, cached: bool = False) -> bool:
+        """Whether the token ``jti`` was revoked (``cached``: against the revoked set kept in memory while no change
+        was notified, see the module; revoked tokens are few: they live until their expiry)."""
+        if cached and self._cache_valid():
+            with self._lock:
+                revoked, generation = self._revoked, self._generation
+            if revoked is None:
+                with self.engine.connect() as conn:
+                    revoked = frozenset(conn.execute(select(api_revoked_token.c.jti)).scalars())
+                with self._lock:
+                    if generation == self._generation:
+                        self._revoked = revoked
+            return jti in revoked
         with self.engine.connect() as conn:
             found = conn.execute(select(api_revoked_token.c.jti).where(api_revoked_token.c.jti == jti)).first()
         return found is not None
@@ -252,8 +270,7 @@ class ClientStore:
 
     def _changed(self, conn: Connection, client_id: str) -> None:
         """In the changing transaction: forget the cache here, and tell every process at commit."""
-        with self._lock:
-            self._cache.clear()
+        self._forget()
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_notify(:channel, :client)"), {"channel": CHANGED_CHANNEL, "client": client_id})
 
@@ -265,15 +282,24 @@ class ClientStore:
         with self._lock:
             try:
                 if not self._listener.open:
-                    self._cache.clear()
+                    self._forget(locked=True)
                 if any(True for _ in self._listener.connection().notifies(timeout=0)):
-                    self._cache.clear()
+                    self._forget(locked=True)
                 return True
             except (psycopg.Error, SQLAlchemyError, OSError) as exc:
                 log.warning("listening for client changes failed; reading every row", extra={"error": str(exc)})
-                self._cache.clear()
+                self._forget(locked=True)
                 self.close()
                 return False
+
+    def _forget(self, locked: bool = False) -> None:
+        """Empty the cached client rows and revoked set (``locked``: the caller holds the lock)."""
+        if not locked:
+            with self._lock:
+                return self._forget(locked=True)
+        self._cache.clear()
+        self._revoked = None
+        self._generation += 1
 
     def close(self) -> None:
         """Close the listening connection (the cache is not used until it is open again)."""

@@ -3,8 +3,12 @@ second.
 
 On the embedded default (SQLite: one API process) the buckets live in the process (:class:`RateLimiter`). On
 PostgreSQL every API process of the node shares them (:class:`SharedRateLimiter`, table ``api_quota``): one atomic
-``INSERT … ON CONFLICT DO UPDATE`` per request refills and takes from the bucket on the database's clock, so N
-replicas give a client its quota once, not N times.
+``INSERT … ON CONFLICT DO UPDATE`` refills and takes from the bucket on the database's clock, so N replicas give a
+client its quota once, not N times. A process takes a **lease** of ``capacity // 10`` tokens at once (one statement
+for that many requests; a single token when the bucket holds fewer, and for buckets under 20 nothing changes) and
+spends it within :data:`LEASE_SECONDS`; what it did not spend goes back into the bucket with its next take. Every
+request allowed is a token taken from the shared bucket, so the quota is never exceeded; a lease held by one process
+can make another refuse a few requests early (at most the lease less one, per other process, for a second).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Boolean, Column, Engine, Float, String, Table, text
 
@@ -74,29 +79,43 @@ class RateLimiter:
             del self._buckets[key]
 
 
+LEASE_SECONDS = 1.0  # a lease not spent by then goes back to the shared bucket at the process's next take
+LEASE_FRACTION = 10  # a lease is this fraction of the bucket's capacity (1 token below 20)
+
 _TAKE = text(
     """
     INSERT INTO api_quota AS q (bucket, tokens, updated, allowed)
-    VALUES (:bucket, :capacity - 1, extract(epoch FROM clock_timestamp()), true)
+    VALUES (:bucket, :capacity - :lease, extract(epoch FROM clock_timestamp()), true)
     ON CONFLICT (bucket) DO UPDATE SET
-        tokens = LEAST(:capacity, q.tokens + (extract(epoch FROM clock_timestamp()) - q.updated) * :rate)
-                 - CASE WHEN LEAST(:capacity, q.tokens + (extract(epoch FROM clock_timestamp()) - q.updated) * :rate)
-                             >= 1 THEN 1 ELSE 0 END,
-        allowed = LEAST(:capacity, q.tokens + (extract(epoch FROM clock_timestamp()) - q.updated) * :rate) >= 1,
+        tokens = LEAST(:capacity, q.tokens + :returned + (extract(epoch FROM clock_timestamp()) - q.updated) * :rate)
+                 - CASE WHEN LEAST(:capacity, q.tokens + :returned
+                                   + (extract(epoch FROM clock_timestamp()) - q.updated) * :rate)
+                             >= :lease THEN :lease ELSE 0 END,
+        allowed = LEAST(:capacity, q.tokens + :returned + (extract(epoch FROM clock_timestamp()) - q.updated) * :rate)
+                  >= :lease,
         updated = extract(epoch FROM clock_timestamp())
     RETURNING tokens, allowed
     """
 )
 
 
-class SharedRateLimiter(RateLimiter):
-    """The buckets of client quotas in PostgreSQL (``api_quota``), shared by every API process of the node; keys
-    that are not clients (``local``: the token endpoint's per-id buckets, whose ids callers choose) stay in the
-    process, so no caller can grow the table."""
+@dataclass
+class _Lease:
+    tokens: int  # taken from the shared bucket, not yet spent
+    until: float  # monotonic time after which they go back
 
-    def __init__(self, engine: Engine, per_minute: int, burst: int) -> None:
+
+class SharedRateLimiter(RateLimiter):
+    """The buckets of client quotas in PostgreSQL (``api_quota``), shared by every API process of the node and taken
+    from in leases (see the module); keys that are not clients (``local``: the token endpoint's per-id buckets, whose
+    ids callers choose) stay in the process, so no caller can grow the table."""
+
+    def __init__(self, engine: Engine, per_minute: int, burst: int, lease_seconds: float = LEASE_SECONDS) -> None:
         super().__init__(per_minute, burst)
         self.engine = engine
+        self.lease_seconds = lease_seconds
+        self._leases: dict[str, _Lease] = {}
+        self.statements = 0  # takes that went to the database (tests, benchmarks)
 
     def take(self, key: str, per_minute: int | None = None, local: bool = False) -> float:
         """Take one token for ``key``: 0.0 if allowed, else the seconds until a token is back."""
@@ -104,8 +123,29 @@ class SharedRateLimiter(RateLimiter):
             return super().take(key, per_minute)
         rate = (per_minute or self.per_minute) / 60.0
         capacity = max(1.0, float(min(self.burst, per_minute or self.per_minute)))
-        with self.engine.begin() as conn:
-            row = conn.execute(_TAKE, {"bucket": key, "capacity": capacity, "rate": rate}).one()
+        now = self.clock()
+        with self._lock:
+            lease = self._leases.pop(key, None)
+            if lease is not None and lease.tokens > 0 and now < lease.until:
+                lease.tokens -= 1
+                self._leases[key] = lease
+                return 0.0
+        returned = lease.tokens if lease is not None else 0
+        size = max(1, int(capacity) // LEASE_FRACTION)
+        row = self._take(key, capacity, rate, size, returned)
+        if not row.allowed and size > 1:  # fewer left than a lease: one token, as a process without leases would
+            size, row = 1, self._take(key, capacity, rate, 1, 0)
         if row.allowed:
+            if size > 1:
+                with self._lock:  # another thread may have leased meanwhile: keep both
+                    held = self._leases.setdefault(key, _Lease(0, now + self.lease_seconds))
+                    held.tokens += size - 1
             return 0.0
         return (1.0 - float(row.tokens)) / rate if rate > 0 else 60.0
+
+    def _take(self, key: str, capacity: float, rate: float, lease: int, returned: int) -> Any:
+        """One atomic take of ``lease`` tokens from the shared bucket, giving back ``returned`` first."""
+        self.statements += 1
+        params = {"bucket": key, "capacity": capacity, "rate": rate, "lease": lease, "returned": returned}
+        with self.engine.begin() as conn:
+            return conn.execute(_TAKE, params).one()
