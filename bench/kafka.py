@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from sqlalchemy import BigInteger, Column, Engine, Integer, LargeBinary, MetaData, String, Table
 
+from services import migrations
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
 from services.kernel.messaging import to_message
@@ -204,6 +205,7 @@ class WorkerProcess:
             "THIDUA_WORKER_BATCH_SECONDS": str(settings.worker_batch_seconds),
         }
         self.engine = make_engine(read_model_url)
+        migrations.ensure(self.engine)  # as `thidua db upgrade` would: the worker refuses a database not at the head
         self.run = WorkerRun(time.perf_counter())
         self.proc = Process(["worker"], env, folder / f"worker-{uuid.uuid4().hex[:6]}.log")
         self._stop = threading.Event()
