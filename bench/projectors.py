@@ -68,9 +68,16 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
     title = f"thidua bench projectors: {history.events:,} events, worker batch {settings.worker_batch_size}"
     print_rows(console, title, rows)
     console.print(
-        f"worker RSS: steady {steady_rss:.0f} MB (median of the second half of its samples), peak {peak:.0f} MB"
+        f"worker RSS: steady {steady_rss:.0f} MB (median of the second half of its samples), peak {peak:.0f} MB; "
+        f"worker CPU after its first batch: {steady_cpu_us(runs, history.events):.0f} µs per event (median; the "
+        "figure to compare on a loaded machine)"
     )
     return rows
+
+
+def steady_cpu_us(runs: list[WorkerRun], events: int) -> float:
+    """The worker process's CPU (all threads) per event applied after its first batch, µs, median of the runs."""
+    return statistics.median((r.cpu_at_done - r.cpu_at_first) / max(events - r.applied_at_first, 1) * 1e6 for r in runs)
 
 
 def worker_rss(runs: list[WorkerRun]) -> tuple[float, float]:
