@@ -251,6 +251,14 @@ def commands(units: int = typer.Option(3_000, help="Units: their first year is l
     run_commands(settings, Scale(units, 1, seed), repeat, wide_console())
 
 
+@bench_app.command("decoder")
+def decoder(units: int = UNITS, years: int = YEARS, seed: int = SEED, repeat: int = typer.Option(5, min=1)) -> None:
+    """Avro decoding CPU per event: the codec (fastavro) beside the candidate cavro, on the history's bodies."""
+    from .decoder import run_decoder
+
+    run_decoder(Settings(), Scale(units, years, seed), repeat, wide_console())
+
+
 @bench_app.command("load")
 def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
          schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),

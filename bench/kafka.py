@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import BigInteger, Column, Engine, Integer, LargeBinary, MetaData, String, Table
 
 from bench.harness import Process, applied_count, caught_up, end_offsets, wait_for
+from services import migrations
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.db import make_engine
 from services.kernel.kafkaclients import make_admin, make_consumer, make_producer, security_options
@@ -152,6 +153,8 @@ class WorkerRun:
     applied_at_first: int = 0
     rss_mb: list[float] = field(default_factory=list)  # VmRSS samples, every half second
     peak_rss_mb: float = 0.0  # VmHWM at the end
+    cpu_at_first: float = 0.0  # the process's CPU seconds (user + system) when its first batch was seen committed
+    cpu_at_done: float = 0.0  # ... and when it had applied everything
     finished: bool = True  # False: stopped at the timeout before it caught up
     applied: int = 0  # events applied (by the read model that applied fewest) when it was stopped
 
@@ -202,6 +205,7 @@ class WorkerProcess:
             "THIDUA_WORKER_BATCH_SECONDS": str(settings.worker_batch_seconds),
         }
         self.engine = make_engine(read_model_url)
+        migrations.ensure(self.engine)  # as `thidua db upgrade` would: the worker refuses a database not at the head
         self.run = WorkerRun(time.perf_counter())
         self.proc = Process(["worker"], env, folder / f"worker-{uuid.uuid4().hex[:6]}.log")
         self._stop = threading.Event()
@@ -238,12 +242,23 @@ def run_worker(
     with WorkerProcess(settings, read_model_url, folder) as worker:
         wait_for(lambda: applied_count(worker.engine) > 0 or not worker.proc.alive(), 300, 0.05, "a first batch")
         worker.run.first_batch, worker.run.applied_at_first = time.perf_counter(), applied_count(worker.engine)
+        worker.run.cpu_at_first = process_cpu(worker.proc.pid)
         try:
             worker.wait_caught_up(names, end, max(timeout - (worker.run.first_batch - worker.run.started), 1))
         except TimeoutError:
             worker.run.finished = False
         worker.run.done, worker.run.applied = time.perf_counter(), applied_count(worker.engine)
+        worker.run.cpu_at_done = process_cpu(worker.proc.pid)
     return worker.run
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) another process has used; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _sample_rss(pid: int, run: WorkerRun, stop: threading.Event) -> None:

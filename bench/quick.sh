@@ -19,4 +19,5 @@ run queries --units 200 --years 2 --requests 50
 run web --units 200 --years 2 --requests 20
 run asof --units 300 --years 2 --provinces largest --at 0.8 --period 2027 --repeat 1
 run commands --units 300 --repeat 1
+run decoder --units 300 --years 2 --repeat 3
 echo "bench-quick: $((SECONDS - started)) s in all"
