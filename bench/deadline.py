@@ -1,4 +1,4 @@
-"""``thidua bench deadline``: a deadline day (issue 21, goal 5) — central and two province nodes (Huế, Lào Cai)
+"""``thidua bench deadline``: a deadline day (benchmarks.md goal 5): central and two province nodes (Huế, Lào Cai)
 connected through sync, reports sent to both provinces' HTTP APIs at a steady offered rate, and the time from a
 report accepted (its 201) to the report visible in central's rollup.
 

@@ -1,7 +1,7 @@
 """Tokens one by one: `thidua clients revoke-token` stops one token (given as the JWT or its jti)
 from the next request while the client's other tokens keep working; a token past its expiry (beyond the 30 s
 leeway) is 401 TOKEN_EXPIRED. On both backends: on PostgreSQL the API answers "not revoked" from memory until the
-revoking process's notification arrives (issue 21), and the very next request after the command is refused."""
+revoking process's notification arrives, and the very next request after the command is refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Order-free read models and the blue/green rebuild of every read model at once (issue 21).
+"""Order-free read models and the blue/green rebuild of every read model at once (``Builder.build_many``).
 
 A read model that declares ``apply_first`` (``projections.base.FACTS_FIRST``) claims that plan, criteria and bloc
 events first, then every other event by org unit and position, build exactly the tables position order builds: a
