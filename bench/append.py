@@ -59,8 +59,9 @@ def workload(settings: Settings, scale: Scale, handler_commands: int) -> Workloa
     return Workload(appends, sum(len(a.rows) for a in appends), commands, handled)
 
 
-def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
-               console: Console) -> list[Row]:  # fmt: skip
+def run_append(
+    settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int, console: Console
+) -> list[Row]:
     """Measure every stage on every backend ``repeat`` times; print and return the rows."""
     load = workload(settings, scale, handler_commands)
     appends, events, commands, handled = load.appends, load.events, load.commands, load.handled
@@ -72,10 +73,14 @@ def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handle
             (UNSIGNED, events, lambda n, e, s: _bulk(_unsigned(n), appends), CEILING),
             (BULK, events, lambda n, e, s: _bulk(n, appends), UNSIGNED),
             ("eventsourcing recorder (peer)", events, _peer_work(settings, backend, appends), CEILING),
-            (f"{handlers}, unsigned", handled, lambda n, e, s: [_unsigned(n).bus.handle(c) for c, _ in commands],
-             CEILING),
+            (
+                f"{handlers}, unsigned",
+                handled,
+                lambda n, e, s: [_unsigned(n).bus.handle(c) for c, _ in commands],
+                CEILING,
+            ),
             (handlers, handled, lambda n, e, s: [n.bus.handle(c) for c, _ in commands], f"{handlers}, unsigned"),
-        ]  # fmt: skip
+        ]
         if backend == "postgres":
             stages.insert(1, ("raw COPY (ceiling)", events, lambda n, e, s: _copy(e, appends), None))
         seconds: dict[str, list[float]] = {stage: [] for stage, *_ in stages}
@@ -83,8 +88,9 @@ def run_append(settings: Settings, scale: Scale, backends: Sequence[str], handle
             for stage, _count, work, _ceiling in stages:
                 with fresh_node(settings, backend) as (node, engine, _url, schema):
                     seconds[stage].append(timed(lambda: work(node, engine, schema)))  # noqa: B023
-        rows += [Row(backend, stage, count, seconds[stage], peak_rss_mb(), ceiling) for stage, count, _, ceiling
-                 in stages]  # fmt: skip
+        rows += [
+            Row(backend, stage, count, seconds[stage], peak_rss_mb(), ceiling) for stage, count, _, ceiling in stages
+        ]
     print_rows(console, f"thidua bench append: {scale.units:,} units x {scale.years} years = {events:,} events", rows)
     return rows
 
@@ -154,8 +160,9 @@ def _recorder(settings: Settings, backend: str, schema: str) -> Any:
         from sqlalchemy.engine import make_url
 
         url = make_url(settings.effective_database_url)
-        store = PostgresDatastore(url.database or "", url.host or "", url.port or 5432, url.username or "",
-                                  url.password or "", schema=schema)  # fmt: skip
+        store = PostgresDatastore(
+            url.database or "", url.host or "", url.port or 5432, url.username or "", url.password or "", schema=schema
+        )
         recorder = PostgresApplicationRecorder(store)
     recorder.create_table()
     return recorder

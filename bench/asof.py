@@ -54,8 +54,18 @@ class Measured:
     full_replay: list[float] = field(default_factory=list)
 
 
-def run_asof(settings: Settings, scale: Scale, source_schema: str | None, schema: str | None, provinces: list[str],
-             at: float, period: str, repeat: int, full: bool, console: Console) -> list[Measured]:  # fmt: skip
+def run_asof(
+    settings: Settings,
+    scale: Scale,
+    source_schema: str | None,
+    schema: str | None,
+    provinces: list[str],
+    at: float,
+    period: str,
+    repeat: int,
+    full: bool,
+    console: Console,
+) -> list[Measured]:
     """Prepare the events, then measure each province ``repeat`` times; print the table."""
     with temporary_folder() as tmp, _node(settings, scale, source_schema, schema, Path(tmp), console) as node:
         head = node.store.head_position()
@@ -66,8 +76,9 @@ def run_asof(settings: Settings, scale: Scale, source_schema: str | None, schema
 
 
 @contextmanager
-def _node(settings: Settings, scale: Scale, source_schema: str | None, schema: str | None, folder: Path,
-          console: Console) -> Iterator[Node]:  # fmt: skip
+def _node(
+    settings: Settings, scale: Scale, source_schema: str | None, schema: str | None, folder: Path, console: Console
+) -> Iterator[Node]:
     if source_schema is None:
         with fresh_node(settings, "postgres") as (node, engine, *_):
             load(engine, spool(settings, scale, folder))
@@ -108,8 +119,10 @@ def _provinces(node: Node, wanted: list[str]) -> list[str]:
     if "largest" not in wanted:
         return wanted
     with node.engine.connect() as conn:
-        query = text("SELECT substr(org_unit_path, 4, 2) FROM event WHERE org_unit_path LIKE 'VN/%' "
-                     "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")  # fmt: skip
+        query = text(
+            "SELECT substr(org_unit_path, 4, 2) FROM event WHERE org_unit_path LIKE 'VN/%' "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
         largest = str(conn.execute(query).scalar_one())
     return [largest if p == "largest" else p for p in wanted]
 
@@ -167,15 +180,36 @@ def _measure(node: Node, path: str, position: int, period: str, repeat: int, ful
 
 
 def _print(console: Console, title: str, found: list[Measured]) -> None:
-    heads = ("subtree", "subtree events", "replayed", "replayed / subtree", "read+decode subtree s",
-             "read+decode replayed s", "first answer s", "÷ read+decode subtree", "÷ read+decode replayed",
-             "another process s", "full replay s (before)", "runs")  # fmt: skip
+    heads = (
+        "subtree",
+        "subtree events",
+        "replayed",
+        "replayed / subtree",
+        "read+decode subtree s",
+        "read+decode replayed s",
+        "first answer s",
+        "÷ read+decode subtree",
+        "÷ read+decode replayed",
+        "another process s",
+        "full replay s (before)",
+        "runs",
+    )
     table = Table(*heads, title=title, box=box.MARKDOWN)
     med = statistics.median
     for m in found:
         first, subtree, replayed = med(m.first_answer), med(m.read_subtree), med(m.read_replayed)
-        table.add_row(m.path, f"{m.subtree_events:,}", f"{m.replayed:,}", f"{m.replayed / m.subtree_events:.2f}",
-                      f"{subtree:.2f}", f"{replayed:.2f}", f"{first:.2f}", f"{first / subtree:.2f}",
-                      f"{first / replayed:.2f}", f"{med(m.reused_answer):.3f}",
-                      f"{med(m.full_replay):.0f}" if m.full_replay else "-", str(len(m.first_answer)))  # fmt: skip
+        table.add_row(
+            m.path,
+            f"{m.subtree_events:,}",
+            f"{m.replayed:,}",
+            f"{m.replayed / m.subtree_events:.2f}",
+            f"{subtree:.2f}",
+            f"{replayed:.2f}",
+            f"{first:.2f}",
+            f"{first / subtree:.2f}",
+            f"{first / replayed:.2f}",
+            f"{med(m.reused_answer):.3f}",
+            f"{med(m.full_replay):.0f}" if m.full_replay else "-",
+            str(len(m.first_answer)),
+        )
     console.print(table)

@@ -35,8 +35,9 @@ from .generator import Scale
 NEW = (100, 1_000, 10_000)
 
 
-def run_checkpoints(settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int,
-                    console: Console) -> list[Row]:  # fmt: skip
+def run_checkpoints(
+    settings: Settings, scale: Scale, backends: Sequence[str], handler_commands: int, repeat: int, console: Console
+) -> list[Row]:
     """Measure every stage on every backend; print and return the rows."""
     work = workload(settings, scale, handler_commands)
     rows: list[Row] = []

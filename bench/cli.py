@@ -38,8 +38,12 @@ def _plot_needs_matplotlib(path: Path | None) -> Path | None:
 PLOT = typer.Option(None, help="Also save a PNG chart here (needs the bench extra).", callback=_plot_needs_matplotlib)
 HANDLED = typer.Option(1_000, help="Commands for the one-command-per-transaction stage.")
 SCHEMA = typer.Option(None, help="Keep the loaded dataset in this PostgreSQL schema (reused when it exists).")
-STAFF = typer.Option(0, min=0, help="People per unit proposed each year for the title Lao động tiên tiến (LĐTT), "
-                                    "~3 events each; 1 at national scale gives ~3 M events.")  # fmt: skip
+STAFF = typer.Option(
+    0,
+    min=0,
+    help="People per unit proposed each year for the title Lao động tiên tiến (LĐTT), "
+    "~3 events each; 1 at national scale gives ~3 M events.",
+)
 
 
 def _split(text: str) -> list[str]:
@@ -62,37 +66,61 @@ def _plot(kind: str, rows: list, title: str, path: Path | None) -> None:  # type
 
 
 @bench_app.command("append")
-def append(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
-           handler_commands: int = HANDLED, plot: Path | None = PLOT) -> None:  # fmt: skip
+def append(
+    units: int = UNITS,
+    years: int = YEARS,
+    repeat: int = REPEAT,
+    backends: str = BACKENDS,
+    seed: int = SEED,
+    handler_commands: int = HANDLED,
+    plot: Path | None = PLOT,
+) -> None:
     """Handlers (1 command/tx), bulk import, raw executemany/COPY (ceiling), eventsourcing (peer); signed and unsigned
     appends A/B (docs/benchmarks.md § 1b)."""
     _needs("eventsourcing")
     from .append import run_append
 
     settings = Settings()
-    rows = run_append(settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat,
-                      wide_console())  # fmt: skip
+    rows = run_append(
+        settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat, wide_console()
+    )
     _plot("plot_rows", rows, f"append: {units:,} units x {years} years", plot)
 
 
 @bench_app.command("checkpoints")
-def checkpoints(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS,
-                seed: int = SEED, handler_commands: int = HANDLED) -> None:  # fmt: skip
+def checkpoints(
+    units: int = UNITS,
+    years: int = YEARS,
+    repeat: int = REPEAT,
+    backends: str = BACKENDS,
+    seed: int = SEED,
+    handler_commands: int = HANDLED,
+) -> None:
     """Witnessed checkpoints: the first tree, a checkpoint and a witness round after K events, verify, and the
     handlers with checkpoints every second against the same without (docs/benchmarks.md § 8)."""
     from .checkpoints import run_checkpoints
 
     settings = Settings()
-    run_checkpoints(settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat,
-                    wide_console())  # fmt: skip
+    run_checkpoints(
+        settings, Scale(units, years, seed), _backends(backends, settings), handler_commands, repeat, wide_console()
+    )
 
 
 @bench_app.command("rebuild")
-def rebuild(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backends: str = BACKENDS, seed: int = SEED,
-            source: str = typer.Option("store", help="Comma-separated: store, kafka (a Faust worker; PostgreSQL), "
-                                       "bluegreen (each read model's new version built beside the live one)."),
-            worker_timeout: float = typer.Option(1800, help="Stop a worker that has not caught up after this (s)."),
-            plot: Path | None = PLOT) -> None:  # fmt: skip
+def rebuild(
+    units: int = UNITS,
+    years: int = YEARS,
+    repeat: int = REPEAT,
+    backends: str = BACKENDS,
+    seed: int = SEED,
+    source: str = typer.Option(
+        "store",
+        help="Comma-separated: store, kafka (a Faust worker; PostgreSQL), "
+        "bluegreen (each read model's new version built beside the live one).",
+    ),
+    worker_timeout: float = typer.Option(1800, help="Stop a worker that has not caught up after this (s)."),
+    plot: Path | None = PLOT,
+) -> None:
     """Every read model rebuilt from the store and/or from Kafka, beside read + decode of the same events."""
     from .rebuild import run_rebuild
 
@@ -100,14 +128,22 @@ def rebuild(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, backen
     sources = _split(source)
     if "kafka" in sources:
         require(settings, kafka=True)
-    rows = run_rebuild(settings, Scale(units, years, seed), _backends(backends, settings), sources, repeat,
-                       worker_timeout, wide_console())  # fmt: skip
+    rows = run_rebuild(
+        settings,
+        Scale(units, years, seed),
+        _backends(backends, settings),
+        sources,
+        repeat,
+        worker_timeout,
+        wide_console(),
+    )
     _plot("plot_rows", rows, f"rebuild ({source}): {units:,} units x {years} years", plot)
 
 
 @bench_app.command("relay")
-def relay(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: int = SEED,
-          plot: Path | None = PLOT) -> None:  # fmt: skip
+def relay(
+    units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: int = SEED, plot: Path | None = PLOT
+) -> None:
     """The outbox relay to Kafka beside the kafka-python producer sending the same bytes (ceiling)."""
     from .relay import run_relay
 
@@ -118,8 +154,9 @@ def relay(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: in
 
 
 @bench_app.command("projectors")
-def projectors(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: int = SEED,
-               plot: Path | None = PLOT) -> None:  # fmt: skip
+def projectors(
+    units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, seed: int = SEED, plot: Path | None = PLOT
+) -> None:
     """One Faust worker and the embedded tail beside raw consume + decode + COPY (ceiling); worker RSS."""
     from .projectors import run_projectors
 
@@ -130,13 +167,16 @@ def projectors(units: int = UNITS, years: int = YEARS, repeat: int = REPEAT, see
 
 
 @bench_app.command("latency")
-def latency(units: int = typer.Option(5_000, help="Units: their first year is loaded, later reports are offered."),
-            rates: str = typer.Option("100,500,2000", help="Offered commands per second, comma-separated."),
-            seconds: float = typer.Option(10.0, help="How long each rate is offered."),
-            paths: str = typer.Option("embedded,kafka", help="embedded (tail in-process), kafka (relay + worker)."),
-            threads: int = typer.Option(8, help="Threads running the offered commands."),
-            closed_loop: int = typer.Option(500, help="Commands of the closed-loop ceiling."), seed: int = SEED,
-            plot: Path | None = PLOT) -> None:  # fmt: skip
+def latency(
+    units: int = typer.Option(5_000, help="Units: their first year is loaded, later reports are offered."),
+    rates: str = typer.Option("100,500,2000", help="Offered commands per second, comma-separated."),
+    seconds: float = typer.Option(10.0, help="How long each rate is offered."),
+    paths: str = typer.Option("embedded,kafka", help="embedded (tail in-process), kafka (relay + worker)."),
+    threads: int = typer.Option(8, help="Threads running the offered commands."),
+    closed_loop: int = typer.Option(500, help="Commands of the closed-loop ceiling."),
+    seed: int = SEED,
+    plot: Path | None = PLOT,
+) -> None:
     """Command accepted → visible in the rollup, p50/p95/p99 at steady offered rates (open loop)."""
     from .latency import run_latency
 
@@ -144,18 +184,22 @@ def latency(units: int = typer.Option(5_000, help="Units: their first year is lo
     chosen = _split(paths)
     require(settings, kafka="kafka" in chosen)
     offered = [float(r) for r in _split(rates)]
-    _rows, latencies = run_latency(settings, Scale(units, 1, seed), offered, seconds, chosen, threads, closed_loop,
-                                  wide_console())  # fmt: skip
+    _rows, latencies = run_latency(
+        settings, Scale(units, 1, seed), offered, seconds, chosen, threads, closed_loop, wide_console()
+    )
     _plot("plot_latency", latencies, f"command accepted → visible in the rollup ({units:,} units)", plot)
 
 
 @bench_app.command("sync")
-def sync(units: int = typer.Option(2_000, help="Units: the first year is loaded at the child; later reports offered."),
-         rates: str = typer.Option("50,100,300", help="Offered commands per second at the child, comma-separated."),
-         seconds: float = typer.Option(10.0, help="How long each rate is offered."),
-         threads: int = typer.Option(8, help="Threads running the offered commands."),
-         closed_loop: int = typer.Option(300, help="Commands of the closed-loop ceiling."), seed: int = SEED,
-         plot: Path | None = PLOT) -> None:  # fmt: skip
+def sync(
+    units: int = typer.Option(2_000, help="Units: the first year is loaded at the child; later reports offered."),
+    rates: str = typer.Option("50,100,300", help="Offered commands per second at the child, comma-separated."),
+    seconds: float = typer.Option(10.0, help="How long each rate is offered."),
+    threads: int = typer.Option(8, help="Threads running the offered commands."),
+    closed_loop: int = typer.Option(300, help="Commands of the closed-loop ceiling."),
+    seed: int = SEED,
+    plot: Path | None = PLOT,
+) -> None:
     """Accepted at a province node → visible in its rollup, imported by central and visible in central's rollup
     (two nodes, real ``thidua sync`` processes), p50/p95/p99 at steady offered rates (open loop)."""
     from .sync import Plan, run_sync
@@ -168,11 +212,13 @@ def sync(units: int = typer.Option(2_000, help="Units: the first year is loaded 
 
 
 @bench_app.command("deadline")
-def deadline(rate: float = typer.Option(150.0, min=0.1, help="Reports offered per second, both provinces together."),
-             seconds: float = typer.Option(30.0, min=1, help="How long they are offered (the deadline day: 600)."),
-             threads: int = typer.Option(16, min=1, help="Senders (HTTP clients) of the offered reports."),
-             units_per_commune: int = typer.Option(100, min=1, help="Units registered per commune."),
-             seed: int = SEED) -> None:  # fmt: skip
+def deadline(
+    rate: float = typer.Option(150.0, min=0.1, help="Reports offered per second, both provinces together."),
+    seconds: float = typer.Option(30.0, min=1, help="How long they are offered (the deadline day: 600)."),
+    threads: int = typer.Option(16, min=1, help="Senders (HTTP clients) of the offered reports."),
+    units_per_commune: int = typer.Option(100, min=1, help="Units registered per commune."),
+    seed: int = SEED,
+) -> None:
     """A deadline day: central and two provinces through sync, reports over HTTP at both provinces at a steady
     rate; p50/p95/p99/max of accepted → visible in central's rollup (goal p99 ≤ 0.5 s), the achieved rate and the
     backlog at the end."""
@@ -184,11 +230,16 @@ def deadline(rate: float = typer.Option(150.0, min=0.1, help="Reports offered pe
 
 
 @bench_app.command("queries")
-def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
-            staff_titles: int = STAFF,
-            requests: int = typer.Option(200, help="Requests per query (after 10 of warm-up)."),
-            period: str = typer.Option("2030", help="Reporting period of the rollups."),
-            plot: Path | None = PLOT) -> None:  # fmt: skip
+def queries(
+    units: int = UNITS,
+    years: int = YEARS,
+    seed: int = SEED,
+    schema: str | None = SCHEMA,
+    staff_titles: int = STAFF,
+    requests: int = typer.Option(200, help="Requests per query (after 10 of warm-up)."),
+    period: str = typer.Option("2030", help="Reporting period of the rollups."),
+    plot: Path | None = PLOT,
+) -> None:
     """HTTP API latency (a real thidua serve) of rollups, guidance and awards, beside their SQL alone and /healthz."""
     from .dataset import temporary_folder
     from .prepared import prepared
@@ -203,10 +254,15 @@ def queries(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: st
 
 
 @bench_app.command("web")
-def web(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | None = SCHEMA,
-        staff_titles: int = STAFF,
-        requests: int = typer.Option(200, help="Requests per page (after 10 of warm-up)."),
-        period: str = typer.Option("2030", help="Reporting period of the pages.")) -> None:  # fmt: skip
+def web(
+    units: int = UNITS,
+    years: int = YEARS,
+    seed: int = SEED,
+    schema: str | None = SCHEMA,
+    staff_titles: int = STAFF,
+    requests: int = typer.Option(200, help="Requests per page (after 10 of warm-up)."),
+    period: str = typer.Option("2030", help="Reporting period of the pages."),
+) -> None:
     """Server time of the web app's national and province pages, beside the same rollup through the API."""
     from .dataset import temporary_folder
     from .prepared import prepared
@@ -220,16 +276,22 @@ def web(units: int = UNITS, years: int = YEARS, seed: int = SEED, schema: str | 
 
 
 @bench_app.command("asof")
-def asof(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
-         source_schema: str | None = typer.Option(None, help="Copy the events of this kept schema (thidua bench load; "
-                                                             "left untouched) instead of generating a history."),
-         schema: str | None = typer.Option(None, help="Schema the copy is kept in (default <source>_asof)."),
-         provinces: str = typer.Option("15,01", help="Province codes to ask about ('largest': most events)."),
-         at: float = typer.Option(0.9, min=0.0, max=1.0, help="As of this fraction of the history (by position)."),
-         period: str = typer.Option("2029", help="Reporting period of the rollup asked."),
-         repeat: int = REPEAT,
-         full: bool = typer.Option(False, help="Also time the previous way: all read models, all history.")
-         ) -> None:  # fmt: skip
+def asof(
+    units: int = UNITS,
+    years: int = YEARS,
+    seed: int = SEED,
+    staff_titles: int = STAFF,
+    source_schema: str | None = typer.Option(
+        None,
+        help="Copy the events of this kept schema (thidua bench load; left untouched) instead of generating a history.",
+    ),
+    schema: str | None = typer.Option(None, help="Schema the copy is kept in (default <source>_asof)."),
+    provinces: str = typer.Option("15,01", help="Province codes to ask about ('largest': most events)."),
+    at: float = typer.Option(0.9, min=0.0, max=1.0, help="As of this fraction of the history (by position)."),
+    period: str = typer.Option("2029", help="Reporting period of the rollup asked."),
+    repeat: int = REPEAT,
+    full: bool = typer.Option(False, help="Also time the previous way: all read models, all history."),
+) -> None:
     """First as-of answer about a province: events replayed vs its subtree's, time vs read + decode of them."""
     from .asof import run_asof
 
@@ -240,9 +302,13 @@ def asof(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles:
 
 
 @bench_app.command("commands")
-def commands(units: int = typer.Option(3_000, help="Units: their first year is loaded, the next year's reports are "
-                                                   "the commands."),
-             seed: int = SEED, repeat: int = REPEAT) -> None:  # fmt: skip
+def commands(
+    units: int = typer.Option(
+        3_000, help="Units: their first year is loaded, the next year's reports are the commands."
+    ),
+    seed: int = SEED,
+    repeat: int = REPEAT,
+) -> None:
     """CPU per command through the HTTP API (a real thidua serve) beside the message bus alone."""
     from .commands import run_commands
 
@@ -260,10 +326,16 @@ def decoder(units: int = UNITS, years: int = YEARS, seed: int = SEED, repeat: in
 
 
 @bench_app.command("load")
-def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
-         schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),
-         rebuild: bool = typer.Option(False, help="A kept dataset: drop its read models and rebuild them, timed "
-                                                  "(after a change to the projections).")) -> None:  # fmt: skip
+def load(
+    units: int = UNITS,
+    years: int = YEARS,
+    seed: int = SEED,
+    staff_titles: int = STAFF,
+    schema: str = typer.Option(..., help="PostgreSQL schema to keep the dataset in."),
+    rebuild: bool = typer.Option(
+        False, help="A kept dataset: drop its read models and rebuild them, timed (after a change to the projections)."
+    ),
+) -> None:
     """Generate, load (COPY) and rebuild a dataset into a kept schema; print what each step cost."""
     from .dataset import temporary_folder
     from .prepared import prepared, rebuilt
@@ -278,8 +350,9 @@ def load(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles:
 
 
 @bench_app.command("generate")
-def generate(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF,
-             out: Path | None = OUT) -> None:  # fmt: skip
+def generate(
+    units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_titles: int = STAFF, out: Path | None = OUT
+) -> None:
     """Run the generator (streaming, to a temporary spool) and print events by type, events/s and memory."""
     from .dataset import spool, temporary_folder
 
@@ -287,8 +360,10 @@ def generate(units: int = UNITS, years: int = YEARS, seed: int = SEED, staff_tit
         history = spool(Settings(), Scale(units, years, seed, staff_titles=staff_titles), Path(tmp))
     for name, count in history.counts.most_common():
         print(f"{name:24} {count:>10,}")
-    print(f"{'total':24} {history.events:>10,}  ({history.commands:,} commands, {history.seconds:.1f} s, "
-          f"{history.events / history.seconds:,.0f} events/s, peak RSS {history.rss_mb:.0f} MB, "
-          f"at most {history.held:,} streams held)")  # fmt: skip
+    print(
+        f"{'total':24} {history.events:>10,}  ({history.commands:,} commands, {history.seconds:.1f} s, "
+        f"{history.events / history.seconds:,.0f} events/s, peak RSS {history.rss_mb:.0f} MB, "
+        f"at most {history.held:,} streams held)"
+    )
     if out:
         out.write_text("".join(f"{k},{v}\n" for k, v in history.counts.items()), encoding="utf-8")

@@ -53,8 +53,11 @@ def run_commands(settings: Settings, scale: Scale, repeat: int, console: Console
     with temporary_folder() as tmp, fresh_node(settings, "postgres") as (node, engine, *_):
         load(engine, spool(settings, scale, Path(tmp)))
         year = 2026 + scale.years
-        offered = [c for c in year_commands(year, chosen_communes(node.official_units, scale), scale)
-                   if isinstance(c, SubmitReport) and c.period == str(year)]  # fmt: skip
+        offered = [
+            c
+            for c in year_commands(year, chosen_communes(node.official_units, scale), scale)
+            if isinstance(c, SubmitReport) and c.period == str(year)
+        ]
         per_run = len(offered) // (2 * repeat)
         groups = [offered[i * per_run : (i + 1) * per_run] for i in range(2 * repeat)]
         token = _token(node)
@@ -89,8 +92,10 @@ def _post(client: httpx.Client, commands: list[SubmitReport]) -> None:
 def _print(console: Console, title: str, found: dict[str, list[float]]) -> None:
     table = Table("path", "runs", "CPU ms per command (median)", "runs (ms)", "÷ bus", title=title, box=box.MARKDOWN)
     bus = statistics.median(found["bus"])
-    for name, label in (("bus", "message bus only (handler + transaction)"),
-                        ("http", "HTTP API (thidua serve, Idempotency-Key)")):  # fmt: skip
+    for name, label in (
+        ("bus", "message bus only (handler + transaction)"),
+        ("http", "HTTP API (thidua serve, Idempotency-Key)"),
+    ):
         runs = found[name]
         median = statistics.median(runs)
         listed = ", ".join(f"{r:.2f}" for r in runs)

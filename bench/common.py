@@ -122,8 +122,17 @@ def print_rows(console: Console, title: str, rows: list[Row], unit: str = "event
     for r in rows:
         ref = rates.get((r.backend, r.ceiling), by_stage.get(r.ceiling)) if r.ceiling else None
         ratio = f"{r.rate / ref:.2f}" if ref else "-"
-        table.add_row(r.backend, r.stage, f"{r.count:,}", str(len(r.seconds)), f"{statistics.median(r.seconds):.2f}",
-                      f"{r.rate:,.0f}", f"{r.rss_mb:.0f}", r.ceiling or "-", ratio)  # fmt: skip
+        table.add_row(
+            r.backend,
+            r.stage,
+            f"{r.count:,}",
+            str(len(r.seconds)),
+            f"{statistics.median(r.seconds):.2f}",
+            f"{r.rate:,.0f}",
+            f"{r.rss_mb:.0f}",
+            r.ceiling or "-",
+            ratio,
+        )
     console.print(table)
 
 

@@ -96,8 +96,9 @@ class Province:
             headers = {"Authorization": f"Bearer {self.token}"}
             client = self.local.client = httpx.Client(base_url=self.url, headers=headers, timeout=30)
         try:
-            answer = client.post("/api/v1/reports", json=body_of(command),
-                                 headers={"Idempotency-Key": str(uuid.uuid4())})  # fmt: skip
+            answer = client.post(
+                "/api/v1/reports", json=body_of(command), headers={"Idempotency-Key": str(uuid.uuid4())}
+            )
         except httpx.HTTPError as exc:
             self.refusals[type(exc).__name__] += 1
             return None
@@ -134,25 +135,34 @@ def run_deadline(settings: Settings, day: Day, console: Console) -> tuple[list[R
         per_province = math.ceil(day.rate * day.seconds / len(PROVINCES))
         started = time.perf_counter()
         provinces = _set_up(fed, day, per_province)
-        console.print(f"setup: central's plan down, {len(provinces)} provinces' plans, communes and units up, "
-                      f"{fed[CENTRAL].imported():,} events imported by central in "
-                      f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        console.print(
+            f"setup: central's plan down, {len(provinces)} provinces' plans, communes and units up, "
+            f"{fed[CENTRAL].imported():,} events imported by central in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         serves = {name: serving.enter_context(NodeServe(fed[name], Path(tmp), API)) for name in TREE}
         for p in provinces:
             p.url = f"http://127.0.0.1:{serves[p.name].port}"
         _warm_up(fed[CENTRAL], provinces)
         pids = {"this benchmark (senders, watchers)": os.getpid()}
-        pids |= {f"thidua {kind} ({LABEL[name]})": proc.pid
-                 for name in TREE for kind, proc in (("serve", serves[name].proc), ("sync", fed[name].process))
-                 if proc is not None}  # fmt: skip
+        pids |= {
+            f"thidua {kind} ({LABEL[name]})": proc.pid
+            for name in TREE
+            for kind, proc in (("serve", serves[name].proc), ("sync", fed[name].process))
+            if proc is not None
+        }
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         started = time.perf_counter()
         rows, latencies, outcome = _offer(fed, provinces, day)
         wall = time.perf_counter() - started
-        usage = [Usage(name, process_mb(pid, "VmHWM"), cpu_seconds(pid) - before[name], wall, outcome.accepted)
-                 for name, pid in pids.items()]  # fmt: skip
-    title = (f"thidua bench deadline: SubmitReport over HTTP at two provinces, {day.rate:,.0f}/s offered for "
-             f"{day.seconds:,.0f} s")  # fmt: skip
+        usage = [
+            Usage(name, process_mb(pid, "VmHWM"), cpu_seconds(pid) - before[name], wall, outcome.accepted)
+            for name, pid in pids.items()
+        ]
+    title = (
+        f"thidua bench deadline: SubmitReport over HTTP at two provinces, {day.rate:,.0f}/s offered for "
+        f"{day.seconds:,.0f} s"
+    )
     print_rows(console, title + " — throughput", rows, unit="commands")
     print_latencies(console, title + " — accepted → visible", latencies)
     _print_outcome(console, day, outcome, usage)
@@ -171,8 +181,9 @@ def _set_up(fed: Federation, day: Day, per_province: int) -> list[Province]:
         sync.import_seed(plan)
         wanted = math.ceil((per_province + WARM) / PERIODS)
         scale = Scale(wanted, len(YEARS), day.seed, units_per_commune=day.units_per_commune)
-        official = sorted((c for c in sync.node.official_units.communes() if c.parent_code == code),
-                          key=lambda c: c.code)  # fmt: skip
+        official = sorted(
+            (c for c in sync.node.official_units.communes() if c.parent_code == code), key=lambda c: c.code
+        )
         communes = official[: max(1, min(len(official), math.ceil(wanted / day.units_per_commune)))]
         registered = (u.command for u in units(communes, scale))
         for command in itertools.chain(*(commune_plan(c) for c in communes), registered):
@@ -194,8 +205,9 @@ def _token(sync: SyncNode, code: str) -> str:
     """A token of the province's LGSP client (role submitter, its whole province, a quota above the day's rate),
     minted before its ``thidua serve`` starts: both use the dev signing key in the node's data folder."""
     security = Security.for_node(sync.settings, sync.node.engine)
-    client, _ = security.clients.add(f"LGSP {LABEL[sync.name]}", f"VN/{code}", ["submitter"],
-                                     rate_limit_per_minute=10_000_000)  # fmt: skip
+    client, _ = security.clients.add(
+        f"LGSP {LABEL[sync.name]}", f"VN/{code}", ["submitter"], rate_limit_per_minute=10_000_000
+    )
     return security.tokens.mint(client.client_id, f"VN/{code}", ["submitter"], client.name)
 
 
@@ -248,30 +260,53 @@ def _offer(fed: Federation, provinces: list[Province], day: Day) -> tuple[list[R
     return rows, latencies, outcome
 
 
-def _tables(provinces: list[Province], by_province: dict[str, list[Sample]], arrivals: dict[str, Arrival],
-            first: float, day: Day) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def _tables(
+    provinces: list[Province],
+    by_province: dict[str, list[Sample]],
+    arrivals: dict[str, Arrival],
+    first: float,
+    day: Day,
+) -> tuple[list[Row], list[LatencyRow]]:
     rss, label = peak_rss_mb(), f"offered {day.rate / len(provinces):,.0f}/s"
     rows, latencies = [], []
     for p in provinces:
         mine = [s for s in by_province[p.name] if s.accepted]
-        rows.append(Row(LABEL[p.name], f"{label}: accepted (201)", len(mine), [max(s.accepted for s in mine) - first],
-                        rss))  # fmt: skip
+        rows.append(
+            Row(LABEL[p.name], f"{label}: accepted (201)", len(mine), [max(s.accepted for s in mine) - first], rss)
+        )
         waits = [s.accepted - s.due for s in mine]
         refused = ", ".join(f"{n:,} {what}" for what, n in p.refusals.most_common()) or "0"
-        note = (f"shed {sum(s.shed for s in by_province[p.name]):,}, refused {refused}; due → 201 "
-                f"p50 {percentile(waits, 50) * 1000:.0f} ms, p99 {percentile(waits, 99) * 1000:.0f} ms")  # fmt: skip
-        latencies.append(LatencyRow(LABEL[p.name], "accepted → the province's rollup",
-                                    [s.visible - s.accepted for s in mine], rss, None, note))  # fmt: skip
+        note = (
+            f"shed {sum(s.shed for s in by_province[p.name]):,}, refused {refused}; due → 201 "
+            f"p50 {percentile(waits, 50) * 1000:.0f} ms, p99 {percentile(waits, 99) * 1000:.0f} ms"
+        )
+        latencies.append(
+            LatencyRow(
+                LABEL[p.name],
+                "accepted → the province's rollup",
+                [s.visible - s.accepted for s in mine],
+                rss,
+                None,
+                note,
+            )
+        )
     span = max(a.visible for a in arrivals.values()) - first
-    rows.append(Row(LABEL[CENTRAL], f"offered {day.rate:,.0f}/s: visible in central's rollup", len(arrivals), [span],
-                    rss))  # fmt: skip
+    rows.append(
+        Row(LABEL[CENTRAL], f"offered {day.rate:,.0f}/s: visible in central's rollup", len(arrivals), [span], rss)
+    )
     imported = [a.imported - a.accepted for a in arrivals.values()]
     visible = [a.visible - a.accepted for a in arrivals.values()]
     latencies += [
         LatencyRow(LABEL[CENTRAL], "accepted → imported at central", imported, rss),
-        LatencyRow(LABEL[CENTRAL], "accepted → central's rollup", visible, rss, "accepted → the province's rollup",
-                   f"goal p99 ≤ {GOAL_MS:.0f} ms"),
-    ]  # fmt: skip
+        LatencyRow(
+            LABEL[CENTRAL],
+            "accepted → central's rollup",
+            visible,
+            rss,
+            "accepted → the province's rollup",
+            f"goal p99 ≤ {GOAL_MS:.0f} ms",
+        ),
+    ]
     return rows, latencies
 
 
@@ -288,17 +323,42 @@ class Usage:
 
 
 def _print_outcome(console: Console, day: Day, outcome: Outcome, usage: list[Usage]) -> None:
-    table = Table("offered", "seconds", "reports offered", "accepted", "shed", "refused", "achieved /s",
-                  "backlog at the end", "drained after s", "central p99 ms", "goal ≤ 500 ms",
-                  title="thidua bench deadline — the day", box=box.MARKDOWN)  # fmt: skip
+    table = Table(
+        "offered",
+        "seconds",
+        "reports offered",
+        "accepted",
+        "shed",
+        "refused",
+        "achieved /s",
+        "backlog at the end",
+        "drained after s",
+        "central p99 ms",
+        "goal ≤ 500 ms",
+        title="thidua bench deadline — the day",
+        box=box.MARKDOWN,
+    )
     met = "met" if outcome.p99_ms <= GOAL_MS and outcome.accepted == outcome.offered else "missed"
-    table.add_row(f"{day.rate:,.0f}/s", f"{day.seconds:,.0f}", f"{outcome.offered:,}", f"{outcome.accepted:,}",
-                  f"{outcome.shed:,}", f"{outcome.failed:,}", f"{outcome.achieved_rate:,.1f}", f"{outcome.backlog:,}",
-                  f"{outcome.drained_seconds:.2f}", f"{outcome.p99_ms:.0f}", met)  # fmt: skip
+    table.add_row(
+        f"{day.rate:,.0f}/s",
+        f"{day.seconds:,.0f}",
+        f"{outcome.offered:,}",
+        f"{outcome.accepted:,}",
+        f"{outcome.shed:,}",
+        f"{outcome.failed:,}",
+        f"{outcome.achieved_rate:,.1f}",
+        f"{outcome.backlog:,}",
+        f"{outcome.drained_seconds:.2f}",
+        f"{outcome.p99_ms:.0f}",
+        met,
+    )
     console.print(table)
     heads = ("process", "peak RSS MB", "CPU s", "cores (CPU s / wall s)", "CPU ms per accepted report")
-    processes = Table(*heads, title="thidua bench deadline — processes, from the first report until central showed "
-                      "the last", box=box.MARKDOWN)  # fmt: skip
+    processes = Table(
+        *heads,
+        title="thidua bench deadline — processes, from the first report until central showed the last",
+        box=box.MARKDOWN,
+    )
     for u in usage:
         cores, per_report = u.cpu_seconds / u.wall_seconds, 1000 * u.cpu_seconds / max(u.accepted, 1)
         processes.add_row(u.process, f"{u.peak_mb:.0f}", f"{u.cpu_seconds:.1f}", f"{cores:.2f}", f"{per_report:.1f}")

@@ -50,8 +50,10 @@ def run_decoder(settings: Settings, scale: Scale, repeat: int, console: Console)
             for body in bodies:
                 decode(body)
             seconds[name].append(time.process_time() - started)
-    rows = [Row("cpu", name, len(bodies), runs, peak_rss_mb(), None if name == FASTAVRO else FASTAVRO)
-            for name, runs in seconds.items()]  # fmt: skip
+    rows = [
+        Row("cpu", name, len(bodies), runs, peak_rss_mb(), None if name == FASTAVRO else FASTAVRO)
+        for name, runs in seconds.items()
+    ]
     print_rows(console, f"thidua bench decoder: {len(bodies):,} event bodies, CPU seconds", rows)
     return rows
 

@@ -135,11 +135,21 @@ def _path(commune: Any) -> str:
 def _duty(code: str, path: str, period: str, text: str, deadline: str = "NONE_STATED") -> dict[str, Any]:
     month, day = (12, 15) if deadline == "BEFORE_DAY_OF_YEAR" else (None, None)
     return {
-        "code": code, "who": "Các cơ quan, đơn vị trên địa bàn xã", "reporter_levels": ["UNIT"],
-        "reporter_under": path, "reporter_kinds": [], "reporter_name": None, "to": [path], "via": None,
-        "period": period, "deadline_kind": deadline, "deadline_month": month, "deadline_day": day,
-        "deadline_date": None, "text": text,
-    }  # fmt: skip
+        "code": code,
+        "who": "Các cơ quan, đơn vị trên địa bàn xã",
+        "reporter_levels": ["UNIT"],
+        "reporter_under": path,
+        "reporter_kinds": [],
+        "reporter_name": None,
+        "to": [path],
+        "via": None,
+        "period": period,
+        "deadline_kind": deadline,
+        "deadline_month": month,
+        "deadline_day": day,
+        "deadline_date": None,
+        "text": text,
+    }
 
 
 def commune_plan(commune: Any) -> list[Any]:
@@ -148,31 +158,59 @@ def commune_plan(commune: Any) -> list[Any]:
     path, pid = _path(commune), commune_plan_id(commune.code)
     parent = PROVINCE_PLANS.get(commune.parent_code, CENTRAL_PLAN)
     duties = (
-        _duty("R1", path, "ANNUAL", "Báo cáo kết quả phong trào thi đua hằng năm trước ngày 15/12.",
-              "BEFORE_DAY_OF_YEAR"),
+        _duty(
+            "R1", path, "ANNUAL", "Báo cáo kết quả phong trào thi đua hằng năm trước ngày 15/12.", "BEFORE_DAY_OF_YEAR"
+        ),
         _duty("R2", path, "SO_KET", "Báo cáo sơ kết giai đoạn 2026 - 2027 theo hướng dẫn của cấp có thẩm quyền."),
         _duty("R3", path, "TONG_KET", "Báo cáo tổng kết giai đoạn 2026 - 2030 theo hướng dẫn của cấp có thẩm quyền."),
-    )  # fmt: skip
+    )
     phases = (
-        {"code": "P1", "name": "Giai đoạn 2026 - 2027", "start_date": date(2026, 7, 1),
-         "end_date": date(2027, 12, 31), "review": "SO_KET"},
-        {"code": "P2", "name": "Giai đoạn 2028 - 2030", "start_date": date(2028, 1, 1),
-         "end_date": date(2030, 12, 31), "review": "TONG_KET"},
-    )  # fmt: skip
+        {
+            "code": "P1",
+            "name": "Giai đoạn 2026 - 2027",
+            "start_date": date(2026, 7, 1),
+            "end_date": date(2027, 12, 31),
+            "review": "SO_KET",
+        },
+        {
+            "code": "P2",
+            "name": "Giai đoạn 2028 - 2030",
+            "start_date": date(2028, 1, 1),
+            "end_date": date(2030, 12, 31),
+            "review": "TONG_KET",
+        },
+    )
     forms = tuple(
         {"occasion": occasion, "form_code": "GK_XA", "text": "Giấy khen của Chủ tịch UBND xã"}
         for occasion in ("ANNUAL", "SO_KET", "TONG_KET")
     )
     plan = IssuePlan(
-        pid, path, "KH-UBND", f"Kế hoạch phong trào thi đua {commune.name} giai đoạn 2026 - 2030",
-        at(2026, 7, 2), ACTOR, document_number=f"{int(commune.code) % 900 + 10}", issue_date=date(2026, 7, 2),
-        implements=(parent,), phases=phases, reporting_duties=duties, award_forms=forms,
-    )  # fmt: skip
+        pid,
+        path,
+        "KH-UBND",
+        f"Kế hoạch phong trào thi đua {commune.name} giai đoạn 2026 - 2030",
+        at(2026, 7, 2),
+        ACTOR,
+        document_number=f"{int(commune.code) % 900 + 10}",
+        issue_date=date(2026, 7, 2),
+        implements=(parent,),
+        phases=phases,
+        reporting_duties=duties,
+        award_forms=forms,
+    )
     indicators = [
-        {"code": f"CT-{i:02d}", "name": f"Chỉ tiêu {i}", "unit": "%", "comparator": "GE", "threshold": 50.0 + i,
-         "threshold_max": None, "year": None, "horizon": 2030}
+        {
+            "code": f"CT-{i:02d}",
+            "name": f"Chỉ tiêu {i}",
+            "unit": "%",
+            "comparator": "GE",
+            "threshold": 50.0 + i,
+            "threshold_max": None,
+            "year": None,
+            "horizon": 2030,
+        }
         for i in range(1, INDICATORS + 1)
-    ]  # fmt: skip
+    ]
     item = {"code": "TC-1", "title": "Hoàn thành các chỉ tiêu của phong trào", "indicators": indicators}
     criteria = RegisterCriteria(f"{pid}/TC", pid, path, "AGENCY_LOCALITY", at(2026, 7, 2), ACTOR, items=(item,))
     return [plan, criteria]
@@ -186,8 +224,9 @@ def units(communes: list[Any], scale: Scale) -> Iterator[Unit]:
         code = f"U{commune.code}-{index:03d}"
         kind, category, prefix, _ = rng_of(scale, code).choices(KINDS, weights)[0]
         name = f"{prefix} {commune.name} số {index + 1}"
-        command = RegisterOrgUnit(_path(commune), code, name, kind, at(2026, 3, 1 + n % 28), ACTOR,
-                                  subject_category=category)  # fmt: skip
+        command = RegisterOrgUnit(
+            _path(commune), code, name, kind, at(2026, 3, 1 + n % 28), ACTOR, subject_category=category
+        )
         yield Unit(commune, command)
 
 
@@ -209,8 +248,9 @@ def year_commands(year: int, communes: list[Any], scale: Scale) -> Iterator[Any]
     """One year: registrations (July), annual reports (December), the review's reports, awards."""
     for unit in units(communes, scale):
         values = _values(rng_of(scale, unit.command.code, year, "targets"), 50)
-        yield RegisterTargets(f"dk-{unit.command.code}-{year}", unit.plan_id, unit.path, year, values,
-                              at(year, 7, 20), ACTOR)  # fmt: skip
+        yield RegisterTargets(
+            f"dk-{unit.command.code}-{year}", unit.plan_id, unit.path, year, values, at(year, 7, 20), ACTOR
+        )
         yield CLOSE
     review = REVIEWS.get(year)
     periods = [(str(year), 12), *([(f"{review}_{year}", 11)] if review else [])]
@@ -234,8 +274,15 @@ def _report(unit: Unit, period: str, month_start: datetime, scale: Scale) -> Ite
     rng = rng_of(scale, unit.command.code, period)
     day = rng.randint(1, 24)  # annual: after the 14th is late
     narrative = f"Báo cáo kết quả phong trào thi đua kỳ {period}"
-    yield SubmitReport(unit.plan_id, unit.path, period, month_start.replace(day=day), ACTOR,
-                       values=_values(rng, 55), narrative=narrative)  # fmt: skip
+    yield SubmitReport(
+        unit.plan_id,
+        unit.path,
+        period,
+        month_start.replace(day=day),
+        ACTOR,
+        values=_values(rng, 55),
+        narrative=narrative,
+    )
     if rng.random() < scale.review_share:
         report = f"{unit.plan_id}:{unit.command.code}:{period}"
         yield ReviewReport(report, unit.command.parent_path, "ACCEPTED", month_start.replace(day=28), ACTOR)
@@ -251,9 +298,36 @@ def _values(rng: random.Random, base: float) -> tuple[dict[str, Any], ...]:
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
 MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Thu", "Hữu", "Ngọc", "Quang")
-GIVEN = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh", "Lan",
-         "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn",
-         "Yến")  # fmt: skip
+GIVEN = (
+    "An",
+    "Bình",
+    "Chi",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hiếu",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phúc",
+    "Phương",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Yến",
+)
 
 
 def staff(unit: Unit, count: int) -> list[str]:
@@ -263,8 +337,10 @@ def staff(unit: Unit, count: int) -> list[str]:
     names = []
     for k in range(min(count, combos)):
         n = (start + k * 7919) % combos  # 7919 is prime and does not divide combos: distinct for k < combos
-        names.append(f"{FAMILY[n % len(FAMILY)]} {MIDDLE[n // len(FAMILY) % len(MIDDLE)]} "
-                     f"{GIVEN[n // (len(FAMILY) * len(MIDDLE))]}")  # fmt: skip
+        names.append(
+            f"{FAMILY[n % len(FAMILY)]} {MIDDLE[n // len(FAMILY) % len(MIDDLE)]} "
+            f"{GIVEN[n // (len(FAMILY) * len(MIDDLE))]}"
+        )
     return names
 
 
@@ -280,12 +356,29 @@ def title_decider(unit: Unit) -> str:
 def _staff_title(year: int, unit: Unit, index: int, person: str, decided: bool) -> Iterator[Any]:
     """Lao động tiên tiến for one person, proposed by their unit and decided by the competent head."""
     pid = f"ld-{unit.command.code}-{year}-{index:03d}"
-    yield ProposeAward(pid, unit.path, "INDIVIDUAL", person, unit.path, "LDTT", "ANNUAL",
-                       f"Hoàn thành tốt nhiệm vụ năm {year}", at(year, 12, 20), ACTOR)  # fmt: skip
+    yield ProposeAward(
+        pid,
+        unit.path,
+        "INDIVIDUAL",
+        person,
+        unit.path,
+        "LDTT",
+        "ANNUAL",
+        f"Hoàn thành tốt nhiệm vụ năm {year}",
+        at(year, 12, 20),
+        ACTOR,
+    )
     yield WalkAward(pid, at(year, 12, 21))
     if decided:
-        yield DecideAward(pid, title_decider(unit), "APPROVED", at(year, 12, 22), ACTOR,
-                          f"{year % 100}LĐ/QĐ-{unit.command.code}", date(year, 12, 22))  # fmt: skip
+        yield DecideAward(
+            pid,
+            title_decider(unit),
+            "APPROVED",
+            at(year, 12, 22),
+            ACTOR,
+            f"{year % 100}LĐ/QĐ-{unit.command.code}",
+            date(year, 12, 22),
+        )
     yield CLOSE
 
 
@@ -293,12 +386,23 @@ def _award(year: int, unit: Unit, occasion: str, decided: bool) -> Iterator[Any]
     """Propose, forward to the decider, decide (about half of the last year's proposals still wait)."""
     tag = str(year) if occasion == "ANNUAL" else f"{occasion}_{year}"
     pid, name = f"gk-{unit.command.code}-{tag}", unit.command.name
-    yield ProposeAward(pid, unit.path, "COLLECTIVE", name, unit.path, "GK_XA", occasion,
-                       "Thành tích xuất sắc trong phong trào thi đua", at(year, 12, 29), ACTOR,
-                       plan_id=unit.plan_id)  # fmt: skip
+    yield ProposeAward(
+        pid,
+        unit.path,
+        "COLLECTIVE",
+        name,
+        unit.path,
+        "GK_XA",
+        occasion,
+        "Thành tích xuất sắc trong phong trào thi đua",
+        at(year, 12, 29),
+        ACTOR,
+        plan_id=unit.plan_id,
+    )
     yield WalkAward(pid, at(year, 12, 30))
     if decided:
         number = f"{year % 100}{unit.command.code[-3:]}{'' if occasion == 'ANNUAL' else occasion[0]}/QĐ-UBND"
-        yield DecideAward(pid, unit.command.parent_path, "APPROVED", at(year, 12, 31), ACTOR, number,
-                          date(year, 12, 31))  # fmt: skip
+        yield DecideAward(
+            pid, unit.command.parent_path, "APPROVED", at(year, 12, 31), ACTOR, number, date(year, 12, 31)
+        )
     yield CLOSE

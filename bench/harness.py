@@ -249,9 +249,13 @@ class Rig:
     topics, an in-process relay and worker processes. Everything is removed on exit."""
 
     def __init__(
-        self, postgres_url: str, bootstrap_servers: str, tmp: Path, security: dict[str, Any] | None = None,
+        self,
+        postgres_url: str,
+        bootstrap_servers: str,
+        tmp: Path,
+        security: dict[str, Any] | None = None,
         **overrides: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.postgres_url = postgres_url
         self.bootstrap_servers = bootstrap_servers
         self.security = security or {}  # kafka-python SASL options of the rig's own clients (a super user)

@@ -104,8 +104,7 @@ def consume(settings: Settings, codec: Any, sink_engine: Engine | None = None, b
     servers = settings.kafka_bootstrap_servers or ""
     end = end_offsets(servers, Topics(settings.node_id).events)
     tps = [TopicPartition(t, p) for (t, p), high in end.items() if high > 0]
-    consumer = make_consumer(servers, enable_auto_commit=False, max_poll_records=batch,
-                             **security_options(settings))  # fmt: skip
+    consumer = make_consumer(servers, enable_auto_commit=False, max_poll_records=batch, **security_options(settings))
     if sink_engine is not None:
         sink_metadata.create_all(sink_engine)
     seen = 0
@@ -213,8 +212,12 @@ class WorkerProcess:
 
     def wait_caught_up(self, names: list[str], end: dict[tuple[str, int], int], timeout: float) -> None:
         """Wait until every read model in ``names`` applied every partition up to ``end``; raise if it died."""
-        wait_for(lambda: all(caught_up(self.engine, n, end) for n in names) or not self.proc.alive(), timeout, 0.1,
-                 "the worker caught up")  # fmt: skip
+        wait_for(
+            lambda: all(caught_up(self.engine, n, end) for n in names) or not self.proc.alive(),
+            timeout,
+            0.1,
+            "the worker caught up",
+        )
         if not self.proc.alive():
             raise RuntimeError(f"the worker stopped: {self.proc.log()[-2000:]}")
 

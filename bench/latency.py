@@ -59,8 +59,15 @@ class Sample:
     shed: bool = False
 
 
-def offer(handle: Callable[[Any], Any], commands: list[Any], samples: list[Sample], rate: float, threads: int,
-          accepted: Callable[[Sample], None], max_delay: float = MAX_DELAY) -> None:  # fmt: skip
+def offer(
+    handle: Callable[[Any], Any],
+    commands: list[Any],
+    samples: list[Sample],
+    rate: float,
+    threads: int,
+    accepted: Callable[[Sample], None],
+    max_delay: float = MAX_DELAY,
+) -> None:
     """Release ``commands`` at ``rate`` per second to ``threads`` workers (open loop), filling ``samples``; a
     command that waited more than ``max_delay`` seconds for a worker is shed; one ``handle`` answers None for is
     left not accepted."""
@@ -163,8 +170,16 @@ class EventIdWatcher:
         self.thread.join()
 
 
-def run_latency(settings: Settings, scale: Scale, rates: list[float], seconds: float, paths: list[str],
-                threads: int, closed_loop: int, console: Console) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def run_latency(
+    settings: Settings,
+    scale: Scale,
+    rates: list[float],
+    seconds: float,
+    paths: list[str],
+    threads: int,
+    closed_loop: int,
+    console: Console,
+) -> tuple[list[Row], list[LatencyRow]]:
     """Load the first year of ``scale``, then measure each path at each rate; print and return the rows."""
     loaded = Scale(scale.units, 1, scale.seed)
     rows: list[Row] = []
@@ -204,8 +219,9 @@ def take(commands: Iterator[Any], count: int) -> list[Any]:
 Plan = tuple[int, list[float], float, int]  # closed-loop commands, offered rates, seconds per rate, threads
 
 
-def _embedded(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
-              folder: Path) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def _embedded(
+    settings: Settings, node: Any, offered: Iterator[Any], plan: Plan, folder: Path
+) -> tuple[list[Row], list[LatencyRow]]:
     stop = threading.Event()
     tail = threading.Thread(target=node.runner.run_forever, args=(stop, settings.projection_poll_seconds), daemon=True)
     tail.start()
@@ -217,8 +233,9 @@ def _embedded(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
         tail.join()
 
 
-def _kafka(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
-           folder: Path) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def _kafka(
+    settings: Settings, node: Any, offered: Iterator[Any], plan: Plan, folder: Path
+) -> tuple[list[Row], list[LatencyRow]]:
     url = settings.effective_database_url
     with fresh_topics(settings) as mine, postgres_schema(url, "benchrm") as (rm_engine, rm_url):
         published = build_relay(node, mine)  # not run here: its position tells how far the relay process is
@@ -234,8 +251,9 @@ def _kafka(settings: Settings, node: Any, offered: Iterator[Any], plan: Plan,
             return found[0], [LatencyRow(**{**r.__dict__, "note": f"{r.note}; {rss}"}) for r in found[1]]
 
 
-def _measure(backend: str, node: Any, offered: Iterator[Any], plan: Plan,
-             watcher: Callable[[], Any]) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def _measure(
+    backend: str, node: Any, offered: Iterator[Any], plan: Plan, watcher: Callable[[], Any]
+) -> tuple[list[Row], list[LatencyRow]]:
     closed_loop, rates, seconds, threads = plan
     ceiling = take(offered, closed_loop)
     started = time.perf_counter()
@@ -253,8 +271,10 @@ def _measure(backend: str, node: Any, offered: Iterator[Any], plan: Plan,
         span = max(s.accepted for s in accepted) - samples[0].due
         rows.append(Row(backend, f"offered {rate:,.0f}/s: achieved", len(accepted), [span], peak_rss_mb(), CEILING))
         waits = [s.accepted - s.due for s in accepted]
-        note = (f"achieved {len(accepted) / span:,.0f}/s, shed {sum(s.shed for s in samples):,}; due → accepted "
-                f"p50 {percentile(waits, 50) * 1000:.0f} ms, p99 {percentile(waits, 99) * 1000:.0f} ms")  # fmt: skip
+        note = (
+            f"achieved {len(accepted) / span:,.0f}/s, shed {sum(s.shed for s in samples):,}; due → accepted "
+            f"p50 {percentile(waits, 50) * 1000:.0f} ms, p99 {percentile(waits, 99) * 1000:.0f} ms"
+        )
         visible = [s.visible - s.accepted for s in accepted]
         latencies.append(LatencyRow(backend, f"{rate:,.0f} commands/s offered", visible, peak_rss_mb(), None, note))
     return rows, latencies

@@ -140,9 +140,18 @@ def _walk(walk: WalkAward, log: GeneratorLog, deps: Deps) -> Iterator[tuple[Any,
         assert proposal is not None, walk.proposal_id
         if proposal.current_step["role"] == "DECIDE":
             return
-        command = ForwardAward(walk.proposal_id, proposal.current_step["org_unit"]["path"], walk.occurred_at,
-                               {"actor_id": "bench-generator", "kind": "SYSTEM", "display_name": None,
-                                "org_unit_path": None, "roles": ["operator"]})  # fmt: skip
+        command = ForwardAward(
+            walk.proposal_id,
+            proposal.current_step["org_unit"]["path"],
+            walk.occurred_at,
+            {
+                "actor_id": "bench-generator",
+                "kind": "SYSTEM",
+                "display_name": None,
+                "org_unit_path": None,
+                "roles": ["operator"],
+            },
+        )
         yield command, _execute(command, log, deps)
 
 

@@ -39,8 +39,9 @@ marker = Table(
 
 
 @contextmanager
-def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
-             console: Console) -> Iterator[tuple[Node[Settings], Scale]]:  # fmt: skip
+def prepared(
+    settings: Settings, scale: Scale, schema: str | None, folder: Path, console: Console
+) -> Iterator[tuple[Node[Settings], Scale]]:
     """A loaded node and the scale it holds (a kept schema's own scale when it was loaded before)."""
     if schema is None:
         with fresh_node(settings, "postgres") as (node, *_):
@@ -60,8 +61,10 @@ def prepared(settings: Settings, scale: Scale, schema: str | None, folder: Path,
             prepare(settings, node, scale, console)
         else:
             scale = Scale(held.units, held.years, held.seed, staff_titles=held.staff_titles)
-            console.print(f"schema {schema} holds {held.events:,} events ({held.units:,} units x {held.years} years, "
-                          f"{held.staff_titles} LĐTT per unit-year)")  # fmt: skip
+            console.print(
+                f"schema {schema} holds {held.events:,} events ({held.units:,} units x {held.years} years, "
+                f"{held.staff_titles} LĐTT per unit-year)"
+            )
         yield node, scale
     finally:
         node.close()
@@ -93,15 +96,31 @@ def prepare(settings: Settings, node: Node, scale: Scale, console: Console) -> l
     node.runner.run_until_idle()
     rebuild = time.perf_counter() - started
     with node.engine.begin() as conn:
-        conn.execute(insert(marker), [{"units": scale.units, "years": scale.years, "seed": scale.seed,
-                                       "events": history.events, "staff_titles": scale.staff_titles}])  # fmt: skip
+        conn.execute(
+            insert(marker),
+            [
+                {
+                    "units": scale.units,
+                    "years": scale.years,
+                    "seed": scale.seed,
+                    "events": history.events,
+                    "staff_titles": scale.staff_titles,
+                }
+            ],
+        )
     events = history.events
     rows = [
         Row("memory", "generate: real handlers, in memory", events, [history.seconds], history.rss_mb),
         Row("postgres", "load: COPY of the generated rows", events, [loading], peak_rss_mb()),
-        Row("postgres", f"rebuild: embedded runner, {len(node.projections)} read models", events, [rebuild],
-            peak_rss_mb(), "load: COPY of the generated rows"),
-    ]  # fmt: skip
+        Row(
+            "postgres",
+            f"rebuild: embedded runner, {len(node.projections)} read models",
+            events,
+            [rebuild],
+            peak_rss_mb(),
+            "load: COPY of the generated rows",
+        ),
+    ]
     print_rows(console, f"dataset: {scale.units:,} units x {scale.years} years = {events:,} events", rows)
     return rows
 
@@ -126,8 +145,14 @@ def rebuilt(node: Node, console: Console) -> Row:
             mark += 100_000
     rows = [
         Row("postgres", "store: read + decode (ceiling)", events, [ceiling], peak_rss_mb()),
-        Row("postgres", f"rebuild: embedded runner, {len(node.projections)} read models", done,
-            [time.perf_counter() - started], peak_rss_mb(), "store: read + decode (ceiling)"),
-    ]  # fmt: skip
+        Row(
+            "postgres",
+            f"rebuild: embedded runner, {len(node.projections)} read models",
+            done,
+            [time.perf_counter() - started],
+            peak_rss_mb(),
+            "store: read + decode (ceiling)",
+        ),
+    ]
     print_rows(console, f"rebuild of a kept dataset: {events:,} events", rows)
     return rows[1]

@@ -81,8 +81,15 @@ def queries(node: Node, scale: Scale, period: str) -> list[Query]:
     ]
 
 
-def run_queries(settings: Settings, node: Node[Settings], scale: Scale, requests: int, console: Console, folder: Path,
-                period: str = "2030") -> list[LatencyRow]:  # fmt: skip
+def run_queries(
+    settings: Settings,
+    node: Node[Settings],
+    scale: Scale,
+    requests: int,
+    console: Console,
+    folder: Path,
+    period: str = "2030",
+) -> list[LatencyRow]:
     """Time ``requests`` requests of each query through HTTP, and their SQL alone; print and return the rows."""
     token = _token(node)
     chosen = queries(node, scale, period)
@@ -101,8 +108,15 @@ def run_queries(settings: Settings, node: Node[Settings], scale: Scale, requests
         found = statements[query.name]
         sql = _time(partial(_replay_nth, node, found), requests)
         count = sum(map(len, found)) / len(found)
-        rows.append(LatencyRow("postgres", f"{query.name}: its SQL only (ceiling)", sql, peak_rss_mb(),
-                               note=f"{count:.1f} statements per request"))  # fmt: skip
+        rows.append(
+            LatencyRow(
+                "postgres",
+                f"{query.name}: its SQL only (ceiling)",
+                sql,
+                peak_rss_mb(),
+                note=f"{count:.1f} statements per request",
+            )
+        )
     print_latencies(console, f"thidua bench queries: {requests:,} requests each, period {period}", rows)
     return rows
 

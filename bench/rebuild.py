@@ -35,8 +35,15 @@ KAFKA_CEILING = "kafka: consume + decode (ceiling)"
 BLUE_GREEN_CEILING = "store: read + decode (ceiling, blue/green runs)"
 
 
-def run_rebuild(settings: Settings, scale: Scale, backends: list[str], sources: list[str], repeat: int,
-                timeout: float, console: Console) -> list[Row]:  # fmt: skip
+def run_rebuild(
+    settings: Settings,
+    scale: Scale,
+    backends: list[str],
+    sources: list[str],
+    repeat: int,
+    timeout: float,
+    console: Console,
+) -> list[Row]:
     """Load the generated history, then time full rebuilds ``repeat`` times per backend and source; the table is
     printed after each source (a long Kafka rebuild does not hide the store's result)."""
     rows: list[Row] = []
@@ -71,8 +78,12 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int, c
             if backend == "postgres":
                 written.append(rows_written(engine, node.projections))  # the built tables' (the old ones are gone)
     if written:
-        print_written(console, f"rows written per event by the blue/green rebuild ({history.events:,} events, median)",
-                      written, history.events)  # fmt: skip
+        print_written(
+            console,
+            f"rows written per event by the blue/green rebuild ({history.events:,} events, median)",
+            written,
+            history.events,
+        )
     count, rss = len(node.projections), peak_rss_mb()
     return [
         Row(backend, STORE_CEILING, history.events, ceiling, rss),
@@ -118,8 +129,9 @@ def _stale_then_built(node: Any, projection: Any) -> float:
     return timed(lambda: node.builder().build(projection))
 
 
-def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float, folder: Path,
-                console: Console) -> list[Row]:  # fmt: skip
+def _from_kafka(
+    settings: Settings, history: Spool, repeat: int, timeout: float, folder: Path, console: Console
+) -> list[Row]:
     ceiling, rebuild, rss, applied = [], [], [], history.events
     url = settings.effective_database_url
     for _ in range(repeat):
@@ -132,8 +144,10 @@ def _from_kafka(settings: Settings, history: Spool, repeat: int, timeout: float,
             rebuild.append(run.done - run.started)
             rss.append(run.peak_rss_mb)
             if not run.finished:
-                console.print(f"the worker had applied {run.applied:,} of {history.events:,} events when stopped "
-                              f"after {run.done - run.started:,.0f} s (--worker-timeout)")  # fmt: skip
+                console.print(
+                    f"the worker had applied {run.applied:,} of {history.events:,} events when stopped "
+                    f"after {run.done - run.started:,.0f} s (--worker-timeout)"
+                )
                 applied = min(applied, run.applied)
     stage = f"kafka: 1 Faust worker, {len(node.projections)} read models, from process start"
     if applied < history.events:
@@ -149,8 +163,10 @@ def rows_written(engine: Engine, projections: Sequence[Any]) -> dict[str, int]:
     read once the statistics of the writers' transactions have been flushed)."""
     time.sleep(1.5)  # PostgreSQL 15 flushes a backend's table statistics within a second of its transaction
     owner = {t.name: p.name for p in projections for t in p.metadata.sorted_tables}
-    query = text("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables "
-                 "WHERE schemaname = current_schema()")  # fmt: skip
+    query = text(
+        "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables "
+        "WHERE schemaname = current_schema()"
+    )
     found: dict[str, int] = {}
     with engine.connect() as conn:
         for row in conn.execute(query):

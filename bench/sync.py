@@ -94,8 +94,10 @@ def run_sync(settings: Settings, scale: Scale, plan: Plan, console: Console) -> 
         load(child.node.engine, history)
         child.node.runner.run_until_idle()
         up, seconds = _sync_history(fed, child, parent)
-        console.print(f"setup: {history.events:,} events loaded at the child, {up:,} sent up and imported by the "
-                      f"parent in {seconds:.1f} s ({up / seconds:,.0f} events/s, sync started cold)")  # fmt: skip
+        console.print(
+            f"setup: {history.events:,} events loaded at the child, {up:,} sent up and imported by the "
+            f"parent in {seconds:.1f} s ({up / seconds:,.0f} events/s, sync started cold)"
+        )
         with _child_tail(child, settings), NodeServe(parent, Path(tmp)) as serve:
             rows, latencies = _measure(child, parent, offered_reports(child.node, loaded), plan, servers)
             peaks = _peaks(child, parent, serve)
@@ -199,8 +201,9 @@ class NodeServe:
         self.proc.stop()
 
 
-def _measure(child: SyncNode, parent: SyncNode, offered: Iterator[Any], plan: Plan,
-             servers: str) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def _measure(
+    child: SyncNode, parent: SyncNode, offered: Iterator[Any], plan: Plan, servers: str
+) -> tuple[list[Row], list[LatencyRow]]:
     ceiling = take(offered, plan.closed_loop)
     samples = [Sample() for _ in ceiling]
     started = time.perf_counter()  # closed loop: every command due at once, ``threads`` take the next when done
@@ -210,16 +213,22 @@ def _measure(child: SyncNode, parent: SyncNode, offered: Iterator[Any], plan: Pl
     latencies: list[LatencyRow] = []
     body = child.node.store.read_all(samples[-1].position - 1, 1)[0].body  # a ReportSubmitted, as sent up
     for rate in plan.rates:
-        floor = kafka_round_trip(servers, Topics(child.node_id).prefix + f".{child.node_id}.bench-roundtrip", body,
-                                 int(rate * plan.seconds), rate)  # fmt: skip
+        floor = kafka_round_trip(
+            servers,
+            Topics(child.node_id).prefix + f".{child.node_id}.bench-roundtrip",
+            body,
+            int(rate * plan.seconds),
+            rate,
+        )
         found, lat = _offer_rate(child, parent, take(offered, int(rate * plan.seconds)), rate, plan.threads)
         rows += found
         latencies += [LatencyRow(FLOOR, f"{rate:,.0f}/s: produce → consume", floor, peak_rss_mb()), *lat]
     return rows, latencies
 
 
-def _offer_rate(child: SyncNode, parent: SyncNode, commands: list[Any], rate: float,
-                threads: int) -> tuple[list[Row], list[LatencyRow]]:  # fmt: skip
+def _offer_rate(
+    child: SyncNode, parent: SyncNode, commands: list[Any], rate: float, threads: int
+) -> tuple[list[Row], list[LatencyRow]]:
     samples = [Sample() for _ in commands]
     at_child, at_parent = PositionWatcher(child.node.engine), PositionWatcher(parent.node.engine, 0.01)
     offer(child.node.bus.handle, commands, samples, rate, threads, at_child.accepted, MAX_DELAY)
@@ -236,16 +245,28 @@ def _offer_rate(child: SyncNode, parent: SyncNode, commands: list[Any], rate: fl
     ]
     shed = sum(s.shed for s in samples)
     waits = [s.accepted - s.due for s in accepted]
-    note = (f"shed {shed:,}; due → accepted p50 {percentile(waits, 50) * 1000:.0f} ms, "
-            f"p99 {percentile(waits, 99) * 1000:.0f} ms")  # fmt: skip
+    note = (
+        f"shed {shed:,}; due → accepted p50 {percentile(waits, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(waits, 99) * 1000:.0f} ms"
+    )
     local = f"{rate:,.0f}/s: accepted → child's rollup"
     latencies = [
         LatencyRow(AT_CHILD, local, [s.visible - s.accepted for s in accepted], rss, None, note),
-        LatencyRow(AT_PARENT, f"{rate:,.0f}/s: accepted → imported at the parent",
-                   [a.imported - a.accepted for a in arrivals.values()], rss, f"{rate:,.0f}/s: produce → consume"),
-        LatencyRow(AT_PARENT, f"{rate:,.0f}/s: accepted → parent's rollup",
-                   [a.visible - a.accepted for a in arrivals.values()], rss, local),
-    ]  # fmt: skip
+        LatencyRow(
+            AT_PARENT,
+            f"{rate:,.0f}/s: accepted → imported at the parent",
+            [a.imported - a.accepted for a in arrivals.values()],
+            rss,
+            f"{rate:,.0f}/s: produce → consume",
+        ),
+        LatencyRow(
+            AT_PARENT,
+            f"{rate:,.0f}/s: accepted → parent's rollup",
+            [a.visible - a.accepted for a in arrivals.values()],
+            rss,
+            local,
+        ),
+    ]
     return rows, latencies
 
 

@@ -157,8 +157,14 @@ def check_serve(thidua: Path, env: dict[str, str], cwd: Path) -> None:
                     raise SystemExit(1) from None
                 time.sleep(0.3)
         assert status == 200 and json.loads(body)["status"] == "ok", body
-        for path in ("/docs", "/redoc", "/docs-assets/swagger-ui/swagger-ui-bundle.js",
-                     "/docs-assets/redoc/redoc.standalone.js", "/openapi.json", "/metrics"):  # fmt: skip
+        for path in (
+            "/docs",
+            "/redoc",
+            "/docs-assets/swagger-ui/swagger-ui-bundle.js",
+            "/docs-assets/redoc/redoc.standalone.js",
+            "/openapi.json",
+            "/metrics",
+        ):
             assert get(f"{base}{path}")[0] == 200, path
     finally:
         proc.send_signal(signal.SIGINT)

@@ -356,8 +356,11 @@ class Builder:
             for switched in done:
                 log.info(
                     "read model %s %s: %d events in %.1f s",
-                    switched.projection, switched.version, switched.events, switched.seconds,
-                )  # fmt: skip
+                    switched.projection,
+                    switched.version,
+                    switched.events,
+                    switched.seconds,
+                )
                 if on_switch is not None:
                     on_switch(switched)
             stop.wait(retry_seconds)

@@ -170,6 +170,7 @@ def record(conn: Connection, projection: Projection, version: Version, built_thr
     update = {k: stmt.excluded[k] for k in values if k != "projection"}
     conn.execute(stmt.on_conflict_do_update(index_elements=["projection"], set_=update))
 
+
 readmodel_asof = Table(
     "readmodel_asof",
     metadata,

@@ -107,8 +107,16 @@ def bootstrap(settings: T, engine: Engine | None = None) -> Node[T]:
     official = load_admin_units()
     deps = Deps(official, load_authority_matrix())
     projections = all_projections(deps)
-    runner = EmbeddedRunner(engine, store, codec, EVENT_TYPES, projections, settings.projection_batch_size,
-                            settings.effective_catchup_batch_size, settings.projection_linger_seconds)  # fmt: skip
+    runner = EmbeddedRunner(
+        engine,
+        store,
+        codec,
+        EVENT_TYPES,
+        projections,
+        settings.projection_batch_size,
+        settings.effective_catchup_batch_size,
+        settings.projection_linger_seconds,
+    )
     bus = MessageBus(store, deps, EVENT_TYPES)
     bus.after_commit.append(runner.wakeup.set)
     return Node(settings, engine, catalog, codec, store, official, projections, runner, bus)

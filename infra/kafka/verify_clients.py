@@ -47,8 +47,12 @@ def kafka_python_checks() -> None:
 
     producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True)
     futures = [
-        producer.send(topic, key=f"k{i}".encode(), value=f"v{i}".encode(),
-                      headers=[("event-type", b"test"), ("seq", str(i).encode())])
+        producer.send(
+            topic,
+            key=f"k{i}".encode(),
+            value=f"v{i}".encode(),
+            headers=[("event-type", b"test"), ("seq", str(i).encode())],
+        )
         for i in range(N)
     ]
     producer.flush(30)
@@ -56,8 +60,14 @@ def kafka_python_checks() -> None:
     producer.close()
     record("kafka-python idempotent produce acks=all + headers", len(metas) == N)
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=f"verify-kp-{RUN}",
-                             auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=15000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        group_id=f"verify-kp-{RUN}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=15000,
+    )
     got = []
     for msg in consumer:
         got.append(msg)
@@ -78,31 +88,38 @@ async def aiokafka_checks() -> None:
     await producer.start()
     try:
         for i in range(N):
-            await producer.send_and_wait(topic, key=f"k{i}".encode(), value=f"v{i}".encode(),
-                                         headers=[("event-type", b"test")])
+            await producer.send_and_wait(
+                topic, key=f"k{i}".encode(), value=f"v{i}".encode(), headers=[("event-type", b"test")]
+            )
     finally:
         await producer.stop()
     record("aiokafka idempotent produce acks=all + headers", True, f"aiokafka {aiokafka.__version__}")
 
     group = f"verify-aio-{RUN}"
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=BOOTSTRAP, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     got = []
     try:
+
         async def take() -> None:
             async for msg in consumer:
                 got.append(msg)
                 if len(got) == N:
                     return
+
         await asyncio.wait_for(take(), 30)
         await consumer.commit()
         committed = await consumer.committed(TopicPartition(topic, 0))
     finally:
         await consumer.stop()
     headers_ok = all(dict(m.headers).get("event-type") == b"test" for m in got)
-    record("aiokafka consume (group) + headers + commit", len(got) == N and headers_ok and committed == N,
-           f"{len(got)}/{N}, committed={committed}")
+    record(
+        "aiokafka consume (group) + headers + commit",
+        len(got) == N and headers_ok and committed == N,
+        f"{len(got)}/{N}, committed={committed}",
+    )
 
 
 def faust_check() -> None:
@@ -117,8 +134,16 @@ def faust_check() -> None:
     admin.create_topics([NewTopic(f"verify-faust-in-{RUN}", num_partitions=1, replication_factor=1)])
     admin.close()
     datadir = tempfile.mkdtemp(prefix="verify-faust-")
-    app = faust.App(app_id, broker=f"kafka://{BOOTSTRAP}", store="memory://", web_enabled=False, datadir=datadir,
-                    topic_partitions=1, topic_replication_factor=1, producer_acks=-1)
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{BOOTSTRAP}",
+        store="memory://",
+        web_enabled=False,
+        datadir=datadir,
+        topic_partitions=1,
+        topic_replication_factor=1,
+        producer_acks=-1,
+    )
     topic = app.topic(f"verify-faust-in-{RUN}", value_type=bytes, value_serializer="raw", partitions=1)
     counts = app.Table("counts", default=int, partitions=1)
     seen: list[bytes] = []
@@ -162,15 +187,20 @@ def faust_check() -> None:
     topics = admin.list_topics()
     admin.close()
     changelog = f"{app_id}-counts-changelog"
-    record("faust worker: topic + table changelog created, agent consumed, committed",
-           state["done"] and len(seen) == N and changelog in topics,
-           f"{len(seen)}/{N}, changelog={changelog in topics}, table={counts['n']}")
+    record(
+        "faust worker: topic + table changelog created, agent consumed, committed",
+        state["done"] and len(seen) == N and changelog in topics,
+        f"{len(seen)}/{N}, changelog={changelog in topics}, table={counts['n']}",
+    )
 
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    for name, fn in (("kafka-python", kafka_python_checks), ("aiokafka", lambda: asyncio.run(aiokafka_checks())),
-                     ("faust", faust_check)):
+    for name, fn in (
+        ("kafka-python", kafka_python_checks),
+        ("aiokafka", lambda: asyncio.run(aiokafka_checks())),
+        ("faust", faust_check),
+    ):
         try:
             fn()
         except BaseException as exc:  # noqa: BLE001 - report and continue

@@ -14,8 +14,11 @@ from .tables import awards_conferred, awards_proposal, awards_step
 P = awards_proposal.c
 # what a listed proposal shows (views.summary): not the route, checks, warnings and texts only its detail shows —
 # JSON decoded per row; a province's waiting list has thousands of rows
-LISTED = [c for c in awards_proposal.c if c.name not in {"route", "prerequisites", "warnings", "achievements",
-                                                         "closing_reason"}]  # fmt: skip
+LISTED = [
+    c
+    for c in awards_proposal.c
+    if c.name not in {"route", "prerequisites", "warnings", "achievements", "closing_reason"}
+]
 
 
 def proposals(

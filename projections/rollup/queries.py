@@ -110,9 +110,15 @@ def indicator_plans(
     for key, figures in own_figures(conn, path, period, plan_id).items():
         if (code is None or key[1] == code) and (after is None or key > (after[0], after[1])):
             row = page.setdefault(
-                key, {"node_path": path, "period": period, "plan_id": key[0], "indicator_code": key[1],
-                      **dict.fromkeys(INDICATOR_COUNTERS, 0)},
-            )  # fmt: skip
+                key,
+                {
+                    "node_path": path,
+                    "period": period,
+                    "plan_id": key[0],
+                    "indicator_code": key[1],
+                    **dict.fromkeys(INDICATOR_COUNTERS, 0),
+                },
+            )
             for name, value in zip(INDICATOR_COUNTERS, figures, strict=True):
                 row[name] += value
     rows = [page[key] for key in sorted(page)][: limit + 1]

@@ -29,8 +29,15 @@ def verify_node(node: Any, from_position: int | None = None, to_position: int | 
     from services.sync.rules import Topology
 
     settings = node.settings
-    return verify_chain(node.engine, node.codec, node_trusted_keys(settings), from_position, to_position,
-                        node_id=settings.node_id, peers=Topology.from_settings(settings).peers)  # fmt: skip
+    return verify_chain(
+        node.engine,
+        node.codec,
+        node_trusted_keys(settings),
+        from_position,
+        to_position,
+        node_id=settings.node_id,
+        peers=Topology.from_settings(settings).peers,
+    )
 
 
 def checkpoint_problem(node: Any, data: dict[str, Any]) -> str | None:
@@ -52,8 +59,9 @@ def key_catalog(node: Any) -> dict[str, Any]:
     settings = node.settings
     current = node_key(settings).key_id
     with node.engine.connect() as conn:
-        ring = load_keyring(conn, node.codec, settings.node_id, node_trusted_keys(settings),
-                            Topology.from_settings(settings).peers)  # fmt: skip
+        ring = load_keyring(
+            conn, node.codec, settings.node_id, node_trusted_keys(settings), Topology.from_settings(settings).peers
+        )
     ordered = sorted(ring.keys.values(), key=lambda k: (k.node_id != settings.node_id, k.node_id, k.position or 0))
     return {
         "node_id": settings.node_id,

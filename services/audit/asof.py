@@ -513,10 +513,18 @@ class AsOfCache:
     def _apply(self, key: Key, after: int) -> int:
         """Apply the rebuild's events after ``after`` to its tables; how many."""
         return apply_scoped(
-            self.engine, self.codec, self.types, self._projections_of(key), key.prefix,
-            event_types=self._types_of(key), scope=key.scope, after=after, to_position=key.position,
-            batch_size=self.batch_size, first=self._first_of(key),
-        )  # fmt: skip
+            self.engine,
+            self.codec,
+            self.types,
+            self._projections_of(key),
+            key.prefix,
+            event_types=self._types_of(key),
+            scope=key.scope,
+            after=after,
+            to_position=key.position,
+            batch_size=self.batch_size,
+            first=self._first_of(key),
+        )
 
     def _first_of(self, key: Key) -> frozenset[str] | None:
         """The event types to apply first when the key's one read model is order-free (``apply_first``)."""

@@ -27,9 +27,20 @@ FORMATS = ("avro", "csv", "jsonl")
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
 ENVELOPE = "events"
 ENVELOPE_FIELDS = (
-    "position", "event_id", "event_type", "stream_id", "stream_version", "occurred_at", "recorded_at",
-    "org_unit_path", "node_id", "actor_id", "prev_hash", "hash", "body",
-)  # fmt: skip
+    "position",
+    "event_id",
+    "event_type",
+    "stream_id",
+    "stream_version",
+    "occurred_at",
+    "recorded_at",
+    "org_unit_path",
+    "node_id",
+    "actor_id",
+    "prev_hash",
+    "hash",
+    "body",
+)
 _TS = {"type": "long", "logicalType": "timestamp-micros"}
 ENVELOPE_SCHEMA = {
     "type": "record",

@@ -258,8 +258,9 @@ def _possession(public: Ed25519PublicKey, node: str, kid: str, previous: str | N
     return True
 
 
-def load_keyring(conn: Connection, codec: AvroCodec, own_node: str, anchors: Iterable[PublicKey],
-                 nodes: Iterable[str] = ()) -> KeyRing:  # fmt: skip
+def load_keyring(
+    conn: Connection, codec: AvroCodec, own_node: str, anchors: Iterable[PublicKey], nodes: Iterable[str] = ()
+) -> KeyRing:
     """The ring of ``own_node``: file anchors and the key events of the log for the own node, ``nodes`` (peers) and
     the nodes of the anchors."""
     anchors = list(anchors)

@@ -46,8 +46,12 @@ def announce_successor(store: EventStore, new_key: SigningKey, when: datetime | 
         if old is None:
             raise ValueError("the store has no signing key to rotate from")
         payload = activation_payload(new_key, store.node_id, old.key_id, moment)
-        store.append_in(conn, keys_stream(store.node_id), _version(store, conn),
-                        [NewEvent(KEY_ACTIVATED, payload, ROOT_UNIT, AUDIT_ACTOR, moment)])  # fmt: skip
+        store.append_in(
+            conn,
+            keys_stream(store.node_id),
+            _version(store, conn),
+            [NewEvent(KEY_ACTIVATED, payload, ROOT_UNIT, AUDIT_ACTOR, moment)],
+        )
     return old.key_id
 
 
@@ -81,5 +85,9 @@ def revoke_key(store: EventStore, key_id: str, since: datetime, reason: str) -> 
     payload = {"key_id": key_id, "revoked_since": since.astimezone(UTC), "reason": reason}
     with store.engine.begin() as conn:
         store.lock(conn)
-        store.append_in(conn, keys_stream(store.node_id), _version(store, conn),
-                        [NewEvent(KEY_REVOKED, payload, ROOT_UNIT, AUDIT_ACTOR, moment)])  # fmt: skip
+        store.append_in(
+            conn,
+            keys_stream(store.node_id),
+            _version(store, conn),
+            [NewEvent(KEY_REVOKED, payload, ROOT_UNIT, AUDIT_ACTOR, moment)],
+        )

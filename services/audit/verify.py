@@ -33,9 +33,19 @@ from .keys import KeyRing, PublicKey, load_keyring
 
 BATCH = 1000
 CHECKED_COLUMNS = (
-    "event_id", "stream_id", "stream_version", "event_type", "schema_fingerprint", "occurred_at", "recorded_at",
-    "org_unit_path", "node_id", "actor_id", "correlation_id", "causation_id",
-)  # fmt: skip
+    "event_id",
+    "stream_id",
+    "stream_version",
+    "event_type",
+    "schema_fingerprint",
+    "occurred_at",
+    "recorded_at",
+    "org_unit_path",
+    "node_id",
+    "actor_id",
+    "correlation_id",
+    "causation_id",
+)
 
 
 @dataclass(frozen=True)
@@ -105,11 +115,29 @@ class VerifyReport:
     def to_json(self) -> dict[str, Any]:
         """The report as JSON (API and --json)."""
         keys = (
-            "from_position", "to_position", "events", "checkpoints", "origin_links", "foreign", "last_signed_position",
-            "head_hash", "sealed_batches", "sealed_events", "legacy_events", "signing_since", "last_sealed_position",
-            "origin_signatures", "origin_unsigned", "origin_unverified", "tree_size", "root_hash", "heads_checked",
-            "unsigned_tail", "ok", "notes",
-        )  # fmt: skip
+            "from_position",
+            "to_position",
+            "events",
+            "checkpoints",
+            "origin_links",
+            "foreign",
+            "last_signed_position",
+            "head_hash",
+            "sealed_batches",
+            "sealed_events",
+            "legacy_events",
+            "signing_since",
+            "last_sealed_position",
+            "origin_signatures",
+            "origin_unsigned",
+            "origin_unverified",
+            "tree_size",
+            "root_hash",
+            "heads_checked",
+            "unsigned_tail",
+            "ok",
+            "notes",
+        )
         out: dict[str, Any] = {k: getattr(self, k) for k in keys}
         out["first_break"] = self.first_break.to_json() if self.first_break else None
         return out
@@ -160,8 +188,10 @@ def _hash_before(conn: Connection, start: int) -> bytes:
     return bytes(found) if found is not None else GENESIS_HASH
 
 
-_FOREIGN = [foreign_table.c[name].label(f"fe_{name}") for name in
-            ("event_id", "origin_node", "origin_position", "origin_hash", "origin_signature")]  # fmt: skip
+_FOREIGN = [
+    foreign_table.c[name].label(f"fe_{name}")
+    for name in ("event_id", "origin_node", "origin_position", "origin_hash", "origin_signature")
+]
 
 
 def _rows(conn: Connection, start: int, end: int) -> Iterator[Any]:
@@ -370,10 +400,15 @@ class _Walker:
         report = self.report
         if self.pending and self.signing and report.to_position == head:
             first = self.pending[0]
-            return Break(first.position, first.event_id, "UNSIGNED_EVENTS", "a seal of the node's key",
-                         f"{len(self.pending)} event(s) after the last sealed batch",
-                         "the events after the last seal carry no seal of the node's key: appended without it "
-                         "(not by this node's store), or the end of their batch was removed")  # fmt: skip
+            return Break(
+                first.position,
+                first.event_id,
+                "UNSIGNED_EVENTS",
+                "a seal of the node's key",
+                f"{len(self.pending)} event(s) after the last sealed batch",
+                "the events after the last seal carry no seal of the node's key: appended without it "
+                "(not by this node's store), or the end of their batch was removed",
+            )
         if self.pending and not self.signing:
             report.legacy_events += len(self.pending)
         if self.pending and self.signing and report.to_position < head:
@@ -411,12 +446,24 @@ class _Walker:
                         f"{expected.source} holds another root for the first {expected.size} events: history up to "
                         f"position {position} was rewritten"
                     )
-                    return Break(position, None, "WITNESSED_ROOT_MISMATCH", base64.b64encode(expected.root).decode(),
-                                 base64.b64encode(root).decode(), message)  # fmt: skip
+                    return Break(
+                        position,
+                        None,
+                        "WITNESSED_ROOT_MISMATCH",
+                        base64.b64encode(expected.root).decode(),
+                        base64.b64encode(root).decode(),
+                        message,
+                    )
             if expected.position is not None and expected.position > last:
                 message = f"{expected.source} holds an event at position {expected.position}; this log ends at {last}"
-                return Break(expected.position, None, "TRUNCATED", f"position {expected.position}", f"last {last}",
-                             message + ": the tail was truncated")  # fmt: skip
+                return Break(
+                    expected.position,
+                    None,
+                    "TRUNCATED",
+                    f"position {expected.position}",
+                    f"last {last}",
+                    message + ": the tail was truncated",
+                )
             if expected.position is not None and expected.hash is not None and expected.position <= last:
                 stored = self.conn.execute(
                     select(event_table.c.hash).where(event_table.c.position == expected.position)
@@ -485,9 +532,11 @@ class _Walker:
         origin = row.fe_origin_node
         if row.fe_event_id != row.event_id or origin != row.node_id:
             return broken(
-                "FOREIGN_RECORD_MISMATCH", f"{row.event_id}@{row.node_id}", f"{row.fe_event_id}@{origin}",
+                "FOREIGN_RECORD_MISMATCH",
+                f"{row.event_id}@{row.node_id}",
+                f"{row.fe_event_id}@{origin}",
                 "the import record of this position names another event or origin",
-            )  # fmt: skip
+            )
         if row.fe_origin_hash is None or row.fe_origin_position is None:
             return None
         origin_hash, origin_position = bytes(row.fe_origin_hash), int(row.fe_origin_position)
@@ -520,8 +569,14 @@ class _Walker:
         if wrong is None and key.revoked_since is not None and _utc(row.recorded_at) > key.revoked_since:
             wrong = f"key {key.key_id} of {origin} is revoked since {key.revoked_since.isoformat()}"
         if wrong is not None:
-            return Break(int(row.position), row.event_id, "ORIGIN_SIGNATURE", f"{origin}'s seal", proof.seal.key_id,
-                         f"the imported event is not what {origin} signed: {wrong}")  # fmt: skip
+            return Break(
+                int(row.position),
+                row.event_id,
+                "ORIGIN_SIGNATURE",
+                f"{origin}'s seal",
+                proof.seal.key_id,
+                f"the imported event is not what {origin} signed: {wrong}",
+            )
         self.report.origin_signatures += 1
         return None
 

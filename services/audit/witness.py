@@ -203,8 +203,9 @@ def witnessed(conn: Connection, store: EventStore, origin: str) -> Witnessed | N
     found = _last(conn, store, witness_stream(origin), [WITNESSED])
     if found is None:
         return None
-    return Witnessed(found["tree_size"], base64.b64decode(found["root_hash"]), found["checkpoint"],
-                     found["head_position"])  # fmt: skip
+    return Witnessed(
+        found["tree_size"], base64.b64decode(found["root_hash"]), found["checkpoint"], found["head_position"]
+    )
 
 
 def answer(
@@ -270,8 +271,12 @@ def answer(
     }
     stream = witness_stream(origin)
     store.append_in(conn, stream, _version(conn, stream), [NewEvent(WITNESSED, payload, ROOT_UNIT, AUDIT_ACTOR, now)])
-    return base | {"status": COSIGNED, "checkpoint": cosigned, "witnessed_size": body.size,
-                   "witnessed_root": _b64(body.root)}  # fmt: skip
+    return base | {
+        "status": COSIGNED,
+        "checkpoint": cosigned,
+        "witnessed_size": body.size,
+        "witnessed_root": _b64(body.root),
+    }
 
 
 def store_key(store: EventStore) -> Any:
@@ -281,8 +286,17 @@ def store_key(store: EventStore) -> Any:
     return store.signer.current()
 
 
-def _refuse(conn: Connection, store: EventStore, origin: str, body: Checkpoint, note: str, last: Witnessed | None,
-            reason: str, detail: str, now: datetime) -> None:  # fmt: skip
+def _refuse(
+    conn: Connection,
+    store: EventStore,
+    origin: str,
+    body: Checkpoint,
+    note: str,
+    last: Witnessed | None,
+    reason: str,
+    detail: str,
+    now: datetime,
+) -> None:
     """Record a refusal (once per refused checkpoint) and log it loudly."""
     stream = witness_stream(origin)
     previous = _last(conn, store, stream, [REFUSED])
@@ -334,10 +348,16 @@ def status(conn: Connection, store: EventStore, witnesses: Sequence[str], peers:
     for target in witnesses:
         found = _last(conn, store, cosigned_stream(target), [WITNESSED])
         cosigned = int(found["tree_size"]) if found else 0
-        rows.append({
-            "role": "my witness", "node": target, "tree_size": cosigned, "at": found["cosigned_at"] if found else None,
-            "status": "OK" if cosigned >= size else "BEHIND", "detail": f"the latest checkpoint covers {size} events",
-        })  # fmt: skip
+        rows.append(
+            {
+                "role": "my witness",
+                "node": target,
+                "tree_size": cosigned,
+                "at": found["cosigned_at"] if found else None,
+                "status": "OK" if cosigned >= size else "BEHIND",
+                "detail": f"the latest checkpoint covers {size} events",
+            }
+        )
     for origin in peers:
         ok = _last_versioned(conn, store, witness_stream(origin), WITNESSED)
         refused = _last_versioned(conn, store, witness_stream(origin), REFUSED)
@@ -345,12 +365,28 @@ def status(conn: Connection, store: EventStore, witnesses: Sequence[str], peers:
             continue
         if refused is not None and (ok is None or refused[0] > ok[0]):
             data = refused[1]
-            rows.append({"role": "witness of", "node": origin, "tree_size": data["tree_size"], "at": data["refused_at"],
-                         "status": "REFUSED", "detail": f"{data['reason']}: {data['detail']}"})  # fmt: skip
+            rows.append(
+                {
+                    "role": "witness of",
+                    "node": origin,
+                    "tree_size": data["tree_size"],
+                    "at": data["refused_at"],
+                    "status": "REFUSED",
+                    "detail": f"{data['reason']}: {data['detail']}",
+                }
+            )
         elif ok is not None:
             data = ok[1]
-            rows.append({"role": "witness of", "node": origin, "tree_size": data["tree_size"],
-                         "at": data["cosigned_at"], "status": "COSIGNED", "detail": ""})  # fmt: skip
+            rows.append(
+                {
+                    "role": "witness of",
+                    "node": origin,
+                    "tree_size": data["tree_size"],
+                    "at": data["cosigned_at"],
+                    "status": "COSIGNED",
+                    "detail": "",
+                }
+            )
     return rows
 
 
@@ -372,8 +408,12 @@ def head_of(datum: dict[str, Any], source: str) -> ExpectedHead:
     """An expected head from a CheckpointWitnessed datum or a COSIGNED WitnessResponse."""
     when = datum.get("cosigned_at") or datum.get("answered_at")
     stamp = f" at {when.isoformat()}" if isinstance(when, datetime) else ""
-    return ExpectedHead(f"{source}{stamp}", int(datum["tree_size"]), base64.b64decode(datum["root_hash"]),
-                        int(datum.get("head_position") or 0) or None)  # fmt: skip
+    return ExpectedHead(
+        f"{source}{stamp}",
+        int(datum["tree_size"]),
+        base64.b64decode(datum["root_hash"]),
+        int(datum.get("head_position") or 0) or None,
+    )
 
 
 def cosigned_response_head(response: dict[str, Any], ring: KeyRing, origin: str) -> ExpectedHead | None:

@@ -98,8 +98,11 @@ def clients_add(
         typer.echo(f"CLIENT_ID={shlex.quote(client.client_id)}\nCLIENT_SECRET={shlex.quote(secret)}")
     else:
         console.print(f"client_id (AccessKey):     {client.client_id}", markup=False, highlight=False)
-        console.print(f"client_secret (SecretKey): {secret}  — chỉ hiện một lần / shown once, stored hashed",
-                      markup=False, highlight=False)  # fmt: skip
+        console.print(
+            f"client_secret (SecretKey): {secret}  — chỉ hiện một lần / shown once, stored hashed",
+            markup=False,
+            highlight=False,
+        )
         console.print(
             f"token: curl -s -u {shlex.quote(client.client_id + ':' + secret)} -d grant_type=client_credentials "
             "http://127.0.0.1:8000/api/v1/token",

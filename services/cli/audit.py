@@ -137,8 +137,17 @@ def verify_command(
             done = bar.tasks[0].completed + n
             bar.update(task, advance=n, rate=done / max((datetime.now(UTC) - started).total_seconds(), 1e-6))
 
-        report = verify_chain(node.engine, node.codec, anchors, from_position, to_position, advance,
-                              node_id=settings.node_id, peers=peers, heads=heads)  # fmt: skip
+        report = verify_chain(
+            node.engine,
+            node.codec,
+            anchors,
+            from_position,
+            to_position,
+            advance,
+            node_id=settings.node_id,
+            peers=peers,
+            heads=heads,
+        )
     report.notes += notes
     node.close()
     if as_json:
@@ -164,11 +173,13 @@ def _witnessed_heads(node: Any, anchors: list[Any], peers: list[str]) -> tuple[l
     from services.audit.heads import witness_topic_heads
     from services.kernel.kafkaclients import make_consumer, security_options
 
-    consumer = make_consumer(settings.kafka_bootstrap_servers, enable_auto_commit=False, group_id=None,
-                             **security_options(settings))  # fmt: skip
+    consumer = make_consumer(
+        settings.kafka_bootstrap_servers, enable_auto_commit=False, group_id=None, **security_options(settings)
+    )
     try:
-        found, notes = witness_topic_heads(consumer, node.codec, ring, settings.node_id, settings.witnesses,
-                                           settings.sync_remote_topic_prefix)  # fmt: skip
+        found, notes = witness_topic_heads(
+            consumer, node.codec, ring, settings.node_id, settings.witnesses, settings.sync_remote_topic_prefix
+        )
     finally:
         consumer.close()
     return heads + found, notes
@@ -271,8 +282,14 @@ def witnesses_command(as_json: bool = typer.Option(False, "--json", help="Print 
         table = Table("role", "node", "tree size", "at", "status", "detail")
         for row in rows:
             colour = "green" if row["status"] in ("OK", "COSIGNED") else "red"
-            table.add_row(row["role"], row["node"], str(row["tree_size"]), str(row["at"] or "-"),
-                          f"[{colour}]{row['status']}[/]", row["detail"])  # fmt: skip
+            table.add_row(
+                row["role"],
+                row["node"],
+                str(row["tree_size"]),
+                str(row["at"] or "-"),
+                f"[{colour}]{row['status']}[/]",
+                row["detail"],
+            )
         console.print(table)
     raise typer.Exit(1 if any(r["status"] == "REFUSED" for r in rows) else 0)
 
@@ -311,8 +328,11 @@ def verify_export_command(
     from services.audit.export import MANIFEST, verify_export
 
     if not (directory / MANIFEST).is_file():
-        what_vi, what_en = ("không tồn tại", "does not exist") if not directory.exists() else (
-            f"không phải bản xuất kiểm toán (thiếu {MANIFEST})", f"is not an audit export (no {MANIFEST})")  # fmt: skip
+        what_vi, what_en = (
+            ("không tồn tại", "does not exist")
+            if not directory.exists()
+            else (f"không phải bản xuất kiểm toán (thiếu {MANIFEST})", f"is not an audit export (no {MANIFEST})")
+        )
         raise MissingFile(
             f"Thư mục {directory} {what_vi}: đưa vào thư mục mà `thidua audit export` đã ghi.",
             f"The folder {directory} {what_en}: give the folder `thidua audit export` wrote.",
@@ -465,8 +485,13 @@ def _print_comparison(node: Any, chosen: list[Any]) -> bool:
             differs |= not diff.equal
             keys = ", ".join(map(str, diff.differing_keys[:5])) or "-"
             table.add_row(
-                chosen_projection.name, diff.table, str(diff.live_rows), str(diff.shadow_rows),
-                diff.live_checksum, diff.shadow_checksum, keys,
-            )  # fmt: skip
+                chosen_projection.name,
+                diff.table,
+                str(diff.live_rows),
+                str(diff.shadow_rows),
+                diff.live_checksum,
+                diff.shadow_checksum,
+                keys,
+            )
     console.print(table)
     return differs

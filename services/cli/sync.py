@@ -64,8 +64,14 @@ def reconcile_command(
     topology = Topology.from_settings(settings)
     try:
         rows = reconcile(consumer, codec, topology, settings.sync_receipt_period, settings.sync_remote_topic_prefix)
-        senders = sender_statuses(consumer, codec, topology, datetime.now(UTC), settings.sync_status_stale_seconds,
-                                  settings.sync_remote_topic_prefix)  # fmt: skip
+        senders = sender_statuses(
+            consumer,
+            codec,
+            topology,
+            datetime.now(UTC),
+            settings.sync_status_stale_seconds,
+            settings.sync_remote_topic_prefix,
+        )
     finally:
         consumer.close()
     table = Table("source", "target", "period", "sent", "received", "missing", "extra", "status")

@@ -209,10 +209,17 @@ def _awards(node: Node, summary: DemoSummary) -> None:
     phu_xuan = "VN/46/19753"
     handle(
         _propose(
-            "gk-px-2027-1", phu_xuan, phu_xuan, "INDIVIDUAL", "Nguyễn Thị Hoa", "GK_XA", "SO_KET", HUE_PLAN,
+            "gk-px-2027-1",
+            phu_xuan,
+            phu_xuan,
+            "INDIVIDUAL",
+            "Nguyễn Thị Hoa",
+            "GK_XA",
+            "SO_KET",
+            HUE_PLAN,
             at(12, 5, 2027),
         )
-    )  # fmt: skip
+    )
     _walk(node, "gk-px-2027-1", at(12, 6, 2027))
     handle(DecideAward("gk-px-2027-1", phu_xuan, "APPROVED", at(12, 9, 2027), ACTOR, "45/QĐ-UBND", date(2027, 12, 9)))
     # 5. Refused: xã Đại Sơn tries to decide a Bằng khen that only the Chủ tịch UBND thành phố may decide.
@@ -263,11 +270,18 @@ def _awards(node: Node, summary: DemoSummary) -> None:
         "FORM_NOT_FOR_OCCASION",
         lambda: handle(
             _propose(
-                "co-lc-2026-1", bat_xat, _path("DN-BATXAT"), "COLLECTIVE", "Công ty TNHH Chè Bát Xát", "CO_TINH",
-                "DOT_XUAT", LAO_CAI_PLAN, at(9, 15),
+                "co-lc-2026-1",
+                bat_xat,
+                _path("DN-BATXAT"),
+                "COLLECTIVE",
+                "Công ty TNHH Chè Bát Xát",
+                "CO_TINH",
+                "DOT_XUAT",
+                LAO_CAI_PLAN,
+                at(9, 15),
             )
         ),
-    )  # fmt: skip
+    )
 
 
 def _refused(summary: DemoSummary, expected: str, action: Any) -> None:

@@ -36,8 +36,13 @@ _VALID = {  # fastavro's validators (fastavro/_validation_py.py) where they refu
 }
 
 
-_CHECKS = {"_Integral": numbers.Integral, "_Real": numbers.Real, "_Sequence": Sequence, "_array": array.array,
-           "_Mapping": Mapping}  # fmt: skip
+_CHECKS = {
+    "_Integral": numbers.Integral,
+    "_Real": numbers.Real,
+    "_Sequence": Sequence,
+    "_array": array.array,
+    "_Mapping": Mapping,
+}
 
 
 class Unsupported(Exception):

@@ -157,8 +157,9 @@ class SchemaCatalog:
 
 
 def _no_contracts(directory: Path) -> InvalidSetting:
-    state_vi, state_en = ("không có tệp .avsc nào", "holds no .avsc file") if directory.is_dir() else (
-        "không tồn tại", "does not exist")  # fmt: skip
+    state_vi, state_en = (
+        ("không có tệp .avsc nào", "holds no .avsc file") if directory.is_dir() else ("không tồn tại", "does not exist")
+    )
     return InvalidSetting(
         f"Thư mục lược đồ Avro {directory} {state_vi} (THIDUA_SCHEMAS_DIR): bỏ biến này để dùng lược đồ đi kèm "
         "gói, hoặc trỏ nó tới thư mục schemas/ của mã nguồn.",

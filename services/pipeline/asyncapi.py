@@ -41,7 +41,7 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_orgunit",
         "ce_sequence",
         "content-type",
-    ],  # fmt: skip
+    ],
     "properties": {
         "ce_specversion": _string("CloudEvents version", const=SPEC_VERSION),
         "ce_id": _string("Mã sự kiện (dùng để loại trùng) / event id: deduplicate by it"),
@@ -54,7 +54,7 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_sequence": _string(
             f"Vị trí toàn cục, {SEQUENCE_DIGITS} chữ số / global position, zero-padded",
             pattern=f"^[0-9]{{{SEQUENCE_DIGITS}}}$",
-        ),  # fmt: skip
+        ),
         "ce_correlationid": _string("Mã tương quan / correlation id (optional)"),
         "ce_causationid": _string("Mã nguyên nhân / causation id (optional)"),
         "content-type": _string("Kiểu nội dung / content type of the value", const=CONTENT_TYPE),
@@ -79,7 +79,7 @@ DEAD_LETTER_HEADERS: dict[str, Any] = {
                 "group": "Consumer group that rejected it",
                 "failed_at": "When (RFC 3339, UTC)",
             }.items()
-        },  # fmt: skip
+        },
     },
 }
 
@@ -166,8 +166,13 @@ def document(catalog: SchemaCatalog, version: str = "0.1.0") -> dict[str, Any]:
     channel("deadletters", "deadletters", "Thư chết / dead letters", ["DeadLetter"])
     channel("schemas", "schemas", "Danh mục lược đồ / schema catalog (compacted)", ["SchemaVersion"])
     target = {"target": {"description": "Mã nút nhận / the receiving node's id"}}
-    channel("sync", "sync.{target}", "Đồng bộ lên nút khác / events routed to another node (docs/sync.md)",
-            sorted(n for n, _ in events), parameters={**NODE, **target})  # fmt: skip
+    channel(
+        "sync",
+        "sync.{target}",
+        "Đồng bộ lên nút khác / events routed to another node (docs/sync.md)",
+        sorted(n for n, _ in events),
+        parameters={**NODE, **target},
+    )
     return {
         "asyncapi": "3.0.0",
         "info": {

@@ -74,8 +74,12 @@ class RepeatFilter(logging.Filter):
     says how many were held back. For the Kafka clients' own loggers, which log every failed connection: an outage
     of 18 s gave 1,147 ERROR lines before."""
 
-    def __init__(self, prefixes: tuple[str, ...] = ("kafka", "aiokafka", "faust", "mode"), seconds: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        prefixes: tuple[str, ...] = ("kafka", "aiokafka", "faust", "mode"),
+        seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.prefixes, self.seconds, self.clock = prefixes, seconds, clock
         self._seen: dict[tuple[str, str], tuple[float, int]] = {}

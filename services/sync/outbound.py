@@ -122,8 +122,13 @@ class Outbound:
             pending = select(func.count()).select_from(event_table).where(c.position > sent)
             pending = pending.where(c.node_id == self.topology.node_id, c.event_type.not_in(NEVER_ROUTED))
             unsent = int(conn.execute(pending).scalar_one())
-        return {"node_id": self.topology.node_id, "head_position": head, "sent_position": sent, "unsent_events": unsent,
-                "reported_at": now}  # fmt: skip
+        return {
+            "node_id": self.topology.node_id,
+            "head_position": head,
+            "sent_position": sent,
+            "unsent_events": unsent,
+            "reported_at": now,
+        }
 
     def producer(self) -> KafkaProducer:
         """The current producer (built on first use and after a failure)."""

@@ -152,9 +152,13 @@ class SenderStatus:
 
 
 def sender_statuses(
-    consumer: KafkaConsumer, codec: AvroCodec, topology: Topology, now: datetime, stale_after: float,
+    consumer: KafkaConsumer,
+    codec: AvroCodec,
+    topology: Topology,
+    now: datetime,
+    stale_after: float,
     remote_prefix: str = "",
-) -> list[SenderStatus]:  # fmt: skip
+) -> list[SenderStatus]:
     """The last SyncStatus of this node and of each peer (from each one's receipts topic)."""
     out = []
     for node in [topology.node_id, *topology.peers]:

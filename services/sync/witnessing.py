@@ -100,8 +100,9 @@ class Witnessing:
                     continue
                 request = witness.build_request(conn, self.store, checkpoint, target, old, moment)
                 if request is None:
-                    log.error("cannot prove consistency from the size a witness holds", extra={"witness": target,
-                              "size": old})  # fmt: skip
+                    log.error(
+                        "cannot prove consistency from the size a witness holds", extra={"witness": target, "size": old}
+                    )
                     continue
                 self._queue(self.topics.sync_to(target), witness.REQUEST, request, moment)
                 self._sent[target] = (size, old, time.monotonic())
@@ -132,8 +133,15 @@ class Witnessing:
             self._from[source] = int(datum["witnessed_size"])
             self._sent.pop(source, None)  # ask again at once, from that size
         elif datum["status"] == witness.REFUSE:
-            log.error("a witness refused this node's checkpoint", extra={"witness": source, "reason": datum["reason"],
-                      "size": datum["tree_size"], "witnessed_size": datum["witnessed_size"]})  # fmt: skip
+            log.error(
+                "a witness refused this node's checkpoint",
+                extra={
+                    "witness": source,
+                    "reason": datum["reason"],
+                    "size": datum["tree_size"],
+                    "witnessed_size": datum["witnessed_size"],
+                },
+            )
         outcome = witness.accept_response(conn, self.store, self.ring(conn, refresh=True), datum)
         self.counts[f"response_{outcome}"] += 1
         if outcome == "RECORDED":
@@ -158,8 +166,9 @@ class Witnessing:
     def flush(self) -> int:
         """Send what was queued (after the transaction that decided it committed) and wait for the acks."""
         outbox, self._outbox = self._outbox, []
-        futures = [self.producer.send(topic, key=key, value=value, headers=headers) for topic, key, value, headers
-                   in outbox]  # fmt: skip
+        futures = [
+            self.producer.send(topic, key=key, value=value, headers=headers) for topic, key, value, headers in outbox
+        ]
         if futures:
             self.producer.flush()
             for future in futures:

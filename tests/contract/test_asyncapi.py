@@ -39,8 +39,9 @@ def test_the_committed_document_is_current() -> None:
 
 def test_every_topic_and_event_type_has_its_channel_and_message(document: dict[str, Any]) -> None:
     topics = Topics("p46")
-    addresses = {c["address"].replace("{nodeId}", "p46").replace("{target}", "central") for c in
-                 document["channels"].values()}  # fmt: skip
+    addresses = {
+        c["address"].replace("{nodeId}", "p46").replace("{target}", "central") for c in document["channels"].values()
+    }
     assert addresses == {*topics.events, topics.dead_letters, topics.schemas, topics.sync_to("central")}
     catalog = SchemaCatalog.load()
     for version in catalog.events():
@@ -69,13 +70,23 @@ def test_the_asyncapi_parser_validates_the_document(tmp_path: Path) -> None:
     if not node or not npm:
         missing("Node.js and npm", "apt-get install nodejs npm; infra/ci-install.sh does")
     if not (VALIDATOR / "node_modules" / "@asyncapi" / "parser").is_dir():
-        installed = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=VALIDATOR, capture_output=True,
-                                   text=True, timeout=900, check=False)  # fmt: skip
+        installed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=VALIDATOR,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     broken = tmp_path / "broken.yaml"
     broken.write_text(COMMITTED.read_text(encoding="utf-8").replace("action: send", "action: shout", 1))
-    checks = [subprocess.run([node, str(VALIDATOR / "validate.mjs"), str(path)], capture_output=True, text=True,
-                             timeout=120, check=False) for path in (COMMITTED, broken)]  # fmt: skip
+    checks = [
+        subprocess.run(
+            [node, str(VALIDATOR / "validate.mjs"), str(path)], capture_output=True, text=True, timeout=120, check=False
+        )
+        for path in (COMMITTED, broken)
+    ]
     assert checks[0].returncode == 0, checks[0].stdout[-5000:] + checks[0].stderr[-2000:]
     assert "0 errors" in checks[0].stdout
     assert checks[1].returncode == 1 and "error" in checks[1].stdout  # the parser does refuse a broken document

@@ -61,7 +61,7 @@ RICH = {
                 "namespace": "t.b",
                 "fields": [{"name": "x", "type": ["null", "string"]}],
             },
-        },  # fmt: skip
+        },
         {"name": "inners", "type": {"type": "array", "items": "t.b.Inner"}, "default": []},
         {"name": "late", "type": ["string", "null"]},
         {"name": "m", "type": {"type": "map", "values": ["null", "double"]}, "default": {}},
@@ -113,8 +113,14 @@ def test_edge_values_give_fastavro_bytes(datum: dict[str, Any]) -> None:
 
 
 def test_named_types_resolve_where_they_were_defined() -> None:
-    inner = {"type": "record", "name": "In", "fields": [{"name": "e", "type": {"type": "enum", "name": "E",
-             "symbols": ["A", "B"]}}, {"name": "again", "type": "E"}]}  # fmt: skip
+    inner = {
+        "type": "record",
+        "name": "In",
+        "fields": [
+            {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B"]}},
+            {"name": "again", "type": "E"},
+        ],
+    }
     other = {"type": "record", "name": "Other", "namespace": "y", "fields": [{"name": "in", "type": "x.In"}]}
     fields = [{"name": "first", "type": inner}, {"name": "other", "type": other}, {"name": "short", "type": "In"}]
     schema = {"type": "record", "name": "Outer", "namespace": "x", "fields": fields}
@@ -129,8 +135,33 @@ def test_long_is_zigzag_varint() -> None:
         write_long(2**63)
 
 
-ODD = [1.5, -2.5, True, 0, "1", "NaN", None, 2**31, -(2**31) - 1, 2**63, -(2**63) - 1, Decimal("2.5"), b"x",
-       [], ["a"], [1, 2], {}, {"x": "y"}, {"x": 3}, {1: "a"}, ("a",), "RED", "BLUE", DAY, DAY.date()]  # fmt: skip
+ODD = [
+    1.5,
+    -2.5,
+    True,
+    0,
+    "1",
+    "NaN",
+    None,
+    2**31,
+    -(2**31) - 1,
+    2**63,
+    -(2**63) - 1,
+    Decimal("2.5"),
+    b"x",
+    [],
+    ["a"],
+    [1, 2],
+    {},
+    {"x": "y"},
+    {"x": 3},
+    {1: "a"},
+    ("a",),
+    "RED",
+    "BLUE",
+    DAY,
+    DAY.date(),
+]
 
 
 def outcome(write: Any, datum: Any) -> tuple[str, Any]:

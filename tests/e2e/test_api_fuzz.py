@@ -95,9 +95,11 @@ def cursors(real: list[str]) -> st.SearchStrategy[str]:
     )
     options = [any_text, nasty_text, deep, shaped, big, forged, st.text("v1.=_-AZaz09", max_size=3000)]
     if real:
-        options.append(st.tuples(st.sampled_from(real), st.integers(0, 200), st.sampled_from("AQ_-.=x")).map(
-            lambda t: _tampered(*t)
-        ))  # fmt: skip
+        options.append(
+            st.tuples(st.sampled_from(real), st.integers(0, 200), st.sampled_from("AQ_-.=x")).map(
+                lambda t: _tampered(*t)
+            )
+        )
         options.append(st.sampled_from(real))  # a real cursor, possibly of another list: 200 or 400, never 500
     return st.one_of(*options)
 
@@ -148,8 +150,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Itera
     node = bootstrap(Settings(data_dir=data, database_url=url, node_id="p31"))
     node.init_db()
     run_demo(node)
-    client, secret = ClientStore(node.engine).add("fuzz", "VN", ["submitter", "reviewer", "council", "decider",
-                                                                 "auditor", "operator"])  # fmt: skip
+    client, secret = ClientStore(node.engine).add(
+        "fuzz", "VN", ["submitter", "reviewer", "council", "decider", "auditor", "operator"]
+    )
     node.close()
     settings_ = {
         "database_url": url,

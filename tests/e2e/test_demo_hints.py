@@ -37,8 +37,15 @@ def thidua(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str
 
 
 def bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=user_env(), capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
@@ -68,8 +75,15 @@ def unused_port() -> int:
 
 def serve(command: str, cwd: Path, port: int) -> subprocess.Popen[str]:
     """A node started by ``command`` in bash (as pasted), healthy on ``port``; stop it with ``stop``."""
-    node = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=user_env(), text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    node = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=user_env(),
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_healthy(f"http://127.0.0.1:{port}", node)
     return node
 
@@ -119,8 +133,18 @@ def test_demo_file_then_the_printed_hints_pasted_into_bash(tmp_path: Path) -> No
     try:
         assert pending_through_the_api([add, token, query], port, tmp_path) == PENDING
         demo_db = serve_line.split()[0].removeprefix("THIDUA_DATABASE_URL=")
-        plain = thidua(tmp_path, "clients", "add", "--name", "piped", "--org-unit", "VN/46", "--roles", "auditor",
-                       THIDUA_DATABASE_URL=demo_db)  # fmt: skip
+        plain = thidua(
+            tmp_path,
+            "clients",
+            "add",
+            "--name",
+            "piped",
+            "--org-unit",
+            "VN/46",
+            "--roles",
+            "auditor",
+            THIDUA_DATABASE_URL=demo_db,
+        )
         curl = next(line for line in plain.stdout.splitlines() if line.startswith("token: ")).removeprefix("token: ")
         minted = bash(curl.replace("127.0.0.1:8000", f"127.0.0.1:{port}"), tmp_path)
         assert json.loads(minted.stdout)["org_unit"] == "VN/46"

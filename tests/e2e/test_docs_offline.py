@@ -61,18 +61,34 @@ def chromium() -> str:
     return str(found)
 
 
-@pytest.mark.parametrize(("page", "rendered"), [("/docs", 'data-path="/api/v1/token"'),
-                                                ("/redoc", 'id="operation/')])  # fmt: skip
+@pytest.mark.parametrize(("page", "rendered"), [("/docs", 'data-path="/api/v1/token"'), ("/redoc", 'id="operation/')])
 def test_a_browser_with_no_internet_renders_the_page(node: Node, page: str, rendered: str, tmp_path: Path) -> None:
     netlog = tmp_path / "netlog.json"
     dom = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions", "--disable-features=AutofillServerCommunication",
-         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no name but the node's resolves
-         f"--log-net-log={netlog}", "--virtual-time-budget=15000", "--dump-dom", f"{node.url}{page}"],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--disable-features=AutofillServerCommunication",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no name but the node's resolves
+            f"--log-net-log={netlog}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            f"{node.url}{page}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert rendered in dom, dom[-2000:]
     log = json.loads(netlog.read_text())
     types = {number: name for name, number in log["constants"]["logEventTypes"].items()}

@@ -79,8 +79,9 @@ def walk(clients: Clients, proposal_id: str, version: int, moment: str) -> int:
         version = actor.ok(f"/api/v1/awards/proposals/{proposal_id}/forward", {"occurred_at": moment})["version"]
 
 
-def propose(caller: Caller, pid: str, proposer: str, nominee: str, name: str, form: str, occasion: str, plan: str,
-            moment: str) -> httpx.Response:  # fmt: skip
+def propose(
+    caller: Caller, pid: str, proposer: str, nominee: str, name: str, form: str, occasion: str, plan: str, moment: str
+) -> httpx.Response:
     """POST /awards/proposals as the demo proposes."""
     body = {
         "proposal_id": pid,
@@ -106,14 +107,28 @@ def plans_and_units(clients: Clients) -> None:
         for criteria in criteria_commands(seed, command):
             operator.ok("/api/v1/criteria", body_of(criteria))
     for code, name, members in LAO_CAI_BLOCS:
-        body = {"bloc_code": code, "province_path": LAO_CAI, "kind": "KHOI", "name": name, "members": list(members),
-                "occurred_at": when(at(5, 4, hour=8))}  # fmt: skip
+        body = {
+            "bloc_code": code,
+            "province_path": LAO_CAI,
+            "kind": "KHOI",
+            "name": name,
+            "members": list(members),
+            "occurred_at": when(at(5, 4, hour=8)),
+        }
         clients(LAO_CAI, "operator").ok("/api/v1/emulation-blocs", body)
     for parent, code, name, kind, category, bloc, agency in UNITS:
         operator = clients(DAI_SON if parent == DAI_SON else province_of(parent), "operator")
-        body = {"parent_path": parent, "code": code, "name": name, "unit_kind": kind, "subject_category": category,
-                "emulation_bloc": bloc, "valid_from": "2026-05-04", "occurred_at": when(at(5, 4)),
-                "agency_type": agency}  # fmt: skip
+        body = {
+            "parent_path": parent,
+            "code": code,
+            "name": name,
+            "unit_kind": kind,
+            "subject_category": category,
+            "emulation_bloc": bloc,
+            "valid_from": "2026-05-04",
+            "occurred_at": when(at(5, 4)),
+            "agency_type": agency,
+        }
         operator.ok("/api/v1/org-units", body)
 
 
@@ -123,8 +138,14 @@ def registrations_and_reports(story: Story) -> None:
     lao_cai = clients(LAO_CAI, "submitter")
     for path, targets in LAO_CAI_TARGETS.items():
         values = [{"indicator_code": c, "value": v, "note": None} for c, v in targets]
-        body = {"registration_id": f"dk-{path.rsplit('/', 1)[1]}-2026", "plan_id": LAO_CAI_PLAN, "unit_path": path,
-                "year": 2026, "targets": values, "occurred_at": when(at(6, 15))}  # fmt: skip
+        body = {
+            "registration_id": f"dk-{path.rsplit('/', 1)[1]}-2026",
+            "plan_id": LAO_CAI_PLAN,
+            "unit_path": path,
+            "year": 2026,
+            "targets": values,
+            "occurred_at": when(at(6, 15)),
+        }
         lao_cai.ok("/api/v1/registrations", body)
     dai_son = clients(DAI_SON, "submitter")
     report = {"plan_id": DAI_SON_PLAN, "period": "2026", "narrative": "Báo cáo kết quả thực hiện Phong trào thi đua"}
@@ -148,8 +169,9 @@ def registrations_and_reports(story: Story) -> None:
     for plan, paths, moment in ((HUE_PLAN, HUE_REPORTS, at(12, 15)), (LAO_CAI_PLAN, list(LAO_CAI_TARGETS), at(12, 10))):
         for path in paths:
             submitter = clients(province_of(path), "submitter")
-            submitter.ok("/api/v1/reports", {"plan_id": plan, "unit_path": path, "period": "2026",
-                                             "occurred_at": when(moment)})  # fmt: skip
+            submitter.ok(
+                "/api/v1/reports", {"plan_id": plan, "unit_path": path, "period": "2026", "occurred_at": when(moment)}
+            )
 
 
 def awards(story: Story) -> None:
@@ -157,59 +179,132 @@ def awards(story: Story) -> None:
     clients, refusals = story.clients, story.refusals
     # 1. Giấy khen of xã Đại Sơn: the school proposes and sends it on, the commune's decider decides.
     school = clients(PATHS["THCS-DS"], "submitter")
-    created = propose(school, "gk-ds-2026-1", PATHS["THCS-DS"], PATHS["THCS-DS"], "Trường THCS Đại Sơn", "GK_XA",
-                      "ANNUAL", DAI_SON_PLAN, when(at(12, 10)))  # fmt: skip
+    created = propose(
+        school,
+        "gk-ds-2026-1",
+        PATHS["THCS-DS"],
+        PATHS["THCS-DS"],
+        "Trường THCS Đại Sơn",
+        "GK_XA",
+        "ANNUAL",
+        DAI_SON_PLAN,
+        when(at(12, 10)),
+    )
     assert created.status_code == 201, created.text
     walk(clients, "gk-ds-2026-1", created.json()["version"], when(at(12, 11)))
-    decision = {"outcome": "APPROVED", "decision_number": "215/QĐ-UBND", "decision_date": "2026-12-20",
-                "occurred_at": when(at(12, 20))}  # fmt: skip
+    decision = {
+        "outcome": "APPROVED",
+        "decision_number": "215/QĐ-UBND",
+        "decision_date": "2026-12-20",
+        "occurred_at": when(at(12, 20)),
+    }
     path = "/api/v1/awards/proposals/gk-ds-2026-1/decide"
     refusals["decision by the neighbour's decider"] = clients(BAT_XAT, "decider").post(path, decision).json()
     refusals["decision without the role"] = clients(DAI_SON, "submitter", "reviewer").post(path, decision).json()
     clients(DAI_SON, "decider").ok(path, decision)
     # 2. Bằng khen tỉnh Lào Cai from xã Bát Xát, forwarded up and decided by the province.
-    created = propose(clients(BAT_XAT, "submitter"), "bk-lc-2026-1", BAT_XAT, PATHS["DN-BATXAT"],
-                      "Công ty TNHH Chè Bát Xát", "BK_TINH", "ANNUAL", LAO_CAI_PLAN, when(at(12, 12)))  # fmt: skip
+    created = propose(
+        clients(BAT_XAT, "submitter"),
+        "bk-lc-2026-1",
+        BAT_XAT,
+        PATHS["DN-BATXAT"],
+        "Công ty TNHH Chè Bát Xát",
+        "BK_TINH",
+        "ANNUAL",
+        LAO_CAI_PLAN,
+        when(at(12, 12)),
+    )
     walk(clients, "bk-lc-2026-1", created.json()["version"], when(at(12, 14)))
-    decision = {"outcome": "APPROVED", "decision_number": "3105/QĐ-UBND", "decision_date": "2026-12-28",
-                "occurred_at": when(at(12, 28))}  # fmt: skip
+    decision = {
+        "outcome": "APPROVED",
+        "decision_number": "3105/QĐ-UBND",
+        "decision_date": "2026-12-28",
+        "occurred_at": when(at(12, 28)),
+    }
     clients(LAO_CAI, "decider").ok("/api/v1/awards/proposals/bk-lc-2026-1/decide", decision)
     # 3. Bằng khen Thủ tướng from Huế's Sở KH&CN at the sơ kết: it travels up to the central authority.
-    created = propose(clients(PATHS["SKHCN-46"], "submitter"), "bkttg-hue-2027-1", PATHS["SKHCN-46"],
-                      PATHS["SKHCN-46"], "Sở Khoa học và Công nghệ thành phố Huế", "BK_TTG", "SO_KET", HUE_PLAN,
-                      when(at(12, 5, 2027)))  # fmt: skip
+    created = propose(
+        clients(PATHS["SKHCN-46"], "submitter"),
+        "bkttg-hue-2027-1",
+        PATHS["SKHCN-46"],
+        PATHS["SKHCN-46"],
+        "Sở Khoa học và Công nghệ thành phố Huế",
+        "BK_TTG",
+        "SO_KET",
+        HUE_PLAN,
+        when(at(12, 5, 2027)),
+    )
     walk(clients, "bkttg-hue-2027-1", created.json()["version"], when(at(12, 10, 2027)))
     # 4. Phường Phú Xuân's own Giấy khen at Huế's sơ kết: its council proposes, its Chủ tịch decides.
     phu_xuan = "VN/46/19753"
-    body = {"proposal_id": "gk-px-2027-1", "proposer_path": phu_xuan, "nominee_kind": "INDIVIDUAL",
-            "nominee_name": "Nguyễn Thị Hoa", "nominee_path": phu_xuan, "form_code": "GK_XA", "occasion": "SO_KET",
-            "achievements": "Thành tích xuất sắc trong Phong trào thi đua", "plan_id": HUE_PLAN,
-            "occurred_at": when(at(12, 5, 2027))}  # fmt: skip
+    body = {
+        "proposal_id": "gk-px-2027-1",
+        "proposer_path": phu_xuan,
+        "nominee_kind": "INDIVIDUAL",
+        "nominee_name": "Nguyễn Thị Hoa",
+        "nominee_path": phu_xuan,
+        "form_code": "GK_XA",
+        "occasion": "SO_KET",
+        "achievements": "Thành tích xuất sắc trong Phong trào thi đua",
+        "plan_id": HUE_PLAN,
+        "occurred_at": when(at(12, 5, 2027)),
+    }
     created = clients(phu_xuan, "submitter").post("/api/v1/awards/proposals", body)
     assert created.status_code == 201, created.text
     walk(clients, "gk-px-2027-1", created.json()["version"], when(at(12, 6, 2027)))
-    decision = {"outcome": "APPROVED", "decision_number": "45/QĐ-UBND", "decision_date": "2027-12-09",
-                "occurred_at": when(at(12, 9, 2027))}  # fmt: skip
+    decision = {
+        "outcome": "APPROVED",
+        "decision_number": "45/QĐ-UBND",
+        "decision_date": "2027-12-09",
+        "occurred_at": when(at(12, 9, 2027)),
+    }
     clients(phu_xuan, "decider").ok("/api/v1/awards/proposals/gk-px-2027-1/decide", decision)
     # 5. Xã Đại Sơn may not decide a Bằng khen tỉnh (AUTHORITY_MISMATCH); it is sent up instead.
-    created = propose(clients(DAI_SON, "submitter"), "bk-ds-2027-1", DAI_SON, PATHS["TH-DS"],
-                      "Trường Tiểu học Đại Sơn", "BK_TINH", "SO_KET", DAI_SON_PLAN, when(at(12, 1, 2027)))  # fmt: skip
-    wrong = {"outcome": "APPROVED", "decision_number": "9/QĐ-UBND", "decision_date": "2027-12-02",
-             "occurred_at": when(at(12, 2, 2027))}  # fmt: skip
+    created = propose(
+        clients(DAI_SON, "submitter"),
+        "bk-ds-2027-1",
+        DAI_SON,
+        PATHS["TH-DS"],
+        "Trường Tiểu học Đại Sơn",
+        "BK_TINH",
+        "SO_KET",
+        DAI_SON_PLAN,
+        when(at(12, 1, 2027)),
+    )
+    wrong = {
+        "outcome": "APPROVED",
+        "decision_number": "9/QĐ-UBND",
+        "decision_date": "2027-12-02",
+        "occurred_at": when(at(12, 2, 2027)),
+    }
     refusals["decision above the commune's authority"] = (
         clients(DAI_SON, "decider").post("/api/v1/awards/proposals/bk-ds-2027-1/decide", wrong).json()
     )
     walk(clients, "bk-ds-2027-1", created.json()["version"], when(at(12, 3, 2027)))
     # 6. A Huân chương at Đại Sơn's tổng kết: the plan offers none.
     refusals["form the plan does not offer"] = propose(
-        clients(DAI_SON, "submitter"), "hcld-ds-2030-1", DAI_SON, DAI_SON, "Ủy ban nhân dân xã Đại Sơn", "HCLD_3",
-        "TONG_KET", DAI_SON_PLAN, when(at(11, 20, 2030))
-    ).json()  # fmt: skip
+        clients(DAI_SON, "submitter"),
+        "hcld-ds-2030-1",
+        DAI_SON,
+        DAI_SON,
+        "Ủy ban nhân dân xã Đại Sơn",
+        "HCLD_3",
+        "TONG_KET",
+        DAI_SON_PLAN,
+        when(at(11, 20, 2030)),
+    ).json()
     # 7. A Cờ thi đua (an emulation title) as an ad-hoc award: the law gives none (Art. 8, 26).
     refusals["an emulation title as an ad-hoc award"] = propose(
-        clients(BAT_XAT, "submitter"), "co-lc-2026-1", BAT_XAT, PATHS["DN-BATXAT"], "Công ty TNHH Chè Bát Xát",
-        "CO_TINH", "DOT_XUAT", LAO_CAI_PLAN, when(at(9, 15))
-    ).json()  # fmt: skip
+        clients(BAT_XAT, "submitter"),
+        "co-lc-2026-1",
+        BAT_XAT,
+        PATHS["DN-BATXAT"],
+        "Công ty TNHH Chè Bát Xát",
+        "CO_TINH",
+        "DOT_XUAT",
+        LAO_CAI_PLAN,
+        when(at(9, 15)),
+    ).json()
 
 
 def subscribe(caller: Caller, url: str, types: list[str]) -> dict[str, Any]:
@@ -225,15 +320,30 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     receiver = Receiver(failures=2)
     with running_node(folder / "node", **SETTINGS) as node:
         # The central operator's credentials come from the CLI, as docs/api.md tells an operator to do.
-        added = json.loads(node.cli("clients", "add", "--name", "LGSP trung ương", "--org-unit", "VN",
-                                    "--roles", "operator,auditor", "--json"))  # fmt: skip
+        added = json.loads(
+            node.cli(
+                "clients",
+                "add",
+                "--name",
+                "LGSP trung ương",
+                "--org-unit",
+                "VN",
+                "--roles",
+                "operator,auditor",
+                "--json",
+            )
+        )
         clients = Clients(node)
         clients._cache[("VN", ("auditor",))] = Caller(node, added["client_id"], added["client_secret"])
         story = Story(node, clients, receiver, {})
         flaky = subscribe(clients(DAI_SON, "auditor"), f"{receiver.url}/flaky", ["AwardDecided"])
         dead = subscribe(clients(LAO_CAI, "auditor"), f"{receiver.url}/dead", ["vn.thidua.events.AwardProposed"])
-        story.secrets = {"flaky": flaky["secret"], "dead": dead["secret"], "flaky_id": flaky["subscription_id"],
-                         "dead_id": dead["subscription_id"]}  # fmt: skip
+        story.secrets = {
+            "flaky": flaky["secret"],
+            "dead": dead["secret"],
+            "flaky_id": flaky["subscription_id"],
+            "dead_id": dead["subscription_id"],
+        }
         plans_and_units(clients)
         registrations_and_reports(story)
         awards(story)
@@ -312,8 +422,12 @@ def test_reads_are_filtered_to_the_callers_subtree(story: Story) -> None:
 
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_appends_nothing(story: Story) -> None:
     operator = story.clients(DAI_SON, "operator")
-    body = {"guidance_id": "hd-ds-2026-1", "issuer_path": DAI_SON, "title": "Hướng dẫn khen thưởng tổng kết năm",
-            "addressed_to": [DAI_SON]}  # fmt: skip
+    body = {
+        "guidance_id": "hd-ds-2026-1",
+        "issuer_path": DAI_SON,
+        "title": "Hướng dẫn khen thưởng tổng kết năm",
+        "addressed_to": [DAI_SON],
+    }
     first = operator.post("/api/v1/guidance", body, key="lgsp-retry-1")
     again = operator.post("/api/v1/guidance", body, key="lgsp-retry-1")
     assert first.status_code == again.status_code == 201
@@ -321,8 +435,9 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_appe
     assert again.headers["etag"] == first.headers["etag"] == '"1"'
     reordered = json.loads(json.dumps(dict(reversed(list(body.items())))))  # same JSON, other key order
     assert operator.post("/api/v1/guidance", reordered, key="lgsp-retry-1").json() == first.json()
-    problem(operator.post("/api/v1/guidance", {**body, "title": "Khác"}, key="lgsp-retry-1"), 422,
-            "IDEMPOTENCY_KEY_REUSED")  # fmt: skip
+    problem(
+        operator.post("/api/v1/guidance", {**body, "title": "Khác"}, key="lgsp-retry-1"), 422, "IDEMPOTENCY_KEY_REUSED"
+    )
     guidance = story.clients("VN", "auditor").get("/api/v1/events", types="GuidanceIssued").json()["items"]
     assert [g["data"]["guidance_id"] for g in guidance] == ["hd-ds-2026-1"]
     # A refusal is a first answer too: the retry gets it again, nothing is written in between.
@@ -343,16 +458,18 @@ def test_if_match_guards_a_plan_amendment(story: Story) -> None:
     assert version != '"1"' and problem(stale, 409, "VERSION_CONFLICT")["expected_version"] == 1
     done = operator.post(f"/api/v1/plans/{DAI_SON_PLAN}/amend", amend, **{"If-Match": version})
     assert done.status_code == 201 and done.headers["etag"] == f'"{int(version.strip(chr(34))) + 1}"'
-    problem(story.clients(LAO_CAI, "operator").post(f"/api/v1/plans/{DAI_SON_PLAN}/amend", amend), 403,
-            "OUT_OF_SUBTREE")  # fmt: skip
+    problem(
+        story.clients(LAO_CAI, "operator").post(f"/api/v1/plans/{DAI_SON_PLAN}/amend", amend), 403, "OUT_OF_SUBTREE"
+    )
 
 
 def test_the_event_feed_pages_through_the_callers_subtree_as_cloudevents(story: Story) -> None:
     dai_son = story.clients(DAI_SON, "auditor")
     items, cursor = [], None
     while True:
-        page = dai_son.get("/api/v1/events", types="AwardProposed,AwardDecided", limit=1,
-                           **({"after": cursor} if cursor else {})).json()  # fmt: skip
+        page = dai_son.get(
+            "/api/v1/events", types="AwardProposed,AwardDecided", limit=1, **({"after": cursor} if cursor else {})
+        ).json()
         items += page["items"]
         cursor = page["next_cursor"]
         if not page["has_more"]:
@@ -377,8 +494,9 @@ def test_the_event_feed_pages_through_the_callers_subtree_as_cloudevents(story: 
 
 
 def test_webhooks_are_signed_and_retried_after_two_failures(story: Story) -> None:
-    deliveries = wait_for(lambda: len(story.receiver.received("/flaky")) >= 3 and story.receiver.received("/flaky"),
-                          what="three attempts")  # fmt: skip
+    deliveries = wait_for(
+        lambda: len(story.receiver.received("/flaky")) >= 3 and story.receiver.received("/flaky"), what="three attempts"
+    )
     assert [r["headers"]["X-Thidua-Attempt"] for r in deliveries] == ["1", "2", "3"]
     assert {r["event_id"] for r in deliveries} == {deliveries[0]["event_id"]}  # one event: the Giấy khen decided
     for request in deliveries:
@@ -392,8 +510,11 @@ def test_webhooks_are_signed_and_retried_after_two_failures(story: Story) -> Non
     dai_son = story.clients(DAI_SON, "auditor")
     log = wait_for(lambda: _delivered(dai_son, story.secrets["flaky_id"]), what="the delivery log")
     assert [a["status_code"] for a in log["attempt_log"]] == [500, 500, 200]
-    problem(story.clients(LAO_CAI, "auditor").get(f"/api/v1/webhooks/{story.secrets['flaky_id']}/deliveries"), 404,
-            "UNKNOWN_SUBSCRIPTION")  # fmt: skip
+    problem(
+        story.clients(LAO_CAI, "auditor").get(f"/api/v1/webhooks/{story.secrets['flaky_id']}/deliveries"),
+        404,
+        "UNKNOWN_SUBSCRIPTION",
+    )
 
 
 def _delivered(caller: Caller, subscription_id: str) -> dict[str, Any] | None:

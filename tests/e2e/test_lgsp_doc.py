@@ -29,8 +29,15 @@ def test_the_bash_blocks_run_against_a_node_as_written(tmp_path: Path) -> None:
     with running_node(tmp_path / "node") as node:
         env = node.env | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
         script = script.replace("NODE=http://127.0.0.1:8000", f"NODE={node.url}", 1)
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
     assert done.returncode == 0, done.stderr + done.stdout
     out = done.stdout
     assert out.count("HTTP/1.1 201 Created") == 2 and "idempotent-replayed: true" in out.lower()

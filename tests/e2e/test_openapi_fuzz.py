@@ -41,8 +41,19 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
         "webhooks_enabled": "false",  # fuzzed subscriptions must not send requests to generated URLs
     }
     with running_node(data, **settings) as node:
-        added = json.loads(node.cli("clients", "add", "--name", "schemathesis", "--org-unit", "VN", "--roles",
-                                    "submitter,reviewer,council,decider,auditor,operator", "--json"))  # fmt: skip
+        added = json.loads(
+            node.cli(
+                "clients",
+                "add",
+                "--name",
+                "schemathesis",
+                "--org-unit",
+                "VN",
+                "--roles",
+                "submitter,reviewer,council,decider,auditor,operator",
+                "--json",
+            )
+        )
         token = httpx.post(
             f"{node.url}/api/v1/token",
             data={"grant_type": "client_credentials"},

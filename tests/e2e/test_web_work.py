@@ -57,9 +57,12 @@ class Desk:
 
     def __init__(self, browser: Any, node: Node, username: str) -> None:
         self.context = browser.new_context(
-            base_url=node.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True,
+            base_url=node.url,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+            bypass_csp=True,
             viewport={"width": 1280, "height": 900},
-        )  # fmt: skip
+        )
         self.page = self.context.new_page()
         self.page.goto("/dang-nhap")
         self.page.fill("#username", username)

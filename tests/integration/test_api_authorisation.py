@@ -68,8 +68,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     handle = node.bus.handle
     for pid in (PROPOSALS["closed"], PROPOSALS["returned"]):
         who = f"{DAI_SON}/THCS-DS"
-        handle(_propose(pid, who, who, "COLLECTIVE", "Trường THCS Đại Sơn", "GK_XA", "ANNUAL", DAI_SON_PLAN,
-                        at(12, 12)))  # fmt: skip
+        handle(
+            _propose(pid, who, who, "COLLECTIVE", "Trường THCS Đại Sơn", "GK_XA", "ANNUAL", DAI_SON_PLAN, at(12, 12))
+        )
         _walk(node, pid, at(12, 13))
     handle(DecideAward(PROPOSALS["closed"], DAI_SON, "REJECTED", at(12, 14), SYSTEM_ACTOR, reason="Chưa đủ"))
     handle(ReturnAward(PROPOSALS["returned"], DAI_SON, "Thiếu hồ sơ", at(12, 14), SYSTEM_ACTOR))
@@ -97,8 +98,9 @@ def test_a_foreign_caller_gets_the_same_403_whatever_the_targets_state(
     headers = bearer(client.app, FOREIGN)  # type: ignore[arg-type]
     if if_match is not None and method == "POST":
         headers["If-Match"] = if_match
-    answers = {state: _answer(client, method, template.format(target), body, headers) for state, target in
-               targets.items()}  # fmt: skip
+    answers = {
+        state: _answer(client, method, template.format(target), body, headers) for state, target in targets.items()
+    }
     assert {status for status, _ in answers.values()} == {403}, answers
     problems = {state: _without(text, targets[state]) for state, (_, text) in answers.items()}
     first = problems["unknown"]
@@ -110,18 +112,29 @@ def test_a_foreign_caller_gets_the_same_403_whatever_the_targets_state(
 def test_the_table_holds_targets_in_every_state(client: TestClient) -> None:
     """The states the table claims are the states the targets are in (a central caller sees them)."""
     central = bearer(client.app, "VN")  # type: ignore[arg-type]
-    states = {s: client.get(f"/api/v1/awards/{pid}", headers=central).json().get("state") for s, pid in
-              PROPOSALS.items() if s != "unknown"}  # fmt: skip
+    states = {
+        s: client.get(f"/api/v1/awards/{pid}", headers=central).json().get("state")
+        for s, pid in PROPOSALS.items()
+        if s != "unknown"
+    }
     assert states == {"open": "PENDING", "decided": "APPROVED", "closed": "REJECTED", "returned": "RETURNED"}
     assert client.get(f"/api/v1/awards/{UNKNOWN}", headers=central).status_code == 404  # the root learns it
-    plans = {s: client.get(f"/api/v1/plans/{pid}", headers=central).json()["status"] for s, pid in PLANS.items()
-             if s != "unknown"}  # fmt: skip
+    plans = {
+        s: client.get(f"/api/v1/plans/{pid}", headers=central).json()["status"]
+        for s, pid in PLANS.items()
+        if s != "unknown"
+    }
     assert plans == {"open": "DRAFT", "closed": "ISSUED"}
-    slots = client.get(f"/api/v1/org-units/{DAI_SON.rsplit('/')[-1]}/reports", params={"period": "2026", "limit": 500},
-                       headers=central).json()["items"]  # fmt: skip
+    slots = client.get(
+        f"/api/v1/org-units/{DAI_SON.rsplit('/')[-1]}/reports", params={"period": "2026", "limit": 500}, headers=central
+    ).json()["items"]
     review = {e["report_id"]: e["review"] for e in slots}
-    assert [review[REPORTS[s]] for s in ("open", "decided", "closed", "returned")] == [None, "ACCEPTED", "ACCEPTED",
-                                                                                      "RETURNED"], review  # fmt: skip
+    assert [review[REPORTS[s]] for s in ("open", "decided", "closed", "returned")] == [
+        None,
+        "ACCEPTED",
+        "ACCEPTED",
+        "RETURNED",
+    ], review
 
 
 def test_the_owning_subtree_still_learns_the_state(client: TestClient) -> None:
@@ -149,13 +162,13 @@ CREATES = [  # commands naming a unit of another subtree in their body, with an 
             "achievements": "Thành tích",
         },
         PROPOSALS["decided"],
-    ),  # fmt: skip
+    ),
     (
         "/api/v1/plans",
         "plan_id",
         {"issuer_path": DAI_SON, "document_symbol": "KH-UBND", "title": "Kế hoạch"},
         PLANS["open"],
-    ),  # fmt: skip
+    ),
     ("/api/v1/reports", "plan_id", {"unit_path": f"{DAI_SON}/THCS-DS", "period": "2026"}, DAI_SON_PLAN),
 ]
 

@@ -143,8 +143,10 @@ def test_the_token_endpoint_takes_basic_form_or_json(client: TestClient) -> None
     assert client.get("/api/v1/org-units/31", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     unsupported = client.post("/api/v1/token", data={"grant_type": "password", "username": "a"})
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
-    wrong = client.post("/api/v1/token", data={"grant_type": "client_credentials", "client_id": found.client_id,
-                                                "client_secret": "guess"})  # fmt: skip
+    wrong = client.post(
+        "/api/v1/token",
+        data={"grant_type": "client_credentials", "client_id": found.client_id, "client_secret": "guess"},
+    )
     assert wrong.status_code == 401 and wrong.json()["code"] == "INVALID_CLIENT"
 
 

@@ -85,8 +85,11 @@ def test_one_token_is_revoked_and_the_clients_other_tokens_still_work(
     assert "Đã thu hồi" in _revoke(env, first, "--reason", "lộ trên nhật ký")  # by the token itself
     jti = jwt.decode(third, options={"verify_signature": False})["jti"]
     _revoke(env, jti)  # by its jti
-    assert [_get(client, t) for t in (first, second, third)] == [(401, "TOKEN_REVOKED"), (200, ""),
-                                                                  (401, "TOKEN_REVOKED")]  # fmt: skip
+    assert [_get(client, t) for t in (first, second, third)] == [
+        (401, "TOKEN_REVOKED"),
+        (200, ""),
+        (401, "TOKEN_REVOKED"),
+    ]
     assert "đã bị thu hồi trước đó" in _revoke(env, first)  # again: said, not an error
     assert _get(client, _mint(client)) == (200, "")  # the client gets new tokens
 

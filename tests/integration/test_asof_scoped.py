@@ -60,15 +60,33 @@ def check_scoped_equals_full(node: Node, engine: Engine, position: int) -> int:
     subtrees compared."""
     rollup: list[Projection] = [p for p in node.projections if p.name == "rollup"]
     prepare_shadows(engine, node.projections, "full_")
-    apply_scoped(engine, node.codec, EVENT_TYPES, node.projections, "full_", event_types=None, scope="",
-                 after=0, to_position=position)  # fmt: skip
+    apply_scoped(
+        engine,
+        node.codec,
+        EVENT_TYPES,
+        node.projections,
+        "full_",
+        event_types=None,
+        scope="",
+        after=0,
+        to_position=position,
+    )
     with engine.connect() as conn:
         paths = subtrees(conn, position)
     assert any(p.count("/") == 1 for p in paths) and any(p.count("/") == 2 for p in paths)
     for path in paths:
         prepare_shadows(engine, rollup, "part_")
-        applied = apply_scoped(engine, node.codec, EVENT_TYPES, rollup, "part_", event_types=rollup[0].event_types,
-                               scope=path, after=0, to_position=position)  # fmt: skip
+        applied = apply_scoped(
+            engine,
+            node.codec,
+            EVENT_TYPES,
+            rollup,
+            "part_",
+            event_types=rollup[0].event_types,
+            scope=path,
+            after=0,
+            to_position=position,
+        )
         with engine.connect() as conn:
             everything = conn.execute(select(func.count()).where(event_table.c.position <= position)).scalar_one()
             selected = len(conn.execute(scoped_query(None, path, 0, position)).all())
@@ -126,8 +144,19 @@ def test_the_rollup_is_order_free_table_by_table(engine: Engine, tmp_path: Path)
         built = {}
         for prefix, order in (("pos_", None), ("ord_", first)):
             prepare_shadows(engine, [rollup], prefix, defer=True)
-            apply_scoped(engine, node.codec, EVENT_TYPES, [rollup], prefix, event_types=rollup.event_types,  # type: ignore[attr-defined]
-                         scope=scope, after=0, to_position=history.events, batch_size=700, first=order)  # fmt: skip
+            apply_scoped(
+                engine,
+                node.codec,
+                EVENT_TYPES,
+                [rollup],
+                prefix,
+                event_types=rollup.event_types,  # type: ignore[attr-defined]
+                scope=scope,
+                after=0,
+                to_position=history.events,
+                batch_size=700,
+                first=order,
+            )
             create_deferred(engine, [rollup], prefix)
             built[prefix] = _tables(engine, rollup, prefix)
         assert sum(map(len, built["pos_"].values())) > 1000

@@ -244,8 +244,17 @@ def test_rebuilds_are_cached_by_position_copied_forward_and_evicted(scenario: Sc
     rollup_model = [p for p in s.node.projections if p.name == "rollup"]
     prepare_shadows(engine, rollup_model, "shadow_")
     key = cache.key(at["submitted"], ["rollup"], DAI_SON)
-    apply_scoped(engine, s.node.codec, EVENT_TYPES, rollup_model, "shadow_", event_types=rollup_model[0].event_types,
-                 scope=DAI_SON, after=0, to_position=at["submitted"])  # fmt: skip
+    apply_scoped(
+        engine,
+        s.node.codec,
+        EVENT_TYPES,
+        rollup_model,
+        "shadow_",
+        event_types=rollup_model[0].event_types,
+        scope=DAI_SON,
+        after=0,
+        to_position=at["submitted"],
+    )
     with engine.connect() as conn:
         assert _rows(conn, rollup_model, key.prefix) == _rows(conn, rollup_model, "shadow_")
 

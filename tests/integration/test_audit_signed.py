@@ -66,8 +66,9 @@ def rows(store: EventStore) -> list[StoredEvent]:
 def forge(store: EventStore, code: str = "U-FORGED", signature: bytes | None = None) -> int:
     """Append by SQL a valid OrgUnitRegistered after the head: right columns, right sha256 link; return its position."""
     last = rows(store)[-1]
-    row = EventStore(store.engine, store.codec, store.node_id)._row(f"unit-{code}", 1, org_unit_registered(code),
-                                                                    last.hash)  # fmt: skip
+    row = EventStore(store.engine, store.codec, store.node_id)._row(
+        f"unit-{code}", 1, org_unit_registered(code), last.hash
+    )
     row["signature"] = signature
     with store.engine.begin() as conn:  # the position from the table's own counter, as any insert gets it
         return int(conn.execute(insert(event_table).values(**row).returning(event_table.c.position)).scalar_one())
@@ -203,12 +204,17 @@ def _write_v1_checkpoint(store: EventStore, key: Ed25519PrivateKey) -> None:
     last = rows(store)[-1]
     when = datetime(2026, 11, 1, tzinfo=UTC)
     payload = {
-        "signer_node": store.node_id, "head_position": last.position, "head_hash": last.hash.hex(),
-        "event_count": last.position, "algorithm": "Ed25519", "key_id": key_id(key.public_key()),
-        "signature": base64.b64encode(key.sign(statement(store.node_id, last.position, last.hash.hex(),
-                                                         last.position))).decode(),
+        "signer_node": store.node_id,
+        "head_position": last.position,
+        "head_hash": last.hash.hex(),
+        "event_count": last.position,
+        "algorithm": "Ed25519",
+        "key_id": key_id(key.public_key()),
+        "signature": base64.b64encode(
+            key.sign(statement(store.node_id, last.position, last.hash.hex(), last.position))
+        ).decode(),
         "signed_at": when,
-    }  # fmt: skip
+    }
     v1 = store.codec.catalog.history("vn.thidua.events.CheckpointSigned")[0]
     row = store._row(stream_of(store.node_id), 1, _new("CheckpointSigned", payload, when), last.hash)
     meta = store.codec.decode(row["body"]).datum["meta"]
@@ -263,8 +269,9 @@ def test_revocation_refuses_what_the_key_sealed_after_its_date(store: EventStore
     rotate_key(store, LocalKey(new))
     revoke_key(store, LocalKey(KEY).key_id, leak, "compromised")
     assert verify(store, keys=anchors(key=new)).ok
-    thief = EventStore(store.engine, store.codec, "p46", signer=LocalKey(KEY),
-                       clock=lambda: leak + timedelta(minutes=5))  # fmt: skip
+    thief = EventStore(
+        store.engine, store.codec, "p46", signer=LocalKey(KEY), clock=lambda: leak + timedelta(minutes=5)
+    )
     thief._announced.add(LocalKey(KEY).key_id)
     result = thief.append("unit-stolen", 0, [org_unit_registered("U-STOLEN")])
     found = verify(store, keys=anchors(key=new)).first_break

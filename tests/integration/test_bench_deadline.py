@@ -19,8 +19,9 @@ def test_reports_at_two_provinces_reach_central_rollup(postgres_url: str, kafka_
     before = _children()
     output = Console(record=True, width=300)
 
-    rows, latencies, outcome = run_deadline(settings, Day(rate=8.0, seconds=2.0, threads=4, units_per_commune=5),
-                                            output)  # fmt: skip
+    rows, latencies, outcome = run_deadline(
+        settings, Day(rate=8.0, seconds=2.0, threads=4, units_per_commune=5), output
+    )
 
     by = {(r.backend, r.stage): r.samples for r in latencies}
     imported = by[(LABEL[CENTRAL], "accepted → imported at central")]

@@ -58,11 +58,13 @@ def test_a_spooled_history_loads_as_the_handlers_would_have_appended_it(engine: 
 
 
 @pytest.mark.integration
-def test_the_kafka_ceilings_send_and_read_back_every_event(postgres_url: str, kafka_bootstrap: str,
-                                                           tmp_path: Path) -> None:  # fmt: skip
+def test_the_kafka_ceilings_send_and_read_back_every_event(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
     """The relay's ceiling (raw producer) and the projections' (raw consume + decode + COPY) move every event."""
-    settings = Settings(node_id="bench", data_dir=tmp_path, database_url=postgres_url,
-                        kafka_bootstrap_servers=kafka_bootstrap)  # fmt: skip
+    settings = Settings(
+        node_id="bench", data_dir=tmp_path, database_url=postgres_url, kafka_bootstrap_servers=kafka_bootstrap
+    )
     history = spool(settings, Scale(units=10, years=1, seed=5), tmp_path)
     with fresh_node(settings, "postgres") as (node, engine, *_), fresh_topics(settings) as mine:
         load(engine, history)

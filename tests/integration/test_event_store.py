@@ -165,12 +165,20 @@ def test_tailing_reader_misses_nothing_under_concurrent_writers(store: EventStor
 
 def test_append_many_is_one_atomic_batch(store: EventStore, engine: Engine) -> None:
     store.append("s-0", 0, [guidance_issued("đã có")])
-    batch = [("s-1", 0, [guidance_issued("a"), guidance_issued("b")]), ("s-2", None, [guidance_issued("c")]),
-             ("s-1", 2, [guidance_issued("d")]), ("s-0", 1, [guidance_issued("e")])]  # fmt: skip
+    batch = [
+        ("s-1", 0, [guidance_issued("a"), guidance_issued("b")]),
+        ("s-2", None, [guidance_issued("c")]),
+        ("s-1", 2, [guidance_issued("d")]),
+        ("s-0", 1, [guidance_issued("e")]),
+    ]
     with engine.begin() as conn:
         results = store.append_many(conn, batch)
     assert [(r.stream_id, r.version, len(r.positions)) for r in results] == [
-        ("s-1", 2, 2), ("s-2", 1, 1), ("s-1", 3, 1), ("s-0", 2, 1)]  # fmt: skip
+        ("s-1", 2, 2),
+        ("s-2", 1, 1),
+        ("s-1", 3, 1),
+        ("s-0", 2, 1),
+    ]
     assert [e.stream_version for e in store.read_stream("s-1")] == [1, 2, 3]
     prev = GENESIS_HASH
     for stored in store.read_all():  # one chain across the batch

@@ -25,14 +25,22 @@ PASSWORD = "s3cret-" + uuid.uuid4().hex[:8]
 
 
 def scram(name: str, password: str) -> dict[str, Any]:
-    return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": name, "sasl_plain_password": password}  # fmt: skip
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": name,
+        "sasl_plain_password": password,
+    }
 
 
 def env_of(name: str) -> dict[str, str]:
     """THIDUA_* of a process that authenticates as ``name``."""
-    return {"THIDUA_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "THIDUA_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-            "THIDUA_KAFKA_SASL_USERNAME": name, "THIDUA_KAFKA_SASL_PASSWORD": PASSWORD}  # fmt: skip
+    return {
+        "THIDUA_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "THIDUA_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "THIDUA_KAFKA_SASL_USERNAME": name,
+        "THIDUA_KAFKA_SASL_PASSWORD": PASSWORD,
+    }
 
 
 def admin_of(kafka_sasl: tuple[str, str]) -> KafkaAdminClient:
@@ -81,8 +89,9 @@ def test_a_province_writes_its_own_topics_and_reads_only_the_sync_topic_addresse
     root.close()
 
     sync = scram(user(laocai, "sync"), PASSWORD)
-    producer = KafkaProducer(bootstrap_servers=servers, acks="all", enable_idempotence=True, max_block_ms=10_000,
-                             **sync)  # fmt: skip
+    producer = KafkaProducer(
+        bootstrap_servers=servers, acks="all", enable_idempotence=True, max_block_ms=10_000, **sync
+    )
     assert producer.send(f"thidua.{laocai}.sync.{central}", b"up").get(timeout=30).offset == 0
     for foreign in (f"thidua.{central}.sync.{hue}", f"thidua.{hue}.registry"):  # another node's topics
         with pytest.raises(TopicAuthorizationFailedError):
@@ -100,8 +109,9 @@ def test_a_province_writes_its_own_topics_and_reads_only_the_sync_topic_addresse
     consumer.seek_to_beginning(hue_inbox)
     assert not any(consumer.poll(timeout_ms=1000) for _ in range(3))
     consumer.close()
-    worker = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
-                           **scram(user(laocai, "worker"), PASSWORD))  # fmt: skip
+    worker = KafkaConsumer(
+        bootstrap_servers=servers, group_id=None, enable_auto_commit=False, **scram(user(laocai, "worker"), PASSWORD)
+    )
     assert not worker.partitions_for_topic(to_laocai)  # the worker reads its node's topics, not sync's inbox
     worker.close()
 
@@ -124,8 +134,9 @@ def test_relay_worker_and_sync_run_with_their_own_credentials(
         assert rig.kafka_read_model() == rig.embedded_read_model()
 
     (tmp_path / "fed").mkdir()
-    with Federation(postgres_url, servers, tmp_path / "fed", {"central": None, "laocai": "central"},
-                    security=root) as fed:  # fmt: skip
+    with Federation(
+        postgres_url, servers, tmp_path / "fed", {"central": None, "laocai": "central"}, security=root
+    ) as fed:
         central, laocai = fed["central"], fed["laocai"]
         provision(kafka_sasl, {central.node_id: [laocai.node_id], laocai.node_id: [central.node_id]})
         for sync in (central, laocai):
@@ -134,6 +145,10 @@ def test_relay_worker_and_sync_run_with_their_own_credentials(
         central.node.store.append("guidance-sasl", 0, [_guidance(1)])
         append_units(laocai.node.store, 20, per_stream=10)
         wait_for(lambda: laocai.version("guidance-sasl") == 1, 90, 0.2, "guidance down to Lào Cai")
-        wait_for(lambda: central.event_ids(laocai.node_id) == laocai.event_ids(laocai.node_id), 90, 0.2,
-                 "Lào Cai's units up to central")  # fmt: skip
+        wait_for(
+            lambda: central.event_ids(laocai.node_id) == laocai.event_ids(laocai.node_id),
+            90,
+            0.2,
+            "Lào Cai's units up to central",
+        )
         assert "TopicAuthorization" not in central.process.log() + laocai.process.log()  # type: ignore[union-attr]

@@ -316,8 +316,16 @@ def test_f19_hai_phong_keeps_its_period(node: Node) -> None:
     period = plan_event(node, "hai-phong-2159-2026").data["period"]
     assert (period["start_date"], period["end_date"]) == (date(2026, 1, 1), date(2030, 12, 31))
     late = {"code": "P1", "name": "Giai đoạn", "start_date": date(2026, 7, 1), "end_date": date(2031, 6, 30)}
-    child = IssuePlan("hp-child", "VN/31/11086", "KH-UBND", "T", at(2026, 7, 1), SYSTEM_ACTOR,
-                      implements=("hai-phong-2159-2026",), phases=(late,))  # fmt: skip
+    child = IssuePlan(
+        "hp-child",
+        "VN/31/11086",
+        "KH-UBND",
+        "T",
+        at(2026, 7, 1),
+        SYSTEM_ACTOR,
+        implements=("hai-phong-2159-2026",),
+        phases=(late,),
+    )
     refused(node, child, "PHASE_OUTSIDE_PARENT")
 
 

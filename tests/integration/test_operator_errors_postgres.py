@@ -23,15 +23,37 @@ def test_what_postgres_refuses_is_named_in_two_lines(postgres_url: str, tmp_path
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     empty = url.render_as_string(hide_password=False) + f"?options={quote(f'-csearch_path={schema}')}"
     cases = [
-        (Case("login refused", ["db", "upgrade"], {"THIDUA_DATABASE_URL": url.set(username="nobody-here")
-                                                .render_as_string(hide_password=False)}, 3, "INVALID_SETTING",
-              ("THIDUA_DATABASE_URL", "nobody-here"))),
-        (Case("no such database", ["db", "upgrade"], {"THIDUA_DATABASE_URL": url.set(database="no_such_db")
-                                                   .render_as_string(hide_password=False)}, 3, "NO_DATABASE",
-              ("THIDUA_DATABASE_URL", "no_such_db"))),
-        (Case("empty database, read only", ["audit", "verify"], {"THIDUA_DATABASE_URL": empty}, 3, "NO_DATABASE",
-              ("thidua db upgrade",))),
-    ]  # fmt: skip
+        (
+            Case(
+                "login refused",
+                ["db", "upgrade"],
+                {"THIDUA_DATABASE_URL": url.set(username="nobody-here").render_as_string(hide_password=False)},
+                3,
+                "INVALID_SETTING",
+                ("THIDUA_DATABASE_URL", "nobody-here"),
+            )
+        ),
+        (
+            Case(
+                "no such database",
+                ["db", "upgrade"],
+                {"THIDUA_DATABASE_URL": url.set(database="no_such_db").render_as_string(hide_password=False)},
+                3,
+                "NO_DATABASE",
+                ("THIDUA_DATABASE_URL", "no_such_db"),
+            )
+        ),
+        (
+            Case(
+                "empty database, read only",
+                ["audit", "verify"],
+                {"THIDUA_DATABASE_URL": empty},
+                3,
+                "NO_DATABASE",
+                ("thidua db upgrade",),
+            )
+        ),
+    ]
     try:
         for number, case in enumerate(cases):
             run = run_case(case, tmp_path / str(number))

@@ -92,10 +92,24 @@ def test_kcat_and_avro_java_read_an_award_topic(
         assert value == stored[0].body  # kcat hands over the exact Avro single-object bytes
 
         java = subprocess.run(
-            ["java", "-cp", classpath, "vn.thidua.interop.AvroInterop", "kafka-decode", "--bootstrap", kafka_bootstrap,
-             "--catalog-topic", rig.topics.schemas, "--in", str(value_file)],
-            capture_output=True, text=True, encoding="utf-8", check=False,
-        )  # fmt: skip
+            [
+                "java",
+                "-cp",
+                classpath,
+                "vn.thidua.interop.AvroInterop",
+                "kafka-decode",
+                "--bootstrap",
+                kafka_bootstrap,
+                "--catalog-topic",
+                rig.topics.schemas,
+                "--in",
+                str(value_file),
+            ],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=False,
+        )
         assert java.returncode == 0, java.stderr
         assert json.loads(java.stdout) == plain(codec.decode(value).datum)
 

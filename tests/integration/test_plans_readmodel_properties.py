@@ -51,10 +51,17 @@ def command(kind: str, plan_id: str, pick: int) -> Any:
         issuer, parents = NEW[plan_id]
         number = None if pick % 3 == 0 else str(pick % 7 + 1)
         return IssuePlan(
-            plan_id, issuer, "KH-UBND", f"Kế hoạch {plan_id}", when, SYSTEM_ACTOR,
-            document_number=number, issue_date=date(2026, 7, 1) if number else None,
-            implements=(parents[pick % len(parents)],), phases=tuple(PHASES) if pick % 2 else (),
-        )  # fmt: skip
+            plan_id,
+            issuer,
+            "KH-UBND",
+            f"Kế hoạch {plan_id}",
+            when,
+            SYSTEM_ACTOR,
+            document_number=number,
+            issue_date=date(2026, 7, 1) if number else None,
+            implements=(parents[pick % len(parents)],),
+            phases=tuple(PHASES) if pick % 2 else (),
+        )
     if kind == "number":
         return AssignPlanNumber(plan_id, str(pick % 9 + 1), date(2026, 7, 2), when, SYSTEM_ACTOR)
     if kind == "amend":

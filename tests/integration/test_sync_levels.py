@@ -90,10 +90,18 @@ def test_plans_down_reports_up_and_a_central_award_decided_for_a_lao_cai_commune
     pid = "bk-ttg-lc-1"
     laocai.handle(
         ProposeAward(
-            pid, LAO_CAI_COMMUNE, "COLLECTIVE", "Tập thể xã Bát Xát", LAO_CAI_COMMUNE, "BK_TTG", "SO_KET",
-            "Thành tích xuất sắc", at(2027, 12, 10), SYSTEM_ACTOR,
+            pid,
+            LAO_CAI_COMMUNE,
+            "COLLECTIVE",
+            "Tập thể xã Bát Xát",
+            LAO_CAI_COMMUNE,
+            "BK_TTG",
+            "SO_KET",
+            "Thành tích xuất sắc",
+            at(2027, 12, 10),
+            SYSTEM_ACTOR,
         )
-    )  # fmt: skip
+    )
     _forward_while(laocai, pid, lambda p: p.current_step["org_unit"]["path"] != "VN")
     assert _proposal(laocai, pid).current_step["org_unit"]["path"] == "VN"
     fed.wait_same(f"award-{pid}", ["central", "laocai"])  # the full history went up
@@ -215,17 +223,21 @@ def test_restarts_and_a_partition_converge_without_duplicates_and_receipts_recon
     # central's sender publishes what Huế now misses asynchronously: wait until reconcile sees the gap
     wait_for(
         lambda: {r.status for r in fed.reconcile() if hue.node_id in (r.source, r.target)} & {"MISSING", "NO_RECEIPT"},
-        60, 0.5, "the partition shows in reconcile",
-    )  # fmt: skip
+        60,
+        0.5,
+        "the partition shows in reconcile",
+    )
     hue.start()
     _poison(fed)
     wait_for(lambda: _converged(fed), 60, 0.5, "convergence after the partition")
     rows = fed.wait_reconciled()
     pairs = {(r.source, r.target) for r in rows}
     assert pairs == {
-        (central.node_id, hue.node_id), (hue.node_id, central.node_id),
-        (central.node_id, laocai.node_id), (laocai.node_id, central.node_id),
-    }  # fmt: skip
+        (central.node_id, hue.node_id),
+        (hue.node_id, central.node_id),
+        (central.node_id, laocai.node_id),
+        (laocai.node_id, central.node_id),
+    }
     assert sum(r.received or 0 for r in rows if r.target == central.node_id) == central.imported()
     cli = Process(["sync", "reconcile"], central.env(), central.tmp / "reconcile.log")
     assert cli.wait(60) == 0, cli.log()

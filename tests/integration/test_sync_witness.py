@@ -36,18 +36,28 @@ def _count(node: SyncNode) -> int:
 def test_central_witnesses_lao_cai_and_catches_its_truncated_tail(
     postgres_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    with Federation(postgres_url, kafka_bootstrap, tmp_path, {"central": None, "laocai": "central"},
-                    extra_env=FAST) as fed:  # fmt: skip
+    with Federation(
+        postgres_url, kafka_bootstrap, tmp_path, {"central": None, "laocai": "central"}, extra_env=FAST
+    ) as fed:
         central, laocai = fed["central"], fed["laocai"]
         fed.start_all()
         append_units(laocai.node.store, 30, per_stream=10)
-        wait_for(lambda: laocai.imported() >= 1 and _witnessed(central, laocai.node_id) >= 31, 90, 0.2,
-                 "central cosigns a checkpoint covering Lào Cai's 30 units")  # fmt: skip
+        wait_for(
+            lambda: laocai.imported() >= 1 and _witnessed(central, laocai.node_id) >= 31,
+            90,
+            0.2,
+            "central cosigns a checkpoint covering Lào Cai's 30 units",
+        )
         witnessed = _witnessed(central, laocai.node_id)
 
         # At central every imported event of Lào Cai carries Lào Cai's seal, checked against its announced key.
-        report = verify_chain(central.node.engine, central.node.codec, node_trusted_keys(central.settings),
-                              node_id=central.node_id, peers=[laocai.node_id])  # fmt: skip
+        report = verify_chain(
+            central.node.engine,
+            central.node.codec,
+            node_trusted_keys(central.settings),
+            node_id=central.node_id,
+            peers=[laocai.node_id],
+        )
         assert report.ok, report.first_break
         assert report.origin_signatures >= 31 and report.origin_unverified == 0 and report.origin_unsigned == 0
 
@@ -74,7 +84,11 @@ def test_central_witnesses_lao_cai_and_catches_its_truncated_tail(
         # Lào Cai comes back with its rewritten history: central refuses its checkpoints and keeps the alarm.
         laocai.start()
         with central.node.engine.connect() as conn:
-            wait_for(lambda: witness.status(conn, central.node.store, [], [laocai.node_id])[0]["status"] == "REFUSED",
-                     60, 0.5, "central refuses Lào Cai's rewritten checkpoint")  # fmt: skip
+            wait_for(
+                lambda: witness.status(conn, central.node.store, [], [laocai.node_id])[0]["status"] == "REFUSED",
+                60,
+                0.5,
+                "central refuses Lào Cai's rewritten checkpoint",
+            )
         board = Process(["audit", "witnesses"], central.env(), central.tmp / "witnesses.log")
         assert board.wait(60) == 1 and "REFUSED" in board.log() and laocai.node_id in board.log(), board.log()

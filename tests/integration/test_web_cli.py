@@ -72,8 +72,19 @@ def test_a_good_xlsx_imports_every_row_with_temporary_passwords(run, tmp_path: P
 
 
 def test_add_disable_unlock_and_the_sign_in_log(run) -> None:  # type: ignore[no-untyped-def]
-    code, out = run("users", "add", "lan.batxat", "--full-name", "Nguyễn Thị Lan", "--org-unit", "02683", "--roles",
-                    "submitter", "--password-stdin", stdin="mot cau mat khau dai\n")  # fmt: skip
+    code, out = run(
+        "users",
+        "add",
+        "lan.batxat",
+        "--full-name",
+        "Nguyễn Thị Lan",
+        "--org-unit",
+        "02683",
+        "--roles",
+        "submitter",
+        "--password-stdin",
+        stdin="mot cau mat khau dai\n",
+    )
     assert code == 0 and "Xã Bát Xát" in out and "temporary" not in out
     assert run("users", "add", "x.y", "--full-name", "X", "--org-unit", "99999", "--roles", "submitter")[0] == 2
     code, out = run("users", "add", "Ab", "--full-name", "X", "--org-unit", "15", "--roles", "submitter")

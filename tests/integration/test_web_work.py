@@ -101,8 +101,10 @@ def test_a_stale_review_form_is_refused_and_the_queue_shows_the_new_state(node: 
     form = form_of(row, "/tiep-nhan-bao-cao")
     other = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
     sign_in(other, "canbo.daison")
-    first = other.post("/tiep-nhan-bao-cao", data=form | {"form_key": "k-other", "outcome": "ACCEPTED",
-                                                          "csrf_token": csrf_of(other.get("/").text)})  # fmt: skip
+    first = other.post(
+        "/tiep-nhan-bao-cao",
+        data=form | {"form_key": "k-other", "outcome": "ACCEPTED", "csrf_token": csrf_of(other.get("/").text)},
+    )
     assert first.status_code == 303
     node.runner.run_until_idle()
     stale = client.post("/tiep-nhan-bao-cao", data=form | {"outcome": "RETURNED", "reason": "Thiếu số liệu"})

@@ -86,8 +86,9 @@ def test_each_subscribed_event_is_delivered_once_signed_and_replays_fire_nothing
     for request in received:
         assert standard.verify(request.content, dict(request.headers)) == json.loads(request.content)
         assert request.headers["webhook-id"] == request.headers["X-Thidua-Delivery"]
-        assert verify(subscription.secret, request.headers[TIMESTAMP_HEADER], request.content,
-                      request.headers[SIGNATURE_HEADER])  # deprecated headers, one more release  # fmt: skip
+        assert verify(
+            subscription.secret, request.headers[TIMESTAMP_HEADER], request.content, request.headers[SIGNATURE_HEADER]
+        )  # deprecated headers, one more release
         forged = {**request.headers, "webhook-signature": "v1," + "A" * 44}
         with pytest.raises(WebhookVerificationError):
             standard.verify(request.content, forged)

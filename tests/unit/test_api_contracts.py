@@ -105,8 +105,17 @@ def test_signatures_cover_timestamp_and_body() -> None:
 def test_backoff_doubles_up_to_its_cap() -> None:
     backoff = Backoff(base=10, cap=3600, max_attempts=10)
     assert [backoff.delay(n, jitter=1.0) for n in range(1, 11)] == [
-        10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600,
-    ]  # fmt: skip
+        10,
+        20,
+        40,
+        80,
+        160,
+        320,
+        640,
+        1280,
+        2560,
+        3600,
+    ]
     assert all(8 <= backoff.delay(1) <= 12 for _ in range(50))
 
 

@@ -43,8 +43,16 @@ def test_garbage_is_refused_before_anything_is_decoded() -> None:
 
 def test_a_signed_key_of_the_wrong_shape_is_refused_too() -> None:
     """Defence in depth: a key the node never writes (a leaked secret, a change of shape) never reaches a query."""
-    for kind, key in ((EVENTS, ["1"]), (EVENTS, [-1]), (EVENTS, [2**63]), (EVENTS, [True]), (PLANS, ["a\x00"]),
-                      (PLANS, [1]), (PLANS, ["a", "b"]), (CONFERRED, ["20-12-2026", "x"])):  # fmt: skip
+    for kind, key in (
+        (EVENTS, ["1"]),
+        (EVENTS, [-1]),
+        (EVENTS, [2**63]),
+        (EVENTS, [True]),
+        (PLANS, ["a\x00"]),
+        (PLANS, [1]),
+        (PLANS, ["a", "b"]),
+        (CONFERRED, ["20-12-2026", "x"]),
+    ):
         payload = base64.urlsafe_b64encode(json.dumps(key).encode()).rstrip(b"=").decode()
         forged = f"v1.{payload}.{NODE._mac(kind, payload)}"  # signed with the node's own key
         assert "shape" in _refused(kind, forged), key

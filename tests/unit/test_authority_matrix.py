@@ -90,8 +90,12 @@ def _province(decider: str, central: object = MISMATCH) -> dict[str, object]:
 
 
 NOWHERE = dict.fromkeys(SHAPES, MISMATCH)
-COMMUNE_ONLY = {**NOWHERE, "school": [p(U, TTDV), d(X, CTX)], "enterprise": [p(U, TTDV), d(X, CTX)],
-                "commune": [p(X, HD), d(X, CTX)]}  # fmt: skip
+COMMUNE_ONLY = {
+    **NOWHERE,
+    "school": [p(U, TTDV), d(X, CTX)],
+    "enterprise": [p(U, TTDV), d(X, CTX)],
+    "commune": [p(X, HD), d(X, CTX)],
+}
 BASE_TITLE = {  # Law Art. 80: the xã chair for units under it, the sở for its own, an enterprise for its staff
     **COMMUNE_ONLY,
     "enterprise": [p(U, HD), d(U, TTDV)],
@@ -229,8 +233,15 @@ def test_every_row_has_basis_tag_nfc_name_and_a_reason_when_unverified(matrix) -
 
 
 def test_packaged_csv_files_are_nfc() -> None:
-    for name in ("authority_matrix.csv", "award_rules.csv", "award_occasions.csv", "occasions.csv",
-                 "unit_powers.csv", "allowance_codes.csv", "prerequisites.csv"):  # fmt: skip
+    for name in (
+        "authority_matrix.csv",
+        "award_rules.csv",
+        "award_occasions.csv",
+        "occasions.csv",
+        "unit_powers.csv",
+        "allowance_codes.csv",
+        "prerequisites.csv",
+    ):
         text = resources.files("services.awards").joinpath(name).read_text(encoding="utf-8")
         assert unicodedata.is_normalized("NFC", text), name
 

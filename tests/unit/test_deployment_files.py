@@ -97,8 +97,15 @@ def test_every_service_runs_a_real_thidua_command_with_options_that_exist(compos
     assert len(ran) >= 6, ran  # init (3 commands), api, relay, worker, sync
 
 
-@pytest.mark.parametrize("argv", [["thidua", "serve", "--no-such-option"], ["thidua", "no-such-command"],
-                                  ["thidua", "db", "nope"], ["thidua", "serve", "--port", "not-a-number"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["thidua", "serve", "--no-such-option"],
+        ["thidua", "no-such-command"],
+        ["thidua", "db", "nope"],
+        ["thidua", "serve", "--port", "not-a-number"],
+    ],
+)
 def test_the_command_check_refuses_what_thidua_would_refuse(argv: list[str]) -> None:
     with pytest.raises(Exception):  # noqa: B017, PT011 - click's usage errors, whichever click typer vendors
         parse_thidua(argv)

@@ -95,8 +95,9 @@ def _plan(level: str, forms: list[tuple[str, str]], phases: list[tuple[date, dat
 
 def test_plan_allowances_resolve_pseudo_codes() -> None:
     on = date(2027, 12, 1)
-    hue = _plan("PROVINCE", [("ANNUAL", "BY_AUTHORITY"), ("TONG_KET", "HCLD"), ("SO_KET", "BK_TTG"),
-                             ("SO_KET", "GIAY_KHEN")])  # fmt: skip
+    hue = _plan(
+        "PROVINCE", [("ANNUAL", "BY_AUTHORITY"), ("TONG_KET", "HCLD"), ("SO_KET", "BK_TTG"), ("SO_KET", "GIAY_KHEN")]
+    )
     assert plan_allows(hue, "BK_TINH", "ANNUAL", MATRIX, on) == "BY_AUTHORITY"  # decided by the province
     assert not plan_allows(hue, "BK_TTG", "ANNUAL", MATRIX, on)  # decided above it
     assert not plan_allows(hue, "XA_TB", "ANNUAL", MATRIX, on)  # an emulation title, not a movement award

@@ -43,10 +43,18 @@ def test_a_rejected_or_undecided_proposal_confers_nothing(outcome: str | None) -
 def _plan(number: str | None, day: date | None) -> dict[str, Any]:
     issuer = {"code": "15", "path": "VN/15", "level": "PROVINCE", "name": "Tỉnh Lào Cai"}
     return {
-        "plan_id": "lc-2026", "issuer": issuer, "document_number": number, "document_symbol": "KH-UBND",
-        "issue_date": day, "title": "Kế hoạch", "implements": [], "phases": [], "reporting_duties": [],
-        "award_forms": [], "criteria_owners": [],
-    }  # fmt: skip
+        "plan_id": "lc-2026",
+        "issuer": issuer,
+        "document_number": number,
+        "document_symbol": "KH-UBND",
+        "issue_date": day,
+        "title": "Kế hoạch",
+        "implements": [],
+        "phases": [],
+        "reporting_duties": [],
+        "award_forms": [],
+        "criteria_owners": [],
+    }
 
 
 def test_a_numbered_plan_takes_its_number_for_the_issuer_and_year_and_a_draft_takes_none() -> None:

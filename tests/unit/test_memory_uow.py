@@ -41,6 +41,7 @@ def test_a_unit_of_work_that_raises_leaves_the_log_as_it_was(log: MemoryLog) -> 
     with MemoryUnitOfWork(log) as uow:
         uow.append("orgunit-U-1", None, [org_unit_registered("U-1")])
     before = (log.position, log.prev, log.events())
+
     def write_then_refuse() -> None:
         with MemoryUnitOfWork(log) as uow:
             uow.append("orgunit-U-1", 1, [org_unit_registered("U-1")])

@@ -10,8 +10,10 @@ from services.kernel import merkle
 
 pytestmark = pytest.mark.unit
 
-LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                     "606162636465666768696a6b6c6d6e6f")]  # fmt: skip
+LEAVES = [
+    bytes.fromhex(h)
+    for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f")
+]
 HASHED = [merkle.leaf_hash(leaf) for leaf in LEAVES]
 ROOT_8 = "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
 INCLUSION = {  # (size, index): proof, from the reference vectors

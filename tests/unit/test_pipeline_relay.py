@@ -17,9 +17,23 @@ WHEN = datetime(2026, 5, 4, tzinfo=UTC)
 
 def stored(position: int, event_type: str) -> StoredEvent:
     return StoredEvent(
-        position, f"e-{position}", f"s-{position}", 1, event_type, bytes(8), WHEN, WHEN, "VN/46", "p46", "a", None,
-        None, b"\xc3\x01body", bytes(32), bytes(32),
-    )  # fmt: skip
+        position,
+        f"e-{position}",
+        f"s-{position}",
+        1,
+        event_type,
+        bytes(8),
+        WHEN,
+        WHEN,
+        "VN/46",
+        "p46",
+        "a",
+        None,
+        None,
+        b"\xc3\x01body",
+        bytes(32),
+        bytes(32),
+    )
 
 
 class Future:

@@ -43,8 +43,12 @@ def _trees() -> list[ast.Module]:
 
 def operator_classes(trees: list[ast.Module]) -> set[str]:
     """Classes that are (by their bases) OperatorError: the CLI's errors, told in two lines with an exit code."""
-    bases = {n.name: {getattr(b, "id", getattr(b, "attr", "")) for b in n.bases} for t in trees for n in ast.walk(t)
-             if isinstance(n, ast.ClassDef)}  # fmt: skip
+    bases = {
+        n.name: {getattr(b, "id", getattr(b, "attr", "")) for b in n.bases}
+        for t in trees
+        for n in ast.walk(t)
+        if isinstance(n, ast.ClassDef)
+    }
     found = {"OperatorError"}
     while grown := {name for name, of in bases.items() if of & found} - found:
         found |= grown
@@ -95,8 +99,16 @@ def test_the_scan_finds_the_codes_it_should() -> None:
     assert {"OperatorError", "DatabaseNotCurrent", "NoDatabase", "DatabaseUnreachable"} <= operator_classes(_trees())
     found = raised_codes()
     assert "DATABASE_NOT_CURRENT" not in found and "PORT_IN_USE" not in found
-    for code in ("PROPOSAL_CLOSED", "INVALID_CURSOR", "TOKEN_EXPIRED", "VERSION_CONFLICT", "INVALID_PERIOD",
-                 "MALFORMED_BODY", "INVALID_PARAMETER", "NOT_FOUND"):  # fmt: skip
+    for code in (
+        "PROPOSAL_CLOSED",
+        "INVALID_CURSOR",
+        "TOKEN_EXPIRED",
+        "VERSION_CONFLICT",
+        "INVALID_PERIOD",
+        "MALFORMED_BODY",
+        "INVALID_PARAMETER",
+        "NOT_FOUND",
+    ):
         assert code in found, code
     assert len(found) > 70
 
@@ -105,8 +117,12 @@ def test_every_raised_code_is_in_the_table_with_its_status() -> None:
     found = raised_codes()
     missing = sorted(set(found) - set(BY_CODE) - set(NOT_HTTP))
     assert not missing, f"add to services/api/refusals.py (and regenerate docs/api.md, docs/openapi.json): {missing}"
-    wrong = {c: (sorted(s for s in found[c] if s), BY_CODE[c].statuses) for c in found if c in BY_CODE
-             if {s for s in found[c] if isinstance(s, int)} - set(BY_CODE[c].statuses)}  # fmt: skip
+    wrong = {
+        c: (sorted(s for s in found[c] if s), BY_CODE[c].statuses)
+        for c in found
+        if c in BY_CODE
+        if {s for s in found[c] if isinstance(s, int)} - set(BY_CODE[c].statuses)
+    }
     assert not wrong, wrong
 
 

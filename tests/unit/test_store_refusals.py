@@ -19,8 +19,12 @@ FRESH = [("s-1", 2, [guidance_issued("a")])]
 def refusal_of(statement: str):  # type: ignore[no-untyped-def]
     engine = create_engine("sqlite://")
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE event (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, "
-                          "stream_id TEXT, stream_version INTEGER, UNIQUE (stream_id, stream_version))"))  # fmt: skip
+        conn.execute(
+            text(
+                "CREATE TABLE event (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, "
+                "stream_id TEXT, stream_version INTEGER, UNIQUE (stream_id, stream_version))"
+            )
+        )
         conn.execute(text("INSERT INTO event VALUES (1, 'e-1', 's-1', 1)"))
     with pytest.raises(IntegrityError) as raised, engine.begin() as conn:
         conn.execute(text(statement))
@@ -38,9 +42,11 @@ def test_a_taken_event_id_is_a_duplicate() -> None:
 
 @pytest.mark.parametrize(
     ("statement", "constraint"),
-    [("INSERT INTO event VALUES (1, 'e-2', 's-2', 1)", "event.position"),
-     ("INSERT INTO event VALUES (2, NULL, 's-2', 1)", "event.event_id")],
-)  # fmt: skip
+    [
+        ("INSERT INTO event VALUES (1, 'e-2', 's-2', 1)", "event.position"),
+        ("INSERT INTO event VALUES (2, NULL, 's-2', 1)", "event.event_id"),
+    ],
+)
 def test_anything_else_is_reported_as_itself(statement: str, constraint: str) -> None:
     found = refusal_of(statement)
     assert isinstance(found, StoreIntegrityError) and found.code == "STORE_INTEGRITY_ERROR"

@@ -33,11 +33,19 @@ RETURNERS = FORWARDERS | STEP_ROLES["DECIDE"]
 class ProposeAwardBody(CommandBody):
     """Đề nghị khen thưởng; lộ trình tính từ ma trận thẩm quyền / propose an award; the route is computed."""
 
-    model_config = example({"proposal_id": "gk-ds-2026-7", "proposer_path": "VN/31/11086/TH-DS",
-                            "nominee_kind": "COLLECTIVE", "nominee_name": "Trường Tiểu học Đại Sơn",
-                            "nominee_path": "VN/31/11086/TH-DS", "form_code": "GK_XA", "occasion": "ANNUAL",
-                            "achievements": "Hoàn thành xuất sắc nhiệm vụ chuyển đổi số năm học 2025–2026",
-                            "plan_id": "dai-son-draft-2026-06"})  # fmt: skip
+    model_config = example(
+        {
+            "proposal_id": "gk-ds-2026-7",
+            "proposer_path": "VN/31/11086/TH-DS",
+            "nominee_kind": "COLLECTIVE",
+            "nominee_name": "Trường Tiểu học Đại Sơn",
+            "nominee_path": "VN/31/11086/TH-DS",
+            "form_code": "GK_XA",
+            "occasion": "ANNUAL",
+            "achievements": "Hoàn thành xuất sắc nhiệm vụ chuyển đổi số năm học 2025–2026",
+            "plan_id": "dai-son-draft-2026-06",
+        }
+    )
 
     proposal_id: Id = Field(description="Mã đề nghị / proposal id")
     proposer_path: OrgUnitPath = Field(description="Đơn vị đề nghị / proposing org unit")

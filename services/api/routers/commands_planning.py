@@ -54,12 +54,19 @@ class IssuePlanBody(CommandBody):
             "document_symbol": "KH-THCS",
             "title": "Kế hoạch phát động phong trào thi đua năm học 2026–2027",
             "implements": ["dai-son-draft-2026-06"],
-            "phases": [{"code": "P1", "name": "Năm học 2026–2027", "start_date": "2026-09-05",
-                        "end_date": "2027-05-31", "review": "TONG_KET"}],
+            "phases": [
+                {
+                    "code": "P1",
+                    "name": "Năm học 2026–2027",
+                    "start_date": "2026-09-05",
+                    "end_date": "2027-05-31",
+                    "review": "TONG_KET",
+                }
+            ],
             "award_forms": [{"occasion": "ANNUAL", "form_code": "GK_XA"}],
             "occurred_at": "2026-09-05T08:00:00+07:00",
         }
-    )  # fmt: skip
+    )
 
     plan_id: Id = Field(description="Mã kế hoạch do bên gọi đặt, ví dụ hue-220-2026 / plan id chosen by the caller")
     issuer_path: OrgUnitPath = Field(description="Đơn vị ban hành / issuing org unit")
@@ -100,8 +107,9 @@ class AssignPlanNumberBody(CommandBody):
 class AmendPlanBody(CommandBody):
     """Sửa đổi, bổ sung kế hoạch / amend a plan."""
 
-    model_config = example({"reason": "Bổ sung thời hạn báo cáo sơ kết", "document_number": "131",
-                            "issue_date": "2026-07-15"})  # fmt: skip
+    model_config = example(
+        {"reason": "Bổ sung thời hạn báo cáo sơ kết", "document_number": "131", "issue_date": "2026-07-15"}
+    )
 
     reason: str = text("Lý do sửa đổi", "reason", 10_000)
     document_number: str | None = DocumentNumber
@@ -119,11 +127,24 @@ class RegisterCriteriaBody(CommandBody):
             "plan_id": "dai-son-draft-2026-06",
             "owner_path": "VN/31/11086/PKT-DS",
             "subject_category": "ENTERPRISE",
-            "items": [{"code": "DN.1", "title": "Chuyển đổi số trong doanh nghiệp", "indicators": [
-                {"code": "DS-DN-1", "name": "Tỷ lệ hóa đơn điện tử", "unit": "%", "comparator": "GE",
-                 "threshold": 100.0, "year": 2026}]}],
+            "items": [
+                {
+                    "code": "DN.1",
+                    "title": "Chuyển đổi số trong doanh nghiệp",
+                    "indicators": [
+                        {
+                            "code": "DS-DN-1",
+                            "name": "Tỷ lệ hóa đơn điện tử",
+                            "unit": "%",
+                            "comparator": "GE",
+                            "threshold": 100.0,
+                            "year": 2026,
+                        }
+                    ],
+                }
+            ],
         }
-    )  # fmt: skip
+    )
 
     criteria_id: CriteriaId = Field(description="Mã bộ tiêu chí / criteria set id")
     plan_id: Id = Field(description="Kế hoạch / plan")
@@ -136,10 +157,16 @@ class RegisterCriteriaBody(CommandBody):
 class IssueGuidanceBody(CommandBody):
     """Ban hành văn bản hướng dẫn cho các đơn vị cấp dưới / issue guidance to subtrees."""
 
-    model_config = example({"guidance_id": "hd-ds-2026-12", "issuer_path": "VN/31/11086",
-                            "title": "Hướng dẫn tổng kết công tác thi đua, khen thưởng năm 2026",
-                            "addressed_to": ["VN/31/11086"], "document_number": "25",
-                            "issue_date": "2026-11-02"})  # fmt: skip
+    model_config = example(
+        {
+            "guidance_id": "hd-ds-2026-12",
+            "issuer_path": "VN/31/11086",
+            "title": "Hướng dẫn tổng kết công tác thi đua, khen thưởng năm 2026",
+            "addressed_to": ["VN/31/11086"],
+            "document_number": "25",
+            "issue_date": "2026-11-02",
+        }
+    )
 
     guidance_id: Id = Field(description="Mã hướng dẫn / guidance id")
     issuer_path: OrgUnitPath = Field(description="Đơn vị ban hành / issuer")

@@ -26,9 +26,16 @@ UnitKind = Literal["AGENCY", "PUBLIC_SERVICE_UNIT", "ENTERPRISE", "COOPERATIVE",
 class RegisterOrgUnitBody(CommandBody):
     """Đăng ký đơn vị (sở, trường, doanh nghiệp, thôn…) / register an org unit."""
 
-    model_config = example({"parent_path": "VN/31/11086", "code": "THCS-BL", "name": "Trường THCS Bình Lăng",
-                            "unit_kind": "PUBLIC_SERVICE_UNIT", "subject_category": "AGENCY_LOCALITY",
-                            "valid_from": "2026-05-04"})  # fmt: skip
+    model_config = example(
+        {
+            "parent_path": "VN/31/11086",
+            "code": "THCS-BL",
+            "name": "Trường THCS Bình Lăng",
+            "unit_kind": "PUBLIC_SERVICE_UNIT",
+            "subject_category": "AGENCY_LOCALITY",
+            "valid_from": "2026-05-04",
+        }
+    )
 
     parent_path: OrgUnitPath = Field(description="Đơn vị cấp trên / parent org unit")
     code: str = Field(
@@ -53,8 +60,15 @@ class RegisterOrgUnitBody(CommandBody):
 class RegisterEmulationBlocBody(CommandBody):
     """Đăng ký (hoặc xác định lại) khối, cụm thi đua của tỉnh / register or redefine a khối or cụm thi đua."""
 
-    model_config = example({"bloc_code": "15-K01", "province_path": "VN/15", "kind": "KHOI",
-                            "name": "Khối thi đua số 1", "members": ["VN/15/SKHCN-15", "VN/15/02683"]})  # fmt: skip
+    model_config = example(
+        {
+            "bloc_code": "15-K01",
+            "province_path": "VN/15",
+            "kind": "KHOI",
+            "name": "Khối thi đua số 1",
+            "members": ["VN/15/SKHCN-15", "VN/15/02683"],
+        }
+    )
 
     bloc_code: str = Field(
         min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Mã khối, cụm / bloc code"

@@ -46,9 +46,15 @@ Period = Annotated[
 class RegisterTargetsBody(CommandBody):
     """Đơn vị đăng ký chỉ tiêu thi đua cho một năm / a unit registers its targets for a year."""
 
-    model_config = example({"registration_id": "dk-THCS-LC-2026", "plan_id": "lao-cai-draft-2026-05",
-                            "unit_path": "VN/15/02647/THCS-LC", "year": 2026,
-                            "targets": [{"indicator_code": "LC-38", "value": 95.0}]})  # fmt: skip
+    model_config = example(
+        {
+            "registration_id": "dk-THCS-LC-2026",
+            "plan_id": "lao-cai-draft-2026-05",
+            "unit_path": "VN/15/02647/THCS-LC",
+            "year": 2026,
+            "targets": [{"indicator_code": "LC-38", "value": 95.0}],
+        }
+    )
 
     registration_id: Id = Field(description="Mã bản đăng ký / registration id")
     plan_id: Id = Field(description="Kế hoạch / plan")
@@ -62,10 +68,16 @@ class RegisterTargetsBody(CommandBody):
 class SubmitReportBody(CommandBody):
     """Đơn vị nộp (hoặc nộp lại sau khi bị trả) báo cáo kỳ / a unit submits (or resubmits) its report."""
 
-    model_config = example({"plan_id": "dai-son-draft-2026-06", "unit_path": "VN/31/11086/HTX-DS", "period": "2026",
-                            "values": [{"indicator_code": "DS-1", "value": 1.0}],
-                            "narrative": "Báo cáo kết quả thực hiện Phong trào thi đua năm 2026",
-                            "occurred_at": "2026-11-27T15:00:00+07:00"})  # fmt: skip
+    model_config = example(
+        {
+            "plan_id": "dai-son-draft-2026-06",
+            "unit_path": "VN/31/11086/HTX-DS",
+            "period": "2026",
+            "values": [{"indicator_code": "DS-1", "value": 1.0}],
+            "narrative": "Báo cáo kết quả thực hiện Phong trào thi đua năm 2026",
+            "occurred_at": "2026-11-27T15:00:00+07:00",
+        }
+    )
 
     plan_id: Id = Field(description="Kế hoạch / plan")
     unit_path: OrgUnitPath = Field(description="Đơn vị báo cáo / reporting unit")

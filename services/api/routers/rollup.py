@@ -75,8 +75,9 @@ def _drill_down(
     conn: Connection, unit: dict[str, Any], period: str, plan: str, level: str, states: dict[str, str], paging: Any
 ) -> dict[str, Any]:
     after, limit, cursors = paging
-    items = views.drill_down(conn, unit, period, plan, _drill_level(unit, level), states, after[0] if after else None,
-                             limit)  # fmt: skip
+    items = views.drill_down(
+        conn, unit, period, plan, _drill_level(unit, level), states, after[0] if after else None, limit
+    )
     return {"level": level, **page(items, limit, ("path",), cursors, DRILL_DOWN)}
 
 

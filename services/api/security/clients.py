@@ -85,6 +85,7 @@ def revoked_client_ids() -> Select[tuple[str]]:
     """The ids of revoked clients, as a subquery (the webhook dispatcher delivers nothing to them)."""
     return select(api_client.c.client_id).where(api_client.c.revoked_at.is_not(None))
 
+
 CHANGED_CHANNEL = "thidua_api_client"  # PostgreSQL NOTIFY: a client was added or revoked (cached rows are stale)
 log = logging.getLogger(__name__)
 

@@ -31,14 +31,18 @@ COLUMNS = [  # table, column, comment (as in the code's tables: services/kernel/
     (
         "event",
         "signature",
-        ("On the last event of each append batch: the node key's seal over the batch (issue 20, "
-        "services/kernel/signing.py); NULL on the batch's other events and on events written before signing began."),
+        (
+            "On the last event of each append batch: the node key's seal over the batch (issue 20, "
+            "services/kernel/signing.py); NULL on the batch's other events and on events written before signing began."
+        ),
     ),
     (
         "foreign_event",
         "origin_signature",
-        ("The origin's seal over the event's batch with the event's inclusion proof (issue 20); NULL when the "
-        "origin did not sign it."),
+        (
+            "The origin's seal over the event's batch with the event's inclusion proof (issue 20); NULL when the "
+            "origin did not sign it."
+        ),
     ),
     ("sync_parked", "origin_signature", "The origin proof it came with (issue 20)."),
 ]

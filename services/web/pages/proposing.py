@@ -160,8 +160,17 @@ async def propose_submit(request: Request, person: Signed) -> Response:
         data, errors = preview(web, command, stream_id=proposal_stream(pid), fields=PROPOSE_FIELDS, lang=lang)
         check = {"data": data, **_route_view(request, data)} if data else None
         return _propose_page(request, person, values, errors, form["form_key"], 422 if errors else 200, check)
-    sent = send(web, person, form, request.url.path, command, stream_id=proposal_stream(pid), expected=0,
-                fields=PROPOSE_FIELDS, lang=lang)  # fmt: skip
+    sent = send(
+        web,
+        person,
+        form,
+        request.url.path,
+        command,
+        stream_id=proposal_stream(pid),
+        expected=0,
+        fields=PROPOSE_FIELDS,
+        lang=lang,
+    )
     if not sent.ok:
         return _propose_page(request, person, values, sent.errors, form_key(), 422)  # the refused key keeps its answer
     return flash(RedirectResponse(f"/khen-thuong/{pid}", status_code=303), "award_proposed", proposal=pid)
@@ -241,9 +250,18 @@ async def _act(
     values = {k: v for k, v in form.items() if k not in ("csrf_token", "form_key")}
     if errors or command is None:
         return show_proposal(request, person, proposal_id, errors, values, 422)
-    sent = send(web_of(request), person, form, request.url.path, command, stream_id=proposal_stream(proposal_id),
-                expected=int(form.get("version") or 0), authorize=authorize, fields=fields_of,
-                lang=language(request))  # fmt: skip
+    sent = send(
+        web_of(request),
+        person,
+        form,
+        request.url.path,
+        command,
+        stream_id=proposal_stream(proposal_id),
+        expected=int(form.get("version") or 0),
+        authorize=authorize,
+        fields=fields_of,
+        lang=language(request),
+    )
     if not sent.ok:
         return show_proposal(
             request, person, proposal_id, sent.errors, {} if sent.stale else values, 409 if sent.stale else 422

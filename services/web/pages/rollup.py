@@ -117,8 +117,14 @@ def rollup_home(person: Signed) -> Response:
 
 
 @router.get("/tong-hop/{code}")
-def rollup_page(request: Request, person: Signed, code: str, period: str | None = None, sort: str | None = None,
-                dir: str | None = None) -> Response:  # noqa: A002 # fmt: skip
+def rollup_page(
+    request: Request,
+    person: Signed,
+    code: str,
+    period: str | None = None,
+    sort: str | None = None,
+    dir: str | None = None,
+) -> Response:  # noqa: A002
     """The node's numbers and one row per direct child."""
     web, chosen = web_of(request), periods.checked(period)
     key, descending = _sorting(sort, dir)
@@ -141,8 +147,15 @@ def rollup_page(request: Request, person: Signed, code: str, period: str | None 
 
 
 @router.get("/tong-hop/{code}/xuat.{fmt}")
-def rollup_export(request: Request, person: Signed, code: str, fmt: str, period: str | None = None,
-                  sort: str | None = None, dir: str | None = None) -> Response:  # noqa: A002 # fmt: skip
+def rollup_export(
+    request: Request,
+    person: Signed,
+    code: str,
+    fmt: str,
+    period: str | None = None,
+    sort: str | None = None,
+    dir: str | None = None,
+) -> Response:  # noqa: A002
     """The table on screen as XLSX or CSV (same rows, order and numbers)."""
     web, chosen = web_of(request), periods.checked(period)
     with web.node.engine.connect() as conn:

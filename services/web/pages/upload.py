@@ -164,9 +164,14 @@ def _command(
             return None, ""
         year = int(period)
         registration = RegisterTargets(
-            f"dk-{plan}-{unit['code']}-{year}", plan, unit["path"], year, tuple(values),
-            fields.business_time(None), person.principal.actor(),
-        )  # fmt: skip
+            f"dk-{plan}-{unit['code']}-{year}",
+            plan,
+            unit["path"],
+            year,
+            tuple(values),
+            fields.business_time(None),
+            person.principal.actor(),
+        )
         return registration, f"registration-{plan}:{unit['code']}:{year}"
     report = SubmitReport(
         plan,
