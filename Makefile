@@ -39,8 +39,9 @@ $(LINT_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,dev]"
 	touch $(LINT_STAMP)
 
-lint: $(LINT_STAMP) ## ruff (rules in pyproject.toml), mypy --strict, and the layer check (import-linter; CI runs it)
+lint: $(LINT_STAMP) ## ruff (rules in pyproject.toml; the formatter's check), mypy --strict, and the layer check (import-linter; CI runs it)
 	$(BIN)/ruff check services projections bench tests
+	$(BIN)/ruff format --check services projections bench tests infra setup.py
 	$(BIN)/mypy --strict services projections bench
 	$(BIN)/lint-imports --no-cache
 
