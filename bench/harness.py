@@ -60,8 +60,8 @@ def postgres_schema(url: str, prefix: str = "t") -> Iterator[tuple[Engine, str]]
         admin.dispose()
 
 
-def unit_registered(code: str, parent: str) -> NewEvent:
-    """A valid OrgUnitRegistered event for a unit ``code`` under ``parent``."""
+def unit_registered(code: str, parent: str, actor: dict[str, Any] = ACTOR, **overrides: Any) -> NewEvent:
+    """A valid OrgUnitRegistered event for a unit ``code`` under ``parent`` (payload fields ``overrides``)."""
     unit = {"code": code, "path": f"{parent}/{code}", "level": "UNIT", "name": f"Đơn vị {code}"}
     payload = {
         "unit": unit,
@@ -71,8 +71,9 @@ def unit_registered(code: str, parent: str) -> NewEvent:
         "subject_category": "AGENCY_LOCALITY",
         "emulation_bloc": None,
         "valid_from": None,
+        **overrides,
     }
-    return NewEvent("OrgUnitRegistered", payload, unit, ACTOR, datetime(2026, 5, 4, 8, 30, tzinfo=UTC))
+    return NewEvent("OrgUnitRegistered", payload, unit, actor, datetime(2026, 5, 4, 8, 30, tzinfo=UTC))
 
 
 def append_units(store: EventStore, count: int, per_stream: int = 100, prefix: str = "B") -> int:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.harness import unit_registered
 from services.kernel.events import Event
 from services.kernel.store import NewEvent
 
@@ -27,19 +28,8 @@ def unit_ref(code: str, parent: str = "VN/31/11086") -> dict[str, Any]:
 
 
 def org_unit_registered(code: str, parent: str = "VN/31/11086", **overrides: Any) -> NewEvent:
-    """A valid OrgUnitRegistered event."""
-    unit = unit_ref(code, parent)
-    payload = {
-        "unit": unit,
-        "parent_path": parent,
-        "name": unit["name"],
-        "unit_kind": "PUBLIC_SERVICE_UNIT",
-        "subject_category": "AGENCY_LOCALITY",
-        "emulation_bloc": None,
-        "valid_from": None,
-    }
-    payload.update(overrides)
-    return NewEvent("OrgUnitRegistered", payload, unit, SYSTEM_ACTOR, datetime(2026, 5, 4, 8, 30, tzinfo=UTC))
+    """A valid OrgUnitRegistered event (the benchmarks' builder, with the tests' actor)."""
+    return unit_registered(code, parent, SYSTEM_ACTOR, **overrides)
 
 
 def guidance_issued(title: str = "Hướng dẫn khen thưởng") -> NewEvent:
