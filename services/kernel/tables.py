@@ -32,7 +32,7 @@ event = Table(
     Column(
         "signature",
         LargeBinary,
-        comment="On the last event of each append batch: the node key's seal over the batch (issue 20, "
+        comment="On the last event of each append batch: the node key's seal over the batch (signed appends, "
         "services/kernel/signing.py); NULL on the batch's other events and on events written before signing began.",
     ),
     Index(None, "stream_id", "stream_version", unique=True),
@@ -65,10 +65,10 @@ foreign_event = Table(
     Column(
         "origin_signature",
         LargeBinary,
-        comment="The origin's seal over the event's batch with the event's inclusion proof (issue 20); NULL when the "
-        "origin did not sign it.",
+        comment="The origin's seal over the event's batch with the event's inclusion proof (signed appends); NULL "
+        "when the origin did not sign it.",
     ),
     Column("imported_at", DateTime(timezone=True), nullable=False),
     Index(None, "source_node", "imported_at"),
-    comment="Events imported from other nodes (issue 7): the local chain links them; the origin's facts stay here.",
+    comment="Events imported from other nodes by sync: the local chain links them; the origin's facts stay here.",
 )

@@ -30,7 +30,9 @@ sync_parked = Table(
     Column("body", LargeBinary, nullable=False),
     Column("origin_hash", LargeBinary(32)),
     Column("origin_position", BigInteger),
-    Column("origin_signature", LargeBinary, comment="The origin proof it came with (issue 20)."),
+    Column(
+        "origin_signature", LargeBinary, comment="The origin's seal and inclusion proof it came with (signed appends)."
+    ),
     Column("parked_at", DateTime(timezone=True), nullable=False),
     comment="Foreign events that arrived before their stream's previous version (reordering across sources).",
 )
