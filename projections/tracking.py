@@ -199,22 +199,25 @@ WHERE t.projection = m.p AND t.topic = m.t AND t."partition" = m.n AND t."offset
 
 
 def claim_event_ids(conn: Connection, pairs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Record the (projection, event id) pairs not recorded yet, in one statement, and return them: the others were
-    applied before (a duplicate the relay published twice). A pair another transaction is recording waits for it."""
+    """Record the (projection, event id) pairs not recorded yet, in one statement, and return those that were: they
+    were applied before (a duplicate the relay published twice). A pair another transaction is recording waits for
+    it. Only the pairs already there come back (usually none), not every pair recorded."""
     if not pairs:
         return set()
-    listed = sorted(set(pairs))
+    listed = sorted(pairs)
     if conn.dialect.name == "postgresql":
         projections, ids = zip(*listed, strict=True)
-        rows = conn.exec_driver_sql(_CLAIM_PG, {"p": list(projections), "e": list(ids)})
-    else:
-        rows = conn.exec_driver_sql(_CLAIM_SQLITE, (json.dumps(listed),))
-    return {(str(p), str(e)) for p, e in rows}
+        return {(str(p), str(e)) for p, e in conn.exec_driver_sql(_CLAIM_PG, {"p": list(projections), "e": list(ids)})}
+    recorded = {(str(p), str(e)) for p, e in conn.exec_driver_sql(_CLAIM_SQLITE, (json.dumps(listed),))}
+    return set(listed) - recorded
 
 
-_CLAIM_PG = """INSERT INTO projection_event (projection, event_id)
-SELECT * FROM unnest(%(p)s::varchar[], %(e)s::varchar[])
-ON CONFLICT DO NOTHING RETURNING projection, event_id"""
+_CLAIM_PG = """WITH k AS (SELECT * FROM unnest(%(p)s::varchar[], %(e)s::varchar[]) AS k(p, e)),
+recorded AS (
+  INSERT INTO projection_event (projection, event_id) SELECT p, e FROM k
+  ON CONFLICT DO NOTHING RETURNING projection, event_id
+)
+SELECT p, e FROM k EXCEPT ALL SELECT projection, event_id FROM recorded"""
 
 _CLAIM_SQLITE = """INSERT INTO projection_event (projection, event_id)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true

@@ -114,11 +114,12 @@ class KafkaProjector:
         candidates = {
             p.name: self._candidates(p.name, decoded, recorded, excluded, live[p.name].built_through) for p in active
         }
-        claimed = tracking.claim_event_ids(conn, [(n, d.event.event_id) for n, ds in candidates.items() for d in ds])
+        pairs = [(n, d.event.event_id) for n, ds in candidates.items() for d in ds]
+        applied_before = tracking.claim_event_ids(conn, pairs)
         moves = []
         for projection in active:  # a read model at another version waits for its blue/green build
             name = projection.name
-            fresh = [d for d in candidates[name] if (name, d.event.event_id) in claimed]
+            fresh = [d for d in candidates[name] if (name, d.event.event_id) not in applied_before]
             if isolate:
                 result.rejected += self._isolate(conn, projection, fresh)
             elif fresh:
