@@ -28,8 +28,7 @@ from .deadletters import Record
 
 log = logging.getLogger(__name__)
 
-Prepare = Callable[[Sequence[Record]], Awaitable[Any]]
-Handler = Callable[[Sequence[Record], Any], Awaitable[Any]]
+Handler = Callable[[Sequence[Record]], Awaitable[Any]]
 Resume = Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int]]]
 
 
@@ -71,17 +70,13 @@ def record_of(message: Any) -> Record:
 
 
 class BatchConsumer(Service):
-    """Hands the node's event records to ``handle`` in batches of up to ``worker_batch_size``, gathered for at most
-    ``worker_batch_seconds`` after the first one, and commits their offsets to Kafka once ``handle`` has returned.
-
-    The next batch is fetched and ``prepare``d (decoded) while ``handle`` applies this one: ``handle`` still takes
-    the batches one after the other, in the order they were fetched."""
+    """Hands the node's event records to ``handle`` in batches of up to ``batch_size``, gathered for at most
+    ``within`` seconds after the first one, and commits their offsets to Kafka once ``handle`` has returned."""
 
     def __init__(
         self,
         settings: WorkerSettings,
         topics: Sequence[str],
-        prepare: Prepare,
         handle: Handler,
         resume: Resume,
         on_failure: Callable[[BaseException], Awaitable[None]],
@@ -89,7 +84,7 @@ class BatchConsumer(Service):
     ) -> None:
         super().__init__(**kwargs)
         self.settings, self.topics = settings, list(topics)
-        self.prepare, self.handle, self.resume, self.on_failure = prepare, handle, resume, on_failure
+        self.handle, self.resume, self.on_failure = handle, resume, on_failure
         self.consumer: AIOKafkaConsumer | None = None
         self.done: dict[TopicPartition, int] = {}  # next offset per partition, applied but not yet committed
         self.committed_at = time.monotonic()
@@ -121,13 +116,11 @@ class BatchConsumer(Service):
 
     async def consume(self) -> None:
         """Batches until stopped; a batch that fails (a bug, not a bad event) stops the worker."""
-        upcoming = asyncio.ensure_future(self.prepared_batch())
         try:
             while not self.stopping.is_set():
-                records, prepared = await upcoming
-                upcoming = asyncio.ensure_future(self.prepared_batch())
+                records = await self.next_batch()
                 if records:
-                    await self.handle(records, prepared)
+                    await self.handle(records)
                     for record in records:
                         self.done[TopicPartition(record.topic, record.partition)] = record.offset + 1
                 if time.monotonic() - self.committed_at >= self.settings.worker_commit_seconds:
@@ -135,13 +128,6 @@ class BatchConsumer(Service):
         except Exception as exc:  # the batch was not applied: never go on past it
             await self.on_failure(exc)
             raise
-        finally:
-            upcoming.cancel()
-
-    async def prepared_batch(self) -> tuple[list[Record], Any]:
-        """The next batch and what ``prepare`` made of it (None for an empty batch)."""
-        records = await self.next_batch()
-        return records, await self.prepare(records) if records else None
 
     async def next_batch(self) -> list[Record]:
         """Up to ``worker_batch_size`` records: what aiokafka holds, then more for at most the batch window."""

@@ -39,18 +39,16 @@ from .batches import BatchConsumer
 from .deadletters import Record, Rejected, dead_letter_headers
 from .logs import correlated, logging_config
 from .metrics import PipelineMetrics, Scraped, WorkerStats, exposition, process_registry
-from .projector import Applied, Decoded, KafkaProjector, is_transient
+from .projector import Applied, KafkaProjector, is_transient
 from .topics import Topics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Decoding = tuple[list[Decoded], list[Rejected]]
 
 
 @dataclass
 class ProjectionWorker:
-    """The asynchronous side of the worker: batches in, dead letters out, database work in one thread (decoding in
-    another, so the next batch is decoded while this one is applied)."""
+    """The asynchronous side of the worker: batches in, dead letters out, database work in one thread."""
 
     projector: KafkaProjector
     send_dead_letter: Callable[[str, bytes | None, bytes | None, list[tuple[str, bytes]]], Any]  # awaitable send
@@ -58,21 +56,15 @@ class ProjectionWorker:
     group: str
     stats: WorkerStats = field(default_factory=WorkerStats)
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "thidua-db"))
-    decoder: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "thidua-decode"))
     max_backoff: float = 30.0
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking ``fn`` in the database thread."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
 
-    async def decode(self, records: Sequence[Record]) -> Decoding:
-        """Decode a batch in the decoding thread (pure: no database)."""
-        return await asyncio.get_running_loop().run_in_executor(self.decoder, self.projector.decode, records)
-
-    async def handle(self, records: Sequence[Record], decoding: Decoding | None = None) -> Applied:
-        """Decode (unless ``decoding`` is given), dead-letter, apply and record one batch; return when the database
-        has committed it."""
-        decoded, rejected = decoding or await self.decode(records)
+    async def handle(self, records: Sequence[Record]) -> Applied:
+        """Decode, dead-letter, apply and record one batch; return when the database has committed it."""
+        decoded, rejected = await self.run(self.projector.decode, records)
         await self.dead_letter(rejected)
         try:
             applied = await self.retrying(self.projector.apply, decoded, records)
@@ -183,9 +175,7 @@ def build(node: Node, settings: WorkerSettings) -> tuple[faust.App, ProjectionWo
     async def resume(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return await worker.run(projector.resume_offsets, partitions)
 
-    consumer = BatchConsumer(
-        settings, topics.events, worker.decode, worker.handle, resume, partial(fail_stop, app), beacon=app.beacon
-    )
+    consumer = BatchConsumer(settings, topics.events, worker.handle, resume, partial(fail_stop, app), beacon=app.beacon)
 
     async def consume() -> None:  # started with the app, stopped with it (a runtime dependency)
         await app.add_runtime_dependency(consumer)
