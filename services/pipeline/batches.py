@@ -70,8 +70,8 @@ def record_of(message: Any) -> Record:
 
 
 class BatchConsumer(Service):
-    """Hands the node's event records to ``handle`` in batches of up to ``batch_size``, gathered for at most
-    ``within`` seconds after the first one, and commits their offsets to Kafka once ``handle`` has returned."""
+    """Hands the node's event records to ``handle`` in batches of up to ``worker_batch_size``, gathered for at most
+    ``worker_batch_seconds`` after the first one, and commits their offsets to Kafka once ``handle`` has returned."""
 
     def __init__(
         self,
@@ -119,6 +119,8 @@ class BatchConsumer(Service):
         try:
             while not self.stopping.is_set():
                 records = await self.next_batch()
+                if self.stopping.is_set():  # stopping, or the positions could not be set from the database
+                    break
                 if records:
                     await self.handle(records)
                     for record in records:
@@ -167,7 +169,12 @@ class BatchConsumer(Service):
     async def seek_to_database(self, assigned: Sequence[TopicPartition]) -> None:
         """Seek every assigned partition to the next offset the database still needs."""
         assert self.consumer is not None
-        needed = await self.resume(sorted((tp.topic, tp.partition) for tp in assigned))
+        try:
+            needed = await self.resume(sorted((tp.topic, tp.partition) for tp in assigned))
+        except Exception as exc:  # aiokafka would go on from Kafka's committed offsets: stop instead
+            self.stopping.set()
+            await self.on_failure(exc)
+            raise
         for tp in assigned:
             self.consumer.seek(tp, needed[(tp.topic, tp.partition)])
         log.info("positions set from the database", extra={"partitions": len(assigned)})

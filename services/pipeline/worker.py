@@ -173,7 +173,7 @@ def build(node: Node, settings: WorkerSettings) -> tuple[faust.App, ProjectionWo
     worker = ProjectionWorker(projector, send, topics.dead_letters, app.conf.id)
 
     async def resume(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        return await worker.run(projector.resume_offsets, partitions)
+        return await worker.retrying(projector.resume_offsets, partitions)  # waits while the database is away
 
     consumer = BatchConsumer(settings, topics.events, worker.handle, resume, partial(fail_stop, app), beacon=app.beacon)
 
