@@ -1,4 +1,4 @@
-"""``thidua bench projectors``: the read models applied from Kafka by one Faust worker (the real ``thidua worker``
+"""``thidua bench projectors``: the read models applied from Kafka by one worker (the real ``thidua worker``
 process) and from the store by the embedded tail, each against the ceiling of its own source: for the worker, raw
 consume + decode + COPY of the same messages into a plain table (no read-model logic); for the embedded tail, the
 store's read + decode of the same events.
@@ -62,8 +62,8 @@ def run_projectors(settings: Settings, scale: Scale, repeat: int, console: Conso
     kafka, events = "kafka → postgres", history.events
     rows = [
         Row(kafka, CEILING, events, ceiling, peak_rss_mb()),
-        Row(kafka, f"1 Faust worker, {models} read models, steady", after_first, steady, steady_rss, CEILING),
-        Row(kafka, "1 Faust worker, from process start", events, started, steady_rss, CEILING),
+        Row(kafka, f"1 worker, {models} read models, steady", after_first, steady, steady_rss, CEILING),
+        Row(kafka, "1 worker, from process start", events, started, steady_rss, CEILING),
         Row("store → postgres", STORE_CEILING, events, store_ceiling, peak_rss_mb()),
         Row("store → postgres", f"embedded tail, {models} read models", events, embedded, peak_rss_mb(), STORE_CEILING),
     ]

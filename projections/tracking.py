@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -21,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from projections.bulk import insert_tuples, select_by_keys
 from services.kernel.db import new_metadata
 from services.kernel.store import utcnow
 
@@ -90,8 +90,9 @@ def reset_position(conn: Connection, projection: str) -> None:
 # A worker does not know store positions. It records, per projection, the last Kafka offset applied on each
 # partition it consumed, and the ids of the events it applied, in the same transaction as the read-model rows:
 # an offset at or below the recorded one is a redelivery (skipped without a lookup), and an event id already
-# recorded is a duplicate published twice by the relay (skipped by lookup). Kafka's own committed offsets are
-# only advisory (committed after this transaction); on assignment the worker seeks back to these offsets.
+# recorded is a duplicate published twice by the relay (skipped: the id is already there when the batch claims it).
+# Kafka's own committed offsets are only advisory (committed after this transaction); on assignment the worker seeks
+# to these offsets.
 
 projection_kafka_offset = Table(
     "projection_kafka_offset",
@@ -161,38 +162,63 @@ def advance_kafka_offsets(
     offsets: Mapping[TopicPartitionKey, int],
     applied: Mapping[TopicPartitionKey, int],
 ) -> None:
-    """Move the recorded offsets forward (never back) and add to the applied counters (rows must exist): one
-    executemany UPDATE."""
-    if not offsets:
+    """Move ``projection``'s recorded offsets forward (never back) and add to its applied counters (rows must
+    exist)."""
+    moves = [(projection, t, p, offset, applied.get((t, p), 0)) for (t, p), offset in offsets.items()]
+    advance_offsets(conn, moves)
+
+
+def advance_offsets(conn: Connection, moves: Collection[tuple[str, str, int, int, int]]) -> None:
+    """Move recorded offsets forward (never back) and add to the applied counters, for every (projection, topic,
+    partition, offset, events applied) of ``moves`` (rows must exist): one statement on PostgreSQL."""
+    if not moves:
         return
     table = projection_kafka_offset
-    moves = [
-        {"k_topic": topic, "k_partition": partition, "k_offset": offset, "added": applied.get((topic, partition), 0)}
-        for (topic, partition), offset in sorted(offsets.items())
-    ]
+    if conn.dialect.name == "postgresql":
+        columns = [list(column) for column in zip(*sorted(moves), strict=True)]
+        conn.exec_driver_sql(_ADVANCE_PG, dict(zip(("p", "t", "n", "o", "a"), columns, strict=True)))
+        return
     stmt = (
         update(table)
         .where(
-            table.c.projection == projection,
+            table.c.projection == bindparam("k_projection"),
             table.c.topic == bindparam("k_topic"),
             table.c.partition == bindparam("k_partition"),
             table.c.offset < bindparam("k_offset"),
         )
         .values(offset=bindparam("k_offset"), applied=table.c.applied + bindparam("added"), updated_at=utcnow())
     )
-    conn.execute(stmt, moves)
+    keys = ("k_projection", "k_topic", "k_partition", "k_offset", "added")
+    conn.execute(stmt, [dict(zip(keys, move, strict=True)) for move in sorted(moves)])
 
 
-def seen_event_ids(conn: Connection, projections: Collection[str], event_ids: Collection[str]) -> set[tuple[str, str]]:
-    """Which (projection, event id) pairs, of ``projections`` × ``event_ids``, were already applied from Kafka (one
-    primary-key probe per pair: an IN list on each column scans every id a projection has applied)."""
-    if not event_ids or not projections:
+_ADVANCE_PG = """UPDATE projection_kafka_offset AS t
+SET "offset" = m.o, applied = t.applied + m.a, updated_at = now()
+FROM unnest(%(p)s::varchar[], %(t)s::varchar[], %(n)s::int[], %(o)s::bigint[], %(a)s::bigint[]) AS m(p, t, n, o, a)
+WHERE t.projection = m.p AND t.topic = m.t AND t."partition" = m.n AND t."offset" < m.o"""
+
+
+def claim_event_ids(conn: Connection, pairs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Record the (projection, event id) pairs not recorded yet, in one statement, and return those that were: they
+    were applied before (a duplicate the relay published twice). A pair another transaction is recording waits for
+    it. Only the pairs already there come back (usually none), not every pair recorded."""
+    if not pairs:
         return set()
-    pairs = [(p, e) for p in projections for e in event_ids]
-    found = select_by_keys(conn, projection_event, ("projection", "event_id"), pairs)
-    return {(r["projection"], r["event_id"]) for r in found}
+    listed = sorted(pairs)
+    if conn.dialect.name == "postgresql":
+        projections, ids = zip(*listed, strict=True)
+        return {(str(p), str(e)) for p, e in conn.exec_driver_sql(_CLAIM_PG, {"p": list(projections), "e": list(ids)})}
+    recorded = {(str(p), str(e)) for p, e in conn.exec_driver_sql(_CLAIM_SQLITE, (json.dumps(listed),))}
+    return set(listed) - recorded
 
 
-def record_event_ids(conn: Connection, applied: Collection[tuple[str, str]]) -> None:
-    """Remember the (projection, event id) pairs applied (they are new: checked by ``seen_event_ids``)."""
-    insert_tuples(conn, projection_event, ("projection", "event_id"), sorted(applied))
+_CLAIM_PG = """WITH k AS (SELECT * FROM unnest(%(p)s::varchar[], %(e)s::varchar[]) AS k(p, e)),
+recorded AS (
+  INSERT INTO projection_event (projection, event_id) SELECT p, e FROM k
+  ON CONFLICT DO NOTHING RETURNING projection, event_id
+)
+SELECT p, e FROM k EXCEPT ALL SELECT projection, event_id FROM recorded"""
+
+_CLAIM_SQLITE = """INSERT INTO projection_event (projection, event_id)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true
+ON CONFLICT DO NOTHING RETURNING projection, event_id"""

@@ -3,8 +3,9 @@
 Exactly-once effect over at-least-once delivery, without store positions:
 - per projection and partition, the last applied offset is written in the same transaction as the rows; a
   record at or below it is a redelivery (Kafka's committed offset lags the database after a crash) and is skipped;
-- per projection, the ids of applied events are written in the same transaction; an event id seen before is a
-  duplicate the relay published twice (at another offset) and is skipped;
+- per projection, the ids of applied events are written in the same transaction (claimed: inserted unless there,
+  in one statement); an event id there before is a duplicate the relay published twice (at another offset) and is
+  skipped;
 - the offset rows are locked for the transaction, so two workers that briefly both own a partition during a
   rebalance apply it one after the other, the second seeing the first one's offsets.
 
@@ -110,44 +111,45 @@ class KafkaProjector:
         recorded = tracking.lock_kafka_offsets(conn, names, last)
         live = versions.live_versions(conn, names)  # after the lock: a switch is either before it or after us
         active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])]
-        seen = tracking.seen_event_ids(conn, [p.name for p in active], {d.event.event_id for d in decoded})
-        applied_ids: list[tuple[str, str]] = []
+        candidates = {
+            p.name: self._candidates(p.name, decoded, recorded, excluded, live[p.name].built_through) for p in active
+        }
+        pairs = [(n, d.event.event_id) for n, ds in candidates.items() for d in ds]
+        applied_before = tracking.claim_event_ids(conn, pairs)
+        moves = []
         for projection in active:  # a read model at another version waits for its blue/green build
             name = projection.name
-            fresh = self._fresh(name, decoded, recorded, excluded, seen, live[name].built_through)
+            fresh = [d for d in candidates[name] if (name, d.event.event_id) not in applied_before]
             if isolate:
                 result.rejected += self._isolate(conn, projection, fresh)
             elif fresh:
                 projection.apply(conn, [d.event for d in fresh])
-            applied_ids += [(name, d.event.event_id) for d in fresh]
-            moved = {tp: offset for tp, offset in last.items() if offset > recorded[(name, *tp)]}
-            tracking.advance_kafka_offsets(conn, name, moved, Counter(d.record.tp for d in fresh))
+            counts = Counter(d.record.tp for d in fresh)
+            moves += [(name, *tp, o, counts[tp]) for tp, o in last.items() if o > recorded[(name, *tp)]]
             result.events[name] = len(fresh)
-        tracking.record_event_ids(conn, applied_ids)
+        tracking.advance_offsets(conn, moves)
         return result
 
     @staticmethod
-    def _fresh(
+    def _candidates(
         name: str,
         decoded: Sequence[Decoded],
         recorded: Mapping[tuple[str, str, int], int],
         excluded: Excluded,
-        seen: set[tuple[str, str]],
         built_through: int = 0,
     ) -> list[Decoded]:
-        """Records past the recorded offsets, above the store position a blue/green build had applied, whose event
-        ids the projection has not applied (first copy only)."""
-        fresh = []
+        """Records past the recorded offsets, not excluded, above the store position a blue/green build had applied,
+        first copy of each event id in the batch; those whose ids the projection has not applied are fresh."""
+        candidates, ids = [], set()
         for d in decoded:
-            key = (name, d.event.event_id)
             position = (name, *d.record.tp)
-            if d.record.offset <= recorded[position] or (*position, d.record.offset) in excluded or key in seen:
+            if d.record.offset <= recorded[position] or (*position, d.record.offset) in excluded:
                 continue
-            if d.event.position <= built_through:
+            if d.event.position <= built_through or d.event.event_id in ids:
                 continue
-            seen.add(key)
-            fresh.append(d)
-        return fresh
+            ids.add(d.event.event_id)
+            candidates.append(d)
+        return candidates
 
     @staticmethod
     def _isolate(conn: Connection, projection: Projection, fresh: Sequence[Decoded]) -> list[Rejected]:

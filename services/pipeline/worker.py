@@ -1,15 +1,17 @@
-"""The projection worker: a faust-streaming app whose agent applies the node's projections from Kafka.
+"""The projection worker: a faust-streaming app that applies the node's projections from Kafka in batches.
 
-One agent consumes every event topic of the node in batches (``take_events``). For each batch:
+The app is the process's host (lifecycle and signals, the /metrics and /healthz web view, the dead-letter producer,
+crash on a bug); its Kafka consumer is ours (``batches.BatchConsumer``: aiokafka ``getmany``, no per-message Faust
+stream). For each batch of the node's event topics:
 1. decode in a thread (the one codec); records that cannot be decoded are sent to the dead-letter topic;
 2. apply to every projection in one database transaction, in a thread (SQLAlchemy is synchronous: the event
    loop keeps heart-beating and fetching meanwhile); rows, offsets and event ids commit together;
 3. if a projection refuses an event, find which under savepoints, send those to the dead-letter topic, apply
    the rest;
-4. return: Faust acks the batch and commits the offsets to Kafka after the database has committed.
+4. return: the consumer commits the offsets to Kafka after the database has committed.
 A database that is away makes the batch wait and retry (backing off), it never makes a dead letter.
 
-On every (re)assignment the worker seeks each partition back to what the database says is still needed, so the
+On every (re)assignment the worker seeks each partition to what the database says is still needed, so the
 database, not Kafka's committed offset, decides what is applied (a dropped read model is rebuilt from Kafka).
 """
 
@@ -26,12 +28,14 @@ from typing import Any, TypeVar
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.app.base import BootStrategy
 
 from services.bootstrap import Node
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.errors import InvalidSetting
 from services.kernel.settings import WorkerSettings
 
+from .batches import BatchConsumer
 from .deadletters import Record, Rejected, dead_letter_headers
 from .logs import correlated, logging_config
 from .metrics import PipelineMetrics, Scraped, WorkerStats, exposition, process_registry
@@ -119,20 +123,6 @@ class ProjectionWorker:
                 backoff = min(backoff * 2, self.max_backoff)
 
 
-def record_of(message: Any) -> Record:
-    """A Faust/aiokafka message as a Record."""
-    headers = message.headers.items() if isinstance(message.headers, dict) else (message.headers or ())
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, v if isinstance(v, bytes) else bytes(v or b"")) for k, v in headers),
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-    )
-
-
 def faust_app(settings: WorkerSettings, web_port: int | None = None) -> faust.App:
     """The Faust app of the node's projection workers (its id is the consumer group)."""
     broker_credentials = None
@@ -150,7 +140,7 @@ def faust_app(settings: WorkerSettings, web_port: int | None = None) -> faust.Ap
         )
     datadir = settings.data_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         settings.effective_worker_app_id,
         broker=[f"kafka://{s}" for s in (settings.kafka_bootstrap_servers or "").split(",")],
         broker_credentials=broker_credentials,
@@ -159,20 +149,19 @@ def faust_app(settings: WorkerSettings, web_port: int | None = None) -> faust.Ap
         autodiscover=False,
         topic_allow_declare=False,  # topics are created by `thidua topics create`, with their configuration
         topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.worker_session_timeout_seconds,
-        broker_heartbeat_interval=settings.worker_heartbeat_seconds,
-        broker_commit_interval=settings.worker_commit_seconds,
         producer_acks=-1,
         web_enabled=settings.worker_web_enabled,
         web_port=web_port or settings.worker_web_port,
         web_bind="0.0.0.0",  # noqa: S104 - inside a container; publish the port deliberately
         worker_redirect_stdouts=False,
     )
+    # Faust's own consumer stays off: the worker's consumer is batches.BatchConsumer (docs/pipeline.md, Workers)
+    app.boot_strategy = BootStrategy(app, enable_kafka_consumer=False)
+    return app
 
 
 def build(node: Node, settings: WorkerSettings) -> tuple[faust.App, ProjectionWorker]:
-    """Wire the Faust app, its agent, the seek-on-assignment, /metrics and the dead-letter producer."""
+    """Wire the Faust app (its own Kafka consumer off), the batch consumer, /metrics and the dead-letter producer."""
     app = faust_app(settings)
     topics = Topics(settings.node_id)
     projector = KafkaProjector(node.engine, node.codec, EVENT_TYPES, selected_projections(node, settings))
@@ -182,23 +171,22 @@ def build(node: Node, settings: WorkerSettings) -> tuple[faust.App, ProjectionWo
         await app.producer.send_and_wait(topic, key, value, None, None, headers)
 
     worker = ProjectionWorker(projector, send, topics.dead_letters, app.conf.id)
-    source = app.topic(*topics.events, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
-    @app.agent(source, name="projections", concurrency=1)
-    async def project(stream: Any) -> None:  # a faust Stream of raw messages
-        async for events in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_seconds):
-            try:
-                await worker.handle([record_of(e.message) for e in events])
-            except Exception as exc:  # a bug, not a bad event: stop the whole worker (see fail_stop)
-                await fail_stop(app, exc)
-                raise
+    async def resume(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return await worker.retrying(projector.resume_offsets, partitions)  # waits while the database is away
 
-    _seek_to_database_offsets(app, worker)
+    consumer = BatchConsumer(settings, topics.events, worker.handle, resume, partial(fail_stop, app), beacon=app.beacon)
+
+    async def consume() -> None:  # started with the app, stopped with it (a runtime dependency)
+        await app.add_runtime_dependency(consumer)
+
+    app.task(consume)
+
     registry = process_registry(PipelineMetrics.for_node(node), Scraped(worker.stats.families))
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "group": app.conf.id, "assigned": len(app.consumer.assignment())})
+        return web.json({"status": "ok", "group": app.conf.id, "assigned": len(consumer.assignment())})
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -226,41 +214,13 @@ def selected_projections(node: Node, settings: WorkerSettings) -> list[Any]:
 
 
 async def fail_stop(app: faust.App, exc: BaseException) -> None:
-    """Crash the worker process instead of letting Faust restart the agent past an unapplied batch.
+    """Crash the worker process instead of going on past an unapplied batch.
 
-    A restarted agent would go on with the next records, later batches would move the recorded offsets past the
-    failed one, and it would never be applied. A restarted process seeks back to the database's offsets instead.
+    Going on with the next records, later batches would move the recorded offsets past the failed one, and it
+    would never be applied. A restarted process seeks back to the database's offsets instead.
     """
     log.critical("a batch failed unexpectedly; stopping the worker (a restart resumes from the database)", exc_info=exc)
     await app.crash(exc)
-
-
-def _seek_to_database_offsets(app: faust.App, worker: ProjectionWorker) -> None:
-    """After Faust seeks to Kafka's committed offsets, seek back wherever the database needs older records."""
-    consumer = app.consumer
-    seek_to_committed = consumer.perform_seek
-
-    async def perform_seek() -> None:
-        await seek_to_committed()
-        assigned = sorted(consumer.assignment())
-        needed = await worker.run(worker.projector.resume_offsets, [(tp.topic, tp.partition) for tp in assigned])
-        back = {}
-        for tp in assigned:
-            position = await consumer.position(tp)
-            target = needed[(tp.topic, tp.partition)]
-            if position is None or target < position:
-                back[tp] = target
-                log.info(
-                    "seeking back to the database's offset",
-                    extra={"tp": f"{tp.topic}/{tp.partition}", "from": position, "to": target},
-                )
-        if back:
-            await consumer.seek_wait(back)
-        log.info(
-            "positions checked against the database", extra={"partitions": len(assigned), "sought_back": len(back)}
-        )
-
-    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
 
 
 def run_worker(settings: WorkerSettings) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,6 +155,31 @@ def test_workers_in_one_group_share_the_partitions(rig: Rig) -> None:
     assert rig.kafka_read_model() == rig.embedded_read_model()
     assert all(w.alive() for w in workers)
     wait_for(both_assigned, 5, 0.5, "the same two members still sharing the partitions")
+
+
+BUGGY_WORKER = """
+from services.pipeline.projector import KafkaProjector
+
+def apply(self, decoded, records, excluded=frozenset()):
+    raise RuntimeError("a bug that no single event explains")
+
+KafkaProjector.apply = apply
+KafkaProjector.find_rejections = lambda self, decoded, records: []
+from services.cli.main import app
+app(prog_name="thidua")
+"""
+
+
+def test_a_batch_that_fails_for_a_bug_stops_the_worker_and_nothing_moves_past_it(rig: Rig) -> None:
+    append_units(rig.node.store, 30, per_stream=10)
+    relay = rig.relay()
+    relay.run_until_idle()
+    relay.close()
+    command = [sys.executable, "-c", BUGGY_WORKER, "worker"]
+    done = subprocess.run(command, env=rig.env(), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0, done.stdout[-2000:]
+    assert "a batch failed unexpectedly; stopping the worker" in done.stdout + done.stderr
+    assert applied_count(rig.read_engine) == 0 and not _committed(rig)  # neither the database nor Kafka moved on
 
 
 def _partitions(member: dict) -> list[tuple[str, int]]:  # type: ignore[type-arg]

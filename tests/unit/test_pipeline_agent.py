@@ -1,4 +1,4 @@
-"""The Faust agent under ``agent.test_context()``: no broker; the read model in an in-memory SQLite database."""
+"""The worker's batch handling without a broker: the read model in an in-memory SQLite database."""
 
 from __future__ import annotations
 
@@ -24,37 +24,27 @@ from tests.factories import org_unit_registered
 pytestmark = pytest.mark.unit
 
 
-def test_the_agent_applies_events_once_and_dead_letters_the_rest(tmp_path: Path) -> None:
+def test_a_batch_is_applied_once_and_its_bad_records_are_dead_lettered(tmp_path: Path) -> None:
     engine = make_engine("sqlite://", poolclass=StaticPool)
-    settings = Settings(
-        data_dir=tmp_path, node_id="p31", kafka_bootstrap_servers="127.0.0.1:9", worker_batch_seconds=0.05
-    )
+    settings = Settings(data_dir=tmp_path, node_id="p31", kafka_bootstrap_servers="127.0.0.1:9")
     node = bootstrap(settings, engine=engine)
     node.init_db()
     node.store.append("orgunit-U-1", 0, [org_unit_registered("U-1")])
     node.store.append("orgunit-46", 0, [org_unit_registered("46")])  # Huế's official code: the read model refuses it
     node.store.append("orgunit-U-2", 0, [org_unit_registered("U-2")])
     _key, first, refused, last = (to_message(e) for e in node.store.read_all())  # 1: the node key's announcement
-    app, worker = build(node, settings)
+    _app, worker = build(node, settings)
     letters: list[dict[str, str]] = []
 
     async def send(topic: str, key: Any, value: Any, headers: list[tuple[str, bytes]]) -> None:
         letters.append({"topic": topic, **header_map(headers)})
 
     worker.send_dead_letter = send
-    agent = app.agents["projections"] if "projections" in app.agents else next(iter(app.agents.values()))
-
-    async def scenario() -> None:
-        async with agent.test_context() as context:
-            for message in (first, refused, first, last):  # `first` twice: a redelivered duplicate
-                await context.put(message.value, key=message.key, headers=message.headers, wait=False)
-            await context.put(b"\x00garbage", key=b"k", headers=[("ce_id", b"poison")], wait=False)
-            for _ in range(100):
-                if worker.stats.records == 5:
-                    break
-                await asyncio.sleep(0.05)
-
-    asyncio.run(scenario())
+    messages = [(m.key, m.value, m.headers) for m in (first, refused, first, last)]  # `first` twice: a duplicate
+    messages.append((b"k", b"\x00garbage", [("ce_id", b"poison")]))
+    records = [Record("thidua.p31.registry", 0, offset, *m[:2], tuple(m[2])) for offset, m in enumerate(messages)]
+    asyncio.run(worker.handle(records[:2]))
+    asyncio.run(worker.handle(records[2:]))
     with engine.connect() as conn:
         units = {code: queries.by_code(conn, code) for code in ("U-1", "U-2")}
         hue = queries.by_code(conn, "46")

@@ -1,4 +1,5 @@
-"""SASL settings reach both Kafka clients of the node (kafka-python for the relay, Faust for the workers)."""
+"""SASL settings reach every Kafka client of the node (kafka-python for the relay; aiokafka for the workers' consumer,
+Faust for their dead-letter producer)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from services.kernel.kafkaclients import security_options
 from services.kernel.settings import Settings
+from services.pipeline.batches import consumer_options
 from services.pipeline.worker import faust_app
 
 pytestmark = pytest.mark.unit
@@ -45,3 +47,13 @@ def test_faust_credentials_and_brokers(tmp_path: Path) -> None:
     assert str(credentials.mechanism.value) == "SCRAM-SHA-512" and credentials.ssl_context is not None
     assert [(u.host, u.port) for u in app.conf.broker] == [("b1", 9093), ("b2", 9093)]
     assert app.conf.id == "thidua-p46-projections"
+
+
+def test_the_workers_consumer_options(tmp_path: Path) -> None:
+    options = consumer_options(sasl(tmp_path, "SASL_SSL"))
+    assert options["bootstrap_servers"] == ["b1:9093", "b2:9093"] and options["group_id"] == "thidua-p46-projections"
+    assert (options["security_protocol"], options["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("p46-relay", "s3cret")
+    assert options["ssl_context"] is not None and options["enable_auto_commit"] is False  # commits follow the database
+    plain = consumer_options(Settings(data_dir=tmp_path, kafka_bootstrap_servers="b1:9092"))
+    assert not {"security_protocol", "sasl_mechanism", "ssl_context"} & set(plain)
