@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, MetaData
@@ -41,3 +42,19 @@ def handled_types(*dispatchers: Any) -> frozenset[str]:
     """The event type names registered on ``functools.singledispatch`` functions (what a read model uses): an
     as-of rebuild of the read model reads only these events (``services.audit.asof``)."""
     return frozenset(name for d in dispatchers for cls in d.registry if (name := getattr(cls, "NAME", "")))
+
+
+@contextmanager
+def from_scratch(projections: Sequence[Projection]) -> Iterator[Callable[[Connection], None]]:
+    """Batches applied inside build ``projections``' tables from scratch (a blue/green or as-of build): a read model
+    that offers it (``start_build``, ``finish_build``, ``end_build``; the rollup) keeps what they change in memory
+    and writes it all at once when the returned function is called, in the build's last transaction. On leaving,
+    every read model is back on its incremental path (what an unfinished build held is dropped)."""
+    found = [p for p in projections if hasattr(p, "start_build")]
+    for projection in found:
+        projection.start_build()  # type: ignore[attr-defined]
+    try:
+        yield lambda conn: [p.finish_build(conn) for p in found]  # type: ignore[attr-defined]
+    finally:
+        for projection in found:
+            projection.end_build()  # type: ignore[attr-defined]
