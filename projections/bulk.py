@@ -24,6 +24,7 @@ from .shadow import rewritten
 T = TypeVar("T")
 
 CHUNK = 500  # keys per IN list (SQLite, one-column keys): below every SQLite's bound-parameter limit
+COPY_AT_LEAST = 50  # rows: fewer are inserted by one statement (a COPY costs its own round trips)
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -185,7 +186,7 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
     :func:`insert_rows`. Values are what :func:`insert_rows` would send: JSON serialised as SQLAlchemy would."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_AT_LEAST:
         insert_rows(conn, table, rows)
         return
     serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
