@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, Table, bindparam, update
@@ -190,22 +191,21 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
         insert_rows(conn, table, rows)
         return
     serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
-    columns = list(table.columns)
-    json_columns = {c.name: c.type.none_as_null for c in columns if isinstance(c.type, JSON)}  # type: ignore[attr-defined]
+    names = [c.name for c in table.columns]
+    pick = itemgetter(*names)
+    # JSON columns: (index, None stays SQL NULL); the other values go as they are
+    json_columns = [(i, c.type.none_as_null) for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]  # type: ignore[attr-defined]
     q = conn.dialect.identifier_preparer.quote
-    sql = f"COPY {q(table.name)} ({', '.join(q(c.name) for c in columns)}) FROM STDIN"
+    sql = f"COPY {q(table.name)} ({', '.join(map(q, names))}) FROM STDIN"
     statement = rewritten(conn, sql)  # COPY goes to the driver directly: the shadow's names by hand
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row(
-                [
-                    row[c.name]
-                    if c.name not in json_columns or (row[c.name] is None and json_columns[c.name])
-                    else serialize(row[c.name])
-                    for c in columns
-                ]
-            )
+            values = list(pick(row)) if len(names) > 1 else [pick(row)]
+            for i, keep_null in json_columns:
+                if values[i] is not None or not keep_null:
+                    values[i] = serialize(values[i])
+            copy.write_row(values)
 
 
 def _pg_kind(type_: Any) -> str:

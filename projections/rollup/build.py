@@ -26,7 +26,10 @@ from .evolve import COUNTERS, INDICATOR_COUNTERS, Slot
 from .store import SlotKey
 from .tables import rollup_count, rollup_indicator_count, rollup_slot, rollup_unit
 
-CAPACITY = 200_000  # slots or counter keys held before they are written out (about 1 KB each in memory)
+# Slots and counter keys held before they are written out: about 0.5 KB each in memory (200,000 slots with ten
+# figures each and their 2.2 M own counter keys took 1.18 GB), so at most ~200 MB; a national build writes out
+# every few tens of thousands of events (each unit's events are read together: little is read back).
+CAPACITY = 400_000
 
 
 class BuildWork(Work):
