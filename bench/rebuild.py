@@ -231,7 +231,8 @@ def _from_kafka(
 def rows_written(engine: Engine, projections: Sequence[Any]) -> dict[str, int]:
     """Rows each read model inserted, updated and deleted in this PostgreSQL schema so far (pg_stat_user_tables,
     read once the statistics of the writers' transactions have been flushed)."""
-    time.sleep(1.5)  # PostgreSQL 15 flushes a backend's table statistics within a second of its transaction
+    engine.dispose()  # the writers' backends end, and flush their table statistics as they do (an idle one may
+    time.sleep(1.5)  # keep them up to 10 s: the rebuild's last transaction, which holds most rows now, was missed)
     owner = {t.name: p.name for p in projections for t in p.metadata.sorted_tables}
     query = text(
         "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables "
