@@ -194,7 +194,7 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
     names = [c.name for c in table.columns]
     pick = itemgetter(*names)
     # JSON columns: (index, None stays SQL NULL); the other values go as they are
-    json_columns = [(i, c.type.none_as_null) for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]  # type: ignore[attr-defined]
+    json_columns = [(i, c.type.none_as_null) for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
     q = conn.dialect.identifier_preparer.quote
     sql = f"COPY {q(table.name)} ({', '.join(map(q, names))}) FROM STDIN"
     statement = rewritten(conn, sql)  # COPY goes to the driver directly: the shadow's names by hand

@@ -13,7 +13,7 @@ events read what they need back, as a new batch would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, exists, select
@@ -170,7 +170,7 @@ def _empty(conn: Connection, table: Any) -> bool:
 
 
 def _rows(
-    table: Any, names: tuple[str, ...], deltas: list[tuple[tuple[str, ...], tuple[int, ...]]]
+    table: Any, names: tuple[str, ...], deltas: Sequence[tuple[tuple[str, ...], tuple[int, ...]]]
 ) -> list[dict[str, Any]]:
     keys = [c.name for c in table.primary_key.columns]
     return [dict(zip([*keys, *names], (*key, *delta), strict=True)) for key, delta in deltas]
