@@ -6,9 +6,10 @@ projection work."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +68,21 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int, c
     model made stale and rebuilt blue/green together (``Builder.build_many``: what a node does when read models
     change version), with the rows each wrote (PostgreSQL)."""
     ceiling, embedded, rebuild, written = [], [], [], []
+    cpu: dict[str, list[tuple[float, float]]] = {}
     for _ in range(repeat):
         with fresh_node(settings, backend) as (node, engine, *_):
             load(engine, history)
-            ceiling.append(timed(lambda: read_decode(node.store)))
+            clock = CpuClock(engine)
+            ceiling.append(clock.timed(STORE_CEILING, lambda: read_decode(node.store)))
             sizes = settings.projection_batch_size, node.settings.effective_catchup_batch_size  # by the node's backend
             runner = EmbeddedRunner(engine, node.store, node.codec, EVENT_TYPES, node.projections, *sizes)
-            embedded.append(timed(runner.run_until_idle))
-            rebuild.append(timed(lambda: _all_stale_then_built(node)))
+            embedded.append(clock.timed("embedded runner", runner.run_until_idle))
+            rebuild.append(clock.timed("blue/green rebuild", lambda: _all_stale_then_built(node)))
+            for stage, spent in clock.spent.items():
+                cpu.setdefault(stage, []).append(spent)
             if backend == "postgres":
                 written.append(rows_written(engine, node.projections))  # the built tables' (the old ones are gone)
+    print_cpu(console, f"CPU seconds, client + server ({backend}, {history.events:,} events, medians)", cpu)
     if written:
         print_written(
             console,
@@ -90,6 +96,70 @@ def _from_store(settings: Settings, backend: str, history: Spool, repeat: int, c
         Row(backend, f"store: embedded runner, {count} read models", history.events, embedded, rss, STORE_CEILING),
         Row(backend, f"store: blue/green rebuild, {count} read models", history.events, rebuild, rss, STORE_CEILING),
     ]
+
+
+class CpuClock:
+    """Wall seconds of a stage, and the CPU seconds it cost this process (every thread) and the PostgreSQL server
+    (its backends, live and ended: the postmaster's children and what it reaped; the whole cluster, so run alone)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.postmaster = _postmaster(engine)
+        self.spent: dict[str, tuple[float, float]] = {}
+
+    def timed(self, stage: str, work: Callable[[], Any]) -> float:
+        client, server = time.process_time(), self.server()
+        wall = timed(work)
+        self.spent[stage] = (time.process_time() - client, self.server() - server)
+        return wall
+
+    def server(self) -> float:
+        """CPU seconds of the server so far (0 on SQLite)."""
+        if self.postmaster is None:
+            return 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        total = sum(_stat(self.postmaster)[11:15])  # its own and its reaped children's user + system
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (fields := _stat(int(entry.name))) and fields[1] == self.postmaster:
+                total += fields[11] + fields[12]
+        return total / tick
+
+
+def _stat(pid: int) -> list[int]:
+    """/proc/<pid>/stat after the command name, as numbers from field 4 on (index 1: ppid); [] when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [0, *(int(f) if f.lstrip("-").isdigit() else 0 for f in fields[1:])]
+
+
+def _postmaster(engine: Engine) -> int | None:
+    """The pid of the local PostgreSQL server's postmaster (None: SQLite, or a server whose files this user cannot
+    read)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        folder = conn.execute(text("SHOW data_directory")).scalar()
+    try:
+        return int(Path(str(folder), "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
+def print_cpu(console: Console, title: str, runs: dict[str, list[tuple[float, float]]]) -> None:
+    """Median client and server CPU seconds per stage, and each stage's ratio to the ceiling's by total CPU."""
+    table = Table(
+        "stage", "client CPU s", "server CPU s", "total CPU s", "ceiling ÷ total", title=title, box=box.MARKDOWN
+    )
+    medians = {
+        stage: (statistics.median(c for c, _ in spent), statistics.median(s for _, s in spent))
+        for stage, spent in runs.items()
+    }
+    ceiling = sum(medians.get(STORE_CEILING, (0.0, 0.0)))
+    for stage, (client, server) in medians.items():
+        ratio = f"{ceiling / (client + server):.2f}" if client + server else "-"
+        table.add_row(stage, f"{client:.2f}", f"{server:.2f}", f"{client + server:.2f}", ratio)
+    console.print(table)
 
 
 def _all_stale_then_built(node: Any) -> None:
@@ -161,7 +231,8 @@ def _from_kafka(
 def rows_written(engine: Engine, projections: Sequence[Any]) -> dict[str, int]:
     """Rows each read model inserted, updated and deleted in this PostgreSQL schema so far (pg_stat_user_tables,
     read once the statistics of the writers' transactions have been flushed)."""
-    time.sleep(1.5)  # PostgreSQL 15 flushes a backend's table statistics within a second of its transaction
+    engine.dispose()  # the writers' backends end, and flush their table statistics as they do (an idle one may
+    time.sleep(1.5)  # keep them up to 10 s: the rebuild's last transaction, which holds most rows now, was missed)
     owner = {t.name: p.name for p in projections for t in p.metadata.sorted_tables}
     query = text(
         "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection, MetaData
 
@@ -41,3 +42,38 @@ def handled_types(*dispatchers: Any) -> frozenset[str]:
     """The event type names registered on ``functools.singledispatch`` functions (what a read model uses): an
     as-of rebuild of the read model reads only these events (``services.audit.asof``)."""
     return frozenset(name for d in dispatchers for cls in d.registry if (name := getattr(cls, "NAME", "")))
+
+
+@runtime_checkable
+class BuildsFromScratch(Protocol):
+    """A read model with a faster path for a build from scratch (the rollup: ``projections.rollup.build``)."""
+
+    def start_build(self) -> None:
+        """The next batches of this thread build the tables from scratch."""
+
+    def finish_build(self, conn: Connection) -> None:
+        """Write what the build holds, in the caller's transaction."""
+
+    def end_build(self) -> None:
+        """Back to the incremental path."""
+
+
+@contextmanager
+def from_scratch(projections: Sequence[Projection]) -> Iterator[Callable[[Connection], None]]:
+    """Batches applied inside build ``projections``' tables from scratch (a blue/green or as-of build): a read model
+    that offers it (:class:`BuildsFromScratch`; the rollup) keeps what they change in memory and writes it all at
+    once when the returned function is called, in the build's last transaction. On leaving, every read model is back
+    on its incremental path (what an unfinished build held is dropped)."""
+    found = [p for p in projections if isinstance(p, BuildsFromScratch)]
+    for projection in found:
+        projection.start_build()
+
+    def finish(conn: Connection) -> None:
+        for projection in found:
+            projection.finish_build(conn)
+
+    try:
+        yield finish
+    finally:
+        for projection in found:
+            projection.end_build()

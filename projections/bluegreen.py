@@ -34,7 +34,7 @@ from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore, StoredEvent, utcnow
 
 from . import scan, tracking, versions
-from .base import Projection
+from .base import Projection, from_scratch
 from .shadow import (
     create_deferred,
     drop_shadows,
@@ -148,16 +148,18 @@ class Builder:
         their positions are recorded once all is read. False when stopped."""
         head = self.store.head_position()
         types = _types_of(b.projection for b in builds)
-        for rows in scan.scoped_batches(self.engine, types, "", 0, head, self.batch_size, first):
-            if stop is not None and stop.is_set():
-                return False
-            events = [decode_event(body, self.codec, self.types, position) for position, body in rows]
+        with from_scratch([b.projection for b in builds]) as finish:
+            for rows in scan.scoped_batches(self.engine, types, "", 0, head, self.batch_size, first):
+                if stop is not None and stop.is_set():
+                    return False
+                events = [decode_event(body, self.codec, self.types, position) for position, body in rows]
+                with conn.begin():
+                    self._apply_due(conn, builds, events, ordered=True)
             with conn.begin():
-                self._apply_due(conn, builds, events, ordered=True)
-        with conn.begin():
-            for b in builds:
-                b.position = head
-                self._renew(conn, b.projection, head, b.events)
+                finish(conn)  # what the builds held in memory (the rollup's rows), with their positions
+                for b in builds:
+                    b.position = head
+                    self._renew(conn, b.projection, head, b.events)
         return True
 
     def _catch_up(self, conn: Connection, builds: Sequence[_Build], stop: threading.Event | None) -> bool:

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, Table, bindparam, update
 
+from .shadow import rewritten
+
 T = TypeVar("T")
 
 CHUNK = 500  # keys per IN list (SQLite, one-column keys): below every SQLite's bound-parameter limit
+COPY_AT_LEAST = 50  # rows: fewer are inserted by one statement (a COPY costs its own round trips)
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -175,6 +179,33 @@ def _insert_unnested(conn: Connection, table: Table, rows: Sequence[dict[str, An
     conn.exec_driver_sql(
         f"INSERT INTO {q(table.name)} ({', '.join(names)}) SELECT {picked} FROM {source}{tail}", tuple(arrays)
     )
+
+
+def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert whole rows (dicts of every column) into ``table``, on PostgreSQL with COPY (rows formatted by psycopg's
+    C code, no arrays built in Python; a rewritten table name, such as a shadow table's, is followed), elsewhere as
+    :func:`insert_rows`. Values are what :func:`insert_rows` would send: JSON serialised as SQLAlchemy would."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_AT_LEAST:
+        insert_rows(conn, table, rows)
+        return
+    serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+    names = [c.name for c in table.columns]
+    pick = itemgetter(*names)
+    # JSON columns: (index, None stays SQL NULL); the other values go as they are
+    json_columns = [(i, c.type.none_as_null) for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
+    q = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {q(table.name)} ({', '.join(map(q, names))}) FROM STDIN"
+    statement = rewritten(conn, sql)  # COPY goes to the driver directly: the shadow's names by hand
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            values = list(pick(row)) if len(names) > 1 else [pick(row)]
+            for i, keep_null in json_columns:
+                if values[i] is not None or not keep_null:
+                    values[i] = serialize(values[i])
+            copy.write_row(values)
 
 
 def _pg_kind(type_: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table
 
-from projections.bulk import insert_rows, select_by_keys, update_by_key
+from projections.bulk import copy_rows, select_by_keys, update_by_key
 from services.kernel.events import Event
 
 R = TypeVar("R")
@@ -75,7 +75,7 @@ class RowStore(Generic[R]):
             if after is None or after == before:
                 continue
             (inserts if before is None else updates).append(to_columns(after, self.datetimes))
-        insert_rows(conn, self.table, inserts)
+        copy_rows(conn, self.table, inserts)
         update_by_key(conn, self.table, [self.key], updates)
 
 

@@ -74,6 +74,16 @@ def shadow_connection(engine: Engine, projections: Sequence[Projection], prefix:
     return engine.connect().execution_options(**{_OPTION: (pattern, prefix)})
 
 
+def rewritten(conn: Connection, statement: str) -> str:
+    """``statement`` with the table names ``conn`` rewrites (a shadow connection's), for SQL sent to the driver
+    directly (COPY)."""
+    option = conn.get_execution_options().get(_OPTION)
+    if option is None:
+        return statement
+    pattern, prefix = option
+    return str(pattern.sub(lambda m: prefix + m.group(0), statement))
+
+
 def verbatim(conn: Connection, sql: str) -> None:
     """Run ``sql`` as written, even on a shadow connection (DDL that names live and shadow tables)."""
     conn.exec_driver_sql(sql, execution_options={_OPTION: None})  # type: ignore[misc]  # a custom option

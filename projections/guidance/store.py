@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
-from projections.bulk import insert_rows, select_by_keys, update_by_key
+from projections.bulk import copy_rows, select_by_keys, update_by_key
 from projections.rowstore import to_columns
 
 from .rows import BlocRow, CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow
@@ -75,7 +75,7 @@ def save_many(conn: Connection, changes: Iterable[tuple[Row | None, Row | None]]
         if before is None and isinstance(after, DocumentRow):
             targets += [{"path": p, "guidance_id": after.guidance_id} for p in sorted(set(after.addressed_to))]
     for row_type, rows in inserts.items():
-        insert_rows(conn, TABLES[row_type][0], rows)
+        copy_rows(conn, TABLES[row_type][0], rows)
     if targets:
         conn.execute(insert(guidance_document_target), targets)
     for row_type, rows in updates.items():

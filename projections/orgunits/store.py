@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from projections.bulk import insert_rows
+from projections.bulk import copy_rows
 from projections.rowstore import RowStore
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
@@ -61,5 +61,5 @@ def seed_reference(conn: Connection, catalog: AdminUnitCatalog) -> int:
         return 0
     rows = reference_rows(catalog)
     empty = dict.fromkeys(orgunit_unit.columns.keys())
-    insert_rows(conn, orgunit_unit, [empty | row for row in rows])  # one statement: a build seeds 3,300 communes
+    copy_rows(conn, orgunit_unit, [empty | row for row in rows])  # a build seeds 3,300 communes
     return len(rows)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from projections.bulk import chunked, insert_rows
+from projections.bulk import chunked, copy_rows
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.orgpaths import ROOT
 
@@ -37,7 +37,7 @@ def seed_reference(conn: Connection, catalog: AdminUnitCatalog) -> int:
             )
         )
     empty = dict.fromkeys(rollup_unit.columns.keys())
-    insert_rows(conn, rollup_unit, [empty | row for row in rows])  # one statement: a build seeds 3,300 communes
+    copy_rows(conn, rollup_unit, [empty | row for row in rows])  # a build seeds 3,300 communes
     return len(rows)
 
 

@@ -14,6 +14,7 @@ from services.kernel.events import Event
 
 from . import fact_store, store
 from .batch import Facts, Work
+from .build import CAPACITY, BuildWork
 from .changes import FACT_EVENTS, change
 from .tables import metadata
 
@@ -52,6 +53,7 @@ class RollupProjection:
         "ix_rollup_unit_parent_path_level",
     )
     metadata = metadata
+    build_capacity = CAPACITY  # slots and counter keys a build holds in memory before writing them out
 
     def __init__(self, catalog: AdminUnitCatalog) -> None:
         self.catalog = catalog
@@ -71,6 +73,37 @@ class RollupProjection:
         fact_store.seed_reference(conn, self.catalog)
         store.seed_facts_token(conn)
 
+    def start_build(self) -> None:
+        """This thread's next batches build the tables from scratch (``projections.base.from_scratch``): one
+        work spans them, written by :meth:`finish_build` (``build.BuildWork``)."""
+        self._local.build = None
+        self._local.building = True
+
+    def finish_build(self, conn: Connection) -> None:
+        """Write what the build holds (in the caller's transaction, the build's last)."""
+        work: BuildWork | None = getattr(self._local, "build", None)
+        if work is not None:
+            work.conn = conn
+            work.write_out()
+
+    def end_build(self) -> None:
+        """Back to the incremental path (after the build, or when it stopped: what it held is dropped)."""
+        self._local.build = None
+        self._local.building = False
+
+    def _work(self, conn: Connection, token: str | None) -> Work:
+        """A batch's work, or the build's (the same across its batches: its facts and pending rows carry on)."""
+        if not getattr(self._local, "building", False):
+            return Work(conn, self.facts.valid_for(token))
+        work: BuildWork | None = self._local.build
+        if work is None or work.facts.token != token:  # the facts changed elsewhere: start over from the tables
+            if work is not None:
+                work.conn = conn
+                work.write_out()
+            work = self._local.build = BuildWork(conn, self.facts.valid_for(token), self.build_capacity)
+        work.conn = conn
+        return work
+
     def apply(self, conn: Connection, events: Sequence[Event]) -> int:
         """Apply the events in the caller's transaction: each run of report and unit events read ahead and folded
         in memory, each plan or criteria event on what the tables hold; slots written back and the summed
@@ -78,7 +111,7 @@ class RollupProjection:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(APPLY_LOCK)
         read = token = store.facts_token(conn)
-        work = Work(conn, self.facts.valid_for(token))
+        work = self._work(conn, token)
         changed = 0
         for run in runs(events):
             if isinstance(run[0], FACT_EVENTS):
@@ -90,8 +123,11 @@ class RollupProjection:
             else:
                 work.prepare(run)
                 changed += sum(change(event, work) for event in run)
-        work.flush()
-        store.flush(conn, work.tally)
+        if isinstance(work, BuildWork):
+            work.end_batch()  # written at the end of the build (or when memory is full)
+        else:
+            work.flush()
+            store.flush(conn, work.tally)
         if token is not None and token != read:
             store.write_facts_token(conn, token)
         return changed

@@ -43,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 
-from projections.base import Projection
+from projections.base import Projection, from_scratch
 from projections.scan import scoped_batches
 from projections.shadow import create_deferred, prepare_shadows, shadow_connection, shadow_metadata
 from projections.versions import code_version, readmodel_asof
@@ -157,13 +157,15 @@ def apply_scoped(
     ``scope``'s ancestors and in its subtree (``projections.scan.scoped_query``; ``first``: in that order); how
     many."""
     applied = 0
-    with shadow_connection(engine, projections, prefix) as conn:
+    with shadow_connection(engine, projections, prefix) as conn, from_scratch(projections) as finish:
         for rows in scoped_batches(engine, event_types, scope, after, to_position, batch_size, first):
             events = [decode_event(body, codec, types, position) for position, body in rows]
             with conn.begin():
                 for projection in projections:
                     projection.apply(conn, events)
             applied += len(events)
+        with conn.begin():
+            finish(conn)  # what the read models held in memory (the rollup's rows: set-based, COPY)
     return applied
 
 
