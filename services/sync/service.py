@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATUS_SECONDS = 5.0  # how often the sender says how far it got
+RECEIPT_SECONDS = 1.0  # receipts made due by imports are published together at most this often
 
 
 @dataclass
@@ -61,6 +62,7 @@ class SyncService:
     witnessing: Witnessing | None = None
     checkpointer: Checkpointer | None = None
     _next: dict[str, float] = field(default_factory=dict)
+    _receipts_due: bool = True  # imports may have made receipts due (at start: those an earlier run left)
 
     def due(self, what: str, every: float) -> bool:
         """Whether ``what`` is due (at most once per ``every`` seconds)."""
@@ -85,7 +87,9 @@ class SyncService:
                 self.consumer.seek_to_beginning(tp)
 
     def run_once(self, poll_ms: int = 200) -> tuple[int, int]:
-        """One round: send a batch, import what arrived, publish due receipts; (events looked at, records)."""
+        """One round: send a batch, import what arrived, publish the receipts imports made due (together, at most
+        every :data:`RECEIPT_SECONDS`: a receipt lists every id of its period, so rebuilding it each round cost
+        more the longer the day); (events looked at, records)."""
         looked = self.outbound.run_once()
         batch = self.consumer.poll(timeout_ms=0 if looked else poll_ms, max_records=self.settings.sync_batch_size)
         records = [
@@ -95,8 +99,11 @@ class SyncService:
         ]
         if records:
             self.importer.handle_many(records)
+            self._receipts_due = True
         topic = Topics(self.topology.node_id).receipts
-        publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
+        if self._receipts_due and self.due("receipts", RECEIPT_SECONDS):
+            publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
+            self._receipts_due = False
         if self.checkpointer is not None and self.due("checkpoint", self.checkpointer.tick_seconds):
             try:
                 self.checkpointer.tick()
@@ -129,6 +136,7 @@ class SyncService:
             self.producer.flush(timeout=10)
         self.producer.close(timeout=5)
         self.consumer.close()
+        self.outbound.close()
 
 
 def inbound_specs(settings: SyncSettings, topology: Topology) -> list[TopicSpec]:
