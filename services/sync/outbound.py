@@ -8,13 +8,16 @@ A sealed event also carries its origin proof in ``ce_signature`` (``services/syn
 
 Idle, the sender asks nothing of the database: the position it recorded is kept in memory, and on PostgreSQL it
 reads the store again only when an append was announced (``LISTEN`` on the store's append channel, opened before
-the read that found nothing, so an append committed after that read is announced; a non-blocking read of the
-socket per round). On SQLite, or while the listening connection is lost, every round reads the store.
+the first read, so an append committed after a read that found everything is announced; a non-blocking read of
+the socket per round). On SQLite, or while the listening connection is lost, every round reads the store. A batch
+of events imported here (a parent's sender reads mostly those) sends nothing, so its position is recorded at most
+every :data:`RECORD_IDLE_SECONDS` (after a restart those batches are read again and send nothing again).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 OUTBOUND_NAME = "sync"
 NEVER_ROUTED = ("CheckpointSigned", "CheckpointWitnessed", "CheckpointWitnessRefused")  # witnessing has its messages
 ORIGIN_HASH_HEADER = "ce_originhash"
+RECORD_IDLE_SECONDS = 5.0  # a batch that sends nothing (events imported here) is recorded at most this often
 
 
 def decider_path(codec: AvroCodec, first: StoredEvent) -> str | None:
@@ -74,7 +78,8 @@ class Outbound:
         self.sent = 0
         self._position: int | None = None  # as recorded (None: read it at the next batch)
         self._appends = Listener(engine, APPENDED_CHANNEL) if is_postgres(engine) else None
-        self._caught_up = False  # the last read found nothing after the position
+        self._caught_up = False  # the last read found everything there was after the position
+        self._recorded_at = 0.0  # monotonic time the position was last written
 
     def position(self) -> int:
         """The last store position whose routed events the broker acknowledged."""
@@ -89,11 +94,16 @@ class Outbound:
         if self._caught_up and not self._appended():
             return 0
         batch = self.store.read_all(self.position(), self.batch_size)
-        self._caught_up = not batch
+        self._caught_up = len(batch) < self.batch_size  # the listener was open before the read: nothing is missed
         if not batch:
             return 0
-        with self.engine.connect() as conn:
-            routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
+        routed = []
+        if any(stored.node_id == self.topology.node_id for stored in batch):  # imported events never travel again
+            with self.engine.connect() as conn:
+                routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
+        if not routed and time.monotonic() - self._recorded_at < RECORD_IDLE_SECONDS:
+            self._position = batch[-1].position  # nothing sent: recorded with the next batch that sends, or later
+            return len(batch)
         producer = self.producer()
         proofs = self.proofs.headers(batch, {stored.position for _, stored in routed}) if routed else {}
         futures = []
@@ -109,7 +119,7 @@ class Outbound:
         self._position = None  # read back after the write (a failed write leaves it unknown)
         with self.engine.begin() as conn:
             pipeline_tables.set_published(conn, OUTBOUND_NAME, batch[-1].position)
-        self._position = batch[-1].position
+        self._position, self._recorded_at = batch[-1].position, time.monotonic()
         self.sent += len(routed)
         if routed:
             log.info("sync sent", extra={"events": len(routed), "last_position": batch[-1].position})
