@@ -80,6 +80,7 @@ class Outbound:
         self._appends = Listener(engine, APPENDED_CHANNEL) if is_postgres(engine) else None
         self._caught_up = False  # the last read found everything there was after the position
         self._recorded_at = 0.0  # monotonic time the position was last written
+        self.announcements = 0  # rounds that found appends announced (or could not tell): the witness tick's cue
 
     def position(self) -> int:
         """The last store position whose routed events the broker acknowledged."""
@@ -97,6 +98,7 @@ class Outbound:
         self._caught_up = len(batch) < self.batch_size  # the listener was open before the read: nothing is missed
         if not batch:
             return 0
+        self.announcements += 1  # appends, announced or not yet
         routed = []
         if any(stored.node_id == self.topology.node_id for stored in batch):  # imported events never travel again
             with self.engine.connect() as conn:
@@ -128,20 +130,20 @@ class Outbound:
     def _appended(self) -> bool:
         """Whether an append may have committed since the last read (the announcements delivered meanwhile are
         taken; without a listening connection: always)."""
-        if self._appends is None:
-            return True
-        try:
-            if not self._appends.open:
-                self._appends.connection()  # listening from now on: the read that follows misses nothing
-                return True
-            announced = False
-            for _ in self._appends.connection().notifies(timeout=0):  # every one delivered: one read is enough
-                announced = True
-            return announced
-        except (psycopg.Error, SQLAlchemyError, OSError) as exc:
-            log.warning("listening for appends failed; reading the store every round", extra={"error": str(exc)})
-            self._appends.close()
-            return True
+        announced = True
+        if self._appends is not None:
+            try:
+                if not self._appends.open:
+                    self._appends.connection()  # listening from now on: the read that follows misses nothing
+                else:
+                    announced = False
+                    for _ in self._appends.connection().notifies(timeout=0):  # all of them: one read is enough
+                        announced = True
+            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+                log.warning("listening for appends failed; reading the store every round", extra={"error": str(exc)})
+                self._appends.close()
+        self.announcements += announced
+        return announced
 
     def close(self) -> None:
         """Close the listening connection."""

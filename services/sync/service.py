@@ -63,6 +63,7 @@ class SyncService:
     checkpointer: Checkpointer | None = None
     _next: dict[str, float] = field(default_factory=dict)
     _receipts_due: bool = True  # imports may have made receipts due (at start: those an earlier run left)
+    _witnessed: int = -1  # the sender's count of announced appends at the last witness tick
 
     def due(self, what: str, every: float) -> bool:
         """Whether ``what`` is due (at most once per ``every`` seconds)."""
@@ -71,6 +72,14 @@ class SyncService:
             return False
         self._next[what] = now + every
         return True
+
+    def _witness_due(self, resend_seconds: float) -> bool:
+        """Whether to ask the witnesses again: at most every 0.5 s, and only when something was appended since the
+        last time (a checkpoint signed, a cosignature imported: both are events) or a request may need resending."""
+        if not self.due("witness", 0.5):
+            return False
+        appended = self.outbound.announcements != self._witnessed
+        return appended or self.due("witness resend", resend_seconds)
 
     def assign(self) -> None:
         """Take every partition of the inbound sync topics and seek to the offsets the database recorded."""
@@ -109,7 +118,8 @@ class SyncService:
                 self.checkpointer.tick()
             except Exception as exc:  # a checkpoint that failed is retried later; sync goes on
                 log.error("automatic checkpoint failed; sync goes on", exc_info=exc)
-        if self.witnessing is not None and self.due("witness", 0.5):
+        if self.witnessing is not None and self._witness_due(self.witnessing.resend_seconds):
+            self._witnessed = self.outbound.announcements
             self.witnessing.tick()
         if self.due("status", STATUS_SECONDS):
             publish_status(self.node.codec, self.producer, topic, self.outbound.status(datetime.now(UTC)))
