@@ -12,6 +12,7 @@ import os
 import statistics
 import time
 import uuid
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import httpx
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, text
 
 from services.kernel.settings import Settings
 from services.reporting.commands import SubmitReport
@@ -31,8 +33,33 @@ from .queries import Server, _token
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of process ``pid`` so far (every thread)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def postgres_cpu_seconds(engine: Engine) -> float | None:
+    """User + system CPU of the PostgreSQL server ``engine`` talks to, so far: its postmaster, the backends alive and
+    those that ended (counted in the postmaster's children's time); None when the server is not on this machine."""
+    with engine.connect() as conn:
+        backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    try:
+        if not Path(f"/proc/{backend}/cmdline").read_bytes().startswith(b"postgres"):
+            return None
+        postmaster = int(_stat(backend)[1])
+        fields = _stat(postmaster)
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, and its children's that ended
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError, IndexError, ValueError):
+                child = stat.read_text().rsplit(")", 1)[1].split()
+                if int(child[1]) == postmaster:
+                    ticks += int(child[11]) + int(child[12])
+    except (OSError, IndexError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def body_of(command: SubmitReport) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from services.api.security import Security
 from services.kernel.settings import Settings
 from services.reporting.commands import SubmitReport
 
-from .commands import body_of, cpu_seconds
+from .commands import body_of, cpu_seconds, postgres_cpu_seconds
 from .common import LatencyRow, Row, peak_rss_mb, percentile, print_latencies, print_rows, process_mb
 from .dataset import temporary_folder
 from .generator import YEARS, Scale, commune_plan, units, year_commands
@@ -59,6 +59,8 @@ GOAL_MS = 500.0
 PERIODS = 7  # a unit's reports over the five years: five annual, the sơ kết and the tổng kết
 API = {"THIDUA_WEBHOOKS_ENABLED": "false"}  # no subscribers on the rig
 WARM = 10  # reports per province sent one by one before the day (first requests: imports, connections, caches)
+BENCH_PROCESS = "this benchmark (senders, watchers)"  # not part of the federation's cost
+POSTGRES = "PostgreSQL (the three nodes' schemas, every backend)"
 
 
 @dataclass(frozen=True)
@@ -144,14 +146,16 @@ def run_deadline(settings: Settings, day: Day, console: Console) -> tuple[list[R
         for p in provinces:
             p.url = f"http://127.0.0.1:{serves[p.name].port}"
         _warm_up(fed[CENTRAL], provinces)
-        pids = {"this benchmark (senders, watchers)": os.getpid()}
+        pids = {BENCH_PROCESS: os.getpid()}
         pids |= {
             f"thidua {kind} ({LABEL[name]})": proc.pid
             for name in TREE
             for kind, proc in (("serve", serves[name].proc), ("sync", fed[name].process))
             if proc is not None
         }
+        engine = fed[CENTRAL].node.engine  # the three nodes' schemas are on one server
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        server_before = postgres_cpu_seconds(engine)
         started = time.perf_counter()
         rows, latencies, outcome = _offer(fed, provinces, day)
         wall = time.perf_counter() - started
@@ -159,6 +163,9 @@ def run_deadline(settings: Settings, day: Day, console: Console) -> tuple[list[R
             Usage(name, process_mb(pid, "VmHWM"), cpu_seconds(pid) - before[name], wall, outcome.accepted)
             for name, pid in pids.items()
         ]
+        server_after = postgres_cpu_seconds(engine)
+        if server_before is not None and server_after is not None:
+            usage.append(Usage(POSTGRES, 0.0, server_after - server_before, wall, outcome.accepted))
     title = (
         f"thidua bench deadline: SubmitReport over HTTP at two provinces, {day.rate:,.0f}/s offered for "
         f"{day.seconds:,.0f} s"
@@ -361,11 +368,18 @@ def _print_outcome(console: Console, day: Day, outcome: Outcome, usage: list[Usa
     )
     for u in usage:
         cores, per_report = u.cpu_seconds / u.wall_seconds, 1000 * u.cpu_seconds / max(u.accepted, 1)
-        processes.add_row(u.process, f"{u.peak_mb:.0f}", f"{u.cpu_seconds:.1f}", f"{cores:.2f}", f"{per_report:.1f}")
-    per_report = sum(u.cpu_seconds for u in usage) / max(outcome.accepted, 1)
-    processes.add_row("all", "", f"{sum(u.cpu_seconds for u in usage):.1f}", "", f"{1000 * per_report:.1f}")
+        peak = "-" if u.process == POSTGRES else f"{u.peak_mb:.0f}"
+        processes.add_row(u.process, peak, f"{u.cpu_seconds:.1f}", f"{cores:.2f}", f"{per_report:.1f}")
+    nodes = [u for u in usage if u.process not in (BENCH_PROCESS, POSTGRES)]
+    server = [u for u in usage if u.process == POSTGRES]
+    sums = [("the nodes' six processes (serve + sync)", nodes), ("the nodes and PostgreSQL", nodes + server)]
+    for label, rows in [*sums[: 1 + len(server)], ("all", usage)]:
+        cpu = sum(u.cpu_seconds for u in rows)
+        processes.add_row(label, "", f"{cpu:.1f}", "", f"{1000 * cpu / max(outcome.accepted, 1):.1f}")
     console.print(processes)
+    per_report = sum(u.cpu_seconds for u in nodes + server) / max(outcome.accepted, 1)
     console.print(
         f"at {per_report * 1000:.1f} ms of CPU per report, {day.rate:,.0f} reports/s need "
-        f"{per_report * day.rate:.1f} cores for these seven processes (this machine: {os.cpu_count()})"
+        f"{per_report * day.rate:.1f} cores for the nodes' processes{' and PostgreSQL' if server else ''}, without "
+        f"this benchmark's senders and watchers and without Kafka (this machine: {os.cpu_count()})"
     )

@@ -5,8 +5,9 @@ schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, s
 and business time; the origin's hash and position kept in ``foreign_event``), park it if its stream lacks the
 previous version (another source has not delivered it yet) and import the parked successors once it is there,
 record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt of its (source,
-period) due, and record the partition's next offset. A version already held by
-another event (two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
+period) due, and record the partition's next offset. A poll's records share one transaction, which takes the
+store's append lock once and marks each receipt due once. A version already held by another event (two nodes wrote
+the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
 
 An event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
@@ -111,6 +112,7 @@ class Importer:
         self.own = Topics(topology.node_id)
         self.counts: dict[str, int] = {}
         self.witnessing: Witnessing | None = None  # set by the sync service: answers witness messages
+        self._due: set[tuple[str, str]] = set()  # (source, period) of the receipts this transaction made due
 
     @property
     def sources(self) -> dict[str, str]:
@@ -131,9 +133,13 @@ class Importer:
         through sync"). If the transaction fails nothing is recorded and the poll is read again.
         """
         outcomes: list[str] = []
+        self._due = set()
         with self.engine.begin() as conn:
+            self.store.lock(conn)  # once for the transaction (taken in a record's savepoint, it is asked per record)
             for record in records:
                 outcomes.append(self._handle(conn, record))
+            for source, period in sorted(self._due):  # the receipts the imports made due, once each
+                tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)
             ends: dict[tuple[str, int], int] = {}
             for record in records:
                 ends[(record.topic, record.partition)] = max(
@@ -204,8 +210,7 @@ class Importer:
     def _imported(self, conn: Connection, body: bytes, source: str) -> None:
         row = foreign_row(self.store.codec, body)
         record_imported(conn, self.store.codec, self.types, row["stream_id"], row["event_type"])
-        period = period_of(row["occurred_at"], self.period)
-        tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)
+        self._due.add((source, period_of(row["occurred_at"], self.period)))  # recorded once per transaction
 
     def _park(self, conn: Connection, body: bytes, origin: Origin, result: ForeignImport) -> None:
         tables.upsert_ignore(

@@ -5,20 +5,32 @@ event goes, send it to ``thidua.<node>.sync.<target>`` (key = stream id, the sto
 CloudEvents headers plus ``ce_originhash``: its hash in this node's chain), wait for every acknowledgement, then
 record the batch's last position. A crash in between sends the batch again: receivers drop duplicates by event id.
 A sealed event also carries its origin proof in ``ce_signature`` (``services/sync/proofs.py``).
+
+Idle, the sender asks nothing of the database: the position it recorded is kept in memory, and on PostgreSQL it
+reads the store again only when an append was announced (``LISTEN`` on the store's append channel, opened before
+the first read, so an append committed after a read that found everything is announced; a non-blocking read of
+the socket per round). On SQLite, or while the listening connection is lost, every round reads the store. A batch
+of events imported here (a parent's sender reads mostly those) sends nothing, so its position is recorded at most
+every :data:`RECORD_IDLE_SECONDS` (after a restart those batches are read again and send nothing again).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import psycopg
 from kafka import KafkaProducer
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from services.kernel.appended import Listener
 from services.kernel.codec import AvroCodec
+from services.kernel.db import is_postgres
 from services.kernel.messaging import to_message
-from services.kernel.store import EventStore, StoredEvent
+from services.kernel.store import APPENDED_CHANNEL, EventStore, StoredEvent
 from services.kernel.tables import event as event_table
 from services.pipeline import tables as pipeline_tables
 from services.pipeline.topics import Topics
@@ -30,6 +42,7 @@ log = logging.getLogger(__name__)
 OUTBOUND_NAME = "sync"
 NEVER_ROUTED = ("CheckpointSigned", "CheckpointWitnessed", "CheckpointWitnessRefused")  # witnessing has its messages
 ORIGIN_HASH_HEADER = "ce_originhash"
+RECORD_IDLE_SECONDS = 5.0  # a batch that sends nothing (events imported here) is recorded at most this often
 
 
 def decider_path(codec: AvroCodec, first: StoredEvent) -> str | None:
@@ -63,19 +76,36 @@ class Outbound:
         self._producer: KafkaProducer | None = None
         self.proofs = ProofBuilder(engine, topology.node_id)
         self.sent = 0
+        self._position: int | None = None  # as recorded (None: read it at the next batch)
+        self._appends = Listener(engine, APPENDED_CHANNEL) if is_postgres(engine) else None
+        self._caught_up = False  # the last read found everything there was after the position
+        self._recorded_at = 0.0  # monotonic time the position was last written
+        self.announcements = 0  # rounds that found appends announced (or could not tell): the witness tick's cue
 
     def position(self) -> int:
         """The last store position whose routed events the broker acknowledged."""
-        with self.engine.connect() as conn:
-            return pipeline_tables.get_published(conn, OUTBOUND_NAME)
+        if self._position is None:
+            with self.engine.connect() as conn:
+                self._position = pipeline_tables.get_published(conn, OUTBOUND_NAME)
+        return self._position
 
     def run_once(self) -> int:
-        """Route and send one batch; return the number of store events looked at."""
+        """Route and send one batch; return the number of store events looked at (none, without a query, while
+        caught up and no append was announced)."""
+        if self._caught_up and not self._appended():
+            return 0
         batch = self.store.read_all(self.position(), self.batch_size)
+        self._caught_up = len(batch) < self.batch_size  # the listener was open before the read: nothing is missed
         if not batch:
             return 0
-        with self.engine.connect() as conn:
-            routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
+        self.announcements += 1  # appends, announced or not yet
+        routed = []
+        if any(stored.node_id == self.topology.node_id for stored in batch):  # imported events never travel again
+            with self.engine.connect() as conn:
+                routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
+        if not routed and time.monotonic() - self._recorded_at < RECORD_IDLE_SECONDS:
+            self._position = batch[-1].position  # nothing sent: recorded with the next batch that sends, or later
+            return len(batch)
         producer = self.producer()
         proofs = self.proofs.headers(batch, {stored.position for _, stored in routed}) if routed else {}
         futures = []
@@ -88,12 +118,37 @@ class Outbound:
         producer.flush()
         for future in futures:
             future.get(timeout=0)
+        self._position = None  # read back after the write (a failed write leaves it unknown)
         with self.engine.begin() as conn:
             pipeline_tables.set_published(conn, OUTBOUND_NAME, batch[-1].position)
+        self._position, self._recorded_at = batch[-1].position, time.monotonic()
         self.sent += len(routed)
         if routed:
             log.info("sync sent", extra={"events": len(routed), "last_position": batch[-1].position})
         return len(batch)
+
+    def _appended(self) -> bool:
+        """Whether an append may have committed since the last read (the announcements delivered meanwhile are
+        taken; without a listening connection: always)."""
+        announced = True
+        if self._appends is not None:
+            try:
+                if not self._appends.open:
+                    self._appends.connection()  # listening from now on: the read that follows misses nothing
+                else:
+                    announced = False
+                    for _ in self._appends.connection().notifies(timeout=0):  # all of them: one read is enough
+                        announced = True
+            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+                log.warning("listening for appends failed; reading the store every round", extra={"error": str(exc)})
+                self._appends.close()
+        self.announcements += announced
+        return announced
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        if self._appends is not None:
+            self._appends.close()
 
     def targets(self, conn: Connection, stored: StoredEvent) -> list[str]:
         """The nodes ``stored`` goes to."""

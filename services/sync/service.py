@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATUS_SECONDS = 5.0  # how often the sender says how far it got
+RECEIPT_SECONDS = 1.0  # receipts made due by imports are published together at most this often
 
 
 @dataclass
@@ -61,6 +62,8 @@ class SyncService:
     witnessing: Witnessing | None = None
     checkpointer: Checkpointer | None = None
     _next: dict[str, float] = field(default_factory=dict)
+    _receipts_due: bool = True  # imports may have made receipts due (at start: those an earlier run left)
+    _witnessed: int = -1  # the sender's count of announced appends at the last witness tick
 
     def due(self, what: str, every: float) -> bool:
         """Whether ``what`` is due (at most once per ``every`` seconds)."""
@@ -69,6 +72,14 @@ class SyncService:
             return False
         self._next[what] = now + every
         return True
+
+    def _witness_due(self, resend_seconds: float) -> bool:
+        """Whether to ask the witnesses again: at most every 0.5 s, and only when something was appended since the
+        last time (a checkpoint signed, a cosignature imported: both are events) or a request may need resending."""
+        if not self.due("witness", 0.5):
+            return False
+        appended = self.outbound.announcements != self._witnessed
+        return appended or self.due("witness resend", resend_seconds)
 
     def assign(self) -> None:
         """Take every partition of the inbound sync topics and seek to the offsets the database recorded."""
@@ -85,7 +96,9 @@ class SyncService:
                 self.consumer.seek_to_beginning(tp)
 
     def run_once(self, poll_ms: int = 200) -> tuple[int, int]:
-        """One round: send a batch, import what arrived, publish due receipts; (events looked at, records)."""
+        """One round: send a batch, import what arrived, publish the receipts imports made due (together, at most
+        every :data:`RECEIPT_SECONDS`: a receipt lists every id of its period, so rebuilding it each round cost
+        more the longer the day); (events looked at, records)."""
         looked = self.outbound.run_once()
         batch = self.consumer.poll(timeout_ms=0 if looked else poll_ms, max_records=self.settings.sync_batch_size)
         records = [
@@ -95,14 +108,18 @@ class SyncService:
         ]
         if records:
             self.importer.handle_many(records)
+            self._receipts_due = True
         topic = Topics(self.topology.node_id).receipts
-        publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
+        if self._receipts_due and self.due("receipts", RECEIPT_SECONDS):
+            publish_due(self.node.engine, self.node.codec, self.producer, topic, self.topology.node_id)
+            self._receipts_due = False
         if self.checkpointer is not None and self.due("checkpoint", self.checkpointer.tick_seconds):
             try:
                 self.checkpointer.tick()
             except Exception as exc:  # a checkpoint that failed is retried later; sync goes on
                 log.error("automatic checkpoint failed; sync goes on", exc_info=exc)
-        if self.witnessing is not None and self.due("witness", 0.5):
+        if self.witnessing is not None and self._witness_due(self.witnessing.resend_seconds):
+            self._witnessed = self.outbound.announcements
             self.witnessing.tick()
         if self.due("status", STATUS_SECONDS):
             publish_status(self.node.codec, self.producer, topic, self.outbound.status(datetime.now(UTC)))
@@ -129,6 +146,7 @@ class SyncService:
             self.producer.flush(timeout=10)
         self.producer.close(timeout=5)
         self.consumer.close()
+        self.outbound.close()
 
 
 def inbound_specs(settings: SyncSettings, topology: Topology) -> list[TopicSpec]:

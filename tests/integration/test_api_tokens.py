@@ -105,3 +105,30 @@ def test_a_token_past_its_expiry_is_refused_after_the_leeway(node_client: tuple[
     assert (response.status_code, response.json()["code"]) == (401, "TOKEN_EXPIRED")
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert _get(client, _mint(client, now=now + timedelta(minutes=5)))[1] == "INVALID_TOKEN"  # not yet valid (nbf)
+
+
+def test_a_verified_token_kept_in_memory_is_refused_at_the_very_next_request_after_a_revocation(
+    node_client: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache of verified tokens keeps what the signature proves, never whether the token or its client is
+    revoked: both are refused from the request right after the command (on PostgreSQL also with the rest of the
+    check answered from memory, on the event loop)."""
+    client, env = node_client
+    security: Security = client.app.state.security  # type: ignore[attr-defined]
+    token, other = _mint(client), _mint(client)
+    assert [_get(client, t) for t in (token, other)] == [(200, ""), (200, "")]
+    decoded: list[str] = []
+    decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda t, *a, **k: decoded.append(t) or decode(t, *a, **k))
+    assert [_get(client, t) for t in (token, other)] == [(200, ""), (200, "")]
+    assert decoded == [] and len(security.tokens.verified) >= 2  # both answered from the verified tokens
+    if client.app.state.node.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
+        security.authenticate(token)  # (a quota lease lasts a second: a slow machine may need a new one first)
+        security.authenticate(token, blocking=False)  # nothing left to read: no worker thread needed
+
+    _revoke(env, token)
+    assert [_get(client, t) for t in (token, other)] == [(401, "TOKEN_REVOKED"), (200, "")]
+    done = subprocess.run([str(THIDUA), "clients", "revoke", "c-lgsp"], env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _get(client, other) == (401, "TOKEN_REVOKED")
+    assert decoded == []  # refused by the revocation checks, the signature still taken from memory

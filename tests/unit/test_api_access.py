@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.api.problems import status_of
 from services.api.security.clients import hash_secret, verify_secret
-from services.api.security.errors import Unauthenticated
+from services.api.security.errors import Unauthenticated, WouldBlock
 from services.api.security.keys import KeyRing, SigningKey, thumbprint
 from services.api.security.ratelimit import RateLimiter
 from services.api.security.scopes import Principal, require_role, require_sees, require_within
-from services.api.security.tokens import TokenIssuer
+from services.api.security.tokens import TokenIssuer, VerifiedTokens
 from services.kernel.errors import DomainRefusal, InvalidOrgPath
 from services.kernel.orgpaths import OrgPath
 
@@ -151,6 +151,60 @@ def test_an_external_issuers_tokens_are_accepted_through_its_jwks(tmp_path: Path
     principal, own = tokens.verify(external)
     assert not own and principal.client_id == "lgsp-lao-cai" and principal.path == "VN/15"
     assert _code(lambda: issuer(tmp_path).verify(external)) == "INVALID_TOKEN"  # not trusted without the JWKS
+
+
+def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens whose signature and claims ``jwt.decode`` checks from now on."""
+    seen: list[str] = []
+    decode = jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return seen
+
+
+def test_a_verified_token_is_kept_until_its_expiry_and_no_other_token_is_taken_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [datetime.now(UTC).timestamp()]
+    tokens = issuer(tmp_path, verified=VerifiedTokens(max_seconds=3600, clock=lambda: now[0]))
+    token = tokens.mint("c-ds", "VN/31/11086", ["submitter"], "UBND xã Đại Sơn")
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    with pytest.raises(WouldBlock):  # the first check needs the key: not on the event loop
+        tokens.verify(token, blocking=False)
+    seen = _decodes(monkeypatch)
+    first = tokens.verify(token)
+    assert tokens.verify(token) == tokens.verify(token, blocking=False) == first and seen == [token]  # once
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    assert _code(lambda: tokens.verify(tampered)) == "INVALID_TOKEN" and len(tokens.verified) == 1  # never kept
+    now[0] = exp - 1
+    assert tokens.verify(token) == first and seen.count(token) == 1
+    now[0] = exp  # the token's expiry ends its entry: the next check is a full one (within PyJWT's leeway)
+    with pytest.raises(WouldBlock):
+        tokens.verify(token, blocking=False)
+    tokens.verify(token)
+    assert seen.count(token) == 2
+
+
+def test_verified_tokens_are_kept_at_most_a_few_minutes_and_bounded_in_number(tmp_path: Path) -> None:
+    now = [1_000.0]
+    kept = VerifiedTokens(max_tokens=3, max_seconds=300, clock=lambda: now[0])
+    principal = Principal("c", OrgPath("VN/15"), frozenset({"auditor"}), "p15")
+    kept.put("t-1", principal, True, expires=1_000_000.0)  # a long-lived (external) token: 5 minutes at most
+    kept.put("t-expired", principal, True, expires=999.0)  # never kept
+    assert kept.get("t-1") == (principal, True) and kept.get("t-expired") is None
+    now[0] = 1_300.0
+    assert kept.get("t-1") is None
+    kept.put("t-2", principal, False, expires=2_000.0)
+    kept.put("t-3", principal, True, expires=1_400.0)
+    kept.put("t-4", principal, True, expires=2_000.0)  # full: the expired t-1 goes first
+    assert len(kept) == 3 and kept.get("t-2") == (principal, False)
+    kept.put("t-5", principal, True, expires=2_000.0)  # full, none expired: the oldest goes
+    assert len(kept) == 3 and kept.get("t-2") is None and kept.get("t-5") == (principal, True)
 
 
 def test_subtree_and_role_rules_say_which_rule_refused(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ from services.kernel.db import new_metadata
 from services.kernel.orgpaths import OrgPath
 from services.kernel.store import utcnow
 
+from .errors import WouldBlock
 from .scopes import ROLES
 
 metadata = new_metadata()
@@ -194,18 +195,23 @@ class ClientStore:
             self._changed(conn, client_id)
         return _client(_Row(row)), secret
 
-    def get(self, client_id: str, cached: bool = False) -> Client | None:
-        """The client, revoked or not (``cached``: from memory while no change was notified, see the module)."""
-        if cached and self._cache_valid():
+    def get(self, client_id: str, cached: bool = False, blocking: bool = True) -> Client | None:
+        """The client, revoked or not (``cached``: from memory while no change was notified, see the module; unless
+        ``blocking``, :class:`WouldBlock` when the answer needs the database)."""
+        if cached and self._cache_valid(blocking):
             with self._lock:
                 if client_id in self._cache:
                     return self._cache[client_id]
                 generation = self._generation
+            if not blocking:
+                raise WouldBlock
             found = self.get(client_id)
             with self._lock:
                 if generation == self._generation:  # not forgotten while it was read: not stale
                     self._cache[client_id] = found
             return found
+        if not blocking:
+            raise WouldBlock
         with self.engine.connect() as conn:
             row = conn.execute(select(api_client).where(api_client.c.client_id == client_id)).first()
         return _client(row) if row else None
@@ -241,19 +247,24 @@ class ClientStore:
             self._changed(conn, client_id or "")
         return True
 
-    def token_revoked(self, jti: str, cached: bool = False) -> bool:
+    def token_revoked(self, jti: str, cached: bool = False, blocking: bool = True) -> bool:
         """Whether the token ``jti`` was revoked (``cached``: against the revoked set kept in memory while no change
-        was notified, see the module; revoked tokens are few: they live until their expiry)."""
-        if cached and self._cache_valid():
+        was notified, see the module; revoked tokens are few: they live until their expiry; unless ``blocking``,
+        :class:`WouldBlock` when the answer needs the database)."""
+        if cached and self._cache_valid(blocking):
             with self._lock:
                 revoked, generation = self._revoked, self._generation
             if revoked is None:
+                if not blocking:
+                    raise WouldBlock
                 with self.engine.connect() as conn:
                     revoked = frozenset(conn.execute(select(api_revoked_token.c.jti)).scalars())
                 with self._lock:
                     if generation == self._generation:
                         self._revoked = revoked
             return jti in revoked
+        if not blocking:
+            raise WouldBlock
         with self.engine.connect() as conn:
             found = conn.execute(select(api_revoked_token.c.jti).where(api_revoked_token.c.jti == jti)).first()
         return found is not None
@@ -275,23 +286,30 @@ class ClientStore:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_notify(:channel, :client)"), {"channel": CHANGED_CHANNEL, "client": client_id})
 
-    def _cache_valid(self) -> bool:
+    def _cache_valid(self, blocking: bool = True) -> bool:
         """Whether cached rows may answer: the listening connection is open and nothing changed since (the
-        notifications delivered meanwhile are taken first; one of them empties the cache)."""
+        notifications delivered meanwhile are taken first; one of them empties the cache). Unless ``blocking``,
+        :class:`WouldBlock` when that needs more than a read of the socket (opening the connection, or waiting for
+        another thread that is opening it)."""
         if self.engine.dialect.name != "postgresql":
             return False
-        with self._lock:
-            try:
-                if not self._listener.open:
-                    self._forget(locked=True)
-                if any(True for _ in self._listener.connection().notifies(timeout=0)):
-                    self._forget(locked=True)
-                return True
-            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
-                log.warning("listening for client changes failed; reading every row", extra={"error": str(exc)})
+        if not self._lock.acquire(blocking=blocking):
+            raise WouldBlock
+        try:
+            if not self._listener.open:
+                if not blocking:
+                    raise WouldBlock
                 self._forget(locked=True)
-                self.close()
-                return False
+            if any(True for _ in self._listener.connection().notifies(timeout=0)):
+                self._forget(locked=True)
+            return True
+        except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+            log.warning("listening for client changes failed; reading every row", extra={"error": str(exc)})
+            self._forget(locked=True)
+            self.close()
+            return False
+        finally:
+            self._lock.release()
 
     def _forget(self, locked: bool = False) -> None:
         """Empty the cached client rows and revoked set (``locked``: the caller holds the lock)."""

@@ -80,3 +80,8 @@ def wrong_node(token_node: str, node: str) -> DomainRefusal:
         token_node=token_node,
         node=node,
     )
+
+
+class WouldBlock(Exception):  # noqa: N818 (a signal between the access layer's parts, never an answer)
+    """Raised by the access layer's non-blocking path when the answer needs the database (or a file, or a JWKS
+    fetch): the caller runs the blocking path in a worker thread instead."""

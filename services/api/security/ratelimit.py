@@ -23,6 +23,8 @@ from sqlalchemy import Boolean, Column, Engine, Float, String, Table, text
 
 from services.kernel.db import new_metadata
 
+from .errors import WouldBlock
+
 metadata = new_metadata()
 
 api_quota = Table(
@@ -55,9 +57,9 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str, per_minute: int | None = None, local: bool = False) -> float:
+    def take(self, key: str, per_minute: int | None = None, local: bool = False, blocking: bool = True) -> float:
         """Take one token for ``key``: 0.0 if allowed, else the seconds until a token is back (``local``: the
-        bucket stays in this process, whatever the limiter)."""
+        bucket stays in this process, whatever the limiter; these buckets never block)."""
         rate = (per_minute or self.per_minute) / 60.0
         capacity = max(1.0, float(min(self.burst, per_minute or self.per_minute)))
         now = self.clock()
@@ -117,19 +119,22 @@ class SharedRateLimiter(RateLimiter):
         self._leases: dict[str, _Lease] = {}
         self.statements = 0  # takes that went to the database (tests, benchmarks)
 
-    def take(self, key: str, per_minute: int | None = None, local: bool = False) -> float:
-        """Take one token for ``key``: 0.0 if allowed, else the seconds until a token is back."""
+    def take(self, key: str, per_minute: int | None = None, local: bool = False, blocking: bool = True) -> float:
+        """Take one token for ``key``: 0.0 if allowed, else the seconds until a token is back (unless ``blocking``,
+        :class:`WouldBlock` when that needs the database: no token of this process's lease left)."""
         if local:
             return super().take(key, per_minute)
         rate = (per_minute or self.per_minute) / 60.0
         capacity = max(1.0, float(min(self.burst, per_minute or self.per_minute)))
         now = self.clock()
         with self._lock:
-            lease = self._leases.pop(key, None)
+            lease = self._leases.get(key)
             if lease is not None and lease.tokens > 0 and now < lease.until:
                 lease.tokens -= 1
-                self._leases[key] = lease
                 return 0.0
+            if not blocking:
+                raise WouldBlock
+            self._leases.pop(key, None)
         returned = lease.tokens if lease is not None else 0
         size = max(1, int(capacity) // LEASE_FRACTION)
         row = self._take(key, capacity, rate, size, returned)

@@ -2,12 +2,22 @@
 
 Claims: ``iss``, ``aud``, ``sub`` (client id), ``iat``, ``nbf``, ``exp``, ``jti``, ``name`` (the client's name),
 ``org_unit`` (path), ``roles`` and ``node``.
+
+A token that verified is kept (:class:`VerifiedTokens`, keyed by the whole token string) until its ``exp`` and at
+most :data:`VERIFIED_SECONDS`, so a client sending the same token again costs a dictionary lookup instead of a
+signature check and the claims' validation. Only what the token itself proves is kept: whether its client or the
+token was revoked is asked at every request (``Security.authenticate``), so a revocation still refuses the very next
+request. A token of a trusted external issuer is re-verified against its JWKS at least every
+:data:`VERIFIED_SECONDS` (``PyJWKClient`` keeps the keys as long).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,13 +26,53 @@ import jwt
 from services.kernel.errors import InvalidOrgPath
 from services.kernel.orgpaths import OrgPath
 
-from .errors import Unauthenticated, wrong_node
+from .errors import Unauthenticated, WouldBlock, wrong_node
 from .keys import KeyRing
 from .scopes import Principal, known_roles
 
 EXTERNAL_ALGORITHMS = ["RS256", "EdDSA", "ES256"]
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 LEEWAY_SECONDS = 30
+VERIFIED_SECONDS = 300.0  # the longest a verified token is kept (PyJWKClient's default key lifespan)
+VERIFIED_MAX = 10_000  # tokens kept at most (a few MB); the oldest go first
+
+
+class VerifiedTokens:
+    """Tokens that verified, by their exact text, with what they proved; bounded in number and in time."""
+
+    def __init__(
+        self,
+        max_tokens: int = VERIFIED_MAX,
+        max_seconds: float = VERIFIED_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.max_tokens = max_tokens
+        self.max_seconds = max_seconds
+        self.clock = clock
+        self._kept: dict[str, tuple[float, Principal, bool]] = {}  # token → (Unix time it goes, principal, own)
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[Principal, bool] | None:
+        """The principal and issuer of ``token`` if it verified and has not expired since (else None)."""
+        found = self._kept.get(token)
+        if found is None or found[0] <= self.clock():
+            return None
+        return found[1], found[2]
+
+    def put(self, token: str, principal: Principal, own: bool, expires: float) -> None:
+        """Keep a verified token until ``expires`` (its ``exp``, Unix seconds), at most ``max_seconds`` from now."""
+        now = self.clock()
+        until = min(expires, now + self.max_seconds)
+        if until <= now:
+            return
+        with self._lock:
+            if len(self._kept) >= self.max_tokens and token not in self._kept:
+                for gone in [t for t, kept in self._kept.items() if kept[0] <= now] or [next(iter(self._kept))]:
+                    del self._kept[gone]
+            self._kept[token] = (until, principal, own)
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 @dataclass(frozen=True)
@@ -36,6 +86,7 @@ class TokenIssuer:
     ttl_seconds: int
     trusted_jwks: jwt.PyJWKClient | None = None
     trusted_issuer: str | None = None
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens, compare=False, repr=False)
 
     def mint(
         self, client_id: str, org_unit: str, roles: list[str], name: str | None = None, now: datetime | None = None
@@ -58,8 +109,15 @@ class TokenIssuer:
         key = self.keyring.key
         return jwt.encode(claims, key.private, algorithm=key.algorithm, headers={"kid": key.kid})
 
-    def verify(self, token: str) -> tuple[Principal, bool]:
-        """The caller a token names, and whether this node issued it; 401 or 403 problems otherwise."""
+    def verify(self, token: str, blocking: bool = True) -> tuple[Principal, bool]:
+        """The caller a token names, and whether this node issued it; 401 or 403 problems otherwise (a token that
+        verified before answers from :class:`VerifiedTokens` until its expiry; else, unless ``blocking``,
+        :class:`WouldBlock`: the first check may read the key file or fetch the issuer's JWKS)."""
+        found = self.verified.get(token)
+        if found is not None:
+            return found
+        if not blocking:
+            raise WouldBlock
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -75,7 +133,9 @@ class TokenIssuer:
             claims = self._decode(token, key, EXTERNAL_ALGORITHMS, self.trusted_issuer)
         else:
             raise _invalid("Khóa ký của mã truy cập không được tin cậy.", "Unknown signing key.")
-        return self._principal(claims), header.get("kid") == own.kid
+        principal, issued_here = self._principal(claims), header.get("kid") == own.kid
+        self.verified.put(token, principal, issued_here, float(claims["exp"]))
+        return principal, issued_here
 
     def _decode(self, token: str, key: Any, algorithms: list[str], issuer: str) -> dict[str, Any]:
         try:
