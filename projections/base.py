@@ -44,6 +44,20 @@ def handled_types(*dispatchers: Any) -> frozenset[str]:
     return frozenset(name for d in dispatchers for cls in d.registry if (name := getattr(cls, "NAME", "")))
 
 
+class Handlers(dict[type, Callable[..., Any]]):
+    """The handlers of a ``functools.singledispatch`` function by the event's class, each picked by it once: the hot
+    paths call ``handlers[type(event)](event, state)``, a plain dict lookup, without singledispatch's per-call
+    wrapper, weak-reference cache and registry token check (functions are registered at import, before any call)."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        super().__init__()
+        self.dispatch: Callable[[type], Callable[..., Any]] = dispatcher.dispatch
+
+    def __missing__(self, cls: type) -> Callable[..., Any]:
+        self[cls] = picked = self.dispatch(cls)
+        return picked
+
+
 @runtime_checkable
 class BuildsFromScratch(Protocol):
     """A read model with a faster path for a build from scratch (the rollup: ``projections.rollup.build``)."""

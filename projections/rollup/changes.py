@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any
 
+from projections.base import Handlers
 from services.kernel.contracts import (
     CriteriaRegistered,
     EmulationBlocRegistered,
@@ -22,7 +23,7 @@ from services.kernel.events import Event
 from . import fact_store
 from .batch import Work
 from .counters import nodes_of
-from .evolve import Slot, evolve, slot_key, with_binding
+from .evolve import EVOLVE, Slot, slot_key, with_binding
 from .expectations import bind, plan_periods
 from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
 from .rederive import rebind, refresh
@@ -43,14 +44,14 @@ def _report(event: ReportSubmitted | TargetsRegistered, work: Work) -> bool:
     key = slot_key(event)
     assert key is not None
     before = work.slot(key)
-    after = evolve(event, before)
+    after = EVOLVE[event.__class__](event, before)
     return after is not before and work.resettle(before, after, work.definitions(key[0]))
 
 
 @change.register
 def _reviewed(event: ReportReviewed, work: Work) -> bool:
     before = work.report_slot(event.data["report_id"])
-    if before is None or (after := evolve(event, before)) is before:
+    if before is None or (after := EVOLVE[event.__class__](event, before)) is before:
         return False
     return work.resettle(before, after, work.definitions(before.plan_id))
 
@@ -137,6 +138,9 @@ def _bloc(event: EmulationBlocRegistered, work: Work) -> bool:
         if (plan := fact_store.load_plan(work.conn, plan_id)) is not None:
             rebind(work, plan_id, plan["periods"])
     return True
+
+
+CHANGE = Handlers(change)  # the hot path's dispatch: ``CHANGE[type(event)](event, work)``
 
 
 def _newer(work: Work, event: Event) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from functools import singledispatch
 from typing import Any
 
+from projections.base import Handlers
 from services.kernel.contracts import ReportReviewed, ReportSubmitted, TargetsRegistered
 from services.kernel.events import Event
 
@@ -139,6 +140,9 @@ def _registered(event: TargetsRegistered, slot: Slot | None) -> Slot:
         return slot
     targets = {t["indicator_code"]: float(t["value"]) for t in d["targets"]}
     return _with(slot, targets=tuple(targets.items()), registration_version=version)
+
+
+EVOLVE = Handlers(evolve)  # the hot path's dispatch: ``EVOLVE[type(event)](event, slot)``
 
 
 def with_binding(slot: Slot, binding: Binding | None) -> Slot:

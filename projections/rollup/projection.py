@@ -15,7 +15,7 @@ from services.kernel.events import Event
 from . import fact_store, store
 from .batch import Facts, Work
 from .build import CAPACITY, BuildWork
-from .changes import FACT_EVENTS, change
+from .changes import CHANGE, FACT_EVENTS, change
 from .tables import metadata
 
 # "rollup" in ASCII: with the schema's name, the transaction lock that serialises this projection's batches on
@@ -116,13 +116,15 @@ class RollupProjection:
         for run in runs(events):
             if isinstance(run[0], FACT_EVENTS):
                 work.flush()
-                if change(run[0], work):  # a fact event delivered again changes nothing, not even the token
+                if CHANGE[run[0].__class__](
+                    run[0], work
+                ):  # a fact event delivered again changes nothing, not even the token
                     changed += 1
                     token = store.next_facts_token(token, run[0].event_id)
                 work.forget_facts(token)
             else:
                 work.prepare(run)
-                changed += sum(change(event, work) for event in run)
+                changed += sum(CHANGE[event.__class__](event, work) for event in run)
         if isinstance(work, BuildWork):
             work.end_batch()  # written at the end of the build (or when memory is full)
         else:
