@@ -9,13 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
-from projections.base import from_scratch
 from projections.guidance import GuidanceProjection
 from projections.guidance.tables import guidance_report, metadata
 from services.kernel.contracts import EVENT_TYPES
 from services.kernel.events import Event, decode_event
 from services.kernel.tables import event as event_table
 from tests.integration.test_order_free import Tables, generated, tables
+from tests.integration.test_rollup_build import apply_from_scratch
 
 
 def built(engine: Engine, batches: list[list[Event]], capacity: int | None) -> Tables:
@@ -30,12 +30,7 @@ def built(engine: Engine, batches: list[list[Event]], capacity: int | None) -> T
                 projection.apply(conn, batch)
         return tables(engine, projection)
     projection.build_capacity = capacity
-    with from_scratch([projection]) as finish:
-        for batch in batches:
-            with engine.begin() as conn:
-                projection.apply(conn, batch)
-        with engine.begin() as conn:
-            finish(conn)
+    apply_from_scratch(engine, projection, batches)
     return tables(engine, projection)
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, update
 
 from projections import versions
-from projections.base import from_scratch
+from projections.base import Projection, from_scratch
 from projections.rollup import RollupProjection
 from projections.rollup.tables import metadata, rollup_slot
 from services.kernel.adminunits import AdminUnitCatalog
@@ -52,13 +52,18 @@ def built(engine: Engine, batches: list[list[Event]], capacity: int, catalog: Ad
     projection.build_capacity = capacity
     with engine.begin() as conn:
         projection.setup(conn)
+    apply_from_scratch(engine, projection, batches)
+    return snapshot(engine)
+
+
+def apply_from_scratch(engine: Engine, projection: Projection, batches: list[list[Event]]) -> None:
+    """Apply ``batches`` (a transaction each) as a build from scratch, its rows written at the end."""
     with from_scratch([projection]) as finish:
         for batch in batches:
             with engine.begin() as conn:
                 projection.apply(conn, batch)
         with engine.begin() as conn:
             finish(conn)
-    return snapshot(engine)
 
 
 def differences(expected: Tables, found: Tables) -> list[str]:
