@@ -56,6 +56,8 @@ class EmbeddedRunner:
         self.wakeup = threading.Event()
         self.appended: AppendedSignal | None = None  # the idle tail's wait for appends (PostgreSQL, run_forever)
         self.versions = {p.name: versions.code_version(p) for p in self.projections}
+        # The live versions and positions the last batch committed (None: read them before the next batch).
+        self._state: tuple[dict[str, versions.LiveVersion], dict[str, int]] | None = None
 
     def setup(self) -> None:
         """Create the read models that have no tables yet (or lost some: dropped to be rebuilt), at the code's
@@ -91,44 +93,68 @@ class EmbeddedRunner:
     def run_once(self) -> int:
         """Apply one batch to every projection behind the head; return the number of events read.
 
-        Only read models whose live tables hold the code's version take part (read in the batch's transaction,
-        before the positions, so a switch committed meanwhile is seen one way or the other, never half). Every
-        projection's rows and position are written in one transaction (one commit per batch), after checking there
-        that no other runner moved the positions since they were read (else the batch is read again). If that
-        transaction fails, each projection gets its own, so one failing projection does not hold the others back:
-        they commit, it raises and is retried.
+        Only read models whose live tables hold the code's version take part. The batch's transaction reads the
+        live versions again (a switch committed meanwhile is seen one way or the other, never half) and moves each
+        projection's position only from where the batch was read (one statement, rows locked), so a version
+        switched or a position moved by another runner meanwhile rolls the batch back and it is read again. Every
+        projection's rows and position are written in that one transaction (one commit per batch). If it fails,
+        each projection gets its own, so one failing projection does not hold the others back: they commit, it
+        raises and is retried.
+
+        What the last batch committed (versions seen, positions written) is kept for the next, so a batch reads
+        neither before its transaction; an empty read from kept positions reads them again before answering 0,
+        so positions moved elsewhere (a reset, another runner) are still found.
         """
         while True:
-            with self.engine.connect() as conn:
-                live = versions.live_versions(conn)
-                active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])]
-                if not active:
-                    return 0
-                positions = tracking.get_positions(conn, [p.name for p in active])
+            state = self._state or self._read_state()
+            live, positions = state
+            active = [p for p in self.projections if p.name in positions]
+            if not active:
+                return 0
             start = min(positions.values(), default=0)
             size = self.catchup_batch_size if self.behind else self.batch_size
             stored = self.store.read_all(start, size)
             self.behind = len(stored) == size
             if not stored:
+                if self._state is not None:  # kept from the last batch: check nothing moved elsewhere
+                    self._state = self._read_state()
+                    if self._state != state:
+                        continue
                 return 0
             events = [decode_event(s.body, self.codec, self.types, s.position) for s in stored]
             due = [(p, [e for e in events if e.position > positions[p.name]]) for p in active]
             due = [(p, mine) for p, mine in due if mine]
+            moves = {p.name: (positions[p.name], mine[-1].position) for p, mine in due}
+            self._state = None
             try:
                 with self.engine.begin() as conn:
-                    if not self._still_active(conn, [p for p, _ in due]):
-                        continue  # a version was switched meanwhile (nothing written here)
-                    if tracking.get_positions(conn, positions, lock=True) != positions:
-                        continue  # another runner applied some of them meanwhile (nothing written here)
+                    if self._live(conn) != live:
+                        raise _Moved  # a version was switched meanwhile (nothing written here)
+                    if not tracking.advance_positions(conn, moves):
+                        raise _Moved  # another runner applied some of them meanwhile (rolled back)
                     for projection, mine in due:
                         projection.apply(conn, mine)
-                    tracking.set_positions(conn, {p.name: mine[-1].position for p, mine in due})
+            except _Moved:
+                continue
             except Exception:
                 if len(due) < 2:
                     raise
                 log.warning("projection batch failed as a whole; applying it projection by projection")
                 self._apply_each(positions, due)
+                return len(stored)
+            self._state = (live, {**positions, **{name: new for name, (_, new) in moves.items()}})
             return len(stored)
+
+    def _live(self, conn: Connection) -> dict[str, versions.LiveVersion]:
+        """The live version of each of this runner's read models that has one, in one query."""
+        return {name: v for name, v in versions.live_versions(conn).items() if name in self.versions}
+
+    def _read_state(self) -> tuple[dict[str, versions.LiveVersion], dict[str, int]]:
+        """The live versions and the positions of the read models at the code's version (one connection)."""
+        with self.engine.connect() as conn:
+            live = self._live(conn)
+            active = [p.name for p in self.projections if versions.current(live, p, self.versions[p.name])]
+            return live, tracking.get_positions(conn, active)
 
     def _still_active(self, conn: Connection, projections: Sequence[Projection]) -> bool:
         live = versions.live_versions(conn, [p.name for p in projections])
@@ -192,6 +218,10 @@ class EmbeddedRunner:
         """Events each projection is behind the store's head."""
         head = self.store.head_position()
         return {name: head - pos for name, pos in self.positions().items()}
+
+
+class _Moved(Exception):
+    """A batch's transaction found a version switched or a position moved since the batch was read."""
 
 
 def create_fresh(conn: Connection, projection: Projection, version: versions.Version) -> None:

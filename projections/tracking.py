@@ -77,6 +77,27 @@ def set_positions(conn: Connection, positions: Mapping[str, int]) -> None:
     )
 
 
+def advance_positions(conn: Connection, moves: Mapping[str, tuple[int, int]]) -> bool:
+    """Move each projection's position from the first of its pair to the second, in one statement, only where it
+    still is at the first (a row not there yet counts as 0); return whether every one moved (counted from the rows
+    returned: a driver's ``rowcount`` of a multi-row upsert is not reliable). The rows stay locked
+    until the transaction ends (PostgreSQL; SQLite's write transaction already excludes other writers); when this
+    returns False the caller must roll back: some rows may have moved."""
+    if not moves:
+        return True
+    now = utcnow()
+    t = projection_position
+    stmt = _insert(conn)(t).values(
+        [{"projection": name, "position": new, "updated_at": now} for name, (_, new) in moves.items()]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["projection"],
+        set_={"position": stmt.excluded.position, "updated_at": now},
+        where=tuple_(t.c.projection, t.c.position).in_([(name, old) for name, (old, _) in moves.items()]),
+    )
+    return len(conn.execute(stmt.returning(t.c.projection)).all()) == len(moves)
+
+
 def reset_position(conn: Connection, projection: str) -> None:
     """Forget the position of ``projection`` (before a rebuild)."""
     conn.execute(

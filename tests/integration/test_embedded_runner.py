@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, event, select
 
 from bench.harness import unit_registered, wait_for
 from projections import tracking
@@ -113,6 +113,62 @@ def test_a_failing_read_model_does_not_hold_the_others_back(node: Node) -> None:
     with pytest.raises(RuntimeError, match="cannot apply"):
         tail.run_once()  # retried: only the broken one is behind, the others are not applied twice
     assert tables(node) == healthy
+
+
+class Counted:
+    """A read model that keeps the positions it is given and runs no statement of its own."""
+
+    name = "counted"
+    metadata = new_metadata()
+
+    def __init__(self) -> None:
+        self.applied: list[int] = []
+
+    def setup(self, conn: Connection) -> None:
+        return None
+
+    def apply(self, conn: Connection, events: Sequence[Event]) -> int:
+        self.applied.extend(e.position for e in events)
+        return len(events)
+
+
+def test_a_batch_after_the_first_reads_nothing_but_the_events_before_its_transaction(node: Node) -> None:
+    counted = Counted()
+    tail = runner(node, node.store, [counted], batch=10)
+    tail.setup()  # records its version (it has no table) at position 0
+    assert tail.run_once() == 10  # the first batch reads the live versions and positions
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(node.engine, "before_cursor_execute", record)
+    try:
+        assert tail.run_once() == 10
+    finally:
+        event.remove(node.engine, "before_cursor_execute", record)
+    statements = [s for s in seen if not s.startswith("BEGIN")]
+    # the store's read, then in the batch's transaction the live versions and the positions moved (6 before)
+    assert len(statements) == 3, statements
+    assert "readmodel_version" in statements[1] and "projection_position" in statements[2]
+    assert len(counted.applied) == len(set(counted.applied)) == 20
+
+
+def test_positions_moved_elsewhere_after_a_batch_are_seen(node: Node) -> None:
+    a, b = Counted(), Counted()
+    first, second = runner(node, node.store, [a], batch=10_000), runner(node, node.store, [b], batch=10_000)
+    first.setup()
+    events = first.run_until_idle()
+    assert len(a.applied) == events > 0
+    elsewhere = EventStore(node.engine, node.codec, "p31")
+    elsewhere.append("orgunit-U-9", 0, [unit_registered("U-9", "VN/31/11311")])
+    assert second.run_until_idle() == 1 and b.applied == [node.store.head_position()]  # B applies the new one
+    assert first.run_until_idle() == 0  # A's kept position is behind: its batch rolls back, read again: none left
+    assert len(a.applied) == events  # moving the positions came first in its transaction: nothing applied
+    assert first.positions() == {"counted": node.store.head_position()}
+    with node.engine.begin() as conn:
+        tracking.reset_position(conn, "counted")  # forgotten: everything again (at-least-once)
+    assert first.run_until_idle() == events + 1
 
 
 class Stop(threading.Event):
