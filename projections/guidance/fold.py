@@ -20,8 +20,10 @@ KEY, EVOLVE = Handlers(row_key), Handlers(evolve)  # the hot path's dispatch, by
 class Fold:
     """The rows some events changed, each loaded once (unless the tables are known empty) and saved once."""
 
-    def __init__(self, empty: bool = False) -> None:
-        self.empty = empty  # a build from scratch: nothing to load until the first write-out
+    def __init__(self, empty: bool | None = False) -> None:
+        # True: nothing to load (a build into empty tables, until its first write-out); None: found out on the
+        # first batch (an as-of build may carry on from a cached one, whose tables hold rows)
+        self.empty = empty
         self.stored: dict[Key, Row | None] = {}  # what the tables hold for each key folded
         self.current: dict[Key, Row | None] = {}
 
@@ -30,6 +32,8 @@ class Fold:
         keyed = [(event, key) for event in events if (key := KEY[event.__class__](event)) is not None]
         stored, current = self.stored, self.current
         new = {key for _, key in keyed if key not in current}
+        if self.empty is None:
+            self.empty = store.empty(conn)
         if not self.empty:
             stored.update(store.load_many(conn, new))
         changed = 0

@@ -35,8 +35,9 @@ class GuidanceProjection:
 
     def start_build(self) -> None:
         """This thread's next batches build the tables from scratch (``projections.base.from_scratch``): one fold
-        spans them, nothing loaded from the empty tables, each row written once by :meth:`finish_build`."""
-        self._local.build = Fold(empty=True)
+        spans them, nothing loaded while the tables are empty (a build may also carry on from a cached as-of build),
+        each row written once by :meth:`finish_build`."""
+        self._local.build = Fold(empty=None)
 
     def finish_build(self, conn: Connection) -> None:
         """Write what the build holds (in the caller's transaction, the build's last)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, exists, insert, select
 
 from projections.bulk import copy_rows, select_by_keys, update_by_key
 from projections.rowstore import to_columns
@@ -38,6 +38,11 @@ Key = tuple[type, tuple[Any, ...]]
 
 def _as_row(row_type: type, values: dict[str, Any]) -> Row:
     return row_type(**{f.name: values[f.name] for f in fields(row_type)})  # type: ignore[no-any-return]
+
+
+def empty(conn: Connection) -> bool:
+    """Whether every guidance table is empty (a build from scratch has nothing to load)."""
+    return not any(conn.execute(select(exists().select_from(t))).scalar() for t, _ in TABLES.values())
 
 
 def load(conn: Connection, row_type: type, key: tuple[Any, ...]) -> Row | None:
