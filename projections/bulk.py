@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, Table, bindparam, update
+from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, Table, bindparam, exists, select, update
 
 from .shadow import rewritten
 
@@ -179,6 +179,11 @@ def _insert_unnested(conn: Connection, table: Table, rows: Sequence[dict[str, An
     conn.exec_driver_sql(
         f"INSERT INTO {q(table.name)} ({', '.join(names)}) SELECT {picked} FROM {source}{tail}", tuple(arrays)
     )
+
+
+def is_empty(conn: Connection, table: Table) -> bool:
+    """Whether ``table`` holds no row (a build from scratch has nothing to read back from it)."""
+    return not conn.execute(select(exists().select_from(table))).scalar()
 
 
 def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, Table, exists, insert, select
+from sqlalchemy import Connection, Table, insert
 
-from projections.bulk import copy_rows, select_by_keys, update_by_key
+from projections.bulk import copy_rows, is_empty, select_by_keys, update_by_key
 from projections.rowstore import to_columns
 
 from .rows import BlocRow, CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow
@@ -42,7 +42,7 @@ def _as_row(row_type: type, values: dict[str, Any]) -> Row:
 
 def empty(conn: Connection) -> bool:
     """Whether every guidance table is empty (a build from scratch has nothing to load)."""
-    return not any(conn.execute(select(exists().select_from(t))).scalar() for t, _ in TABLES.values())
+    return all(is_empty(conn, table) for table, _ in TABLES.values())
 
 
 def load(conn: Connection, row_type: type, key: tuple[Any, ...]) -> Row | None:

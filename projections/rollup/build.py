@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection
 
-from projections.bulk import copy_rows
+from projections.bulk import copy_rows, is_empty
 
 from . import fact_store, store
 from .batch import Facts, Work
@@ -41,7 +41,7 @@ class BuildWork(Work):
         self.capacity = capacity
         # Every slot is in memory while the slot table is empty (nothing written yet): reads are answered from
         # memory, a flush only settles (the rows wait for ``write_out``).
-        self.complete = _empty(conn, rollup_slot)
+        self.complete = is_empty(conn, rollup_slot)
         self.plan_keys: defaultdict[str, set[SlotKey]] = defaultdict(set)  # plan → its keys in memory (complete)
 
     # --- reads answered from memory while it holds every slot --------------------------------------------------
@@ -152,7 +152,7 @@ class BuildWork(Work):
         """The summed deltas into the counter tables: COPY into an empty table (the deltas are then the final
         rows), else added as the incremental path adds them."""
         tally = self.tally
-        if _empty(self.conn, rollup_count) and _empty(self.conn, rollup_indicator_count):
+        if is_empty(self.conn, rollup_count) and is_empty(self.conn, rollup_indicator_count):
             copy_rows(self.conn, rollup_count, _rows(rollup_count, COUNTERS, tally.count_rows()))
             copy_rows(
                 self.conn,
@@ -163,10 +163,6 @@ class BuildWork(Work):
             store.flush(self.conn, tally)
         tally.own.clear()
         tally.own_indicators.clear()
-
-
-def _empty(conn: Connection, table: Any) -> bool:
-    return not conn.execute(select(exists().select_from(table))).scalar()
 
 
 def _rows(
