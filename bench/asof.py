@@ -201,7 +201,8 @@ def _print_cpu(console: Console, found: list[Measured]) -> None:
         cpu = {stage: (med(c for c, _ in runs), med(s for _, s in runs)) for stage, runs in m.cpu.items()}
         total = {stage: sum(spent) for stage, spent in cpu.items()}
         cells = [f"{total[s]:.2f} ({cpu[s][0]:.2f} + {cpu[s][1]:.2f})" for s in (SUBTREE, REPLAYED, FIRST)]
-        table.add_row(m.path, *cells, f"{total[FIRST] / total[SUBTREE]:.2f}", f"{total[FIRST] / total[REPLAYED]:.2f}")
+        ratios = (f"{total[FIRST] / total[s]:.2f}" if total[s] else "-" for s in (SUBTREE, REPLAYED))
+        table.add_row(m.path, *cells, *ratios)
     console.print(table)
 
 
