@@ -3,7 +3,8 @@ question: the rollup rebuilt for the province's subtree only (its events and its
 ``ix_event_subtree_type``), beside two ceilings measured in the same run — reading + decoding the subtree's events
 (every type), and reading + decoding the events the rebuild replays (the rollup's types). It also prints how many
 events were replayed against the subtree's (goal ≤ 1.2×) and the time against read + decode (goal ≤ 1.5×), and what
-the same answer costs in another process once the rebuild exists (reused through ``readmodel_asof``).
+the same answer costs in another process once the rebuild exists (reused through ``readmodel_asof``). A second table
+gives the same ratios by CPU seconds, this process's and the PostgreSQL server's (``bench.rebuild.CpuClock``).
 
 The national dataset of ``thidua bench load --staff-titles 1`` was built at an older revision: ``--source-schema``
 copies its events once into a schema at the code's revision (``--schema``, kept and reused), leaving it untouched.
@@ -37,6 +38,9 @@ from .common import fresh_node, timed
 from .dataset import load, spool, temporary_folder
 from .generator import Scale
 from .prepared import kept_node
+from .rebuild import CpuClock
+
+SUBTREE, REPLAYED, FIRST = "read+decode subtree", "read+decode replayed", "first answer"  # stages timed by CPU
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Measured:
     first_answer: list[float] = field(default_factory=list)
     reused_answer: list[float] = field(default_factory=list)
     full_replay: list[float] = field(default_factory=list)
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # stage → (client, server) per run
 
 
 def run_asof(
@@ -72,6 +77,7 @@ def run_asof(
         position = max(1, int(head * at))
         found = [_measure(node, f"VN/{p}", position, period, repeat, full) for p in _provinces(node, provinces)]
     _print(console, f"thidua bench asof: first answer as of position {position:,} of {head:,}", found)
+    _print_cpu(console, found)
     return found
 
 
@@ -158,14 +164,19 @@ def _measure(node: Node, path: str, position: int, period: str, repeat: int, ful
         count = select(func.count()).select_from(scoped_query(None, path, 0, position).subquery())
         found = Measured(path, position, int(conn.execute(count).scalar_one()))
     point = AsOfPoint(node.store.clock(), position, node.store.head_position())
+    clock = CpuClock(node.engine)
     for _ in range(repeat):
-        found.read_subtree.append(timed(lambda: _read_decode(node, None, path, position)))
-        found.read_replayed.append(timed(lambda: _read_decode(node, types, path, position)))
+        found.read_subtree.append(clock.timed(SUBTREE, lambda: _read_decode(node, None, path, position)))
+        found.read_replayed.append(clock.timed(REPLAYED, lambda: _read_decode(node, types, path, position)))
         first = _cache(node)
         first.start()
         key = first.key(position, ["rollup"], path)
         first.discard(key)  # a first answer: nothing cached for the question
-        found.first_answer.append(timed(lambda: _answer(first, point, path, period, ["rollup"], path)))  # noqa: B023
+        found.first_answer.append(
+            clock.timed(FIRST, lambda: _answer(first, point, path, period, ["rollup"], path))  # noqa: B023
+        )
+        for stage, spent in clock.spent.items():
+            found.cpu.setdefault(stage, []).append(spent)
         found.replayed = first.status(position, ["rollup"], path)["entry"]["events_applied"]
         other = _cache(node)  # another process of the node
         found.reused_answer.append(timed(lambda: _answer(other, point, path, period, ["rollup"], path)))  # noqa: B023
@@ -177,6 +188,22 @@ def _measure(node: Node, path: str, position: int, period: str, repeat: int, ful
             found.full_replay.append(timed(lambda: _answer(old, point, path, period, [], "")))  # noqa: B023
             old.discard(old.key(position))
     return found
+
+
+def _print_cpu(console: Console, found: list[Measured]) -> None:
+    """Median CPU seconds (this process + the PostgreSQL server) of the ceilings and the first answer, and the first
+    answer's ratio to each ceiling: steadier than wall time on a shared machine (the server's CPU is the whole
+    cluster's: run it alone on its cluster)."""
+    heads = ("subtree", *(f"{stage} CPU s (client + server)" for stage in (SUBTREE, REPLAYED, FIRST)))
+    table = Table(*heads, "÷ subtree", "÷ replayed", title="CPU seconds, medians", box=box.MARKDOWN)
+    med = statistics.median
+    for m in found:
+        cpu = {stage: (med(c for c, _ in runs), med(s for _, s in runs)) for stage, runs in m.cpu.items()}
+        total = {stage: sum(spent) for stage, spent in cpu.items()}
+        cells = [f"{total[s]:.2f} ({cpu[s][0]:.2f} + {cpu[s][1]:.2f})" for s in (SUBTREE, REPLAYED, FIRST)]
+        ratios = (f"{total[FIRST] / total[s]:.2f}" if total[s] else "-" for s in (SUBTREE, REPLAYED))
+        table.add_row(m.path, *cells, *ratios)
+    console.print(table)
 
 
 def _print(console: Console, title: str, found: list[Measured]) -> None:

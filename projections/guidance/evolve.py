@@ -189,7 +189,7 @@ def _targets(event: TargetsRegistered, row: TargetRow | None) -> TargetRow | Non
         d["plan_id"],
         d["year"],
         d["registration_id"],
-        jsonable(d["targets"]),
+        list(d["targets"]),  # IndicatorValue records hold no dates: already JSON (decoded dicts never change)
         _at(event),
         _version(event),
     )

@@ -31,11 +31,10 @@ class Fold:
         """Fold each event into the row it names; return how many events changed a row."""
         keyed = [(event, key) for event in events if (key := KEY[event.__class__](event)) is not None]
         stored, current = self.stored, self.current
-        new = {key for _, key in keyed if key not in current}
         if self.empty is None:
             self.empty = store.empty(conn)
         if not self.empty:
-            stored.update(store.load_many(conn, new))
+            stored.update(store.load_many(conn, {key for _, key in keyed if key not in current}))
         changed = 0
         for event, key in keyed:
             state = current[key] if key in current else stored.setdefault(key, None)

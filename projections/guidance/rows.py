@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from services.kernel.contracts import IndicatorValue
+
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -96,7 +98,7 @@ class TargetRow:
     plan_id: str
     year: int
     registration_id: str
-    targets: list[dict[str, Any]]
+    targets: list[IndicatorValue]  # as decoded: no dates in them, already JSON
     registered_at: datetime
     version: int
 

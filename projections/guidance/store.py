@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 
 from projections.bulk import copy_rows, is_empty, select_by_keys, update_by_key
-from projections.rowstore import to_columns
 
 from .rows import BlocRow, CriteriaRow, DocumentRow, PlanRow, ReportRow, Row, TargetRow, UnitRow
 from .tables import (
@@ -76,7 +75,7 @@ def save_many(conn: Connection, changes: Iterable[tuple[Row | None, Row | None]]
     for before, after in changes:
         if after is None or after == before:
             continue
-        (inserts if before is None else updates)[type(after)].append(to_columns(after, ()))
+        (inserts if before is None else updates)[type(after)].append(vars(after))  # read only: no copy needed
         if before is None and isinstance(after, DocumentRow):
             targets += [{"path": p, "guidance_id": after.guidance_id} for p in sorted(set(after.addressed_to))]
     for row_type, rows in inserts.items():
