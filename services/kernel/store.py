@@ -7,7 +7,9 @@ has seen position N, no transaction can later commit a position below N. Gaps (a
 sequence value) are harmless: readers never wait for a missing number. The same lock gives each event its
 predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
 lock an append reads the log's state in one statement and writes its rows in one more (COPY for bulk batches on
-PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``).
+PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``). A command is decided before the
+lock is taken (``uow.py``): what it read is checked in the append's own read of the log's state (``reads``), so
+the lock is held for the write and the commit only.
 
 Signed appends (docs/audit.md): with a ``Signer`` the store seals every batch it writes (``append_many``, each imported
 event) with the node's key, on the batch's last row (``services/kernel/signing.py``), and announces a key in the log
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select
@@ -28,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .codec import AvroCodec
 from .db import is_postgres
-from .errors import DuplicateEventConflict, StoreIntegrityError, StreamConflict, VersionConflict
+from .errors import DuplicateEventConflict, StaleRead, StoreIntegrityError, StreamConflict, VersionConflict
 from .eventlog import GENESIS_HASH as GENESIS_HASH
 from .eventlog import LogState, read_state, write_rows
 from .signing import AUDIT_ACTOR, KEY_ACTIVATED, ROOT_UNIT, Signer, SigningKey, activation_payload, keys_stream, seal
@@ -40,6 +43,7 @@ _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that h
 _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key id) announced in that transaction
 APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
 ANY_VERSION = None
+NOTHING_READ: Mapping[str, int] = MappingProxyType({})  # an append that read no stream before taking the lock
 
 
 def utcnow() -> datetime:
@@ -122,6 +126,11 @@ class EventStore:
         self._postgres = is_postgres(engine)
         self._announced: set[str] = set()  # key ids seen committed in the log as SigningKeyActivated
 
+    @property
+    def postgres(self) -> bool:
+        """Whether the store is on PostgreSQL (else SQLite)."""
+        return self._postgres
+
     def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
         """Append ``events`` to ``stream_id`` atomically if it is at ``expected_version`` (None: any)."""
         with self.engine.begin() as conn:
@@ -133,17 +142,30 @@ class EventStore:
         """``append`` inside the caller's transaction (e.g. with an idempotency record)."""
         return self.append_many(conn, [(stream_id, expected_version, events)])[0]
 
-    def append_many(self, conn: Connection, batch: Sequence[Append]) -> list[AppendResult]:
+    def append_many(
+        self, conn: Connection, batch: Sequence[Append], reads: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
         """Several appends in the caller's transaction with one lock, one read of the log's state (stored event
         ids, stream versions, head hash) and one bulk insert; any conflict fails the whole batch and writes
         nothing. Each item is (stream, expected version or None, events). Conflicts and schema violations are found
-        before anything is written. With a signer, the batch is sealed (its last row carries the seal)."""
-        self.lock(conn)
-        return self._append_locked(conn, batch, self.signing_key(conn))
+        before anything is written. With a signer, the batch is sealed (its last row carries the seal).
 
-    def _append_locked(self, conn: Connection, batch: Sequence[Append], key: SigningKey | None) -> list[AppendResult]:
+        ``reads``: the streams the caller read before it took the lock and the version each had (an optimistic
+        command, ``UnitOfWork``); checked in the same read of the log's state, before the expected versions: one
+        that moved raises StaleRead and nothing is written."""
+        self.lock(conn)
+        return self._append_locked(conn, batch, self.signing_key(conn), reads or NOTHING_READ)
+
+    def check_reads(self, conn: Connection, reads: Mapping[str, int]) -> None:
+        """Under the append lock: StaleRead if a stream of ``reads`` is no longer at the version read."""
+        _check_reads(reads, read_state(conn, self._postgres, (), reads))
+
+    def _append_locked(
+        self, conn: Connection, batch: Sequence[Append], key: SigningKey | None, reads: Mapping[str, int] = NOTHING_READ
+    ) -> list[AppendResult]:
         ids = [e.event_id for _, _, events in batch for e in events]
-        state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch})
+        state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch}.union(reads))
+        _check_reads(reads, state)
         plan = _plan(batch, state)
         fresh = [(step[0], step[1], batch[i][2]) for i, step in enumerate(plan) if not isinstance(step, AppendResult)]
         rows = list(self._encode_rows(fresh, state.head_hash, self.clock().astimezone(UTC)))
@@ -385,6 +407,13 @@ def _refusal(exc: IntegrityError, fresh: list[tuple[str, int, Sequence[NewEvent]
     if unique and constraint in (_EVENT_ID_KEY, "event.event_id"):
         return DuplicateEventConflict(sorted({e.event_id for _, _, events in fresh for e in events}))
     return StoreIntegrityError(constraint, str(exc.orig).splitlines()[0])
+
+
+def _check_reads(reads: Mapping[str, int], state: LogState) -> None:
+    """StaleRead for the first stream of ``reads`` whose version in ``state`` is not the one read."""
+    for stream_id, version in reads.items():
+        if (actual := state.versions.get(stream_id, 0)) != version:
+            raise StaleRead(stream_id, version, actual)
 
 
 def _plan(batch: Sequence[Append], state: LogState) -> list[tuple[str, int] | AppendResult]:
