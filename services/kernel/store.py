@@ -1,11 +1,11 @@
 """The event store: atomic, optimistically concurrent appends; reads by stream and by global position.
 
 Ordering guarantee (why a tailing reader never misses an event): every append takes one store-wide lock for
-the length of its transaction (``pg_advisory_xact_lock`` on PostgreSQL; SQLite's write lock, taken at
-``BEGIN IMMEDIATE``). Positions are therefore allocated *and committed* in the same order, so when a reader
-has seen position N, no transaction can later commit a position below N. Gaps (a rolled-back append burns a
-sequence value) are harmless: readers never wait for a missing number. The same lock gives each event its
-predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
+the length of its transaction (``pg_advisory_xact_lock`` on PostgreSQL, keyed by the event table; SQLite's write
+lock, taken at ``BEGIN IMMEDIATE``). Positions are therefore allocated *and committed* in the same order, so when
+a reader has seen position N, no transaction can later commit a position below N. Gaps (a rolled-back append
+burns a sequence value) are harmless: readers never wait for a missing number. The same lock gives each event
+its predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
 lock an append reads the log's state in one statement and writes its rows in one more (COPY for bulk batches on
 PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``). A command is decided before the
 lock is taken (``uow.py``): what it read is checked in the append's own read of the log's state (``reads``), so
@@ -38,7 +38,9 @@ from .signing import AUDIT_ACTOR, KEY_ACTIVATED, ROOT_UNIT, Signer, SigningKey, 
 from .tables import event as event_table
 from .tables import foreign_event as foreign_table
 
-APPEND_LOCK_KEY = 0x7468_6964_7561  # "thidua": the PostgreSQL advisory lock that serialises appends
+# The PostgreSQL advisory lock that serialises appends: "thid" in the high 32 bits, the event table's OID in the low
+# ones, so nodes that share a database in their own schemas (the sync rig, a shared server) do not wait on each other.
+APPEND_LOCK = "SELECT pg_advisory_xact_lock((x'74686964' :: bigint << 32) + CAST('event' :: regclass AS oid) :: bigint)"
 _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
 _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key id) announced in that transaction
 APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
@@ -207,7 +209,7 @@ class EventStore:
         transaction = conn.get_transaction()
         if transaction is not None and conn.info.get(_LOCKED_IN) is transaction:
             return
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY}), pg_notify('{APPENDED_CHANNEL}', '')")
+        conn.exec_driver_sql(f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}', '')")
         if not conn.in_nested_transaction():  # a savepoint's rollback would release it
             conn.info[_LOCKED_IN] = transaction
 

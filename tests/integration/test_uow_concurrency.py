@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import OperationalError
 
 from services.bootstrap import Node, bootstrap
 from services.kernel.errors import DomainRefusal, StaleRead
@@ -114,6 +115,21 @@ def test_a_lookup_that_moved_before_the_lock_writes_nothing(pg_node: Node) -> No
             uow.record("plan_document", "k", "plan-b")
     with UnitOfWork(pg_node.store, pg_node.bus.types) as uow:
         assert uow.lookup("plan_document", "k") == ["plan-a"]
+
+
+def test_nodes_in_two_schemas_of_one_database_append_at_once(pg_node: Node, postgres_url: str, tmp_path: Path) -> None:
+    """The append lock is the event table's: a node in another schema of the same database does not wait for it,
+    a second writer of the same node does."""
+    for engine in _postgres_engine(postgres_url):
+        upgrade(engine)
+        other = bootstrap(Settings(data_dir=tmp_path / "other", node_id="p15"), engine=engine)
+        with pg_node.engine.begin() as held, other.engine.begin() as elsewhere, pg_node.engine.begin() as same:
+            pg_node.store.lock(held)
+            elsewhere.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+            other.store.lock(elsewhere)  # at once, not after 5 s
+            same.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                pg_node.store.lock(same)
 
 
 def test_a_read_only_unit_of_work_never_takes_the_lock(pg_node: Node) -> None:
