@@ -333,14 +333,17 @@ class EventStore:
         business time, inside the caller's transaction. The local hash chain links it at a local position (sealed
         by this node's key, as a batch of one); the origin's hash, position and proof of signature are kept in
         ``foreign_event``. Idempotent by event id; a version that is taken by another event raises StreamConflict;
-        a version ahead of the stream returns GAP and writes nothing."""
+        a version ahead of the stream returns GAP and writes nothing. Whatever it refuses, it refuses before it writes
+        (the caller needs no savepoint around it)."""
         self.lock(conn)
         key = self.signing_key(conn)
         row = foreign_row(self.codec, body)
         stream_id, version, event_id = row["stream_id"], row["stream_version"], row["event_id"]
 
         def found(outcome: str, position: int | None = None) -> ForeignImport:
-            return ForeignImport(outcome, event_id, stream_id, version, row["node_id"], position)
+            return ForeignImport(
+                outcome, event_id, stream_id, version, row["node_id"], position, row["event_type"], row["occurred_at"]
+            )
 
         state = read_state(conn, self._postgres, [event_id], [stream_id])
         held = state.held.get(event_id)
@@ -485,6 +488,8 @@ class ForeignImport:
     stream_version: int
     origin_node: str
     position: int | None = None
+    event_type: str = ""
+    occurred_at: datetime | None = None  # business time (meta.occurred_at)
 
 
 def foreign_row(codec: AvroCodec, body: bytes) -> dict[str, Any]:

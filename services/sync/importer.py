@@ -1,13 +1,14 @@
 """The importer: what other nodes route to this node becomes foreign streams in the local store.
 
-Per record, in one transaction: validate (undecodable, unknown schema, not an event, ``ce_type`` contradicting the
-schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, stream id and version, origin node
-and business time; the origin's hash and position kept in ``foreign_event``), park it if its stream lacks the
-previous version (another source has not delivered it yet) and import the parked successors once it is there,
-record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt of its (source,
-period) due, and record the partition's next offset. A poll's records share one transaction, which takes the
-store's append lock once and marks each receipt due once. A version already held by another event (two nodes wrote
-the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
+Per record, in its poll's transaction: validate (undecodable, unknown schema, not an event, ``ce_type``
+contradicting the schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, stream id and
+version, origin node and business time; the origin's hash and position kept in ``foreign_event``), park it if its
+stream lacks the previous version (another source has not delivered it yet) and import the parked successors once it
+is there, record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt of its
+(source, period) due, and record the partition's next offset. A poll's records share one transaction, which takes
+the store's append lock once, marks each receipt due once and asks once whether anything is parked; a refused
+record needs no savepoint (``import_foreign`` refuses before it writes). A version already held by another event
+(two nodes wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
 
 An event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
@@ -34,7 +35,7 @@ from services.kernel.errors import DecodeError, Kind, StreamConflict, ThiduaErro
 from services.kernel.events import Event
 from services.kernel.messaging import sequence_of
 from services.kernel.signing import OriginProof
-from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport, foreign_row
+from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport
 from services.pipeline.deadletters import Record, Rejected, dead_letter_headers, decode_record
 from services.pipeline.topics import Topics, mirrored
 
@@ -113,6 +114,7 @@ class Importer:
         self.counts: dict[str, int] = {}
         self.witnessing: Witnessing | None = None  # set by the sync service: answers witness messages
         self._due: set[tuple[str, str]] = set()  # (source, period) of the receipts this transaction made due
+        self._parked: bool | None = None  # whether sync_parked may hold a row, as far as this transaction knows
 
     @property
     def sources(self) -> dict[str, str]:
@@ -133,7 +135,7 @@ class Importer:
         through sync"). If the transaction fails nothing is recorded and the poll is read again.
         """
         outcomes: list[str] = []
-        self._due = set()
+        self._due, self._parked = set(), None
         with self.engine.begin() as conn:
             self.store.lock(conn)  # once for the transaction (taken in a record's savepoint, it is asked per record)
             for record in records:
@@ -165,8 +167,7 @@ class Importer:
                 raise OriginMismatch(source, event.meta["node_id"], event.event_id)
             origin = _origin(record, source)
             self._check_origin(conn, record.value or b"", origin, event.event_id)
-            with conn.begin_nested():
-                return self._import(conn, record.value or b"", origin)
+            return self._import(conn, record.value or b"", origin)  # refusals come before any write: no savepoint
         except (DecodeError, StreamConflict, OriginMismatch, OriginSignatureInvalid) as exc:
             self.dead_letter(Rejected.of(record, "decode" if isinstance(exc, DecodeError) else "apply", exc))
             return exc.code
@@ -203,14 +204,21 @@ class Importer:
         if result.outcome == GAP:
             self._park(conn, body, origin, result)
         elif result.outcome == IMPORTED:
-            self._imported(conn, body, origin.source)
-            self._drain(conn, result.stream_id, result.stream_version)
+            self._imported(conn, result, origin.source)
+            if self._may_be_parked(conn):
+                self._drain(conn, result.stream_id, result.stream_version)
         return result.outcome
 
-    def _imported(self, conn: Connection, body: bytes, source: str) -> None:
-        row = foreign_row(self.store.codec, body)
-        record_imported(conn, self.store.codec, self.types, row["stream_id"], row["event_type"])
-        self._due.add((source, period_of(row["occurred_at"], self.period)))  # recorded once per transaction
+    def _may_be_parked(self, conn: Connection) -> bool:
+        """Whether an event may be parked (asked of the database once per poll; parking one in it says yes)."""
+        if self._parked is None:
+            self._parked = conn.execute(select(tables.sync_parked.c.event_id).limit(1)).first() is not None
+        return self._parked
+
+    def _imported(self, conn: Connection, result: ForeignImport, source: str) -> None:
+        assert result.occurred_at is not None
+        record_imported(conn, self.store.codec, self.types, result.stream_id, result.event_type)
+        self._due.add((source, period_of(result.occurred_at, self.period)))  # recorded once per transaction
 
     def _park(self, conn: Connection, body: bytes, origin: Origin, result: ForeignImport) -> None:
         tables.upsert_ignore(
@@ -226,6 +234,7 @@ class Importer:
             origin_signature=origin.origin_signature,
             parked_at=datetime.now(UTC),
         )
+        self._parked = True
         log.info("parked until its stream catches up", extra={"event_id": result.event_id, "stream": result.stream_id})
 
     def _drain(self, conn: Connection, stream_id: str, version: int) -> None:
@@ -247,7 +256,7 @@ class Importer:
                 log.error("parked event conflicts with its stream", extra={"event_id": row.event_id, "error": str(exc)})
                 return
             if result.outcome == IMPORTED:
-                self._imported(conn, row.body, row.source_node)
+                self._imported(conn, result, row.source_node)
             version += 1
 
     def dead_letter(self, rejected: Rejected) -> None:

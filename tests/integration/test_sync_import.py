@@ -171,6 +171,22 @@ def test_one_poll_is_imported_in_one_transaction_a_refused_record_leaves_the_oth
     assert sync.counts == {GAP: 1, "UNDECODABLE_MESSAGE": 1, IMPORTED: 2}
 
 
+def test_a_conflicting_record_in_the_middle_of_a_poll_leaves_the_imports_around_it(
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
+) -> None:
+    """A record refused by the store (its version taken here) is refused before anything of it is written: the poll's
+    other records are imported, in the same transaction, without a savepoint per record."""
+    origin.append("guidance-a", 0, [guidance_issued("a")])
+    origin.append("guidance-taken", 0, [guidance_issued("của p15")])
+    origin.append("guidance-b", 0, [guidance_issued("b")])
+    store.append("guidance-taken", 0, [guidance_issued("trung ương")])
+    a, taken, b = origin.read_all()
+    sync = importer(store, producer)
+    assert sync.handle_many([record(a, 0), record(taken, 1), record(b, 2)]) == [IMPORTED, "STREAM_CONFLICT", IMPORTED]
+    assert [e.event_id for e in store.read_all()][1:] == [a.event_id, b.event_id]
+    assert reasons(dead_letters()) == [b"STREAM_CONFLICT"]
+
+
 def test_a_poll_whose_transaction_fails_records_nothing(
     store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
 ) -> None:
