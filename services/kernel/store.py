@@ -335,49 +335,62 @@ class EventStore:
         ``foreign_event``. Idempotent by event id; a version that is taken by another event raises StreamConflict;
         a version ahead of the stream returns GAP and writes nothing. Whatever it refuses, it refuses before it writes
         (the caller needs no savepoint around it)."""
+        item = Foreign(body, source_node, origin_hash, origin_position, origin_signature)
+        [outcome] = self.import_foreign_many(conn, [item])
+        if isinstance(outcome, StreamConflict):
+            raise outcome
+        return outcome
+
+    def import_foreign_many(self, conn: Connection, items: Sequence[Foreign]) -> list[ForeignImport | StreamConflict]:
+        """``import_foreign`` of several events, in order, with one read of the log's state, one insert of their
+        rows and one of their ``foreign_event`` rows: per item what ``import_foreign`` would have done after the
+        items before it (a StreamConflict is returned, not raised, and nothing of that item is written). Each event
+        is sealed on its own, as ``import_foreign`` seals it."""
         self.lock(conn)
         key = self.signing_key(conn)
-        row = foreign_row(self.codec, body)
-        stream_id, version, event_id = row["stream_id"], row["stream_version"], row["event_id"]
-
-        def found(outcome: str, position: int | None = None) -> ForeignImport:
-            return ForeignImport(
-                outcome, event_id, stream_id, version, row["node_id"], position, row["event_type"], row["occurred_at"]
-            )
-
-        state = read_state(conn, self._postgres, [event_id], [stream_id])
-        held = state.held.get(event_id)
-        if held is not None:
-            if (held.stream_id, held.stream_version) != (stream_id, version):
-                raise StreamConflict(stream_id, version, event_id, f"{held.stream_id}@{held.stream_version}")
-            return found(DUPLICATE, held.position)
-        current = state.versions.get(stream_id, 0)
-        if version > current + 1:
-            return found(GAP)
-        if version <= current:
-            other = conn.execute(
-                select(event_table.c.event_id).where(
-                    event_table.c.stream_id == stream_id, event_table.c.stream_version == version
-                )
-            ).scalar()
-            raise StreamConflict(stream_id, version, event_id, other)
-        row["prev_hash"] = state.head_hash
-        row["hash"] = link_hash(state.head_hash, body)
-        row["signature"] = seal(key, self.node_id, [row["hash"]]) if key is not None else None
-        [position] = write_rows(conn, self._postgres, [row], state)
-        conn.execute(
-            insert(foreign_table).values(
-                event_id=event_id,
-                position=position,
-                origin_node=row["node_id"],
-                source_node=source_node,
-                origin_position=origin_position,
-                origin_hash=origin_hash,
-                origin_signature=origin_signature,
-                imported_at=self.clock().astimezone(UTC),
-            )
+        rows = [foreign_row(self.codec, item.body) for item in items]
+        state = read_state(conn, self._postgres, [r["event_id"] for r in rows], {r["stream_id"] for r in rows})
+        plan = _ForeignPlan(state, rows)
+        outcomes, fresh = plan.outcomes, [rows[i] for i in plan.order]
+        prev_hash = state.head_hash
+        for row in fresh:
+            row["prev_hash"], row["hash"] = prev_hash, link_hash(prev_hash, row["body"])
+            row["signature"] = seal(key, self.node_id, [row["hash"]]) if key is not None else None
+            prev_hash = row["hash"]
+        positions = dict(
+            zip((r["event_id"] for r in fresh), write_rows(conn, self._postgres, fresh, state), strict=True)
         )
-        return found(IMPORTED, position)
+        if fresh:
+            conn.execute(insert(foreign_table), self._foreign_rows(items, rows, outcomes, positions))
+        return [
+            plan.answer(row, outcome, positions, lambda stream, version: self._holder(conn, stream, version))
+            for row, outcome in zip(rows, outcomes, strict=True)
+        ]
+
+    def _foreign_rows(
+        self, items: Sequence[Foreign], rows: list[dict[str, Any]], outcomes: list[str], positions: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        imported_at = self.clock().astimezone(UTC)
+        return [
+            {
+                "event_id": row["event_id"],
+                "position": positions[row["event_id"]],
+                "origin_node": row["node_id"],
+                "source_node": item.source_node,
+                "origin_position": item.origin_position,
+                "origin_hash": item.origin_hash,
+                "origin_signature": item.origin_signature,
+                "imported_at": imported_at,
+            }
+            for item, row, outcome in zip(items, rows, outcomes, strict=True)
+            if outcome == IMPORTED
+        ]
+
+    @staticmethod
+    def _holder(conn: Connection, stream_id: str, version: int) -> str | None:
+        c = event_table.c
+        query = select(c.event_id).where(c.stream_id == stream_id, c.stream_version == version)
+        return conn.execute(query).scalar()
 
     def first_event(self, conn: Connection, stream_id: str) -> StoredEvent | None:
         """The first event of ``stream_id`` with its origin node (None when the stream is not here)."""
@@ -490,6 +503,92 @@ class ForeignImport:
     position: int | None = None
     event_type: str = ""
     occurred_at: datetime | None = None  # business time (meta.occurred_at)
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """Another node's event to import: its bytes, the node whose topic delivered it, and the origin's hash, position
+    and proof of signature (as its headers carried them)."""
+
+    body: bytes
+    source_node: str
+    origin_hash: bytes | None = None
+    origin_position: int | None = None
+    origin_signature: bytes | None = None
+
+
+CONFLICT = "CONFLICT"  # an import's plan: the version is taken by another event (answered as a StreamConflict)
+
+
+class _ForeignPlan:
+    """Where each event of an import batch goes, from the log's state read once, in order: DUPLICATE (held already, or
+    earlier in the batch), CONFLICT (its version held by another event), IMPORTED (the next version of its stream, or
+    the one after an event of the batch imported later: a stream that comes out of order is written in version
+    order) or GAP (the previous version is neither here nor in the batch). ``order``: the rows to write, in order."""
+
+    def __init__(self, state: LogState, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.state = state
+        self.versions = dict(state.versions)
+        self.placed: dict[str, tuple[str, int]] = {}  # event id → (stream, version) imported by this batch
+        self.holders: dict[tuple[str, int], str] = {}  # (stream, version) → event id imported by this batch
+        self.waiting: dict[tuple[str, int], int] = {}  # (stream, version) → the row that waits for its predecessor
+        self.order: list[int] = []
+        self.outcomes = [""] * len(rows)
+        for index in range(len(rows)):
+            self.outcomes[index] = self._place(rows, index)
+        for index in self.waiting.values():
+            self.outcomes[index] = GAP
+
+    def _place(self, rows: Sequence[Mapping[str, Any]], index: int) -> str:
+        row = rows[index]
+        event_id, where = row["event_id"], (row["stream_id"], row["stream_version"])
+        held = self.state.held.get(event_id)
+        found = (held.stream_id, held.stream_version) if held is not None else self.placed.get(event_id)
+        if found is not None:
+            return DUPLICATE if found == where else CONFLICT
+        current = self.versions.get(where[0], 0)
+        if where[1] > current + 1:
+            if where in self.waiting:  # the same event twice, both waiting: the second is a repeat of the first
+                return DUPLICATE if rows[self.waiting[where]]["event_id"] == event_id else CONFLICT
+            self.waiting[where] = index
+            return GAP
+        if where[1] <= current:
+            return CONFLICT
+        self._import(rows, index)
+        return IMPORTED
+
+    def _import(self, rows: Sequence[Mapping[str, Any]], index: int) -> None:
+        """Write row ``index`` next, then the rows of the batch that waited for it."""
+        while True:
+            row = rows[index]
+            event_id, where = row["event_id"], (row["stream_id"], row["stream_version"])
+            self.versions[where[0]], self.placed[event_id], self.holders[where] = where[1], where, event_id
+            self.order.append(index)
+            after = self.waiting.pop((where[0], where[1] + 1), None)
+            if after is None:
+                return
+            self.outcomes[after], index = IMPORTED, after
+
+    def answer(
+        self,
+        row: Mapping[str, Any],
+        outcome: str,
+        positions: Mapping[str, int],
+        holder: Callable[[str, int], str | None],
+    ) -> ForeignImport | StreamConflict:
+        """The ``ForeignImport`` of a placed row, or its StreamConflict (naming the event that holds its version)."""
+        event_id, stream_id, version = row["event_id"], row["stream_id"], row["stream_version"]
+        held = self.state.held.get(event_id)
+        if outcome == CONFLICT:
+            found = (held.stream_id, held.stream_version) if held is not None else self.placed.get(event_id)
+            if found is not None:
+                return StreamConflict(stream_id, version, event_id, f"{found[0]}@{found[1]}")
+            other = self.holders.get((stream_id, version)) or holder(stream_id, version)
+            return StreamConflict(stream_id, version, event_id, other)
+        position = held.position if held is not None else positions.get(event_id)
+        return ForeignImport(
+            outcome, event_id, stream_id, version, row["node_id"], position, row["event_type"], row["occurred_at"]
+        )
 
 
 def foreign_row(codec: AvroCodec, body: bytes) -> dict[str, Any]:
