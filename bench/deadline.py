@@ -48,6 +48,7 @@ from .common import LatencyRow, Row, peak_rss_mb, percentile, print_latencies, p
 from .dataset import temporary_folder
 from .generator import YEARS, Scale, commune_plan, units, year_commands
 from .latency import MAX_DELAY, PositionWatcher, Sample, offer
+from .lockwaits import LockWaits
 from .sync import Arrival, NodeServe, _died, _wait_imported, arrivals_at, routed_up
 
 CENTRAL = "central"
@@ -157,7 +158,8 @@ def run_deadline(settings: Settings, day: Day, console: Console) -> tuple[list[R
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         server_before = postgres_cpu_seconds(engine)
         started = time.perf_counter()
-        rows, latencies, outcome = _offer(fed, provinces, day)
+        with LockWaits({name: fed[name].node.engine for name in TREE}) as waits:
+            rows, latencies, outcome = _offer(fed, provinces, day)
         wall = time.perf_counter() - started
         usage = [
             Usage(name, process_mb(pid, "VmHWM"), cpu_seconds(pid) - before[name], wall, outcome.accepted)
@@ -173,7 +175,21 @@ def run_deadline(settings: Settings, day: Day, console: Console) -> tuple[list[R
     print_rows(console, title + " — throughput", rows, unit="commands")
     print_latencies(console, title + " — accepted → visible", latencies)
     _print_outcome(console, day, outcome, usage)
+    _print_lock_waits(console, waits, rows, wall)
     return rows, latencies, outcome
+
+
+def _print_lock_waits(console: Console, waits: LockWaits, rows: list[Row], wall: float) -> None:
+    """Per node, the transactions waiting for its append lock (mean of the samples) and, by Little's law, the wait of
+    each report there: a province's own reports, central's imported ones."""
+    counts = {row.backend: row.count for row in rows}
+    table = Table(
+        "node", "mean transactions waiting", "wait per report ms", title="the nodes' append locks", box=box.MARKDOWN
+    )
+    for name in TREE:
+        waiting, reports = waits.mean_waiting(name), counts.get(LABEL[name], 0)
+        table.add_row(LABEL[name], f"{waiting:.2f}", f"{1000 * waiting * wall / max(reports, 1):.1f}")
+    console.print(table)
 
 
 def _set_up(fed: Federation, day: Day, per_province: int) -> list[Province]:

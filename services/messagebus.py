@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from services.awards import handlers as awards
 from services.awards.commands import DecideAward, ForwardAward, ProposeAward, ReturnAward
 from services.domain.deps import Deps
+from services.kernel.errors import StaleRead
 from services.kernel.events import Event
 from services.kernel.store import EventStore
 from services.kernel.uow import AbstractUnitOfWork, UnitOfWork
@@ -19,6 +20,7 @@ from services.registry.handlers import register_emulation_bloc, register_org_uni
 from services.reporting import handlers as reporting
 from services.reporting.commands import RegisterTargets, ReviewReport, SubmitReport
 
+OPTIMISTIC_TRIES = 3  # decisions on a state that moved before the lock, before one under the lock from the start
 Handler = Callable[[Any, AbstractUnitOfWork, Deps], None]
 HANDLERS: dict[type, Handler] = {
     RegisterOrgUnit: register_org_unit,
@@ -52,10 +54,11 @@ class Guard(Protocol):
     """Work an entry point runs inside a command's transaction (the HTTP API: access, If-Match, idempotency)."""
 
     def check(self, uow: UnitOfWork) -> None:
-        """Before the handler, under the append lock; raising skips the command and writes nothing."""
+        """Before the handler (before the append lock: ``uow.lock()`` takes it); raising skips the command and writes
+        nothing."""
 
     def commit(self, uow: UnitOfWork, result: CommandResult) -> None:
-        """After the handler; what it writes commits with the events, or not at all."""
+        """After the handler, under the append lock; what it writes commits with the events, or not at all."""
 
 
 class MessageBus:
@@ -66,14 +69,30 @@ class MessageBus:
         self.deps = deps
         self.types = types
         self.after_commit: list[Callable[[], None]] = []
+        self.stale_reads = 0  # commands decided again because a stream they read moved before the lock
 
     def handle(self, command: Any, guard: Guard | None = None) -> CommandResult:
         """Run ``command``'s handler in a unit of work; domain refusals propagate and nothing is written.
 
-        ``guard`` checks before the handler and writes after it, in the same transaction.
+        ``guard`` checks before the handler and writes after it, in the same transaction. The command is decided
+        optimistically (``UnitOfWork``): when a stream it read moved before its write took the append lock, it is
+        decided again on the new state, up to ``OPTIMISTIC_TRIES`` times, then once more holding the lock from the
+        start (a command always ends: written, or refused on the state it was decided on).
         """
         handler = HANDLERS[type(command)]
-        with UnitOfWork(self.store, self.types) as uow:
+        for attempt in range(OPTIMISTIC_TRIES + 1):
+            try:
+                result = self._decide(handler, command, guard, optimistic=attempt < OPTIMISTIC_TRIES)
+            except StaleRead:
+                self.stale_reads += 1
+                continue
+            for hook in self.after_commit:
+                hook()
+            return result
+        raise AssertionError("the last try holds the lock from the start: it cannot read a stale stream")
+
+    def _decide(self, handler: Handler, command: Any, guard: Guard | None, *, optimistic: bool) -> CommandResult:
+        with UnitOfWork(self.store, self.types, optimistic=optimistic) as uow:
             if guard is not None:
                 guard.check(uow)
             handler(command, uow, self.deps)
@@ -86,6 +105,4 @@ class MessageBus:
             )
             if guard is not None:
                 guard.commit(uow, result)
-        for hook in self.after_commit:
-            hook()
         return result

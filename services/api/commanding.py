@@ -2,7 +2,8 @@
 
 Entry points translate only (cosmicpython's flask_app): body → command → ``node.bus.handle`` → 201 or a problem.
 Checks that need the write side (who issued the plan being amended, at which step a proposal is held) run in the
-same unit of work as the command, under the store's append lock, so they cannot race the command itself.
+same unit of work as the command and are part of what it read: the command is written only if none of it moved
+before the store's append lock was taken (``services.kernel.uow``), so they cannot race the command itself.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class ApiGuard:
     def check(self, uow: UnitOfWork) -> None:
         """Replay a known key; then access rules that need the write side; then If-Match."""
         if self.key is not None and self.key_known:
+            uow.lock()  # the check may forget an expired key: a write, done under the lock like the key's save
             self.key.check(uow.conn)
         if self.authorize is not None:
             self.authorize(uow)

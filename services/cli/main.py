@@ -85,7 +85,14 @@ def serve(
 
             mount(app, node, live_from_runner=projections)
         # open pages hold live streams: a stop waits at most 5 s for them (they reconnect to the next process)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=settings.api_keepalive_seconds,  # not uvicorn's 5 s: the length of httpx's own pool
+        )
         try:
             uvicorn.Server(config).run(sockets=[listening])
         except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down gracefully on (uvicorn.run swallows it)

@@ -59,6 +59,11 @@ class VersionConflict(ThiduaError):
         )
 
 
+class StaleRead(VersionConflict):
+    """A stream a command read before it took the append lock moved before it took it (optimistic decide): the
+    message bus decides the command again on the new state; said as a version conflict if it ever gets out."""
+
+
 class DuplicateEventConflict(ThiduaError):
     """Some, but not all, of a batch's event ids are already stored, or stored in another stream."""
 

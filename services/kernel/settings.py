@@ -205,6 +205,11 @@ class ApiSettings(AuditSettings):
     api_rate_limit_burst: int = Field(60, description="Requests a client may send at once (token bucket size).")
     api_idempotency_ttl_hours: float = Field(24.0, description="How long an Idempotency-Key and its response live.")
     api_max_body_bytes: int = Field(1_048_576, description="Largest request body; larger ones get 413.")
+    api_keepalive_seconds: int = Field(
+        75,
+        description="How long thidua serve keeps an idle HTTP connection open; longer than the callers' pools keep "
+        "theirs (httpx 5 s, a gateway's 60 s), so a caller never sends on a connection the node is closing.",
+    )
     webhooks_enabled: bool = Field(True, description="thidua serve delivers webhooks (reactor in the API process).")
     webhook_poll_seconds: float = Field(1.0, description="Idle poll of the webhook reactor.")
     webhook_timeout_seconds: float = Field(10.0, description="Timeout of one webhook delivery attempt.")

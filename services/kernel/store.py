@@ -1,13 +1,15 @@
 """The event store: atomic, optimistically concurrent appends; reads by stream and by global position.
 
 Ordering guarantee (why a tailing reader never misses an event): every append takes one store-wide lock for
-the length of its transaction (``pg_advisory_xact_lock`` on PostgreSQL; SQLite's write lock, taken at
-``BEGIN IMMEDIATE``). Positions are therefore allocated *and committed* in the same order, so when a reader
-has seen position N, no transaction can later commit a position below N. Gaps (a rolled-back append burns a
-sequence value) are harmless: readers never wait for a missing number. The same lock gives each event its
-predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
+the length of its transaction (``pg_advisory_xact_lock`` on PostgreSQL, keyed by the event table; SQLite's write
+lock, taken at ``BEGIN IMMEDIATE``). Positions are therefore allocated *and committed* in the same order, so when
+a reader has seen position N, no transaction can later commit a position below N. Gaps (a rolled-back append
+burns a sequence value) are harmless: readers never wait for a missing number. The same lock gives each event
+its predecessor's hash without races. The cost is one writer at a time; appends are short and batched: under the
 lock an append reads the log's state in one statement and writes its rows in one more (COPY for bulk batches on
-PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``).
+PostgreSQL), and the lock is taken once per transaction (see ``eventlog.py``). A command is decided before the
+lock is taken (``uow.py``): what it read is checked in the append's own read of the log's state (``reads``), so
+the lock is held for the write and the commit only.
 
 Signed appends (docs/audit.md): with a ``Signer`` the store seals every batch it writes (``append_many``, each imported
 event) with the node's key, on the batch's last row (``services/kernel/signing.py``), and announces a key in the log
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select
@@ -28,18 +31,21 @@ from sqlalchemy.exc import IntegrityError
 
 from .codec import AvroCodec
 from .db import is_postgres
-from .errors import DuplicateEventConflict, StoreIntegrityError, StreamConflict, VersionConflict
+from .errors import DuplicateEventConflict, StaleRead, StoreIntegrityError, StreamConflict, VersionConflict
 from .eventlog import GENESIS_HASH as GENESIS_HASH
 from .eventlog import LogState, read_state, write_rows
 from .signing import AUDIT_ACTOR, KEY_ACTIVATED, ROOT_UNIT, Signer, SigningKey, activation_payload, keys_stream, seal
 from .tables import event as event_table
 from .tables import foreign_event as foreign_table
 
-APPEND_LOCK_KEY = 0x7468_6964_7561  # "thidua": the PostgreSQL advisory lock that serialises appends
+# The PostgreSQL advisory lock that serialises appends: "thid" in the high 32 bits, the event table's OID in the low
+# ones, so nodes that share a database in their own schemas (the sync rig, a shared server) do not wait on each other.
+APPEND_LOCK = "SELECT pg_advisory_xact_lock((x'74686964' :: bigint << 32) + CAST('event' :: regclass AS oid) :: bigint)"
 _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
 _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key id) announced in that transaction
 APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
 ANY_VERSION = None
+NOTHING_READ: Mapping[str, int] = MappingProxyType({})  # an append that read no stream before taking the lock
 
 
 def utcnow() -> datetime:
@@ -122,6 +128,11 @@ class EventStore:
         self._postgres = is_postgres(engine)
         self._announced: set[str] = set()  # key ids seen committed in the log as SigningKeyActivated
 
+    @property
+    def postgres(self) -> bool:
+        """Whether the store is on PostgreSQL (else SQLite)."""
+        return self._postgres
+
     def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
         """Append ``events`` to ``stream_id`` atomically if it is at ``expected_version`` (None: any)."""
         with self.engine.begin() as conn:
@@ -133,17 +144,30 @@ class EventStore:
         """``append`` inside the caller's transaction (e.g. with an idempotency record)."""
         return self.append_many(conn, [(stream_id, expected_version, events)])[0]
 
-    def append_many(self, conn: Connection, batch: Sequence[Append]) -> list[AppendResult]:
+    def append_many(
+        self, conn: Connection, batch: Sequence[Append], reads: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
         """Several appends in the caller's transaction with one lock, one read of the log's state (stored event
         ids, stream versions, head hash) and one bulk insert; any conflict fails the whole batch and writes
         nothing. Each item is (stream, expected version or None, events). Conflicts and schema violations are found
-        before anything is written. With a signer, the batch is sealed (its last row carries the seal)."""
-        self.lock(conn)
-        return self._append_locked(conn, batch, self.signing_key(conn))
+        before anything is written. With a signer, the batch is sealed (its last row carries the seal).
 
-    def _append_locked(self, conn: Connection, batch: Sequence[Append], key: SigningKey | None) -> list[AppendResult]:
+        ``reads``: the streams the caller read before it took the lock and the version each had (an optimistic
+        command, ``UnitOfWork``); checked in the same read of the log's state, before the expected versions: one
+        that moved raises StaleRead and nothing is written."""
+        self.lock(conn)
+        return self._append_locked(conn, batch, self.signing_key(conn), reads or NOTHING_READ)
+
+    def check_reads(self, conn: Connection, reads: Mapping[str, int]) -> None:
+        """Under the append lock: StaleRead if a stream of ``reads`` is no longer at the version read."""
+        _check_reads(reads, read_state(conn, self._postgres, (), reads))
+
+    def _append_locked(
+        self, conn: Connection, batch: Sequence[Append], key: SigningKey | None, reads: Mapping[str, int] = NOTHING_READ
+    ) -> list[AppendResult]:
         ids = [e.event_id for _, _, events in batch for e in events]
-        state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch})
+        state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch}.union(reads))
+        _check_reads(reads, state)
         plan = _plan(batch, state)
         fresh = [(step[0], step[1], batch[i][2]) for i, step in enumerate(plan) if not isinstance(step, AppendResult)]
         rows = list(self._encode_rows(fresh, state.head_hash, self.clock().astimezone(UTC)))
@@ -185,7 +209,7 @@ class EventStore:
         transaction = conn.get_transaction()
         if transaction is not None and conn.info.get(_LOCKED_IN) is transaction:
             return
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY}), pg_notify('{APPENDED_CHANNEL}', '')")
+        conn.exec_driver_sql(f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}', '')")
         if not conn.in_nested_transaction():  # a savepoint's rollback would release it
             conn.info[_LOCKED_IN] = transaction
 
@@ -309,48 +333,64 @@ class EventStore:
         business time, inside the caller's transaction. The local hash chain links it at a local position (sealed
         by this node's key, as a batch of one); the origin's hash, position and proof of signature are kept in
         ``foreign_event``. Idempotent by event id; a version that is taken by another event raises StreamConflict;
-        a version ahead of the stream returns GAP and writes nothing."""
+        a version ahead of the stream returns GAP and writes nothing. Whatever it refuses, it refuses before it writes
+        (the caller needs no savepoint around it)."""
+        item = Foreign(body, source_node, origin_hash, origin_position, origin_signature)
+        [outcome] = self.import_foreign_many(conn, [item])
+        if isinstance(outcome, StreamConflict):
+            raise outcome
+        return outcome
+
+    def import_foreign_many(self, conn: Connection, items: Sequence[Foreign]) -> list[ForeignImport | StreamConflict]:
+        """``import_foreign`` of several events, in order, with one read of the log's state, one insert of their
+        rows and one of their ``foreign_event`` rows: per item what ``import_foreign`` would have done after the
+        items before it (a StreamConflict is returned, not raised, and nothing of that item is written). Each event
+        is sealed on its own, as ``import_foreign`` seals it."""
         self.lock(conn)
         key = self.signing_key(conn)
-        row = foreign_row(self.codec, body)
-        stream_id, version, event_id = row["stream_id"], row["stream_version"], row["event_id"]
-
-        def found(outcome: str, position: int | None = None) -> ForeignImport:
-            return ForeignImport(outcome, event_id, stream_id, version, row["node_id"], position)
-
-        state = read_state(conn, self._postgres, [event_id], [stream_id])
-        held = state.held.get(event_id)
-        if held is not None:
-            if (held.stream_id, held.stream_version) != (stream_id, version):
-                raise StreamConflict(stream_id, version, event_id, f"{held.stream_id}@{held.stream_version}")
-            return found(DUPLICATE, held.position)
-        current = state.versions.get(stream_id, 0)
-        if version > current + 1:
-            return found(GAP)
-        if version <= current:
-            other = conn.execute(
-                select(event_table.c.event_id).where(
-                    event_table.c.stream_id == stream_id, event_table.c.stream_version == version
-                )
-            ).scalar()
-            raise StreamConflict(stream_id, version, event_id, other)
-        row["prev_hash"] = state.head_hash
-        row["hash"] = link_hash(state.head_hash, body)
-        row["signature"] = seal(key, self.node_id, [row["hash"]]) if key is not None else None
-        [position] = write_rows(conn, self._postgres, [row], state)
-        conn.execute(
-            insert(foreign_table).values(
-                event_id=event_id,
-                position=position,
-                origin_node=row["node_id"],
-                source_node=source_node,
-                origin_position=origin_position,
-                origin_hash=origin_hash,
-                origin_signature=origin_signature,
-                imported_at=self.clock().astimezone(UTC),
-            )
+        rows = [foreign_row(self.codec, item.body) for item in items]
+        state = read_state(conn, self._postgres, [r["event_id"] for r in rows], {r["stream_id"] for r in rows})
+        plan = _ForeignPlan(state, rows)
+        outcomes, fresh = plan.outcomes, [rows[i] for i in plan.order]
+        prev_hash = state.head_hash
+        for row in fresh:
+            row["prev_hash"], row["hash"] = prev_hash, link_hash(prev_hash, row["body"])
+            row["signature"] = seal(key, self.node_id, [row["hash"]]) if key is not None else None
+            prev_hash = row["hash"]
+        positions = dict(
+            zip((r["event_id"] for r in fresh), write_rows(conn, self._postgres, fresh, state), strict=True)
         )
-        return found(IMPORTED, position)
+        if fresh:
+            conn.execute(insert(foreign_table), self._foreign_rows(items, rows, outcomes, positions))
+        return [
+            plan.answer(row, outcome, positions, lambda stream, version: self._holder(conn, stream, version))
+            for row, outcome in zip(rows, outcomes, strict=True)
+        ]
+
+    def _foreign_rows(
+        self, items: Sequence[Foreign], rows: list[dict[str, Any]], outcomes: list[str], positions: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        imported_at = self.clock().astimezone(UTC)
+        return [
+            {
+                "event_id": row["event_id"],
+                "position": positions[row["event_id"]],
+                "origin_node": row["node_id"],
+                "source_node": item.source_node,
+                "origin_position": item.origin_position,
+                "origin_hash": item.origin_hash,
+                "origin_signature": item.origin_signature,
+                "imported_at": imported_at,
+            }
+            for item, row, outcome in zip(items, rows, outcomes, strict=True)
+            if outcome == IMPORTED
+        ]
+
+    @staticmethod
+    def _holder(conn: Connection, stream_id: str, version: int) -> str | None:
+        c = event_table.c
+        query = select(c.event_id).where(c.stream_id == stream_id, c.stream_version == version)
+        return conn.execute(query).scalar()
 
     def first_event(self, conn: Connection, stream_id: str) -> StoredEvent | None:
         """The first event of ``stream_id`` with its origin node (None when the stream is not here)."""
@@ -385,6 +425,13 @@ def _refusal(exc: IntegrityError, fresh: list[tuple[str, int, Sequence[NewEvent]
     if unique and constraint in (_EVENT_ID_KEY, "event.event_id"):
         return DuplicateEventConflict(sorted({e.event_id for _, _, events in fresh for e in events}))
     return StoreIntegrityError(constraint, str(exc.orig).splitlines()[0])
+
+
+def _check_reads(reads: Mapping[str, int], state: LogState) -> None:
+    """StaleRead for the first stream of ``reads`` whose version in ``state`` is not the one read."""
+    for stream_id, version in reads.items():
+        if (actual := state.versions.get(stream_id, 0)) != version:
+            raise StaleRead(stream_id, version, actual)
 
 
 def _plan(batch: Sequence[Append], state: LogState) -> list[tuple[str, int] | AppendResult]:
@@ -454,6 +501,94 @@ class ForeignImport:
     stream_version: int
     origin_node: str
     position: int | None = None
+    event_type: str = ""
+    occurred_at: datetime | None = None  # business time (meta.occurred_at)
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """Another node's event to import: its bytes, the node whose topic delivered it, and the origin's hash, position
+    and proof of signature (as its headers carried them)."""
+
+    body: bytes
+    source_node: str
+    origin_hash: bytes | None = None
+    origin_position: int | None = None
+    origin_signature: bytes | None = None
+
+
+CONFLICT = "CONFLICT"  # an import's plan: the version is taken by another event (answered as a StreamConflict)
+
+
+class _ForeignPlan:
+    """Where each event of an import batch goes, from the log's state read once, in order: DUPLICATE (held already, or
+    earlier in the batch), CONFLICT (its version held by another event), IMPORTED (the next version of its stream, or
+    the one after an event of the batch imported later: a stream that comes out of order is written in version
+    order) or GAP (the previous version is neither here nor in the batch). ``order``: the rows to write, in order."""
+
+    def __init__(self, state: LogState, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.state = state
+        self.versions = dict(state.versions)
+        self.placed: dict[str, tuple[str, int]] = {}  # event id → (stream, version) imported by this batch
+        self.holders: dict[tuple[str, int], str] = {}  # (stream, version) → event id imported by this batch
+        self.waiting: dict[tuple[str, int], int] = {}  # (stream, version) → the row that waits for its predecessor
+        self.order: list[int] = []
+        self.outcomes = [""] * len(rows)
+        for index in range(len(rows)):
+            self.outcomes[index] = self._place(rows, index)
+        for index in self.waiting.values():
+            self.outcomes[index] = GAP
+
+    def _place(self, rows: Sequence[Mapping[str, Any]], index: int) -> str:
+        row = rows[index]
+        event_id, where = row["event_id"], (row["stream_id"], row["stream_version"])
+        held = self.state.held.get(event_id)
+        found = (held.stream_id, held.stream_version) if held is not None else self.placed.get(event_id)
+        if found is not None:
+            return DUPLICATE if found == where else CONFLICT
+        current = self.versions.get(where[0], 0)
+        if where[1] > current + 1:
+            if where in self.waiting:  # the same event twice, both waiting: the second is a repeat of the first
+                return DUPLICATE if rows[self.waiting[where]]["event_id"] == event_id else CONFLICT
+            self.waiting[where] = index
+            return GAP
+        if where[1] <= current:
+            return CONFLICT
+        self._import(rows, index)
+        return IMPORTED
+
+    def _import(self, rows: Sequence[Mapping[str, Any]], index: int) -> None:
+        """Write row ``index`` next, then the rows of the batch that waited for it."""
+        while True:
+            row = rows[index]
+            event_id, where = row["event_id"], (row["stream_id"], row["stream_version"])
+            self.versions[where[0]], self.placed[event_id], self.holders[where] = where[1], where, event_id
+            self.order.append(index)
+            after = self.waiting.pop((where[0], where[1] + 1), None)
+            if after is None:
+                return
+            self.outcomes[after], index = IMPORTED, after
+
+    def answer(
+        self,
+        row: Mapping[str, Any],
+        outcome: str,
+        positions: Mapping[str, int],
+        holder: Callable[[str, int], str | None],
+    ) -> ForeignImport | StreamConflict:
+        """The ``ForeignImport`` of a placed row, or its StreamConflict (naming the event that holds its version)."""
+        event_id, stream_id, version = row["event_id"], row["stream_id"], row["stream_version"]
+        held = self.state.held.get(event_id)
+        if outcome == CONFLICT:
+            found = (held.stream_id, held.stream_version) if held is not None else self.placed.get(event_id)
+            if found is not None:
+                return StreamConflict(stream_id, version, event_id, f"{found[0]}@{found[1]}")
+            other = self.holders.get((stream_id, version)) or holder(stream_id, version)
+            return StreamConflict(stream_id, version, event_id, other)
+        position = held.position if held is not None else positions.get(event_id)
+        return ForeignImport(
+            outcome, event_id, stream_id, version, row["node_id"], position, row["event_type"], row["occurred_at"]
+        )
 
 
 def foreign_row(codec: AvroCodec, body: bytes) -> dict[str, Any]:

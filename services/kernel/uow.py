@@ -2,10 +2,16 @@
 
 ``AbstractUnitOfWork`` is the protocol handlers are written against; it has two implementations:
 
-- ``UnitOfWork``: one command's database transaction, holding the store's append lock from its first read. Because
-  every append already serialises on that lock, reading streams and write-side lookups inside the same transaction
-  makes a command's checks race-free (no check-then-act window), and everything it writes — events and lookups —
-  commits or rolls back together.
+- ``UnitOfWork``: one command's database transaction. Everything it writes — events and lookups — commits or rolls
+  back together, under the store's append lock (which gives the log its order, ``store.py``). It decides
+  *optimistically* on PostgreSQL: the handler's reads run before the lock, and the unit of work notes what it read
+  (each stream's version, each lookup's refs); its first write takes the lock and checks, in the same statement that
+  reads the log's state for the append, that none of it moved — else ``StaleRead``, and the message bus decides the
+  command again on the new state (``services.messagebus``). So the checks stay race-free (a decision is written only
+  if what it was made on is still current when the lock is held: no check-then-act window) while concurrent commands
+  read and decide in parallel, holding the lock only to write. ``optimistic=False`` takes the lock at the start, as
+  SQLite always does (its write lock is taken at ``BEGIN IMMEDIATE``: a read transaction cannot be upgraded there
+  once another writer committed).
 - ``MemoryUnitOfWork`` over a ``MemoryLog``: the same reads and writes on an in-memory log, so the domain rules run
   as fast unit tests. Events go through the real codec (encoded with the store's own row builder, then decoded), so
   handlers read exactly what they read from the store; a unit of work that raises leaves the log as it was.
@@ -18,10 +24,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from .codec import AvroCodec
-from .errors import DuplicateEventConflict, VersionConflict
+from .errors import DuplicateEventConflict, StaleRead, VersionConflict
 from .eventlog import GENESIS_HASH
 from .events import Event, decode_event
 from .store import AppendResult, EventStore, NewEvent, encode_row, utcnow
@@ -51,16 +57,22 @@ class AbstractUnitOfWork(Protocol):
 class UnitOfWork:
     """Reads, appends and lookups of one command, atomically, in one database transaction."""
 
-    def __init__(self, store: EventStore, types: Mapping[str, type[Event]]) -> None:
+    def __init__(self, store: EventStore, types: Mapping[str, type[Event]], *, optimistic: bool = True) -> None:
         self.store = store
         self.types = types
+        self.optimistic = optimistic
         self.results: list[AppendResult] = []
         self._conn: Connection | None = None
+        self._locked = False
+        self._read: dict[str, int] = {}  # before the lock: stream → the version first read
+        self._looked_up: dict[tuple[str, str], list[str]] = {}  # before the lock: (kind, key) → the refs first read
 
     def __enter__(self) -> UnitOfWork:
         self._begin = self.store.engine.begin()
         self._conn = self._begin.__enter__()
-        self.store.lock(self._conn)
+        self._locked = not (self.optimistic and self.store.postgres)  # SQLite: BEGIN IMMEDIATE holds the write lock
+        if self._locked:
+            self.store.lock(self._conn)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -73,35 +85,76 @@ class UnitOfWork:
         assert self._conn is not None, "UnitOfWork used outside its with-block"
         return self._conn
 
+    @property
+    def locked(self) -> bool:
+        """Whether this unit of work holds the append lock (from its start, or since its first write)."""
+        return self._locked
+
+    def lock(self) -> None:
+        """Take the append lock now (if not held) and check that what was read before it is still current: StaleRead
+        if not. Writes call it; a guard that writes outside the event table first calls it too."""
+        if not self._locked:
+            self._take_lock()
+            if self._read:
+                self.store.check_reads(self.conn, self._read)
+
+    def _take_lock(self) -> None:
+        self.store.lock(self.conn)
+        self._locked = True
+        for (kind, key), refs in self._looked_up.items():
+            if sorted(now := self._lookup(kind, key)) != sorted(refs):
+                raise StaleRead(f"lookup:{kind}:{key}", len(refs), len(now))
+
     def stream(self, stream_id: str) -> list[Event]:
         """Decoded events of a stream, including those appended earlier in this unit of work."""
-        rows = self.conn.execute(
-            select(event_table.c.body, event_table.c.position)
-            .where(event_table.c.stream_id == stream_id)
-            .order_by(event_table.c.stream_version)
-        ).all()
+        rows = self.conn.execute(_STREAM, {"stream_id": stream_id}).all()
+        if not self._locked:
+            self._read.setdefault(stream_id, rows[-1].stream_version if rows else 0)
         return [decode_event(r.body, self.store.codec, self.types, r.position) for r in rows]
 
     def version(self, stream_id: str) -> int:
         """Current version of a stream in this transaction (0 when it does not exist)."""
-        return self.store._version(self.conn, stream_id)
+        version = self.store._version(self.conn, stream_id)
+        if not self._locked:
+            self._read.setdefault(stream_id, version)
+        return version
 
     def append(self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]) -> AppendResult:
-        """Append in this transaction; VersionConflict if the stream moved."""
-        result = self.store.append_in(self.conn, stream_id, expected_version, events)
+        """Append in this transaction; VersionConflict if the stream moved (StaleRead if a stream read before the
+        lock did: checked in the append's own read of the log's state)."""
+        if self._locked:
+            result = self.store.append_in(self.conn, stream_id, expected_version, events)
+        else:
+            self._take_lock()
+            [result] = self.store.append_many(self.conn, [(stream_id, expected_version, events)], self._read)
         self.results.append(result)
         return result
 
     def lookup(self, kind: str, key: str) -> list[str]:
         """Refs recorded under (kind, key)."""
-        rows = self.conn.execute(
-            select(lookup_table.c.ref).where(lookup_table.c.kind == kind, lookup_table.c.key == key)
-        )
-        return [r.ref for r in rows]
+        refs = self._lookup(kind, key)
+        if not self._locked:
+            self._looked_up.setdefault((kind, key), refs)
+        return refs
+
+    def _lookup(self, kind: str, key: str) -> list[str]:
+        return list(self.conn.execute(_LOOKUP, {"kind": kind, "key": key}).scalars())
 
     def record(self, kind: str, key: str, ref: str) -> None:
         """Record a lookup (committed with the events)."""
+        self.lock()
         self.conn.execute(insert(lookup_table).values(kind=kind, key=key, ref=ref))
+
+
+# the hot reads of every command, built once (SQLAlchemy then reuses their compiled form)
+_STREAM = (
+    select(event_table.c.body, event_table.c.position, event_table.c.stream_version)
+    .where(event_table.c.stream_id == bindparam("stream_id"))
+    .order_by(event_table.c.stream_version)
+)
+_LOOKUP = select(lookup_table.c.ref).where(
+    lookup_table.c.kind == bindparam("kind"), lookup_table.c.key == bindparam("key")
+)
 
 
 class MemoryLog:

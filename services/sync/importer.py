@@ -1,13 +1,15 @@
 """The importer: what other nodes route to this node becomes foreign streams in the local store.
 
-Per record, in one transaction: validate (undecodable, unknown schema, not an event, ``ce_type`` contradicting the
-schema: dead letter), ``EventStore.import_foreign`` (original bytes, event id, stream id and version, origin node
-and business time; the origin's hash and position kept in ``foreign_event``), park it if its stream lacks the
-previous version (another source has not delivered it yet) and import the parked successors once it is there,
-record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt of its (source,
-period) due, and record the partition's next offset. A poll's records share one transaction, which takes the
-store's append lock once and marks each receipt due once. A version already held by another event (two nodes wrote
-the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter.
+A poll's records in one transaction: validate each (undecodable, unknown schema, not an event, ``ce_type``
+contradicting the schema: dead letter), then import the valid events together with ``EventStore.import_foreign_many``
+(one read of the log's state and one insert for the batch; per event its original bytes, event id, stream id and
+version, origin node and business time, the origin's hash and position kept in ``foreign_event``): park an event
+whose stream lacks the previous version (another source has not delivered it yet) and import the parked successors
+once it is there, record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt
+of its (source, period) due, and record each partition's next offset. The transaction takes the store's append lock
+once, marks each receipt due once and asks once whether anything is parked; a refused record writes nothing and
+needs no savepoint. A version already held by another event (two nodes wrote the same stream concurrently) is a
+``STREAM_CONFLICT`` dead letter; dead letters go out in the records' order.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
 
 An event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
@@ -34,7 +36,7 @@ from services.kernel.errors import DecodeError, Kind, StreamConflict, ThiduaErro
 from services.kernel.events import Event
 from services.kernel.messaging import sequence_of
 from services.kernel.signing import OriginProof
-from services.kernel.store import GAP, IMPORTED, EventStore, ForeignImport, foreign_row
+from services.kernel.store import GAP, IMPORTED, EventStore, Foreign, ForeignImport
 from services.pipeline.deadletters import Record, Rejected, dead_letter_headers, decode_record
 from services.pipeline.topics import Topics, mirrored
 
@@ -113,6 +115,7 @@ class Importer:
         self.counts: dict[str, int] = {}
         self.witnessing: Witnessing | None = None  # set by the sync service: answers witness messages
         self._due: set[tuple[str, str]] = set()  # (source, period) of the receipts this transaction made due
+        self._parked: bool | None = None  # whether sync_parked may hold a row, as far as this transaction knows
 
     @property
     def sources(self) -> dict[str, str]:
@@ -126,18 +129,16 @@ class Importer:
 
     def handle_many(self, records: Sequence[Record]) -> list[str]:
         """Import the records of one poll (or dead-letter them) and record their offsets in one transaction (a
-        savepoint per record: a refused record leaves the others); return their outcomes.
+        refused record leaves the others); return their outcomes.
 
         One commit per poll instead of one per record: a record's import is a few statements, its commit a disk
         flush, and one commit per record capped central's imports at ~110 reports/s (docs/benchmarks.md, "Latency
         through sync"). If the transaction fails nothing is recorded and the poll is read again.
         """
-        outcomes: list[str] = []
-        self._due = set()
+        self._due, self._parked = set(), None
         with self.engine.begin() as conn:
             self.store.lock(conn)  # once for the transaction (taken in a record's savepoint, it is asked per record)
-            for record in records:
-                outcomes.append(self._handle(conn, record))
+            outcomes = self._handle_all(conn, records)
             for source, period in sorted(self._due):  # the receipts the imports made due, once each
                 tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)
             ends: dict[tuple[str, int], int] = {}
@@ -153,23 +154,36 @@ class Importer:
             self.counts[outcome] = self.counts.get(outcome, 0) + 1
         return outcomes
 
-    def _handle(self, conn: Connection, record: Record) -> str:
-        source = self.sources.get(record.topic, record.topic)
-        message = self._message_type(record)
-        if message is not None and self.witnessing is not None:
-            with conn.begin_nested():
-                return self.witnessing.handle(conn, record, message, source)
-        try:
-            event = decode_record(record, self.store.codec, self.types)
-            if event.meta["node_id"] != source:
-                raise OriginMismatch(source, event.meta["node_id"], event.event_id)
-            origin = _origin(record, source)
-            self._check_origin(conn, record.value or b"", origin, event.event_id)
-            with conn.begin_nested():
-                return self._import(conn, record.value or b"", origin)
-        except (DecodeError, StreamConflict, OriginMismatch, OriginSignatureInvalid) as exc:
-            self.dead_letter(Rejected.of(record, "decode" if isinstance(exc, DecodeError) else "apply", exc))
-            return exc.code
+    def _handle_all(self, conn: Connection, records: Sequence[Record]) -> list[str]:
+        """The records' outcomes, in order: a witness message is answered where it comes (after the events before it
+        are imported), valid events are imported together (``import_foreign_many``), refused records are sent to the
+        dead-letter topic in their order."""
+        outcomes = [""] * len(records)
+        pending: list[tuple[int, Record, Origin]] = []
+        letters: list[tuple[int, Rejected]] = []
+        for index, record in enumerate(records):
+            source = self.sources.get(record.topic, record.topic)
+            message = self._message_type(record)
+            if message is not None and self.witnessing is not None:
+                self._import(conn, pending, outcomes, letters)
+                with conn.begin_nested():
+                    outcomes[index] = self.witnessing.handle(conn, record, message, source)
+                continue
+            try:
+                event = decode_record(record, self.store.codec, self.types)
+                if event.meta["node_id"] != source:
+                    raise OriginMismatch(source, event.meta["node_id"], event.event_id)
+                origin = _origin(record, source)
+                self._check_origin(conn, record.value or b"", origin, event.event_id)
+            except (DecodeError, OriginMismatch, OriginSignatureInvalid) as exc:
+                letters.append((index, Rejected.of(record, "decode" if isinstance(exc, DecodeError) else "apply", exc)))
+                outcomes[index] = exc.code
+                continue
+            pending.append((index, record, origin))
+        self._import(conn, pending, outcomes, letters)
+        for _, rejected in sorted(letters, key=lambda letter: letter[0]):
+            self.dead_letter(rejected)
+        return outcomes
 
     def _message_type(self, record: Record) -> str | None:
         """The full name of a witness message (None for anything else, left to the event path)."""
@@ -196,21 +210,48 @@ class Importer:
         if wrong is not None:
             raise OriginSignatureInvalid(origin.source, event_id, wrong)
 
-    def _import(self, conn: Connection, body: bytes, origin: Origin) -> str:
-        result = self.store.import_foreign(
-            conn, body, origin.source, origin.origin_hash, origin.origin_position, origin.origin_signature
-        )
-        if result.outcome == GAP:
-            self._park(conn, body, origin, result)
-        elif result.outcome == IMPORTED:
-            self._imported(conn, body, origin.source)
-            self._drain(conn, result.stream_id, result.stream_version)
-        return result.outcome
+    def _import(
+        self,
+        conn: Connection,
+        pending: list[tuple[int, Record, Origin]],
+        outcomes: list[str],
+        letters: list[tuple[int, Rejected]],
+    ) -> None:
+        """Import the ``pending`` events in one batch (and empty it): park the gaps, then record what each imported
+        event brings and import the parked events that now follow it; a version held by another event is a
+        ``STREAM_CONFLICT`` dead letter."""
+        items = [
+            Foreign(r.value or b"", o.source, o.origin_hash, o.origin_position, o.origin_signature)
+            for _, r, o in pending
+        ]
+        results = self.store.import_foreign_many(conn, items) if items else []
+        imported = []
+        for (index, record, origin), result in zip(pending, results, strict=True):
+            if isinstance(result, StreamConflict):
+                letters.append((index, Rejected.of(record, "apply", result)))
+                outcomes[index] = result.code
+                continue
+            outcomes[index] = result.outcome
+            if result.outcome == GAP:
+                self._park(conn, record.value or b"", origin, result)
+            elif result.outcome == IMPORTED:
+                imported.append((origin.source, result))
+        for source, result in imported:
+            self._imported(conn, result, source)
+            if self._may_be_parked(conn):
+                self._drain(conn, result.stream_id, result.stream_version)
+        pending.clear()
 
-    def _imported(self, conn: Connection, body: bytes, source: str) -> None:
-        row = foreign_row(self.store.codec, body)
-        record_imported(conn, self.store.codec, self.types, row["stream_id"], row["event_type"])
-        self._due.add((source, period_of(row["occurred_at"], self.period)))  # recorded once per transaction
+    def _may_be_parked(self, conn: Connection) -> bool:
+        """Whether an event may be parked (asked of the database once per poll; parking one in it says yes)."""
+        if self._parked is None:
+            self._parked = conn.execute(select(tables.sync_parked.c.event_id).limit(1)).first() is not None
+        return self._parked
+
+    def _imported(self, conn: Connection, result: ForeignImport, source: str) -> None:
+        assert result.occurred_at is not None
+        record_imported(conn, self.store.codec, self.types, result.stream_id, result.event_type)
+        self._due.add((source, period_of(result.occurred_at, self.period)))  # recorded once per transaction
 
     def _park(self, conn: Connection, body: bytes, origin: Origin, result: ForeignImport) -> None:
         tables.upsert_ignore(
@@ -226,6 +267,7 @@ class Importer:
             origin_signature=origin.origin_signature,
             parked_at=datetime.now(UTC),
         )
+        self._parked = True
         log.info("parked until its stream catches up", extra={"event_id": result.event_id, "stream": result.stream_id})
 
     def _drain(self, conn: Connection, stream_id: str, version: int) -> None:
@@ -247,7 +289,7 @@ class Importer:
                 log.error("parked event conflicts with its stream", extra={"event_id": row.event_id, "error": str(exc)})
                 return
             if result.outcome == IMPORTED:
-                self._imported(conn, row.body, row.source_node)
+                self._imported(conn, result, row.source_node)
             version += 1
 
     def dead_letter(self, rejected: Rejected) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import IllegalStateError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from bench.harness import consume_all, end_offsets, unit_registered
 from services.kernel.codec import AvroCodec
@@ -21,7 +21,7 @@ from services.kernel.db import make_engine
 from services.kernel.errors import StreamConflict
 from services.kernel.kafkaclients import make_producer
 from services.kernel.messaging import to_message
-from services.kernel.store import DUPLICATE, GAP, IMPORTED, EventStore, StoredEvent
+from services.kernel.store import DUPLICATE, GAP, GENESIS_HASH, IMPORTED, EventStore, StoredEvent, link_hash
 from services.kernel.tables import foreign_event
 from services.kernel.tables import metadata as store_metadata
 from services.pipeline.deadletters import Record
@@ -162,13 +162,57 @@ def test_one_poll_is_imported_in_one_transaction_a_refused_record_leaves_the_oth
     topic = Topics("p15").sync_to("central")
     garbage = Record(topic, 0, 1, b"k", b"\x00not avro")
     poll = [record(events[1], 0), garbage, record(events[0], 2), record(events[2], 3)]
-    assert sync.handle_many(poll) == [GAP, "UNDECODABLE_MESSAGE", IMPORTED, IMPORTED]
+    assert sync.handle_many(poll) == [IMPORTED, "UNDECODABLE_MESSAGE", IMPORTED, IMPORTED]  # no parking: v1 came too
     assert [e.event_id for e in store.read_stream("guidance-g")] == [e.event_id for e in events]
+    assert [e.stream_version for e in store.read_all()] == [1, 2, 3]  # written in version order
     with store.engine.connect() as conn:
         assert tables.offsets(conn) == {(topic, 0): 4}  # recorded once, after the last record of the poll
         assert conn.execute(select(tables.sync_parked)).all() == []
     assert reasons(dead_letters()) == [b"UNDECODABLE_MESSAGE"]
-    assert sync.counts == {GAP: 1, "UNDECODABLE_MESSAGE": 1, IMPORTED: 2}
+    assert sync.counts == {"UNDECODABLE_MESSAGE": 1, IMPORTED: 3}
+
+
+def test_a_conflicting_record_in_the_middle_of_a_poll_leaves_the_imports_around_it(
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
+) -> None:
+    """A record refused by the store (its version taken here) is refused before anything of it is written: the poll's
+    other records are imported, in the same transaction, without a savepoint per record."""
+    origin.append("guidance-a", 0, [guidance_issued("a")])
+    origin.append("guidance-taken", 0, [guidance_issued("của p15")])
+    origin.append("guidance-b", 0, [guidance_issued("b")])
+    store.append("guidance-taken", 0, [guidance_issued("trung ương")])
+    a, taken, b = origin.read_all()
+    sync = importer(store, producer)
+    assert sync.handle_many([record(a, 0), record(taken, 1), record(b, 2)]) == [IMPORTED, "STREAM_CONFLICT", IMPORTED]
+    assert [e.event_id for e in store.read_all()][1:] == [a.event_id, b.event_id]
+    assert reasons(dead_letters()) == [b"STREAM_CONFLICT"]
+
+
+def test_a_shuffled_poll_is_written_in_version_order_in_one_batch(
+    store: EventStore, origin: EventStore, producer: KafkaProducer, dead_letters: Callable[[], list[Any]]
+) -> None:
+    """Ten events of a stream, shuffled, one of them twice, and the second event of another stream whose first is not
+    here: one batch (COPY-sized) writes the ten in version order, hash-linked, and parks the other until its first
+    event comes in a later poll."""
+    origin.append("guidance-g", 0, [guidance_issued(f"g{i}") for i in range(10)])
+    origin.append("guidance-h", 0, [guidance_issued("h1"), guidance_issued("h2")])
+    g, (h1, h2) = origin.read_all()[:10], origin.read_all()[10:]
+    order = [3, 0, 9, 1, 2, 8, 4, 5, 7, 6, 3]
+    poll = [record(g[i], offset) for offset, i in enumerate(order)] + [record(h2, 11)]
+    sync = importer(store, producer)
+    assert sync.handle_many(poll) == [IMPORTED] * 10 + [DUPLICATE, GAP]
+    assert [(e.stream_id, e.stream_version) for e in store.read_all()] == [("guidance-g", v) for v in range(1, 11)]
+    assert sync.handle_many([record(h1, 12)]) == [IMPORTED]
+    stored = store.read_all()
+    assert [e.event_id for e in stored[10:]] == [h1.event_id, h2.event_id]  # the parked one drained after it
+    previous = GENESIS_HASH
+    for event in stored:
+        assert event.prev_hash == previous and event.hash == link_hash(previous, event.body)
+        previous = event.hash
+    with store.engine.connect() as conn:
+        assert conn.execute(select(tables.sync_parked)).all() == []
+        assert conn.execute(select(func.count()).select_from(foreign_event)).scalar_one() == 12
+    assert dead_letters() == []
 
 
 def test_a_poll_whose_transaction_fails_records_nothing(
