@@ -69,8 +69,9 @@ def consumer_options(settings: WorkerSettings) -> dict[str, Any]:
 
 
 def settle_heap() -> None:
-    """Once the worker process is built (``worker.run_worker``): what it holds now (modules, the Faust app, schemas, the read models' reference data) is
-    moved out of the collector's sight (``gc.freeze``), and the young generation is collected less often."""
+    """Once the worker process is built (``worker.run_worker``): what it holds now (modules, the Faust app, schemas,
+    the read models' reference data) is moved out of the collector's sight (``gc.freeze``), and the young generation
+    is collected less often."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
