@@ -146,11 +146,10 @@ class RollupProjection:
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a batch is applied (turned back on after, if it was on).
 
-    A batch allocates a few hundred thousand objects (slots, figures, counter deltas) that live until it ends, and a
-    build keeps every slot across its batches: the collector scanned them again every 700 allocations, and its full
-    collections walked everything a build held — a quarter of the rollup's CPU in a build from scratch, a fifth in a
-    worker's batches (docs/benchmarks.md § 3, § 4). What the batch drops is freed by reference counting as before;
-    cycles it leaves are collected after it."""
+    A batch allocates a few hundred thousand objects (slots, figures, counter deltas) that live until it ends: the
+    collector scanned them again every 700 allocations and promoted them, and its full collections walked the whole
+    heap — 16–25 % of the rollup's client CPU in a worker's batches on the loaded machine (docs/benchmarks.md § 3).
+    What the batch drops is freed by reference counting as before; cycles it leaves are collected after it."""
     paused = gc.isenabled()
     gc.disable()
     try:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # The cyclic garbage collector's first generation is collected after this many new container objects (Python's default:
 # 700). A batch allocates hundreds of thousands (decoded events, slots, counter deltas) that mostly live until the
 # batch ends: collected every 700 they were scanned again and again and promoted to older generations, whose full
-# collections then walked the whole heap (docs/benchmarks.md § 3: ~14 % of the worker's CPU).
+# collections then walked the whole heap (docs/benchmarks.md § 3: ~14 % of the worker's CPU on a loaded machine).
 YOUNG_GENERATION = 10_000
 
 Handler = Callable[[Sequence[Record]], Awaitable[Any]]
