@@ -102,7 +102,14 @@ def insert_tuples(
         return
     q = conn.dialect.identifier_preparer.quote
     names = ", ".join(q(c) for c in columns)
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_AT_LEAST:
+        stage = _stage(conn, table)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        _insert_staged(conn, table, columns, stage, tail)
+    elif conn.dialect.name == "postgresql":
         source, arrays = _unnest(conn, table, columns, rows)
         conn.exec_driver_sql(f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM {source}{tail}", arrays)
     else:
@@ -195,14 +202,19 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
     if conn.dialect.name != "postgresql" or len(rows) < COPY_AT_LEAST:
         insert_rows(conn, table, rows)
         return
+    _copy(conn, conn.dialect.identifier_preparer.quote(table.name), table, rows)
+
+
+def _copy(conn: Connection, target: str, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY whole rows of ``table`` (dicts of every column) into ``target``, JSON serialised as SQLAlchemy would; a
+    shadow connection's table names are followed (COPY goes to the driver directly)."""
     serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
     names = [c.name for c in table.columns]
     pick = itemgetter(*names)
     # JSON columns: (index, None stays SQL NULL); the other values go as they are
     json_columns = [(i, c.type.none_as_null) for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
     q = conn.dialect.identifier_preparer.quote
-    sql = f"COPY {q(table.name)} ({', '.join(map(q, names))}) FROM STDIN"
-    statement = rewritten(conn, sql)  # COPY goes to the driver directly: the shadow's names by hand
+    statement = rewritten(conn, f"COPY {target} ({', '.join(map(q, names))}) FROM STDIN")
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
@@ -211,6 +223,28 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
                 if values[i] is not None or not keep_null:
                     values[i] = serialize(values[i])
             copy.write_row(values)
+
+
+def _stage(conn: Connection, table: Table) -> str:
+    """This session's temporary copy of ``table``'s columns (emptied at commit), to COPY rows into before one
+    ``INSERT … SELECT`` moves them: psycopg formats COPY rows in C, where typed arrays are dumped element by element in
+    Python (the rollup's upserts of thousands of rows a batch, docs/benchmarks.md § 3). The name is not one a shadow
+    connection rewrites; its ``LIKE`` is (the shadow table has the same columns)."""
+    q = conn.dialect.identifier_preparer.quote
+    stage = q(f"stage_{table.name}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {q(table.name)}) ON COMMIT DELETE ROWS")
+    return stage
+
+
+def _insert_staged(conn: Connection, table: Table, columns: Sequence[str], stage: str, tail: str) -> None:
+    """Move the rows COPYed into ``stage`` into ``table`` (``tail`` appended), emptying the stage for the next call
+    of the same transaction."""
+    q = conn.dialect.identifier_preparer.quote
+    names = ", ".join(q(c) for c in columns)
+    conn.exec_driver_sql(
+        f"WITH s AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO {q(table.name)} ({names}) "
+        f"SELECT {names} FROM s{tail}"
+    )
 
 
 def _pg_kind(type_: Any) -> str:
@@ -232,4 +266,10 @@ def upsert_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Seque
     """``insert_rows``, replacing the rows whose ``keys`` are taken."""
     q = conn.dialect.identifier_preparer.quote
     others = ", ".join(f"{q(c.name)} = excluded.{q(c.name)}" for c in table.columns if c.name not in keys)
-    insert_rows(conn, table, rows, f" ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {others}")
+    tail = f" ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {others}"
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_AT_LEAST:
+        stage = _stage(conn, table)
+        _copy(conn, stage, table, rows)
+        _insert_staged(conn, table, [c.name for c in table.columns], stage, tail)
+        return
+    insert_rows(conn, table, rows, tail)

@@ -239,13 +239,17 @@ class Work:
         # The slot moved to another report (not something the write side does): look through memory.
         return next((s for s in self.current.values() if s is not None and s.report_id == report_id), None)
 
-    def slots_of(self, plan_id: str, period: str) -> dict[str, Slot]:
-        """Every slot of a plan and period, by unit path (pending changes written first)."""
+    def slots_of(self, plan_id: str, periods: Sequence[str]) -> dict[str, dict[str, Slot]]:
+        """Every slot of a plan in each of ``periods``, by period then unit path (pending changes written first)."""
         self.flush()
-        found = store.load_slots(self.conn, plan_id, period)
-        for slot in found.values():
-            self._adopt(slot)
-        return {path: self.current[slot.key] for path, slot in found.items()}  # type: ignore[misc]
+        found = store.load_slots(self.conn, plan_id, periods)
+        for by_path in found.values():
+            for slot in by_path.values():
+                self._adopt(slot)
+        return {
+            period: {path: self.current[slot.key] for path, slot in by_path.items()}  # type: ignore[misc]
+            for period, by_path in found.items()
+        }
 
     def keys_using_codes(self, codes: Iterable[str], plan_ids: Iterable[str]) -> list[SlotKey]:
         """Slots of ``plan_ids`` whose figures or targets use one of ``codes`` (pending changes written first)."""

@@ -62,13 +62,16 @@ class BuildWork(Work):
         else:
             super().prefetch_reports(report_ids)
 
-    def slots_of(self, plan_id: str, period: str) -> dict[str, Slot]:
-        """Every slot of a plan and period, by unit path (from memory when complete)."""
+    def slots_of(self, plan_id: str, periods: Sequence[str]) -> dict[str, dict[str, Slot]]:
+        """Every slot of a plan in each of ``periods``, by period then unit path (from memory when complete)."""
         if not self.complete:
-            return super().slots_of(plan_id, period)
+            return super().slots_of(plan_id, periods)
         self.flush()
-        held = ((key, self.current[key]) for key in self.plan_keys[plan_id] if key[1] == period)
-        return {key[2]: slot for key, slot in sorted(held) if slot is not None}
+        found: dict[str, dict[str, Slot]] = {period: {} for period in periods}
+        for key in sorted(self.plan_keys[plan_id]):
+            if key[1] in found and (slot := self.current[key]) is not None:
+                found[key[1]][key[2]] = slot
+        return found
 
     def keys_using_codes(self, codes: Iterable[str], plan_ids: Iterable[str]) -> list[SlotKey]:
         """Slots of ``plan_ids`` whose figures or targets use one of ``codes``."""

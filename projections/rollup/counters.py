@@ -99,9 +99,14 @@ class Tally:
         if old != new:
             self._counts(after, tuple(map(sub, new, old)), +1)
         old_figures, new_figures = indicator_vectors(before), indicator_vectors(after)
-        if old_figures != new_figures:
-            self._figures(before, old_figures, -1)
-            self._figures(after, new_figures, +1)
+        if old_figures != new_figures:  # per code, only what changed: one delta, not the old out and the new in
+            own, key = self.own_indicators, (after.unit_path, after.period, after.plan_id)
+            for code, values in new_figures.items():
+                if (was := old_figures.get(code)) != values:
+                    _merge(own, (*key, code), values if was is None else tuple(map(sub, values, was)))
+            for code, was in old_figures.items():
+                if code not in new_figures:
+                    _merge(own, (*key, code), tuple(map(neg, was)))
 
     def add(self, slot: Slot, sign: int) -> None:
         """Add (``sign`` = 1) or remove (-1) a slot's contributions (to its unit and, at the end, every ancestor)."""

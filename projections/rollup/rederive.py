@@ -20,14 +20,15 @@ def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
     assert plan is not None
     defs = fact_store.definitions(work.conn, plan_id)
     reach: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}  # units under a scope, read once
+    periods = list(periods)
+    desired = {period: _bindings(work, plan, duties, period, reach) for period in periods}
+    existing = work.slots_of(plan_id, periods)  # every period's slots in one read
     for period in periods:
-        desired = _bindings(work, plan, duties, period, reach)
-        existing = work.slots_of(plan_id, period)
-        for path, binding in desired.items():
-            if path not in existing:
+        for path, binding in desired[period].items():
+            if path not in existing[period]:
                 work.resettle(None, with_binding(Slot(plan_id, period, path), binding), defs)
-        for path, before in sorted(existing.items()):
-            work.resettle(before, with_binding(before, desired.get(path)), defs)
+        for path, before in sorted(existing[period].items()):
+            work.resettle(before, with_binding(before, desired[period].get(path)), defs)
 
 
 def _bindings(

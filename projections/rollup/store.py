@@ -39,12 +39,15 @@ def below(column: Any, path: str) -> Any:
 
 
 def slot_from_row(row: Any) -> Slot:
-    """A slot from its row (a result row, or a dict of its columns)."""
+    """A slot from its row (a result row, or a dict of its columns): every field is a column, so the slot's fields
+    are set in its ``__dict__`` without the frozen dataclass's ``__init__`` (``evolve._with`` does the same)."""
     data = dict(row) if isinstance(row, dict) else row._asdict()
     data["values"] = tuple((c, float(v), m) for c, v, m in data["values"])
     if data["targets"] is not None:
         data["targets"] = tuple((c, float(t)) for c, t in data["targets"])
-    return Slot(**data)
+    slot = object.__new__(Slot)
+    slot.__dict__.update(data)
+    return slot
 
 
 def _row(slot: Slot) -> dict[str, Any]:
@@ -55,10 +58,15 @@ def _key_filter(table: Any, key: SlotKey) -> Any:
     return and_(table.c.plan_id == key[0], table.c.period == key[1], table.c.unit_path == key[2])
 
 
-def load_slots(conn: Connection, plan_id: str, period: str) -> dict[str, Slot]:
-    """Every slot of a plan and period, by unit path."""
-    query = select(rollup_slot).where(rollup_slot.c.plan_id == plan_id, rollup_slot.c.period == period)
-    return {r.unit_path: slot_from_row(r) for r in conn.execute(query)}
+def load_slots(conn: Connection, plan_id: str, periods: Sequence[str]) -> dict[str, dict[str, Slot]]:
+    """Every slot of a plan in each of ``periods``, by period then unit path (one SELECT)."""
+    found: dict[str, dict[str, Slot]] = {period: {} for period in periods}
+    if periods:
+        c = rollup_slot.c
+        query = select(rollup_slot).where(c.plan_id == plan_id, c.period.in_(list(periods)))
+        for r in conn.execute(query):
+            found[r.period][r.unit_path] = slot_from_row(r)
+    return found
 
 
 def slots_by_keys(conn: Connection, keys: Iterable[SlotKey]) -> list[Slot]:

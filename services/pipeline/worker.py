@@ -35,7 +35,7 @@ from services.kernel.contracts import EVENT_TYPES
 from services.kernel.errors import InvalidSetting
 from services.kernel.settings import WorkerSettings
 
-from .batches import BatchConsumer
+from .batches import BatchConsumer, settle_heap
 from .deadletters import Record, Rejected, dead_letter_headers
 from .logs import correlated, logging_config
 from .metrics import PipelineMetrics, Scraped, WorkerStats, exposition, process_registry
@@ -253,6 +253,7 @@ def run_worker(settings: WorkerSettings) -> None:
     builder.start()
     config = logging_config(settings.log_level, settings.log_json, "worker")
     worker = faust.Worker(app, loglevel=settings.log_level, logging_config=config, quiet=True)
+    settle_heap()
     try:
         worker.execute_from_commandline()
     finally:
