@@ -3,14 +3,12 @@ ancestor flushed per batch."""
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from projections.base import handled_types
+from projections.base import COLLECTOR, handled_types
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 
@@ -86,7 +84,7 @@ class RollupProjection:
         work: BuildWork | None = getattr(self._local, "build", None)
         if work is not None:
             work.conn = conn
-            with collector_paused():
+            with COLLECTOR.paused():
                 work.write_out()
 
     def end_build(self) -> None:
@@ -111,7 +109,7 @@ class RollupProjection:
         """Apply the events in the caller's transaction: each run of report and unit events read ahead and folded
         in memory, each plan or criteria event on what the tables hold; slots written back and the summed
         counter deltas added once."""
-        with collector_paused():
+        with COLLECTOR.paused():
             return self._apply(conn, events)
 
     def _apply(self, conn: Connection, events: Sequence[Event]) -> int:
@@ -140,23 +138,6 @@ class RollupProjection:
         if token is not None and token != read:
             store.write_facts_token(conn, token)
         return changed
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is applied (turned back on after, if it was on).
-
-    A batch allocates a few hundred thousand objects (slots, figures, counter deltas) that live until it ends: the
-    collector scanned them again every 700 allocations and promoted them, and its full collections walked the whole
-    heap — 16–25 % of the rollup's client CPU in a worker's batches on the loaded machine (docs/benchmarks.md § 3).
-    What the batch drops is freed by reference counting as before; cycles it leaves are collected after it."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def runs(events: Sequence[Event]) -> list[Sequence[Event]]:
