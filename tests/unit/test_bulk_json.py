@@ -24,7 +24,7 @@ VALUES: list[Any] = [
     3.0,
     math.inf,
     -math.inf,
-    "Đổi mới sáng tạo, \"chuyển đổi số\"\n\t\\ /",
+    'Đổi mới sáng tạo, "chuyển đổi số"\n\t\\ /',
     "\U0001f600",
     [],
     {},
