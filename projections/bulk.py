@@ -14,7 +14,8 @@ one call must have distinct keys (as an upsert over a set needs).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -26,6 +27,28 @@ T = TypeVar("T")
 
 CHUNK = 500  # keys per IN list (SQLite, one-column keys): below every SQLite's bound-parameter limit
 COPY_AT_LEAST = 50  # rows: fewer are inserted by one statement (a COPY costs its own round trips)
+
+
+def _json_text() -> Callable[[Any], str]:
+    """``json.dumps`` with its default arguments, its C encoder made once: ``dumps`` builds a new encoder for every
+    value, about 40 % of serialising a rollup slot's figures (docs/benchmarks.md § 4). The same text (one C encoder,
+    the same separators and escaping); no check for circular values (rows hold none). ``json.dumps`` where the C
+    encoder is missing."""
+    if c_make_encoder is None:
+        return json.dumps
+    encode = c_make_encoder(
+        None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+JSON_TEXT = _json_text()
+
+
+def json_serializer(conn: Connection) -> Callable[[Any], str]:
+    """How JSON values are serialised for ``conn``: its dialect's serialiser (as SQLAlchemy would), else
+    :data:`JSON_TEXT` (``json.dumps``'s text)."""
+    return getattr(conn.dialect, "_json_serializer", None) or JSON_TEXT
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -169,7 +192,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
 def _insert_unnested(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], tail: str) -> None:
     """``INSERT … SELECT … FROM unnest(typed arrays)``; JSON goes as text, serialised as SQLAlchemy would."""
     q = conn.dialect.identifier_preparer.quote
-    serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+    serialize = json_serializer(conn)
     kinds, arrays = [], []
     for column in table.columns:
         kind = _pg_kind(column.type)
@@ -208,7 +231,7 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
 def _copy(conn: Connection, target: str, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """COPY whole rows of ``table`` (dicts of every column) into ``target``, JSON serialised as SQLAlchemy would; a
     shadow connection's table names are followed (COPY goes to the driver directly)."""
-    serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+    serialize = json_serializer(conn)
     names = [c.name for c in table.columns]
     pick = itemgetter(*names)
     # JSON columns: (index, None stays SQL NULL); the other values go as they are
