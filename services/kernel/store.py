@@ -43,8 +43,14 @@ from .tables import foreign_event as foreign_table
 APPEND_LOCK = "SELECT pg_advisory_xact_lock((x'74686964' :: bigint << 32) + CAST('event' :: regclass AS oid) :: bigint)"
 _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
 _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key id) announced in that transaction
-APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
-_LOCK_AND_ANNOUNCE = f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}', '')"
+# PostgreSQL NOTIFY channel: a transaction that took the node's append lock committed. One per node, named like the
+# lock after the event table's OID (``thidua_appended_<oid>``), so nodes that share a database do not wake each
+# other's pollers; a listener finds its node's name with ``APPENDED_CHANNEL_NAME`` (services.kernel.appended).
+APPENDED_CHANNEL = "thidua_appended"
+APPENDED_CHANNEL_NAME = f"SELECT '{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text)"
+_LOCK_AND_ANNOUNCE = (
+    f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text), '')"
+)
 ANY_VERSION = None
 NOTHING_READ: Mapping[str, int] = MappingProxyType({})  # an append that read no stream before taking the lock
 
@@ -215,7 +221,7 @@ class EventStore:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
         round trip per transaction: a lock taken outside a savepoint is remembered for the transaction).
 
-        The same statement announces the append on ``APPENDED_CHANNEL`` (services.kernel.appended): PostgreSQL
+        The same statement announces the append on the node's ``APPENDED_CHANNEL`` (services.kernel.appended): PostgreSQL
         delivers a notification only when the transaction commits, once per transaction, so an idle relay wakes
         when there is something to publish instead of at its next poll."""
         if not self._postgres:

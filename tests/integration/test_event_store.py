@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy import event as sa_event
 
+from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
 from services.kernel.db import is_postgres
 from services.kernel.errors import DuplicateEventConflict, SchemaViolation, StoreIntegrityError, VersionConflict
@@ -18,6 +19,8 @@ from services.kernel import store as store_module
 from services.kernel.eventlog import COPY_FROM_ROWS, lock_and_read_state
 from services.kernel.store import GENESIS_HASH, EventStore, link_hash
 from services.kernel.tables import event as event_table
+from services.migrations import upgrade
+from tests.conftest import _postgres_engine
 from tests.factories import guidance_issued, org_unit_registered
 
 
@@ -435,6 +438,34 @@ def test_an_append_that_waited_for_the_lock_reads_what_was_committed_while_it_wa
     first, later = store.read_stream("s-1")
     assert (result.version, later.stream_version) == (2, 2)
     assert later.prev_hash == first.hash == link_hash(first.prev_hash, first.body)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_an_append_wakes_the_listeners_of_its_own_node_only(
+    store: EventStore, engine: Engine, postgres_url: str, codec: AvroCodec
+) -> None:
+    """Each node notifies its own channel (named after its event table, like its lock): nodes that share a database
+    in their own schemas (the sync rig) do not wake each other's relays and senders."""
+    other_engine = next(other_engines := _postgres_engine(postgres_url))
+    upgrade(other_engine)
+    other = EventStore(other_engine, codec, "other-node")
+    mine, theirs = AppendedSignal(engine), AppendedSignal(other_engine)
+    stop = threading.Event()
+    try:
+        mine.wait(stop, 0.01)  # both listening from here on
+        theirs.wait(stop, 0.01)
+        other.append("s-other", 0, [guidance_issued()])
+        mine.wait(stop, 0.5)
+        theirs.wait(stop, 5)
+        assert (mine.wakeups, theirs.wakeups) == (0, 1)
+        store.append("s-mine", 0, [guidance_issued()])
+        mine.wait(stop, 5)
+        theirs.wait(stop, 0.5)
+        assert (mine.wakeups, theirs.wakeups) == (1, 1)
+    finally:
+        mine.close()
+        theirs.close()
+        other_engines.close()  # drops the other node's schema
 
 
 @pytest.mark.slow
