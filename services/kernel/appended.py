@@ -1,6 +1,6 @@
-"""Waiting for appends: on PostgreSQL a ``LISTEN`` on the node's channel that its store's append lock notifies (delivered
-when an appending transaction commits), so a poller such as the relay sleeps until there is something new or its
-poll interval ends, whichever comes first; on SQLite (one process) it only sleeps the interval."""
+"""Waiting for appends: on PostgreSQL a ``LISTEN`` on the node's channel that its store's append lock notifies
+(delivered when an appending transaction commits), so a poller such as the relay sleeps until there is something
+new or its poll interval ends, whichever comes first; on SQLite (one process) it only sleeps the interval."""
 
 from __future__ import annotations
 

@@ -221,9 +221,9 @@ class EventStore:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
         round trip per transaction: a lock taken outside a savepoint is remembered for the transaction).
 
-        The same statement announces the append on the node's ``APPENDED_CHANNEL`` (services.kernel.appended): PostgreSQL
-        delivers a notification only when the transaction commits, once per transaction, so an idle relay wakes
-        when there is something to publish instead of at its next poll."""
+        The same statement announces the append on the node's ``APPENDED_CHANNEL`` (services.kernel.appended):
+        PostgreSQL delivers a notification only when the transaction commits, once per transaction, so an idle relay
+        wakes when there is something to publish instead of at its next poll."""
         if not self._postgres:
             return  # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
         if self._holds_lock(conn):

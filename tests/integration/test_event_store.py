@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy import event as sa_event
 
+from services.kernel import store as store_module
 from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
 from services.kernel.db import is_postgres
 from services.kernel.errors import DuplicateEventConflict, SchemaViolation, StoreIntegrityError, VersionConflict
-from services.kernel import store as store_module
 from services.kernel.eventlog import COPY_FROM_ROWS, lock_and_read_state
 from services.kernel.store import GENESIS_HASH, EventStore, link_hash
 from services.kernel.tables import event as event_table
@@ -414,25 +414,24 @@ def test_an_append_that_waited_for_the_lock_reads_what_was_committed_while_it_wa
     version 1 again and link to the old head)."""
     waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     outcome: list[Any] = []
-    with engine.connect() as holder:
-        with holder.begin():
-            store.append_in(holder, "s-1", 0, [guidance_issued()])
+    with engine.connect() as holder, holder.begin():
+        store.append_in(holder, "s-1", 0, [guidance_issued()])
 
-            def second() -> None:
-                try:
-                    with engine.begin() as conn:
-                        conn.execute(text("SELECT 1"))  # the transaction is under way before the lock is asked
-                        outcome.append(store.append_many(conn, [("s-1", None, [guidance_issued()])]))
-                except Exception as exc:  # noqa: BLE001 - the outcome under test
-                    outcome.append(exc)
+        def second() -> None:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("SELECT 1"))  # the transaction is under way before the lock is asked
+                    outcome.append(store.append_many(conn, [("s-1", None, [guidance_issued()])]))
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                outcome.append(exc)
 
-            thread = threading.Thread(target=second)
-            thread.start()
-            with engine.connect() as watcher:
-                deadline = time.monotonic() + 10
-                while not watcher.execute(text(waiting)).scalar_one() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                assert watcher.execute(text(waiting)).scalar_one() == 1
+        thread = threading.Thread(target=second)
+        thread.start()
+        with engine.connect() as watcher:
+            deadline = time.monotonic() + 10
+            while not watcher.execute(text(waiting)).scalar_one() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert watcher.execute(text(waiting)).scalar_one() == 1
     thread.join(timeout=10)
     [[result]] = outcome
     first, later = store.read_stream("s-1")
