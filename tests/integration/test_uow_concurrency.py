@@ -65,7 +65,8 @@ def _events(engine: Engine) -> list[Any]:
 def _decide_together(monkeypatch: pytest.MonkeyPatch, command: type, parties: int) -> None:
     """Make the first decision of ``parties`` commands of type ``command`` wait for each other after the handler ran,
     or before it records a lookup (which takes the lock): before any of them takes the lock, where the unit of work
-    decides before the lock, so every one of them decides on the same state. Where it holds the lock from the start (SQLite), they run one after the other as they come."""
+    decides before the lock, so every one of them decides on the same state. Where it holds the lock from the start
+    (SQLite), they run one after the other as they come."""
     real, barrier, waited = HANDLERS[command], threading.Barrier(parties), threading.local()
     record = UnitOfWork.record
 
