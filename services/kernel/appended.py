@@ -1,6 +1,6 @@
-"""Waiting for appends: on PostgreSQL a ``LISTEN`` on the channel the store's append lock notifies (delivered
-when an appending transaction commits), so a poller such as the relay sleeps until there is something new or its
-poll interval ends, whichever comes first; on SQLite (one process) it only sleeps the interval."""
+"""Waiting for appends: on PostgreSQL a ``LISTEN`` on the node's channel that its store's append lock notifies
+(delivered when an appending transaction commits), so a poller such as the relay sleeps until there is something
+new or its poll interval ends, whichever comes first; on SQLite (one process) it only sleeps the interval."""
 
 from __future__ import annotations
 
@@ -14,19 +14,22 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import is_postgres
-from .store import APPENDED_CHANNEL
+from .store import APPENDED_CHANNEL, APPENDED_CHANNEL_NAME
 
 log = logging.getLogger(__name__)
 
 
 def listening(engine: Engine, channel: str) -> psycopg.Connection[Any]:
     """A PostgreSQL connection of ``engine`` (its TLS, options, …) that ``LISTEN``s on ``channel``, taken out of the
-    pool for good: it stays in autocommit, listening, until closed."""
+    pool for good: it stays in autocommit, listening, until closed. ``APPENDED_CHANNEL`` means this node's channel
+    (``thidua_appended_<oid of its event table>``, found on the connection, whose search path names the node)."""
     pooled = engine.raw_connection()
     listener: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
     pooled.detach()
     listener.autocommit = True
-    listener.execute(f"LISTEN {channel}")
+    if channel == APPENDED_CHANNEL:
+        [(channel,)] = listener.execute(APPENDED_CHANNEL_NAME).fetchall()
+    listener.execute(f'LISTEN "{channel}"')
     return listener
 
 

@@ -56,6 +56,12 @@ _STATE_SQLITE = text(
         streams="(SELECT value AS stream_id FROM json_each(:streams)) AS s",
     )
 )
+# PostgreSQL, the lock and the state in one round trip: the two statements go out together in a pipeline. The state
+# is its own statement, so (READ COMMITTED) its snapshot is taken after the lock is granted and it sees every append
+# committed before; one SELECT that called the lock in itself would read with a snapshot taken before the wait.
+_STATE_PIPELINE = _STATE.format(
+    last="0", ids="= ANY(%(ids)s :: VARCHAR[])", streams="unnest(%(streams)s :: VARCHAR[]) AS s (stream_id)"
+)
 _INSERT_RETURNING = insert(event_table).returning(event_table.c.position, sort_by_parameter_order=True)
 _RESERVE = text(
     "SELECT setval(pg_get_serial_sequence('event', 'position'),"
@@ -90,6 +96,25 @@ def read_state(conn: Connection, postgres: bool, event_ids: Iterable[str], strea
     else:
         lists = {"ids": json.dumps(list(event_ids)), "streams": json.dumps(list(stream_ids))}
         found = conn.execute(_STATE_SQLITE, lists)
+    return _state(found)
+
+
+def lock_and_read_state(conn: Connection, lock: str, event_ids: Iterable[str], stream_ids: Iterable[str]) -> LogState:
+    """PostgreSQL: run ``lock`` (the append lock's statement) and read the log's state after it, in one round trip."""
+    driver: Any = conn.connection.driver_connection
+    failure = conn.dialect.loaded_dbapi.Error
+    params = {"ids": list(event_ids), "streams": list(stream_ids)}
+    try:
+        with driver.pipeline(), driver.cursor() as locking, driver.cursor() as reading:
+            locking.execute(lock)
+            reading.execute(_STATE_PIPELINE, params)
+            found = reading.fetchall()  # the pipeline's sync: both statements' results
+    except failure as exc:
+        raise DBAPIError.instance(lock, None, exc, failure, dialect=conn.dialect) from exc
+    return _state(found)
+
+
+def _state(found: Iterable[Any]) -> LogState:
     state = LogState({}, {}, GENESIS_HASH, 0)
     for part, event_id, stream_id, position, version, head_hash in found:
         if part == 0:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -33,7 +33,7 @@ from .codec import AvroCodec
 from .db import is_postgres
 from .errors import DuplicateEventConflict, StaleRead, StoreIntegrityError, StreamConflict, VersionConflict
 from .eventlog import GENESIS_HASH as GENESIS_HASH
-from .eventlog import LogState, read_state, write_rows
+from .eventlog import LogState, lock_and_read_state, read_state, write_rows
 from .signing import AUDIT_ACTOR, KEY_ACTIVATED, ROOT_UNIT, Signer, SigningKey, activation_payload, keys_stream, seal
 from .tables import event as event_table
 from .tables import foreign_event as foreign_table
@@ -43,7 +43,14 @@ from .tables import foreign_event as foreign_table
 APPEND_LOCK = "SELECT pg_advisory_xact_lock((x'74686964' :: bigint << 32) + CAST('event' :: regclass AS oid) :: bigint)"
 _LOCKED_IN = "thidua.append_lock"  # Connection.info key: the transaction that holds the append lock
 _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key id) announced in that transaction
-APPENDED_CHANNEL = "thidua_appended"  # PostgreSQL NOTIFY channel: a transaction that took the append lock committed
+# PostgreSQL NOTIFY channel: a transaction that took the node's append lock committed. One per node, named like the
+# lock after the event table's OID (``thidua_appended_<oid>``), so nodes that share a database do not wake each
+# other's pollers; a listener finds its node's name with ``APPENDED_CHANNEL_NAME`` (services.kernel.appended).
+APPENDED_CHANNEL = "thidua_appended"
+APPENDED_CHANNEL_NAME = f"SELECT '{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text)"
+_LOCK_AND_ANNOUNCE = (
+    f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text), '')"
+)
 ANY_VERSION = None
 NOTHING_READ: Mapping[str, int] = MappingProxyType({})  # an append that read no stream before taking the lock
 
@@ -155,18 +162,31 @@ class EventStore:
         ``reads``: the streams the caller read before it took the lock and the version each had (an optimistic
         command, ``UnitOfWork``); checked in the same read of the log's state, before the expected versions: one
         that moved raises StaleRead and nothing is written."""
-        self.lock(conn)
+        if self.signer is not None and self.signer.current().key_id not in self._announced:
+            self.lock(conn)  # the key's announcement is appended first, under the lock
         return self._append_locked(conn, batch, self.signing_key(conn), reads or NOTHING_READ)
 
     def check_reads(self, conn: Connection, reads: Mapping[str, int]) -> None:
-        """Under the append lock: StaleRead if a stream of ``reads`` is no longer at the version read."""
-        _check_reads(reads, read_state(conn, self._postgres, (), reads))
+        """Take the append lock (if not held) and raise StaleRead if a stream of ``reads`` is no longer at the version
+        read (on PostgreSQL the lock and the read in one round trip)."""
+        _check_reads(reads, self._locked_state(conn, (), reads))
+
+    def _locked_state(self, conn: Connection, event_ids: Sequence[str], stream_ids: Iterable[str]) -> LogState:
+        """The log's state under the append lock. On PostgreSQL, when this transaction does not hold the lock yet, it
+        is taken in the same round trip (``lock_and_read_state``): the lock's wait is the only one left before the
+        append's write."""
+        if not self._postgres or self._holds_lock(conn) or conn.get_transaction() is None:
+            self.lock(conn)
+            return read_state(conn, self._postgres, event_ids, stream_ids)
+        state = lock_and_read_state(conn, _LOCK_AND_ANNOUNCE, event_ids, stream_ids)
+        self._mark_locked(conn)
+        return state
 
     def _append_locked(
         self, conn: Connection, batch: Sequence[Append], key: SigningKey | None, reads: Mapping[str, int] = NOTHING_READ
     ) -> list[AppendResult]:
         ids = [e.event_id for _, _, events in batch for e in events]
-        state = read_state(conn, self._postgres, ids, {stream for stream, _, _ in batch}.union(reads))
+        state = self._locked_state(conn, ids, {stream for stream, _, _ in batch}.union(reads))
         _check_reads(reads, state)
         plan = _plan(batch, state)
         fresh = [(step[0], step[1], batch[i][2]) for i, step in enumerate(plan) if not isinstance(step, AppendResult)]
@@ -201,17 +221,25 @@ class EventStore:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
         round trip per transaction: a lock taken outside a savepoint is remembered for the transaction).
 
-        The same statement announces the append on ``APPENDED_CHANNEL`` (services.kernel.appended): PostgreSQL
-        delivers a notification only when the transaction commits, once per transaction, so an idle relay wakes
-        when there is something to publish instead of at its next poll."""
+        The same statement announces the append on the node's ``APPENDED_CHANNEL`` (services.kernel.appended):
+        PostgreSQL delivers a notification only when the transaction commits, once per transaction, so an idle relay
+        wakes when there is something to publish instead of at its next poll."""
         if not self._postgres:
             return  # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
-        transaction = conn.get_transaction()
-        if transaction is not None and conn.info.get(_LOCKED_IN) is transaction:
+        if self._holds_lock(conn):
             return
-        conn.exec_driver_sql(f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}', '')")
+        conn.exec_driver_sql(_LOCK_AND_ANNOUNCE)
+        self._mark_locked(conn)
+
+    @staticmethod
+    def _holds_lock(conn: Connection) -> bool:
+        transaction = conn.get_transaction()
+        return transaction is not None and conn.info.get(_LOCKED_IN) is transaction
+
+    @staticmethod
+    def _mark_locked(conn: Connection) -> None:
         if not conn.in_nested_transaction():  # a savepoint's rollback would release it
-            conn.info[_LOCKED_IN] = transaction
+            conn.info[_LOCKED_IN] = conn.get_transaction()
 
     def signing_key(self, conn: Connection) -> SigningKey | None:
         """The key that seals this transaction's batches (None: unsigned store); announced in the log first. Called

@@ -94,11 +94,14 @@ class UnitOfWork:
         """Take the append lock now (if not held) and check that what was read before it is still current: StaleRead
         if not. Writes call it; a guard that writes outside the event table first calls it too."""
         if not self._locked:
-            self._take_lock()
-            if self._read:
+            if self._looked_up or not self._read:
+                self._take_lock()
+            if self._read:  # takes the lock if not held yet: on PostgreSQL in the same round trip as the check
                 self.store.check_reads(self.conn, self._read)
+            self._locked = True
 
     def _take_lock(self) -> None:
+        """Take the lock now, and check the lookups read before it (after the lock: what it guards)."""
         self.store.lock(self.conn)
         self._locked = True
         for (kind, key), refs in self._looked_up.items():
@@ -125,7 +128,9 @@ class UnitOfWork:
         if self._locked:
             result = self.store.append_in(self.conn, stream_id, expected_version, events)
         else:
-            self._take_lock()
+            if self._looked_up:  # checked after the lock is taken, before the append
+                self._take_lock()
+            self._locked = True  # the append takes the lock, on PostgreSQL in its read of the log's state
             [result] = self.store.append_many(self.conn, [(stream_id, expected_version, events)], self._read)
         self.results.append(result)
         return result

@@ -11,12 +11,16 @@ import pytest
 from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy import event as sa_event
 
+from services.kernel import store as store_module
+from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
 from services.kernel.db import is_postgres
 from services.kernel.errors import DuplicateEventConflict, SchemaViolation, StoreIntegrityError, VersionConflict
-from services.kernel.eventlog import COPY_FROM_ROWS
+from services.kernel.eventlog import COPY_FROM_ROWS, lock_and_read_state
 from services.kernel.store import GENESIS_HASH, EventStore, link_hash
 from services.kernel.tables import event as event_table
+from services.migrations import upgrade
+from tests.conftest import _postgres_engine
 from tests.factories import guidance_issued, org_unit_registered
 
 
@@ -367,7 +371,7 @@ def test_a_key_taken_past_the_lock_is_named_for_what_it_is(
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_the_lock_is_taken_once_per_transaction_but_again_after_a_savepoint_rollback(
-    store: EventStore, engine: Engine
+    store: EventStore, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     locks: list[str] = []
 
@@ -375,6 +379,12 @@ def test_the_lock_is_taken_once_per_transaction_but_again_after_a_savepoint_roll
     def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if "pg_advisory_xact_lock" in statement:
             locks.append(statement)
+
+    def _pipelined(conn: Any, lock: str, *args: Any) -> Any:  # the lock sent with the state read, past SQLAlchemy
+        locks.append(lock)
+        return lock_and_read_state(conn, lock, *args)
+
+    monkeypatch.setattr(store_module, "lock_and_read_state", _pipelined)
 
     def held(conn: Any) -> int:
         query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
@@ -393,6 +403,68 @@ def test_the_lock_is_taken_once_per_transaction_but_again_after_a_savepoint_roll
         assert held(conn) == 0  # the savepoint's rollback released it ...
         store.append_in(conn, "s-2", 0, [guidance_issued()])
         assert held(conn) == 1 and len(locks) == 3  # ... so the append took it again
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_an_append_that_waited_for_the_lock_reads_what_was_committed_while_it_waited(
+    store: EventStore, engine: Engine
+) -> None:
+    """The lock and the log's state go out in one round trip, but the state is read after the lock is granted: an
+    append that waited sees the holder's commit (a state read with the lock's own snapshot would not, and would write
+    version 1 again and link to the old head)."""
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    outcome: list[Any] = []
+    with engine.connect() as holder, holder.begin():
+        store.append_in(holder, "s-1", 0, [guidance_issued()])
+
+        def second() -> None:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("SELECT 1"))  # the transaction is under way before the lock is asked
+                    outcome.append(store.append_many(conn, [("s-1", None, [guidance_issued()])]))
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                outcome.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        with engine.connect() as watcher:
+            deadline = time.monotonic() + 10
+            while not watcher.execute(text(waiting)).scalar_one() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert watcher.execute(text(waiting)).scalar_one() == 1
+    thread.join(timeout=10)
+    [[result]] = outcome
+    first, later = store.read_stream("s-1")
+    assert (result.version, later.stream_version) == (2, 2)
+    assert later.prev_hash == first.hash == link_hash(first.prev_hash, first.body)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_an_append_wakes_the_listeners_of_its_own_node_only(
+    store: EventStore, engine: Engine, postgres_url: str, codec: AvroCodec
+) -> None:
+    """Each node notifies its own channel (named after its event table, like its lock): nodes that share a database
+    in their own schemas (the sync rig) do not wake each other's relays and senders."""
+    other_engine = next(other_engines := _postgres_engine(postgres_url))
+    upgrade(other_engine)
+    other = EventStore(other_engine, codec, "other-node")
+    mine, theirs = AppendedSignal(engine), AppendedSignal(other_engine)
+    stop = threading.Event()
+    try:
+        mine.wait(stop, 0.01)  # both listening from here on
+        theirs.wait(stop, 0.01)
+        other.append("s-other", 0, [guidance_issued()])
+        mine.wait(stop, 0.5)
+        theirs.wait(stop, 5)
+        assert (mine.wakeups, theirs.wakeups) == (0, 1)
+        store.append("s-mine", 0, [guidance_issued()])
+        mine.wait(stop, 5)
+        theirs.wait(stop, 0.5)
+        assert (mine.wakeups, theirs.wakeups) == (1, 1)
+    finally:
+        mine.close()
+        theirs.close()
+        other_engines.close()  # drops the other node's schema
 
 
 @pytest.mark.slow

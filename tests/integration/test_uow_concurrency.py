@@ -63,18 +63,28 @@ def _events(engine: Engine) -> list[Any]:
 
 
 def _decide_together(monkeypatch: pytest.MonkeyPatch, command: type, parties: int) -> None:
-    """Make the first decision of ``parties`` commands of type ``command`` wait for each other after the handler ran
-    (before any of them takes the lock), where the unit of work decides before the lock: every one of them decides on
-    the same state. Where it holds the lock from the start (SQLite), they run one after the other as they come."""
+    """Make the first decision of ``parties`` commands of type ``command`` wait for each other after the handler ran,
+    or before it records a lookup (which takes the lock): before any of them takes the lock, where the unit of work
+    decides before the lock, so every one of them decides on the same state. Where it holds the lock from the start
+    (SQLite), they run one after the other as they come."""
     real, barrier, waited = HANDLERS[command], threading.Barrier(parties), threading.local()
+    record = UnitOfWork.record
 
-    def handler(cmd: Any, uow: Any, deps: Any) -> None:
-        real(cmd, uow, deps)
+    def together(uow: Any) -> None:
         if not uow.locked and not getattr(waited, "done", False):
             waited.done = True
             barrier.wait(timeout=30)
 
+    def handler(cmd: Any, uow: Any, deps: Any) -> None:
+        real(cmd, uow, deps)
+        together(uow)
+
+    def recording(uow: Any, kind: str, key: str, ref: str) -> None:  # a lookup's record takes the lock: wait before
+        together(uow)
+        record(uow, kind, key, ref)
+
     monkeypatch.setitem(HANDLERS, command, handler)
+    monkeypatch.setattr(UnitOfWork, "record", recording)
 
 
 def _run_all(work: list[Any]) -> list[Any]:
