@@ -66,11 +66,6 @@ def indicator_vectors(slot: Slot) -> dict[str, tuple[int, int, int, int]]:
     return {code: (1, int(met is not None), int(met is True), micro(value)) for code, value, met in slot.values}
 
 
-def indicator_contribution(slot: Slot) -> dict[str, dict[str, int]]:
-    """What one slot's figures add per indicator (only a version that was not returned counts)."""
-    return {code: dict(zip(INDICATOR_COUNTERS, v, strict=True)) for code, v in indicator_vectors(slot).items()}
-
-
 def micro(value: float) -> int:
     """A value in millionths, so sums are exact and independent of the order of additions."""
     return round(value * 1_000_000)

@@ -54,10 +54,6 @@ def _row(slot: Slot) -> dict[str, Any]:
     return vars(slot)  # the fields, as the columns are named (tuples of tuples are JSON arrays of arrays)
 
 
-def _key_filter(table: Any, key: SlotKey) -> Any:
-    return and_(table.c.plan_id == key[0], table.c.period == key[1], table.c.unit_path == key[2])
-
-
 def load_slots(conn: Connection, plan_id: str, periods: Sequence[str]) -> dict[str, dict[str, Slot]]:
     """Every slot of a plan in each of ``periods``, by period then unit path (one SELECT)."""
     found: dict[str, dict[str, Slot]] = {period: {} for period in periods}
