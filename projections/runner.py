@@ -15,7 +15,7 @@ from services.kernel.events import Event, decode_event
 from services.kernel.store import EventStore
 
 from . import tracking, versions
-from .base import Projection
+from .base import COLLECTOR, Projection
 
 log = logging.getLogger(__name__)
 LINGER_AFTER = 3  # events in a batch from which the tail lingers before the next (see EmbeddedRunner)
@@ -104,7 +104,18 @@ class EmbeddedRunner:
         What the last batch committed (versions seen, positions written) is kept for the next, so a batch reads
         neither before its transaction; an empty read from kept positions reads them again before answering 0,
         so positions moved elsewhere (a reset, another runner) are still found.
+
+        A catch-up batch (thousands of decoded events and the rows they make, alive until it is committed) runs with
+        the cyclic garbage collector paused, as a build does (``projections.base.COLLECTOR``): its passes would
+        walk all of them again and again, and they make next to no cyclic garbage. What they hold is freed by
+        reference counting when the batch returns, before the collector resumes; a live batch keeps it on.
         """
+        if not self.behind:
+            return self._run_once()
+        with COLLECTOR.paused():
+            return self._run_once()
+
+    def _run_once(self) -> int:
         while True:
             state = self._state or self._read_state()
             live, positions = state

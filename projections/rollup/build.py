@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.bulk import copy_rows, is_empty
+from services.kernel.events import Event
 
 from . import fact_store, store
 from .batch import Facts, Work
 from .evolve import COUNTERS, INDICATOR_COUNTERS, Slot
+from .fact_memory import FactMemory
 from .store import SlotKey
 from .tables import rollup_count, rollup_indicator_count, rollup_slot, rollup_unit
 
@@ -43,6 +45,26 @@ class BuildWork(Work):
         # memory, a flush only settles (the rows wait for ``write_out``).
         self.complete = is_empty(conn, rollup_slot)
         self.plan_keys: defaultdict[str, set[SlotKey]] = defaultdict(set)  # plan → its keys in memory (complete)
+        # Plan, criteria and bloc events of a build that starts from empty fact tables keep the facts in memory
+        # (written before report and unit events read them, and by ``write_out``).
+        self.fact_memory = FactMemory(conn) if FactMemory.fits(conn) else None
+
+    # --- facts: in memory, written before anything reads the tables ------------------------------------------------
+
+    def prepare(self, events: Sequence[Event]) -> None:
+        """Before a run of report and unit events (which read the fact tables): the facts written, then read as a
+        batch reads them."""
+        if self.fact_memory is not None:
+            self.fact_memory.write(self.conn)
+        super().prepare(events)
+
+    def blocs(self, province: str) -> list[dict[str, Any]]:
+        """The khối/cụm thi đua of a province, from the facts in memory (read once while the facts hold)."""
+        if self.fact_memory is None:
+            return super().blocs(province)
+        if province not in self.province_blocs:
+            self.province_blocs.update(self.fact_memory.blocs_of(self.conn, [province]))
+        return self.province_blocs[province]
 
     # --- reads answered from memory while it holds every slot --------------------------------------------------
 
@@ -131,6 +153,8 @@ class BuildWork(Work):
     def write_out(self) -> None:
         """Write every pending slot, unit and counter delta (new rows by COPY), then forget the slots and the
         deltas: later events read what they need from the tables."""
+        if self.fact_memory is not None:
+            self.fact_memory.write(self.conn)
         self._settle()
         fresh, changed = [], []
         if self.complete:  # the table is empty: every slot in memory is new to it

@@ -20,11 +20,11 @@ from services.kernel.contracts import (
 )
 from services.kernel.events import Event
 
-from . import fact_store
 from .batch import Work
 from .counters import nodes_of
 from .evolve import EVOLVE, Slot, slot_key, with_binding
 from .expectations import bind, plan_periods
+from .fact_memory import tables_of
 from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
 from .rederive import rebind, refresh
 
@@ -72,18 +72,19 @@ def _unit(event: OrgUnitRegistered, work: Work) -> bool:
     return True
 
 
-# The fact events below read and write the fact tables directly (``work`` holds no facts while they run).
+# The fact events below read and write the fact tables directly (``work`` holds no facts while they run), or a
+# build's facts in memory (``fact_memory``).
 
 
 @change.register
 def _plan(event: PlanIssued, work: Work) -> bool:
-    conn, plan_id = work.conn, event.data["plan_id"]
-    if (known := fact_store.load_plan(conn, plan_id)) is not None and known["version"] >= event.meta["stream_version"]:
+    conn, plan_id, facts = work.conn, event.data["plan_id"], tables_of(work)
+    if (known := facts.load_plan(conn, plan_id)) is not None and known["version"] >= event.meta["stream_version"]:
         return False
     row = plan_row(event)
-    fact_store.save_plan(conn, row, duty_rows(event))
+    facts.save_plan(conn, row, duty_rows(event))
     rebind(work, plan_id, row["periods"])
-    refresh(work, work.keys_of_plans(fact_store.descendants(conn, plan_id)))  # the chain above them grew
+    refresh(work, work.keys_of_plans(facts.descendants(conn, plan_id)))  # the chain above them grew
     return True
 
 
@@ -93,7 +94,7 @@ def _numbered(event: PlanNumberAssigned, work: Work) -> bool:
         return False
     d = event.data
     version = event.meta["stream_version"]
-    fact_store.update_plan(
+    tables_of(work).update_plan(
         work.conn, d["plan_id"], document_number=d["document_number"], issue_date=d["issue_date"], version=version
     )
     return True
@@ -105,7 +106,7 @@ def _amended(event: PlanAmended, work: Work) -> bool:
         return False
     d = event.data
     periods = plan["periods"] if d["phases"] is None else plan_periods(d["phases"])
-    fact_store.update_plan(work.conn, d["plan_id"], periods=periods, version=event.meta["stream_version"])
+    tables_of(work).update_plan(work.conn, d["plan_id"], periods=periods, version=event.meta["stream_version"])
     rebind(work, d["plan_id"], sorted(set(plan["periods"]) | set(periods)))
     return True
 
@@ -114,28 +115,28 @@ def _amended(event: PlanAmended, work: Work) -> bool:
 def _criteria(event: CriteriaRegistered, work: Work) -> bool:
     if not _newer(work, event):
         return False
-    rows, plan_id = indicator_rows(event), event.data["plan_id"]
-    fact_store.update_plan(work.conn, plan_id, version=event.meta["stream_version"])
+    rows, plan_id, facts = indicator_rows(event), event.data["plan_id"], tables_of(work)
+    facts.update_plan(work.conn, plan_id, version=event.meta["stream_version"])
     if rows:
-        fact_store.save_indicators(work.conn, plan_id, rows)
+        facts.save_indicators(work.conn, plan_id, rows)
         # Only the plan's own reports and those of the plans below it resolve codes through its criteria.
-        reach = {plan_id} | fact_store.descendants(work.conn, plan_id)
+        reach = {plan_id} | facts.descendants(work.conn, plan_id)
         refresh(work, work.keys_using_codes({r["code"] for r in rows}, reach))
     return True
 
 
 @change.register
 def _bloc(event: EmulationBlocRegistered, work: Work) -> bool:
-    d, version = event.data, int(event.meta["stream_version"])
-    if (known := fact_store.load_bloc(work.conn, d["bloc_code"])) is not None and known["version"] >= version:
+    d, version, facts = event.data, int(event.meta["stream_version"]), tables_of(work)
+    if (known := facts.load_bloc(work.conn, d["bloc_code"])) is not None and known["version"] >= version:
         return False
     province = d["province"]["path"]
     row = {"bloc_code": d["bloc_code"], "province_path": province, "kind": d["kind"], "members": list(d["members"])}
-    fact_store.save_bloc(work.conn, {**row, "version": version})
+    facts.save_bloc(work.conn, {**row, "version": version})
     work.forget_facts()  # the province's blocs changed: read them again
-    scoped = fact_store.plans_scoped_at(work.conn, [province, *nodes_of(province)[:-1]])
+    scoped = facts.plans_scoped_at(work.conn, [province, *nodes_of(province)[:-1]])
     for plan_id in sorted(set().union(*scoped.values())):
-        if (plan := fact_store.load_plan(work.conn, plan_id)) is not None:
+        if (plan := facts.load_plan(work.conn, plan_id)) is not None:
             rebind(work, plan_id, plan["periods"])
     return True
 
@@ -145,5 +146,5 @@ CHANGE = Handlers(change)  # the hot path's dispatch: ``CHANGE[type(event)](even
 
 def _newer(work: Work, event: Event) -> dict[str, Any] | None:
     """The plan row if ``event`` (of the plan's stream) is newer than what it holds."""
-    plan = fact_store.load_plan(work.conn, event.data["plan_id"])
+    plan = tables_of(work).load_plan(work.conn, event.data["plan_id"])
     return plan if plan is not None and plan["version"] < event.meta["stream_version"] else None

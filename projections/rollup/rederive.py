@@ -8,17 +8,18 @@ from typing import Any
 
 from services.reporting.model import period_kind
 
-from . import fact_store
 from .batch import Work
 from .evolve import Slot, with_binding
 from .expectations import Binding, bind, duty_scope
+from .fact_memory import tables_of
 
 
 def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
     """Bind every unit the plan's duties reach, period by period (slots no longer bound are released)."""
-    plan, duties = fact_store.load_plan(work.conn, plan_id), fact_store.load_duties(work.conn, plan_id)
+    facts = tables_of(work)
+    plan, duties = facts.load_plan(work.conn, plan_id), facts.load_duties(work.conn, plan_id)
     assert plan is not None
-    defs = fact_store.definitions(work.conn, plan_id)
+    defs = facts.definitions(work.conn, plan_id)
     reach: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}  # units under a scope, read once
     periods = list(periods)
     desired = {period: _bindings(work, plan, duties, period, reach) for period in periods}
@@ -53,7 +54,7 @@ def refresh(work: Work, keys: Iterable[tuple[str, str, str]]) -> None:
     """Re-judge slots against the indicator definitions known now."""
     keys = list(keys)
     work.prefetch(keys)
-    defs = fact_store.definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
+    defs = tables_of(work).definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
     for key in keys:
         if (before := work.slot(key)) is not None:
             work.resettle(before, before, defs[key[0]])

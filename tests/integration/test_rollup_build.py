@@ -19,6 +19,7 @@ from projections import versions
 from projections.base import Projection, from_scratch
 from projections.rollup import RollupProjection
 from projections.rollup.tables import metadata, rollup_slot
+from services.kernel import contracts as c
 from services.kernel.adminunits import AdminUnitCatalog
 from services.kernel.events import Event
 from tests.factories import interleave
@@ -82,9 +83,16 @@ def test_a_set_based_build_equals_the_incremental_path(events: list[Event], rng:
     assert differences(incremental, built(engine, chunks(interleave(events, rng), rng), capacity)) == []
 
 
+def bloc(ev: Events, code: str, members: list[str]) -> None:
+    """A khối thi đua of province VN/01 (registered again: its latest members stand)."""
+    data = {"bloc_code": code, "name": f"Khối {code}", "kind": "KHOI", "province": P01, "members": members}
+    ev.add(c.EmulationBlocRegistered, f"bloc-{code}", {**data, "source_document": None}, P01)
+
+
 def fixed_history() -> list[Event]:
     """Plans over two provinces, a draft numbered later, an amended plan, criteria after the reports they judge,
-    registrations, submissions, returns and acceptances."""
+    registrations, submissions, returns and acceptances; a plan binding the members of a khối thi đua, the bloc
+    registered (before a member is) and registered again with other members."""
     ev = Events()
     units = [C1, C2, C3, *(ev.unit(p, f"U-{i}", "AGENCY") for i, p in enumerate(["VN/01", "VN/02", C1["path"]]))]
     ev.plan("p0", VN, [], [], phases=[])
@@ -102,6 +110,13 @@ def fixed_history() -> list[Event]:
     ev.amend("p1", P01, [{**PHASES[0], "end_date": date(2026, 12, 31)}])
     ev.number("p2", C1, date(2026, 7, 5))
     ev.submit("p1", units[4], "SO_KET_2027", {"X": 1.0})
+    member = {**duty("R3", "ANNUAL", ["UNIT"], [], "VN/01"), "reporter_member_of": "KHOI_THI_DUA"}
+    ev.plan("p3", P01, ["p1"], [member])
+    bloc(ev, "K1", [units[3]["path"], "VN/01/U-9"])
+    late = ev.unit("VN/01", "U-9", "AGENCY")  # a member registered after its bloc
+    ev.submit("p3", late, "2026", {"X": 55.0})
+    bloc(ev, "K1", [units[5]["path"], "VN/01/U-9"])
+    ev.submit("p3", units[5], "2027", {"Z": 2.0})
     return ev.out
 
 
