@@ -114,8 +114,8 @@ class KafkaProjector:
         candidates = {
             p.name: self._candidates(p.name, decoded, recorded, excluded, live[p.name].built_through) for p in active
         }
-        pairs = [(n, d.event.event_id) for n, ds in candidates.items() for d in ds]
-        applied_before = tracking.claim_event_ids(conn, pairs)
+        ids = {n: [d.event.event_id for d in ds] for n, ds in candidates.items()}
+        applied_before = tracking.claim_event_ids(conn, ids)
         moves = []
         for projection in active:  # a read model at another version waits for its blue/green build
             name = projection.name
