@@ -254,7 +254,8 @@ recorded AS (
 SELECT p, e FROM k EXCEPT ALL SELECT projection, event_id FROM recorded"""
 # The pairs in key order (one lock order for concurrent claims): each projection's ids, by a lateral nested loop.
 _CLAIM_JOINED = _CLAIM_PG.format(
-    keys="SELECT g.p, e FROM unnest(%(p)s::varchar[], %(e)s::text[]) AS g(p, ids), unnest(string_to_array(g.ids, ',')) e"
+    keys="SELECT g.p, e FROM unnest(%(p)s::varchar[], %(e)s::text[]) AS g(p, ids), "
+    "unnest(string_to_array(g.ids, ',')) AS e"
 )
 _CLAIM_LISTED = _CLAIM_PG.format(keys="SELECT * FROM unnest(%(p)s::varchar[], %(e)s::varchar[])")
 

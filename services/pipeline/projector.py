@@ -120,8 +120,8 @@ class KafkaProjector:
         live = versions.live_versions(conn, names)  # after the lock: a switch is either before it or after us
         active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])]
         candidates = {
-            p.name: self._candidates(p.name, decoded, recorded, excluded, live[p.name].built_through, self.reads[p.name])
-            for p in active
+            name: self._candidates(name, decoded, recorded, excluded, live[name].built_through, self.reads[name])
+            for name in (p.name for p in active)
         }
         ids = {n: [d.event.event_id for d in ds] for n, ds in candidates.items()}
         applied_before = tracking.claim_event_ids(conn, ids)
