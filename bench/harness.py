@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -171,8 +172,21 @@ def applied_offsets(engine: Engine, projection: str) -> dict[tuple[str, int], in
 
 
 def applied_count(engine: Engine) -> int:
-    """Events applied from Kafka by the projection that applied the fewest (0 before the tables exist)."""
-    return min(applied_by_projection(engine).values(), default=0)
+    """Records the projection furthest behind has gone past on Kafka, applied or not of a type it reads (its recorded
+    offsets + 1, summed over partitions; 0 before the tables exist)."""
+    table = tracking.projection_kafka_offset
+    try:
+        with engine.connect() as conn:
+            query = select(func.sum(table.c.offset + 1)).group_by(table.c.projection)
+            return min((int(row[0]) for row in conn.execute(query)), default=0)
+    except ProgrammingError:  # the worker has not created its tables yet
+        return 0
+
+
+def events_read(store: Any, projections: list[Any]) -> dict[str, int]:
+    """Events of the store each projection reads (of its ``event_types``): what a worker applies and records."""
+    types = Counter(e.event_type for e in store.read_all(0, store.head_position()))
+    return {p.name: sum(n for name, n in types.items() if name in p.event_types) for p in projections}
 
 
 def applied_by_projection(engine: Engine) -> dict[str, int]:

@@ -257,7 +257,11 @@ class Work:
         return store.keys_using_codes(self.conn, codes, plan_ids)
 
     def keys_of_plans(self, plan_ids: Iterable[str]) -> list[SlotKey]:
-        """Slots of ``plan_ids`` that use any indicator code (pending changes written first)."""
+        """Slots of ``plan_ids`` that use any indicator code (pending changes written first; none for no plan: a new
+        plan has no plans below it yet, and its slots are written with the batch's next ones)."""
+        plan_ids = list(plan_ids)
+        if not plan_ids:
+            return []
         self.flush()
         return store.keys_of_plans(self.conn, plan_ids)
 

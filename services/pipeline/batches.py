@@ -85,6 +85,12 @@ def record_of(message: Any) -> Record:
     )
 
 
+def next_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
+    """The offset after the last of ``records`` on each of their partitions (records of a partition in order)."""
+    last = {(record.topic, record.partition): record.offset for record in records}
+    return {TopicPartition(topic, partition): offset + 1 for (topic, partition), offset in last.items()}
+
+
 class BatchConsumer(Service):
     """Hands the node's event records to ``handle`` in batches of up to ``worker_batch_size``, gathered for at most
     ``worker_batch_seconds`` after the first one, and commits their offsets to Kafka once ``handle`` has returned."""
@@ -139,8 +145,7 @@ class BatchConsumer(Service):
                     break
                 if records:
                     await self.handle(records)
-                    for record in records:
-                        self.done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    self.done.update(next_offsets(records))
                 if time.monotonic() - self.committed_at >= self.settings.worker_commit_seconds:
                     await self.commit()
         except Exception as exc:  # the batch was not applied: never go on past it

@@ -55,6 +55,13 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def types_read(projection: Projection, types: Mapping[str, type[Event]]) -> frozenset[type[Event]] | None:
+    """The event classes ``projection`` reads (its ``event_types``, as a rebuild reads them), None when it does not
+    say: the other events change nothing in it, so they are neither applied nor recorded as applied."""
+    names = getattr(projection, "event_types", None)
+    return None if names is None else frozenset(cls for name, cls in types.items() if name in names)
+
+
 class KafkaProjector:
     """Applies batches of consumed records to projections, with offsets and event ids in the same transaction."""
 
@@ -70,6 +77,7 @@ class KafkaProjector:
         self.types = types
         self.projections = list(projections)
         self.versions = {p.name: versions.code_version(p) for p in self.projections}
+        self.reads = {p.name: types_read(p, types) for p in self.projections}
 
     def decode(self, records: Sequence[Record]) -> tuple[list[Decoded], list[Rejected]]:
         """Decode every record; those that cannot be decoded are rejected (stage ``decode``)."""
@@ -112,10 +120,11 @@ class KafkaProjector:
         live = versions.live_versions(conn, names)  # after the lock: a switch is either before it or after us
         active = [p for p in self.projections if versions.current(live, p, self.versions[p.name])]
         candidates = {
-            p.name: self._candidates(p.name, decoded, recorded, excluded, live[p.name].built_through) for p in active
+            name: self._candidates(name, decoded, recorded, excluded, live[name].built_through, self.reads[name])
+            for name in (p.name for p in active)
         }
-        pairs = [(n, d.event.event_id) for n, ds in candidates.items() for d in ds]
-        applied_before = tracking.claim_event_ids(conn, pairs)
+        ids = {n: [d.event.event_id for d in ds] for n, ds in candidates.items()}
+        applied_before = tracking.claim_event_ids(conn, ids)
         moves = []
         for projection in active:  # a read model at another version waits for its blue/green build
             name = projection.name
@@ -137,11 +146,15 @@ class KafkaProjector:
         recorded: Mapping[tuple[str, str, int], int],
         excluded: Excluded,
         built_through: int = 0,
+        reads: frozenset[type[Event]] | None = None,
     ) -> list[Decoded]:
         """Records past the recorded offsets, not excluded, above the store position a blue/green build had applied,
-        first copy of each event id in the batch; those whose ids the projection has not applied are fresh."""
+        of a type the projection reads (``reads``; None: every type), first copy of each event id in the batch;
+        those whose ids the projection has not applied are fresh."""
         candidates, ids = [], set()
         for d in decoded:
+            if reads is not None and d.event.__class__ not in reads:
+                continue
             position = (name, *d.record.tp)
             if d.record.offset <= recorded[position] or (*position, d.record.offset) in excluded:
                 continue
