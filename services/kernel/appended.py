@@ -74,12 +74,13 @@ class AppendedSignal:
         commits while the poller works is delivered at its next wait)."""
         return self._listener.open
 
-    def wait(self, stop: threading.Event, seconds: float) -> None:
-        """Sleep until an append is announced, ``stop`` is set (seen within a second) or ``seconds`` pass (a
-        lost listening connection is reopened at the next wait; meanwhile the interval is slept)."""
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Sleep until an append is announced, ``stop`` is set (seen within a second) or ``seconds`` pass; whether an
+        announcement ended it (a lost listening connection is reopened at the next wait; meanwhile the interval is
+        slept)."""
         if not is_postgres(self.engine):
             stop.wait(seconds)
-            return
+            return False
         deadline = time.monotonic() + seconds
         try:
             listener = self._listener.connection()
@@ -88,11 +89,28 @@ class AppendedSignal:
                     self.wakeups += 1
                     for _ in listener.notifies(timeout=0):  # several commits meanwhile: one wake-up is enough
                         pass
-                    return
+                    return True
         except (psycopg.Error, SQLAlchemyError) as exc:  # the database away: sleep, listen again next time
             log.warning("listening for appends failed; polling until it works again", extra={"error": str(exc)})
             self.close()
             stop.wait(max(deadline - time.monotonic(), 0))
+        return False
+
+    def announced(self) -> bool:
+        """Whether an append was announced since the last wait or call, without waiting (all announcements delivered
+        meanwhile are taken). True when it cannot tell: on SQLite, when listening has just begun (an append before
+        it was not announced here) or failed (the next call listens again)."""
+        if not is_postgres(self.engine):
+            return True
+        try:
+            if not self._listener.open:
+                self._listener.connection()  # listening from now on: a read that follows misses nothing
+                return True
+            return len(list(self._listener.connection().notifies(timeout=0))) > 0
+        except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+            log.warning("listening for appends failed; reading every round", extra={"error": str(exc)})
+            self.close()
+            return True
 
     def close(self) -> None:
         """Close the listening connection."""

@@ -7,9 +7,11 @@ record the batch's last position. A crash in between sends the batch again: rece
 A sealed event also carries its origin proof in ``ce_signature`` (``services/sync/proofs.py``).
 
 Idle, the sender asks nothing of the database: the position it recorded is kept in memory, and on PostgreSQL it
-reads the store again only when an append was announced (``LISTEN`` on the store's append channel, opened before
-the first read, so an append committed after a read that found everything is announced; a non-blocking read of
-the socket per round). On SQLite, or while the listening connection is lost, every round reads the store. A batch
+reads the store again only when an append was announced (``LISTEN`` on the node's append channel, opened before
+the first read, so an append committed after a read that found everything is announced). The ``thidua sync`` process
+runs it in its own thread, which sleeps in :meth:`Outbound.wait` until the next announcement: a report is sent up
+when its transaction commits, not at the end of the importer's Kafka poll (docs/benchmarks.md, § 11, "Session 6").
+On SQLite, or while the listening connection is lost, every round reads the store. A batch
 of events imported here (a parent's sender reads mostly those) sends nothing, so its position is recorded at most
 every :data:`RECORD_IDLE_SECONDS` (after a restart those batches are read again and send nothing again).
 """
@@ -17,20 +19,18 @@ every :data:`RECORD_IDLE_SECONDS` (after a restart those batches are read again 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-import psycopg
 from kafka import KafkaProducer
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from services.kernel.appended import Listener
+from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
-from services.kernel.db import is_postgres
 from services.kernel.messaging import to_message
-from services.kernel.store import APPENDED_CHANNEL, EventStore, StoredEvent
+from services.kernel.store import EventStore, StoredEvent
 from services.kernel.tables import event as event_table
 from services.pipeline import tables as pipeline_tables
 from services.pipeline.topics import Topics
@@ -77,7 +77,8 @@ class Outbound:
         self.proofs = ProofBuilder(engine, topology.node_id)
         self.sent = 0
         self._position: int | None = None  # as recorded (None: read it at the next batch)
-        self._appends = Listener(engine, APPENDED_CHANNEL) if is_postgres(engine) else None
+        self.appended = AppendedSignal(engine)  # on PostgreSQL: announcements of this node's appends
+        self._announced = False  # a wait ended by an announcement that no read has taken yet
         self._caught_up = False  # the last read found everything there was after the position
         self._recorded_at = 0.0  # monotonic time the position was last written
         self.announcements = 0  # rounds that found appends announced (or could not tell): the witness tick's cue
@@ -127,28 +128,28 @@ class Outbound:
             log.info("sync sent", extra={"events": len(routed), "last_position": batch[-1].position})
         return len(batch)
 
+    def forget(self) -> None:
+        """After a failed round: read the recorded position and the store again at the next round (the batch that
+        failed is sent again, even if no append is announced meanwhile)."""
+        self._position, self._caught_up = None, False
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        """Sleep until an append is announced (kept for the next :meth:`run_once`), ``stop`` is set or ``seconds``
+        pass (on SQLite: the interval)."""
+        if self.appended.wait(stop, seconds):
+            self._announced = True
+
     def _appended(self) -> bool:
         """Whether an append may have committed since the last read (the announcements delivered meanwhile are
         taken; without a listening connection: always)."""
-        announced = True
-        if self._appends is not None:
-            try:
-                if not self._appends.open:
-                    self._appends.connection()  # listening from now on: the read that follows misses nothing
-                else:
-                    announced = False
-                    for _ in self._appends.connection().notifies(timeout=0):  # all of them: one read is enough
-                        announced = True
-            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
-                log.warning("listening for appends failed; reading the store every round", extra={"error": str(exc)})
-                self._appends.close()
+        announced = self.appended.announced() or self._announced
+        self._announced = False
         self.announcements += announced
         return announced
 
     def close(self) -> None:
         """Close the listening connection."""
-        if self._appends is not None:
-            self._appends.close()
+        self.appended.close()
 
     def targets(self, conn: Connection, stored: StoredEvent) -> list[str]:
         """The nodes ``stored`` goes to."""
