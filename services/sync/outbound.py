@@ -2,8 +2,9 @@
 
 One batch: read the store after the recorded position (``relay_position`` row ``sync``), ask the rules where each
 event goes, send it to ``thidua.<node>.sync.<target>`` (key = stream id, the stored Avro bytes unchanged, the
-CloudEvents headers plus ``ce_originhash``: its hash in this node's chain), wait for every acknowledgement, then
-record the batch's last position. A crash in between sends the batch again: receivers drop duplicates by event id.
+CloudEvents headers plus ``ce_originhash``: its hash in this node's chain), wait for every acknowledgement; the
+acknowledged position is kept in memory and written at most every :data:`RECORD_SECONDS` and when the sender stops.
+A crash sends again what was acknowledged since the last write: receivers drop duplicates by event id.
 A sealed event also carries its origin proof in ``ce_signature`` (``services/sync/proofs.py``).
 
 Idle, the sender asks nothing of the database: the position it recorded is kept in memory, and on PostgreSQL it
@@ -11,9 +12,8 @@ reads the store again only when an append was announced (``LISTEN`` on the node'
 the first read, so an append committed after a read that found everything is announced). The ``thidua sync`` process
 runs it in its own thread, which sleeps in :meth:`Outbound.wait` until the next announcement: a report is sent up
 when its transaction commits, not at the end of the importer's Kafka poll (docs/benchmarks.md, § 11, "Session 6").
-On SQLite, or while the listening connection is lost, every round reads the store. A batch
-of events imported here (a parent's sender reads mostly those) sends nothing, so its position is recorded at most
-every :data:`RECORD_IDLE_SECONDS` (after a restart those batches are read again and send nothing again).
+On SQLite, or while the listening connection is lost, every round reads the store. A batch of events imported
+here (a parent's sender reads mostly those) sends nothing and opens no connection.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from kafka import KafkaProducer
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, func, select
 
 from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 OUTBOUND_NAME = "sync"
 NEVER_ROUTED = ("CheckpointSigned", "CheckpointWitnessed", "CheckpointWitnessRefused")  # witnessing has its messages
 ORIGIN_HASH_HEADER = "ce_originhash"
-RECORD_IDLE_SECONDS = 5.0  # a batch that sends nothing (events imported here) is recorded at most this often
+RECORD_SECONDS = 1.0  # the acknowledged position is written at most this often (and when the sender stops)
 
 
 def decider_path(codec: AvroCodec, first: StoredEvent) -> str | None:
@@ -80,6 +80,7 @@ class Outbound:
         self.appended = AppendedSignal(engine)  # on PostgreSQL: announcements of this node's appends
         self._announced = False  # a wait ended by an announcement that no read has taken yet
         self._caught_up = False  # the last read found everything there was after the position
+        self._recorded: int | None = None  # the position last written
         self._recorded_at = 0.0  # monotonic time the position was last written
         self.announcements = 0  # rounds that found appends announced (or could not tell): the witness tick's cue
 
@@ -87,7 +88,7 @@ class Outbound:
         """The last store position whose routed events the broker acknowledged."""
         if self._position is None:
             with self.engine.connect() as conn:
-                self._position = pipeline_tables.get_published(conn, OUTBOUND_NAME)
+                self._position = self._recorded = pipeline_tables.get_published(conn, OUTBOUND_NAME)
         return self._position
 
     def run_once(self) -> int:
@@ -100,15 +101,17 @@ class Outbound:
         if not batch:
             return 0
         self.announcements += 1  # appends, announced or not yet
-        routed = []
-        if any(stored.node_id == self.topology.node_id for stored in batch):  # imported events never travel again
-            with self.engine.connect() as conn:
-                routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(conn, s)]
-        if not routed and time.monotonic() - self._recorded_at < RECORD_IDLE_SECONDS:
-            self._position = batch[-1].position  # nothing sent: recorded with the next batch that sends, or later
-            return len(batch)
+        routed = [(self.topics.sync_to(t), s) for s in batch for t in self.targets(s)]
+        if routed:
+            self._send(batch, routed)
+        self._position = batch[-1].position  # acknowledged by the broker (or nothing to send)
+        self.record(RECORD_SECONDS)
+        return len(batch)
+
+    def _send(self, batch: list[StoredEvent], routed: list[tuple[str, StoredEvent]]) -> None:
+        """Send the ``routed`` events of ``batch`` and wait for every acknowledgement."""
         producer = self.producer()
-        proofs = self.proofs.headers(batch, {stored.position for _, stored in routed}) if routed else {}
+        proofs = self.proofs.headers(batch, {stored.position for _, stored in routed})
         futures = []
         for topic, stored in routed:
             message = to_message(stored)
@@ -119,14 +122,20 @@ class Outbound:
         producer.flush()
         for future in futures:
             future.get(timeout=0)
-        self._position = None  # read back after the write (a failed write leaves it unknown)
-        with self.engine.begin() as conn:
-            pipeline_tables.set_published(conn, OUTBOUND_NAME, batch[-1].position)
-        self._position, self._recorded_at = batch[-1].position, time.monotonic()
         self.sent += len(routed)
-        if routed:
-            log.info("sync sent", extra={"events": len(routed), "last_position": batch[-1].position})
-        return len(batch)
+        log.debug("sync sent", extra={"events": len(routed), "last_position": batch[-1].position})
+
+    def record(self, every: float = 0.0) -> None:
+        """Write the acknowledged position, the sender's restart point, if it moved and the last write is ``every``
+        seconds old: a report sent alone is not also a transaction of its own; a crash sends again what was sent
+        since, and receivers drop it by event id."""
+        if self._position is None or self._position == self._recorded:
+            return
+        if time.monotonic() - self._recorded_at < every:
+            return
+        with self.engine.begin() as conn:
+            pipeline_tables.set_published(conn, OUTBOUND_NAME, self._position)
+        self._recorded, self._recorded_at = self._position, time.monotonic()
 
     def forget(self) -> None:
         """After a failed round: read the recorded position and the store again at the next round (the batch that
@@ -148,32 +157,39 @@ class Outbound:
         return announced
 
     def close(self) -> None:
-        """Close the listening connection."""
-        self.appended.close()
+        """Write the acknowledged position and close the listening connection."""
+        try:
+            self.record()
+        finally:
+            self.appended.close()
 
-    def targets(self, conn: Connection, stored: StoredEvent) -> list[str]:
+    def targets(self, stored: StoredEvent) -> list[str]:
         """The nodes ``stored`` goes to."""
         if stored.node_id != self.topology.node_id:
             return []  # imported: never forwarded again
-        origin, decider = self._stream_facts(conn, stored)
+        origin, decider = self._stream_facts(stored)
         return targets(EventFacts(stored.event_type, stored.node_id, origin, decider), self.rules, self.topology)
 
-    def _stream_facts(self, conn: Connection, stored: StoredEvent) -> tuple[str, str | None]:
+    def _stream_facts(self, stored: StoredEvent) -> tuple[str, str | None]:
         known = self._streams.get(stored.stream_id)
         if known is None:
-            first = stored if stored.stream_version == 1 else self.store.first_event(conn, stored.stream_id)
+            first = stored if stored.stream_version == 1 else self._first_event(stored.stream_id)
             known = (first.node_id, decider_path(self.store.codec, first)) if first else (stored.node_id, None)
             if len(self._streams) > 100_000:
                 self._streams.clear()
             self._streams[stored.stream_id] = known
         return known
 
+    def _first_event(self, stream_id: str) -> StoredEvent | None:
+        with self.engine.connect() as conn:
+            return self.store.first_event(conn, stream_id)
+
     def status(self, now: datetime) -> dict[str, object]:
         """How far the sender got (a SyncStatus datum): its position, the store's head, and this node's own events
         after its position that the rules may route (imported events and audit records never travel)."""
         c = event_table.c
         with self.engine.connect() as conn:
-            sent = pipeline_tables.get_published(conn, OUTBOUND_NAME)
+            sent = self._position if self._position is not None else pipeline_tables.get_published(conn, OUTBOUND_NAME)
             head = int(conn.execute(select(func.coalesce(func.max(c.position), 0))).scalar_one())
             pending = select(func.count()).select_from(event_table).where(c.position > sent)
             pending = pending.where(c.node_id == self.topology.node_id, c.event_type.not_in(NEVER_ROUTED))

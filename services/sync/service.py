@@ -36,7 +36,7 @@ from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored,
 
 from . import tables
 from .importer import Importer
-from .outbound import Outbound
+from .outbound import RECORD_SECONDS, Outbound
 from .receipts import publish_due, publish_status
 from .rules import Topology, load_rules
 from .witnessing import Witnessing
@@ -132,6 +132,7 @@ class SyncService:
         announced (on PostgreSQL) or ``poll_seconds`` pass; the events looked at."""
         looked = self.outbound.run_once()
         if not looked:
+            self.outbound.record(RECORD_SECONDS)  # idle: the position acknowledged last, once it is due
             self.outbound.wait(stop, poll_seconds)
         return looked
 
