@@ -48,9 +48,17 @@ _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key
 # other's pollers; a listener finds its node's name with ``APPENDED_CHANNEL_NAME`` (services.kernel.appended).
 APPENDED_CHANNEL = "thidua_appended"
 APPENDED_CHANNEL_NAME = f"SELECT '{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text)"
-_LOCK_AND_ANNOUNCE = (
-    f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text), '')"
-)
+# The payload of an import's announcement: a parent's sync sender, which never sends imported events on, need not
+# read them as they come (services/sync/outbound.py); every other listener takes it like any append.
+IMPORTED_PAYLOAD = "imported"
+
+
+def _lock_and_announce(payload: str) -> str:
+    channel = f"'{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text)"
+    return f"{APPEND_LOCK}, pg_notify({channel}, '{payload}')"
+
+
+_LOCK_AND_ANNOUNCE, _LOCK_AND_ANNOUNCE_IMPORT = _lock_and_announce(""), _lock_and_announce(IMPORTED_PAYLOAD)
 ANY_VERSION = None
 NOTHING_READ: Mapping[str, int] = MappingProxyType({})  # an append that read no stream before taking the lock
 
@@ -217,18 +225,19 @@ class EventStore:
                 prev_hash = row["hash"]
                 yield row
 
-    def lock(self, conn: Connection) -> None:
+    def lock(self, conn: Connection, *, imports: bool = False) -> None:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
         round trip per transaction: a lock taken outside a savepoint is remembered for the transaction).
 
         The same statement announces the append on the node's ``APPENDED_CHANNEL`` (services.kernel.appended):
         PostgreSQL delivers a notification only when the transaction commits, once per transaction, so an idle relay
-        wakes when there is something to publish instead of at its next poll."""
+        wakes when there is something to publish instead of at its next poll. A transaction of ``imports`` (sync)
+        says so in the payload (``IMPORTED_PAYLOAD``)."""
         if not self._postgres:
             return  # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
         if self._holds_lock(conn):
             return
-        conn.exec_driver_sql(_LOCK_AND_ANNOUNCE)
+        conn.exec_driver_sql(_LOCK_AND_ANNOUNCE_IMPORT if imports else _LOCK_AND_ANNOUNCE)
         self._mark_locked(conn)
 
     @staticmethod

@@ -137,7 +137,8 @@ class Importer:
         """
         self._due, self._parked = set(), None
         with self.engine.begin() as conn:
-            self.store.lock(conn)  # once for the transaction (taken in a record's savepoint, it is asked per record)
+            # once for the transaction (taken in a record's savepoint, it is asked per record), announced as imports
+            self.store.lock(conn, imports=True)
             outcomes = self._handle_all(conn, records)
             for source, period in sorted(self._due):  # the receipts the imports made due, once each
                 tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, func, select
 from services.kernel.appended import AppendedSignal
 from services.kernel.codec import AvroCodec
 from services.kernel.messaging import to_message
-from services.kernel.store import EventStore, StoredEvent
+from services.kernel.store import IMPORTED_PAYLOAD, EventStore, StoredEvent
 from services.kernel.tables import event as event_table
 from services.pipeline import tables as pipeline_tables
 from services.pipeline.topics import Topics
@@ -78,7 +78,9 @@ class Outbound:
         self.sent = 0
         self._position: int | None = None  # as recorded (None: read it at the next batch)
         self.appended = AppendedSignal(engine)  # on PostgreSQL: announcements of this node's appends
-        self._announced = False  # a wait ended by an announcement that no read has taken yet
+        self._announced: frozenset[str] = frozenset()  # payloads a wait took that no read has taken yet
+        self._imports_unread = False  # imports announced since the last read (read at most every RECORD_SECONDS)
+        self._read_at = 0.0  # monotonic time of the last read of the store
         self._caught_up = False  # the last read found everything there was after the position
         self._recorded: int | None = None  # the position last written
         self._recorded_at = 0.0  # monotonic time the position was last written
@@ -97,6 +99,7 @@ class Outbound:
         if self._caught_up and not self._appended():
             return 0
         batch = self.store.read_all(self.position(), self.batch_size)
+        self._read_at = time.monotonic()
         self._caught_up = len(batch) < self.batch_size  # the listener was open before the read: nothing is missed
         if not batch:
             return 0
@@ -146,15 +149,23 @@ class Outbound:
         """Sleep until an append is announced (kept for the next :meth:`run_once`), ``stop`` is set or ``seconds``
         pass (on SQLite: the interval)."""
         if self.appended.wait(stop, seconds):
-            self._announced = True
+            self._announced |= self.appended.payloads
 
     def _appended(self) -> bool:
-        """Whether an append may have committed since the last read (the announcements delivered meanwhile are
-        taken; without a listening connection: always)."""
-        announced = self.appended.announced() or self._announced
-        self._announced = False
-        self.announcements += announced
-        return announced
+        """Whether to read the store now: an append of this node may have committed since the last read (the
+        announcements delivered meanwhile are taken; without a listening connection: always). Announced imports
+        alone (this node's importer) are read together at most every :data:`RECORD_SECONDS`: imported events never
+        travel again, and a parent's sender would otherwise read each poll of its importer as it commits."""
+        taken = self.appended.announced()
+        payloads = None if taken is None else taken | self._announced
+        self._announced = frozenset()
+        if payloads is not None and payloads <= {IMPORTED_PAYLOAD}:
+            self._imports_unread |= bool(payloads)
+            if not self._imports_unread or time.monotonic() - self._read_at < RECORD_SECONDS:
+                return False
+        self._imports_unread = False
+        self.announcements += 1
+        return True
 
     def close(self) -> None:
         """Write the acknowledged position and close the listening connection."""

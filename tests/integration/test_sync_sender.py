@@ -1,21 +1,32 @@
-"""The sync sender of a real ``thidua sync`` process, on PostgreSQL and the real broker: woken by the node's appends,
-it sends an event up when its transaction commits, not when the importer's Kafka poll ends."""
+"""The sync sender: in a real ``thidua sync`` process (PostgreSQL, the real broker) woken by the node's appends, so an
+event is sent up when its transaction commits, not when the importer's Kafka poll ends; a parent's sender reads the
+events its importer brings together, not one poll at a time; the sent position is written at most every second."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
+from sqlalchemy import Engine
 
 from bench.federation import Federation
-from bench.harness import consume_all, wait_for
+from bench.harness import consume_all, unit_registered, wait_for
+from services.kernel.codec import AvroCodec
+from services.kernel.db import make_engine
 from services.kernel.messaging import header_map
+from services.kernel.store import EventStore, Foreign, StoredEvent
+from services.kernel.tables import metadata as store_metadata
+from services.pipeline.tables import get_published
 from services.pipeline.topics import Topics
 from services.registry.commands import RegisterOrgUnit
+from services.sync.outbound import OUTBOUND_NAME, RECORD_SECONDS, Outbound
+from services.sync.rules import Topology, load_rules
 from tests.domain_fixtures import at
-from tests.factories import SYSTEM_ACTOR
+from tests.factories import SYSTEM_ACTOR, guidance_issued
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +71,66 @@ def test_an_append_is_sent_up_when_it_commits_not_when_the_importers_poll_ends(f
     at_broker = wait_for(sent, 2 * POLL_SECONDS, 0.2, "the three registrations on the sync topic")
     delays = {event_id: at_broker[event_id] - moment for event_id, moment in recorded.items()}  # one machine's clock
     assert all(delay < SENT_WITHIN for delay in delays.values()), delays
+
+
+def _never() -> KafkaProducer:
+    raise AssertionError("nothing is routed here: the sender must not need a producer")
+
+
+@pytest.fixture
+def central(engine: Engine, codec: AvroCodec) -> Iterator[Outbound]:
+    """Central's sender on a node without peers (nothing it reads is routed), caught up and listening."""
+    outbound = Outbound(engine, EventStore(engine, codec, "central"), Topology("central"), load_rules(), _never)
+    assert (outbound.run_once(), outbound.run_once()) == (0, 0)  # the second round begins listening
+    yield outbound
+    outbound.close()
+
+
+@pytest.fixture
+def foreign(tmp_path: Path, codec: AvroCodec) -> list[StoredEvent]:
+    """Three events of node p15, to import."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p15.db'}")
+    store_metadata.create_all(engine)
+    origin = EventStore(engine, codec, "p15")
+    for n in range(3):
+        origin.append(f"orgunit-U-{n}", 0, [unit_registered(f"U-{n}", "VN/15/02683")])
+    return origin.read_all()
+
+
+def _imported(outbound: Outbound, stored: StoredEvent) -> None:
+    with outbound.engine.begin() as conn:
+        outbound.store.lock(conn, imports=True)
+        outbound.store.import_foreign_many(conn, [Foreign(stored.body, "p15")])
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_parents_sender_reads_imports_together_and_its_own_appends_at_once(
+    central: Outbound, foreign: list[StoredEvent]
+) -> None:
+    stop = threading.Event()
+    _imported(central, foreign[0])
+    central.wait(stop, 10)  # the import is announced as one ...
+    assert central.run_once() == 0  # ... and not read as it commits
+    central.store.append("guidance-own", 0, [guidance_issued()])
+    central.wait(stop, 10)
+    assert central.run_once() == 2  # an append of its own is read at once, with the import before it
+    _imported(central, foreign[1])
+    central.wait(stop, 10)
+    assert central.run_once() == 0
+    time.sleep(RECORD_SECONDS)
+    assert central.run_once() == 1  # imports alone: read together, at most a second after the last read
+
+
+def test_the_sent_position_is_written_at_most_every_second_and_when_the_sender_stops(central: Outbound) -> None:
+    def recorded() -> int:
+        with central.engine.connect() as conn:
+            return get_published(conn, OUTBOUND_NAME)
+
+    central.store.append("guidance-1", 0, [guidance_issued()])
+    central.forget()  # read now, whatever the backend's announcements
+    assert central.run_once() == 1 and recorded() == central.position()  # the first in a second: written
+    central.store.append("guidance-2", 0, [guidance_issued()])
+    central.forget()
+    assert central.run_once() == 1 and recorded() == central.position() - 1  # kept in memory
+    central.close()
+    assert recorded() == central.position()
