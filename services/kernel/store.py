@@ -179,14 +179,18 @@ class EventStore:
         read (on PostgreSQL the lock and the read in one round trip)."""
         _check_reads(reads, self._locked_state(conn, (), reads))
 
-    def _locked_state(self, conn: Connection, event_ids: Sequence[str], stream_ids: Iterable[str]) -> LogState:
-        """The log's state under the append lock. On PostgreSQL, when this transaction does not hold the lock yet, it
-        is taken in the same round trip (``lock_and_read_state``): the lock's wait is the only one left before the
-        append's write."""
+    def _locked_state(
+        self, conn: Connection, event_ids: Sequence[str], stream_ids: Iterable[str], *, imports: bool = False
+    ) -> LogState:
+        """The log's state under the append lock (taken for ``imports``: see ``lock``). On PostgreSQL, when this
+        transaction does not hold the lock yet, it is taken in the same round trip (``lock_and_read_state``): the
+        lock's wait is the only one left before the append's write."""
         if not self._postgres or self._holds_lock(conn) or conn.get_transaction() is None:
-            self.lock(conn)
+            self.lock(conn, imports=imports)
             return read_state(conn, self._postgres, event_ids, stream_ids)
-        state = lock_and_read_state(conn, _LOCK_AND_ANNOUNCE, event_ids, stream_ids)
+        state = lock_and_read_state(
+            conn, _LOCK_AND_ANNOUNCE_IMPORT if imports else _LOCK_AND_ANNOUNCE, event_ids, stream_ids
+        )
         self._mark_locked(conn)
         return state
 
@@ -383,10 +387,12 @@ class EventStore:
         rows and one of their ``foreign_event`` rows: per item what ``import_foreign`` would have done after the
         items before it (a StreamConflict is returned, not raised, and nothing of that item is written). Each event
         is sealed on its own, as ``import_foreign`` seals it."""
-        self.lock(conn)
+        if self.signer is not None and self.signer.current().key_id not in self._announced:
+            self.lock(conn, imports=True)  # the key's announcement is appended first, under the lock
         key = self.signing_key(conn)
         rows = [foreign_row(self.codec, item.body) for item in items]
-        state = read_state(conn, self._postgres, [r["event_id"] for r in rows], {r["stream_id"] for r in rows})
+        ids, streams = [r["event_id"] for r in rows], {r["stream_id"] for r in rows}
+        state = self._locked_state(conn, ids, streams, imports=True)  # the lock and the read: one round trip
         plan = _ForeignPlan(state, rows)
         outcomes, fresh = plan.outcomes, [rows[i] for i in plan.order]
         prev_hash = state.head_hash
