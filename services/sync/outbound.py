@@ -147,7 +147,10 @@ class Outbound:
 
     def wait(self, stop: threading.Event, seconds: float) -> None:
         """Sleep until an append is announced (kept for the next :meth:`run_once`), ``stop`` is set or ``seconds``
-        pass (on SQLite: the interval)."""
+        pass (on SQLite: the interval). While listening an append ends the wait, so it lasts up to
+        :data:`RECORD_SECONDS` (when imports read together and a position to write are due) if that is longer."""
+        if self.appended.listening:
+            seconds = max(seconds, RECORD_SECONDS)
         if self.appended.wait(stop, seconds):
             self._announced |= self.appended.payloads
 
