@@ -66,6 +66,8 @@ class SyncService:
     _next: dict[str, float] = field(default_factory=dict)
     _receipts_due: bool = True  # imports may have made receipts due (at start: those an earlier run left)
     _witnessed: int = -1  # the sender's count of announced appends at the last witness tick
+    _sent_at: float = 0.0  # monotonic time of the sender's last batch
+    _imported_at: float = 0.0  # monotonic time of the importer's last poll that brought records
 
     def due(self, what: str, every: float) -> bool:
         """Whether ``what`` is due (at most once per ``every`` seconds)."""
@@ -102,12 +104,7 @@ class SyncService:
         due (together, at most every :data:`RECEIPT_SECONDS`: a receipt lists every id of its period, so rebuilding
         it each round cost more the longer the day), sign a checkpoint and ask the witnesses when due; the records
         imported. The sender runs in its own thread (:meth:`send_once`)."""
-        batch = self.consumer.poll(timeout_ms=poll_ms, max_records=self.settings.sync_batch_size)
-        records = [
-            Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
-            for chunk in batch.values()
-            for r in chunk
-        ]
+        records = self._poll(poll_ms)
         if records:
             self.importer.handle_many(records)
             self._receipts_due = True
@@ -127,11 +124,29 @@ class SyncService:
             publish_status(self.node.codec, self.producer, topic, self.outbound.status(datetime.now(UTC)))
         return len(records)
 
+    def _poll(self, poll_ms: int) -> list[Record]:
+        """The records of one poll; when the last import began less than ``sync_linger_seconds`` ago (load), also
+        those that come until then (up to the batch size), imported together."""
+        size = self.settings.sync_batch_size
+        records = _records(self.consumer.poll(timeout_ms=poll_ms, max_records=size))
+        deadline = self._imported_at + self.settings.sync_linger_seconds
+        while records and len(records) < size and (left := deadline - time.monotonic()) > 0:
+            more = self.consumer.poll(timeout_ms=max(1, int(left * 1000)), max_records=size - len(records))
+            records += _records(more)
+        if records:
+            self._imported_at = time.monotonic()
+        return records
+
     def send_once(self, stop: threading.Event, poll_seconds: float) -> int:
-        """One round of the sender: send a batch; when there was nothing to send, sleep until the next append is
+        """One round of the sender: send a batch, at most one every ``sync_linger_seconds`` (under load the next one
+        gathers what was appended meanwhile); when there was nothing to send, sleep until the next append is
         announced (on PostgreSQL) or ``poll_seconds`` pass; the events looked at."""
+        if (wait := self._sent_at + self.settings.sync_linger_seconds - time.monotonic()) > 0:
+            stop.wait(wait)
         looked = self.outbound.run_once()
-        if not looked:
+        if looked:
+            self._sent_at = time.monotonic()
+        else:
             self.outbound.record(RECORD_SECONDS)  # idle: the position acknowledged last, once it is due
             self.outbound.wait(stop, poll_seconds)
         return looked
@@ -161,6 +176,14 @@ class SyncService:
         self.producer.close(timeout=5)
         self.consumer.close()
         self.outbound.close()
+
+
+def _records(batch: dict[Any, list[Any]]) -> list[Record]:
+    return [
+        Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
+        for chunk in batch.values()
+        for r in chunk
+    ]
 
 
 def _rounds(
