@@ -1,19 +1,20 @@
 """The sync sender: in a real ``thidua sync`` process (PostgreSQL, the real broker) woken by the node's appends, so an
-event is sent up when its transaction commits, not when the importer's Kafka poll ends; a parent's sender reads the
-events its importer brings together, not one poll at a time; the sent position is written at most every second."""
+event is sent up when its transaction commits, not when the importer's Kafka poll ends, and under load appends that
+follow a batch within ``THIDUA_SYNC_LINGER_SECONDS`` go together after it; a parent's sender reads the events its
+importer brings together, not one poll at a time; the sent position is written at most every second."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 from sqlalchemy import Engine
 
-from bench.federation import Federation
+from bench.federation import Federation, SyncNode
 from bench.harness import consume_all, unit_registered, wait_for
 from services.kernel.codec import AvroCodec
 from services.kernel.db import make_engine
@@ -33,24 +34,36 @@ pytestmark = pytest.mark.integration
 POLL_SECONDS = 10.0  # the importer's Kafka poll: nothing comes down to the province here, so it always waits this long
 TREE = {"central": None, "hue": "central"}  # only Huế's sync runs: nothing is sent down to it
 SENT_WITHIN = 2.0  # seconds from an event's commit to its record on the sync topic
+LINGER = 2.0  # THIDUA_SYNC_LINGER_SECONDS of the lingering test (the default 0.05 s does not matter above)
 
 
 @pytest.fixture
 def fed(postgres_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Federation]:
-    with Federation(
-        postgres_url, kafka_bootstrap, tmp_path, {"central": None, "hue": "central"}, POLL_SECONDS
-    ) as built:
+    with Federation(postgres_url, kafka_bootstrap, tmp_path, TREE, POLL_SECONDS) as built:
         yield built
 
 
-def test_an_append_is_sent_up_when_it_commits_not_when_the_importers_poll_ends(fed: Federation) -> None:
+@pytest.fixture
+def lingering(postgres_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Federation]:
+    linger = {"THIDUA_SYNC_LINGER_SECONDS": str(LINGER)}
+    with Federation(postgres_url, kafka_bootstrap, tmp_path, TREE, POLL_SECONDS, linger) as built:
+        yield built
+
+
+def _started(fed: Federation, idle: float) -> SyncNode:
+    """Huế's ``thidua sync``, started and then left idle ``idle`` seconds (its first rounds done, listening)."""
     hue = fed["hue"]
     hue.start()
     log = hue.tmp / "sync-hue-1.log"
     wait_for(lambda: log.exists() and "sync started" in log.read_text(encoding="utf-8"), 60, 0.1, "hue's sync started")
-    time.sleep(1.0)  # its first rounds: the sender caught up, listening; the importer inside its long poll
+    time.sleep(idle)
+    return hue
+
+
+def _registered(hue: SyncNode, count: int, pause: float) -> dict[str, float]:
+    """Register ``count`` units at Huế, one command every ``pause`` seconds; their event ids and commit times."""
     recorded = {}
-    for n in range(3):  # one of them could end near a poll's end by chance, not all three
+    for n in range(count):
         code = f"U-S{n}"
         hue.handle(
             RegisterOrgUnit(
@@ -59,18 +72,40 @@ def test_an_append_is_sent_up_when_it_commits_not_when_the_importers_poll_ends(f
         )
         [stored] = hue.node.store.read_stream(f"orgunit-{code}")
         recorded[stored.event_id] = stored.recorded_at.timestamp()
-        time.sleep(1.0)
-    topic = Topics(hue.node_id).sync_to(fed["central"].node_id)
+        time.sleep(pause)
+    return recorded
+
+
+def _sent(fed: Federation, event_ids: Iterable[str]) -> dict[str, float]:
+    """When Huế's sender sent each of ``event_ids`` up: its producer's timestamp of the record (this machine's
+    clock, like the commit times)."""
+    topic, wanted = Topics(fed["hue"].node_id).sync_to(fed["central"].node_id), set(event_ids)
 
     def sent() -> dict[str, float]:
-        found = {
-            header_map(r.headers)["ce_id"]: r.timestamp / 1000 for r in consume_all(fed.bootstrap_servers, [topic])
-        }
-        return found if set(recorded) <= set(found) else {}
+        records = consume_all(fed.bootstrap_servers, [topic])
+        found = {header_map(r.headers)["ce_id"]: r.timestamp / 1000 for r in records}
+        return found if wanted <= set(found) else {}
 
-    at_broker = wait_for(sent, 2 * POLL_SECONDS, 0.2, "the three registrations on the sync topic")
-    delays = {event_id: at_broker[event_id] - moment for event_id, moment in recorded.items()}  # one machine's clock
+    return wait_for(sent, 2 * POLL_SECONDS, 0.2, "the registrations on the sync topic")
+
+
+def test_an_append_is_sent_up_when_it_commits_not_when_the_importers_poll_ends(fed: Federation) -> None:
+    hue = _started(fed, 1.0)  # the importer is inside its long poll
+    recorded = _registered(hue, 3, 1.0)  # one of them could end near a poll's end by chance, not all three
+    at_broker = _sent(fed, recorded)
+    delays = {event_id: at_broker[event_id] - moment for event_id, moment in recorded.items()}
     assert all(delay < SENT_WITHIN for delay in delays.values()), delays
+
+
+def test_appends_that_follow_a_batch_within_the_linger_go_together_after_it(lingering: Federation) -> None:
+    hue = _started(lingering, LINGER + 0.5)
+    recorded = _registered(hue, 4, 0.1)
+    at_broker = _sent(lingering, recorded)
+    first, *rest = sorted(recorded, key=lambda event_id: recorded[event_id])
+    assert at_broker[first] - recorded[first] < SENT_WITHIN  # the first after a pause: at once
+    later = [at_broker[event_id] for event_id in rest]
+    assert min(later) >= at_broker[first] + LINGER - 0.05  # the others wait for the linger ...
+    assert max(later) - min(later) < 0.2  # ... and go in one batch
 
 
 def _never() -> KafkaProducer:
