@@ -20,6 +20,7 @@ YEARS = typer.Option(5, min=1, max=5, help="Years of history from 2026.")
 REPEAT = typer.Option(3, min=1, help="Runs per stage; the table shows the median.")
 BACKENDS = typer.Option("sqlite,postgres", help="Comma-separated: sqlite, postgres (THIDUA_DATABASE_URL).")
 SEED = typer.Option(2026, help="Generator seed.")
+TIMINGS = typer.Option(None, help="Also write every accepted report's moments, hop by hop, to this CSV.")
 OUT = typer.Option(None, help="Write the event counts by type as CSV here.")
 
 
@@ -218,6 +219,7 @@ def deadline(
     threads: int = typer.Option(16, min=1, help="Senders (HTTP clients) of the offered reports."),
     units_per_commune: int = typer.Option(100, min=1, help="Units registered per commune."),
     seed: int = SEED,
+    timings: Path | None = TIMINGS,
 ) -> None:
     """A deadline day: central and two provinces through sync, reports over HTTP at both provinces at a steady
     rate; p50/p95/p99/max of accepted → visible in central's rollup (goal p99 ≤ 0.5 s), the achieved rate and the
@@ -226,7 +228,7 @@ def deadline(
 
     settings = Settings()
     require(settings, kafka=True)
-    run_deadline(settings, Day(rate, seconds, threads, units_per_commune, seed), wide_console())
+    run_deadline(settings, Day(rate, seconds, threads, units_per_commune, seed, timings), wide_console())
 
 
 @bench_app.command("queries")

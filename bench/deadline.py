@@ -39,8 +39,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.federation import Federation, SyncNode
+from bench.harness import consume_all
 from services.api.security import Security
 from services.kernel.settings import Settings
+from services.pipeline.topics import Topics
 from services.reporting.commands import SubmitReport
 
 from .commands import body_of, cpu_seconds, postgres_cpu_seconds
@@ -73,6 +75,7 @@ class Day:
     threads: int = 16
     units_per_commune: int = 100
     seed: int = 2026
+    timings: Path | None = None  # a CSV of every accepted report's moments (seconds from the first due)
 
 
 @dataclass
@@ -268,7 +271,12 @@ def _offer(fed: Federation, provinces: list[Province], day: Day) -> tuple[list[R
     if not accepted:
         raise RuntimeError("no report was accepted: see the serve logs in " + str(fed.tmp))
     arrivals = arrivals_at(central, accepted, at_central)
+    sent = _sent_up(fed, set(arrivals))
     rows, latencies = _tables(provinces, by_province, arrivals, samples[0].due, day)
+    latencies[-1:-1] = _hops(arrivals, sent)
+    if day.timings is not None:
+        names = {id(s): owner[id(c)].name for c, s in zip(commands, samples, strict=True)}
+        _write_timings(day.timings, [(names[id(s)], s) for s in accepted], arrivals, sent, samples[0].due)
     visible = [a.visible - a.accepted for a in arrivals.values()]
     outcome = Outcome(
         offered=len(commands),
@@ -331,6 +339,44 @@ def _tables(
         ),
     ]
     return rows, latencies
+
+
+def _sent_up(fed: Federation, event_ids: set[str]) -> dict[str, float]:
+    """When each province's ``thidua sync`` sent ``event_ids`` up: the timestamp its producer gave the record on the
+    sync topic to central (the sender's clock at ``send``), moved onto ``perf_counter``'s scale."""
+    offset = time.time() - time.perf_counter()
+    topics = [Topics(fed[name].node_id).sync_to(fed[CENTRAL].node_id) for name in PROVINCES]
+    sent = {}
+    for record in consume_all(fed.bootstrap_servers, topics):
+        event_id = dict(record.headers or ()).get("ce_id", b"").decode()
+        if event_id in event_ids:
+            sent[event_id] = record.timestamp / 1000 - offset
+    return sent
+
+
+def _hops(arrivals: dict[str, Arrival], sent: dict[str, float]) -> list[LatencyRow]:
+    """Each report's way to central hop by hop: the 201 → sent up by its province's sync (the sender's wake-up, its
+    read and routing) → imported at central (Kafka, central's importer) → central's rollup (central's tail)."""
+    rss = peak_rss_mb()
+    mine = [(a, sent[event_id]) for event_id, a in arrivals.items() if event_id in sent]
+    return [
+        LatencyRow(LABEL[CENTRAL], "hop: accepted → sent up by the province", [s - a.accepted for a, s in mine], rss),
+        LatencyRow(LABEL[CENTRAL], "hop: sent up → imported at central", [a.imported - s for a, s in mine], rss),
+        LatencyRow(LABEL[CENTRAL], "hop: imported → central's rollup", [a.visible - a.imported for a, _ in mine], rss),
+    ]
+
+
+def _write_timings(
+    path: Path, accepted: list[tuple[str, Sample]], arrivals: dict[str, Arrival], sent: dict[str, float], first: float
+) -> None:
+    """Every accepted report's moments, in seconds from the first report due: due, accepted (201), its province's
+    rollup, sent up, imported at central, central's rollup."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("province,due,accepted,province_rollup,sent,imported,central_rollup\n")
+        for name, s in accepted:
+            a = arrivals[s.event_id]
+            moments = (s.due, s.accepted, s.visible, sent.get(s.event_id, math.nan), a.imported, a.visible)
+            out.write(name + "," + ",".join(f"{m - first:.4f}" for m in moments) + "\n")
 
 
 @dataclass(frozen=True)

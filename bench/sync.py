@@ -128,10 +128,10 @@ def routed_up(child: SyncNode) -> int:
     rules = load_rules(child.settings.sync_rules_file)
     outbound = Outbound(child.node.engine, child.node.store, Topology.from_settings(child.settings), rules, _none)
     parent, count, position = child.settings.parent_node, 0, 0
-    with child.node.engine.connect() as conn:
-        while batch := child.node.store.read_all(position, 5000):
-            count += sum(parent in outbound.targets(conn, s) for s in batch)
-            position = batch[-1].position
+    while batch := child.node.store.read_all(position, 5000):
+        count += sum(parent in outbound.targets(s) for s in batch)
+        position = batch[-1].position
+    outbound.close()
     return count
 
 

@@ -67,6 +67,7 @@ class AppendedSignal:
         self.engine = engine
         self._listener = Listener(engine, APPENDED_CHANNEL)
         self.wakeups = 0  # waits a notification ended (metrics, tests)
+        self.payloads: frozenset[str] = frozenset()  # of the announcements that ended the last wait
 
     @property
     def listening(self) -> bool:
@@ -74,25 +75,44 @@ class AppendedSignal:
         commits while the poller works is delivered at its next wait)."""
         return self._listener.open
 
-    def wait(self, stop: threading.Event, seconds: float) -> None:
-        """Sleep until an append is announced, ``stop`` is set (seen within a second) or ``seconds`` pass (a
-        lost listening connection is reopened at the next wait; meanwhile the interval is slept)."""
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Sleep until an append is announced, ``stop`` is set (seen within a second) or ``seconds`` pass; whether an
+        announcement ended it (their payloads: ``payloads``). A lost listening connection is reopened at the next
+        wait; meanwhile the interval is slept."""
+        self.payloads = frozenset()
         if not is_postgres(self.engine):
             stop.wait(seconds)
-            return
+            return False
         deadline = time.monotonic() + seconds
         try:
             listener = self._listener.connection()
             while (left := deadline - time.monotonic()) > 0 and not stop.is_set():
-                if any(True for _ in listener.notifies(timeout=min(left, 1.0), stop_after=1)):
+                if got := [n.payload for n in listener.notifies(timeout=min(left, 1.0), stop_after=1)]:
                     self.wakeups += 1
-                    for _ in listener.notifies(timeout=0):  # several commits meanwhile: one wake-up is enough
-                        pass
-                    return
+                    got += [n.payload for n in listener.notifies(timeout=0)]  # several commits meanwhile: one wake-up
+                    self.payloads = frozenset(got)
+                    return True
         except (psycopg.Error, SQLAlchemyError) as exc:  # the database away: sleep, listen again next time
             log.warning("listening for appends failed; polling until it works again", extra={"error": str(exc)})
             self.close()
             stop.wait(max(deadline - time.monotonic(), 0))
+        return False
+
+    def announced(self) -> frozenset[str] | None:
+        """The payloads of the appends announced since the last wait or call, without waiting (empty: none); None
+        when it cannot tell: on SQLite, when listening has just begun (an append before it was not announced here)
+        or failed (the next call listens again)."""
+        if not is_postgres(self.engine):
+            return None
+        try:
+            if not self._listener.open:
+                self._listener.connection()  # listening from now on: a read that follows misses nothing
+                return None
+            return frozenset(n.payload for n in self._listener.connection().notifies(timeout=0))
+        except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+            log.warning("listening for appends failed; reading every round", extra={"error": str(exc)})
+            self.close()
+            return None
 
     def close(self) -> None:
         """Close the listening connection."""

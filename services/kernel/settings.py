@@ -282,7 +282,17 @@ class SyncSettings(TopicSettings, AuditSettings):
     )
     sync_receipt_period: str = Field("month", description="Period of a receipt: month (YYYY-MM) or day (YYYY-MM-DD).")
     sync_batch_size: int = Field(500, description="Events the sync sender reads per batch; records per import poll.")
-    sync_poll_seconds: float = Field(0.2, description="Idle poll interval of the sync loop.")
+    sync_poll_seconds: float = Field(
+        0.2,
+        description="The sync importer's Kafka poll (and the idle sender's on SQLite; on PostgreSQL appends wake it).",
+    )
+    sync_linger_seconds: float = Field(
+        0.05,
+        ge=0,
+        description="The sync sender sends a batch, and the importer imports one, at most this often: the first "
+        "after a pause goes at once; under load a batch gathers what came meanwhile (fewer, larger batches here and "
+        "in the receiving node's read models) for at most this much added latency; 0 sends each append at once.",
+    )
     sync_status_stale_seconds: float = Field(
         60.0, description="A sender whose last SyncStatus is older than this is reported SILENT by reconcile."
     )

@@ -48,9 +48,17 @@ _ANNOUNCED_IN = "thidua.key_announced"  # Connection.info key: (transaction, key
 # other's pollers; a listener finds its node's name with ``APPENDED_CHANNEL_NAME`` (services.kernel.appended).
 APPENDED_CHANNEL = "thidua_appended"
 APPENDED_CHANNEL_NAME = f"SELECT '{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text)"
-_LOCK_AND_ANNOUNCE = (
-    f"{APPEND_LOCK}, pg_notify('{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text), '')"
-)
+# The payload of an import's announcement: a parent's sync sender, which never sends imported events on, need not
+# read them as they come (services/sync/outbound.py); every other listener takes it like any append.
+IMPORTED_PAYLOAD = "imported"
+
+
+def _lock_and_announce(payload: str) -> str:
+    channel = f"'{APPENDED_CHANNEL}_' || CAST(CAST('event' :: regclass AS oid) AS text)"
+    return f"{APPEND_LOCK}, pg_notify({channel}, '{payload}')"
+
+
+_LOCK_AND_ANNOUNCE, _LOCK_AND_ANNOUNCE_IMPORT = _lock_and_announce(""), _lock_and_announce(IMPORTED_PAYLOAD)
 ANY_VERSION = None
 NOTHING_READ: Mapping[str, int] = MappingProxyType({})  # an append that read no stream before taking the lock
 
@@ -171,14 +179,18 @@ class EventStore:
         read (on PostgreSQL the lock and the read in one round trip)."""
         _check_reads(reads, self._locked_state(conn, (), reads))
 
-    def _locked_state(self, conn: Connection, event_ids: Sequence[str], stream_ids: Iterable[str]) -> LogState:
-        """The log's state under the append lock. On PostgreSQL, when this transaction does not hold the lock yet, it
-        is taken in the same round trip (``lock_and_read_state``): the lock's wait is the only one left before the
-        append's write."""
+    def _locked_state(
+        self, conn: Connection, event_ids: Sequence[str], stream_ids: Iterable[str], *, imports: bool = False
+    ) -> LogState:
+        """The log's state under the append lock (taken for ``imports``: see ``lock``). On PostgreSQL, when this
+        transaction does not hold the lock yet, it is taken in the same round trip (``lock_and_read_state``): the
+        lock's wait is the only one left before the append's write."""
         if not self._postgres or self._holds_lock(conn) or conn.get_transaction() is None:
-            self.lock(conn)
+            self.lock(conn, imports=imports)
             return read_state(conn, self._postgres, event_ids, stream_ids)
-        state = lock_and_read_state(conn, _LOCK_AND_ANNOUNCE, event_ids, stream_ids)
+        state = lock_and_read_state(
+            conn, _LOCK_AND_ANNOUNCE_IMPORT if imports else _LOCK_AND_ANNOUNCE, event_ids, stream_ids
+        )
         self._mark_locked(conn)
         return state
 
@@ -217,18 +229,19 @@ class EventStore:
                 prev_hash = row["hash"]
                 yield row
 
-    def lock(self, conn: Connection) -> None:
+    def lock(self, conn: Connection, *, imports: bool = False) -> None:
         """Take the store-wide append lock for the rest of ``conn``'s transaction (re-entrant; on PostgreSQL one
         round trip per transaction: a lock taken outside a savepoint is remembered for the transaction).
 
         The same statement announces the append on the node's ``APPENDED_CHANNEL`` (services.kernel.appended):
         PostgreSQL delivers a notification only when the transaction commits, once per transaction, so an idle relay
-        wakes when there is something to publish instead of at its next poll."""
+        wakes when there is something to publish instead of at its next poll. A transaction of ``imports`` (sync)
+        says so in the payload (``IMPORTED_PAYLOAD``)."""
         if not self._postgres:
             return  # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
         if self._holds_lock(conn):
             return
-        conn.exec_driver_sql(_LOCK_AND_ANNOUNCE)
+        conn.exec_driver_sql(_LOCK_AND_ANNOUNCE_IMPORT if imports else _LOCK_AND_ANNOUNCE)
         self._mark_locked(conn)
 
     @staticmethod
@@ -374,10 +387,12 @@ class EventStore:
         rows and one of their ``foreign_event`` rows: per item what ``import_foreign`` would have done after the
         items before it (a StreamConflict is returned, not raised, and nothing of that item is written). Each event
         is sealed on its own, as ``import_foreign`` seals it."""
-        self.lock(conn)
+        if self.signer is not None and self.signer.current().key_id not in self._announced:
+            self.lock(conn, imports=True)  # the key's announcement is appended first, under the lock
         key = self.signing_key(conn)
         rows = [foreign_row(self.codec, item.body) for item in items]
-        state = read_state(conn, self._postgres, [r["event_id"] for r in rows], {r["stream_id"] for r in rows})
+        ids, streams = [r["event_id"] for r in rows], {r["stream_id"] for r in rows}
+        state = self._locked_state(conn, ids, streams, imports=True)  # the lock and the read: one round trip
         plan = _ForeignPlan(state, rows)
         outcomes, fresh = plan.outcomes, [rows[i] for i in plan.order]
         prev_hash = state.head_hash

@@ -2,14 +2,15 @@
 
 A poll's records in one transaction: validate each (undecodable, unknown schema, not an event, ``ce_type``
 contradicting the schema: dead letter), then import the valid events together with ``EventStore.import_foreign_many``
-(one read of the log's state and one insert for the batch; per event its original bytes, event id, stream id and
-version, origin node and business time, the origin's hash and position kept in ``foreign_event``): park an event
-whose stream lacks the previous version (another source has not delivered it yet) and import the parked successors
-once it is there, record the write-side lookups its stream now holds (services/domain/lookups.py), mark the receipt
-of its (source, period) due, and record each partition's next offset. The transaction takes the store's append lock
-once, marks each receipt due once and asks once whether anything is parked; a refused record writes nothing and
-needs no savepoint. A version already held by another event (two nodes wrote the same stream concurrently) is a
-``STREAM_CONFLICT`` dead letter; dead letters go out in the records' order.
+(the store's append lock and one read of the log's state in one round trip, one insert for the batch; per event its
+original bytes, event id, stream id and version, origin node and business time, the origin's hash and position kept
+in ``foreign_event``): park an event whose stream lacks the previous version (another source has not delivered it
+yet) and import the parked successors once it is there, record the write-side lookups its stream now holds
+(services/domain/lookups.py), mark the receipt of its (source, period) due, and record each partition's next offset.
+The transaction takes the store's append lock once (announced as imports: ``services.kernel.store.IMPORTED_PAYLOAD``;
+a poll without an event to import does not take it), marks each receipt due once and asks once whether anything is
+parked; a refused record writes nothing and needs no savepoint. A version already held by another event (two nodes
+wrote the same stream concurrently) is a ``STREAM_CONFLICT`` dead letter; dead letters go out in the records' order.
 Redelivery and duplicates are harmless: the event id is found and nothing is written twice.
 
 An event's origin proof (``ce_signature``) is kept with it (``foreign_event.origin_signature``) and checked
@@ -137,7 +138,6 @@ class Importer:
         """
         self._due, self._parked = set(), None
         with self.engine.begin() as conn:
-            self.store.lock(conn)  # once for the transaction (taken in a record's savepoint, it is asked per record)
             outcomes = self._handle_all(conn, records)
             for source, period in sorted(self._due):  # the receipts the imports made due, once each
                 tables.upsert_ignore(conn, tables.sync_receipt_due, source_node=source, period=period)

@@ -1,4 +1,5 @@
-"""The ``thidua sync`` process: one loop that sends (``Outbound``), imports (``Importer``) and issues receipts.
+"""The ``thidua sync`` process: a sender (``Outbound``) in its own thread, woken by the node's appends, and one loop
+that imports (``Importer``), issues receipts and keeps the audit trail.
 
 kafka-python rather than Faust: the importer needs no stream processing, only the records of a few topics in
 order, one database transaction each, and offsets that the database decides. So the consumer has no group: it
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from services.pipeline.topics import Topics, TopicSpec, ensure_topics, mirrored,
 
 from . import tables
 from .importer import Importer
-from .outbound import Outbound
+from .outbound import RECORD_SECONDS, Outbound
 from .receipts import publish_due, publish_status
 from .rules import Topology, load_rules
 from .witnessing import Witnessing
@@ -64,6 +66,8 @@ class SyncService:
     _next: dict[str, float] = field(default_factory=dict)
     _receipts_due: bool = True  # imports may have made receipts due (at start: those an earlier run left)
     _witnessed: int = -1  # the sender's count of announced appends at the last witness tick
+    _sent_at: float = 0.0  # monotonic time of the sender's last batch
+    _imported_at: float = 0.0  # monotonic time of the importer's last poll that brought records
 
     def due(self, what: str, every: float) -> bool:
         """Whether ``what`` is due (at most once per ``every`` seconds)."""
@@ -95,17 +99,12 @@ class SyncService:
             else:
                 self.consumer.seek_to_beginning(tp)
 
-    def run_once(self, poll_ms: int = 200) -> tuple[int, int]:
-        """One round: send a batch, import what arrived, publish the receipts imports made due (together, at most
-        every :data:`RECEIPT_SECONDS`: a receipt lists every id of its period, so rebuilding it each round cost
-        more the longer the day); (events looked at, records)."""
-        looked = self.outbound.run_once()
-        batch = self.consumer.poll(timeout_ms=0 if looked else poll_ms, max_records=self.settings.sync_batch_size)
-        records = [
-            Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
-            for chunk in batch.values()
-            for r in chunk
-        ]
+    def run_once(self, poll_ms: int = 200) -> int:
+        """One round of the importing loop: import what arrived within ``poll_ms``, publish the receipts imports made
+        due (together, at most every :data:`RECEIPT_SECONDS`: a receipt lists every id of its period, so rebuilding
+        it each round cost more the longer the day), sign a checkpoint and ask the witnesses when due; the records
+        imported. The sender runs in its own thread (:meth:`send_once`)."""
+        records = self._poll(poll_ms)
         if records:
             self.importer.handle_many(records)
             self._receipts_due = True
@@ -123,22 +122,52 @@ class SyncService:
             self.witnessing.tick()
         if self.due("status", STATUS_SECONDS):
             publish_status(self.node.codec, self.producer, topic, self.outbound.status(datetime.now(UTC)))
-        return looked, len(records)
+        return len(records)
+
+    def _poll(self, poll_ms: int) -> list[Record]:
+        """The records of one poll; when the last import began less than ``sync_linger_seconds`` ago (load), also
+        those that come until then (up to the batch size), imported together."""
+        size = self.settings.sync_batch_size
+        records = _records(self.consumer.poll(timeout_ms=poll_ms, max_records=size))
+        deadline = self._imported_at + self.settings.sync_linger_seconds
+        while records and len(records) < size and (left := deadline - time.monotonic()) > 0:
+            more = self.consumer.poll(timeout_ms=max(1, int(left * 1000)), max_records=size - len(records))
+            records += _records(more)
+        if records:
+            self._imported_at = time.monotonic()
+        return records
+
+    def send_once(self, stop: threading.Event, poll_seconds: float) -> int:
+        """One round of the sender: send a batch, at most one every ``sync_linger_seconds`` (under load the next one
+        gathers what was appended meanwhile); when there was nothing to send, sleep until the next append is
+        announced (on PostgreSQL) or ``poll_seconds`` pass; the events looked at."""
+        if (wait := self._sent_at + self.settings.sync_linger_seconds - time.monotonic()) > 0:
+            stop.wait(wait)
+        looked = self.outbound.run_once()
+        if looked:
+            self._sent_at = time.monotonic()
+        else:
+            self.outbound.record(RECORD_SECONDS)  # idle: the position acknowledged last, once it is due
+            self.outbound.wait(stop, poll_seconds)
+        return looked
 
     def run_forever(self, stop: threading.Event, max_backoff: float = 10.0) -> None:
-        """Run rounds until ``stop``; after a failure, back off and restart from what the database recorded."""
-        backoff = 0.5
-        poll_ms = int(self.settings.sync_poll_seconds * 1000)
-        while not stop.is_set():
-            try:
-                self.run_once(poll_ms)
-                backoff = 0.5
-            except Exception as exc:  # broker or database away: log, wait, resume from the recorded positions
-                log.error("sync round failed; resuming from the recorded positions", exc_info=exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
-                with suppress(Exception):
-                    self.assign()
+        """Import and send until ``stop``, each in its own thread, so neither waits for the other's poll: the sender
+        wakes when an append commits, the importer when records arrive. After a failure each backs off and restarts
+        from what the database recorded."""
+        poll_seconds = self.settings.sync_poll_seconds
+        sender = threading.Thread(
+            target=_rounds,
+            args=(lambda: self.send_once(stop, poll_seconds), stop, max_backoff, "send", self.outbound.forget),
+            name="thidua-sync-sender",
+            daemon=True,
+        )
+        sender.start()
+        try:
+            _rounds(lambda: self.run_once(int(poll_seconds * 1000)), stop, max_backoff, "import", self.assign)
+        finally:
+            stop.set()
+            sender.join()
 
     def close(self) -> None:
         """Close the Kafka clients."""
@@ -147,6 +176,32 @@ class SyncService:
         self.producer.close(timeout=5)
         self.consumer.close()
         self.outbound.close()
+
+
+def _records(batch: dict[Any, list[Any]]) -> list[Record]:
+    return [
+        Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
+        for chunk in batch.values()
+        for r in chunk
+    ]
+
+
+def _rounds(
+    round_: Callable[[], object], stop: threading.Event, max_backoff: float, what: str, recover: Callable[[], None]
+) -> None:
+    """Run ``round_`` until ``stop``; after a failure (broker or database away) log, back off, ``recover`` (resume
+    from the recorded positions) and go on."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            round_()
+            backoff = 0.5
+        except Exception as exc:
+            log.error("sync round failed; resuming from the recorded positions", exc_info=exc, extra={"loop": what})
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+            with suppress(Exception):
+                recover()
 
 
 def inbound_specs(settings: SyncSettings, topology: Topology) -> list[TopicSpec]:
