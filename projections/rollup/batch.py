@@ -12,7 +12,7 @@ been applied alone, and the tables end up exactly so.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -25,6 +25,9 @@ from .evolve import Slot, settle, slot_key
 from .expectations import memberships, unit_view
 from .fact_rows import unit_row
 from .store import SlotKey
+
+if TYPE_CHECKING:
+    from .fact_memory import FactTables
 
 
 class Facts:
@@ -72,6 +75,7 @@ class Work:
     def __init__(self, conn: Connection, facts: Facts | None = None) -> None:
         self.conn = conn
         self.facts = facts if facts is not None else Facts()
+        self.fact_tables: FactTables = fact_store  # where fact events read and write facts (a build: its memory)
         self.tally = Tally()
         self.stored: dict[SlotKey, Slot | None] = {}  # as the table holds it (read, or last written)
         self.current: dict[SlotKey, Slot | None] = {}  # as the events so far leave it
@@ -146,7 +150,7 @@ class Work:
     def blocs(self, province: str) -> list[dict[str, Any]]:
         """The khối/cụm thi đua of a province (read once while the facts hold)."""
         if province not in self.province_blocs:
-            self.province_blocs.update(fact_store.blocs_of(self.conn, [province]))
+            self.province_blocs.update(self.fact_tables.blocs_of(self.conn, [province]))
         return self.province_blocs[province]
 
     def unit(self, row: dict[str, Any]) -> Any:

@@ -48,6 +48,8 @@ class BuildWork(Work):
         # Plan, criteria and bloc events of a build that starts from empty fact tables keep the facts in memory
         # (written before report and unit events read them, and by ``write_out``).
         self.fact_memory = FactMemory(conn) if FactMemory.fits(conn) else None
+        if self.fact_memory is not None:
+            self.fact_tables = self.fact_memory
 
     # --- facts: in memory, written before anything reads the tables ------------------------------------------------
 
@@ -57,14 +59,6 @@ class BuildWork(Work):
         if self.fact_memory is not None:
             self.fact_memory.write(self.conn)
         super().prepare(events)
-
-    def blocs(self, province: str) -> list[dict[str, Any]]:
-        """The khối/cụm thi đua of a province, from the facts in memory (read once while the facts hold)."""
-        if self.fact_memory is None:
-            return super().blocs(province)
-        if province not in self.province_blocs:
-            self.province_blocs.update(self.fact_memory.blocs_of(self.conn, [province]))
-        return self.province_blocs[province]
 
     # --- reads answered from memory while it holds every slot --------------------------------------------------
 

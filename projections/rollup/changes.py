@@ -24,7 +24,6 @@ from .batch import Work
 from .counters import nodes_of
 from .evolve import EVOLVE, Slot, slot_key, with_binding
 from .expectations import bind, plan_periods
-from .fact_memory import tables_of
 from .fact_rows import duty_rows, indicator_rows, plan_row, unit_row
 from .rederive import rebind, refresh
 
@@ -73,12 +72,12 @@ def _unit(event: OrgUnitRegistered, work: Work) -> bool:
 
 
 # The fact events below read and write the fact tables directly (``work`` holds no facts while they run), or a
-# build's facts in memory (``fact_memory``).
+# build's facts in memory (``Work.fact_tables``).
 
 
 @change.register
 def _plan(event: PlanIssued, work: Work) -> bool:
-    conn, plan_id, facts = work.conn, event.data["plan_id"], tables_of(work)
+    conn, plan_id, facts = work.conn, event.data["plan_id"], work.fact_tables
     if (known := facts.load_plan(conn, plan_id)) is not None and known["version"] >= event.meta["stream_version"]:
         return False
     row = plan_row(event)
@@ -94,7 +93,7 @@ def _numbered(event: PlanNumberAssigned, work: Work) -> bool:
         return False
     d = event.data
     version = event.meta["stream_version"]
-    tables_of(work).update_plan(
+    work.fact_tables.update_plan(
         work.conn, d["plan_id"], document_number=d["document_number"], issue_date=d["issue_date"], version=version
     )
     return True
@@ -106,7 +105,7 @@ def _amended(event: PlanAmended, work: Work) -> bool:
         return False
     d = event.data
     periods = plan["periods"] if d["phases"] is None else plan_periods(d["phases"])
-    tables_of(work).update_plan(work.conn, d["plan_id"], periods=periods, version=event.meta["stream_version"])
+    work.fact_tables.update_plan(work.conn, d["plan_id"], periods=periods, version=event.meta["stream_version"])
     rebind(work, d["plan_id"], sorted(set(plan["periods"]) | set(periods)))
     return True
 
@@ -115,7 +114,7 @@ def _amended(event: PlanAmended, work: Work) -> bool:
 def _criteria(event: CriteriaRegistered, work: Work) -> bool:
     if not _newer(work, event):
         return False
-    rows, plan_id, facts = indicator_rows(event), event.data["plan_id"], tables_of(work)
+    rows, plan_id, facts = indicator_rows(event), event.data["plan_id"], work.fact_tables
     facts.update_plan(work.conn, plan_id, version=event.meta["stream_version"])
     if rows:
         facts.save_indicators(work.conn, plan_id, rows)
@@ -127,7 +126,7 @@ def _criteria(event: CriteriaRegistered, work: Work) -> bool:
 
 @change.register
 def _bloc(event: EmulationBlocRegistered, work: Work) -> bool:
-    d, version, facts = event.data, int(event.meta["stream_version"]), tables_of(work)
+    d, version, facts = event.data, int(event.meta["stream_version"]), work.fact_tables
     if (known := facts.load_bloc(work.conn, d["bloc_code"])) is not None and known["version"] >= version:
         return False
     province = d["province"]["path"]
@@ -146,5 +145,5 @@ CHANGE = Handlers(change)  # the hot path's dispatch: ``CHANGE[type(event)](even
 
 def _newer(work: Work, event: Event) -> dict[str, Any] | None:
     """The plan row if ``event`` (of the plan's stream) is newer than what it holds."""
-    plan = tables_of(work).load_plan(work.conn, event.data["plan_id"])
+    plan = work.fact_tables.load_plan(work.conn, event.data["plan_id"])
     return plan if plan is not None and plan["version"] < event.meta["stream_version"] else None

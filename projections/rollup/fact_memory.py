@@ -22,7 +22,6 @@ from sqlalchemy import Connection, delete, tuple_
 
 from projections.bulk import chunked, copy_rows, is_empty, json_serializer
 
-from . import fact_store
 from .expectations import duty_from_json
 from .fact_store import _chain
 from .tables import rollup_bloc, rollup_duty, rollup_indicator, rollup_plan, rollup_plan_link
@@ -197,9 +196,3 @@ def _delete(conn: Connection, table: Any, columns: Sequence[Any], keys: Sequence
     for chunk in chunked(keys):
         match = columns[0].in_([k[0] for k in chunk]) if len(columns) == 1 else tuple_(*columns).in_(list(chunk))
         conn.execute(delete(table).where(match))
-
-
-def tables_of(work: Any) -> FactTables:
-    """Where a fact event of ``work`` reads and writes facts: a build's memory, else the tables."""
-    memory: FactMemory | None = getattr(work, "fact_memory", None)
-    return memory if memory is not None else fact_store

@@ -11,12 +11,11 @@ from services.reporting.model import period_kind
 from .batch import Work
 from .evolve import Slot, with_binding
 from .expectations import Binding, bind, duty_scope
-from .fact_memory import tables_of
 
 
 def rebind(work: Work, plan_id: str, periods: Iterable[str]) -> None:
     """Bind every unit the plan's duties reach, period by period (slots no longer bound are released)."""
-    facts = tables_of(work)
+    facts = work.fact_tables
     plan, duties = facts.load_plan(work.conn, plan_id), facts.load_duties(work.conn, plan_id)
     assert plan is not None
     defs = facts.definitions(work.conn, plan_id)
@@ -54,7 +53,7 @@ def refresh(work: Work, keys: Iterable[tuple[str, str, str]]) -> None:
     """Re-judge slots against the indicator definitions known now."""
     keys = list(keys)
     work.prefetch(keys)
-    defs = tables_of(work).definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
+    defs = work.fact_tables.definitions_many(work.conn, {key[0] for key in keys})  # a few queries, not a few per plan
     for key in keys:
         if (before := work.slot(key)) is not None:
             work.resettle(before, before, defs[key[0]])
